@@ -1,0 +1,13 @@
+# -DTW_SANITIZE="address;undefined" instruments every target, plugins and tests included.
+if(TW_SANITIZE)
+  set(_tw_san "")
+  foreach(s IN LISTS TW_SANITIZE)
+    list(APPEND _tw_san "-fsanitize=${s}")
+  endforeach()
+  add_compile_options(${_tw_san} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  add_link_options(${_tw_san})
+endif()
+if(TW_COVERAGE)
+  add_compile_options(--coverage)
+  add_link_options(--coverage)
+endif()

@@ -1,0 +1,62 @@
+/*
+ * Configuration (SPEC §8): a YAML file read with libyaml in two stages (yaml.c: events ->
+ * neutral node tree with line/column; config.c: key tables -> struct tw_config). Every key has
+ * a default, so an empty file or no file at all is valid; an unknown key, a wrong type or an
+ * out-of-range value is an error naming file, line, column and key.
+ *
+ * When adding a key: add the field here, its row in the key table in config.c (type, default,
+ * description), and document it in config.yaml.example (a test loads that file).
+ */
+#ifndef TW_CORE_CONFIG_H
+#define TW_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct tw_config {
+    char *path;                   /* file it was loaded from, NULL when built-in defaults only */
+    char *listen;                 /* "host:port"; port 0 picks a free port */
+    char *data_dir;               /* task store, keys and results unless set otherwise */
+    char *store_driver;           /* "sqlite" */
+    char *store_path;             /* task store database file */
+    char *source_driver;          /* "sqlite" */
+    char *source_path;            /* source (retail) database file */
+    char *plugins_dir;            /* directory scanned for index plugins (*.so) */
+    char *lua_dir;                /* holds segments/ and formats/ */
+    uint32_t workers;             /* worker processes, 1..256 */
+    uint32_t max_runs_per_chain;  /* concurrent runs per chain, 0 = no cap beyond workers */
+    uint32_t task_timeout_s;      /* a run longer than this is stopped, seconds */
+    uint32_t execute_wait_s;      /* how long POST /execute holds the request, seconds */
+    uint32_t shutdown_grace_s;    /* how long SIGTERM waits for running runs, seconds */
+    char *results_dir;            /* result files, by chain and task */
+    uint32_t results_retention_days; /* result files older than this are pruned */
+    uint32_t results_url_ttl_s;   /* validity of a download URL, 1..604800 seconds */
+    char *results_public_url;     /* base of download URLs, no trailing slash */
+    uint64_t http_max_body_bytes; /* request bodies larger than this get 413 */
+    uint32_t http_max_connections; /* open connections at once */
+    uint32_t http_read_timeout_s; /* slow clients are cut off after this, seconds */
+    uint32_t http_max_header_bytes; /* request line + headers */
+    uint32_t auth_session_ttl_s;  /* admin sessions last this long, seconds */
+    uint64_t lua_max_memory_bytes; /* per-run Lua heap cap */
+    uint64_t lua_max_instructions; /* per-call instruction budget */
+    char *log_level;              /* debug, info, warn, error */
+    char *log_format;             /* json, logfmt */
+    bool metrics_require_token;   /* GET /metrics needs a valid token or session */
+};
+
+/*
+ * Load path into a new config. path NULL means "./config.yaml if it exists, else defaults";
+ * an explicit path must exist. On success *out is owned by the caller (tw_config_destroy).
+ * On error returns TW_EINVAL or TW_EIO with "file:line:col: key: problem" in err.
+ */
+int tw_config_load(const char *path, struct tw_config **out, struct tw_err *err);
+
+/* Load from a string (tests, fuzzing); name is used in messages. */
+int tw_config_load_string(const char *yaml, const char *name, struct tw_config **out,
+                          struct tw_err *err);
+
+void tw_config_destroy(struct tw_config *cfg);
+
+#endif

@@ -1,0 +1,293 @@
+/*
+ * The task store: the one interface through which the engine reads and writes tasks, their
+ * logs, tokens, admin users, sessions, idempotency keys and saved segments. Today it is SQLite
+ * (store_sqlite.c and friends); a PostgreSQL implementation can be added behind the same
+ * functions, so every state change is one call here, done in one transaction.
+ *
+ * Only the parent process (the engine's event loop) holds a store; workers never open it.
+ * Times are int64 seconds since the epoch (UTC); 0 means "null/never" where documented.
+ *
+ * Ownership: every struct filled by a _get/_list call owns its strings and arrays; release
+ * with the matching _fini (or tw_store_free_* for arrays). Inputs are only borrowed.
+ * Errors: TW_OK, TW_ENOTFOUND (no such row), TW_ECONFLICT (version/state/uniqueness),
+ * TW_ESTORE (the database failed; err says how), TW_ENOMEM.
+ */
+#ifndef TW_STORE_STORE_H
+#define TW_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/err.h"
+
+struct tw_store;
+
+/* When adding a state, also update state_names[] in store_types.c and the CHECK in the schema. */
+enum tw_task_state {
+    TW_STATE_READY = 0,
+    TW_STATE_INPROGRESS = 1,
+    TW_STATE_DONE = 2,
+    TW_STATE_ERROR = 3,
+};
+
+const char *tw_task_state_name(int state);          /* "READY", ...; "?" when unknown */
+int tw_task_state_parse(const char *s);             /* -1 when unknown */
+
+enum tw_access_level {
+    TW_LEVEL_NONE = 0,
+    TW_LEVEL_READ = 1,
+    TW_LEVEL_WRITE = 2,
+};
+
+const char *tw_level_name(int level);               /* "read", "write" */
+int tw_level_parse(const char *s);                  /* -1 when unknown */
+
+struct tw_task {
+    int64_t id;                 /* assigned by tw_store_task_insert, never reused */
+    int64_t chain;              /* owning chain; immutable */
+    char *desc;                 /* free text */
+    int state;                  /* enum tw_task_state */
+    int64_t last_run_date;      /* start of the latest run; 0 = never run */
+    int64_t last_modified;      /* last change of anything */
+    int64_t created_date;
+    char *trigger_json;         /* the canonical trigger object, compact JSON text */
+    char *target_json;          /* the canonical target object, compact JSON text */
+    char *debug;                /* client's diagnostic string, "" by default */
+    int64_t version;            /* 1 on insert, +1 on every change */
+    char *result;               /* file name of the latest good result; NULL before one */
+    /* Denormalised from trigger/target, so the store can filter and schedule without JSON. */
+    int64_t once_at;            /* trigger.once */
+    char *repeat;               /* "", "daily", "weekly", "monthly" */
+    int64_t anchor_day;         /* day of month first given, for monthly repeats (1..31) */
+    char *action;               /* target.action */
+    char *export_index;         /* target.export_index */
+    char *campaign_id;          /* target.campaign_id or NULL */
+    int64_t segment_id;         /* trigger.segment_id or 0 */
+    /* The latest good result file. */
+    char *result_path;          /* absolute path of the file, NULL when none */
+    int64_t result_size;        /* bytes */
+    char *result_sha256;        /* lowercase hex */
+    int64_t result_time;        /* when it was published */
+    bool result_expired;        /* pruned by retention: result stays as history */
+};
+
+void tw_task_fini(struct tw_task *t);
+
+struct tw_task_log {
+    int64_t id;                 /* row id, increasing */
+    int64_t time;
+    char *msg;
+    bool has_counts;            /* the entry that ends a run, or "progress" */
+    int64_t total;
+    int64_t errors;
+    int64_t skips;
+    int64_t success;
+};
+
+void tw_task_log_fini(struct tw_task_log *l);
+void tw_store_free_logs(struct tw_task_log *logs, size_t n);
+void tw_store_free_tasks(struct tw_task *tasks, size_t n);
+
+struct tw_task_filter {
+    const int64_t *chains;      /* the chains the caller may read; required, n_chains >= 1 */
+    size_t n_chains;
+    int state;                  /* -1: any */
+    const char *action;         /* NULL: any */
+    const char *export_index;   /* NULL: any */
+    const char *campaign_id;    /* NULL: any */
+    uint32_t limit;
+    uint32_t offset;
+};
+
+/* An Idempotency-Key remembered with the task it created. */
+struct tw_idem {
+    const char *caller;         /* who sent it ("token:<id>" or "user:<id>") */
+    const char *key;            /* the header value, <= 255 chars */
+    const char *body_sha256;    /* hex digest of the request body */
+    int64_t created;
+};
+
+/* ---- lifecycle ---- */
+
+/* Open (creating if needed) and migrate the database at path to the current schema. */
+int tw_store_open(const char *path, struct tw_store **out, struct tw_err *err);
+void tw_store_close(struct tw_store *s);
+int tw_store_ping(struct tw_store *s, struct tw_err *err);
+int tw_store_schema_version(struct tw_store *s); /* PRAGMA user_version after migration */
+
+/* ---- tasks ---- */
+
+/*
+ * Insert t (id, version are ignored and set: id assigned, version 1). If idem is not NULL the
+ * key is stored in the same transaction. t->created_date/last_modified are taken as given.
+ */
+int tw_store_task_insert(struct tw_store *s, struct tw_task *t, const struct tw_idem *idem,
+                         struct tw_err *err);
+
+/* Fill *out (caller then tw_task_fini). TW_ENOTFOUND when there is no task id. */
+int tw_store_task_get(struct tw_store *s, int64_t id, struct tw_task *out, struct tw_err *err);
+
+/* Tasks matching f, id descending; *total = count ignoring limit/offset. Caller frees *out. */
+int tw_store_task_list(struct tw_store *s, const struct tw_task_filter *f, struct tw_task **out,
+                       size_t *n, int64_t *total, struct tw_err *err);
+
+/*
+ * Replace desc, trigger_json, target_json, debug, state, once_at, repeat, anchor_day, action,
+ * export_index, campaign_id, segment_id and last_modified of task t->id, only if its stored
+ * version equals expected_version and it is not INPROGRESS; version becomes expected + 1
+ * (written back to t->version). If log_msg is not NULL a log entry is appended at
+ * t->last_modified. TW_ENOTFOUND, or TW_ECONFLICT with err saying which condition failed.
+ */
+int tw_store_task_update(struct tw_store *s, struct tw_task *t, int64_t expected_version,
+                         const char *log_msg, struct tw_err *err);
+
+/* Delete the task, its logs and idempotency keys. TW_ENOTFOUND when absent. */
+int tw_store_task_delete(struct tw_store *s, int64_t id, struct tw_err *err);
+
+/* Logs of task id, newest first. Caller frees *out with tw_store_free_logs. */
+int tw_store_log_list(struct tw_store *s, int64_t task_id, uint32_t limit, uint32_t offset,
+                      struct tw_task_log **out, size_t *n, struct tw_err *err);
+
+/* Append a plain log entry (no counts) and bump version/last_modified. */
+int tw_store_log_add(struct tw_store *s, int64_t task_id, int64_t time, const char *msg,
+                     struct tw_err *err);
+
+/* ---- runs (SPEC §1 state machine) ---- */
+
+/*
+ * READY/DONE/ERROR -> INPROGRESS: sets last_run_date = now, logs "OLD -> INPROGRESS", version+1.
+ * TW_ECONFLICT if the task is already INPROGRESS, TW_ENOTFOUND if gone.
+ */
+int tw_store_run_start(struct tw_store *s, int64_t id, int64_t now, struct tw_err *err);
+
+/* Create or update in place the single "progress" log entry of the running task. */
+int tw_store_run_progress(struct tw_store *s, int64_t id, int64_t now, int64_t total,
+                          int64_t errors, int64_t skips, int64_t success, struct tw_err *err);
+
+struct tw_run_outcome {
+    int state;                  /* TW_STATE_DONE or TW_STATE_ERROR (or READY when interrupted) */
+    int64_t time;               /* end of the run */
+    const char *msg;            /* "success" or the error sentence */
+    bool has_counts;            /* false for an interrupted run */
+    int64_t total, errors, skips, success;
+    const char *result;         /* new result file name, NULL: keep the previous result */
+    const char *result_path;
+    int64_t result_size;
+    const char *result_sha256;
+    int64_t next_once_at;       /* 0: keep trigger.once */
+    const char *next_trigger_json; /* NULL: keep; else the trigger with once advanced */
+};
+
+/*
+ * INPROGRESS -> o->state: removes the "progress" entry, appends the run's final entry (msg
+ * with counts), then the "INPROGRESS -> NEW" entry; stores the result and the advanced trigger;
+ * version+1. TW_ECONFLICT if the task is not INPROGRESS.
+ */
+int tw_store_run_finish(struct tw_store *s, int64_t id, const struct tw_run_outcome *o,
+                        struct tw_err *err);
+
+/* Mark the task's result as pruned by retention (result name stays). */
+int tw_store_result_expire(struct tw_store *s, int64_t id, struct tw_err *err);
+
+/* A compact view of a task for rebuilding the scheduler without loading whole tasks. */
+struct tw_task_brief {
+    int64_t id;
+    int64_t chain;
+    int state;
+    int64_t once_at;
+    int64_t version;
+    const char *repeat;         /* valid only during the callback */
+};
+
+typedef int tw_store_scan_fn(void *ctx, const struct tw_task_brief *b);
+
+/* Call fn for every task (id ascending); a non-zero return from fn stops and is returned. */
+int tw_store_task_scan(struct tw_store *s, tw_store_scan_fn *fn, void *ctx, struct tw_err *err);
+
+/* Number of tasks in each state: counts[4] indexed by enum tw_task_state. */
+int tw_store_task_count_by_state(struct tw_store *s, int64_t counts[4], struct tw_err *err);
+
+/* ---- idempotency ---- */
+
+/*
+ * Look up (caller, key) created at or after not_before. TW_ENOTFOUND when none; else
+ * *task_id and body_sha256 (65 bytes) are filled. Older keys are pruned lazily.
+ */
+int tw_store_idem_get(struct tw_store *s, const char *caller, const char *key, int64_t not_before,
+                      int64_t *task_id, char body_sha256[65], struct tw_err *err);
+
+/* ---- tokens ---- */
+
+struct tw_token {
+    char id[37];                /* UUID text */
+    char *desc;
+    int level;                  /* enum tw_access_level */
+    int64_t *chains;            /* chains it may use */
+    size_t n_chains;
+    unsigned char secret_mac[32]; /* HMAC-SHA256(server key, secret) */
+    int64_t created;
+    bool revoked;
+};
+
+void tw_token_fini(struct tw_token *t);
+int tw_store_token_insert(struct tw_store *s, const struct tw_token *t, struct tw_err *err);
+int tw_store_token_get(struct tw_store *s, const char *id, struct tw_token *out,
+                       struct tw_err *err);
+int tw_store_token_list(struct tw_store *s, struct tw_token **out, size_t *n, struct tw_err *err);
+void tw_store_free_tokens(struct tw_token *t, size_t n);
+int tw_store_token_revoke(struct tw_store *s, const char *id, struct tw_err *err);
+
+/* ---- admin users and sessions ---- */
+
+struct tw_chain_access {
+    int64_t chain;
+    int level;                  /* enum tw_access_level */
+};
+
+struct tw_user {
+    int64_t id;
+    char *name;
+    char *pw_hash;              /* crypt(3) string */
+    struct tw_chain_access *access;
+    size_t n_access;
+};
+
+void tw_user_fini(struct tw_user *u);
+
+/* Insert a user, or replace the password and access of an existing one of that name. */
+int tw_store_user_put(struct tw_store *s, struct tw_user *u, struct tw_err *err);
+int tw_store_user_get_by_name(struct tw_store *s, const char *name, struct tw_user *out,
+                              struct tw_err *err);
+int tw_store_user_get(struct tw_store *s, int64_t id, struct tw_user *out, struct tw_err *err);
+
+int tw_store_session_insert(struct tw_store *s, int64_t user_id, const unsigned char key_mac[32],
+                            int64_t expires, struct tw_err *err);
+/* Finds a session of user_id with that key mac not expired at now. TW_ENOTFOUND otherwise. */
+int tw_store_session_check(struct tw_store *s, int64_t user_id, const unsigned char key_mac[32],
+                           int64_t now, struct tw_err *err);
+
+/* ---- saved segments (SPEC §6.4) ---- */
+
+struct tw_segment {
+    int64_t id;
+    int64_t chain;
+    char *name;
+    char *segment_json;         /* canonical segment object, compact JSON text */
+    int64_t created;
+    int64_t last_modified;
+};
+
+void tw_segment_fini(struct tw_segment *g);
+void tw_store_free_segments(struct tw_segment *g, size_t n);
+int tw_store_segment_insert(struct tw_store *s, struct tw_segment *g, struct tw_err *err);
+int tw_store_segment_get(struct tw_store *s, int64_t id, struct tw_segment *out,
+                         struct tw_err *err);
+int tw_store_segment_list(struct tw_store *s, const int64_t *chains, size_t n_chains,
+                          struct tw_segment **out, size_t *n, struct tw_err *err);
+int tw_store_segment_update(struct tw_store *s, const struct tw_segment *g, struct tw_err *err);
+/* TW_ECONFLICT when tasks still use it; *users (caller frees) lists their ids. */
+int tw_store_segment_delete(struct tw_store *s, int64_t id, int64_t **users, size_t *n_users,
+                            struct tw_err *err);
+
+#endif

@@ -1,0 +1,2 @@
+/* Test harness (placeholder until the server lands). */
+#include "harness.h"
