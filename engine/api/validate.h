@@ -1,0 +1,78 @@
+/*
+ * Request validation for tasks: a parsed JSON body -> struct tw_task_input with canonical
+ * trigger and target objects, or a 400-worthy error whose err->field is the path of the
+ * offending input ("trigger.repeat", "trigger.segment.rules[2].operator") and whose message
+ * says what was expected and what was got.
+ *
+ * Pure: no I/O, no store, no clock. What depends on the running engine (which indexes and
+ * formats exist, what a segment rule means) comes in through struct tw_validate_ctx.
+ */
+#ifndef TW_API_VALIDATE_H
+#define TW_API_VALIDATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/err.h"
+
+enum tw_input_mode {
+    TW_INPUT_CREATE,  /* POST /tasks: chain, desc, target, trigger required */
+    TW_INPUT_UPDATE,  /* PUT /tasks/{id}: every field optional; read-only echoes ignored */
+};
+
+/*
+ * Checks a segment's rules against an index's fields (SPEC §6); provided by the segment
+ * compiler. path is the segment's own path ("trigger.segment"); on error it sets err->field
+ * to the full path of the bad part. NULL in the ctx: only the structure is checked.
+ */
+typedef int tw_segment_check_fn(void *ctx, const json_t *segment, const char *export_index,
+                                int64_t chain, const char *path, struct tw_err *err);
+
+struct tw_validate_ctx {
+    const char *const *indexes;     /* known export_index names, NULL-terminated */
+    const char *const *formats;     /* known export_format names (csv, json, Lua ones) */
+    tw_segment_check_fn *check_segment; /* may be NULL */
+    void *check_ctx;
+};
+
+struct tw_task_input {
+    bool has_chain;
+    int64_t chain;
+    bool has_desc;
+    char *desc;                     /* owned */
+    bool has_trigger;
+    json_t *trigger;                /* owned reference; canonical form, see validate.c */
+    bool has_target;
+    json_t *target;                 /* owned reference; canonical form */
+    bool has_debug;
+    char *debug;                    /* owned */
+    bool has_version;
+    int64_t version;
+    /* Derived from trigger (valid when has_trigger). */
+    int64_t once_at;                /* trigger.once, UTC seconds */
+    const char *repeat;             /* static string: "", "daily", "weekly", "monthly" */
+    unsigned anchor_day;            /* day of month of once_at, for monthly repeats */
+    int64_t segment_id;             /* trigger.segment_id, 0 when absent */
+    /* Derived from target (valid when has_target); point into target. */
+    const char *action;
+    const char *export_index;
+    const char *export_format;
+};
+
+/*
+ * Validate body (must be a JSON object; the caller has parsed it and rejected non-objects).
+ * On success fills *out (release with tw_task_input_fini) and returns TW_OK; otherwise
+ * returns TW_EINVAL with err->field and err->msg set, and *out holds nothing to release.
+ */
+int tw_task_input_parse(const json_t *body, enum tw_input_mode mode,
+                        const struct tw_validate_ctx *ctx, struct tw_task_input *out,
+                        struct tw_err *err);
+
+void tw_task_input_fini(struct tw_task_input *in);
+
+/* Serialize a canonical object compactly with keys in insertion order; caller tw_free()s. */
+char *tw_json_compact(const json_t *j);
+
+#endif
