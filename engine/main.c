@@ -1,10 +1,50 @@
 /* taskwheel: argv and subcommand dispatch; nothing else. */
 #include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+static const struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *help;
+} commands[] = {
+    { "serve",        tw_cli_serve,        "run the engine: HTTP API, scheduler, workers" },
+    { "token",        tw_cli_token,        "create, list or revoke privileged API tokens" },
+    { "user",         tw_cli_user,         "add an admin user (password on stdin)" },
+    { "check-config", tw_cli_check_config, "validate the configuration and plugins" },
+};
+
+static void usage(FILE *out)
+{
+    size_t i;
+
+    fputs("usage: taskwheel COMMAND [options]   (taskwheel COMMAND --help for details)\n\n", out);
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  %-13s %s\n", commands[i].name, commands[i].help);
+}
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "taskwheel: not yet\n");
-    return 2;
+    size_t i;
+
+    if (argc < 2) {
+        usage(stderr);
+        return TW_EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return TW_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("taskwheel %s\n", TW_VERSION);
+        return TW_EXIT_OK;
+    }
+    for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "taskwheel: unknown command \"%s\"\n", argv[1]);
+    usage(stderr);
+    return TW_EXIT_USAGE;
 }

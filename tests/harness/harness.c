@@ -1,2 +1,310 @@
-/* Test harness (placeholder until the server lands). */
+/* Test harness (see harness.h). */
 #include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <curl/curl.h>
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    cr_assert_not_null(f, "cannot write %s", path);
+    fputs(text, f);
+    fclose(f);
+}
+
+void tw_srv_init(struct tw_srv *s, const char *extra_yaml)
+{
+    char cfg[8192];
+
+    memset(s, 0, sizeof(*s));
+    snprintf(s->dir, sizeof(s->dir), "/tmp/twtest.XXXXXX");
+    cr_assert_not_null(mkdtemp(s->dir));
+    snprintf(s->config, sizeof(s->config), "%s/config.yaml", s->dir);
+    if (extra_yaml != NULL)
+        snprintf(s->extra, sizeof(s->extra), "%s", extra_yaml);
+    snprintf(cfg, sizeof(cfg),
+             "listen: \"127.0.0.1:0\"\n"
+             "data_dir: \"%s/var\"\n"
+             "plugins_dir: \"%s/plugins\"\n"
+             "lua_dir: \"%s/lua\"\n"
+             "log: { level: warn }\n"
+             "%s",
+             s->dir, TW_BUILD_DIR, TW_SOURCE_DIR, s->extra);
+    write_file(s->config, cfg);
+    tw_srv_start(s);
+}
+
+static bool read_port(const char *path, unsigned *port)
+{
+    FILE *f = fopen(path, "r");
+    bool ok;
+
+    if (f == NULL)
+        return false;
+    ok = fscanf(f, "%u", port) == 1;
+    fclose(f);
+    return ok;
+}
+
+void tw_srv_start(struct tw_srv *s)
+{
+    char ready[320];
+    struct timespec ts = { 0, 20 * 1000 * 1000 };
+    int i, status;
+
+    snprintf(ready, sizeof(ready), "%s/ready", s->dir);
+    unlink(ready);
+    s->pid = fork();
+    cr_assert(s->pid != -1);
+    if (s->pid == 0) {
+        execl(TW_BINARY, TW_BINARY, "serve", "-c", s->config, "--ready-file", ready, (char *)NULL);
+        _exit(127);
+    }
+    for (i = 0; i < 1500; i++) {        /* up to 30 s: sanitizer builds start slowly */
+        if (read_port(ready, &s->port))
+            break;
+        if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+            s->pid = 0;
+            cr_assert_fail("taskwheel serve exited during start-up (status %d)", status);
+        }
+        nanosleep(&ts, NULL);
+    }
+    cr_assert(s->port != 0, "taskwheel serve did not become ready");
+    snprintf(s->base_url, sizeof(s->base_url), "http://127.0.0.1:%u", s->port);
+}
+
+int tw_srv_stop(struct tw_srv *s, int sig)
+{
+    int status = 0;
+
+    if (s->pid == 0)
+        return 0;
+    kill(s->pid, sig);
+    waitpid(s->pid, &status, 0);
+    s->pid = 0;
+    s->port = 0;
+    if (WIFSIGNALED(status))
+        return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+void tw_srv_fini(struct tw_srv *s, bool check_exit)
+{
+    char cmd[400];
+    int rc = tw_srv_stop(s, SIGTERM);
+
+    if (getenv("TW_KEEP_TMP") == NULL) {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
+        if (system(cmd) != 0)
+            cr_log_warn("could not remove %s", s->dir);
+    }
+    if (check_exit)
+        cr_expect_eq(rc, 0, "taskwheel serve exited with %d (a sanitizer report?)", rc);
+}
+
+int tw_srv_cli(struct tw_srv *s, const char *stdin_text, char **out, const char *const *args)
+{
+    const char *argv[32];
+    int in[2], outp[2];
+    size_t n = 0, cap = 0, len = 0;
+    char *buf = NULL;
+    pid_t pid;
+    int status;
+
+    argv[n++] = TW_BINARY;
+    while (*args != NULL && n < 28)
+        argv[n++] = *args++;
+    argv[n++] = "-c";
+    argv[n++] = s->config;
+    argv[n] = NULL;
+    cr_assert(pipe(in) == 0 && pipe(outp) == 0);
+    pid = fork();
+    cr_assert(pid != -1);
+    if (pid == 0) {
+        dup2(in[0], 0);
+        dup2(outp[1], 1);
+        close(in[1]);
+        close(outp[0]);
+        execv(TW_BINARY, (char *const *)argv);
+        _exit(127);
+    }
+    close(in[0]);
+    close(outp[1]);
+    if (stdin_text != NULL && write(in[1], stdin_text, strlen(stdin_text)) < 0)
+        cr_log_warn("stdin write failed");
+    close(in[1]);
+    for (;;) {
+        ssize_t r;
+
+        if (len + 4096 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            buf = realloc(buf, cap);
+            cr_assert_not_null(buf);
+        }
+        r = read(outp[0], buf + len, cap - len - 1);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    close(outp[0]);
+    buf[len] = '\0';
+    waitpid(pid, &status, 0);
+    if (out != NULL)
+        *out = buf;
+    else
+        free(buf);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+char *tw_srv_token(struct tw_srv *s, const char *level, const char *const *chains)
+{
+    const char *args[24] = { "token", "create", "--level", level };
+    size_t n = 4;
+    char *out = NULL;
+    int rc;
+
+    while (*chains != NULL && n < 20) {
+        args[n++] = "--chain";
+        args[n++] = *chains++;
+    }
+    args[n] = NULL;
+    rc = tw_srv_cli(s, NULL, &out, args);
+    cr_assert_eq(rc, 0, "token create failed");
+    out[strcspn(out, "\n")] = '\0';
+    return out;
+}
+
+struct sink {
+    char *data;
+    size_t len;
+};
+
+static size_t sink_write(char *p, size_t size, size_t n, void *arg)
+{
+    struct sink *k = arg;
+    char *d = realloc(k->data, k->len + size * n + 1);
+
+    cr_assert_not_null(d);
+    memcpy(d + k->len, p, size * n);
+    k->len += size * n;
+    d[k->len] = '\0';
+    k->data = d;
+    return size * n;
+}
+
+void tw_http(struct tw_srv *s, const char *method, const char *path, const char *token,
+             const char *const *headers, const char *body, struct tw_resp *r)
+{
+    struct sink b = { NULL, 0 }, h = { NULL, 0 };
+    struct curl_slist *hl = NULL;
+    char url[2048], auth[512];
+    CURL *c = curl_easy_init();
+    CURLcode rc;
+
+    memset(r, 0, sizeof(*r));
+    cr_assert_not_null(c);
+    snprintf(url, sizeof(url), "%s%s", s->base_url, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    if (strcmp(method, "HEAD") == 0)
+        curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink_write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, sink_write);
+    curl_easy_setopt(c, CURLOPT_HEADERDATA, &h);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+    curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
+    if (token != NULL) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
+        hl = curl_slist_append(hl, auth);
+    }
+    while (headers != NULL && *headers != NULL)
+        hl = curl_slist_append(hl, *headers++);
+    if (body != NULL) {
+        hl = curl_slist_append(hl, "Content-Type: application/json");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
+    }
+    hl = curl_slist_append(hl, "Expect:");
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hl);
+    rc = curl_easy_perform(c);
+    cr_assert_eq(rc, CURLE_OK, "%s %s: %s", method, path, curl_easy_strerror(rc));
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+    curl_slist_free_all(hl);
+    curl_easy_cleanup(c);
+    r->body = b.data ? b.data : calloc(1, 1);
+    r->len = b.len;
+    r->headers = h.data ? h.data : calloc(1, 1);
+    r->json = r->len ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+}
+
+void tw_resp_fini(struct tw_resp *r)
+{
+    free(r->body);
+    free(r->headers);
+    json_decref(r->json);
+    memset(r, 0, sizeof(*r));
+}
+
+bool tw_resp_header(const struct tw_resp *r, const char *name, char *buf, size_t len)
+{
+    size_t nl = strlen(name);
+    const char *p = r->headers;
+
+    while (p != NULL && *p != '\0') {
+        const char *eol = strstr(p, "\r\n");
+        size_t ll = eol ? (size_t)(eol - p) : strlen(p);
+
+        if (ll > nl && strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+
+            while (*v == ' ')
+                v++;
+            snprintf(buf, len, "%.*s", (int)(ll - (size_t)(v - p)), v);
+            return true;
+        }
+        p = eol ? eol + 2 : NULL;
+    }
+    return false;
+}
+
+void tw_assert_error(const struct tw_resp *r, long status, const char *name, const char *field)
+{
+    json_t *e;
+
+    cr_assert_eq(r->status, status, "expected HTTP %ld, got %ld: %s", status, r->status, r->body);
+    cr_assert_not_null(r->json, "error body is not JSON: %s", r->body);
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(r->json, "result"), "status")),
+                     "error");
+    e = json_object_get(r->json, "error");
+    cr_assert_str_eq(json_string_value(json_object_get(e, "name")), name, "body: %s", r->body);
+    cr_assert(json_is_integer(json_object_get(e, "code")));
+    cr_assert(json_string_length(json_object_get(e, "description")) > 0);
+    if (field != NULL)
+        cr_assert_str_eq(json_string_value(json_object_get(e, "field")), field, "body: %s", r->body);
+}
+
+char *tw_task_body(long chain, const char *extra_fields)
+{
+    char *b = malloc(2048);
+
+    cr_assert_not_null(b);
+    snprintf(b, 2048,
+             "{\"chain\": %ld, \"desc\": \"test export\","
+             " \"target\": {\"action\": \"export\", \"export_index\": \"users\", \"export_format\": \"csv\"},"
+             " \"trigger\": {\"once\": \"2099-01-01T00:00:00Z\"}%s%s}",
+             chain, extra_fields ? ", " : "", extra_fields ? extra_fields : "");
+    return b;
+}

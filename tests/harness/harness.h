@@ -1,4 +1,67 @@
-/* Test harness: starts a real `taskwheel serve` in a temporary directory; see harness.c. */
+/*
+ * Test harness: starts a real `taskwheel serve` on a free loopback port in a temporary
+ * directory and talks to it with libcurl. Never sends traffic anywhere but 127.0.0.1.
+ *
+ * Every function asserts (Criterion) on harness failures, so tests read as plain steps.
+ */
 #ifndef TW_TESTS_HARNESS_H
 #define TW_TESTS_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+struct tw_srv {
+    char dir[256];          /* temporary directory holding config.yaml and var/ */
+    char config[300];       /* path of config.yaml */
+    char base_url[64];      /* http://127.0.0.1:PORT */
+    unsigned port;
+    pid_t pid;              /* server process, 0 when stopped */
+    char extra[4096];       /* extra YAML appended to the config */
+};
+
+struct tw_resp {
+    long status;
+    char *body;             /* NUL-terminated */
+    size_t len;
+    char *headers;          /* raw response headers */
+    json_t *json;           /* parsed body, or NULL */
+};
+
+/* Create the directory and config (with extra_yaml appended, may be NULL) and start. */
+void tw_srv_init(struct tw_srv *s, const char *extra_yaml);
+void tw_srv_start(struct tw_srv *s);
+/* Send sig (SIGTERM normally) and wait; returns the exit status (or 128+signal). */
+int tw_srv_stop(struct tw_srv *s, int sig);
+/* Stop (if running) and remove the directory. Asserts a clean exit when check_exit. */
+void tw_srv_fini(struct tw_srv *s, bool check_exit);
+
+/*
+ * Run `taskwheel ARGS... -c CONFIG` (config added after the subcommand words) with stdin_text
+ * on stdin; stdout into *out (caller frees, may be NULL). Returns the exit code.
+ */
+int tw_srv_cli(struct tw_srv *s, const char *stdin_text, char **out, const char *const *args);
+
+/* A new token "id:secret" for chain with level ("read"/"write"); caller frees. */
+char *tw_srv_token(struct tw_srv *s, const char *level, const char *const *chains);
+
+/*
+ * One HTTP request. headers: NULL-terminated "Name: value" strings (may be NULL); token: a
+ * "id:secret" sent as Bearer (may be NULL); body: sent as is (may be NULL).
+ */
+void tw_http(struct tw_srv *s, const char *method, const char *path, const char *token,
+             const char *const *headers, const char *body, struct tw_resp *r);
+void tw_resp_fini(struct tw_resp *r);
+
+/* The value of header name in r (case-insensitive), copied to buf; false when absent. */
+bool tw_resp_header(const struct tw_resp *r, const char *name, char *buf, size_t len);
+
+/* Assert r is an error envelope with status and name (and field when not NULL). */
+void tw_assert_error(const struct tw_resp *r, long status, const char *name, const char *field);
+
+/* A valid create body for chain (index/format/once given, or defaults). Caller frees. */
+char *tw_task_body(long chain, const char *extra_fields);
+
 #endif

@@ -1,0 +1,59 @@
+/*
+ * The HTTP API (SPEC §2–§4): an evhttp server on the engine's event loop serving /tasks,
+ * /segments, /auth/login, /healthz, /metrics and downloads. It reads and writes the task store,
+ * and tells the scheduler (through struct tw_api_hooks) when a task changes or must run.
+ */
+#ifndef TW_API_API_H
+#define TW_API_API_H
+
+#include <stdint.h>
+
+#include "api/validate.h"
+#include "core/config.h"
+#include "core/crypto.h"
+#include "core/err.h"
+#include "store/store.h"
+
+struct event_base;
+struct tw_api;
+
+/*
+ * What the API asks of the rest of the engine. Every hook may be NULL (then the corresponding
+ * endpoint answers that it is not available).
+ */
+struct tw_api_hooks {
+    void *ctx;
+    /* A task was created/updated (re-arm it) or deleted (disarm, cancel its run). */
+    void (*task_changed)(void *ctx, int64_t task_id);
+    void (*task_deleted)(void *ctx, int64_t task_id);
+    /*
+     * Start a run of task_id now. TW_OK when started, TW_ECONFLICT when it is already running.
+     * When done_cb is not NULL it is called once when that run ends (or is abandoned).
+     */
+    int (*execute)(void *ctx, int64_t task_id, void (*done_cb)(void *arg, int64_t task_id),
+                   void *done_arg, struct tw_err *err);
+    /* Forget a done_cb registered with execute (the held client went away). */
+    void (*execute_forget)(void *ctx, int64_t task_id, void *done_arg);
+};
+
+struct tw_api_deps {
+    const struct tw_config *cfg;      /* borrowed; outlives the api */
+    struct tw_store *store;           /* borrowed */
+    struct event_base *base;          /* borrowed */
+    const unsigned char *key;         /* server key, TW_KEY_BYTES; borrowed */
+    const struct tw_validate_ctx *vctx; /* borrowed */
+    struct tw_api_hooks hooks;
+};
+
+/* Bind cfg->listen and start serving on base. *out is owned by the caller (tw_api_destroy). */
+int tw_api_create(const struct tw_api_deps *deps, struct tw_api **out, struct tw_err *err);
+
+/* The port actually bound (useful with "listen: 127.0.0.1:0"). */
+uint16_t tw_api_port(const struct tw_api *api);
+
+/* Stop accepting new requests with 503 unavailable (shutting down); in-flight ones finish. */
+void tw_api_set_draining(struct tw_api *api);
+
+void tw_api_destroy(struct tw_api *api);
+
+#endif

@@ -1,0 +1,152 @@
+/*
+ * Internals shared by the files of the API part: the server object, the per-request context,
+ * the caller's identity, reply helpers and the handlers' signatures. Nothing outside engine/api
+ * includes this.
+ */
+#ifndef TW_API_API_INT_H
+#define TW_API_API_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include <jansson.h>
+
+#include "api/api.h"
+
+#define TW_MAX_PATH_PARAMS 3
+
+struct tw_api {
+    struct tw_api_deps d;            /* what the engine gave us (borrowed pointers) */
+    struct evhttp *http;
+    struct evhttp_bound_socket *sock;
+    uint16_t port;                   /* bound port */
+    bool draining;                   /* shutting down: new requests get 503 */
+    struct tw_login_throttle *throttle; /* failed logins per user name */
+    struct tw_held *held;            /* execute requests waiting for their run, a list */
+};
+
+enum tw_caller_kind {
+    TW_CALLER_TOKEN,                 /* a privileged token */
+    TW_CALLER_SESSION,               /* an admin user's session, acting on one chain */
+};
+
+struct tw_caller {
+    int kind;                        /* enum tw_caller_kind */
+    char name[64];                   /* "token:<uuid>" or "user:<id>", for idempotency */
+    int64_t *chains;                 /* chains it may use, owned */
+    int *levels;                     /* access level per chain (enum tw_access_level), owned */
+    size_t n;
+};
+
+struct tw_req {
+    struct evhttp_request *ev;
+    struct tw_api *api;
+    enum evhttp_cmd_type method;
+    const char *path;                /* borrowed from the evhttp uri */
+    struct evkeyvalq query;          /* parsed query string */
+    const char *params[TW_MAX_PATH_PARAMS]; /* {placeholders} of the route, in order */
+    char param_buf[512];             /* storage for params */
+    struct tw_caller caller;         /* filled when the route needs auth */
+    const char *route;               /* the matched pattern, for logs and metrics */
+};
+
+typedef void tw_route_fn(struct tw_req *r);
+
+/* ---- reply.c: every handler ends in exactly one of these ---- */
+
+/* Send body (reference stolen) as JSON with status. */
+void tw_reply_json(struct tw_req *r, int status, json_t *body);
+void tw_reply_empty(struct tw_req *r, int status);
+
+/* The SPEC §3 envelope; name is the error name ("validation_failed"), field may be NULL. */
+void tw_reply_error(struct tw_req *r, int status, const char *name, const char *field,
+                    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Map an engine error (struct tw_err) to the right status and envelope. */
+void tw_reply_err(struct tw_req *r, const struct tw_err *err);
+
+/* The fixed error.code number of an error name (listed in the README). */
+int tw_error_code(const char *name);
+
+void tw_add_header(struct tw_req *r, const char *name, const char *value);
+const char *tw_req_header(struct tw_req *r, const char *name);
+
+/* ---- request helpers (request.c) ---- */
+
+/*
+ * Parse the request body as a JSON object. On failure replies (400 invalid_json or 413) and
+ * returns NULL; the caller just returns.
+ */
+json_t *tw_req_json_body(struct tw_req *r);
+
+/* Path parameter i as a positive id; on failure replies 400 and returns false. */
+bool tw_req_path_id(struct tw_req *r, size_t i, const char *what, int64_t *out);
+
+/*
+ * Query parameter name as an integer in [min, max] (def when absent). On a bad value replies
+ * 400 naming the parameter and returns false.
+ */
+bool tw_req_query_int(struct tw_req *r, const char *name, int64_t def, int64_t min, int64_t max,
+                      int64_t *out);
+
+/* Reply 400 and return false if the query has a parameter not in allowed (NULL-terminated). */
+bool tw_req_query_only(struct tw_req *r, const char *const *allowed);
+
+/* ---- auth.c ---- */
+
+/* Authenticate r (token or session headers) into r->caller; on failure replies and false. */
+bool tw_auth_caller(struct tw_req *r);
+void tw_caller_fini(struct tw_caller *c);
+int tw_caller_level(const struct tw_caller *c, int64_t chain);
+
+/*
+ * Check the caller's access to an existing object of chain: returns true when at least level.
+ * Otherwise replies 404 not_found_name (the object's existence is not revealed) when the caller
+ * cannot even read the chain, else 403 permission_denied, and returns false.
+ */
+bool tw_auth_object(struct tw_req *r, int64_t chain, int level, const char *not_found_name,
+                    const char *what);
+
+/* ---- handlers ---- */
+
+void tw_api_tasks_list(struct tw_req *r);
+void tw_api_tasks_create(struct tw_req *r);
+void tw_api_task_get(struct tw_req *r);
+void tw_api_task_update(struct tw_req *r);
+void tw_api_task_delete(struct tw_req *r);
+void tw_api_task_execute(struct tw_req *r);
+void tw_api_task_download_url(struct tw_req *r);
+void tw_api_download(struct tw_req *r);
+void tw_api_login(struct tw_req *r);
+void tw_api_healthz(struct tw_req *r);
+
+/* ---- tasks.c, shared with the other task handlers ---- */
+
+/* Reply status with task t and its newest 10 logs. */
+void tw_api_reply_task(struct tw_req *r, int status, const struct tw_task *t);
+/* Load the task of path parameter 0 for the caller with at least level; else reply, false. */
+bool tw_api_load_task(struct tw_req *r, int level, struct tw_task *t);
+/* Copy the given fields of a validated input into t (t owns the copies). false on ENOMEM. */
+bool tw_api_apply_input(struct tw_task *t, const struct tw_task_input *in);
+void tw_api_notify_changed(struct tw_req *r, int64_t id);
+
+/* ---- task_json.c ---- */
+
+/* The SPEC §1 task object; logs (n of them, newest first) are borrowed. NULL on ENOMEM. */
+json_t *tw_task_json(const struct tw_task *t, const struct tw_task_log *logs, size_t n);
+json_t *tw_task_state_json(const struct tw_task *t);
+json_t *tw_time_json(int64_t t);          /* ISO string, or JSON null for 0 */
+
+/* ---- login throttle (login.c) ---- */
+void tw_login_throttle_destroy(struct tw_login_throttle *t);
+
+/* ---- execute.c ---- */
+void tw_api_held_destroy_all(struct tw_api *api);
+
+/* ---- router.c ---- */
+void tw_router_dispatch(struct tw_req *r);
+
+#endif

@@ -1,0 +1,120 @@
+/*
+ * The route table: reading it tells you the whole API. A path that matches no pattern is a 404;
+ * a path that matches a pattern but not with this method is a 405 with an Allow header.
+ * Patterns are literal segments and {placeholders}; placeholders are captured in order into
+ * r->params.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api_int.h"
+
+enum route_auth {
+    ROUTE_OPEN,     /* no credentials (health, login, signed downloads) */
+    ROUTE_AUTH,     /* a token or a session */
+};
+
+struct tw_route {
+    enum evhttp_cmd_type method;
+    const char *pattern;
+    tw_route_fn *fn;
+    enum route_auth auth;
+};
+
+static const struct tw_route routes[] = {
+    { EVHTTP_REQ_GET,    "/tasks",                       tw_api_tasks_list,        ROUTE_AUTH },
+    { EVHTTP_REQ_POST,   "/tasks",                       tw_api_tasks_create,      ROUTE_AUTH },
+    { EVHTTP_REQ_GET,    "/tasks/{id}",                  tw_api_task_get,          ROUTE_AUTH },
+    { EVHTTP_REQ_PUT,    "/tasks/{id}",                  tw_api_task_update,       ROUTE_AUTH },
+    { EVHTTP_REQ_DELETE, "/tasks/{id}",                  tw_api_task_delete,       ROUTE_AUTH },
+    { EVHTTP_REQ_GET,    "/tasks/{id}/download_url",     tw_api_task_download_url, ROUTE_AUTH },
+    { EVHTTP_REQ_POST,   "/tasks/{id}/execute",          tw_api_task_execute,      ROUTE_AUTH },
+    { EVHTTP_REQ_GET,    "/downloads/{chain}/{id}/{file}", tw_api_download,        ROUTE_OPEN },
+    { EVHTTP_REQ_HEAD,   "/downloads/{chain}/{id}/{file}", tw_api_download,        ROUTE_OPEN },
+    { EVHTTP_REQ_POST,   "/auth/login",                  tw_api_login,             ROUTE_OPEN },
+    { EVHTTP_REQ_GET,    "/healthz",                     tw_api_healthz,           ROUTE_OPEN },
+};
+
+static const char *method_name(enum evhttp_cmd_type m)
+{
+    switch (m) {
+    case EVHTTP_REQ_GET:     return "GET";
+    case EVHTTP_REQ_POST:    return "POST";
+    case EVHTTP_REQ_HEAD:    return "HEAD";
+    case EVHTTP_REQ_PUT:     return "PUT";
+    case EVHTTP_REQ_DELETE:  return "DELETE";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    case EVHTTP_REQ_TRACE:   return "TRACE";
+    case EVHTTP_REQ_CONNECT: return "CONNECT";
+    case EVHTTP_REQ_PATCH:   return "PATCH";
+    }
+    return "?";
+}
+
+/*
+ * Match path against pattern, capturing placeholders into r->params (backed by r->param_buf).
+ * Segments are compared whole; an empty segment (a doubled or trailing slash) never matches.
+ */
+static bool match(struct tw_req *r, const char *pattern, const char *path)
+{
+    size_t np = 0;
+    size_t used = 0;
+
+    while (*pattern == '/' && *path == '/') {
+        const char *pe = strchr(pattern + 1, '/');
+        const char *se = strchr(path + 1, '/');
+        size_t plen = pe ? (size_t)(pe - pattern - 1) : strlen(pattern + 1);
+        size_t slen = se ? (size_t)(se - path - 1) : strlen(path + 1);
+
+        if (slen == 0)
+            return false;
+        if (pattern[1] == '{') {
+            if (np == TW_MAX_PATH_PARAMS || used + slen + 1 > sizeof(r->param_buf))
+                return false;
+            memcpy(r->param_buf + used, path + 1, slen);
+            r->param_buf[used + slen] = '\0';
+            r->params[np++] = r->param_buf + used;
+            used += slen + 1;
+        } else if (plen != slen || memcmp(pattern + 1, path + 1, slen) != 0) {
+            return false;
+        }
+        pattern += plen + 1;
+        path += slen + 1;
+    }
+    return *pattern == '\0' && *path == '\0';
+}
+
+void tw_router_dispatch(struct tw_req *r)
+{
+    char allow[96] = "";
+    const struct tw_route *hit = NULL;
+    size_t i;
+
+    for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (!match(r, routes[i].pattern, r->path))
+            continue;
+        if (routes[i].method == r->method) {
+            hit = &routes[i];
+            break;
+        }
+        if (strstr(allow, method_name(routes[i].method)) == NULL)
+            snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
+                     allow[0] ? ", " : "", method_name(routes[i].method));
+    }
+    if (hit == NULL && allow[0] != '\0') {
+        tw_add_header(r, "Allow", allow);
+        tw_reply_error(r, 405, "method_not_allowed", NULL, "%s is not allowed on %.200s; allowed: %s",
+                       method_name(r->method), r->path, allow);
+        return;
+    }
+    if (hit == NULL) {
+        tw_reply_error(r, 404, "not_found", NULL, "no such endpoint: %.200s", r->path);
+        return;
+    }
+    /* Re-run the match so params hold this route's captures, not a later candidate's. */
+    match(r, hit->pattern, r->path);
+    r->route = hit->pattern;
+    if (hit->auth == ROUTE_AUTH && !tw_auth_caller(r))
+        return;
+    hit->fn(r);
+}

@@ -1,0 +1,29 @@
+/* Shared by the subcommands: option parsing and opening what they need. */
+#ifndef TW_CLI_CLI_INT_H
+#define TW_CLI_CLI_INT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/crypto.h"
+#include "store/store.h"
+
+/*
+ * Load the configuration named by -c (NULL: ./config.yaml or defaults), set up logging, and
+ * create data_dir. Prints the reason to stderr and returns false on error.
+ */
+bool tw_cli_load_config(const char *path, struct tw_config **cfg);
+
+/* Open the task store and the server key of cfg; prints the reason and returns false. */
+bool tw_cli_open_store(const struct tw_config *cfg, struct tw_store **store,
+                       unsigned char key[TW_KEY_BYTES]);
+
+/* mkdir -p with mode 0700 for new directories; returns TW_OK or TW_EIO with err. */
+int tw_mkdir_p(const char *path, struct tw_err *err);
+
+/* argv[i] is "--help" or "-h". */
+bool tw_cli_wants_help(int argc, char **argv);
+
+#endif

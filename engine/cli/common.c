@@ -1,0 +1,79 @@
+/* Helpers shared by the subcommands (see cli_int.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cli_int.h"
+#include "core/log.h"
+
+bool tw_cli_wants_help(int argc, char **argv)
+{
+    int i;
+
+    for (i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+            return true;
+    return false;
+}
+
+int tw_mkdir_p(const char *path, struct tw_err *err)
+{
+    char buf[4096];
+    size_t i;
+
+    if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+        return tw_err_set(err, TW_EINVAL, "path too long: %s", path);
+    for (i = 1; buf[i] != '\0'; i++) {
+        if (buf[i] != '/')
+            continue;
+        buf[i] = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            return tw_err_set(err, TW_EIO, "cannot create directory %s: %s", buf, strerror(errno));
+        buf[i] = '/';
+    }
+    if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+        return tw_err_set(err, TW_EIO, "cannot create directory %s: %s", buf, strerror(errno));
+    return TW_OK;
+}
+
+bool tw_cli_load_config(const char *path, struct tw_config **cfg)
+{
+    struct tw_err err;
+    int lvl;
+
+    tw_err_clear(&err);
+    if (tw_config_load(path, cfg, &err) != TW_OK) {
+        fprintf(stderr, "taskwheel: configuration error: %s\n", err.msg);
+        return false;
+    }
+    lvl = tw_log_level_parse((*cfg)->log_level);
+    tw_log_setup(lvl < 0 ? TW_LOG_INFO : (enum tw_log_level)lvl,
+                 strcmp((*cfg)->log_format, "logfmt") == 0 ? TW_LOG_LOGFMT : TW_LOG_JSON);
+    if (tw_mkdir_p((*cfg)->data_dir, &err) != TW_OK) {
+        fprintf(stderr, "taskwheel: %s\n", err.msg);
+        tw_config_destroy(*cfg);
+        *cfg = NULL;
+        return false;
+    }
+    return true;
+}
+
+bool tw_cli_open_store(const struct tw_config *cfg, struct tw_store **store,
+                       unsigned char key[TW_KEY_BYTES])
+{
+    char keypath[4096];
+    struct tw_err err;
+
+    tw_err_clear(&err);
+    snprintf(keypath, sizeof(keypath), "%s/server.key", cfg->data_dir);
+    if (tw_key_load(keypath, key, &err) != TW_OK) {
+        fprintf(stderr, "taskwheel: %s\n", err.msg);
+        return false;
+    }
+    if (tw_store_open(cfg->store_path, store, &err) != TW_OK) {
+        fprintf(stderr, "taskwheel: cannot open the task store %s: %s\n", cfg->store_path, err.msg);
+        return false;
+    }
+    return true;
+}
