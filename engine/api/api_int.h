@@ -26,6 +26,7 @@ struct tw_api {
     bool draining;                   /* shutting down: new requests get 503 */
     struct tw_login_throttle *throttle; /* failed logins per user name */
     struct tw_held *held;            /* execute requests waiting for their run, a list */
+    struct tw_conns *conns;          /* open connections, for http.max_connections */
 };
 
 enum tw_caller_kind {
@@ -145,6 +146,16 @@ void tw_login_throttle_destroy(struct tw_login_throttle *t);
 
 /* ---- execute.c ---- */
 void tw_api_held_destroy_all(struct tw_api *api);
+
+/* ---- conns.c ---- */
+
+/* Register req's connection on its first request; false when over http.max_connections. */
+bool tw_conn_track(struct tw_api *api, struct evhttp_request *req);
+/* Call fn(arg) once when req's connection closes (NULL fn clears). */
+void tw_conn_observe_close(struct tw_api *api, struct evhttp_request *req,
+                           void (*fn)(void *arg), void *arg);
+size_t tw_conn_count(const struct tw_api *api);
+void tw_conns_destroy(struct tw_api *api);
 
 /* ---- router.c ---- */
 void tw_router_dispatch(struct tw_req *r);

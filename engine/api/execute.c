@@ -5,8 +5,8 @@
  * going after execute_wait seconds. Held requests cost one small struct and a timer; the loop
  * keeps serving everyone else.
  *
- * A held client may go away: libevent then frees its request, so we watch the connection's
- * close callback and forget the request (the run itself carries on).
+ * A held client may go away: libevent then frees its request, so we observe the connection's
+ * close (conns.c) and forget the request (the run itself carries on).
  */
 #include <inttypes.h>
 #include <string.h>
@@ -51,7 +51,7 @@ static void held_answer(struct tw_held *h)
     r.api = h->api;
     if (h->ev == NULL)
         return;
-    evhttp_connection_set_closecb(evhttp_request_get_connection(h->ev), NULL, NULL);
+    tw_conn_observe_close(h->api, h->ev, NULL, NULL);
     memset(&t, 0, sizeof(t));
     if (tw_store_task_get(h->api->d.store, h->task_id, &t, &err) != TW_OK) {
         tw_reply_error(&r, 404, "task_not_found", NULL, "task %" PRId64 " was deleted during its run",
@@ -83,11 +83,10 @@ static void on_wait_expired(evutil_socket_t fd, short what, void *arg)
     held_unlink_free(h);
 }
 
-static void on_client_closed(struct evhttp_connection *evcon, void *arg)
+static void on_client_closed(void *arg)
 {
     struct tw_held *h = arg;
 
-    (void)evcon;
     h->ev = NULL;   /* libevent frees the request; the run and our timer go on harmlessly */
 }
 
@@ -150,7 +149,7 @@ void tw_api_task_execute(struct tw_req *r)
     r->api->held = h;
     if (h->timer != NULL)
         evtimer_add(h->timer, &tv);
-    evhttp_connection_set_closecb(evhttp_request_get_connection(r->ev), on_client_closed, h);
+    tw_conn_observe_close(r->api, r->ev, on_client_closed, h);
 }
 
 void tw_api_held_destroy_all(struct tw_api *api)

@@ -42,7 +42,11 @@ static void handle(struct evhttp_request *ev, void *arg)
         tw_reply_error(&r, 400, "validation_failed", NULL, "malformed query string");
         return;
     }
-    if (api->draining) {
+    if (!tw_conn_track(api, ev)) {
+        tw_add_header(&r, "Connection", "close");
+        tw_add_header(&r, "Retry-After", "1");
+        tw_reply_error(&r, 503, "unavailable", NULL, "too many connections (http.max_connections)");
+    } else if (api->draining) {
         tw_add_header(&r, "Retry-After", "5");
         tw_reply_error(&r, 503, "unavailable", NULL, "the server is shutting down");
     } else {
@@ -146,6 +150,7 @@ void tw_api_destroy(struct tw_api *api)
     if (api == NULL)
         return;
     tw_api_held_destroy_all(api);
+    tw_conns_destroy(api);
     evhttp_free(api->http);
     tw_login_throttle_destroy(api->throttle);
     tw_free(api);

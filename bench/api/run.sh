@@ -1,0 +1,46 @@
+#!/bin/sh
+# API throughput, side by side in one run (issue #2's measurement):
+#   1. GET /tasks/{id} with a privileged token against taskwheel, and the same-size fixed JSON
+#      from a bare evhttp server (bench_bare_evhttp), alternated twice;
+#   2. POST /tasks per second.
+# Usage: bench/api/run.sh [BUILD_DIR] [SECONDS] [CONNECTIONS]    (Release build recommended)
+set -eu
+BUILD=${1:-build-release}
+SECS=${2:-10}
+CONNS=${3:-50}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+TW=$ROOT/$BUILD/taskwheel
+BARE=$ROOT/$BUILD/bench/bench_bare_evhttp
+command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 2; }
+D=$(mktemp -d)
+trap 'kill $TWPID $BAREPID 2>/dev/null; rm -rf "$D"' EXIT
+cat > "$D/config.yaml" <<YAML
+listen: "127.0.0.1:0"
+data_dir: "$D/var"
+log: { level: error }
+http: { max_connections: 10000 }
+YAML
+TOKEN=$("$TW" token create -c "$D/config.yaml" --chain 1764 --level write)
+"$TW" serve -c "$D/config.yaml" --ready-file "$D/port" & TWPID=$!
+while [ ! -s "$D/port" ]; do sleep 0.1; done
+PORT=$(cat "$D/port")
+ID=$(curl -s -X POST "http://127.0.0.1:$PORT/tasks" -H "Authorization: Bearer $TOKEN" \
+  -d '{"chain":1764,"desc":"bench task","target":{"action":"export","export_index":"users","export_format":"csv"},"trigger":{"once":"2099-01-01T00:00:00Z"}}' |
+  sed 's/^{"id":\([0-9]*\).*/\1/')
+curl -s "http://127.0.0.1:$PORT/tasks/$ID" -H "Authorization: Bearer $TOKEN" > "$D/body.json"
+BAREPORT=$((PORT + 1))
+"$BARE" "$BAREPORT" "$D/body.json" & BAREPID=$!
+sleep 0.3
+echo "body: $(wc -c < "$D/body.json") bytes; $CONNS connections, ${SECS}s each, wrk 2 threads"
+export TW_TOKEN="$TOKEN" TW_PATH="/tasks/$ID"
+for round in 1 2; do
+  printf 'round %s taskwheel GET /tasks/{id}: ' $round
+  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s "$ROOT/bench/api/get.lua" "http://127.0.0.1:$PORT" |
+    awk '/Requests\/sec/{r=$2} / 99%/{p=$2} END{print r " req/s, p99 " p}'
+  printf 'round %s bare evhttp same body:   ' $round
+  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$BAREPORT/tasks/$ID" |
+    awk '/Requests\/sec/{r=$2} / 99%/{p=$2} END{print r " req/s, p99 " p}'
+done
+printf 'taskwheel POST /tasks: '
+wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s "$ROOT/bench/api/post.lua" "http://127.0.0.1:$PORT" |
+  awk '/Requests\/sec/{r=$2} / 99%/{p=$2} /Non-2xx/{e=$0} END{print r " req/s, p99 " p " " e}'
