@@ -11,7 +11,9 @@
 #define TW_CORE_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/err.h"
 
@@ -58,5 +60,20 @@ int tw_config_load_string(const char *yaml, const char *name, struct tw_config *
                           struct tw_err *err);
 
 void tw_config_destroy(struct tw_config *cfg);
+
+/*
+ * The dotted path of the i-th known key ("results.url_ttl"), in documentation order; NULL when
+ * i is past the last. For tests and tools that must cover every key.
+ */
+const char *tw_config_key_path(size_t i);
+
+/* True when every keyed field of a and b is equal (path, where each was loaded from, is not). */
+bool tw_config_equal(const struct tw_config *a, const struct tw_config *b);
+
+/*
+ * Write a Markdown table of every key with its default, description and range to out
+ * (borrowed). Returns TW_OK or TW_EIO when writing fails.
+ */
+int tw_config_describe(FILE *out);
 
 #endif

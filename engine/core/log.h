@@ -7,6 +7,8 @@
 #ifndef TW_CORE_LOG_H
 #define TW_CORE_LOG_H
 
+#include <stdio.h>
+
 enum tw_log_level { TW_LOG_DEBUG, TW_LOG_INFO, TW_LOG_WARN, TW_LOG_ERROR };
 enum tw_log_format { TW_LOG_JSON, TW_LOG_LOGFMT };
 
@@ -15,6 +17,15 @@ void tw_log_setup(enum tw_log_level min, enum tw_log_format fmt);
 
 /* Parse "debug"/"info"/"warn"/"error"; returns -1 when unknown. */
 int tw_log_level_parse(const char *s);
+
+/* Parse "json"/"logfmt"; returns -1 when unknown. */
+int tw_log_format_parse(const char *s);
+
+/*
+ * Tests only: write to f (borrowed; the caller keeps it open while it is set) instead of
+ * stderr. NULL returns to stderr.
+ */
+void tw_log_set_stream(FILE *f);
 
 /*
  * Write one line: event is a short dotted name ("task.state"), then pairs of const char *key,

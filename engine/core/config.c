@@ -1,0 +1,499 @@
+/*
+ * Configuration, second stage (see config.h): the neutral YAML tree -> struct tw_config.
+ *
+ * One static table, keys[], is the single source of truth for every key: its dotted path, type,
+ * range, default and description. Defaults are written as text and go through the same parser
+ * as the file's values, so a default can never disagree with validation (a test loads the
+ * defaults and config.yaml.example). Sections ("results", "http") are not listed: a path is a
+ * section when some key's path starts with it and a dot. The three paths under data_dir have
+ * no literal default; they are derived after the file is read, so setting data_dir moves them.
+ */
+#include "core/config.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "core/yaml.h"
+
+#define MAX_FILE_BYTES (1024 * 1024)  /* a config file is a few KiB; more is the wrong file */
+/* "(got ...)" in messages; the caller has a local char buf[80]. */
+#define GOT(n) tw_yaml_describe((n), buf, sizeof(buf))
+
+enum key_type {
+    KEY_STRING,  /* any non-empty string */
+    KEY_CHOICE,  /* one of choices */
+    KEY_LISTEN,  /* "host:port", port 0..65535 */
+    KEY_URL,     /* http:// or https://; trailing slashes dropped */
+    KEY_U32,     /* unquoted decimal integer in min..max, stored as uint32_t */
+    KEY_U64,     /* same, stored as uint64_t */
+    KEY_BOOL,    /* true or false */
+};
+
+struct key {
+    const char *path;     /* dotted path in the file: "results.url_ttl" */
+    enum key_type type;   /* how the value is parsed and stored */
+    const char *def;      /* default as written in the file, or DERIVED "name" */
+    uint64_t min;         /* KEY_U32/KEY_U64: smallest accepted value */
+    uint64_t max;         /* KEY_U32/KEY_U64: largest accepted value */
+    const char *choices;  /* KEY_CHOICE: accepted values, ", "-separated as shown to users */
+    size_t offset;        /* of the field in struct tw_config */
+    const char *desc;     /* one line for tw_config_describe and the docs */
+};
+
+/* A default of DERIVED "x" means "<data_dir>/x", filled in after data_dir is known. */
+#define DERIVED "<data_dir>/"
+#define DERIVED_LEN (sizeof(DERIVED) - 1)
+
+#define OFF(f) offsetof(struct tw_config, f)
+#define STR(p, f, d, desc) {p, KEY_STRING, d, 0, 0, NULL, OFF(f), desc}
+#define CHOICE(p, f, d, c, desc) {p, KEY_CHOICE, d, 0, 0, c, OFF(f), desc}
+#define U32(p, f, d, lo, hi, desc) {p, KEY_U32, d, lo, hi, NULL, OFF(f), desc}
+#define U64(p, f, d, lo, hi, desc) {p, KEY_U64, d, lo, hi, NULL, OFF(f), desc}
+
+/*
+ * When adding a key: add its field to struct tw_config (config.h), a row here (keep sections
+ * together), and a commented line in config.yaml.example; then regenerate the table in
+ * docs/configuration.md (tw_config_describe).
+ */
+static const struct key keys[] = {
+    {"listen", KEY_LISTEN, "127.0.0.1:8080", 0, 0, NULL, OFF(listen),
+     "address of the HTTP API, \"host:port\"; port 0 picks a free port"},
+    STR("data_dir", data_dir, "./var", "task store, keys and results unless set otherwise"),
+    CHOICE("store.driver", store_driver, "sqlite", "sqlite", "task store backend"),
+    STR("store.path", store_path, DERIVED "taskwheel.db", "task store database file"),
+    CHOICE("source.driver", source_driver, "sqlite", "sqlite", "source database backend"),
+    STR("source.path", source_path, DERIVED "retail.db", "source (retail) database file"),
+    STR("plugins_dir", plugins_dir, "./build/plugins", "where index plugins (*.so) are loaded"),
+    STR("lua_dir", lua_dir, "./lua", "directory holding segments/ and formats/"),
+    U32("workers", workers, "2", 1, 256, "worker processes"),
+    U32("max_runs_per_chain", max_runs_per_chain, "0", 0, 256,
+        "concurrent runs per chain; 0 = no cap beyond workers"),
+    U32("task_timeout", task_timeout_s, "3600", 1, 2592000,
+        "a run longer than this is stopped, seconds"),
+    U32("execute_wait", execute_wait_s, "60", 0, 3600,
+        "how long POST /execute holds the request, seconds"),
+    U32("shutdown_grace", shutdown_grace_s, "30", 0, 86400,
+        "how long SIGTERM waits for running runs, seconds"),
+    STR("results.dir", results_dir, DERIVED "results", "result files, by chain and task"),
+    U32("results.retention_days", results_retention_days, "7", 1, 36500,
+        "result files older than this are pruned, days"),
+    U32("results.url_ttl", results_url_ttl_s, "3600", 1, 604800,
+        "validity of a download URL, seconds"),
+    {"results.public_url", KEY_URL, "http://127.0.0.1:8080", 0, 0, NULL,
+     OFF(results_public_url), "base of download URLs (http:// or https://)"},
+    U64("http.max_body", http_max_body_bytes, "1048576", 1024, 1ULL << 30,
+        "request bodies larger than this get 413, bytes"),
+    U32("http.max_connections", http_max_connections, "10000", 1, 1000000,
+        "open connections at once"),
+    U32("http.read_timeout", http_read_timeout_s, "30", 1, 3600,
+        "slow clients are cut off after this, seconds"),
+    U32("http.max_header_size", http_max_header_bytes, "65536", 1024, 16 << 20,
+        "request line plus headers, bytes"),
+    U32("auth.session_ttl", auth_session_ttl_s, "28800", 60, 2592000,
+        "admin sessions last this long, seconds"),
+    U64("lua.max_memory", lua_max_memory_bytes, "67108864", 1 << 20, 64ULL << 30,
+        "per-run Lua heap cap, bytes"),
+    U64("lua.max_instructions", lua_max_instructions, "100000000", 1000, 1000000000000ULL,
+        "per-call Lua instruction budget"),
+    CHOICE("log.level", log_level, "info", "debug, info, warn, error", "minimum level logged"),
+    CHOICE("log.format", log_format, "json", "json, logfmt", "log line format"),
+    {"metrics.require_token", KEY_BOOL, "false", 0, 0, NULL, OFF(metrics_require_token),
+     "GET /metrics needs a valid token or session"},
+};
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
+
+struct loader {
+    const char *name;      /* file name for messages */
+    struct tw_config *cfg; /* being filled */
+    struct tw_err *err;    /* where the error goes */
+};
+
+static bool is_string(const struct key *k)
+{
+    return k->type != KEY_U32 && k->type != KEY_U64 && k->type != KEY_BOOL;
+}
+
+static char **str_field(struct tw_config *cfg, const struct key *k)
+{
+    return (char **)(void *)((char *)cfg + k->offset);
+}
+
+/* "FILE:LINE:COL: KEY: problem". A node at line 0 is a built-in default, so a bug of ours. */
+__attribute__((format(printf, 4, 5)))
+static int fail(struct loader *ld, const struct tw_yaml_node *at, const char *path,
+                const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (at->line == 0)
+        return tw_err_field(ld->err, TW_EINTERNAL, path, "built-in default: %s: %s", path, msg);
+    return tw_err_field(ld->err, TW_EINVAL, path, "%s:%u:%u: %s: %s", ld->name, at->line,
+                        at->col, path, msg);
+}
+
+static int set_uint(struct loader *ld, const struct key *k, const struct tw_yaml_node *n)
+{
+    char buf[80];
+    uint64_t v;
+    bool ok = tw_yaml_as_uint(n, &v);
+
+    if (ok && !n->plain)
+        return fail(ld, n, k->path, "must be an integer between %" PRIu64 " and %" PRIu64
+                    ", written without quotes (got %s)", k->min, k->max, GOT(n));
+    if (!ok || v < k->min || v > k->max)
+        return fail(ld, n, k->path, "must be an integer between %" PRIu64 " and %" PRIu64
+                    " (got %s)", k->min, k->max, GOT(n));
+    if (k->type == KEY_U64)
+        memcpy((char *)ld->cfg + k->offset, &v, sizeof(v));
+    else
+        memcpy((char *)ld->cfg + k->offset, &(uint32_t){(uint32_t)v}, sizeof(uint32_t));
+    return TW_OK;
+}
+
+static int set_bool(struct loader *ld, const struct key *k, const struct tw_yaml_node *n)
+{
+    char buf[80];
+
+    if (!tw_yaml_as_bool(n, (bool *)(void *)((char *)ld->cfg + k->offset)))
+        return fail(ld, n, k->path, "must be true or false (got %s)", GOT(n));
+    return TW_OK;
+}
+
+/* choices is "a, b, c"; s is not empty. */
+static bool is_choice(const char *choices, const char *s)
+{
+    size_t len = strlen(s);
+
+    for (const char *p = choices; p != NULL; p = strstr(p, ", ") ? strstr(p, ", ") + 2 : NULL)
+        if (strncmp(p, s, len) == 0 && (p[len] == '\0' || p[len] == ','))
+            return true;
+    return false;
+}
+
+static bool is_listen(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    size_t host_len;
+    size_t port_len;
+
+    if (colon == NULL)
+        return false;
+    port_len = strlen(colon + 1);
+    if (port_len < 1 || port_len > 5 || strspn(colon + 1, "0123456789") != port_len ||
+        strtoul(colon + 1, NULL, 10) > 65535)
+        return false;
+    host_len = (size_t)(colon - s);
+    if (host_len == 0)
+        return false;
+    /* An IPv6 host needs brackets, or "::1:80" would be ambiguous. */
+    if (s[0] == '[')
+        return host_len > 2 && s[host_len - 1] == ']' && memchr(s + 1, ']', host_len - 2) == NULL;
+    return memchr(s, ':', host_len) == NULL && memchr(s, ']', host_len) == NULL;
+}
+
+/* Check a string against its type; may shorten it in place (URL trailing slashes). */
+static int check_string(struct loader *ld, const struct key *k, const struct tw_yaml_node *n,
+                        char *s)
+{
+    char buf[80];
+    size_t len;
+
+    if (k->type == KEY_CHOICE && !is_choice(k->choices, s))
+        return fail(ld, n, k->path, "must be one of %s (got %s)", k->choices,
+                    GOT(n));
+    if (k->type == KEY_LISTEN && !is_listen(s))
+        return fail(ld, n, k->path, "must be \"host:port\" with a port between 0 and 65535 "
+                    "(got %s)", GOT(n));
+    if (k->type == KEY_URL) {
+        if ((strncmp(s, "http://", 7) != 0 || s[7] == '\0') &&
+            (strncmp(s, "https://", 8) != 0 || s[8] == '\0'))
+            return fail(ld, n, k->path, "must be a URL starting with http:// or https:// "
+                        "(got %s)", GOT(n));
+        /* Download URLs are built as public_url + "/r/...": a trailing slash would double. */
+        len = strlen(s);
+        while (len > 0 && s[len - 1] == '/')
+            s[--len] = '\0';
+    }
+    return TW_OK;
+}
+
+static int set_string(struct loader *ld, const struct key *k, const struct tw_yaml_node *n)
+{
+    char buf[80];
+    char **field = str_field(ld->cfg, k);
+    char *s;
+    int ret;
+
+    if (n->kind != TW_YAML_SCALAR || tw_yaml_is_null(n))
+        return fail(ld, n, k->path, "must be a string (got %s)", GOT(n));
+    if (n->scalar[0] == '\0')
+        return fail(ld, n, k->path, "must not be empty");
+    s = tw_strdup(n->scalar);
+    if (s == NULL)
+        return tw_err_set(ld->err, TW_ENOMEM, "%s: out of memory", ld->name);
+    ret = check_string(ld, k, n, s);
+    if (ret != TW_OK) {
+        tw_free(s);
+        return ret;
+    }
+    tw_free(*field);
+    *field = s;
+    return TW_OK;
+}
+
+static int set_value(struct loader *ld, const struct key *k, const struct tw_yaml_node *n)
+{
+    if (k->type == KEY_U32 || k->type == KEY_U64)
+        return set_uint(ld, k, n);
+    return k->type == KEY_BOOL ? set_bool(ld, k, n) : set_string(ld, k, n);
+}
+
+static const struct key *find_key(const char *path)
+{
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strcmp(keys[i].path, path) == 0)
+            return &keys[i];
+    return NULL;
+}
+
+/* True when path names a section: some key lies below it. */
+static bool is_section(const char *path)
+{
+    size_t len = strlen(path);
+
+    for (size_t i = 0; i < NKEYS; i++)
+        if (strncmp(keys[i].path, path, len) == 0 && keys[i].path[len] == '.')
+            return true;
+    return false;
+}
+
+/* "a, b, c": the names directly under prefix ("" for the top level), in table order. */
+static void list_level(const char *prefix, char *out, size_t size)
+{
+    size_t plen = strlen(prefix);
+    size_t used = 0;
+    char name[64];
+    char last[64] = "";
+
+    out[0] = '\0';
+    for (size_t i = 0; i < NKEYS; i++) {
+        const char *rest = keys[i].path;
+
+        if (plen > 0 && (strncmp(rest, prefix, plen) != 0 || rest[plen] != '.'))
+            continue;
+        rest += plen > 0 ? plen + 1 : 0;
+        snprintf(name, sizeof(name), "%.*s", (int)strcspn(rest, "."), rest);
+        /* Keys of one section are adjacent in the table, so comparing with the last suffices. */
+        if (strcmp(name, last) == 0)
+            continue;
+        memcpy(last, name, sizeof(last));
+        used += (size_t)snprintf(out + used, size - used, "%s%s", used > 0 ? ", " : "", name);
+        if (used >= size)
+            return;
+    }
+}
+
+static int apply_mapping(struct loader *ld, const struct tw_yaml_node *map, const char *prefix)
+{
+    char path[128];
+    char valid[400];
+    const struct key *k;
+    bool dotted;
+    int ret;
+
+    for (size_t i = 0; i < map->n; i++) {
+        const struct tw_yaml_node *key = map->pairs[i].key;
+        const struct tw_yaml_node *value = map->pairs[i].value;
+
+        snprintf(path, sizeof(path), "%s%s%s", prefix, prefix[0] != '\0' ? "." : "",
+                 key->scalar);
+        /* "http.max_body" is how messages name a key, not a way to write one. */
+        dotted = strchr(key->scalar, '.') != NULL;
+        k = dotted ? NULL : find_key(path);
+        if (k != NULL) {
+            ret = set_value(ld, k, value);
+        } else if (dotted || !is_section(path)) {
+            list_level(prefix, valid, sizeof(valid));
+            ret = fail(ld, key, path, "unknown key (valid keys %s%s: %s)%s",
+                       prefix[0] != '\0' ? "in " : "at the top level", prefix, valid,
+                       dotted ? "; nest a section's keys under it instead of using dots" : "");
+        } else if (tw_yaml_is_null(value)) {
+            ret = TW_OK;  /* "http:" with nothing under it: all defaults */
+        } else if (value->kind == TW_YAML_MAPPING) {
+            ret = apply_mapping(ld, value, path);
+        } else {
+            ret = fail(ld, value, path, "must be a mapping of keys (got %s)",
+                       tw_yaml_kind_name(value->kind));
+        }
+        if (ret != TW_OK)
+            return ret;
+    }
+    return TW_OK;
+}
+
+static int apply_defaults(struct loader *ld)
+{
+    struct tw_yaml_node def = {.kind = TW_YAML_SCALAR, .plain = true};
+    int ret;
+
+    for (size_t i = 0; i < NKEYS; i++) {
+        if (strncmp(keys[i].def, DERIVED, DERIVED_LEN) == 0)
+            continue;
+        def.scalar = (char *)keys[i].def;
+        ret = set_value(ld, &keys[i], &def);
+        if (ret != TW_OK)
+            return ret;
+    }
+    return TW_OK;
+}
+
+static int apply_derived(struct loader *ld)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        char **field = str_field(ld->cfg, &keys[i]);
+        const char *file = keys[i].def + DERIVED_LEN;
+        size_t size;
+
+        if (strncmp(keys[i].def, DERIVED, DERIVED_LEN) != 0 || *field != NULL)
+            continue;
+        size = strlen(ld->cfg->data_dir) + 1 + strlen(file) + 1;
+        *field = tw_malloc(size);
+        if (*field == NULL)
+            return tw_err_set(ld->err, TW_ENOMEM, "%s: out of memory", ld->name);
+        snprintf(*field, size, "%s/%s", ld->cfg->data_dir, file);
+    }
+    return TW_OK;
+}
+
+/*
+ * Defaults, then the tree (borrowed; NULL when empty), then derived paths, into a new *out.
+ * is_file: name is the file's path, kept in cfg->path.
+ */
+static int load_tree(const char *name, bool is_file, const struct tw_yaml_node *root,
+                     struct tw_config **out, struct tw_err *err)
+{
+    struct loader ld = {.name = name, .err = err};
+    int ret = TW_EINVAL;
+
+    ld.cfg = tw_calloc(1, sizeof(*ld.cfg));
+    if (ld.cfg != NULL && is_file)
+        ld.cfg->path = tw_strdup(name);
+    if (ld.cfg == NULL || (is_file && ld.cfg->path == NULL)) {
+        ret = tw_err_set(err, TW_ENOMEM, "%s: out of memory", name);
+        goto out;
+    }
+    if (root != NULL && !tw_yaml_is_null(root) && root->kind != TW_YAML_MAPPING) {
+        tw_err_set(err, ret, "%s:%u:%u: the file must be a mapping of keys such as "
+                   "\"workers: 2\" (got %s)", name, root->line, root->col,
+                   tw_yaml_kind_name(root->kind));
+        goto out;
+    }
+    ret = apply_defaults(&ld);
+    if (ret == TW_OK && root != NULL && root->kind == TW_YAML_MAPPING)
+        ret = apply_mapping(&ld, root, "");
+    if (ret == TW_OK)
+        ret = apply_derived(&ld);
+out:
+    if (ret != TW_OK)
+        tw_config_destroy(ld.cfg);
+    else
+        *out = ld.cfg;
+    return ret;
+}
+
+int tw_config_load_string(const char *yaml, const char *name, struct tw_config **out,
+                          struct tw_err *err)
+{
+    struct tw_yaml_node *root = NULL;
+    int ret;
+
+    if (name == NULL)
+        name = "<string>";
+    ret = tw_yaml_parse(yaml, yaml != NULL ? strlen(yaml) : 0, name, &root, err);
+    if (ret == TW_OK)
+        ret = load_tree(name, false, root, out, err);
+    tw_yaml_destroy(root);
+    return ret;
+}
+
+int tw_config_load(const char *path, struct tw_config **out, struct tw_err *err)
+{
+    const char *file = path != NULL ? path : "config.yaml";
+    struct tw_yaml_node *root = NULL;
+    int ret;
+
+    ret = tw_yaml_parse_file(file, MAX_FILE_BYTES, &root, err);
+    if (ret == TW_ENOTFOUND && path == NULL) {
+        /* No -c and no ./config.yaml: the built-in defaults (SPEC §8). */
+        tw_err_clear(err);
+        return tw_config_load_string("", "<defaults>", out, err);
+    }
+    /* Named explicitly, so its absence is an error like any other unreadable file. */
+    if (ret == TW_ENOTFOUND && err != NULL)
+        err->code = TW_EIO;
+    if (ret == TW_ENOTFOUND)
+        ret = TW_EIO;
+    if (ret == TW_OK)
+        ret = load_tree(file, true, root, out, err);
+    tw_yaml_destroy(root);
+    return ret;
+}
+
+void tw_config_destroy(struct tw_config *cfg)
+{
+    if (cfg == NULL)
+        return;
+    for (size_t i = 0; i < NKEYS; i++)
+        if (is_string(&keys[i]))
+            tw_free(*str_field(cfg, &keys[i]));
+    tw_free(cfg->path);
+    tw_free(cfg);
+}
+
+const char *tw_config_key_path(size_t i)
+{
+    return i < NKEYS ? keys[i].path : NULL;
+}
+
+bool tw_config_equal(const struct tw_config *a, const struct tw_config *b)
+{
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct key *k = &keys[i];
+        const void *pa = (const char *)a + k->offset;
+        const void *pb = (const char *)b + k->offset;
+        size_t size = k->type == KEY_U32 ? sizeof(uint32_t)
+                      : k->type == KEY_U64 ? sizeof(uint64_t) : sizeof(bool);
+
+        if (is_string(k) ? strcmp(*(char *const *)pa, *(char *const *)pb) != 0
+                         : memcmp(pa, pb, size) != 0)
+            return false;
+    }
+    return true;
+}
+
+int tw_config_describe(FILE *out)
+{
+    fprintf(out, "| key | default | description |\n|---|---|---|\n");
+    for (size_t i = 0; i < NKEYS; i++) {
+        const struct key *k = &keys[i];
+
+        fprintf(out, "| `%s` | `%s` | %s", k->path, k->def, k->desc);
+        if (k->type == KEY_U32 || k->type == KEY_U64)
+            fprintf(out, " (%" PRIu64 "..%" PRIu64 ")", k->min, k->max);
+        else if (k->type == KEY_CHOICE)
+            fprintf(out, " (%s)", k->choices);
+        if (fprintf(out, " |\n") < 0)
+            return TW_EIO;
+    }
+    return TW_OK;
+}
