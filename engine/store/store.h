@@ -180,9 +180,10 @@ struct tw_run_outcome {
 };
 
 /*
- * INPROGRESS -> o->state: removes the "progress" entry, appends the run's final entry (msg
- * with counts), then the "INPROGRESS -> NEW" entry; stores the result and the advanced trigger;
- * version+1. TW_ECONFLICT if the task is not INPROGRESS.
+ * INPROGRESS -> o->state: removes the "progress" entry, appends the "INPROGRESS -> NEW" entry,
+ * then the run's final entry (msg with counts), so that newest first the final entry is on top
+ * (SPEC section 1: "success" above the state changes); stores the result and the advanced
+ * trigger; version+1. TW_ECONFLICT if the task is not INPROGRESS.
  */
 int tw_store_run_finish(struct tw_store *s, int64_t id, const struct tw_run_outcome *o,
                         struct tw_err *err);
@@ -289,5 +290,17 @@ int tw_store_segment_update(struct tw_store *s, const struct tw_segment *g, stru
 /* TW_ECONFLICT when tasks still use it; *users (caller frees) lists their ids. */
 int tw_store_segment_delete(struct tw_store *s, int64_t id, int64_t **users, size_t *n_users,
                             struct tw_err *err);
+
+/* ---- transactions (appended) ---- */
+
+/*
+ * Group several store calls into one transaction, e.g. a bulk insert or a recovery pass:
+ * tw_store_begin, calls, then tw_store_commit (or tw_store_rollback). Calls nest: each store
+ * call inside runs in a savepoint, so a call that fails undoes only itself and the caller
+ * decides whether to commit the rest. Not for holding open across event-loop turns.
+ */
+int tw_store_begin(struct tw_store *s, struct tw_err *err);
+int tw_store_commit(struct tw_store *s, struct tw_err *err);
+void tw_store_rollback(struct tw_store *s);
 
 #endif

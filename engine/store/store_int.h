@@ -1,0 +1,185 @@
+/*
+ * Internals shared by the SQLite store files (store_sqlite.c, store_sql.c, store_schema.c,
+ * store_tasks.c, store_runs.c, store_auth.c, store_segments.c). Nothing outside engine/store/
+ * includes this header (unit tests of the store may), so sqlite3.h stays inside the store.
+ *
+ * Two decisions a reader must know:
+ * - Every fixed statement is prepared once, at open, into s->stmts[] (indexed by enum
+ *   tw_stmt, SQL in store_sql.c). Statements with a variable IN (...) list are prepared once per
+ *   size bucket (1, 2, 4, ... placeholders) into s->in_stmts[][], the unused tail of a bucket
+ *   bound to a repeat of the last value, so a few statements serve any number of chains.
+ * - Every operation that writes more than one row runs between tw_store_op_begin and
+ *   tw_store_op_end. The outermost level is BEGIN IMMEDIATE/COMMIT; inner levels (an operation
+ *   inside tw_store_begin/tw_store_commit, used for bulk work) are SAVEPOINTs, so a failing
+ *   operation undoes only itself.
+ */
+#ifndef TW_STORE_STORE_INT_H
+#define TW_STORE_STORE_INT_H
+
+#include <stdbool.h>
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+/* When adding a statement, also add its SQL to tw_store_sql[] in store_sql.c. */
+enum tw_stmt {
+    TW_STMT_BEGIN,
+    TW_STMT_COMMIT,
+    TW_STMT_ROLLBACK,
+    TW_STMT_SAVEPOINT,
+    TW_STMT_RELEASE,
+    TW_STMT_ROLLBACK_TO,
+    TW_STMT_PING,
+    TW_STMT_USER_VERSION,
+    /* tasks */
+    TW_STMT_TASK_INSERT,
+    TW_STMT_TASK_GET,
+    TW_STMT_TASK_PROBE,
+    TW_STMT_TASK_UPDATE,
+    TW_STMT_TASK_DELETE,
+    TW_STMT_TASK_TOUCH,
+    TW_STMT_TASK_SCAN,
+    TW_STMT_TASK_COUNT_STATE,
+    /* logs and runs */
+    TW_STMT_LOG_INSERT,
+    TW_STMT_LOG_LIST,
+    TW_STMT_LOG_PROGRESS_UPDATE,
+    TW_STMT_LOG_PROGRESS_DELETE,
+    TW_STMT_RUN_START,
+    TW_STMT_RUN_FINISH,
+    TW_STMT_RESULT_EXPIRE,
+    /* idempotency */
+    TW_STMT_IDEM_INSERT,
+    TW_STMT_IDEM_PRUNE,
+    TW_STMT_IDEM_GET,
+    /* tokens */
+    TW_STMT_TOKEN_INSERT,
+    TW_STMT_TOKEN_CHAIN_INSERT,
+    TW_STMT_TOKEN_GET,
+    TW_STMT_TOKEN_CHAINS,
+    TW_STMT_TOKEN_IDS,
+    TW_STMT_TOKEN_REVOKE,
+    /* users and sessions */
+    TW_STMT_USER_UPSERT,
+    TW_STMT_USER_CHAINS_CLEAR,
+    TW_STMT_USER_CHAIN_INSERT,
+    TW_STMT_USER_GET,
+    TW_STMT_USER_GET_BY_NAME,
+    TW_STMT_USER_CHAINS,
+    TW_STMT_SESSION_INSERT,
+    TW_STMT_SESSION_CHECK,
+    TW_STMT_SESSION_PRUNE,
+    /* segments */
+    TW_STMT_SEG_INSERT,
+    TW_STMT_SEG_GET,
+    TW_STMT_SEG_UPDATE,
+    TW_STMT_SEG_USERS,
+    TW_STMT_SEG_DELETE,
+    TW_STMT_COUNT
+};
+
+/* Statements whose WHERE holds "chain IN (...)"; see tw_store_in_stmt. */
+enum tw_in_stmt {
+    TW_IN_TASK_LIST,
+    TW_IN_TASK_COUNT,
+    TW_IN_SEG_LIST,
+    TW_IN_COUNT
+};
+
+#define TW_IN_BUCKETS 15       /* buckets of 1, 2, 4, ... 16384 placeholders */
+#define TW_IN_MAX (1 << (TW_IN_BUCKETS - 1))
+#define TW_IN_FIRST_PARAM 7    /* the IN list binds ?7, ?8, ...; ?1..?6 are the fixed filters */
+
+/* Kinds of task_logs rows (column "kind"). */
+enum tw_log_kind {
+    TW_LOG_PLAIN = 0,          /* a state change or a note */
+    TW_LOG_PROGRESS = 1,       /* the single in-place "progress" entry of a running task */
+    TW_LOG_RUN_END = 2,        /* the entry that ends a run: "success" or the error sentence */
+};
+
+struct tw_store {
+    sqlite3 *db;                                    /* the one connection */
+    sqlite3_stmt *stmts[TW_STMT_COUNT];             /* fixed statements, prepared at open */
+    sqlite3_stmt *in_stmts[TW_IN_COUNT][TW_IN_BUCKETS]; /* IN-list statements, lazily */
+    int tx_depth;                                   /* 0: autocommit; 1: BEGIN; >1: savepoints */
+    bool tx_aborted;                                /* SQLite rolled the whole tx back itself */
+};
+
+/* One migration step: a SQL script run in one transaction, then user_version = its index+1. */
+struct tw_store_migration {
+    const char *what;           /* a few words for messages and the schema notes */
+    const char *sql;            /* the script; constant text, never built from data */
+};
+
+extern const struct tw_store_migration tw_store_migrations[];
+extern const int tw_store_migration_count;
+extern const char *const tw_store_sql[TW_STMT_COUNT];
+
+/*
+ * Bring db (borrowed, an open connection) to schema version target (1..count), one step per
+ * transaction. Refuses a database newer than the code. Exposed for the upgrade test, which
+ * builds a version-1 database with it.
+ */
+int tw_store_migrate(sqlite3 *db, int target, struct tw_err *err);
+
+/* The cached statement id (never NULL after a successful open). */
+sqlite3_stmt *tw_store_stmt(struct tw_store *s, enum tw_stmt id);
+
+/*
+ * The cached IN-list statement for n values (1 <= n <= TW_IN_MAX), prepared on first use.
+ * *slots gets the number of placeholders; the caller binds values to ?7.. and repeats the last
+ * one into the remaining slots (tw_store_bind_in does both).
+ */
+int tw_store_in_stmt(struct tw_store *s, enum tw_in_stmt kind, size_t n, sqlite3_stmt **out,
+                     size_t *slots, struct tw_err *err);
+int tw_store_bind_in(sqlite3_stmt *q, const int64_t *values, size_t n, size_t slots);
+
+/* Reset and unbind a cached statement so it holds no locks and no borrowed pointers. */
+void tw_store_done(sqlite3_stmt *q);
+
+/*
+ * Step q: 1 for a row, 0 when done, else a TW_E* code with err set to
+ * "store: <what>: <sqlite3_errmsg>" (UNIQUE -> TW_ECONFLICT, FOREIGN KEY -> TW_ENOTFOUND,
+ * NOMEM -> TW_ENOMEM, anything else TW_ESTORE).
+ */
+int tw_store_step(struct tw_store *s, sqlite3_stmt *q, const char *what, struct tw_err *err);
+
+/* Map the connection's last error (rc) to a code and message as tw_store_step does. */
+int tw_store_fail(struct tw_store *s, int rc, const char *what, struct tw_err *err);
+
+/* Bind helpers: NULL text binds SQL NULL. The text is borrowed until tw_store_done. */
+int tw_store_bind_text(sqlite3_stmt *q, int i, const char *v);
+
+/* Copy text column i into *out (NULL for SQL NULL). TW_ENOMEM when out of memory. */
+int tw_store_col_str(sqlite3_stmt *q, int i, char **out);
+
+/*
+ * Make room for one more element in *arr (n used, *cap allocated, elem bytes each), doubling.
+ * The new element is zeroed. TW_ENOMEM leaves *arr as it was.
+ */
+int tw_store_grow(void **arr, size_t *cap, size_t n, size_t elem);
+
+/* Run counts carried by a log entry. */
+struct tw_store_counts {
+    int64_t total;              /* records read */
+    int64_t errors;             /* records that could not be written */
+    int64_t skips;              /* records filtered out or declined */
+    int64_t success;            /* records written */
+};
+
+/* Append a log row of kind to task_id; c NULL: no counts. Does not touch the task row. */
+int tw_store_log_insert(struct tw_store *s, int64_t task_id, int64_t time, const char *msg,
+                        enum tw_log_kind kind, const struct tw_store_counts *c,
+                        struct tw_err *err);
+
+/* Read version and state of task id. TW_ENOTFOUND when there is none. */
+int tw_store_task_probe(struct tw_store *s, int64_t id, int64_t *version, int *state,
+                        struct tw_err *err);
+
+/* Transactions for one operation; see the top of this file. */
+int tw_store_op_begin(struct tw_store *s, struct tw_err *err);
+/* Commit when ret == TW_OK, else roll back; returns ret, or the commit's failure. */
+int tw_store_op_end(struct tw_store *s, int ret, struct tw_err *err);
+
+#endif /* TW_STORE_STORE_INT_H */

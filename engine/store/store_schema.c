@@ -1,0 +1,131 @@
+/*
+ * The task store schema, as an ordered list of migrations. PRAGMA user_version holds how many
+ * steps a database has had; tw_store_migrate (store_sqlite.c) runs the missing ones, each in
+ * its own transaction. Rules (see schema.md):
+ * - never edit a step that has shipped; append a new one;
+ * - a step is plain SQL that works on a database holding rows of the previous version;
+ * - the CHECK on tasks.state mirrors enum tw_task_state (store.h) and state_names[] in
+ *   store_types.c: when adding a state, add a step that rebuilds the CHECK.
+ *
+ * Times are INTEGER seconds since the epoch (UTC), 0 for "never"; text that the engine
+ * produces as JSON (trigger, target, segment) is stored as compact JSON text.
+ */
+#include "store/store_int.h"
+
+static const char migration_1[] =
+    /*
+     * AUTOINCREMENT: task ids are never reused, even after the newest task is deleted,
+     * since a client may still hold an old id.
+     */
+    "CREATE TABLE tasks ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " chain INTEGER NOT NULL,"
+    " description TEXT NOT NULL,"
+    " state INTEGER NOT NULL CHECK (state BETWEEN 0 AND 3),"
+    " last_run_date INTEGER NOT NULL DEFAULT 0,"
+    " last_modified INTEGER NOT NULL,"
+    " created_date INTEGER NOT NULL,"
+    " trigger_json TEXT NOT NULL,"
+    " target_json TEXT NOT NULL,"
+    " debug TEXT NOT NULL DEFAULT '',"
+    " version INTEGER NOT NULL DEFAULT 1 CHECK (version >= 1),"
+    " result TEXT,"
+    " once_at INTEGER NOT NULL,"
+    " repeat TEXT NOT NULL DEFAULT '',"
+    " anchor_day INTEGER NOT NULL DEFAULT 0,"
+    " action TEXT NOT NULL,"
+    " export_index TEXT NOT NULL,"
+    " campaign_id TEXT,"
+    " segment_id INTEGER NOT NULL DEFAULT 0,"
+    " result_path TEXT,"
+    " result_size INTEGER NOT NULL DEFAULT 0,"
+    " result_sha256 TEXT,"
+    " result_time INTEGER NOT NULL DEFAULT 0,"
+    " result_expired INTEGER NOT NULL DEFAULT 0 CHECK (result_expired IN (0, 1))"
+    ");"
+    "CREATE INDEX tasks_chain ON tasks(chain, id);"
+    /* kind: enum tw_log_kind (store_int.h). Only one progress row per task. */
+    "CREATE TABLE task_logs ("
+    " id INTEGER PRIMARY KEY,"
+    " task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,"
+    " time INTEGER NOT NULL,"
+    " msg TEXT NOT NULL,"
+    " kind INTEGER NOT NULL DEFAULT 0 CHECK (kind IN (0, 1, 2)),"
+    " has_counts INTEGER NOT NULL DEFAULT 0 CHECK (has_counts IN (0, 1)),"
+    " total INTEGER NOT NULL DEFAULT 0,"
+    " errors INTEGER NOT NULL DEFAULT 0,"
+    " skips INTEGER NOT NULL DEFAULT 0,"
+    " success INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX task_logs_task ON task_logs(task_id, id);"
+    "CREATE UNIQUE INDEX task_logs_progress ON task_logs(task_id) WHERE kind = 1;"
+    "CREATE TABLE tokens ("
+    " id TEXT NOT NULL PRIMARY KEY,"
+    " description TEXT NOT NULL DEFAULT '',"
+    " level INTEGER NOT NULL CHECK (level IN (1, 2)),"
+    " secret_mac BLOB NOT NULL CHECK (length(secret_mac) = 32),"
+    " created INTEGER NOT NULL,"
+    " revoked INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1))"
+    ");"
+    "CREATE TABLE token_chains ("
+    " token_id TEXT NOT NULL REFERENCES tokens(id) ON DELETE CASCADE,"
+    " chain INTEGER NOT NULL,"
+    " PRIMARY KEY (token_id, chain)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE users ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " name TEXT NOT NULL UNIQUE,"
+    " pw_hash TEXT NOT NULL"
+    ");"
+    "CREATE TABLE user_chains ("
+    " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " chain INTEGER NOT NULL,"
+    " level INTEGER NOT NULL CHECK (level IN (1, 2)),"
+    " PRIMARY KEY (user_id, chain)"
+    ") WITHOUT ROWID;"
+    "CREATE TABLE sessions ("
+    " id INTEGER PRIMARY KEY,"
+    " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+    " key_mac BLOB NOT NULL CHECK (length(key_mac) = 32),"
+    " expires INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX sessions_user ON sessions(user_id, key_mac);"
+    "CREATE TABLE idempotency ("
+    " id INTEGER PRIMARY KEY,"
+    " caller TEXT NOT NULL,"
+    " idem_key TEXT NOT NULL,"
+    " body_sha256 TEXT NOT NULL,"
+    " task_id INTEGER NOT NULL REFERENCES tasks(id) ON DELETE CASCADE,"
+    " created INTEGER NOT NULL,"
+    " UNIQUE (caller, idem_key)"
+    ");"
+    "CREATE INDEX idempotency_task ON idempotency(task_id);"
+    /*
+     * tasks.segment_id is deliberately not a foreign key: 0 means "none", and a refused
+     * delete must list the tasks that still use the segment, which the store checks itself.
+     */
+    "CREATE TABLE segments ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " chain INTEGER NOT NULL,"
+    " name TEXT NOT NULL,"
+    " segment_json TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " last_modified INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX segments_chain ON segments(chain, id);";
+
+static const char migration_2[] =
+    /* segment delete asks "which tasks use it"; without this it scans every task */
+    "CREATE INDEX tasks_segment ON tasks(segment_id);"
+    /* /metrics counts tasks by state; a covering index avoids reading whole rows */
+    "CREATE INDEX tasks_state ON tasks(state);"
+    /* idempotency keys older than 24 h are pruned by age */
+    "CREATE INDEX idempotency_created ON idempotency(created);";
+
+const struct tw_store_migration tw_store_migrations[] = {
+    { "initial schema", migration_1 },
+    { "indexes for segment use, state counts and idempotency pruning", migration_2 },
+};
+
+const int tw_store_migration_count =
+    (int)(sizeof(tw_store_migrations) / sizeof(tw_store_migrations[0]));

@@ -1,0 +1,224 @@
+/*
+ * store_sqlite.c: opening, connection settings, migrations (upgrade in place, refusal of a
+ * newer database), persistence across reopen, transactions and the IN-list statement cache.
+ */
+#include <sqlite3.h>
+
+#include "store/store_int.h"
+#include "core/mem.h"
+#include "store_fixture.h"
+
+static struct fx fx;
+
+static void setup(void)
+{
+    fx_setup(&fx);
+}
+
+static void teardown(void)
+{
+    fx_teardown(&fx);
+}
+
+TestSuite(store_sqlite, .init = setup, .fini = teardown, .timeout = 30);
+
+static int64_t pragma_int(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *q = NULL;
+    int64_t v;
+
+    cr_assert_eq(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    v = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return v;
+}
+
+Test(store_sqlite, open_sets_wal_normal_foreign_keys)
+{
+    sqlite3_stmt *q = NULL;
+    struct tw_err err = { 0 };
+
+    cr_assert_eq(tw_store_ping(fx.s, &err), TW_OK);
+    cr_assert_eq(tw_store_schema_version(fx.s), tw_store_migration_count);
+    cr_assert_eq(tw_store_schema_version(fx.s), 2);
+    cr_assert_eq(sqlite3_prepare_v2(fx.s->db, "PRAGMA journal_mode", -1, &q, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_step(q), SQLITE_ROW);
+    cr_assert_str_eq((const char *)sqlite3_column_text(q, 0), "wal");
+    sqlite3_finalize(q);
+    cr_assert_eq(pragma_int(fx.s->db, "PRAGMA synchronous"), 1); /* NORMAL */
+    cr_assert_eq(pragma_int(fx.s->db, "PRAGMA foreign_keys"), 1);
+    cr_assert_gt(pragma_int(fx.s->db, "PRAGMA busy_timeout"), 0);
+}
+
+Test(store_sqlite, reopen_keeps_rows)
+{
+    struct tw_err err = { 0 };
+    struct tw_task t;
+    int64_t id = fx_insert(fx.s, 7, "users");
+
+    cr_assert_eq(tw_store_log_add(fx.s, id, 1500, "hello", &err), TW_OK, "%s", err.msg);
+    fx_reopen(&fx);
+    cr_assert_eq(tw_store_task_get(fx.s, id, &t, &err), TW_OK, "%s", err.msg);
+    cr_assert_eq(t.chain, 7);
+    cr_assert_eq(t.version, 2);
+    tw_task_fini(&t);
+    cr_assert_eq(tw_store_schema_version(fx.s), 2);
+}
+
+Test(store_sqlite, open_bad_path_fails_with_message)
+{
+    struct tw_store *s = (struct tw_store *)1;
+    struct tw_err err = { 0 };
+
+    cr_assert_eq(tw_store_open("/nonexistent-dir/x/tw.db", &s, &err), TW_ESTORE);
+    cr_assert_null(s);
+    cr_assert(strstr(err.msg, "store: open /nonexistent-dir/x/tw.db") == err.msg, "%s", err.msg);
+}
+
+/* Builds a version-1 database by hand, as the code of schema 1 would have left it. */
+static void make_v1_db(const char *path)
+{
+    struct tw_err err = { 0 };
+    sqlite3 *db = NULL;
+
+    cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
+    cr_assert_eq(tw_store_migrate(db, 1, &err), TW_OK, "%s", err.msg);
+    cr_assert_eq(pragma_int(db, "PRAGMA user_version"), 1);
+    cr_assert_eq(sqlite3_exec(db,
+        "INSERT INTO tasks (chain, description, state, last_modified, created_date, "
+        "trigger_json, target_json, once_at, action, export_index, version) "
+        "VALUES (42, 'old task', 2, 10, 10, '{}', '{}', 20, 'export', 'users', 5);"
+        "INSERT INTO task_logs (task_id, time, msg) VALUES (1, 10, 'READY -> INPROGRESS');"
+        "INSERT INTO segments (chain, name, segment_json, created, last_modified) "
+        "VALUES (42, 'seg', '{}', 1, 1);",
+        NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+    cr_assert_eq(pragma_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'tasks_segment'"),
+                 0);
+    sqlite3_close(db);
+}
+
+Test(store_sqlite, upgrades_version_1_in_place)
+{
+    struct tw_task_log *logs = NULL;
+    struct tw_err err = { 0 };
+    struct tw_task t;
+    size_t n = 0;
+
+    tw_store_close(fx.s);
+    fx.s = NULL;
+    unlink(fx.path);
+    make_v1_db(fx.path);
+
+    fx_open(&fx);
+    cr_assert_eq(tw_store_schema_version(fx.s), 2);
+    cr_assert_eq(tw_store_task_get(fx.s, 1, &t, &err), TW_OK, "%s", err.msg);
+    cr_assert_str_eq(t.desc, "old task");
+    cr_assert_eq(t.version, 5);
+    cr_assert_eq(t.state, TW_STATE_DONE);
+    tw_task_fini(&t);
+    cr_assert_eq(tw_store_log_list(fx.s, 1, 10, 0, &logs, &n, &err), TW_OK);
+    cr_assert_eq(n, 1);
+    tw_store_free_logs(logs, n);
+    cr_assert_eq(pragma_int(fx.s->db,
+                            "SELECT count(*) FROM sqlite_master WHERE name = 'tasks_segment'"), 1);
+    /* the new index serves the segment-in-use check */
+    cr_assert_eq(tw_store_segment_delete(fx.s, 1, &(int64_t *){ NULL }, &(size_t){ 0 }, &err),
+                 TW_OK, "%s", err.msg);
+    cr_assert_gt(fx_insert(fx.s, 42, "users"), 1);
+}
+
+Test(store_sqlite, refuses_newer_schema)
+{
+    struct tw_store *s = NULL;
+    struct tw_err err = { 0 };
+    sqlite3 *db = NULL;
+
+    tw_store_close(fx.s);
+    fx.s = NULL;
+    cr_assert_eq(sqlite3_open(fx.path, &db), SQLITE_OK);
+    cr_assert_eq(sqlite3_exec(db, "PRAGMA user_version = 99", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    cr_assert_eq(tw_store_open(fx.path, &s, &err), TW_ESTORE);
+    cr_assert_null(s);
+    cr_assert(strstr(err.msg, "schema version 99") != NULL, "%s", err.msg);
+    cr_assert(strstr(err.msg, "only up to version 2") != NULL, "%s", err.msg);
+}
+
+Test(store_sqlite, migrate_rejects_unknown_target)
+{
+    struct tw_err err = { 0 };
+
+    cr_assert_eq(tw_store_migrate(fx.s->db, 3, &err), TW_EINTERNAL);
+    cr_assert_eq(tw_store_migrate(fx.s->db, 2, &err), TW_OK, "already there: %s", err.msg);
+}
+
+static int64_t count_tasks(void)
+{
+    int64_t counts[4];
+    struct tw_err err = { 0 };
+
+    cr_assert_eq(tw_store_task_count_by_state(fx.s, counts, &err), TW_OK);
+    return counts[0] + counts[1] + counts[2] + counts[3];
+}
+
+Test(store_sqlite, begin_rollback_discards)
+{
+    struct tw_err err = { 0 };
+
+    cr_assert_eq(tw_store_begin(fx.s, &err), TW_OK, "%s", err.msg);
+    fx_insert(fx.s, 1, "users");
+    fx_insert(fx.s, 1, "users");
+    tw_store_rollback(fx.s);
+    cr_assert_eq(count_tasks(), 0);
+    cr_assert_eq(fx.s->tx_depth, 0);
+}
+
+Test(store_sqlite, failed_call_inside_begin_undoes_only_itself)
+{
+    struct tw_idem idem = { "token:a", "k1", "abc", 100 };
+    struct tw_err err = { 0 };
+    struct tw_task t;
+
+    cr_assert_eq(tw_store_begin(fx.s, &err), TW_OK);
+    fx_task(&t, 1, "users");
+    cr_assert_eq(tw_store_task_insert(fx.s, &t, &idem, &err), TW_OK, "%s", err.msg);
+    fx_task(&t, 1, "users");
+    cr_assert_eq(tw_store_task_insert(fx.s, &t, &idem, &err), TW_ECONFLICT);
+    cr_assert_eq(tw_store_commit(fx.s, &err), TW_OK, "%s", err.msg);
+    cr_assert_eq(count_tasks(), 1);
+    cr_assert_eq(fx.s->tx_depth, 0);
+    cr_assert_eq(tw_store_commit(fx.s, &err), TW_EINTERNAL, "commit without begin");
+}
+
+Test(store_sqlite, in_stmt_bounds)
+{
+    struct tw_err err = { 0 };
+    sqlite3_stmt *q = NULL;
+    size_t slots = 0;
+
+    cr_assert_eq(tw_store_in_stmt(fx.s, TW_IN_TASK_LIST, 0, &q, &slots, &err), TW_EINVAL);
+    cr_assert_eq(tw_store_in_stmt(fx.s, TW_IN_TASK_LIST, TW_IN_MAX + 1, &q, &slots, &err),
+                 TW_EINVAL);
+    cr_assert_eq(tw_store_in_stmt(fx.s, TW_IN_TASK_LIST, 3, &q, &slots, &err), TW_OK);
+    cr_assert_eq(slots, 4);
+    cr_assert_eq(tw_store_in_stmt(fx.s, TW_IN_TASK_LIST, 1000, &q, &slots, &err), TW_OK);
+    cr_assert_eq(slots, 1024);
+    cr_assert_eq(tw_store_in_stmt(fx.s, TW_IN_TASK_LIST, TW_IN_MAX, &q, &slots, &err), TW_OK,
+                 "%s", err.msg);
+    cr_assert_eq(slots, TW_IN_MAX);
+}
+
+Test(store_sqlite, open_out_of_memory)
+{
+    struct tw_store *s = NULL;
+    struct tw_err err = { 0 };
+    int ret;
+
+    tw_mem_fail_after(1);
+    ret = tw_store_open(fx.path, &s, &err);
+    tw_mem_fail_after(0);
+    cr_assert_eq(ret, TW_ENOMEM);
+    cr_assert_null(s);
+}
