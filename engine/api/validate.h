@@ -75,4 +75,37 @@ void tw_task_input_fini(struct tw_task_input *in);
 /* Serialize a canonical object compactly with keys in insertion order; caller tw_free()s. */
 char *tw_json_compact(const json_t *j);
 
+/*
+ * Validate a segment (SPEC §6) found at path ("trigger.segment"): structure, types and each
+ * operator's required keys; then ctx->check_segment, when set and an index is known, for what
+ * depends on the index's fields. export_index: the task's target.export_index, NULL when it is
+ * not in view (the segment's own "index", if given, is then what check_segment is called
+ * with); chain: the task's chain, 0 when not in view. On success *canon is a new reference to
+ * the canonical segment (defaults filled). Also meant for the saved-segments API (§6.4).
+ */
+int tw_segment_input_parse(const json_t *seg, const char *export_index, int64_t chain,
+                           const struct tw_validate_ctx *ctx, const char *path, json_t **canon,
+                           struct tw_err *err);
+
+/*
+ * Helpers shared by validate.c and validate_segment.c (defined in validate.c); not for other
+ * callers. All return TW_OK or TW_EINVAL with err->field = the path and err->msg starting
+ * with "<path>: ".
+ */
+#define TW_VAL_PATHSZ 192
+const char *tw_val_path(char buf[TW_VAL_PATHSZ], const char *base, const char *key);
+const char *tw_val_index_path(char buf[TW_VAL_PATHSZ], const char *base, size_t i);
+int tw_val_fail(struct tw_err *err, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int tw_val_type_fail(const json_t *v, const char *path, const char *want, struct tw_err *err);
+const char *tw_val_got(const json_t *v, char *buf, size_t n);
+int tw_val_keys(const json_t *obj, const char *const *allowed, const char *const *ignored,
+                const char *path, struct tw_err *err);
+int tw_val_string(const json_t *v, const char *path, size_t max_chars, const char **out,
+                  struct tw_err *err);
+int tw_val_int(const json_t *v, const char *path, int64_t min, int64_t *out, struct tw_err *err);
+int tw_val_enum(const json_t *v, const char *path, const char *const *list, size_t *idx,
+                struct tw_err *err);
+int tw_val_is_one_of(const char *s, const char *const *list);
+
 #endif

@@ -1,0 +1,559 @@
+/*
+ * Task body validation (see validate.h): POST and PUT /tasks bodies -> struct tw_task_input
+ * with canonical trigger and target objects. Segments are checked in validate_segment.c; the
+ * small tw_val_* helpers both files share live here.
+ *
+ * Decisions (SPEC §2, §3, §5, §7 leave these open; the rule is "a clear 400 over silent
+ * acceptance"):
+ * - Every message starts with the field path ("trigger.repeat: must be one of daily, weekly,
+ *   monthly (got \"hourly\")") so the description alone says where, as in SPEC §3's example.
+ *   A type error names what was expected and what was got: a string is quoted (cut at 40
+ *   characters), other values by kind ("got number"); a real where an integer is wanted is
+ *   shown as written ("got 12.0"), since "got number" would not explain the refusal.
+ * - Unknown keys are checked before anything else in an object: a misspelt key usually
+ *   explains the "missing" one, so naming the misspelling is the more useful error.
+ * - null is never "absent": "repeat": null or "segment": null is a type error. A canonical
+ *   task never holds nulls, so a client echoing a GET back never trips on this.
+ * - Strings holding NUL (possible only if the body parser allows \u0000) are refused: they
+ *   would be cut short silently in C. desc may be empty; it is free text.
+ * - UPDATE: id, state, logs and result are ignored whatever their type (read-only echoes of
+ *   a GET); chain must still be an integer >= 1 and is handed to the caller to compare.
+ *   created_date and other keys are unknown (400).
+ * - Canonical target: {"action","export_index","export_format"[,"compression":"gzip"]};
+ *   export_format defaults to "csv", compression "none" is dropped (it is the default).
+ * - Canonical trigger: {"once","repeat"[,"segment"|"segment_id"]}: once in whole seconds UTC
+ *   with Z, repeat always present ("" = once only), segment_id as a string of digits without
+ *   leading zeros (SPEC §6.4 returns ids as strings), any value from 1 to INT64_MAX.
+ * - Out of memory gives TW_ENOMEM with an empty err->field (a 500, not the client's fault).
+ */
+#include "api/validate.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/mem.h"
+#include "core/time.h"
+
+#define DESC_MAX_CHARS 1000
+#define DEBUG_MAX_CHARS 10000
+#define GOT_MAX_CHARS 40       /* quoted strings in messages are cut here */
+#define UNKNOWN_KEY_MAX_BYTES 64
+
+/* ---- Helpers shared with validate_segment.c ------------------------------------------- */
+
+const char *tw_val_path(char buf[TW_VAL_PATHSZ], const char *base, const char *key)
+{
+    if (base == NULL || base[0] == '\0')
+        snprintf(buf, TW_VAL_PATHSZ, "%s", key);
+    else
+        snprintf(buf, TW_VAL_PATHSZ, "%s.%s", base, key);
+    return buf;
+}
+
+const char *tw_val_index_path(char buf[TW_VAL_PATHSZ], const char *base, size_t i)
+{
+    snprintf(buf, TW_VAL_PATHSZ, "%s[%zu]", base, i);
+    return buf;
+}
+
+int tw_val_fail(struct tw_err *err, const char *path, const char *fmt, ...)
+{
+    char sentence[sizeof(err->msg)];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(sentence, sizeof(sentence), fmt, ap);
+    va_end(ap);
+    if (path[0] == '\0')
+        return tw_err_field(err, TW_EINVAL, path, "%s", sentence);
+    return tw_err_field(err, TW_EINVAL, path, "%s: %s", path, sentence);
+}
+
+/* A string as a JSON literal, escaped and cut at GOT_MAX_CHARS code points or at what fits
+ * in buf ("abc..."), never inside a UTF-8 sequence: the message goes out in a JSON reply. */
+static void quote(const char *s, size_t len, char *buf, size_t n)
+{
+    size_t o = 0;
+    size_t chars = 0;
+    size_t i = 0;
+
+    if (n < 8) {
+        buf[0] = '\0';
+        return;
+    }
+    buf[o++] = '"';
+    while (i < len) {
+        unsigned char c = (unsigned char)s[i];
+        size_t clen = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+        size_t room = c < 0x20 ? 6 : c == '"' || c == '\\' ? 2 : clen;
+
+        if (chars++ == GOT_MAX_CHARS || o + room + 5 > n) {   /* 5: "...", quote, NUL */
+            memcpy(buf + o, "...", 3);
+            o += 3;
+            break;
+        }
+        if (c == '"' || c == '\\')
+            o += (size_t)snprintf(buf + o, n - o, "\\%c", c);
+        else if (c < 0x20)
+            o += (size_t)snprintf(buf + o, n - o, "\\u%04x", c);
+        else {
+            memcpy(buf + o, s + i, clen);
+            o += clen;
+        }
+        i += clen;
+    }
+    buf[o++] = '"';
+    buf[o] = '\0';
+}
+
+/* A real written so that it reads back as the same double, with ".0" when it looks integral. */
+static void format_real(double d, char *buf, size_t n)
+{
+    snprintf(buf, n, "%.15g", d);
+    if (strtod(buf, NULL) != d)
+        snprintf(buf, n, "%.17g", d);
+    if (strpbrk(buf, ".eEn") == NULL)
+        snprintf(buf + strlen(buf), n - strlen(buf), ".0");
+}
+
+const char *tw_val_got(const json_t *v, char *buf, size_t n)
+{
+    switch (json_typeof(v)) {
+    case JSON_STRING:
+        quote(json_string_value(v), json_string_length(v), buf, n);
+        break;
+    case JSON_INTEGER:
+        snprintf(buf, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        break;
+    case JSON_REAL:
+        format_real(json_real_value(v), buf, n);
+        break;
+    case JSON_TRUE:   snprintf(buf, n, "true"); break;
+    case JSON_FALSE:  snprintf(buf, n, "false"); break;
+    case JSON_NULL:   snprintf(buf, n, "null"); break;
+    case JSON_OBJECT: snprintf(buf, n, "object"); break;
+    case JSON_ARRAY:  snprintf(buf, n, "array"); break;
+    }
+    return buf;
+}
+
+/* What a type error says was got: a string's value (the likely mistake is "12"), else a kind. */
+static const char *got_kind(const json_t *v, char *buf, size_t n)
+{
+    if (json_is_string(v) || json_is_boolean(v) || json_is_null(v))
+        return tw_val_got(v, buf, n);
+    if (json_is_number(v))
+        return "number";
+    return json_is_object(v) ? "object" : "array";
+}
+
+int tw_val_type_fail(const json_t *v, const char *path, const char *want, struct tw_err *err)
+{
+    char got[128];
+
+    return tw_val_fail(err, path, "must be %s (got %s)", want, got_kind(v, got, sizeof(got)));
+}
+
+/* "a, b, c": list's entries joined, skipping "" (a valid value, but not worth naming). */
+static const char *join_list(const char *const *list, char *buf, size_t n)
+{
+    size_t o = 0;
+
+    buf[0] = '\0';
+    for (; list != NULL && *list != NULL && o < n; list++) {
+        if ((*list)[0] != '\0')
+            o += (size_t)snprintf(buf + o, n - o, "%s%s", o ? ", " : "", *list);
+    }
+    if (buf[0] == '\0')
+        snprintf(buf, n, "(none configured)");
+    return buf;
+}
+
+int tw_val_is_one_of(const char *s, const char *const *list)
+{
+    int i;
+
+    for (i = 0; list != NULL && list[i] != NULL; i++) {
+        if (strcmp(s, list[i]) == 0)
+            return i;
+    }
+    return -1;
+}
+
+int tw_val_keys(const json_t *obj, const char *const *allowed, const char *const *ignored,
+                const char *path, struct tw_err *err)
+{
+    char p[TW_VAL_PATHSZ];
+    char names[400];
+    const char *key;
+    json_t *v;
+
+    json_object_foreach((json_t *)obj, key, v) {
+        char shown[UNKNOWN_KEY_MAX_BYTES + 4];
+        size_t n = strlen(key);
+
+        if (tw_val_is_one_of(key, allowed) >= 0 || tw_val_is_one_of(key, ignored) >= 0)
+            continue;
+        /* A client's key can be any length: cut it, on a character boundary, so the path
+         * fits err->field whole and stays valid UTF-8. */
+        if (n > UNKNOWN_KEY_MAX_BYTES) {
+            n = UNKNOWN_KEY_MAX_BYTES;
+            while (n > 0 && ((unsigned char)key[n] & 0xC0) == 0x80)
+                n--;
+        }
+        snprintf(shown, sizeof(shown), "%.*s%s", (int)n, key, key[n] ? "..." : "");
+        return tw_val_fail(err, tw_val_path(p, path, shown), "unknown field (expected one of %s)",
+                           join_list(allowed, names, sizeof(names)));
+    }
+    return TW_OK;
+}
+
+int tw_val_string(const json_t *v, const char *path, size_t max_chars, const char **out,
+                  struct tw_err *err)
+{
+    const char *s = json_string_value(v);
+    size_t len = json_string_length(v);
+    size_t chars = 0;
+    size_t i;
+
+    if (!json_is_string(v))
+        return tw_val_type_fail(v, path, "a string", err);
+    if (strlen(s) != len)
+        return tw_val_fail(err, path, "must not contain NUL characters");
+    /* Code points, not bytes: the parser guarantees valid UTF-8, so count lead bytes. */
+    for (i = 0; i < len; i++)
+        chars += ((unsigned char)s[i] & 0xC0) != 0x80;
+    if (chars > max_chars)
+        return tw_val_fail(err, path, "must be at most %zu characters (got %zu)", max_chars,
+                           chars);
+    *out = s;
+    return TW_OK;
+}
+
+int tw_val_int(const json_t *v, const char *path, int64_t min, int64_t *out, struct tw_err *err)
+{
+    char got[64];
+    int64_t n;
+
+    if (json_is_real(v))    /* 12.0 is refused too: an id or count is never written so */
+        return tw_val_fail(err, path, "must be an integer (got %s)",
+                           tw_val_got(v, got, sizeof(got)));
+    if (!json_is_integer(v))
+        return tw_val_type_fail(v, path, "an integer", err);
+    n = json_integer_value(v);
+    if (n < min)
+        return tw_val_fail(err, path, "must be at least %" PRId64 " (got %" PRId64 ")", min, n);
+    *out = n;
+    return TW_OK;
+}
+
+int tw_val_enum(const json_t *v, const char *path, const char *const *list, size_t *idx,
+                struct tw_err *err)
+{
+    char names[400];
+    char got[128];
+    int i = json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v)
+                ? tw_val_is_one_of(json_string_value(v), list) : -1;
+
+    if (i < 0)
+        return tw_val_fail(err, path, "must be one of %s (got %s)",
+                           join_list(list, names, sizeof(names)), got_kind(v, got, sizeof(got)));
+    *idx = (size_t)i;
+    return TW_OK;
+}
+
+/* ---- target (SPEC §7) ------------------------------------------------------------------ */
+
+static int parse_target(const json_t *v, const struct tw_validate_ctx *ctx,
+                        struct tw_task_input *out, struct tw_err *err)
+{
+    static const char *const keys[] = { "action", "export_index", "export_format",
+                                         "compression", NULL };
+    static const char *const actions[] = { "export", NULL };
+    static const char *const compressions[] = { "none", "gzip", NULL };
+    const json_t *format = json_object_get(v, "export_format");
+    const json_t *compression = json_object_get(v, "compression");
+    size_t action = 0;
+    size_t index = 0;
+    size_t fmt = 0;
+    size_t comp = 0;
+    json_t *t;
+    int rc;
+
+    if (!json_is_object(v))
+        return tw_val_type_fail(v, "target", "an object", err);
+    if ((rc = tw_val_keys(v, keys, NULL, "target", err)) != TW_OK)
+        return rc;
+    if (json_object_get(v, "action") == NULL)
+        return tw_val_fail(err, "target.action", "is required (\"export\")");
+    if ((rc = tw_val_enum(json_object_get(v, "action"), "target.action", actions, &action,
+                          err)) != TW_OK)
+        return rc;
+    if (json_object_get(v, "export_index") == NULL)
+        return tw_val_fail(err, "target.export_index", "is required");
+    if ((rc = tw_val_enum(json_object_get(v, "export_index"), "target.export_index",
+                          ctx->indexes, &index, err)) != TW_OK)
+        return rc;
+    if (format != NULL &&
+        (rc = tw_val_enum(format, "target.export_format", ctx->formats, &fmt, err)) != TW_OK)
+        return rc;
+    if (compression != NULL &&
+        (rc = tw_val_enum(compression, "target.compression", compressions, &comp, err)) != TW_OK)
+        return rc;
+
+    t = json_object();
+    if (t == NULL
+        || json_object_set_new(t, "action", json_string(actions[action])) != 0
+        || json_object_set_new(t, "export_index", json_string(ctx->indexes[index])) != 0
+        || json_object_set_new(t, "export_format",
+                               json_string(format ? ctx->formats[fmt] : "csv")) != 0
+        || (comp == 1 && json_object_set_new(t, "compression", json_string("gzip")) != 0)) {
+        json_decref(t);
+        return tw_err_set(err, TW_ENOMEM, "out of memory validating target");
+    }
+    out->has_target = true;
+    out->target = t;
+    out->action = json_string_value(json_object_get(t, "action"));
+    out->export_index = json_string_value(json_object_get(t, "export_index"));
+    out->export_format = json_string_value(json_object_get(t, "export_format"));
+    return TW_OK;
+}
+
+/* ---- trigger (SPEC §5) ----------------------------------------------------------------- */
+
+/* segment_id: a positive integer, or a string of digits (how §6.4 hands ids out). */
+static int parse_segment_id(const json_t *v, int64_t *out, struct tw_err *err)
+{
+    static const char path[] = "trigger.segment_id";
+    const char *s = json_string_value(v);
+    char got[128];
+    int64_t n = 0;
+    size_t i;
+
+    if (json_is_integer(v) || json_is_real(v))
+        return tw_val_int(v, path, 1, out, err);
+    if (!json_is_string(v))
+        return tw_val_type_fail(v, path, "an integer or a string of digits", err);
+    for (i = 0; s[i] != '\0'; i++) {
+        /* Overflow check before the multiply; leading zeros are harmless and dropped. */
+        if (s[i] < '0' || s[i] > '9' || n > (INT64_MAX - (s[i] - '0')) / 10)
+            break;
+        n = n * 10 + (s[i] - '0');
+    }
+    if (i == 0 || s[i] != '\0' || i != json_string_length(v) || n < 1)
+        return tw_val_fail(err, path, "must be a positive integer or a string of digits (got %s)",
+                           tw_val_got(v, got, sizeof(got)));
+    *out = n;
+    return TW_OK;
+}
+
+static int parse_trigger(const json_t *v, const struct tw_validate_ctx *ctx,
+                         struct tw_task_input *out, struct tw_err *err)
+{
+    static const char *const keys[] = { "once", "repeat", "segment", "segment_id", NULL };
+    static const char *const repeats[] = { "", "daily", "weekly", "monthly", NULL };
+    const json_t *once = json_object_get(v, "once");
+    const json_t *repeat = json_object_get(v, "repeat");
+    const json_t *segment = json_object_get(v, "segment");
+    const json_t *segment_id = json_object_get(v, "segment_id");
+    char when[TW_TIME_BUFSZ];
+    char id[24];
+    struct tw_err terr;
+    const char *s;
+    json_t *canon_segment = NULL;
+    json_t *t;
+    size_t r = 0;
+    int64_t y;
+    unsigned m;
+    int rc;
+
+    if (!json_is_object(v))
+        return tw_val_type_fail(v, "trigger", "an object", err);
+    if ((rc = tw_val_keys(v, keys, NULL, "trigger", err)) != TW_OK)
+        return rc;
+    if (once == NULL)
+        return tw_val_fail(err, "trigger.once", "is required (an ISO 8601 time such as "
+                           "2026-05-26T12:00:00Z)");
+    /* 64 characters hold any ISO 8601 time with a long fraction; longer is not a time. */
+    if ((rc = tw_val_string(once, "trigger.once", 64, &s, err)) != TW_OK)
+        return rc;
+    tw_err_clear(&terr);
+    if (tw_time_parse(s, &out->once_at, &terr) != TW_OK)
+        return tw_val_fail(err, "trigger.once", "%s", terr.msg);
+    if (repeat != NULL && (rc = tw_val_enum(repeat, "trigger.repeat", repeats, &r, err)) != TW_OK)
+        return rc;
+    if (segment != NULL && segment_id != NULL)
+        return tw_val_fail(err, "trigger.segment_id", "cannot be given together with "
+                           "trigger.segment; give either an inline segment or a saved one");
+    if (segment_id != NULL && (rc = parse_segment_id(segment_id, &out->segment_id, err)) != TW_OK)
+        return rc;
+    if (segment != NULL &&
+        (rc = tw_segment_input_parse(segment, out->has_target ? out->export_index : NULL,
+                                     out->has_chain ? out->chain : 0, ctx, "trigger.segment",
+                                     &canon_segment, err)) != TW_OK)
+        return rc;
+
+    t = json_object();
+    if (t == NULL
+        || json_object_set_new(t, "once", json_string(tw_time_format(out->once_at, when))) != 0
+        || json_object_set_new(t, "repeat", json_string(repeats[r])) != 0
+        || (canon_segment != NULL && json_object_set(t, "segment", canon_segment) != 0)
+        || (segment_id != NULL &&
+            (snprintf(id, sizeof(id), "%" PRId64, out->segment_id) < 0
+             || json_object_set_new(t, "segment_id", json_string(id)) != 0))) {
+        json_decref(canon_segment);
+        json_decref(t);
+        return tw_err_set(err, TW_ENOMEM, "out of memory validating trigger");
+    }
+    json_decref(canon_segment);
+    out->has_trigger = true;
+    out->trigger = t;
+    out->repeat = repeats[r];
+    /* once_at >= 1970 (the parser's range), so plain division is floor division here. */
+    tw_civil_from_days(out->once_at / 86400, &y, &m, &out->anchor_day);
+    return TW_OK;
+}
+
+/* ---- the body -------------------------------------------------------------------------- */
+
+static int parse_text(const json_t *body, const char *key, size_t max_chars, bool *has,
+                      char **out, struct tw_err *err)
+{
+    const json_t *v = json_object_get(body, key);
+    const char *s;
+    int rc;
+
+    if (v == NULL)
+        return TW_OK;
+    if ((rc = tw_val_string(v, key, max_chars, &s, err)) != TW_OK)
+        return rc;
+    *out = tw_strdup(s);
+    if (*out == NULL)
+        return tw_err_set(err, TW_ENOMEM, "out of memory copying %s", key);
+    *has = true;
+    return TW_OK;
+}
+
+static int parse_body(const json_t *body, enum tw_input_mode mode,
+                      const struct tw_validate_ctx *ctx, struct tw_task_input *out,
+                      struct tw_err *err)
+{
+    static const char *const create_keys[] = { "chain", "desc", "target", "trigger", "debug",
+                                               NULL };
+    static const char *const update_keys[] = { "chain", "desc", "target", "trigger", "debug",
+                                               "version", NULL };
+    static const char *const update_ignored[] = { "id", "state", "logs", "result", NULL };
+    static const char *const required[] = { "chain", "desc", "target", "trigger", NULL };
+    bool create = mode == TW_INPUT_CREATE;
+    const json_t *v;
+    int rc;
+    int i;
+
+    if (!json_is_object(body))
+        return tw_val_type_fail(body, "", "a JSON object", err);
+    rc = tw_val_keys(body, create ? create_keys : update_keys, create ? NULL : update_ignored,
+                     "", err);
+    if (rc != TW_OK)
+        return rc;
+    for (i = 0; create && required[i] != NULL; i++) {
+        if (json_object_get(body, required[i]) == NULL)
+            return tw_val_fail(err, required[i], "is required");
+    }
+    /* In this order: the trigger's segment is checked against chain and target. */
+    if ((v = json_object_get(body, "chain")) != NULL) {
+        if ((rc = tw_val_int(v, "chain", 1, &out->chain, err)) != TW_OK)
+            return rc;
+        out->has_chain = true;
+    }
+    if ((rc = parse_text(body, "desc", DESC_MAX_CHARS, &out->has_desc, &out->desc, err)) != TW_OK)
+        return rc;
+    if ((v = json_object_get(body, "target")) != NULL &&
+        (rc = parse_target(v, ctx, out, err)) != TW_OK)
+        return rc;
+    if ((v = json_object_get(body, "trigger")) != NULL &&
+        (rc = parse_trigger(v, ctx, out, err)) != TW_OK)
+        return rc;
+    if ((rc = parse_text(body, "debug", DEBUG_MAX_CHARS, &out->has_debug, &out->debug,
+                         err)) != TW_OK)
+        return rc;
+    if (!create && (v = json_object_get(body, "version")) != NULL) {
+        if ((rc = tw_val_int(v, "version", 1, &out->version, err)) != TW_OK)
+            return rc;
+        out->has_version = true;
+    }
+    return TW_OK;
+}
+
+int tw_task_input_parse(const json_t *body, enum tw_input_mode mode,
+                        const struct tw_validate_ctx *ctx, struct tw_task_input *out,
+                        struct tw_err *err)
+{
+    struct tw_err local;
+    int rc;
+
+    if (err == NULL)
+        err = &local;
+    tw_err_clear(err);
+    memset(out, 0, sizeof(*out));
+    rc = parse_body(body, mode, ctx, out, err);
+    if (rc != TW_OK)
+        tw_task_input_fini(out);   /* the promise: on error, nothing to release */
+    return rc;
+}
+
+void tw_task_input_fini(struct tw_task_input *in)
+{
+    if (in == NULL)
+        return;
+    tw_free(in->desc);
+    tw_free(in->debug);
+    json_decref(in->trigger);
+    json_decref(in->target);
+    memset(in, 0, sizeof(*in));
+}
+
+/* Dump j compactly with `flags` into a tw_malloc'd string (jansson's own buffer would have to
+ * be freed with jansson's allocator, not tw_free). */
+static char *dump(const json_t *j, size_t flags)
+{
+    size_t n = json_dumpb(j, NULL, 0, flags);
+    char *s;
+
+    if (n == 0)
+        return NULL;
+    s = tw_malloc(n + 1);
+    if (s == NULL)
+        return NULL;
+    if (json_dumpb(j, s, n, flags) != n) {
+        tw_free(s);
+        return NULL;
+    }
+    s[n] = '\0';
+    return s;
+}
+
+char *tw_json_compact(const json_t *j)
+{
+    const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY;
+    char *s;
+    json_t *back;
+
+    /*
+     * jansson writes reals with 17 digits, so a client's "min": 0.1 would come back as
+     * 0.10000000000000001. 15 digits give what people write; keep them only if every real
+     * reads back as the same double, else fall back to the exact 17.
+     */
+    s = dump(j, flags | JSON_REAL_PRECISION(15));
+    if (s == NULL)
+        return NULL;
+    back = json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
+    if (back != NULL && json_equal(back, (json_t *)j)) {
+        json_decref(back);
+        return s;
+    }
+    json_decref(back);
+    tw_free(s);
+    return dump(j, flags);
+}
