@@ -149,12 +149,14 @@ void tw_api_held_destroy_all(struct tw_api *api);
 
 /* ---- conns.c ---- */
 
-/* Register req's connection on its first request; false when over http.max_connections. */
+/* Make evhttp's connections through us: the read_timeout deadline starts working. */
+void tw_conns_install(struct tw_api *api);
+/* Admit req's connection on its first request (false when over http.max_connections) and stop
+ * its request deadline. */
 bool tw_conn_track(struct tw_api *api, struct evhttp_request *req);
 /* Call fn(arg) once when req's connection closes (NULL fn clears). */
 void tw_conn_observe_close(struct tw_api *api, struct evhttp_request *req,
                            void (*fn)(void *arg), void *arg);
-size_t tw_conn_count(const struct tw_api *api);
 void tw_conns_destroy(struct tw_api *api);
 
 /* ---- router.c ---- */

@@ -98,7 +98,7 @@ int tw_api_create(const struct tw_api_deps *deps, struct tw_api **out, struct tw
     struct timeval tv = { .tv_sec = cfg->http_read_timeout_s, .tv_usec = 0 };
     struct tw_api *api;
     char host[256];
-    uint16_t port;
+    uint16_t port = 0;
     int rc = parse_listen(cfg->listen, host, sizeof(host), &port, err);
 
     if (rc != TW_OK)
@@ -123,6 +123,7 @@ int tw_api_create(const struct tw_api_deps *deps, struct tw_api **out, struct tw
     evhttp_set_flags(api->http, EVHTTP_SERVER_LINGERING_CLOSE);
     evhttp_set_default_content_type(api->http, "application/json");
     evhttp_set_gencb(api->http, handle, api);
+    tw_conns_install(api);
     api->sock = evhttp_bind_socket_with_handle(api->http, host, port);
     if (api->sock == NULL) {
         evhttp_free(api->http);

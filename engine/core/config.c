@@ -94,7 +94,7 @@ static const struct key keys[] = {
         "slow clients are cut off after this, seconds"),
     U32("http.max_header_size", http_max_header_bytes, "65536", 1024, 16 << 20,
         "request line plus headers, bytes"),
-    U32("auth.session_ttl", auth_session_ttl_s, "28800", 60, 2592000,
+    U32("auth.session_ttl", auth_session_ttl_s, "28800", 1, 2592000,
         "admin sessions last this long, seconds"),
     U64("lua.max_memory", lua_max_memory_bytes, "67108864", 1 << 20, 64ULL << 30,
         "per-run Lua heap cap, bytes"),
