@@ -1,0 +1,226 @@
+/*
+ * The export driver (export.h): plugin cursor -> chain check -> residual filter -> writer ->
+ * output stream -> temp file -> rename. One record object is reused for every row.
+ *
+ * Chain isolation lives here, not in the plugin: every record must report its chain
+ * (host->rec_set_chain) and a record of any other chain, or of none, is dropped and counted
+ * as an error, whatever the plugin's query did. Counting (SPEC §7.3): every record the plugin
+ * returns is in total; then exactly one of errors (bad value, wrong chain), skips (residual
+ * filter, writer declined) or success (written).
+ *
+ * Failure anywhere removes the temp file; only a run that reached the end of the records,
+ * finished the writer and synced the file publishes it.
+ */
+#include "export/export.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "core/log.h"
+#include "core/mem.h"
+
+#define PROGRESS_EVERY 10000
+#define LOG_FIRST 5 /* per kind of dropped record, log this many in detail */
+
+/* Everything one run holds, so cleanup is one function. */
+struct run {
+    const struct tw_export_job *job;
+    struct tw_export_stats *stats;
+    struct tw_host_ctx host;
+    struct tw_query own_query; /* used when the job has none */
+    struct tw_query *q;
+    struct tw_record *rec;
+    struct tw_result res;
+    struct tw_out out;
+    void *cursor;
+    bool cursor_open;
+    void *wstate;
+    bool writer_open;
+};
+
+static int check_job(const struct tw_export_job *job, struct tw_err *err)
+{
+    if (job->plugin == NULL)
+        return tw_err_set(err, TW_EINVAL, "export: no index plugin given");
+    if (job->writer == NULL)
+        return tw_err_set(err, TW_EINVAL, "export: no format writer given");
+    if (job->out_dir == NULL || job->out_dir[0] == '\0')
+        return tw_err_set(err, TW_EINVAL, "export: no result directory given");
+    return TW_OK;
+}
+
+/* Open everything up to the first record: result file, stream, record, plugin, writer. */
+static int start(struct run *run, struct tw_err *err)
+{
+    const struct tw_export_job *job = run->job;
+    const struct tw_plugin *p = job->plugin;
+    char ext[64];
+    int ret;
+
+    snprintf(ext, sizeof(ext), "%s%s", job->writer->ext, job->gzip ? ".gz" : "");
+    ret = tw_result_name(run->stats->file, sizeof(run->stats->file), p->desc.label,
+                         job->task_id, ext, err);
+    if (ret == TW_OK)
+        ret = tw_result_open(&run->res, job->out_dir, run->stats->file, job->tmp_path, err);
+    if (ret == TW_OK)
+        ret = tw_out_init(&run->out, run->res.fd, run->res.path, job->gzip, err);
+    if (ret == TW_OK)
+        ret = tw_record_create(p->desc.fields, &run->rec, err);
+    if (ret != TW_OK)
+        return ret;
+    snprintf(run->stats->path, sizeof(run->stats->path), "%s", run->res.path);
+    tw_host_init(&run->host, p->desc.index, job->source);
+    ret = p->desc.open(&run->host.api, run->q, &run->cursor, err);
+    if (ret != TW_OK) {
+        if (ret > 0 || (err != NULL && err->msg[0] == '\0'))
+            ret = tw_err_set(err, TW_ESOURCE, "opening the source failed (code %d)", ret);
+        tw_err_prefix(err, "plugin %s", p->desc.index);
+        return ret;
+    }
+    run->cursor_open = true;
+    ret = job->writer->begin(job->writer_arg, &run->out, p->desc.fields, &run->wstate, err);
+    if (ret != TW_OK)
+        return ret;
+    run->writer_open = true;
+    return TW_OK;
+}
+
+/* Log a dropped record in detail for the first few of each kind; count the rest silently. */
+static void note_drop(struct run *run, uint64_t *seen, const char *event, const char *why)
+{
+    char n[24];
+
+    if (++*seen > LOG_FIRST)
+        return;
+    snprintf(n, sizeof(n), "%" PRIu64, run->stats->total);
+    tw_log(TW_LOG_WARN, event, "index", run->job->plugin->desc.index, "record", n, "reason", why,
+           NULL);
+}
+
+/*
+ * Read, check, filter and write every record. Returns TW_OK at the end of the records, or
+ * the error that stops the run.
+ */
+static int pump(struct run *run, struct tw_err *err)
+{
+    const struct tw_export_job *job = run->job;
+    const struct tw_plugin *p = job->plugin;
+    struct tw_export_stats *st = run->stats;
+    uint64_t every = job->progress_every ? job->progress_every : PROGRESS_EVERY;
+    uint64_t bad_seen = 0;
+    uint64_t foreign_seen = 0;
+    const char *bad;
+    int64_t chain;
+    int rc;
+
+    for (;;) {
+        tw_record_reset(run->rec);
+        rc = p->desc.next(run->cursor, run->rec, err);
+        if (rc == 0)
+            return TW_OK;
+        if (rc < 0) {
+            if (err != NULL && err->msg[0] == '\0')
+                tw_err_set(err, rc, "reading the source failed (code %d)", rc);
+            tw_err_prefix(err, "plugin %s", p->desc.index);
+            return rc;
+        }
+        st->total++;
+        if (tw_record_oom(run->rec))
+            return tw_err_set(err, TW_ENOMEM, "out of memory reading record %" PRIu64,
+                              st->total);
+        if (!tw_record_chain(run->rec, &chain) || chain != job->chain) {
+            st->errors++;
+            note_drop(run, &foreign_seen, "export.foreign_record",
+                      "the plugin returned a record of another chain (or of none): dropped");
+        } else if ((bad = tw_record_bad(run->rec)) != NULL) {
+            st->errors++;
+            note_drop(run, &bad_seen, "export.bad_record", bad);
+        } else {
+            rc = job->keep != NULL ? job->keep(job->keep_ctx, run->rec, err) : 1;
+            if (rc < 0)
+                return rc;
+            if (rc == 0) {
+                st->skips++;
+            } else {
+                rc = job->writer->row(run->wstate, run->rec, err);
+                if (rc < 0)
+                    return rc;
+                if (rc == TW_WRITER_SKIP)
+                    st->skips++;
+                else
+                    st->success++;
+            }
+        }
+        if (tw_out_status(&run->out) != TW_OK) {
+            if (err != NULL)
+                *err = run->out.err;
+            return run->out.err.code;
+        }
+        if (job->progress != NULL && st->total % every == 0)
+            job->progress(job->progress_ctx, st);
+    }
+}
+
+/* Close the writer and the stream, sync and rename. */
+static int finish(struct run *run, struct tw_err *err)
+{
+    int ret;
+
+    run->job->plugin->desc.close(run->cursor);
+    run->cursor_open = false;
+    ret = run->job->writer->end(run->wstate, err);
+    if (ret != TW_OK)
+        return ret;
+    ret = tw_out_finish(&run->out, &run->stats->size, run->stats->sha256, err);
+    if (ret != TW_OK)
+        return ret;
+    return tw_result_publish(&run->res, err);
+}
+
+static void cleanup(struct run *run)
+{
+    if (run->cursor_open)
+        run->job->plugin->desc.close(run->cursor);
+    if (run->writer_open)
+        run->job->writer->destroy(run->wstate);
+    tw_out_fini(&run->out);
+    tw_result_abort(&run->res);
+    tw_record_destroy(run->rec);
+    tw_query_fini(&run->own_query);
+}
+
+int tw_export_run(const struct tw_export_job *job, struct tw_export_stats *stats,
+                  struct tw_err *err)
+{
+    struct run run;
+    int ret;
+
+    memset(stats, 0, sizeof(*stats));
+    memset(&run, 0, sizeof(run));
+    run.res.fd = -1;
+    run.job = job;
+    run.stats = stats;
+    tw_err_clear(err);
+    ret = check_job(job, err);
+    if (ret != TW_OK)
+        return ret;
+    tw_query_init(&run.own_query, job->chain, job->run_start, TW_JOIN_ALL);
+    run.q = job->query != NULL ? job->query : &run.own_query;
+    /* The chain and the clock are the engine's to say, whoever built the conditions. */
+    run.q->chain = job->chain;
+    run.q->run_start = job->run_start;
+    tw_query_clear_applied(run.q);
+    ret = start(&run, err);
+    if (ret == TW_OK)
+        ret = pump(&run, err);
+    if (ret == TW_OK)
+        ret = finish(&run, err);
+    if (ret == TW_OK && job->progress != NULL)
+        job->progress(job->progress_ctx, stats);
+    cleanup(&run);
+    if (ret != TW_OK) {
+        stats->size = 0;
+        stats->sha256[0] = '\0';
+    }
+    return ret;
+}

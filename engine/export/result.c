@@ -1,0 +1,171 @@
+/*
+ * Result files (SPEC §7.4): a run writes ".{name}.tmp-XXXXXX" in the destination directory
+ * and, only when the writer finished and every byte is on disk, renames it to
+ * "{Label}_Export-{id}.{ext}". Order matters for crash safety:
+ *   fsync(temp) -> rename -> fsync(dir)
+ * so after a crash either the old result or the complete new one is there, never a truncated
+ * file under the final name. The temp file lives in the same directory so rename is atomic
+ * (same filesystem); its leading dot keeps it out of listings, and tw_result_sweep removes
+ * the ones a dead run left behind.
+ */
+#include "export/export.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TMP_MARK ".tmp-"
+
+int tw_result_name(char *out, size_t size, const char *label, int64_t task_id, const char *ext,
+                   struct tw_err *err)
+{
+    int n;
+
+    if (label == NULL || label[0] == '\0' || strchr(label, '/') != NULL || label[0] == '.')
+        return tw_err_set(err, TW_EINVAL, "results: bad file label \"%s\"", label ? label : "");
+    n = snprintf(out, size, "%s_Export-%lld.%s", label, (long long)task_id, ext);
+    if (n < 0 || (size_t)n >= size)
+        return tw_err_set(err, TW_EINVAL, "results: file name for %s too long", label);
+    return TW_OK;
+}
+
+/* mkdir -p with 0750; an existing directory is fine. */
+static int make_dirs(const char *dir, struct tw_err *err)
+{
+    char path[4096];
+    size_t n = strlen(dir);
+    size_t i;
+
+    if (n == 0 || n >= sizeof(path))
+        return tw_err_set(err, TW_EINVAL, "results: bad directory \"%s\"", dir);
+    memcpy(path, dir, n + 1);
+    for (i = 1; i <= n; i++) {
+        if (path[i] != '/' && path[i] != '\0')
+            continue;
+        path[i] = '\0';
+        if (mkdir(path, 0750) == -1 && errno != EEXIST)
+            return tw_err_set(err, TW_EIO, "results: cannot create %s (%s)", path,
+                              strerror(errno));
+        path[i] = i < n ? '/' : '\0';
+    }
+    return TW_OK;
+}
+
+int tw_result_open(struct tw_result *res, const char *dir, const char *name, const char *tmp,
+                   struct tw_err *err)
+{
+    int ret;
+    int n;
+
+    memset(res, 0, sizeof(*res));
+    res->fd = -1;
+    n = snprintf(res->dir, sizeof(res->dir), "%s", dir);
+    if (n < 0 || (size_t)n >= sizeof(res->dir))
+        return tw_err_set(err, TW_EINVAL, "results: directory name too long");
+    snprintf(res->name, sizeof(res->name), "%s", name);
+    snprintf(res->path, sizeof(res->path), "%s/%s", dir, name);
+    if (tmp != NULL)
+        n = snprintf(res->tmp, sizeof(res->tmp), "%s", tmp);
+    else
+        n = snprintf(res->tmp, sizeof(res->tmp), "%s/.%s" TMP_MARK "XXXXXX", dir, name);
+    if (n < 0 || (size_t)n >= sizeof(res->tmp)) {
+        res->tmp[0] = '\0';
+        return tw_err_set(err, TW_EINVAL, "results: temporary file name too long");
+    }
+    ret = make_dirs(dir, err);
+    if (ret != TW_OK) {
+        res->tmp[0] = '\0';
+        return ret;
+    }
+    if (tmp != NULL)
+        res->fd = open(res->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
+    else
+        res->fd = mkostemp(res->tmp, O_CLOEXEC);
+    if (res->fd == -1) {
+        ret = tw_err_set(err, TW_EIO, "results: cannot create a file in %s (%s)", dir,
+                         strerror(errno));
+        res->tmp[0] = '\0';
+        return ret;
+    }
+    /* mkstemp makes 0600; results are read by the server, maybe as another group member. */
+    (void)fchmod(res->fd, 0640);
+    return TW_OK;
+}
+
+int tw_result_publish(struct tw_result *res, struct tw_err *err)
+{
+    int dfd;
+    int e;
+
+    if (fsync(res->fd) == -1) {
+        e = errno;
+        tw_result_abort(res);
+        return tw_err_set(err, TW_EIO, "results: %s writing %s (%s)",
+                          e == ENOSPC || e == EDQUOT ? "disk full" : "flush failed", res->path,
+                          strerror(e));
+    }
+    if (close(res->fd) == -1) {
+        e = errno;
+        res->fd = -1;
+        tw_result_abort(res);
+        return tw_err_set(err, TW_EIO, "results: closing %s failed (%s)", res->path,
+                          strerror(e));
+    }
+    res->fd = -1;
+    if (rename(res->tmp, res->path) == -1) {
+        e = errno;
+        tw_result_abort(res);
+        return tw_err_set(err, TW_EIO, "results: cannot rename into %s (%s)", res->path,
+                          strerror(e));
+    }
+    res->tmp[0] = '\0';
+    /* Make the rename itself durable. */
+    dfd = open(res->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd == -1 || fsync(dfd) == -1) {
+        e = errno;
+        if (dfd != -1)
+            close(dfd);
+        (void)unlink(res->path); /* not durable: the run fails, so it must not look published */
+        return tw_err_set(err, TW_EIO, "results: cannot sync directory %s (%s)", res->dir,
+                          strerror(e));
+    }
+    close(dfd);
+    return TW_OK;
+}
+
+void tw_result_abort(struct tw_result *res)
+{
+    if (res->fd != -1) {
+        close(res->fd);
+        res->fd = -1;
+    }
+    if (res->tmp[0] != '\0') {
+        (void)unlink(res->tmp);
+        res->tmp[0] = '\0';
+    }
+}
+
+int tw_result_sweep(const char *dir)
+{
+    struct dirent *de;
+    char path[4352];
+    int removed = 0;
+    DIR *d;
+
+    d = opendir(dir);
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] != '.' || strstr(de->d_name, TMP_MARK) == NULL)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+        if (unlink(path) == 0)
+            removed++;
+    }
+    closedir(d);
+    return removed;
+}
