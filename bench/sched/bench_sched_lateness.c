@@ -1,0 +1,182 @@
+/*
+ * Scheduling lateness: N tasks (default 1,000) due over the next S seconds (default 10; once is
+ * in whole seconds, so N/S tasks share each second), a store in a temporary directory, the
+ * real scheduler and worker pool, and a trivial work function that records when it started
+ * and reports success at once. Lateness = worker start - trigger.once, in ms, measured in the
+ * worker itself (so it includes the store writes and the fork that precede a run).
+ *
+ *   bench_sched_lateness [n] [seconds] [workers]
+ *
+ * The worker appends "<id> <lateness_ms>" to a file opened by path (the worker's inherited
+ * fds are closed by design), O_APPEND lines below PIPE_BUF, so lines never interleave.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/time.h"
+#include "sched/sched.h"
+#include "store/store.h"
+
+struct bench {
+    char lat_path[300];          /* where workers append their lateness */
+    struct tw_sched *s;
+    struct event_base *base;
+    long n;
+};
+
+/* trigger.once of the job, from its trigger JSON (the worker has no store). */
+static int64_t once_of(const char *trigger_json)
+{
+    const char *p = strstr(trigger_json, "\"once\":\"");
+    char buf[TW_TIME_BUFSZ + 16];
+    int64_t once = 0;
+    size_t i;
+
+    if (p == NULL)
+        return 0;
+    p += strlen("\"once\":\"");
+    for (i = 0; i + 1 < sizeof(buf) && p[i] != '\0' && p[i] != '"'; i++)
+        buf[i] = p[i];
+    buf[i] = '\0';
+    if (tw_time_parse(buf, &once, NULL) != TW_OK)
+        return 0;
+    return once;
+}
+
+static int work_mark(const struct tw_run_job *job, struct tw_run_report *rep, void *ctx)
+{
+    struct tw_run_counts c = { 0, 0, 0, 0 };
+    struct bench *b = ctx;
+    int64_t late = tw_clock_wall_ms() - once_of(job->trigger_json) * 1000;
+    char line[64];
+    int fd, len;
+
+    len = snprintf(line, sizeof(line), "%lld %lld\n", (long long)job->task_id, (long long)late);
+    fd = open(b->lat_path, O_WRONLY | O_APPEND | O_CREAT, 0600);
+    if (fd != -1) {
+        if (write(fd, line, (size_t)len) != len)
+            len = 0;
+        close(fd);
+    }
+    return tw_run_report_error(rep, &c, "bench: no export"), 0;
+}
+
+static int insert_all(struct tw_store *st, long n, int64_t first, long spread_s)
+{
+    char trig[64], when[TW_TIME_BUFSZ];
+    struct tw_err err = { 0 };
+    struct tw_task t;
+    long i;
+
+    if (tw_store_begin(st, &err) != TW_OK)
+        return -1;
+    for (i = 0; i < n; i++) {
+        memset(&t, 0, sizeof(t));
+        t.chain = 1 + i % 10;
+        t.desc = (char *)"bench";
+        t.state = TW_STATE_READY;
+        t.created_date = t.last_modified = first;
+        t.once_at = first + (int64_t)(i * spread_s / n);
+        snprintf(trig, sizeof(trig), "{\"once\":\"%s\"}", tw_time_format(t.once_at, when));
+        t.trigger_json = trig;
+        t.target_json = (char *)"{\"action\":\"export\",\"export_index\":\"users\","
+                                "\"export_format\":\"csv\"}";
+        t.debug = (char *)"";
+        t.repeat = (char *)"";
+        t.action = (char *)"export";
+        t.export_index = (char *)"users";
+        if (tw_store_task_insert(st, &t, NULL, &err) != TW_OK)
+            return fprintf(stderr, "insert: %s\n", err.msg), -1;
+    }
+    return tw_store_commit(st, &err) == TW_OK ? 0 : -1;
+}
+
+static void on_poll(evutil_socket_t fd, short what, void *arg)
+{
+    struct bench *b = arg;
+    struct tw_sched_stats ss;
+
+    (void)fd;
+    (void)what;
+    tw_sched_get_stats(b->s, &ss);
+    if ((long)(ss.done + ss.failed) >= b->n)
+        event_base_loopbreak(b->base);
+}
+
+static int cmp_ll(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+
+    return (x > y) - (x < y);
+}
+
+static void report(const char *path, long n)
+{
+    long long *v = calloc((size_t)n, sizeof(*v)), id, late;
+    FILE *f = fopen(path, "r");
+    long k = 0;
+
+    while (f != NULL && v != NULL && k < n && fscanf(f, "%lld %lld", &id, &late) == 2)
+        v[k++] = late;
+    if (f != NULL)
+        fclose(f);
+    if (k == 0) {
+        printf("no runs recorded\n");
+        free(v);
+        return;
+    }
+    qsort(v, (size_t)k, sizeof(*v), cmp_ll);
+    printf("runs: %ld; lateness (worker start - trigger.once): min %lld ms, p50 %lld ms, "
+           "p99 %lld ms, max %lld ms\n", k, v[0], v[k / 2], v[(k * 99) / 100 < k ? (k * 99) / 100 : k - 1],
+           v[k - 1]);
+    free(v);
+}
+
+int main(int argc, char **argv)
+{
+    struct bench b = { .n = argc > 1 ? atol(argv[1]) : 1000 };
+    long spread = argc > 2 ? atol(argv[2]) : 10;
+    struct tw_config cfg = { .workers = argc > 3 ? (uint32_t)atol(argv[3]) : 2,
+                             .task_timeout_s = 60 };
+    char dir[64] = "/tmp/tw_late_XXXXXX", path[128], results[128];
+    struct timeval every = { 0, 20000 }, limit = { spread + 60, 0 };
+    struct tw_sched_deps d = { .cfg = &cfg, .work = work_mark, .work_ctx = &b };
+    struct tw_err err = { 0 };
+    struct tw_store *st = NULL;
+    struct event *poll;
+
+    if (mkdtemp(dir) == NULL)
+        return perror("mkdtemp"), 1;
+    snprintf(path, sizeof(path), "%s/tw.db", dir);
+    snprintf(results, sizeof(results), "%s/results", dir);
+    snprintf(b.lat_path, sizeof(b.lat_path), "%s/lateness.txt", dir);
+    cfg.results_dir = results;
+    if (tw_store_open(path, &st, &err) != TW_OK ||
+        insert_all(st, b.n, tw_clock_wall_s() + 2, spread) != 0)
+        return fprintf(stderr, "store: %s\n", err.msg), 1;
+    b.base = event_base_new();
+    d.store = st;
+    d.base = b.base;
+    if (tw_sched_create(&d, &b.s, &err) != TW_OK)
+        return fprintf(stderr, "sched: %s\n", err.msg), 1;
+    printf("%ld tasks due over %ld s (%ld per second), %u workers\n", b.n, spread,
+           b.n / (spread ? spread : 1), cfg.workers);
+    poll = event_new(b.base, -1, EV_PERSIST, on_poll, &b);
+    event_add(poll, &every);
+    event_base_loopexit(b.base, &limit);
+    event_base_dispatch(b.base);
+    event_free(poll);
+    report(b.lat_path, b.n);
+    tw_sched_destroy(b.s);
+    tw_store_close(st);
+    event_base_free(b.base);
+    snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+    return system(path) == 0 ? 0 : 1;
+}

@@ -1,0 +1,87 @@
+/*
+ * The production work function: one export run (SPEC §7) in the worker process. It looks up
+ * the index plugin and the writer, hands the export driver the runner's temp path (so a
+ * cancelled or dead run leaves nothing the runner does not remove), and reports counts.
+ *
+ * Runs in the forked child: the registry and configuration were loaded by the parent before
+ * the fork and are only read here.
+ */
+#include <string.h>
+
+#include <jansson.h>
+
+#include "core/config.h"
+#include "export/export.h"
+#include "plugin/plugin.h"
+#include "run/runner.h"
+
+static void to_counts(const struct tw_export_stats *s, struct tw_run_counts *c)
+{
+    c->total = (int64_t)s->total;
+    c->errors = (int64_t)s->errors;
+    c->skips = (int64_t)s->skips;
+    c->success = (int64_t)s->success;
+}
+
+static void on_progress(void *ctx, const struct tw_export_stats *s)
+{
+    struct tw_run_counts c;
+
+    to_counts(s, &c);
+    tw_run_report_progress(ctx, &c);
+}
+
+/* target.compression == "gzip" (the validated target is canonical compact JSON). */
+static bool wants_gzip(const char *target_json)
+{
+    json_t *t = target_json ? json_loads(target_json, 0, NULL) : NULL;
+    const char *c = json_string_value(json_object_get(t, "compression"));
+    bool gzip = c != NULL && strcmp(c, "gzip") == 0;
+
+    json_decref(t);
+    return gzip;
+}
+
+int tw_export_work(const struct tw_run_job *job, struct tw_run_report *rep, void *ctx)
+{
+    const struct tw_export_work_ctx *w = ctx;
+    struct tw_run_counts counts = { 0, 0, 0, 0 };
+    struct tw_export_stats stats;
+    struct tw_export_job ej;
+    struct tw_err err;
+    const struct tw_plugin *plugin = tw_plugin_registry_find(w->plugins, job->export_index);
+    const struct tw_writer_ops *writer = tw_writer_find(job->export_format);
+
+    if (plugin == NULL)
+        return tw_run_report_error(rep, &counts,
+                                   "export_index %s: no index plugin of that name is loaded "
+                                   "(see taskwheel plugins)", job->export_index);
+    if (writer == NULL)
+        return tw_run_report_error(rep, &counts,
+                                   "export_format %s: no writer of that name is installed",
+                                   job->export_format);
+    if (job->segment_json != NULL)
+        return tw_run_report_error(rep, &counts,
+                                   "segment filters are not evaluated by this version; "
+                                   "remove trigger.segment to export");
+    memset(&ej, 0, sizeof(ej));
+    memset(&stats, 0, sizeof(stats));
+    tw_err_clear(&err);
+    ej.plugin = plugin;
+    ej.source = w->cfg->source_path;
+    ej.chain = job->chain;
+    ej.task_id = job->task_id;
+    ej.run_start = job->run_start;
+    ej.writer = writer;
+    ej.gzip = wants_gzip(job->target_json);
+    ej.out_dir = job->result_dir;
+    ej.tmp_path = job->tmp_path;
+    ej.progress = on_progress;
+    ej.progress_ctx = rep;
+    if (tw_export_run(&ej, &stats, &err) != TW_OK) {
+        to_counts(&stats, &counts);
+        return tw_run_report_error(rep, &counts, "%s", err.msg);
+    }
+    to_counts(&stats, &counts);
+    return tw_run_report_success(rep, &counts, stats.file, (int64_t)stats.size, stats.sha256);
+}

@@ -1,0 +1,496 @@
+/*
+ * The parent side of the worker pool (see runner.h for the model).
+ *
+ * A run is one struct tw_run on runner->runs from fork until its child is reaped. Its end is
+ * decided only when the child is reaped, never on pipe EOF: the pipe is drained at that point
+ * (the child has exited, so everything it wrote is in the pipe), which makes the order of the
+ * SIGCHLD and read events irrelevant. Reaping uses waitpid(pid, WNOHANG) on each of our own
+ * pids (at most `workers` of them), never waitpid(-1), so children forked by other parts of the
+ * process are left to whoever made them.
+ *
+ * How a run ends, first rule that applies: cancelled -> TW_RUN_CANCELLED; a final report ->
+ * DONE or FAILED as reported (a worker that said "success" has already renamed its file into
+ * place, so even a crash afterwards must not make the store disagree with the disk);
+ * interrupted -> TW_RUN_INTERRUPTED; timed out -> FAILED "run exceeded task_timeout";
+ * killed by a signal -> FAILED naming it; any other exit -> FAILED "exited without a result".
+ * The temp file is removed whatever the end.
+ */
+#include "run/runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "core/clock.h"
+#include "core/list.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "run/run_int.h"
+
+#define DEFAULT_KILL_GRACE_MS 5000
+
+enum stop_reason {
+    STOP_NONE = 0,
+    STOP_TIMEOUT,               /* task_timeout: SIGTERM sent, SIGKILL follows */
+    STOP_CANCEL,                /* task deleted */
+    STOP_INTERRUPT,             /* server stopping */
+};
+
+struct tw_run {
+    struct tw_list link;        /* runner->runs */
+    struct tw_runner *runner;   /* owner */
+    pid_t pid;                  /* the worker, also its process group id */
+    int fd;                     /* read end of the report pipe, non-blocking; -1 after EOF */
+    struct event *ev_read;      /* fd readable */
+    struct event *ev_timer;     /* task_timeout, then the SIGKILL grace */
+    int stop;                   /* enum stop_reason */
+    bool term_sent;             /* SIGTERM already sent for the timeout */
+    bool bad_frame;             /* a frame failed its magic check: reading stopped */
+    bool has_final;             /* final holds the final frame */
+    int status;                 /* waitpid status once reaped */
+    uint64_t started_ms;        /* monotonic */
+    struct tw_run_counts counts; /* latest counts seen */
+    struct tw_run_frame final;  /* the SUCCESS or ERROR frame */
+    struct tw_run_frame in;     /* frame being reassembled */
+    size_t in_len;              /* bytes of 'in' received so far */
+    struct tw_run_job job;      /* strings below are owned copies */
+};
+
+struct tw_runner {
+    struct tw_runner_opts o;    /* as given (kill_grace_ms defaulted) */
+    struct event *ev_chld;      /* SIGCHLD, persistent */
+    struct tw_list runs;        /* struct tw_run, in start order */
+    unsigned active;            /* length of runs */
+};
+
+static void job_free(struct tw_run_job *j)
+{
+    tw_free((char *)j->export_index);
+    tw_free((char *)j->export_format);
+    tw_free((char *)j->target_json);
+    tw_free((char *)j->trigger_json);
+    tw_free((char *)j->segment_json);
+    tw_free((char *)j->result_dir);
+    tw_free((char *)j->tmp_path);
+}
+
+/* Deep copy; NULL strings stay NULL. Returns TW_OK or TW_ENOMEM (dst then freeable). */
+static int job_copy(struct tw_run_job *dst, const struct tw_run_job *src)
+{
+    *dst = *src;
+    dst->export_index = tw_strdup(src->export_index);
+    dst->export_format = tw_strdup(src->export_format);
+    dst->target_json = tw_strdup(src->target_json);
+    dst->trigger_json = tw_strdup(src->trigger_json);
+    dst->segment_json = tw_strdup(src->segment_json);
+    dst->result_dir = tw_strdup(src->result_dir);
+    dst->tmp_path = tw_strdup(src->tmp_path);
+    if ((src->export_index && !dst->export_index) || (src->export_format && !dst->export_format) ||
+        (src->target_json && !dst->target_json) || (src->trigger_json && !dst->trigger_json) ||
+        (src->segment_json && !dst->segment_json) || !dst->result_dir || !dst->tmp_path)
+        return TW_ENOMEM;
+    return TW_OK;
+}
+
+static void run_free(struct tw_run *run)
+{
+    if (run == NULL)
+        return;
+    if (run->ev_read != NULL)
+        event_free(run->ev_read);
+    if (run->ev_timer != NULL)
+        event_free(run->ev_timer);
+    if (run->fd != -1)
+        close(run->fd);
+    job_free(&run->job);
+    tw_free(run);
+}
+
+/* Signal the worker's whole process group; falls back to the pid if the group is not set up. */
+static void kill_run(struct tw_run *run, int sig)
+{
+    if (kill(-run->pid, sig) == -1)
+        (void)kill(run->pid, sig);
+}
+
+static void on_frame(struct tw_run *run)
+{
+    struct tw_runner *r = run->runner;
+    struct tw_run_frame *f = &run->in;
+
+    switch (f->kind) {
+    case TW_FRAME_PROGRESS:
+        if (run->has_final)
+            return;
+        run->counts = f->counts;
+        if (r->o.progress != NULL && run->stop == STOP_NONE)
+            r->o.progress(r->o.ctx, run->job.task_id, &run->counts);
+        return;
+    case TW_FRAME_SUCCESS:
+    case TW_FRAME_ERROR:
+        if (run->has_final)
+            return;
+        f->sha256[sizeof(f->sha256) - 1] = '\0';
+        f->text[sizeof(f->text) - 1] = '\0';
+        run->final = *f;
+        run->counts = f->counts;
+        run->has_final = true;
+        return;
+    default:
+        run->bad_frame = true;
+        return;
+    }
+}
+
+static void stop_reading(struct tw_run *run)
+{
+    if (run->ev_read != NULL)
+        event_del(run->ev_read);
+    if (run->fd != -1)
+        close(run->fd);
+    run->fd = -1;
+}
+
+/* Read all that is available; frames are handed to on_frame as they complete. */
+static void drain(struct tw_run *run)
+{
+    ssize_t n;
+
+    while (run->fd != -1 && !run->bad_frame) {
+        n = read(run->fd, (char *)&run->in + run->in_len, sizeof(run->in) - run->in_len);
+        if (n == -1 && errno == EINTR)
+            continue;
+        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n <= 0) {
+            stop_reading(run);   /* EOF, or an error that will not go away */
+            return;
+        }
+        run->in_len += (size_t)n;
+        if (run->in_len < sizeof(run->in))
+            continue;
+        run->in_len = 0;
+        if (run->in.magic != TW_RUN_FRAME_MAGIC)
+            run->bad_frame = true;
+        else
+            on_frame(run);
+    }
+    if (run->bad_frame)
+        stop_reading(run);
+}
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    drain(arg);
+}
+
+static void on_timer(evutil_socket_t fd, short what, void *arg)
+{
+    struct tw_run *run = arg;
+    struct timeval grace;
+    uint32_t ms = run->runner->o.kill_grace_ms;
+
+    (void)fd;
+    (void)what;
+    if (run->term_sent) {
+        kill_run(run, SIGKILL);
+        return;
+    }
+    if (run->stop == STOP_NONE)
+        run->stop = STOP_TIMEOUT;
+    run->term_sent = true;
+    tw_logf(TW_LOG_WARN, "run.timeout", "task %lld exceeded task_timeout of %u s: stopping it",
+            (long long)run->job.task_id, run->runner->o.task_timeout_s);
+    kill_run(run, SIGTERM);
+    grace.tv_sec = ms / 1000;
+    grace.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+    evtimer_add(run->ev_timer, &grace);
+}
+
+/* A plain file name the worker may have written into its result dir. */
+static bool name_ok(const char *s)
+{
+    return s[0] != '\0' && strchr(s, '/') == NULL && strcmp(s, ".") != 0 &&
+           strcmp(s, "..") != 0 && s[0] != '.';
+}
+
+/* Decide how a reaped run ended (rules at the top of the file) and tell the owner. */
+static void report_end(struct tw_runner *r, struct tw_run *run, int status)
+{
+    struct tw_run_result res;
+    char msg[sizeof(run->final.text) + 64];
+    char path[4096 + 256];
+    const char *final = run->final.text;
+
+    memset(&res, 0, sizeof(res));
+    res.task_id = run->job.task_id;
+    res.chain = run->job.chain;
+    res.end_time = tw_clock_wall_s();
+    res.counts = run->counts;
+    res.has_counts = true;
+    res.wall_ms = tw_clock_mono_ms() - run->started_ms;
+    res.msg = msg;
+    res.end = TW_RUN_FAILED;
+    if (run->stop == STOP_CANCEL) {
+        res.end = TW_RUN_CANCELLED;
+        res.msg = NULL;
+        res.has_counts = false;
+        snprintf(path, sizeof(path), "%s/%s", run->job.result_dir, final);
+        if (run->has_final && run->final.kind == TW_FRAME_SUCCESS && name_ok(final))
+            (void)unlink(path);  /* finished just before the cancel: the task is gone */
+    } else if (run->has_final && run->final.kind == TW_FRAME_SUCCESS && name_ok(final)) {
+        res.end = TW_RUN_DONE;
+        snprintf(msg, sizeof(msg), "success");
+        snprintf(path, sizeof(path), "%s/%s", run->job.result_dir, final);
+        res.result_name = final;
+        res.result_path = path;
+        res.result_size = run->final.size;
+        res.result_sha256 = run->final.sha256;
+    } else if (run->has_final && run->final.kind == TW_FRAME_SUCCESS) {
+        snprintf(msg, sizeof(msg), "worker reported an invalid result file name \"%s\"", final);
+    } else if (run->has_final) {
+        snprintf(msg, sizeof(msg), "%s", final[0] != '\0' ? final : "export failed");
+    } else if (run->stop == STOP_INTERRUPT) {
+        res.end = TW_RUN_INTERRUPTED;
+        res.has_counts = false;
+        snprintf(msg, sizeof(msg), "interrupted: server stopped during run");
+    } else if (run->bad_frame) {
+        snprintf(msg, sizeof(msg), "worker sent a malformed report");
+    } else if (run->stop == STOP_TIMEOUT) {
+        snprintf(msg, sizeof(msg), "run exceeded task_timeout of %u s", r->o.task_timeout_s);
+    } else if (WIFSIGNALED(status)) {
+        snprintf(msg, sizeof(msg), "worker killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    } else {
+        snprintf(msg, sizeof(msg), "worker exited with status %d without a result",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    }
+    if (unlink(run->job.tmp_path) == 0 && res.end == TW_RUN_DONE)
+        tw_logf(TW_LOG_WARN, "run.tmp_left", "task %lld: temp file left after a good run",
+                (long long)res.task_id);
+    r->o.done(r->o.ctx, &res);
+}
+
+static void on_sigchld(evutil_socket_t sig, short what, void *arg)
+{
+    struct tw_runner *r = arg;
+    struct tw_list done;
+    struct tw_list *it, *tmp;
+    struct tw_run *run;
+    int status;
+    pid_t got;
+
+    (void)sig;
+    (void)what;
+    tw_list_init(&done);
+    /* Collect first, then report: done callbacks may start or cancel runs. */
+    TW_LIST_FOREACH_SAFE(it, tmp, &r->runs) {
+        run = TW_CONTAINER_OF(it, struct tw_run, link);
+        do {
+            got = waitpid(run->pid, &status, WNOHANG);
+        } while (got == -1 && errno == EINTR);
+        if (got != run->pid)
+            continue;
+        run->status = status;
+        tw_list_remove(&run->link);
+        tw_list_add_tail(&done, &run->link);
+        r->active--;
+    }
+    TW_LIST_FOREACH_SAFE(it, tmp, &done) {
+        run = TW_CONTAINER_OF(it, struct tw_run, link);
+        drain(run);
+        tw_list_remove(&run->link);
+        report_end(r, run, run->status);
+        run_free(run);
+    }
+}
+
+int tw_runner_create(const struct tw_runner_opts *o, struct tw_runner **out, struct tw_err *err)
+{
+    struct tw_runner *r;
+
+    if (o->base == NULL || o->work == NULL || o->done == NULL || o->workers == 0)
+        return tw_err_set(err, TW_EINVAL, "runner: base, work, done and workers >= 1 are required");
+    r = tw_calloc(1, sizeof(*r));
+    if (r == NULL)
+        return tw_err_set(err, TW_ENOMEM, "runner: out of memory");
+    r->o = *o;
+    if (r->o.kill_grace_ms == 0)
+        r->o.kill_grace_ms = DEFAULT_KILL_GRACE_MS;
+    tw_list_init(&r->runs);
+    r->ev_chld = evsignal_new(o->base, SIGCHLD, on_sigchld, r);
+    if (r->ev_chld == NULL || evsignal_add(r->ev_chld, NULL) == -1) {
+        tw_runner_destroy(r);
+        return tw_err_set(err, TW_EIO, "runner: cannot watch SIGCHLD");
+    }
+    *out = r;
+    return TW_OK;
+}
+
+void tw_runner_destroy(struct tw_runner *r)
+{
+    struct tw_list *it, *tmp;
+    struct tw_run *run;
+    int status;
+
+    if (r == NULL)
+        return;
+    TW_LIST_FOREACH_SAFE(it, tmp, &r->runs) {
+        run = TW_CONTAINER_OF(it, struct tw_run, link);
+        kill_run(run, SIGKILL);
+        while (waitpid(run->pid, &status, 0) == -1 && errno == EINTR)
+            continue;
+        (void)unlink(run->job.tmp_path);
+        tw_list_remove(&run->link);
+        run_free(run);
+    }
+    if (r->ev_chld != NULL)
+        event_free(r->ev_chld);
+    tw_free(r);
+}
+
+static struct tw_run *find_run(const struct tw_runner *r, int64_t task_id)
+{
+    struct tw_list *it;
+
+    for (it = r->runs.next; it != &r->runs; it = it->next) {
+        struct tw_run *run = TW_CONTAINER_OF(it, struct tw_run, link);
+
+        if (run->job.task_id == task_id)
+            return run;
+    }
+    return NULL;
+}
+
+/* Allocate a run with its events and pipe, not yet forked. */
+static int run_prepare(struct tw_runner *r, const struct tw_run_job *job, struct tw_run **out,
+                       int *wfd, struct tw_err *err)
+{
+    struct tw_run *run = tw_calloc(1, sizeof(*run));
+    int fds[2];
+
+    if (run == NULL)
+        return tw_err_set(err, TW_ENOMEM, "runner: out of memory");
+    run->fd = -1;
+    run->runner = r;
+    if (job_copy(&run->job, job) != TW_OK) {
+        run_free(run);
+        return tw_err_set(err, TW_ENOMEM, "runner: out of memory");
+    }
+    if (pipe2(fds, O_CLOEXEC) == -1) {
+        run_free(run);
+        return tw_err_set(err, TW_EIO, "cannot start a worker: pipe: %s", strerror(errno));
+    }
+    run->fd = fds[0];
+    *wfd = fds[1];
+    run->ev_read = event_new(r->o.base, run->fd, EV_READ | EV_PERSIST, on_readable, run);
+    run->ev_timer = evtimer_new(r->o.base, on_timer, run);
+    if (fcntl(run->fd, F_SETFL, O_NONBLOCK) == -1 || !run->ev_read || !run->ev_timer) {
+        close(*wfd);
+        run_free(run);
+        return tw_err_set(err, TW_EIO, "cannot start a worker: cannot watch its pipe");
+    }
+    *out = run;
+    return TW_OK;
+}
+
+int tw_runner_start(struct tw_runner *r, const struct tw_run_job *job, struct tw_err *err)
+{
+    struct timeval tv = { .tv_sec = r->o.task_timeout_s, .tv_usec = 0 };
+    struct tw_run *run = NULL;
+    pid_t parent = getpid();
+    int wfd = -1;
+    int ret;
+
+    if (r->active >= r->o.workers)
+        return tw_err_set(err, TW_ELIMIT, "all %u workers are busy", r->o.workers);
+    if (find_run(r, job->task_id) != NULL)
+        return tw_err_set(err, TW_ECONFLICT, "task %lld is already running",
+                          (long long)job->task_id);
+    ret = run_prepare(r, job, &run, &wfd, err);
+    if (ret != TW_OK)
+        return ret;
+    run->started_ms = tw_clock_mono_ms();
+    run->pid = fork();
+    if (run->pid == -1) {
+        ret = tw_err_set(err, TW_EIO, "cannot start a worker: fork: %s", strerror(errno));
+        close(wfd);
+        run_free(run);
+        return ret;
+    }
+    if (run->pid == 0)
+        tw_worker_main(wfd, parent, &run->job, r->o.work, r->o.work_ctx);
+    close(wfd);
+    (void)setpgid(run->pid, run->pid);   /* also done by the child; whoever is first wins */
+    event_add(run->ev_read, NULL);
+    if (r->o.task_timeout_s > 0)
+        evtimer_add(run->ev_timer, &tv);
+    tw_list_add_tail(&r->runs, &run->link);
+    r->active++;
+    return TW_OK;
+}
+
+int tw_runner_cancel(struct tw_runner *r, int64_t task_id)
+{
+    struct tw_run *run = find_run(r, task_id);
+
+    if (run == NULL)
+        return TW_ENOTFOUND;
+    run->stop = STOP_CANCEL;
+    evtimer_del(run->ev_timer);
+    kill_run(run, SIGKILL);
+    (void)unlink(run->job.tmp_path);   /* again at reap time: the worker may write until then */
+    return TW_OK;
+}
+
+void tw_runner_interrupt_all(struct tw_runner *r)
+{
+    struct tw_list *it;
+
+    for (it = r->runs.next; it != &r->runs; it = it->next) {
+        struct tw_run *run = TW_CONTAINER_OF(it, struct tw_run, link);
+
+        if (run->stop == STOP_NONE)
+            run->stop = STOP_INTERRUPT;
+        evtimer_del(run->ev_timer);
+        kill_run(run, SIGKILL);
+    }
+}
+
+bool tw_runner_is_running(const struct tw_runner *r, int64_t task_id)
+{
+    return find_run(r, task_id) != NULL;
+}
+
+unsigned tw_runner_active(const struct tw_runner *r)
+{
+    return r->active;
+}
+
+bool tw_runner_has_room(const struct tw_runner *r)
+{
+    return r->active < r->o.workers;
+}
+
+int tw_run_paths(const char *results_dir, int64_t chain, int64_t task_id, char *dir,
+                 size_t dir_len, char *tmp, size_t tmp_len)
+{
+    int n = snprintf(dir, dir_len, "%s/%lld/%lld", results_dir, (long long)chain,
+                     (long long)task_id);
+    int m;
+
+    if (n < 0 || (size_t)n >= dir_len)
+        return TW_EINVAL;
+    m = snprintf(tmp, tmp_len, "%s/.partial", dir);
+    if (m < 0 || (size_t)m >= tmp_len)
+        return TW_EINVAL;
+    return TW_OK;
+}

@@ -1,0 +1,209 @@
+/*
+ * The child side of a run: everything between fork() and _exit() in a worker process.
+ *
+ * The worker starts as a copy of the server, so before running any export code it sheds what
+ * it must not use: every inherited file descriptor but 0-2 and its report pipe (close_range,
+ * so nothing opened later by another part of the server can leak in), every signal handler
+ * libevent or serve.c installed, and the blocked-signal mask. It is its own process group, so
+ * the parent's SIGTERM/SIGKILL reach anything a plugin spawns, and it dies with the server
+ * (PR_SET_PDEATHSIG), so a kill -9'd server never has an orphan renaming files behind the back
+ * of its restarted self. It never touches the event base, the store, or the heap state of the
+ * parent's objects beyond reading the job, and always leaves through _exit().
+ */
+#include "run/run_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/clock.h"
+
+#define REPORT_FD 3
+#define EXIT_NO_REPORT 70         /* EX_SOFTWARE: the work function returned 0 but said nothing */
+#define PROGRESS_EVERY_MS 1000
+
+static void reset_signals(void)
+{
+    struct sigaction sa;
+    sigset_t none;
+    int sig;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    for (sig = 1; sig < NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            (void)sigaction(sig, &sa, NULL);   /* EINVAL for the RT signals glibc reserves */
+    sigemptyset(&none);
+    (void)sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Close every fd >= from; close_range(2) where the kernel has it, else one by one. */
+static void close_from(int from)
+{
+    long max;
+    int fd;
+
+    if (close_range((unsigned)from, ~0U, 0) == 0)
+        return;
+    max = sysconf(_SC_OPEN_MAX);
+    if (max == -1 || max > 65536)
+        max = 65536;
+    for (fd = from; fd < max; fd++)
+        (void)close(fd);
+}
+
+/*
+ * Leave exactly: 0 = /dev/null, 1 and 2 as inherited, REPORT_FD = the pipe. Returns -1 when
+ * the pipe could not be moved (the worker then has no way to report and exits).
+ */
+static int arrange_fds(int fd)
+{
+    int null_fd;
+    int i;
+
+    if (fd != REPORT_FD) {
+        if (dup2(fd, REPORT_FD) == -1)
+            return -1;
+        if (fd > REPORT_FD)
+            (void)close(fd);
+    }
+    close_from(REPORT_FD + 1);
+    null_fd = open("/dev/null", O_RDWR);
+    if (null_fd == -1)
+        return 0;
+    /* A server started with 0-2 closed may have got the pipe there: cover that copy up too. */
+    for (i = 0; i < REPORT_FD; i++)
+        if (i != null_fd && (i == 0 || i == fd || fcntl(i, F_GETFD) == -1))
+            (void)dup2(null_fd, i);
+    if (null_fd > REPORT_FD)
+        (void)close(null_fd);
+    return 0;
+}
+
+/* mkdir -p, mode 0750 for the parts it creates. Returns 0 or -1 with errno. */
+static int make_dirs(const char *path)
+{
+    char buf[4096];
+    size_t len = strlen(path);
+    size_t i;
+
+    if (len == 0 || len >= sizeof(buf)) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(buf, path, len + 1);
+    for (i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        buf[i] = '\0';
+        if (mkdir(buf, 0750) == -1 && errno != EEXIST)
+            return -1;
+        buf[i] = path[i];
+    }
+    return 0;
+}
+
+/* One atomic write (frames are <= PIPE_BUF); retried on EINTR. 0 or -1. */
+static int send_frame(struct tw_run_report *rep, struct tw_run_frame *f)
+{
+    ssize_t n;
+
+    f->magic = TW_RUN_FRAME_MAGIC;
+    do {
+        n = write(rep->fd, f, sizeof(*f));
+    } while (n == -1 && errno == EINTR);
+    return n == (ssize_t)sizeof(*f) ? 0 : -1;
+}
+
+void tw_run_report_progress(struct tw_run_report *rep, const struct tw_run_counts *c)
+{
+    struct tw_run_frame f;
+    uint64_t now = tw_clock_mono_ms();
+
+    if (rep->finals > 0)
+        return;
+    if (rep->last_progress_ms != 0 && now - rep->last_progress_ms < PROGRESS_EVERY_MS)
+        return;
+    memset(&f, 0, sizeof(f));
+    f.kind = TW_FRAME_PROGRESS;
+    f.counts = *c;
+    rep->last_progress_ms = now;
+    (void)send_frame(rep, &f);
+}
+
+/*
+ * The final message of a good run: the file is already renamed into the result dir as
+ * file_name (a plain name, no '/'). size in bytes, sha256_hex 64 lowercase hex chars.
+ * Returns 0, or -1 when it was not sent (a second final, or the pipe is gone).
+ */
+int tw_run_report_success(struct tw_run_report *rep, const struct tw_run_counts *c,
+                          const char *file_name, int64_t size, const char *sha256_hex)
+{
+    struct tw_run_frame f;
+
+    if (rep->finals > 0)
+        return -1;
+    memset(&f, 0, sizeof(f));
+    f.kind = TW_FRAME_SUCCESS;
+    f.counts = *c;
+    f.size = size;
+    snprintf(f.sha256, sizeof(f.sha256), "%s", sha256_hex);
+    snprintf(f.text, sizeof(f.text), "%s", file_name);
+    rep->finals++;
+    return send_frame(rep, &f);
+}
+
+/* The final message of a failed run: a sentence a user can act on (truncated to fit). */
+int tw_run_report_error(struct tw_run_report *rep, const struct tw_run_counts *c,
+                        const char *fmt, ...)
+{
+    struct tw_run_frame f;
+    va_list ap;
+
+    if (rep->finals > 0)
+        return -1;
+    memset(&f, 0, sizeof(f));
+    f.kind = TW_FRAME_ERROR;
+    f.counts = *c;
+    va_start(ap, fmt);
+    vsnprintf(f.text, sizeof(f.text), fmt, ap);
+    va_end(ap);
+    rep->finals++;
+    return send_frame(rep, &f);
+}
+
+void tw_worker_main(int fd, pid_t parent, const struct tw_run_job *job, tw_work_fn *work,
+                    void *work_ctx)
+{
+    struct tw_run_report rep;
+    struct tw_run_counts none;
+    int status;
+    int rc;
+
+    reset_signals();
+    (void)setpgid(0, 0);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+        _exit(EXIT_NO_REPORT);   /* the server is already gone: nobody to report to */
+    if (arrange_fds(fd) == -1)
+        _exit(EXIT_NO_REPORT);
+    memset(&rep, 0, sizeof(rep));
+    memset(&none, 0, sizeof(none));
+    rep.fd = REPORT_FD;
+    if (make_dirs(job->result_dir) == -1) {
+        tw_run_report_error(&rep, &none, "cannot create result directory %s: %s",
+                            job->result_dir, strerror(errno));
+        _exit(0);
+    }
+    rc = work(job, &rep, work_ctx);
+    if (rep.finals > 0)
+        _exit(0);
+    status = rc & 0xff;
+    _exit(status != 0 ? status : EXIT_NO_REPORT);
+}

@@ -1,0 +1,124 @@
+/*
+ * The scheduler (SPEC §5): makes every task run on time, once at a time, in a worker process.
+ *
+ * It keeps one small entry per schedulable task (READY tasks, and DONE/ERROR tasks that
+ * repeat) in a hash map by id, each with an intrusive timer in a hierarchical timer wheel
+ * (wheel.h) driven by ONE libevent timer. A due task goes to a ready queue that is fair across
+ * chains and capped per chain (max_runs_per_chain); the runner (run/runner.h) starts it in a
+ * worker when one is free. The scheduler alone writes run state to the store: run_start,
+ * progress, run_finish with the advanced trigger of a repeating task. At creation it rebuilds
+ * itself from the store and recovers runs the previous process left INPROGRESS.
+ *
+ * Wiring in engine/cli/serve.c (the order matters):
+ *
+ *   1. After tw_store_open() and event_base_new():
+ *          struct tw_sched_deps sd = { .cfg = cfg, .store = store, .base = base,
+ *                                      .work = <export work fn>, .work_ctx = <its ctx> };
+ *          tw_sched_create(&sd, &sched, &err);       (before the API: it recovers runs)
+ *   2. API: deps.hooks = tw_sched_api_hooks(sched); tw_api_create(&deps, &api, &err);
+ *   3. On SIGTERM/SIGINT (libevent signal events):
+ *          tw_api_set_draining(api);
+ *          tw_sched_shutdown(sched, cfg->shutdown_grace_s, on_drained, base);
+ *      where on_drained(arg) calls event_base_loopexit(arg, NULL). A second signal may call
+ *      tw_sched_shutdown(sched, 0, ...) again to interrupt at once.
+ *   4. After event_base_dispatch() returns: tw_api_destroy(api); tw_sched_destroy(sched);
+ *      tw_store_close(store); event_base_free(base).
+ *
+ * Not thread-safe: everything runs on the event loop of deps.base.
+ */
+#ifndef TW_SCHED_SCHED_H
+#define TW_SCHED_SCHED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "api/api.h"
+#include "core/config.h"
+#include "core/err.h"
+#include "run/runner.h"
+#include "store/store.h"
+
+struct event_base;
+struct tw_sched;
+
+struct tw_sched_deps {
+    const struct tw_config *cfg; /* borrowed, outlives the scheduler: workers,
+                                    max_runs_per_chain, task_timeout_s, results_dir */
+    struct tw_store *store;      /* borrowed */
+    struct event_base *base;     /* borrowed */
+    tw_work_fn *work;            /* what a worker does for a run (the export pipeline) */
+    void *work_ctx;              /* borrowed; passed to work in the worker */
+    uint32_t kill_grace_ms;      /* SIGTERM -> SIGKILL delay on timeout; 0 = 5000 */
+};
+
+/* Called once when a shutdown has drained; see tw_sched_shutdown. */
+typedef void tw_sched_drained_fn(void *arg);
+
+struct tw_sched_stats {
+    size_t tasks;                /* entries: armed, queued or running */
+    size_t armed;                /* waiting for their time in the wheel */
+    size_t queued;               /* due, waiting for a worker */
+    unsigned running;            /* workers busy */
+    uint64_t started;            /* runs started since creation */
+    uint64_t done;               /* runs that ended DONE */
+    uint64_t failed;             /* runs that ended ERROR (including ones never forked) */
+    uint64_t recovered;          /* INPROGRESS tasks recovered at creation */
+};
+
+/*
+ * Rebuild from the store (d->store must be open): arm every READY task at trigger.once and
+ * every repeating DONE/ERROR task at its (already advanced) trigger.once; log each INPROGRESS
+ * task "interrupted: server stopped during run" (INPROGRESS -> READY), remove its temp file
+ * and run it again as soon as possible. d is copied; what it points to is borrowed.
+ * *out is owned by the caller (tw_sched_destroy). TW_EINVAL, TW_ENOMEM, TW_ESTORE, TW_EIO.
+ */
+int tw_sched_create(const struct tw_sched_deps *d, struct tw_sched **out, struct tw_err *err);
+
+/*
+ * Free everything. Workers still running are killed without writing the store (their tasks
+ * stay INPROGRESS and are recovered at the next start): call tw_sched_shutdown first for a
+ * clean stop. Held execute callbacks are not called. NULL is a no-op.
+ */
+void tw_sched_destroy(struct tw_sched *s);
+
+/* The hooks the API calls (ctx = s, borrowed; s must outlive the API). */
+struct tw_api_hooks tw_sched_api_hooks(struct tw_sched *s);
+
+/*
+ * The task was created or changed in the store: re-read it and arm, re-arm or disarm it as
+ * its state and trigger say. A task that is running is left alone (its end re-reads it).
+ */
+void tw_sched_task_changed(struct tw_sched *s, int64_t task_id);
+
+/* The task was deleted: disarm it, and cancel its run (never writing its outcome). */
+void tw_sched_task_deleted(struct tw_sched *s, int64_t task_id);
+
+/*
+ * Run task_id now, whatever its schedule (trigger.once is not changed). It jumps to the front
+ * of its chain's queue and starts at once when a worker (and the chain's cap) allows.
+ * TW_OK; TW_ECONFLICT "task N is already running" when it is INPROGRESS, running or already
+ * queued; TW_ENOTFOUND; TW_ELIMIT when the server is shutting down; TW_ESTORE, TW_ENOMEM.
+ * When done_cb is not NULL it is called once, from the loop, when that run ends (DONE,
+ * ERROR, cancelled, interrupted, or never started because of a shutdown or delete); done_arg
+ * is borrowed until then or until tw_sched_execute_forget.
+ */
+int tw_sched_execute(struct tw_sched *s, int64_t task_id,
+                     void (*done_cb)(void *arg, int64_t task_id), void *done_arg,
+                     struct tw_err *err);
+
+/* Forget the done_cb registered for (task_id, done_arg); a no-op when there is none. */
+void tw_sched_execute_forget(struct tw_sched *s, int64_t task_id, void *done_arg);
+
+/*
+ * Stop: start no new runs; when every running run has ended, or after grace_s seconds, kill
+ * the rest and record them as interrupted (INPROGRESS -> READY, run again at next start),
+ * answer every held execute callback, then call on_drained(arg) once from the loop (never
+ * from inside this call). Do not destroy the scheduler from on_drained: stop the loop there.
+ * Calling it again shortens the grace (the first callback is kept).
+ */
+void tw_sched_shutdown(struct tw_sched *s, uint32_t grace_s, tw_sched_drained_fn *on_drained,
+                       void *arg);
+
+void tw_sched_get_stats(const struct tw_sched *s, struct tw_sched_stats *out);
+
+#endif /* TW_SCHED_SCHED_H */

@@ -1,0 +1,175 @@
+/*
+ * What the API asks of the scheduler (struct tw_api_hooks): a task was created, changed or
+ * deleted, or must run now (POST /execute, whose held request is answered through a waiter
+ * when the run ends). Each re-reads the task from the store rather than trusting the caller,
+ * and a running task is never touched here except to cancel it on delete.
+ */
+#include "sched/sched.h"
+
+#include <string.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "sched/sched_int.h"
+
+bool tw_sched_schedulable(const struct tw_task *t)
+{
+    if (t->state == TW_STATE_READY)
+        return true;
+    return (t->state == TW_STATE_DONE || t->state == TW_STATE_ERROR) && t->repeat != NULL &&
+           t->repeat[0] != '\0';
+}
+
+void tw_sched_task_changed(struct tw_sched *s, int64_t task_id)
+{
+    struct tw_sched_task *t = tw_sched_entry_get(s, task_id);
+    struct tw_task task;
+    struct tw_err err;
+    int rc;
+
+    if (t != NULL && (t->flags & TW_SF_RUNNING))
+        return;                  /* the end of the run re-reads the task */
+    memset(&task, 0, sizeof(task));
+    rc = tw_store_task_get(s->d.store, task_id, &task, &err);
+    if (rc == TW_ENOTFOUND) {
+        tw_sched_task_deleted(s, task_id);
+        return;
+    }
+    if (rc != TW_OK) {
+        tw_logf(TW_LOG_ERROR, "sched.reload", "task %lld changed but cannot be read: %s",
+                (long long)task_id, err.msg);
+        return;
+    }
+    if (t != NULL && (t->flags & TW_SF_EXECUTE)) {
+        /* an execute is queued: it runs anyway, and its end re-reads the task */
+    } else if (!tw_sched_schedulable(&task)) {
+        if (t != NULL)
+            tw_sched_entry_drop(s, t);
+    } else {
+        if (t == NULL)
+            t = tw_sched_entry_add(s, task_id, task.chain);
+        if (t == NULL)
+            tw_logf(TW_LOG_ERROR, "sched.enomem", "task %lld cannot be scheduled: out of memory",
+                    (long long)task_id);
+        else if (!tw_list_is_linked(&t->qlink) || task.once_at > tw_clock_wall_s()) {
+            tw_squeue_remove(&s->queue, t->chain, &t->qlink);
+            tw_sched_arm(s, t, task.once_at);
+        }
+    }
+    tw_task_fini(&task);
+}
+
+void tw_sched_task_deleted(struct tw_sched *s, int64_t task_id)
+{
+    struct tw_sched_task *t = tw_sched_entry_get(s, task_id);
+
+    if (t == NULL) {
+        tw_sched_notify(s, task_id);
+        return;
+    }
+    if (t->flags & TW_SF_RUNNING) {
+        t->flags |= TW_SF_DELETED;
+        tw_runner_cancel(s->runner, task_id);   /* its end arrives as TW_RUN_CANCELLED */
+        return;
+    }
+    tw_sched_entry_drop(s, t);
+    tw_sched_notify(s, task_id);
+}
+
+int tw_sched_execute(struct tw_sched *s, int64_t task_id,
+                     void (*done_cb)(void *arg, int64_t task_id), void *done_arg,
+                     struct tw_err *err)
+{
+    struct tw_sched_task *t = tw_sched_entry_get(s, task_id);
+    struct tw_sched_waiter *w = NULL;
+    struct tw_task task;
+    int ret;
+
+    if (s->stopping)
+        return tw_err_set(err, TW_ELIMIT, "the server is shutting down: no new runs start");
+    if (t != NULL && ((t->flags & TW_SF_RUNNING) || tw_list_is_linked(&t->qlink)))
+        return tw_err_set(err, TW_ECONFLICT, "task %lld is already running", (long long)task_id);
+    memset(&task, 0, sizeof(task));
+    ret = tw_store_task_get(s->d.store, task_id, &task, err);
+    if (ret != TW_OK)
+        return ret;
+    if (task.state == TW_STATE_INPROGRESS) {
+        ret = tw_err_set(err, TW_ECONFLICT, "task %lld is already running", (long long)task_id);
+        goto out;
+    }
+    if (done_cb != NULL) {
+        w = tw_calloc(1, sizeof(*w));
+        if (w == NULL) {
+            ret = tw_err_set(err, TW_ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    if (t == NULL)
+        t = tw_sched_entry_add(s, task_id, task.chain);
+    if (t == NULL || tw_squeue_push(&s->queue, t->chain, &t->qlink, true) != TW_OK) {
+        if (t != NULL && !tw_timer_is_armed(&t->timer))
+            tw_sched_entry_drop(s, t);
+        tw_free(w);
+        ret = tw_err_set(err, TW_ENOMEM, "out of memory");
+        goto out;
+    }
+    tw_timer_disarm(&t->timer);  /* trigger.once is kept: the end of the run re-arms it */
+    t->flags |= TW_SF_EXECUTE;
+    if (w != NULL) {
+        w->task_id = task_id;
+        w->cb = done_cb;
+        w->arg = done_arg;
+        w->next = s->waiters;
+        s->waiters = w;
+    }
+    tw_sched_pump(s);
+    ret = TW_OK;
+out:
+    tw_task_fini(&task);
+    return ret;
+}
+
+void tw_sched_execute_forget(struct tw_sched *s, int64_t task_id, void *done_arg)
+{
+    struct tw_sched_waiter **pp, *w;
+
+    for (pp = &s->waiters; *pp != NULL; pp = &(*pp)->next)
+        if ((*pp)->task_id == task_id && (*pp)->arg == done_arg) {
+            w = *pp;
+            *pp = w->next;
+            tw_free(w);
+            return;
+        }
+}
+
+static void hook_changed(void *ctx, int64_t id)
+{
+    tw_sched_task_changed(ctx, id);
+}
+
+static void hook_deleted(void *ctx, int64_t id)
+{
+    tw_sched_task_deleted(ctx, id);
+}
+
+static int hook_execute(void *ctx, int64_t id, void (*done_cb)(void *arg, int64_t task_id),
+                        void *done_arg, struct tw_err *err)
+{
+    return tw_sched_execute(ctx, id, done_cb, done_arg, err);
+}
+
+static void hook_forget(void *ctx, int64_t id, void *done_arg)
+{
+    tw_sched_execute_forget(ctx, id, done_arg);
+}
+
+struct tw_api_hooks tw_sched_api_hooks(struct tw_sched *s)
+{
+    struct tw_api_hooks h = {
+        .ctx = s, .task_changed = hook_changed, .task_deleted = hook_deleted,
+        .execute = hook_execute, .execute_forget = hook_forget,
+    };
+
+    return h;
+}

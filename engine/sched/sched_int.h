@@ -1,0 +1,167 @@
+/*
+ * Internals of the scheduler shared by its files: an intrusive hash map keyed by int64
+ * (sched_map.c), the ready queue that is fair across chains (sched_queue.c) -- both pure data
+ * structures with no clock and no I/O, unit-tested alone -- and the scheduler's own state,
+ * split between sched.c (entries, timer, API hooks, shutdown) and sched_run.c (starting runs
+ * and recording their ends).
+ */
+#ifndef TW_SCHED_SCHED_INT_H
+#define TW_SCHED_SCHED_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/list.h"
+#include "run/runner.h"
+#include "sched/sched.h"
+#include "sched/wheel.h"
+
+/* ---- intrusive int64 hash map (chained, power-of-two buckets, grows at load 1) ---- */
+
+struct tw_hnode {                /* embed in the owner */
+    struct tw_hnode *next;       /* bucket chain */
+    int64_t key;                 /* set before tw_imap_put; never changed while in a map */
+};
+
+struct tw_imap {
+    struct tw_hnode **buckets;   /* nbuckets heads */
+    size_t nbuckets;             /* power of two */
+    size_t n;                    /* nodes in the map */
+};
+
+/* An empty map with room for about size_hint nodes. TW_OK or TW_ENOMEM. */
+int tw_imap_init(struct tw_imap *m, size_t size_hint);
+/* Free the bucket array; the nodes belong to their owners and are not touched. */
+void tw_imap_fini(struct tw_imap *m);
+struct tw_hnode *tw_imap_get(const struct tw_imap *m, int64_t key);
+/*
+ * Add node (borrowed until removed; its key must not be in the map). Never fails: when
+ * growing the buckets fails, the map stays at its size and gets slower.
+ */
+void tw_imap_put(struct tw_imap *m, struct tw_hnode *node);
+/* Remove node, which must be in m. */
+void tw_imap_del(struct tw_imap *m, struct tw_hnode *node);
+/*
+ * Call fn on every node; fn may remove (and free) the node it is given, nothing else.
+ * Order is unspecified.
+ */
+void tw_imap_each(struct tw_imap *m, void (*fn)(struct tw_hnode *node, void *arg), void *arg);
+
+/* ---- ready queue, fair across chains ---- */
+
+/*
+ * Due tasks wait here for a worker. Each chain has its own FIFO; chains that have waiting
+ * items and are under the per-chain cap form a round-robin ring, and tw_squeue_pop takes one
+ * item from the chain at the front of the ring and moves that chain to the back. So a chain
+ * with 10,000 due tasks gets one start per turn like a chain with one. Items are intrusive
+ * (a struct tw_list in the task entry); chain nodes are allocated while a chain has waiting or
+ * running items and freed when it has neither.
+ */
+struct tw_squeue {
+    struct tw_imap chains;       /* struct tw_squeue_chain by chain id */
+    struct tw_list ring;         /* chains eligible to start, in turn order */
+    uint32_t cap;                /* max running per chain; 0 = no cap */
+    size_t queued;               /* items waiting, all chains */
+};
+
+int tw_squeue_init(struct tw_squeue *q, uint32_t per_chain_cap);
+/* Free chain nodes; waiting items are unlinked, not freed (their owners free them). */
+void tw_squeue_fini(struct tw_squeue *q);
+
+/*
+ * Queue item (borrowed, must be unlinked) for chain: at the back of the chain's FIFO, or at
+ * its front when front is true (POST /execute jumps its own chain's queue, not other chains'
+ * turns). TW_OK, or TW_ENOMEM when a chain node could not be allocated (item not queued).
+ */
+int tw_squeue_push(struct tw_squeue *q, int64_t chain, struct tw_list *item, bool front);
+
+/* Take item out of the queue (it was pushed for chain); a no-op when it is not queued. */
+void tw_squeue_remove(struct tw_squeue *q, int64_t chain, struct tw_list *item);
+
+/*
+ * The next item to start, in round-robin order over chains under the cap, or NULL when none
+ * may start. The item's chain counts one more running run until tw_squeue_run_end.
+ */
+struct tw_list *tw_squeue_pop(struct tw_squeue *q, int64_t *chain);
+
+/* A run popped for chain has ended: the chain may start another. */
+void tw_squeue_run_end(struct tw_squeue *q, int64_t chain);
+
+/* Runs counted as running for chain (popped, not yet ended). */
+uint32_t tw_squeue_running(const struct tw_squeue *q, int64_t chain);
+
+/* ---- the scheduler ---- */
+
+/* When adding a flag, check start() and tw_sched_on_run_end() in sched_run.c. */
+enum tw_sched_flag {
+    TW_SF_RUNNING = 1u << 0,     /* popped from the queue and started (or being started) */
+    TW_SF_EXECUTE = 1u << 1,     /* the queued/running instance is a POST /execute */
+    TW_SF_DELETED = 1u << 2,     /* deleted while running: free when the run ends */
+    TW_SF_RECOVERED = 1u << 3,   /* interrupted by the previous process: run it whatever once */
+};
+
+/*
+ * One per task that is armed, queued or running; nothing for a finished one-off task.
+ * 32 (timer) + 16 (queue link) + 16 (map node) + 8 + 8 + 8 = 88 bytes.
+ */
+struct tw_sched_task {
+    struct tw_timer timer;       /* armed at trigger.once, on the wheel's monotonic ms scale */
+    struct tw_list qlink;        /* in s->queue while due and waiting for a worker */
+    struct tw_hnode h;           /* key = task id; in s->tasks */
+    int64_t chain;               /* the task's chain, for the fair queue */
+    int64_t once_at;             /* UTC seconds the timer is armed for */
+    uint32_t flags;              /* enum tw_sched_flag */
+};
+
+/* A held POST /execute waiting for the end of its run. */
+struct tw_sched_waiter {
+    struct tw_sched_waiter *next; /* s->waiters */
+    int64_t task_id;
+    void (*cb)(void *arg, int64_t task_id);
+    void *arg;                   /* borrowed from the API */
+};
+
+struct tw_sched {
+    struct tw_sched_deps d;      /* as given */
+    struct tw_wheel *wheel;      /* every armed entry's timer */
+    struct event *tick;          /* the one libevent timer driving the wheel */
+    struct event *grace;         /* shutdown grace, then interrupt */
+    struct event *later;         /* zero-delay: on_drained outside the caller's stack */
+    struct tw_runner *runner;    /* the worker pool */
+    struct tw_imap tasks;        /* struct tw_sched_task by task id */
+    struct tw_squeue queue;      /* due entries, fair across chains */
+    struct tw_sched_waiter *waiters; /* held executes, rarely more than a few */
+    int64_t wall_minus_mono_ms;  /* the offset arms were computed with */
+    bool stopping;               /* tw_sched_shutdown was called: start nothing */
+    bool drained;                /* on_drained was called */
+    tw_sched_drained_fn *on_drained;
+    void *drained_arg;
+    struct tw_sched_stats st;    /* counters; tasks/armed/queued/running computed on demand */
+};
+
+struct tw_sched_task *tw_sched_entry_get(const struct tw_sched *s, int64_t id);
+/* A new unarmed entry in the map; NULL when out of memory. */
+struct tw_sched_task *tw_sched_entry_add(struct tw_sched *s, int64_t id, int64_t chain);
+/* Disarm, dequeue, unmap and free (caller has checked it is not running). */
+void tw_sched_entry_drop(struct tw_sched *s, struct tw_sched_task *t);
+/*
+ * Arm t for once_at (UTC seconds; the past means now), measuring the wall/monotonic offset
+ * afresh, and re-arm the libevent timer.
+ */
+void tw_sched_arm(struct tw_sched *s, struct tw_sched_task *t, int64_t once_at);
+/* READY, or DONE/ERROR and repeating: runs again without an API call. */
+bool tw_sched_schedulable(const struct tw_task *t);
+/* Call and remove the execute callback of task_id, if any. */
+void tw_sched_notify(struct tw_sched *s, int64_t task_id);
+/* If stopping and nothing runs any more: answer waiters and schedule on_drained. */
+void tw_sched_check_drained(struct tw_sched *s);
+
+/* sched_run.c */
+void tw_sched_pump(struct tw_sched *s);
+void tw_sched_on_run_end(void *ctx, const struct tw_run_result *res);
+void tw_sched_on_progress(void *ctx, int64_t task_id, const struct tw_run_counts *c);
+/* Record task id (left INPROGRESS by a previous process) as interrupted and due now. */
+int tw_sched_recover(struct tw_sched *s, int64_t id, int64_t chain, struct tw_err *err);
+
+#endif /* TW_SCHED_SCHED_INT_H */

@@ -1,0 +1,349 @@
+/*
+ * Starting runs and recording their ends: the only code that moves a task through the SPEC §1
+ * state machine (READY/DONE/ERROR -> INPROGRESS -> DONE/ERROR, and INPROGRESS -> READY for an
+ * interrupted run).
+ *
+ * Exactly once: an entry popped from the queue is marked running before anything else, so no
+ * second copy can be queued; the store's run_start refuses a task that is already INPROGRESS;
+ * and the task is re-read from the store just before the start, so a trigger moved or a task
+ * finished since it was armed is noticed (re-armed or dropped instead of run).
+ *
+ * After every run of a repeating task, trigger.once advances to tw_occur_next(once, repeat,
+ * anchor, now) -- strictly after now, so missed occurrences run once -- written in the same
+ * store call that ends the run, and the entry is re-armed there. When the next time cannot be
+ * computed or written, the entry is dropped rather than re-armed in the past (which would run
+ * the task in a loop); the log says so.
+ */
+#include "sched/sched.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/mem.h"
+#include "core/time.h"
+#include "sched/occur.h"
+#include "sched/sched_int.h"
+
+#define MSG_INTERRUPTED "interrupted: server stopped during run"
+
+/* A copy of the trigger JSON with "once" set to once_at; NULL when it cannot be built. */
+static char *trigger_with_once(const char *trigger_json, int64_t once_at)
+{
+    char when[TW_TIME_BUFSZ];
+    json_t *root = json_loads(trigger_json, 0, NULL);
+    char *text = NULL;
+    char *copy = NULL;
+
+    if (root != NULL && json_is_object(root) &&
+        json_object_set_new(root, "once", json_string(tw_time_format(once_at, when))) == 0)
+        text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    copy = tw_strdup(text);
+    free(text);                  /* allocated by jansson with malloc */
+    return copy;
+}
+
+/*
+ * Write the end of a run (o->state, msg, counts, result already filled) with the advanced
+ * trigger of a repeating task, then re-arm or drop the entry. task is the fresh copy.
+ */
+static void record_end(struct tw_sched *s, struct tw_sched_task *t, const struct tw_task *task,
+                       struct tw_run_outcome *o)
+{
+    enum tw_repeat rep = TW_REPEAT_NONE;
+    int64_t next = TW_OCCUR_NEVER;
+    char *trigger = NULL;
+    struct tw_err err;
+
+    if (tw_repeat_parse(task->repeat, &rep, NULL) == TW_OK && rep != TW_REPEAT_NONE)
+        next = tw_occur_next(task->once_at, rep, (unsigned)task->anchor_day, o->time);
+    if (next != TW_OCCUR_NEVER && next != task->once_at) {
+        trigger = trigger_with_once(task->trigger_json, next);
+        if (trigger == NULL)
+            next = TW_OCCUR_NEVER;
+        o->next_once_at = trigger != NULL ? next : 0;
+        o->next_trigger_json = trigger;
+    }
+    if (tw_store_run_finish(s->d.store, task->id, o, &err) != TW_OK) {
+        tw_logf(TW_LOG_ERROR, "sched.finish", "task %lld: cannot record the end of its run "
+                "(%s): %s", (long long)task->id, o->msg ? o->msg : "", err.msg);
+        next = TW_OCCUR_NEVER;   /* still INPROGRESS in the store: recovered at next start */
+    } else if (rep != TW_REPEAT_NONE && next == TW_OCCUR_NEVER) {
+        tw_logf(TW_LOG_ERROR, "sched.advance", "task %lld: cannot compute its next run: it "
+                "will not repeat until its trigger is updated", (long long)task->id);
+    }
+    if (next != TW_OCCUR_NEVER && !s->stopping)
+        tw_sched_arm(s, t, next);
+    else
+        tw_sched_entry_drop(s, t);
+    tw_free(trigger);
+}
+
+static void fail_without_worker(struct tw_sched *s, struct tw_sched_task *t,
+                                const struct tw_task *task, const char *msg)
+{
+    struct tw_run_outcome o;
+
+    memset(&o, 0, sizeof(o));
+    o.state = TW_STATE_ERROR;
+    o.time = tw_clock_wall_s();
+    o.msg = msg;
+    o.has_counts = true;
+    tw_logf(TW_LOG_WARN, "run.failed", "task %lld: %s", (long long)task->id, msg);
+    t->flags &= ~(uint32_t)(TW_SF_RUNNING | TW_SF_EXECUTE);
+    tw_squeue_run_end(&s->queue, t->chain);
+    s->st.failed++;
+    record_end(s, t, task, &o);
+    tw_sched_notify(s, task->id);
+}
+
+/* export_format from the target and the segment (inline, or saved by id) for the job. */
+static int resolve(struct tw_sched *s, const struct tw_task *task, char **format,
+                   char **segment, struct tw_err *err)
+{
+    json_t *target = json_loads(task->target_json, 0, NULL);
+    json_t *trigger = json_loads(task->trigger_json, 0, NULL);
+    json_t *inline_seg = json_object_get(trigger, "segment");
+    struct tw_segment g;
+    char *text = NULL;
+    int ret = TW_OK;
+
+    *format = tw_strdup(json_string_value(json_object_get(target, "export_format")));
+    memset(&g, 0, sizeof(g));
+    if (inline_seg != NULL) {
+        text = json_dumps(inline_seg, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        *segment = tw_strdup(text);
+        free(text);              /* allocated by jansson with malloc */
+        if (*segment == NULL)
+            ret = tw_err_set(err, TW_ENOMEM, "out of memory preparing the run");
+    } else if (task->segment_id > 0) {
+        ret = tw_store_segment_get(s->d.store, task->segment_id, &g, err);
+        if (ret == TW_ENOTFOUND)
+            tw_err_set(err, ret, "saved segment %lld no longer exists",
+                       (long long)task->segment_id);
+        *segment = g.segment_json;
+        g.segment_json = NULL;
+        tw_segment_fini(&g);
+    }
+    json_decref(target);
+    json_decref(trigger);
+    return ret;
+}
+
+/* Build the job and fork its worker. TW_OK, or an error with a sentence for the task's log. */
+static int launch(struct tw_sched *s, const struct tw_task *task, int64_t now,
+                  struct tw_err *err)
+{
+    char dir[4096], tmp[4096 + 16];
+    char *format = NULL, *segment = NULL;
+    struct tw_run_job job;
+    int ret;
+
+    if (tw_run_paths(s->d.cfg->results_dir, task->chain, task->id, dir, sizeof(dir), tmp,
+                     sizeof(tmp)) != TW_OK)
+        return tw_err_set(err, TW_EINVAL, "the result path under %s is too long",
+                          s->d.cfg->results_dir);
+    ret = resolve(s, task, &format, &segment, err);
+    if (ret == TW_OK) {
+        memset(&job, 0, sizeof(job));
+        job.task_id = task->id;
+        job.chain = task->chain;
+        job.run_start = now;
+        job.export_index = task->export_index;
+        job.export_format = format;
+        job.target_json = task->target_json;
+        job.trigger_json = task->trigger_json;
+        job.segment_json = segment;
+        job.result_dir = dir;
+        job.tmp_path = tmp;
+        ret = tw_runner_start(s->runner, &job, err);
+    }
+    tw_free(format);
+    tw_free(segment);
+    return ret;
+}
+
+/* A popped entry that must not start after all (see the rules in start()). */
+static void not_started(struct tw_sched *s, struct tw_sched_task *t, const struct tw_task *task,
+                        int rc, const struct tw_err *err)
+{
+    int64_t id = t->h.key;
+    bool retry = rc != TW_OK && rc != TW_ENOTFOUND && rc != TW_ECONFLICT;
+
+    t->flags &= ~(uint32_t)(TW_SF_RUNNING | TW_SF_EXECUTE);
+    tw_squeue_run_end(&s->queue, t->chain);
+    if (retry)
+        tw_logf(TW_LOG_ERROR, "sched.start", "task %lld cannot start: %s", (long long)id,
+                err->msg);
+    if (retry || (rc == TW_OK && tw_sched_schedulable(task) && task->state != TW_STATE_INPROGRESS &&
+                  !s->stopping))
+        tw_sched_arm(s, t, retry ? tw_clock_wall_s() + 1 : task->once_at);
+    else
+        tw_sched_entry_drop(s, t);
+    tw_sched_notify(s, id);
+}
+
+/*
+ * Start the entry's run: re-read the task, check it should run now (an execute or a
+ * recovered run always should), mark it INPROGRESS, fork. The entry is already counted
+ * running for its chain by the queue.
+ */
+static void start(struct tw_sched *s, struct tw_sched_task *t)
+{
+    bool forced = (t->flags & (TW_SF_EXECUTE | TW_SF_RECOVERED)) != 0;
+    int64_t now = tw_clock_wall_s();
+    struct tw_task task;
+    struct tw_err err;
+    int rc;
+
+    t->flags |= TW_SF_RUNNING;
+    t->flags &= ~(uint32_t)TW_SF_RECOVERED;
+    memset(&task, 0, sizeof(task));
+    tw_err_clear(&err);
+    rc = tw_store_task_get(s->d.store, t->h.key, &task, &err);
+    if (rc == TW_OK && (task.state == TW_STATE_INPROGRESS ||
+                        (!forced && (!tw_sched_schedulable(&task) || task.once_at > now)))) {
+        not_started(s, t, &task, TW_OK, &err);
+        goto out;
+    }
+    if (rc == TW_OK)
+        rc = tw_store_run_start(s->d.store, task.id, now, &err);
+    if (rc != TW_OK) {
+        not_started(s, t, &task, rc, &err);
+        goto out;
+    }
+    s->st.started++;
+    if (launch(s, &task, now, &err) != TW_OK)
+        fail_without_worker(s, t, &task, err.msg);
+out:
+    tw_task_fini(&task);
+}
+
+void tw_sched_pump(struct tw_sched *s)
+{
+    struct tw_list *item;
+    int64_t chain;
+
+    while (!s->stopping && tw_runner_has_room(s->runner)) {
+        item = tw_squeue_pop(&s->queue, &chain);
+        if (item == NULL)
+            break;
+        start(s, TW_CONTAINER_OF(item, struct tw_sched_task, qlink));
+    }
+}
+
+static void end_interrupted(struct tw_sched *s, int64_t id, int64_t now)
+{
+    struct tw_run_outcome o;
+    struct tw_err err;
+
+    memset(&o, 0, sizeof(o));
+    o.state = TW_STATE_READY;
+    o.time = now;
+    o.msg = MSG_INTERRUPTED;
+    if (tw_store_run_finish(s->d.store, id, &o, &err) != TW_OK)
+        tw_logf(TW_LOG_ERROR, "sched.finish", "task %lld: cannot record its interrupted run: %s",
+                (long long)id, err.msg);
+}
+
+static void end_finished(struct tw_sched *s, struct tw_sched_task *t,
+                         const struct tw_run_result *res)
+{
+    struct tw_run_outcome o;
+    struct tw_task task;
+    struct tw_err err;
+
+    memset(&task, 0, sizeof(task));
+    if (tw_store_task_get(s->d.store, res->task_id, &task, &err) != TW_OK) {
+        tw_logf(TW_LOG_ERROR, "sched.finish", "task %lld ended but cannot be read: %s",
+                (long long)res->task_id, err.msg);
+        tw_sched_entry_drop(s, t);
+        return;
+    }
+    memset(&o, 0, sizeof(o));
+    o.state = res->end == TW_RUN_DONE ? TW_STATE_DONE : TW_STATE_ERROR;
+    o.time = res->end_time;
+    o.msg = res->msg;
+    o.has_counts = res->has_counts;
+    o.total = res->counts.total;
+    o.errors = res->counts.errors;
+    o.skips = res->counts.skips;
+    o.success = res->counts.success;
+    o.result = res->result_name;
+    o.result_path = res->result_path;
+    o.result_size = res->result_size;
+    o.result_sha256 = res->result_sha256;
+    if (res->end == TW_RUN_DONE)
+        s->st.done++;
+    else
+        s->st.failed++;
+    record_end(s, t, &task, &o);
+    tw_task_fini(&task);
+}
+
+/* The runner's done callback: every started run ends here exactly once. */
+void tw_sched_on_run_end(void *ctx, const struct tw_run_result *res)
+{
+    struct tw_sched *s = ctx;
+    struct tw_sched_task *t = tw_sched_entry_get(s, res->task_id);
+
+    tw_squeue_run_end(&s->queue, res->chain);
+    if (res->end == TW_RUN_FAILED)
+        tw_logf(TW_LOG_WARN, "run.failed", "task %lld: %s", (long long)res->task_id, res->msg);
+    if (t == NULL) {
+        tw_logf(TW_LOG_ERROR, "sched.lost", "task %lld ended but has no entry",
+                (long long)res->task_id);
+    } else if (res->end == TW_RUN_CANCELLED || (t->flags & TW_SF_DELETED)) {
+        t->flags = 0;
+        tw_sched_entry_drop(s, t);   /* deleted: nothing of this run is written */
+    } else if (res->end == TW_RUN_INTERRUPTED) {
+        t->flags = 0;
+        end_interrupted(s, res->task_id, res->end_time);
+        tw_sched_entry_drop(s, t);   /* READY in the store: the next start runs it */
+    } else {
+        t->flags = 0;
+        end_finished(s, t, res);
+    }
+    tw_sched_notify(s, res->task_id);
+    if (s->stopping)
+        tw_sched_check_drained(s);
+    else
+        tw_sched_pump(s);
+}
+
+void tw_sched_on_progress(void *ctx, int64_t task_id, const struct tw_run_counts *c)
+{
+    struct tw_sched *s = ctx;
+    struct tw_err err;
+
+    if (tw_store_run_progress(s->d.store, task_id, tw_clock_wall_s(), c->total, c->errors,
+                              c->skips, c->success, &err) != TW_OK)
+        tw_logf(TW_LOG_WARN, "sched.progress", "task %lld: cannot record progress: %s",
+                (long long)task_id, err.msg);
+}
+
+int tw_sched_recover(struct tw_sched *s, int64_t id, int64_t chain, struct tw_err *err)
+{
+    char dir[4096], tmp[4096 + 16];
+    struct tw_sched_task *t;
+    int64_t now = tw_clock_wall_s();
+
+    end_interrupted(s, id, now);
+    if (tw_run_paths(s->d.cfg->results_dir, chain, id, dir, sizeof(dir), tmp, sizeof(tmp)) ==
+        TW_OK)
+        (void)unlink(tmp);
+    tw_logf(TW_LOG_INFO, "sched.recover", "task %lld: INPROGRESS -> READY (" MSG_INTERRUPTED
+            "); it runs again now", (long long)id);
+    t = tw_sched_entry_add(s, id, chain);
+    if (t == NULL)
+        return tw_err_set(err, TW_ENOMEM, "scheduler: out of memory while recovering tasks");
+    t->flags |= TW_SF_RECOVERED;
+    t->once_at = now;
+    tw_sched_arm(s, t, now);
+    return TW_OK;
+}

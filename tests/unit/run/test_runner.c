@@ -1,0 +1,387 @@
+/*
+ * The runner against a real event_base and real forked workers: a good run with progress and a
+ * result, an error report, a crash, a hang (timeout, also one that ignores SIGTERM), an exit
+ * without a report, cancellation (temp file removed), interruption, the pool limits, and the
+ * child's hygiene (inherited fds closed, signal handlers reset).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "core/mem.h"
+#include "run/runner.h"
+
+struct got {
+    int n;                      /* results received */
+    int end;
+    bool has_counts;
+    struct tw_run_counts counts;
+    char msg[800];
+    char name[256];
+    char path[512];
+    int64_t size;
+    int progress;               /* progress callbacks */
+    bool cancel_on_progress;
+};
+
+static struct event_base *base;
+static struct tw_runner *runner;
+static struct got got;
+static char dir[64];
+static int want;                /* stop the loop after this many results */
+
+static void on_done(void *ctx, const struct tw_run_result *res)
+{
+    struct got *g = ctx;
+
+    g->n++;
+    g->end = res->end;
+    g->has_counts = res->has_counts;
+    g->counts = res->counts;
+    snprintf(g->msg, sizeof(g->msg), "%s", res->msg ? res->msg : "");
+    snprintf(g->name, sizeof(g->name), "%s", res->result_name ? res->result_name : "");
+    snprintf(g->path, sizeof(g->path), "%s", res->result_path ? res->result_path : "");
+    g->size = res->result_size;
+    if (g->n >= want)
+        event_base_loopbreak(base);
+}
+
+static void on_progress(void *ctx, int64_t task_id, const struct tw_run_counts *c)
+{
+    struct got *g = ctx;
+
+    (void)c;
+    g->progress++;
+    if (g->cancel_on_progress)
+        cr_assert_eq(tw_runner_cancel(runner, task_id), TW_OK);
+}
+
+static void make_runner(tw_work_fn *work, void *wctx, unsigned workers, uint32_t timeout_s)
+{
+    struct tw_runner_opts o = {
+        .base = base, .workers = workers, .task_timeout_s = timeout_s, .kill_grace_ms = 300,
+        .work = work, .work_ctx = wctx, .done = on_done, .progress = on_progress, .ctx = &got,
+    };
+    struct tw_err err = { 0 };
+
+    cr_assert_eq(tw_runner_create(&o, &runner, &err), TW_OK, "%s", err.msg);
+}
+
+static int start(int64_t id, struct tw_err *err)
+{
+    char rdir[256], tmp[300];
+    struct tw_run_job job = {
+        .task_id = id, .chain = 7, .run_start = 1700000000, .export_index = "users",
+        .export_format = "csv", .target_json = "{}", .trigger_json = "{}",
+        .result_dir = rdir, .tmp_path = tmp,
+    };
+
+    cr_assert_eq(tw_run_paths(dir, 7, id, rdir, sizeof(rdir), tmp, sizeof(tmp)), TW_OK);
+    return tw_runner_start(runner, &job, err);
+}
+
+/* Run the loop until 'n' results arrived or 10 s passed. */
+static void wait_for(int n)
+{
+    struct timeval limit = { 10, 0 };
+
+    want = n;
+    event_base_loopexit(base, &limit);
+    if (got.n < n)
+        event_base_dispatch(base);
+    cr_assert_eq(got.n, n, "got %d results, wanted %d", got.n, n);
+}
+
+static void setup(void)
+{
+    memset(&got, 0, sizeof(got));
+    snprintf(dir, sizeof(dir), "/tmp/tw_run_XXXXXX");
+    cr_assert_not_null(mkdtemp(dir));
+    base = event_base_new();
+    cr_assert_not_null(base);
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+
+    tw_runner_destroy(runner);
+    runner = NULL;
+    event_base_free(base);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(runner, .init = setup, .fini = teardown, .timeout = 30);
+
+/* ---- work functions (run in the worker) ---- */
+
+static int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+
+    if (f == NULL)
+        return -1;
+    fputs(text, f);
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+static int work_good(const struct tw_run_job *job, struct tw_run_report *rep, void *ctx)
+{
+    struct tw_run_counts c = { 0, 0, 0, 0 };
+    char final[512];
+    int i;
+
+    (void)ctx;
+    for (i = 0; i < 5; i++) {
+        c.total = c.success = i + 1;
+        tw_run_report_progress(rep, &c);
+    }
+    if (write_file(job->tmp_path, "id\r\n1\r\n2\r\n") != 0)
+        return tw_run_report_error(rep, &c, "cannot write %s", job->tmp_path), 0;
+    snprintf(final, sizeof(final), "%s/User_Export-%lld.csv", job->result_dir,
+             (long long)job->task_id);
+    if (rename(job->tmp_path, final) != 0)
+        return tw_run_report_error(rep, &c, "rename: %s", strerror(errno)), 0;
+    c.total = 6;
+    c.skips = 1;
+    tw_run_report_success(rep, &c, strrchr(final, '/') + 1, 10,
+                          "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+    return 0;
+}
+
+static int work_error(const struct tw_run_job *job, struct tw_run_report *rep, void *ctx)
+{
+    struct tw_run_counts c = { 3, 1, 0, 2 };
+
+    (void)job;
+    (void)ctx;
+    tw_run_report_error(rep, &c, "plugin %s: source database unavailable", job->export_index);
+    return 0;
+}
+
+static int work_segv(const struct tw_run_job *job, struct tw_run_report *rep, void *ctx)
+{
+    (void)job;
+    (void)rep;
+    (void)ctx;
+    raise(SIGSEGV);
+    return 0;
+}
+
+static int work_hang(const struct tw_run_job *job, struct tw_run_report *rep, void *ctx)
+{
+    (void)rep;
+    if (ctx != NULL)
+        signal(SIGTERM, SIG_IGN);
+    write_file(job->tmp_path, "partial");
+    for (;;)
+        pause();
+    return 0;
+}
+
+static int work_exit3(const struct tw_run_job *job, struct tw_run_report *rep, void *ctx)
+{
+    (void)job;
+    (void)rep;
+    (void)ctx;
+    return 3;
+}
+
+static int work_partial_then_wait(const struct tw_run_job *job, struct tw_run_report *rep,
+                                  void *ctx)
+{
+    struct tw_run_counts c = { 1, 0, 0, 1 };
+
+    (void)ctx;
+    write_file(job->tmp_path, "partial");
+    tw_run_report_progress(rep, &c);
+    for (;;)
+        pause();
+    return 0;
+}
+
+/* Fails the run if the fd number in ctx is still open, or SIGTERM/SIGCHLD are not default. */
+static int work_hygiene(const struct tw_run_job *job, struct tw_run_report *rep, void *ctx)
+{
+    struct tw_run_counts c = { 0, 0, 0, 0 };
+    struct sigaction sa;
+    int fd = *(int *)ctx;
+    sigset_t mask;
+
+    (void)job;
+    if (fcntl(fd, F_GETFD) != -1)
+        return tw_run_report_error(rep, &c, "fd %d is still open", fd), 0;
+    sigaction(SIGCHLD, NULL, &sa);
+    if (sa.sa_handler != SIG_DFL)
+        return tw_run_report_error(rep, &c, "SIGCHLD handler kept"), 0;
+    sigprocmask(SIG_SETMASK, NULL, &mask);
+    if (sigismember(&mask, SIGTERM))
+        return tw_run_report_error(rep, &c, "SIGTERM blocked"), 0;
+    if (getpgrp() != getpid())
+        return tw_run_report_error(rep, &c, "not a process group leader"), 0;
+    return tw_run_report_error(rep, &c, "clean"), 0;
+}
+
+/* ---- tests ---- */
+
+Test(runner, good_run_reports_counts_and_result)
+{
+    struct stat st;
+    char tmp[300], rdir[256];
+
+    make_runner(work_good, NULL, 2, 10);
+    cr_assert_eq(start(42, NULL), TW_OK);
+    cr_assert(tw_runner_is_running(runner, 42));
+    wait_for(1);
+    cr_assert_eq(got.end, TW_RUN_DONE, "%s", got.msg);
+    cr_assert_str_eq(got.msg, "success");
+    cr_assert_str_eq(got.name, "User_Export-42.csv");
+    cr_assert_eq(got.counts.total, 6);
+    cr_assert_eq(got.counts.success, 5);
+    cr_assert_eq(got.counts.skips, 1);
+    cr_assert_eq(got.size, 10);
+    cr_assert_eq(stat(got.path, &st), 0, "%s", got.path);
+    cr_assert_eq(st.st_size, 10);
+    tw_run_paths(dir, 7, 42, rdir, sizeof(rdir), tmp, sizeof(tmp));
+    cr_assert_eq(access(tmp, F_OK), -1);
+    cr_assert_eq(tw_runner_active(runner), 0);
+    cr_assert_eq(got.progress, 1, "progress is sent at most once a second");
+}
+
+Test(runner, error_report_is_the_message)
+{
+    make_runner(work_error, NULL, 1, 10);
+    cr_assert_eq(start(1, NULL), TW_OK);
+    wait_for(1);
+    cr_assert_eq(got.end, TW_RUN_FAILED);
+    cr_assert_str_eq(got.msg, "plugin users: source database unavailable");
+    cr_assert(got.has_counts);
+    cr_assert_eq(got.counts.total, 3);
+    cr_assert_eq(got.counts.errors, 1);
+}
+
+Test(runner, crash_names_the_signal)
+{
+    make_runner(work_segv, NULL, 1, 10);
+    cr_assert_eq(start(1, NULL), TW_OK);
+    wait_for(1);
+    cr_assert_eq(got.end, TW_RUN_FAILED);
+    cr_assert_str_eq(got.msg, "worker killed by signal 11 (Segmentation fault)");
+}
+
+Test(runner, exit_without_report)
+{
+    make_runner(work_exit3, NULL, 1, 10);
+    cr_assert_eq(start(1, NULL), TW_OK);
+    wait_for(1);
+    cr_assert_eq(got.end, TW_RUN_FAILED);
+    cr_assert_str_eq(got.msg, "worker exited with status 3 without a result");
+}
+
+Test(runner, hang_ends_at_task_timeout_and_removes_temp)
+{
+    char tmp[300], rdir[256];
+
+    make_runner(work_hang, NULL, 1, 1);
+    cr_assert_eq(start(5, NULL), TW_OK);
+    wait_for(1);
+    cr_assert_eq(got.end, TW_RUN_FAILED);
+    cr_assert_str_eq(got.msg, "run exceeded task_timeout of 1 s");
+    tw_run_paths(dir, 7, 5, rdir, sizeof(rdir), tmp, sizeof(tmp));
+    cr_assert_eq(access(tmp, F_OK), -1);
+}
+
+Test(runner, hang_ignoring_sigterm_is_killed)
+{
+    int ignore = 1;
+
+    make_runner(work_hang, &ignore, 1, 1);
+    cr_assert_eq(start(5, NULL), TW_OK);
+    wait_for(1);
+    cr_assert_str_eq(got.msg, "run exceeded task_timeout of 1 s");
+}
+
+Test(runner, cancel_removes_temp_and_reports_cancelled)
+{
+    char tmp[300], rdir[256];
+
+    make_runner(work_partial_then_wait, NULL, 1, 10);
+    got.cancel_on_progress = true;
+    cr_assert_eq(start(9, NULL), TW_OK);
+    wait_for(1);
+    cr_assert_eq(got.end, TW_RUN_CANCELLED);
+    cr_assert_not(got.has_counts);
+    tw_run_paths(dir, 7, 9, rdir, sizeof(rdir), tmp, sizeof(tmp));
+    cr_assert_eq(access(tmp, F_OK), -1);
+    cr_assert_eq(tw_runner_cancel(runner, 9), TW_ENOTFOUND);
+}
+
+Test(runner, interrupt_all)
+{
+    make_runner(work_hang, NULL, 2, 0);
+    cr_assert_eq(start(1, NULL), TW_OK);
+    cr_assert_eq(start(2, NULL), TW_OK);
+    tw_runner_interrupt_all(runner);
+    wait_for(2);
+    cr_assert_eq(got.end, TW_RUN_INTERRUPTED);
+    cr_assert_str_eq(got.msg, "interrupted: server stopped during run");
+}
+
+Test(runner, pool_limits)
+{
+    struct tw_err err = { 0 };
+
+    make_runner(work_hang, NULL, 1, 0);
+    cr_assert_eq(start(1, NULL), TW_OK);
+    cr_assert_not(tw_runner_has_room(runner));
+    cr_assert_eq(start(2, &err), TW_ELIMIT);
+    tw_runner_destroy(runner);
+    make_runner(work_hang, NULL, 2, 0);
+    cr_assert_eq(start(1, NULL), TW_OK);
+    cr_assert_eq(start(1, &err), TW_ECONFLICT);
+    cr_assert_str_eq(err.msg, "task 1 is already running");
+    cr_assert_eq(tw_runner_active(runner), 1);
+}
+
+static void never_called(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    (void)arg;
+    abort();
+}
+
+Test(runner, child_drops_inherited_fds_and_handlers)
+{
+    int sock = socket(AF_INET, SOCK_STREAM, 0);   /* like the listening socket: no CLOEXEC */
+    struct event *sig = evsignal_new(base, SIGTERM, never_called, NULL);
+
+    cr_assert_neq(sock, -1);
+    evsignal_add(sig, NULL);
+    make_runner(work_hygiene, &sock, 1, 10);
+    cr_assert_eq(start(1, NULL), TW_OK);
+    wait_for(1);
+    cr_assert_str_eq(got.msg, "clean");
+    event_free(sig);
+    close(sock);
+}
+
+Test(runner, done_may_start_the_next_run)
+{
+    make_runner(work_error, NULL, 1, 10);
+    cr_assert_eq(start(1, NULL), TW_OK);
+    wait_for(1);
+    cr_assert_eq(start(2, NULL), TW_OK);
+    wait_for(2);
+    cr_assert_eq(tw_runner_active(runner), 0);
+}
