@@ -20,6 +20,14 @@ bool tw_cli_load_config(const char *path, struct tw_config **cfg);
 bool tw_cli_open_store(const struct tw_config *cfg, struct tw_store **store,
                        unsigned char key[TW_KEY_BYTES]);
 
+/*
+ * Load cfg->plugins_dir into a new registry (*out, caller destroys; NULL on failure). Prints
+ * the reason and returns TW_EXIT_USAGE when the directory cannot be read, TW_EXIT_FAILURE
+ * when some plugins were refused (*out holds the rest), TW_EXIT_OK.
+ */
+struct tw_plugin_registry;
+int tw_cli_load_plugins(const struct tw_config *cfg, struct tw_plugin_registry **out);
+
 /* mkdir -p with mode 0700 for new directories; returns TW_OK or TW_EIO with err. */
 int tw_mkdir_p(const char *path, struct tw_err *err);
 

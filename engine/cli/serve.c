@@ -17,6 +17,11 @@
 #include "api/api.h"
 #include "cli/cli_int.h"
 #include "core/log.h"
+#include "core/mem.h"
+#include "export/export.h"
+#include "plugin/plugin.h"
+#include "run/runner.h"
+#include "sched/sched.h"
 
 static const char serve_usage[] =
     "usage: taskwheel serve [-c FILE] [--ready-file PATH]\n"
@@ -24,26 +29,59 @@ static const char serve_usage[] =
     "Runs the engine: HTTP API, scheduler and workers, until SIGTERM or SIGINT.\n"
     "--ready-file PATH  once listening, write the bound port to PATH (for supervisors and tests)\n";
 
-static const char *const builtin_indexes[] = {
-    "users", "transactions", "vouchers", "wallet-ledger", "products", "product-variants", NULL,
-};
 static const char *const builtin_formats[] = { "csv", "json", NULL };
 
 struct serve {
+    const struct tw_config *cfg;
     struct event_base *base;
+    struct tw_plugin_registry *plugins;
+    const char **indexes;            /* loaded index names, NULL-terminated; owned */
+    struct tw_sched *sched;
     struct tw_api *api;
     struct event *sigterm;
     struct event *sigint;
+    int signals;                     /* received so far */
 };
 
+static void on_drained(void *arg)
+{
+    event_base_loopexit(arg, NULL);
+}
+
+/*
+ * First signal: refuse new requests, let running exports finish within shutdown_grace.
+ * Second signal: stop them now (they are recorded as interrupted and run again at next start).
+ */
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
     struct serve *s = arg;
 
     (void)what;
-    tw_log(TW_LOG_INFO, "server.stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+    tw_log(TW_LOG_INFO, "server.stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
+           "mode", s->signals++ == 0 ? "drain" : "interrupt", NULL);
     tw_api_set_draining(s->api);
-    event_base_loopexit(s->base, NULL);
+    tw_sched_shutdown(s->sched, s->signals == 1 ? s->cfg->shutdown_grace_s : 0, on_drained,
+                      s->base);
+}
+
+/* Load plugins_dir and list the index names it provides, for validation. */
+static bool load_plugins(struct serve *s)
+{
+    size_t i, n;
+
+    /* Refused plugins are logged by the loader; the engine starts with the others. */
+    if (tw_cli_load_plugins(s->cfg, &s->plugins) == TW_EXIT_USAGE)
+        return false;
+    n = tw_plugin_registry_count(s->plugins);
+    if (n == 0)
+        tw_log(TW_LOG_WARN, "plugin.none", "plugins_dir", s->cfg->plugins_dir, "effect",
+               "no export_index is available", NULL);
+    s->indexes = tw_calloc(n + 1, sizeof(*s->indexes));
+    if (s->indexes == NULL)
+        return false;
+    for (i = 0; i < n; i++)
+        s->indexes[i] = tw_plugin_registry_at(s->plugins, i)->desc.index;
+    return true;
 }
 
 static bool write_ready_file(const char *path, uint16_t port)
@@ -63,7 +101,9 @@ static bool write_ready_file(const char *path, uint16_t port)
 
 static int serve_run(struct tw_config *cfg, const char *ready_file)
 {
-    struct tw_validate_ctx vctx = { builtin_indexes, builtin_formats, NULL, NULL };
+    struct tw_validate_ctx vctx = { NULL, builtin_formats, NULL, NULL };
+    struct tw_export_work_ctx work;
+    struct tw_sched_deps sd;
     unsigned char key[TW_KEY_BYTES];
     struct tw_api_deps deps;
     struct tw_store *store = NULL;
@@ -73,21 +113,39 @@ static int serve_run(struct tw_config *cfg, const char *ready_file)
     int rc = TW_EXIT_FAILURE;
 
     memset(&s, 0, sizeof(s));
+    s.cfg = cfg;
     if (tw_mkdir_p(cfg->results_dir, &err) != TW_OK) {
         fprintf(stderr, "taskwheel serve: %s\n", err.msg);
         return TW_EXIT_FAILURE;
     }
+    if (!load_plugins(&s))
+        goto out;
+    vctx.indexes = s.indexes;
     if (!tw_cli_open_store(cfg, &store, key))
-        return TW_EXIT_FAILURE;
+        goto out;
     s.base = event_base_new();
     if (s.base == NULL)
         goto out;
+    /* The scheduler before the API: it recovers interrupted runs before anyone can ask. */
+    work.cfg = cfg;
+    work.plugins = s.plugins;
+    memset(&sd, 0, sizeof(sd));
+    sd.cfg = cfg;
+    sd.store = store;
+    sd.base = s.base;
+    sd.work = tw_export_work;
+    sd.work_ctx = &work;
+    if (tw_sched_create(&sd, &s.sched, &err) != TW_OK) {
+        fprintf(stderr, "taskwheel serve: scheduler: %s\n", err.msg);
+        goto out;
+    }
     memset(&deps, 0, sizeof(deps));
     deps.cfg = cfg;
     deps.store = store;
     deps.base = s.base;
     deps.key = key;
     deps.vctx = &vctx;
+    deps.hooks = tw_sched_api_hooks(s.sched);
     if (tw_api_create(&deps, &s.api, &err) != TW_OK) {
         fprintf(stderr, "taskwheel serve: %s\n", err.msg);
         goto out;
@@ -114,9 +172,12 @@ out:
     if (s.sigint != NULL)
         event_free(s.sigint);
     tw_api_destroy(s.api);
+    tw_sched_destroy(s.sched);
+    tw_store_close(store);
     if (s.base != NULL)
         event_base_free(s.base);
-    tw_store_close(store);
+    tw_free(s.indexes);
+    tw_plugin_registry_destroy(s.plugins);
     return rc;
 }
 
@@ -160,8 +221,10 @@ int tw_cli_check_config(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     const char *cfg_path = NULL;
+    struct tw_plugin_registry *reg = NULL;
     struct tw_config *cfg = NULL;
-    int c;
+    size_t i;
+    int c, rc;
 
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
@@ -177,7 +240,15 @@ int tw_cli_check_config(int argc, char **argv)
     }
     if (!tw_cli_load_config(cfg_path, &cfg))
         return TW_EXIT_USAGE;
-    printf("configuration OK: %s\n", cfg->path ? cfg->path : "(built-in defaults)");
+    rc = tw_cli_load_plugins(cfg, &reg);
+    for (i = 0; reg != NULL && tw_plugin_registry_refused(reg, i) != NULL; i++)
+        fprintf(stderr, "taskwheel check-config: %s\n", tw_plugin_registry_refused(reg, i));
+    if (rc == TW_EXIT_OK)
+        printf("configuration OK: %s (%zu index plugins from %s)\n",
+               cfg->path ? cfg->path : "(built-in defaults)",
+               tw_plugin_registry_count(reg), cfg->plugins_dir);
+    tw_plugin_registry_destroy(reg);
     tw_config_destroy(cfg);
-    return TW_EXIT_OK;
+    /* A refused plugin is a deployment mistake: report it like a configuration error. */
+    return rc == TW_EXIT_OK ? TW_EXIT_OK : TW_EXIT_USAGE;
 }
