@@ -22,6 +22,7 @@
 #include "plugin/plugin.h"
 #include "run/runner.h"
 #include "sched/sched.h"
+#include "segment/segment.h"
 
 static const char serve_usage[] =
     "usage: taskwheel serve [-c FILE] [--ready-file PATH]\n"
@@ -62,6 +63,18 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     tw_api_set_draining(s->api);
     tw_sched_shutdown(s->sched, s->signals == 1 ? s->cfg->shutdown_grace_s : 0, on_drained,
                       s->base);
+}
+
+/* validate.h's tw_segment_check_fn: the rules against the loaded index's fields. */
+static int check_segment(void *ctx, const json_t *segment, const char *export_index,
+                         int64_t chain, const char *path, struct tw_err *err)
+{
+    const struct tw_plugin *p = tw_plugin_registry_find(ctx, export_index);
+
+    (void)chain;
+    if (p == NULL)
+        return TW_OK;               /* an unknown index is reported on target.export_index */
+    return tw_seg_check(segment, p->desc.index, p->desc.fields, path, err);
 }
 
 /* Load plugins_dir and list the index names it provides, for validation. */
@@ -121,6 +134,8 @@ static int serve_run(struct tw_config *cfg, const char *ready_file)
     if (!load_plugins(&s))
         goto out;
     vctx.indexes = s.indexes;
+    vctx.check_segment = check_segment;
+    vctx.check_ctx = s.plugins;
     if (!tw_cli_open_store(cfg, &store, key))
         goto out;
     s.base = event_base_new();

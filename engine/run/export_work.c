@@ -14,6 +14,7 @@
 #include "export/export.h"
 #include "plugin/plugin.h"
 #include "run/runner.h"
+#include "segment/segment.h"
 
 static void to_counts(const struct tw_export_stats *s, struct tw_run_counts *c)
 {
@@ -42,13 +43,34 @@ static bool wants_gzip(const char *target_json)
     return gzip;
 }
 
+/* The run's segment, compiled against the plugin's fields as of the run's start. */
+static int compile_segment(const struct tw_run_job *job, const struct tw_plugin *plugin,
+                           struct tw_seg **seg, struct tw_err *err)
+{
+    json_error_t jerr;
+    json_t *j = json_loads(job->segment_json, 0, &jerr);
+    int rc;
+
+    if (j == NULL)
+        return tw_err_set(err, TW_EINVAL, "segment: stored JSON unreadable (%s)", jerr.text);
+    /* A saved segment may have changed since the task was written: check it again. */
+    rc = tw_seg_check(j, plugin->desc.index, plugin->desc.fields, "segment", err);
+    if (rc == TW_OK)
+        rc = tw_seg_compile(j, plugin->desc.fields, job->run_start, seg, err);
+    json_decref(j);
+    return rc;
+}
+
 int tw_export_work(const struct tw_run_job *job, struct tw_run_report *rep, void *ctx)
 {
     const struct tw_export_work_ctx *w = ctx;
     struct tw_run_counts counts = { 0, 0, 0, 0 };
     struct tw_export_stats stats;
     struct tw_export_job ej;
+    struct tw_seg *seg = NULL;
+    struct tw_query q;
     struct tw_err err;
+    int rc;
     const struct tw_plugin *plugin = tw_plugin_registry_find(w->plugins, job->export_index);
     const struct tw_writer_ops *writer = tw_writer_find(job->export_format);
 
@@ -60,10 +82,6 @@ int tw_export_work(const struct tw_run_job *job, struct tw_run_report *rep, void
         return tw_run_report_error(rep, &counts,
                                    "export_format %s: no writer of that name is installed",
                                    job->export_format);
-    if (job->segment_json != NULL)
-        return tw_run_report_error(rep, &counts,
-                                   "segment filters are not evaluated by this version; "
-                                   "remove trigger.segment to export");
     memset(&ej, 0, sizeof(ej));
     memset(&stats, 0, sizeof(stats));
     tw_err_clear(&err);
@@ -78,7 +96,25 @@ int tw_export_work(const struct tw_run_job *job, struct tw_run_report *rep, void
     ej.tmp_path = job->tmp_path;
     ej.progress = on_progress;
     ej.progress_ctx = rep;
-    if (tw_export_run(&ej, &stats, &err) != TW_OK) {
+    if (job->segment_json != NULL) {
+        if (compile_segment(job, plugin, &seg, &err) != TW_OK)
+            return tw_run_report_error(rep, &counts, "%s", err.msg);
+        tw_query_init(&q, job->chain, job->run_start, tw_seg_join(seg));
+        if (tw_seg_pushdown(seg, &q, &err) != TW_OK) {
+            tw_query_fini(&q);
+            tw_seg_destroy(seg);
+            return tw_run_report_error(rep, &counts, "%s", err.msg);
+        }
+        ej.query = &q;
+        ej.keep = tw_seg_keep;
+        ej.keep_ctx = seg;
+    }
+    rc = tw_export_run(&ej, &stats, &err);
+    if (seg != NULL) {
+        tw_query_fini(&q);
+        tw_seg_destroy(seg);
+    }
+    if (rc != TW_OK) {
         to_counts(&stats, &counts);
         return tw_run_report_error(rep, &counts, "%s", err.msg);
     }
