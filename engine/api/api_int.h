@@ -121,6 +121,11 @@ void tw_api_task_delete(struct tw_req *r);
 void tw_api_task_execute(struct tw_req *r);
 void tw_api_task_download_url(struct tw_req *r);
 void tw_api_download(struct tw_req *r);
+void tw_api_segments_list(struct tw_req *r);
+void tw_api_segments_create(struct tw_req *r);
+void tw_api_segment_get(struct tw_req *r);
+void tw_api_segment_update(struct tw_req *r);
+void tw_api_segment_delete(struct tw_req *r);
 void tw_api_login(struct tw_req *r);
 void tw_api_healthz(struct tw_req *r);
 
@@ -133,6 +138,9 @@ bool tw_api_load_task(struct tw_req *r, int level, struct tw_task *t);
 /* Copy the given fields of a validated input into t (t owns the copies). false on ENOMEM. */
 bool tw_api_apply_input(struct tw_task *t, const struct tw_task_input *in);
 void tw_api_notify_changed(struct tw_req *r, int64_t id);
+/* segments.c: in's trigger.segment_id names a saved segment of in's chain that fits its
+ * index; replies (404 segment_not_found or 400) and returns false otherwise. */
+bool tw_api_check_segment_ref(struct tw_req *r, const struct tw_task_input *in);
 
 /* ---- task_json.c ---- */
 

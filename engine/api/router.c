@@ -31,6 +31,11 @@ static const struct tw_route routes[] = {
     { EVHTTP_REQ_POST,   "/tasks/{id}/execute",          tw_api_task_execute,      ROUTE_AUTH },
     { EVHTTP_REQ_GET,    "/downloads/{chain}/{id}/{file}", tw_api_download,        ROUTE_OPEN },
     { EVHTTP_REQ_HEAD,   "/downloads/{chain}/{id}/{file}", tw_api_download,        ROUTE_OPEN },
+    { EVHTTP_REQ_GET,    "/segments",                    tw_api_segments_list,     ROUTE_AUTH },
+    { EVHTTP_REQ_POST,   "/segments",                    tw_api_segments_create,   ROUTE_AUTH },
+    { EVHTTP_REQ_GET,    "/segments/{id}",               tw_api_segment_get,       ROUTE_AUTH },
+    { EVHTTP_REQ_PUT,    "/segments/{id}",               tw_api_segment_update,    ROUTE_AUTH },
+    { EVHTTP_REQ_DELETE, "/segments/{id}",               tw_api_segment_delete,    ROUTE_AUTH },
     { EVHTTP_REQ_POST,   "/auth/login",                  tw_api_login,             ROUTE_OPEN },
     { EVHTTP_REQ_GET,    "/healthz",                     tw_api_healthz,           ROUTE_OPEN },
 };

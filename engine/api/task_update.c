@@ -143,6 +143,8 @@ void tw_api_task_update(struct tw_req *r)
     } else if (t.state == TW_STATE_INPROGRESS) {
         tw_reply_error(r, 409, "task_in_progress", NULL,
                        "task %" PRId64 " is running; update it when the run has ended", t.id);
+    } else if (!tw_api_check_segment_ref(r, &in)) {
+        /* replied */
     } else if (!tw_api_apply_input(&t, &in)) {
         tw_reply_error(r, 500, "internal_error", NULL, "out of memory");
     } else {

@@ -186,6 +186,10 @@ void tw_api_tasks_create(struct tw_req *r)
         tw_task_input_fini(&in);
         return;
     }
+    if (!tw_api_check_segment_ref(r, &in)) {
+        tw_task_input_fini(&in);
+        return;
+    }
     tw_sha256_hex(evbuffer_pullup(raw, -1), evbuffer_get_length(raw), body_sha);
     if (key != NULL && idempotent_replay(r, key, body_sha)) {
         tw_task_input_fini(&in);
