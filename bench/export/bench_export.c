@@ -2,6 +2,8 @@
  * The export path in-process, for bench/export/run.sh: load the plugins from a directory,
  * run one tw_export_run over the source database, print counts, bytes and wall time.
  * Usage: bench_export PLUGINS_DIR SOURCE_DB INDEX FORMAT CHAIN OUT_DIR [gzip]
+ * Environment: TW_BENCH_SEGMENT='{"rules": [...]}' filters through the segment compiler as a
+ * run does (pushdown + residual); TW_BENCH_NO_PUSHDOWN=1 evaluates every rule in C instead.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 
 #include "core/log.h"
 #include "export/export.h"
+#include "segment/segment.h"
 
 static double now_s(void)
 {
@@ -24,6 +27,8 @@ int main(int argc, char **argv)
     struct tw_plugin_registry *reg = NULL;
     struct tw_export_job job = {0};
     struct tw_export_stats st;
+    struct tw_seg *seg = NULL;
+    struct tw_query q;
     struct tw_err err;
     double t0;
     int ret;
@@ -51,6 +56,24 @@ int main(int argc, char **argv)
     job.run_start = (int64_t)time(NULL);
     job.out_dir = argv[6];
     job.gzip = argc > 7 && strcmp(argv[7], "gzip") == 0;
+    if (getenv("TW_BENCH_SEGMENT") != NULL) {
+        json_error_t jerr;
+        json_t *j = json_loads(getenv("TW_BENCH_SEGMENT"), 0, &jerr);
+
+        if (j == NULL || tw_seg_check(j, argv[3], job.plugin->desc.fields, "segment",
+                                      &err) != TW_OK ||
+            tw_seg_compile(j, job.plugin->desc.fields, job.run_start, &seg, &err) != TW_OK) {
+            fprintf(stderr, "segment: %s\n", j == NULL ? jerr.text : err.msg);
+            return 2;
+        }
+        json_decref(j);
+        tw_query_init(&q, job.chain, job.run_start, tw_seg_join(seg));
+        if (getenv("TW_BENCH_NO_PUSHDOWN") == NULL && tw_seg_pushdown(seg, &q, &err) != TW_OK)
+            return 1;
+        job.query = &q;
+        job.keep = tw_seg_keep;
+        job.keep_ctx = seg;
+    }
     t0 = now_s();
     ret = tw_export_run(&job, &st, &err);
     if (ret != TW_OK) {
@@ -62,6 +85,10 @@ int main(int argc, char **argv)
            argv[3], argv[4], (unsigned long long)st.total, (unsigned long long)st.success,
            (unsigned long long)st.skips, (unsigned long long)st.errors,
            (unsigned long long)st.size, now_s() - t0, st.path);
+    if (seg != NULL) {
+        tw_query_fini(&q);
+        tw_seg_destroy(seg);
+    }
     tw_plugin_registry_destroy(reg);
     return 0;
 }

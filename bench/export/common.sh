@@ -1,0 +1,33 @@
+# Shared by bench/export/run.sh and bench/segment/run.sh (sourced; needs $work set):
+# the sqlite3 SELECTs that produce exactly taskwheel's columns, and measure().
+b2s() { echo "case when $1 is null then null when $1 then 'true' else 'false' end"; }
+m2s() { echo "printf('%.2f', $1 / 100.0)"; }
+
+users_sql="SELECT id, entity_code, username, firstname, lastname, gender, birthday, country_code,
+ store_id, created_date, last_modified, $(b2s spaaza_opted_in) AS spaaza_opted_in,
+ $(b2s mailing_list_opted_in) AS mailing_list_opted_in, loyalty_status, rfm_recency,
+ rfm_frequency, rfm_monetary, $(m2s wallet_balance) AS wallet_balance
+ FROM users WHERE chain_id = 1764 ORDER BY id;"
+tx_cols="SELECT t.id, t.retailer_basket_code, t.timestamp, t.type, t.user_id, t.store_code,
+ t.currency, $(m2s t.subtotal) AS subtotal, $(m2s t.shipping_charge) AS shipping_charge,
+ $(m2s t.total_value) AS total_value, t.payment_method, t.employee_code,
+ i.retailer_product_code AS item_retailer_product_code, i.barcode AS item_barcode,
+ i.name AS item_name, i.quantity AS item_quantity, $(m2s i.sale_price) AS item_sale_price,
+ $(m2s i.original_price) AS item_original_price, $(m2s i.basket_item_subtotal) AS item_subtotal,
+ $(b2s i.item_is_promotional) AS item_is_promotional
+ FROM transactions t LEFT JOIN transaction_items i
+   ON i.transaction_id = t.id AND i.chain_id = t.chain_id"
+tx_sql="$tx_cols WHERE t.chain_id = 1764 ORDER BY t.id, i.position;"
+
+# measure LABEL OUTFILE CMD...: prints "label wall_s rss_mb bytes"
+measure() {
+    label=$1; out=$2; shift 2
+    /usr/bin/time -v -o "$work/time.txt" "$@" > "$work/stdout.txt"
+    wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, a, ":"); s = 0;
+        for (i = 1; i <= n; i++) s = s * 60 + a[i]; print s }' "$work/time.txt")
+    rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$work/time.txt")
+    size=$(stat -c %s "$out")
+    printf '%-38s %8.2f s %9s MB %14s bytes\n' "$label" "$wall" "$rss" "$size"
+    echo "$wall"
+}
+
