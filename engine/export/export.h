@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "lua/lua.h"
 #include "plugin/plugin.h"
 
 /* ---------------------------------------------------------------- output stream */
@@ -133,6 +134,19 @@ struct tw_writer_ops {
 
 extern const struct tw_writer_ops tw_csv_writer;
 extern const struct tw_writer_ops tw_json_writer;
+/* A Lua formatter (lua_writer.c); begin's arg is a struct tw_lua_writer_arg. */
+extern const struct tw_writer_ops tw_lua_writer;
+
+/*
+ * What tw_lua_writer needs, all borrowed for the run. Its ops' ext is only a placeholder:
+ * copy the ops and set ext = name ("ndjson" -> Label_Export-1.ndjson).
+ */
+struct tw_lua_writer_arg {
+    const char *path;            /* the formatter, lua_dir "/formats/" name ".lua" */
+    const char *name;            /* export_format, e.g. "ndjson" */
+    struct tw_lua_limits limits; /* lua.max_memory, lua.max_instructions */
+    int64_t run_start;           /* tw.now(), epoch seconds UTC */
+};
 
 /* The built-in writer named name ("csv", "json"), or NULL. */
 const struct tw_writer_ops *tw_writer_find(const char *name);

@@ -1,0 +1,2 @@
+-- Defines no match function.
+function matches(record, params) return true end

@@ -1,0 +1,4 @@
+-- Does not compile.
+function match(record, params)
+  return record.id ==
+end
