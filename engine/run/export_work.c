@@ -6,7 +6,9 @@
  * Runs in the forked child: the registry and configuration were loaded by the parent before
  * the fork and are only read here.
  */
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -14,6 +16,7 @@
 #include "export/export.h"
 #include "plugin/plugin.h"
 #include "run/runner.h"
+#include "lua/lua.h"
 #include "segment/segment.h"
 
 static void to_counts(const struct tw_export_stats *s, struct tw_run_counts *c)
@@ -43,10 +46,17 @@ static bool wants_gzip(const char *target_json)
     return gzip;
 }
 
-/* The run's segment, compiled against the plugin's fields as of the run's start. */
-static int compile_segment(const struct tw_run_job *job, const struct tw_plugin *plugin,
-                           struct tw_seg **seg, struct tw_err *err)
+/*
+ * The run's segment, compiled against the plugin's fields as of the run's start, with a
+ * sandboxed Lua state (*lua, caller destroys) when it has script rules. On failure *seg and
+ * *lua may hold what was made so far: the caller destroys both either way.
+ */
+static int compile_segment(const struct tw_export_work_ctx *w, const struct tw_run_job *job,
+                           const struct tw_plugin *plugin, struct tw_seg **seg,
+                           struct tw_lua **lua, struct tw_err *err)
 {
+    struct tw_lua_limits lim = { w->cfg->lua_max_memory_bytes, w->cfg->lua_max_instructions };
+    char dir[4096];
     json_error_t jerr;
     json_t *j = json_loads(job->segment_json, 0, &jerr);
     int rc;
@@ -58,6 +68,12 @@ static int compile_segment(const struct tw_run_job *job, const struct tw_plugin 
     if (rc == TW_OK)
         rc = tw_seg_compile(j, plugin->desc.fields, job->run_start, seg, err);
     json_decref(j);
+    if (rc != TW_OK || !tw_seg_has_scripts(*seg))
+        return rc;
+    snprintf(dir, sizeof(dir), "%s/segments", w->cfg->lua_dir);
+    rc = tw_lua_create(&lim, job->run_start, lua, err);
+    if (rc == TW_OK)
+        rc = tw_seg_bind_lua(*seg, *lua, dir, err);
     return rc;
 }
 
@@ -68,20 +84,38 @@ int tw_export_work(const struct tw_run_job *job, struct tw_run_report *rep, void
     struct tw_export_stats stats;
     struct tw_export_job ej;
     struct tw_seg *seg = NULL;
+    struct tw_lua *lua = NULL;
     struct tw_query q;
     struct tw_err err;
     int rc;
     const struct tw_plugin *plugin = tw_plugin_registry_find(w->plugins, job->export_index);
     const struct tw_writer_ops *writer = tw_writer_find(job->export_format);
+    struct tw_writer_ops lua_ops;
+    struct tw_lua_writer_arg lua_arg;
+    char lua_path[4096];
 
     if (plugin == NULL)
         return tw_run_report_error(rep, &counts,
                                    "export_index %s: no index plugin of that name is loaded "
                                    "(see taskwheel plugins)", job->export_index);
-    if (writer == NULL)
-        return tw_run_report_error(rep, &counts,
-                                   "export_format %s: no writer of that name is installed",
-                                   job->export_format);
+    if (writer == NULL) {
+        /* Not built in: the operator's Lua formatter lua_dir/formats/<name>.lua (SPEC §7.2). */
+        snprintf(lua_path, sizeof(lua_path), "%s/formats/%s.lua", w->cfg->lua_dir,
+                 job->export_format);
+        if (access(lua_path, R_OK) != 0)
+            return tw_run_report_error(rep, &counts,
+                                       "export_format %s: no built-in writer and no Lua "
+                                       "formatter %s", job->export_format, lua_path);
+        lua_ops = tw_lua_writer;
+        lua_ops.name = job->export_format;
+        lua_ops.ext = job->export_format;
+        lua_arg.path = lua_path;
+        lua_arg.name = job->export_format;
+        lua_arg.limits.max_memory = w->cfg->lua_max_memory_bytes;
+        lua_arg.limits.max_instructions = w->cfg->lua_max_instructions;
+        lua_arg.run_start = job->run_start;
+        writer = &lua_ops;
+    }
     memset(&ej, 0, sizeof(ej));
     memset(&stats, 0, sizeof(stats));
     tw_err_clear(&err);
@@ -91,18 +125,23 @@ int tw_export_work(const struct tw_run_job *job, struct tw_run_report *rep, void
     ej.task_id = job->task_id;
     ej.run_start = job->run_start;
     ej.writer = writer;
+    ej.writer_arg = writer == &lua_ops ? &lua_arg : NULL;
     ej.gzip = wants_gzip(job->target_json);
     ej.out_dir = job->result_dir;
     ej.tmp_path = job->tmp_path;
     ej.progress = on_progress;
     ej.progress_ctx = rep;
     if (job->segment_json != NULL) {
-        if (compile_segment(job, plugin, &seg, &err) != TW_OK)
+        if (compile_segment(w, job, plugin, &seg, &lua, &err) != TW_OK) {
+            tw_seg_destroy(seg);
+            tw_lua_destroy(lua);
             return tw_run_report_error(rep, &counts, "%s", err.msg);
+        }
         tw_query_init(&q, job->chain, job->run_start, tw_seg_join(seg));
         if (tw_seg_pushdown(seg, &q, &err) != TW_OK) {
             tw_query_fini(&q);
             tw_seg_destroy(seg);
+            tw_lua_destroy(lua);
             return tw_run_report_error(rep, &counts, "%s", err.msg);
         }
         ej.query = &q;
@@ -114,6 +153,7 @@ int tw_export_work(const struct tw_run_job *job, struct tw_run_report *rep, void
         tw_query_fini(&q);
         tw_seg_destroy(seg);
     }
+    tw_lua_destroy(lua);
     if (rc != TW_OK) {
         to_counts(&stats, &counts);
         return tw_run_report_error(rep, &counts, "%s", err.msg);

@@ -128,12 +128,8 @@ int tw_seg_check(const json_t *segment, const char *index, const struct tw_field
     json_array_foreach(rules, i, rule) {
         snprintf(rule_path, sizeof(rule_path), "%s.rules[%zu]", path, i);
         op = json_string_value(json_object_get(rule, "operator"));
-        if (op != NULL && strcmp(op, "script") == 0) {
-            snprintf(fpath, sizeof(fpath), "%s.script", rule_path);
-            return tw_err_field(err, TW_EINVAL, fpath,
-                                "%s: no Lua segment scripts are installed in this version "
-                                "(valid: none)", fpath);
-        }
+        if (op != NULL && strcmp(op, "script") == 0)
+            continue;               /* no field; the name: tw_seg_check_scripts */
         rc = tw_seg_resolve(rule, index, fields, rule_path, &ref, err);
         if (rc != TW_OK)
             return rc;
@@ -145,6 +141,36 @@ int tw_seg_check(const json_t *segment, const char *index, const struct tw_field
                                 "%s: field %s of index %s is of type \"%s\" (got \"%s\")",
                                 fpath, ref.f->name, index, want, type ? type : "");
         }
+    }
+    return TW_OK;
+}
+
+int tw_seg_check_scripts(const json_t *segment, const char *const *scripts, const char *path,
+                         struct tw_err *err)
+{
+    const json_t *rule;
+    const char *op, *name;
+    char fpath[192], valid[400] = "";
+    size_t i, k;
+
+    json_array_foreach(json_object_get(segment, "rules"), i, rule) {
+        op = json_string_value(json_object_get(rule, "operator"));
+        if (op == NULL || strcmp(op, "script") != 0)
+            continue;
+        name = json_string_value(json_object_get(rule, "script"));
+        for (k = 0; scripts != NULL && scripts[k] != NULL; k++)
+            if (name != NULL && strcmp(name, scripts[k]) == 0)
+                break;
+        if (scripts != NULL && scripts[k] != NULL)
+            continue;
+        for (k = 0; scripts != NULL && scripts[k] != NULL && strlen(valid) + 80 < sizeof(valid);
+             k++)
+            snprintf(valid + strlen(valid), sizeof(valid) - strlen(valid), "%s%s",
+                     valid[0] ? ", " : "", scripts[k]);
+        snprintf(fpath, sizeof(fpath), "%s.rules[%zu].script", path, i);
+        return tw_err_field(err, TW_EINVAL, fpath,
+                            "%s: no Lua segment script \"%s\" is installed (installed: %s)",
+                            fpath, name ? name : "", valid[0] ? valid : "none");
     }
     return TW_OK;
 }

@@ -5,10 +5,12 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/mem.h"
 #include "core/time.h"
+#include "lua/lua.h"
 #include "segment/seg_int.h"
 
 #define DAY 86400
@@ -298,6 +300,25 @@ static int compile_rule(struct tw_seg_rule *ru, const json_t *rule, int64_t run_
     return TW_OK;
 }
 
+/* A script rule: remember its name and params for tw_seg_bind_lua. True when rule is one. */
+static bool compile_script(struct tw_seg_rule *ru, const json_t *rule, int *rc,
+                           struct tw_err *err)
+{
+    const char *op = json_string_value(json_object_get(rule, "operator"));
+    const json_t *params = json_object_get(rule, "params");
+
+    if (op == NULL || strcmp(op, "script") != 0)
+        return false;
+    ru->kind = TW_SK_SCRIPT;
+    ru->ref.sub = TW_COND_TOP;
+    ru->script = tw_strdup(json_string_value(json_object_get(rule, "script")));
+    ru->params = params != NULL ? json_dumps(params, JSON_COMPACT) : NULL;
+    *rc = ru->script == NULL || (params != NULL && ru->params == NULL)
+              ? tw_err_set(err, TW_ENOMEM, "out of memory compiling the segment")
+              : TW_OK;
+    return true;
+}
+
 int tw_seg_compile(const json_t *segment, const struct tw_field *fields, int64_t run_start,
                    struct tw_seg **out, struct tw_err *err)
 {
@@ -322,8 +343,10 @@ int tw_seg_compile(const json_t *segment, const struct tw_field *fields, int64_t
     }
     json_array_foreach(rules, i, rule) {
         snprintf(rule_path, sizeof(rule_path), "segment.rules[%zu]", i);
-        rc = tw_seg_resolve(rule, "(this index)", fields, rule_path, &g->rules[i].ref, err);
         g->n++;
+        if (compile_script(&g->rules[i], rule, &rc, err))
+            continue;
+        rc = tw_seg_resolve(rule, "(this index)", fields, rule_path, &g->rules[i].ref, err);
         if (rc == TW_OK)
             rc = compile_rule(&g->rules[i], rule, run_start, rule_path, err);
         if (rc != TW_OK)
@@ -347,6 +370,8 @@ void tw_seg_destroy(struct tw_seg *g)
         for (j = 0; j < g->rules[i].nvals; j++)
             tw_free(g->rules[i].vals[j].s);
         tw_free(g->rules[i].vals);
+        tw_free(g->rules[i].script);
+        free(g->rules[i].params);   /* json_dumps: malloc */
     }
     tw_free(g->rules);
     tw_free(g);
@@ -355,4 +380,35 @@ void tw_seg_destroy(struct tw_seg *g)
 int tw_seg_join(const struct tw_seg *g)
 {
     return g->join;
+}
+
+bool tw_seg_has_scripts(const struct tw_seg *g)
+{
+    uint32_t i;
+
+    for (i = 0; i < g->n; i++)
+        if (g->rules[i].kind == TW_SK_SCRIPT)
+            return true;
+    return false;
+}
+
+int tw_seg_bind_lua(struct tw_seg *g, struct tw_lua *L, const char *segments_dir,
+                    struct tw_err *err)
+{
+    char path[4096];
+    uint32_t i;
+    int rc;
+
+    g->lua = L;
+    for (i = 0; i < g->n; i++) {
+        struct tw_seg_rule *ru = &g->rules[i];
+
+        if (ru->kind != TW_SK_SCRIPT)
+            continue;
+        snprintf(path, sizeof(path), "%s/%s.lua", segments_dir, ru->script);
+        rc = tw_lua_rule_load(L, path, ru->params, &ru->lua_ref, err);
+        if (rc != TW_OK)
+            return rc;
+    }
+    return TW_OK;
 }

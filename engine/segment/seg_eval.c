@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/time.h"
+#include "lua/lua.h"
 #include "segment/seg_int.h"
 
 static bool is_text(uint32_t t)
@@ -148,11 +149,35 @@ static bool match_slot(const struct tw_seg_rule *ru, const struct tw_record *r,
     }
 }
 
+/* A script rule: the Lua function decides; a failure is remembered and fails the run. */
+static bool match_script(const struct tw_seg *g, const struct tw_seg_rule *ru,
+                         const struct tw_record *r)
+{
+    struct tw_seg *mg = (struct tw_seg *)g;  /* the failure is state, not the rule's meaning */
+    bool match = false;
+
+    if (g->lua == NULL) {
+        if (!g->failed)
+            tw_err_set(&mg->fail_err, TW_ESCRIPT, "segment script %s: Lua is not set up",
+                       ru->script);
+        mg->failed = true;
+        return false;
+    }
+    if (tw_lua_rule_call(g->lua, ru->lua_ref, r, &match, &mg->fail_err) != TW_OK) {
+        mg->failed = true;
+        return false;
+    }
+    return match;
+}
+
 /* A nested rule matches when any element of its list does. */
-static bool match_rule(const struct tw_seg_rule *ru, const struct tw_record *r)
+static bool match_rule(const struct tw_seg *g, const struct tw_seg_rule *ru,
+                       const struct tw_record *r)
 {
     uint32_t n, i;
 
+    if (ru->kind == TW_SK_SCRIPT)
+        return match_script(g, ru, r);
     if (ru->ref.sub == TW_COND_TOP)
         return match_slot(ru, r, tw_record_value(r, ru->ref.field));
     n = tw_record_item_count(r, ru->ref.field);
@@ -169,7 +194,7 @@ int tw_seg_match(const struct tw_seg *g, const struct tw_record *r)
     if (g->n == 0)
         return 1;
     for (i = 0; i < g->n; i++) {
-        bool m = match_rule(&g->rules[i], r);
+        bool m = match_rule(g, &g->rules[i], r);
 
         if (g->join == TW_JOIN_ANY && m)
             return 1;
@@ -203,13 +228,21 @@ int tw_seg_keep(void *ctx, const struct tw_record *r, struct tw_err *err)
     struct tw_seg *g = ctx;
     uint32_t i;
 
-    (void)err;
+    int keep = 1;
+
     if (!g->resolved)
         resolve(g);
-    if (g->join == TW_JOIN_ANY)
-        return g->all_applied ? 1 : tw_seg_match(g, r);
-    for (i = 0; i < g->n; i++)
-        if (g->rules[i].residual && !match_rule(&g->rules[i], r))
-            return 0;
-    return 1;
+    if (g->join == TW_JOIN_ANY) {
+        keep = g->all_applied ? 1 : tw_seg_match(g, r);
+    } else {
+        for (i = 0; keep && i < g->n; i++)
+            if (g->rules[i].residual && !match_rule(g, &g->rules[i], r))
+                keep = 0;
+    }
+    if (g->failed) {
+        if (err != NULL)
+            *err = g->fail_err;
+        return TW_ESCRIPT;
+    }
+    return keep;
 }

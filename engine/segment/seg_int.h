@@ -36,6 +36,7 @@ enum tw_seg_kind {
     TW_SK_NOT_CONTAINS,              /* set and does not contain vals[0] */
     TW_SK_RANGE,                     /* lo <= x <= hi (integers: INT, MONEY, dates) */
     TW_SK_DRANGE,                    /* NUMBER: lo <(=) x <(=) hi */
+    TW_SK_SCRIPT,                    /* lua_dir/segments/<script>.lua's match(record, params) */
 };
 
 struct tw_seg_val {
@@ -55,6 +56,9 @@ struct tw_seg_rule {
     int64_t lo, hi;                  /* RANGE, inclusive */
     double dlo, dhi;                 /* DRANGE */
     bool lo_incl, hi_incl;           /* DRANGE */
+    char *script;                    /* SCRIPT: the script name; owned */
+    char *params;                    /* SCRIPT: its params object as JSON, or NULL; owned */
+    int lua_ref;                     /* SCRIPT: the loaded function in g->lua */
     uint32_t cond_first, cond_n;     /* pushdown conditions in the query, cond_n 0: none */
     bool residual;                   /* evaluated per record (set at the first keep) */
 };
@@ -66,6 +70,9 @@ struct tw_seg {
     struct tw_query *q;              /* borrowed from tw_seg_pushdown, or NULL */
     bool resolved;                   /* residual flags computed */
     bool all_applied;                /* join any: the plugin applied everything */
+    struct tw_lua *lua;              /* script rules' state (tw_seg_bind_lua); borrowed */
+    bool failed;                     /* a script failed: the run fails with fail_err */
+    struct tw_err fail_err;
 };
 
 /* Epoch seconds of a DATE ("YYYY-MM-DD") or DATETIME ("...THH:MM:SSZ") slot's text. */

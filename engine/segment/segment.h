@@ -16,7 +16,9 @@
  * Text: keyword "is" is exact (bytes); text "is" and every "contains" ignore ASCII case
  * (SQLite's lower() folds ASCII only, so we do the same). A null (or empty text) field never
  * matches a comparison; it matches "is_not", "does_not_exist". Nested rules match when any
- * element of the list matches. A script rule is refused until Lua rules exist (SPEC §6.3).
+ * element of the list matches. (An empty string is a value like any other for comparisons;
+ * only exists/does_not_exist treat it as missing.) A script rule calls the operator's Lua
+ * function (SPEC §6.3) per record; it is never pushed down.
  *
  * Ownership: tw_seg_compile allocates *out; tw_seg_destroy frees it. The query passed to
  * tw_seg_pushdown is the caller's and must outlive every tw_seg_keep call.
@@ -24,6 +26,7 @@
 #ifndef TW_SEGMENT_SEGMENT_H
 #define TW_SEGMENT_SEGMENT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <jansson.h>
@@ -44,6 +47,14 @@ int tw_seg_check(const json_t *segment, const char *index, const struct tw_field
                  const char *path, struct tw_err *err);
 
 /*
+ * Check that every script rule names an installed script (scripts: NULL-terminated names, see
+ * tw_lua_names; NULL means none). TW_OK, or TW_EINVAL with err->field "...rules[i].script"
+ * and the installed names in the message.
+ */
+int tw_seg_check_scripts(const json_t *segment, const char *const *scripts, const char *path,
+                         struct tw_err *err);
+
+/*
  * Compile for one run starting at run_start (epoch seconds UTC). The segment must pass
  * tw_seg_check against the same fields. TW_OK, TW_EINVAL (err says which rule), TW_ENOMEM.
  */
@@ -51,6 +62,18 @@ int tw_seg_compile(const json_t *segment, const struct tw_field *fields, int64_t
                    struct tw_seg **out, struct tw_err *err);
 
 void tw_seg_destroy(struct tw_seg *g);
+
+/*
+ * Load the segment's script rules into L from segments_dir (lua_dir "/segments"). Needed
+ * before tw_seg_keep when the segment has script rules; L is borrowed and must outlive g's
+ * use. TW_OK, or TW_ESCRIPT / TW_ENOTFOUND / TW_ENOMEM with "segments/x.lua:3: ..." in err.
+ */
+struct tw_lua;
+int tw_seg_bind_lua(struct tw_seg *g, struct tw_lua *L, const char *segments_dir,
+                    struct tw_err *err);
+
+/* True when the segment has script rules (and so needs tw_seg_bind_lua). */
+bool tw_seg_has_scripts(const struct tw_seg *g);
 
 /* TW_JOIN_ALL or TW_JOIN_ANY: pass it to tw_query_init. */
 int tw_seg_join(const struct tw_seg *g);
@@ -65,12 +88,13 @@ int tw_seg_pushdown(struct tw_seg *g, struct tw_query *q, struct tw_err *err);
 
 /*
  * The residual filter, shaped for struct tw_export_job.keep (ctx is the struct tw_seg):
- * 1 keep, 0 drop. Evaluates every rule the plugin did not apply (all of them when pushdown
- * was not used).
+ * 1 keep, 0 drop, or TW_ESCRIPT with err set when a script rule failed (the run fails).
+ * Evaluates every rule the plugin did not apply (all of them when pushdown was not used).
  */
 int tw_seg_keep(void *ctx, const struct tw_record *r, struct tw_err *err);
 
-/* Evaluate every rule in C, ignoring pushdown (for equivalence tests). 1 or 0. */
+/* Evaluate every rule in C, ignoring pushdown (for equivalence tests). 1 or 0 (a failing
+ * script rule counts as no match). */
 int tw_seg_match(const struct tw_seg *g, const struct tw_record *r);
 
 #endif /* TW_SEGMENT_SEGMENT_H */

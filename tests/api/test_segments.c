@@ -239,3 +239,80 @@ Test(segments, in_use_cannot_be_deleted_and_runs_use_the_current_rules)
     cr_assert_lt(second, first, "a narrower segment exports fewer baskets (%lld !< %lld)",
                  (long long)second, (long long)first);
 }
+
+/* Create a task from body, execute it, return the final log entry's "success" (or -1). */
+static json_int_t run_task(const char *body, char *state, size_t statelen)
+{
+    char path[64];
+    struct tw_resp r;
+    json_int_t n;
+
+    tw_http(&srv, "POST", "/tasks", tok, NULL, body, &r);
+    cr_assert_eq(r.status, 201, "%s", r.body);
+    snprintf(path, sizeof(path), "/tasks/%lld/execute",
+             (long long)json_integer_value(json_object_get(r.json, "id")));
+    tw_resp_fini(&r);
+    tw_http(&srv, "POST", path, tok, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, "%s", r.body);
+    snprintf(state, statelen, "%s", json_string_value(json_object_get(r.json, "code")));
+    tw_resp_fini(&r);
+    path[strlen(path) - strlen("/execute")] = '\0';
+    tw_http(&srv, "GET", path, tok, NULL, NULL, &r);
+    n = json_integer_value(json_object_get(json_array_get(json_object_get(r.json, "logs"), 0),
+                                           "success"));
+    tw_resp_fini(&r);
+    return n;
+}
+
+Test(segments, lua_script_rule_selects_like_the_equivalent_number_rule)
+{
+    static const char script[] =
+        "{\"chain\": 1764, \"desc\": \"x\", \"target\": {\"action\": \"export\", "
+        "\"export_index\": \"transactions\"}, \"trigger\": {\"once\": \"2030-01-01T00:00:00Z\", "
+        "\"segment\": {\"rules\": [{\"operator\": \"script\", \"script\": \"high_value\", "
+        "\"params\": {\"min_spend\": 100}}]}}}";
+    static const char number[] =
+        "{\"chain\": 1764, \"desc\": \"x\", \"target\": {\"action\": \"export\", "
+        "\"export_index\": \"transactions\"}, \"trigger\": {\"once\": \"2030-01-01T00:00:00Z\", "
+        "\"segment\": {\"rules\": [{\"field_name\": \"total_value\", \"field_type\": \"number\", "
+        "\"operator\": \"is_between_number\", \"min\": 100, \"max\": 1000000}]}}}";
+    char state[16];
+    json_int_t a, b;
+    struct tw_resp r;
+
+    a = run_task(script, state, sizeof(state));
+    cr_assert_str_eq(state, "DONE");
+    b = run_task(number, state, sizeof(state));
+    cr_assert_str_eq(state, "DONE");
+    cr_assert_gt(a, 0);
+    cr_assert_eq(a, b, "script rule kept %lld, the number rule %lld", (long long)a, (long long)b);
+
+    /* An unknown script is a 400 at create time listing the installed ones. */
+    tw_http(&srv, "POST", "/tasks", tok, NULL,
+            "{\"chain\": 1764, \"desc\": \"x\", \"target\": {\"action\": \"export\", "
+            "\"export_index\": \"transactions\"}, \"trigger\": {\"once\": "
+            "\"2030-01-01T00:00:00Z\", \"segment\": {\"rules\": [{\"operator\": \"script\", "
+            "\"script\": \"no_such_script\"}]}}}", &r);
+    tw_assert_error(&r, 400, "validation_failed", "trigger.segment.rules[0].script");
+    cr_assert(strstr(r.body, "high_value") != NULL, "%s", r.body);
+    tw_resp_fini(&r);
+}
+
+Test(segments, lua_formatters_are_export_formats)
+{
+    char state[16];
+    struct tw_resp r;
+
+    cr_assert_gt(run_task("{\"chain\": 1764, \"desc\": \"x\", \"target\": {\"action\": "
+                          "\"export\", \"export_index\": \"users\", \"export_format\": "
+                          "\"ndjson\"}, \"trigger\": {\"once\": \"2030-01-01T00:00:00Z\"}}",
+                          state, sizeof(state)), 0);
+    cr_assert_str_eq(state, "DONE");
+    tw_http(&srv, "POST", "/tasks", tok, NULL,
+            "{\"chain\": 1764, \"desc\": \"x\", \"target\": {\"action\": \"export\", "
+            "\"export_index\": \"users\", \"export_format\": \"xml\"}, \"trigger\": {\"once\": "
+            "\"2030-01-01T00:00:00Z\"}}", &r);
+    tw_assert_error(&r, 400, "validation_failed", "target.export_format");
+    cr_assert(strstr(r.body, "ndjson") != NULL && strstr(r.body, "tsv") != NULL, "%s", r.body);
+    tw_resp_fini(&r);
+}
