@@ -16,6 +16,7 @@
 
 struct event_base;
 struct tw_api;
+struct tw_sched_stats;
 
 /*
  * What the API asks of the rest of the engine. Every hook may be NULL (then the corresponding
@@ -34,6 +35,8 @@ struct tw_api_hooks {
                    void *done_arg, struct tw_err *err);
     /* Forget a done_cb registered with execute (the held client went away). */
     void (*execute_forget)(void *ctx, int64_t task_id, void *done_arg);
+    /* GET /metrics: the scheduler's numbers (sched/sched.h); NULL leaves them out. */
+    void (*sched_stats)(void *ctx, struct tw_sched_stats *out);
 };
 
 struct tw_api_deps {

@@ -27,6 +27,7 @@ struct tw_api {
     struct tw_login_throttle *throttle; /* failed logins per user name */
     struct tw_held *held;            /* execute requests waiting for their run, a list */
     struct tw_conns *conns;          /* open connections, for http.max_connections */
+    struct tw_metrics *metrics;      /* HTTP counters for GET /metrics (metrics.c), lazily */
 };
 
 enum tw_caller_kind {
@@ -52,6 +53,8 @@ struct tw_req {
     char param_buf[512];             /* storage for params */
     struct tw_caller caller;         /* filled when the route needs auth */
     const char *route;               /* the matched pattern, for logs and metrics */
+    uint64_t t0_ns;                  /* monotonic start, for the access log and latency */
+    char req_id[68];                 /* X-Request-Id: the client's (checked) or 16 random hex */
 };
 
 typedef void tw_route_fn(struct tw_req *r);
@@ -169,5 +172,22 @@ void tw_conns_destroy(struct tw_api *api);
 
 /* ---- router.c ---- */
 void tw_router_dispatch(struct tw_req *r);
+
+/* ---- access.c: request ids, the access log, and the one evhttp_send_reply ---- */
+
+/* Start r's clock and set its request id (echoed as X-Request-Id). First thing per request. */
+void tw_access_begin(struct tw_req *r);
+/*
+ * Send r's reply with status (headers and output buffer already filled): counts it for
+ * /metrics, writes the access log line, then evhttp_send_reply. Every reply ends here.
+ */
+void tw_reply_send(struct tw_req *r, int status);
+const char *tw_method_name(enum evhttp_cmd_type m);
+
+/* ---- metrics.c ---- */
+void tw_metrics_http(struct tw_api *api, const char *route, const char *method, int status,
+                     double seconds);
+void tw_metrics_destroy(struct tw_metrics *m);
+void tw_api_metrics(struct tw_req *r);
 
 #endif

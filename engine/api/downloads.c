@@ -97,8 +97,11 @@ static int parse_range(const char *h, int64_t size, int64_t *start, int64_t *end
     h += 6;
     if (*h == '-') {
         b = strtoll(h + 1, &e, 10);
-        if (*e != '\0' || e == h + 1 || b <= 0 || size == 0)
-            return b <= 0 ? 0 : -1;
+        if (*e != '\0' || e == h + 1 || b < 0)
+            return 0;                   /* not a valid suffix range: ignore the header */
+        /* "bytes=-0" is well-formed but selects nothing: unsatisfiable (RFC 9110 14.1.1) */
+        if (b == 0 || size == 0)
+            return -1;
         *start = b >= size ? 0 : size - b;
         *end = size - 1;
         return 1;
@@ -195,7 +198,7 @@ void tw_api_download(struct tw_req *r)
         tw_reply_error(r, 500, "internal_error", NULL, "cannot stream the result file");
         return;
     }
-    evhttp_send_reply(r->ev, range == 1 ? 206 : 200, NULL, NULL);
+    tw_reply_send(r, range == 1 ? 206 : 200);
 }
 
 void tw_api_healthz(struct tw_req *r)

@@ -23,6 +23,9 @@ struct tw_held {
     struct evhttp_request *ev;      /* NULL once the client has gone */
     struct event *timer;            /* execute_wait */
     int64_t task_id;
+    const char *route;              /* of the held request, for its access log line */
+    uint64_t t0_ns;
+    char req_id[68];
 };
 
 static void held_unlink_free(struct tw_held *h)
@@ -49,6 +52,10 @@ static void held_answer(struct tw_held *h)
     memset(&r, 0, sizeof(r));
     r.ev = h->ev;
     r.api = h->api;
+    r.method = EVHTTP_REQ_POST;
+    r.route = h->route;
+    r.t0_ns = h->t0_ns;
+    memcpy(r.req_id, h->req_id, sizeof(r.req_id));
     if (h->ev == NULL)
         return;
     tw_conn_observe_close(h->api, h->ev, NULL, NULL);
@@ -119,6 +126,9 @@ void tw_api_task_execute(struct tw_req *r)
         h->api = r->api;
         h->ev = r->ev;
         h->task_id = id;
+        h->route = r->route;
+        h->t0_ns = r->t0_ns;
+        memcpy(h->req_id, r->req_id, sizeof(h->req_id));
     }
     rc = r->api->d.hooks.execute(r->api->d.hooks.ctx, id, h ? on_run_done : NULL, h, &err);
     tw_task_fini(&t);

@@ -1,6 +1,7 @@
 /*
  * Replies: JSON bodies and the error envelope of SPEC §3. Every handler ends in exactly one
- * call here, which is the single place that calls evhttp_send_reply.
+ * call here, which sends through tw_reply_send (access.c: metrics, access log, the single
+ * evhttp_send_reply).
  *
  * When adding an error name, also add it to the README's error table (its number is public).
  */
@@ -58,7 +59,7 @@ static void send_text(struct tw_req *r, int status, const char *body, size_t len
         tw_add_header(r, "Content-Type", "application/json");
         evbuffer_add(out, body, len);
     }
-    evhttp_send_reply(r->ev, status, NULL, NULL);
+    tw_reply_send(r, status);   /* access.c: counts, logs, evhttp_send_reply */
 }
 
 void tw_reply_json(struct tw_req *r, int status, json_t *body)

@@ -38,6 +38,8 @@ static const struct tw_route routes[] = {
     { EVHTTP_REQ_DELETE, "/segments/{id}",               tw_api_segment_delete,    ROUTE_AUTH },
     { EVHTTP_REQ_POST,   "/auth/login",                  tw_api_login,             ROUTE_OPEN },
     { EVHTTP_REQ_GET,    "/healthz",                     tw_api_healthz,           ROUTE_OPEN },
+    /* open unless metrics.require_token (the handler checks) */
+    { EVHTTP_REQ_GET,    "/metrics",                     tw_api_metrics,           ROUTE_OPEN },
 };
 
 static const char *method_name(enum evhttp_cmd_type m)
@@ -98,6 +100,7 @@ void tw_router_dispatch(struct tw_req *r)
     for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         if (!match(r, routes[i].pattern, r->path))
             continue;
+        r->route = routes[i].pattern;   /* a 405 is still counted under its pattern */
         if (routes[i].method == r->method) {
             hit = &routes[i];
             break;

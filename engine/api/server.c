@@ -34,6 +34,7 @@ static void handle(struct evhttp_request *ev, void *arg)
     r.path = uri ? evhttp_uri_get_path(uri) : NULL;
     r.query.tqh_first = NULL;
     r.query.tqh_last = &r.query.tqh_first;
+    tw_access_begin(&r);
     if (r.path == NULL || r.path[0] != '/') {
         tw_reply_error(&r, 400, "validation_failed", NULL, "malformed request URI");
         return;
@@ -154,5 +155,6 @@ void tw_api_destroy(struct tw_api *api)
     tw_conns_destroy(api);
     evhttp_free(api->http);
     tw_login_throttle_destroy(api->throttle);
+    tw_metrics_destroy(api->metrics);
     tw_free(api);
 }

@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "export/export.h"
+#include "lua/lua.h"
 #include "plugin/plugin.h"
 #include "run/runner.h"
 #include "sched/sched.h"
@@ -30,19 +31,27 @@ static const char serve_usage[] =
     "Runs the engine: HTTP API, scheduler and workers, until SIGTERM or SIGINT.\n"
     "--ready-file PATH  once listening, write the bound port to PATH (for supervisors and tests)\n";
 
-static const char *const builtin_formats[] = { "csv", "json", NULL };
 
 struct serve {
     const struct tw_config *cfg;
     struct event_base *base;
     struct tw_plugin_registry *plugins;
     const char **indexes;            /* loaded index names, NULL-terminated; owned */
+    char **lua_formats;              /* lua_dir/formats/<name>.lua names; owned */
+    char **lua_scripts;              /* lua_dir/segments/<name>.lua names; owned */
+    const char **formats;            /* csv, json, then the Lua ones; NULL-terminated; owned */
     struct tw_sched *sched;
     struct tw_api *api;
     struct event *sigterm;
     struct event *sigint;
     int signals;                     /* received so far */
 };
+
+/* api.h's hooks.sched_stats, for GET /metrics. */
+static void sched_stats(void *ctx, struct tw_sched_stats *out)
+{
+    tw_sched_get_stats(ctx, out);
+}
 
 static void on_drained(void *arg)
 {
@@ -65,15 +74,47 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
                       s->base);
 }
 
+/* export_format values: the built-in writers, then the installed Lua formatters; and the
+ * installed segment scripts. */
+static bool list_formats(struct serve *s)
+{
+    char dir[4096];
+    struct tw_err err;
+    size_t n = 0, i;
+
+    snprintf(dir, sizeof(dir), "%s/segments", s->cfg->lua_dir);
+    if (tw_lua_names(dir, &s->lua_scripts, &err) != TW_OK) {
+        fprintf(stderr, "taskwheel serve: lua_dir: %s\n", err.msg);
+        return false;
+    }
+    snprintf(dir, sizeof(dir), "%s/formats", s->cfg->lua_dir);
+    if (tw_lua_names(dir, &s->lua_formats, &err) != TW_OK) {
+        fprintf(stderr, "taskwheel serve: lua_dir: %s\n", err.msg);
+        return false;
+    }
+    while (s->lua_formats[n] != NULL)
+        n++;
+    s->formats = tw_calloc(n + 3, sizeof(*s->formats));
+    if (s->formats == NULL)
+        return false;
+    s->formats[0] = "csv";
+    s->formats[1] = "json";
+    for (i = 0; i < n; i++)
+        s->formats[2 + i] = s->lua_formats[i];
+    return true;
+}
+
 /* validate.h's tw_segment_check_fn: the rules against the loaded index's fields. */
 static int check_segment(void *ctx, const json_t *segment, const char *export_index,
                          int64_t chain, const char *path, struct tw_err *err)
 {
-    const struct tw_plugin *p = tw_plugin_registry_find(ctx, export_index);
+    const struct serve *s = ctx;
+    const struct tw_plugin *p = tw_plugin_registry_find(s->plugins, export_index);
+    int rc = tw_seg_check_scripts(segment, (const char *const *)s->lua_scripts, path, err);
 
     (void)chain;
-    if (p == NULL)
-        return TW_OK;               /* an unknown index is reported on target.export_index */
+    if (rc != TW_OK || p == NULL)   /* an unknown index is reported on target.export_index */
+        return rc;
     return tw_seg_check(segment, p->desc.index, p->desc.fields, path, err);
 }
 
@@ -114,7 +155,7 @@ static bool write_ready_file(const char *path, uint16_t port)
 
 static int serve_run(struct tw_config *cfg, const char *ready_file)
 {
-    struct tw_validate_ctx vctx = { NULL, builtin_formats, NULL, NULL };
+    struct tw_validate_ctx vctx = { NULL, NULL, NULL, NULL };
     struct tw_export_work_ctx work;
     struct tw_sched_deps sd;
     unsigned char key[TW_KEY_BYTES];
@@ -131,11 +172,12 @@ static int serve_run(struct tw_config *cfg, const char *ready_file)
         fprintf(stderr, "taskwheel serve: %s\n", err.msg);
         return TW_EXIT_FAILURE;
     }
-    if (!load_plugins(&s))
+    if (!load_plugins(&s) || !list_formats(&s))
         goto out;
     vctx.indexes = s.indexes;
+    vctx.formats = s.formats;
     vctx.check_segment = check_segment;
-    vctx.check_ctx = s.plugins;
+    vctx.check_ctx = &s;
     if (!tw_cli_open_store(cfg, &store, key))
         goto out;
     s.base = event_base_new();
@@ -161,6 +203,7 @@ static int serve_run(struct tw_config *cfg, const char *ready_file)
     deps.key = key;
     deps.vctx = &vctx;
     deps.hooks = tw_sched_api_hooks(s.sched);
+    deps.hooks.sched_stats = sched_stats;     /* GET /metrics; ctx is the scheduler */
     if (tw_api_create(&deps, &s.api, &err) != TW_OK) {
         fprintf(stderr, "taskwheel serve: %s\n", err.msg);
         goto out;
@@ -192,6 +235,9 @@ out:
     if (s.base != NULL)
         event_base_free(s.base);
     tw_free(s.indexes);
+    tw_free(s.formats);
+    tw_lua_names_free(s.lua_formats);
+    tw_lua_names_free(s.lua_scripts);
     tw_plugin_registry_destroy(s.plugins);
     return rc;
 }

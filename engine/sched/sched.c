@@ -261,6 +261,7 @@ int tw_sched_create(const struct tw_sched_deps *d, struct tw_sched **out, struct
     if (s == NULL)
         return tw_err_set(err, TW_ENOMEM, "scheduler: out of memory");
     s->d = *d;
+    tw_sched_stats_init(s);
     ro.ctx = s;
     s->wall_minus_mono_ms = clock_offset_ms();
     s->wheel = tw_wheel_create(tw_clock_mono_ms());

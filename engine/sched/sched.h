@@ -35,6 +35,7 @@
 #include "api/api.h"
 #include "core/config.h"
 #include "core/err.h"
+#include "core/histo.h"
 #include "run/runner.h"
 #include "store/store.h"
 
@@ -54,6 +55,8 @@ struct tw_sched_deps {
 /* Called once when a shutdown has drained; see tw_sched_shutdown. */
 typedef void tw_sched_drained_fn(void *arg);
 
+#define TW_SCHED_MAX_INDEXES 32  /* export indexes with their own records counter */
+
 struct tw_sched_stats {
     size_t tasks;                /* entries: armed, queued or running */
     size_t armed;                /* waiting for their time in the wheel */
@@ -63,6 +66,15 @@ struct tw_sched_stats {
     uint64_t done;               /* runs that ended DONE */
     uint64_t failed;             /* runs that ended ERROR (including ones never forked) */
     uint64_t recovered;          /* INPROGRESS tasks recovered at creation */
+    /* For metrics (sched_stats.c). */
+    unsigned workers;            /* size of the worker pool (cfg->workers) */
+    struct tw_histo lateness_s;  /* scheduled runs: start time - due time, seconds */
+    struct tw_histo run_s;       /* runs that ended DONE or ERROR in a worker: wall seconds */
+    size_t n_exported;           /* entries used in exported[] */
+    struct {
+        char index[48];          /* export_index */
+        uint64_t records;        /* records written by runs that ended DONE (counts.success) */
+    } exported[TW_SCHED_MAX_INDEXES]; /* further indexes are counted under "other" */
 };
 
 /*
@@ -111,7 +123,9 @@ void tw_sched_execute_forget(struct tw_sched *s, int64_t task_id, void *done_arg
 
 /*
  * Stop: start no new runs; when every running run has ended, or after grace_s seconds, kill
- * the rest and record them as interrupted (INPROGRESS -> READY, run again at next start),
+ * the rest and record them as interrupted (INPROGRESS -> READY, run again at next start; a
+ * run whose task is not due yet, i.e. one started by execute, is left INPROGRESS for the next
+ * start to recover, so that it does run again),
  * answer every held execute callback, then call on_drained(arg) once from the loop (never
  * from inside this call). Do not destroy the scheduler from on_drained: stop the loop there.
  * Calling it again shortens the grace (the first callback is kept).

@@ -164,4 +164,13 @@ void tw_sched_on_progress(void *ctx, int64_t task_id, const struct tw_run_counts
 /* Record task id (left INPROGRESS by a previous process) as interrupted and due now. */
 int tw_sched_recover(struct tw_sched *s, int64_t id, int64_t chain, struct tw_err *err);
 
+/* sched_stats.c: metrics in s->st and the run.started / run.finished log lines */
+void tw_sched_stats_init(struct tw_sched *s);
+/* A run of task (fresh copy) was launched for entry t; forced: execute or recovered. */
+void tw_sched_note_start(struct tw_sched *s, const struct tw_sched_task *t,
+                         const struct tw_task *task, bool forced);
+/* A run launched in a worker ended DONE or ERROR (res->end DONE or FAILED). */
+void tw_sched_note_end(struct tw_sched *s, const struct tw_task *task,
+                       const struct tw_run_result *res);
+
 #endif /* TW_SCHED_SCHED_INT_H */

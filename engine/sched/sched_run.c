@@ -220,6 +220,8 @@ static void start(struct tw_sched *s, struct tw_sched_task *t)
     s->st.started++;
     if (launch(s, &task, now, &err) != TW_OK)
         fail_without_worker(s, t, &task, err.msg);
+    else
+        tw_sched_note_start(s, t, &task, forced);
 out:
     tw_task_fini(&task);
 }
@@ -249,6 +251,33 @@ static void end_interrupted(struct tw_sched *s, int64_t id, int64_t now)
     if (tw_store_run_finish(s->d.store, id, &o, &err) != TW_OK)
         tw_logf(TW_LOG_ERROR, "sched.finish", "task %lld: cannot record its interrupted run: %s",
                 (long long)id, err.msg);
+}
+
+/*
+ * Whether writing an interrupted run as READY lets the next start run it again (SPEC §5: a
+ * run interrupted by a shutdown is "recovered as above": logged as interrupted, and the task
+ * runs again). A READY task runs at the next start only when its trigger.once has come, which
+ * is not so for a run started by POST /execute of a task due later (e.g. a one-off task due
+ * next year): written READY, it would silently never rerun. Such a task is left INPROGRESS
+ * instead, exactly as after a crash, so the next start's recovery (tw_sched_recover) logs it
+ * "INPROGRESS -> READY" + MSG_INTERRUPTED and runs it once whatever its trigger.
+ */
+static bool interrupted_runs_again(struct tw_sched *s, int64_t id, int64_t now)
+{
+    struct tw_task task;
+    struct tw_err err;
+    bool due;
+
+    memset(&task, 0, sizeof(task));
+    if (tw_store_task_get(s->d.store, id, &task, &err) != TW_OK)
+        return true;             /* cannot tell: keep the usual write */
+    due = task.once_at <= now;
+    if (!due)
+        tw_logf(TW_LOG_INFO, "sched.interrupt", "task %lld: interrupted before its trigger.once; "
+                "left INPROGRESS so that the next start recovers it and runs it again",
+                (long long)id);
+    tw_task_fini(&task);
+    return due;
 }
 
 static void end_finished(struct tw_sched *s, struct tw_sched_task *t,
@@ -282,6 +311,7 @@ static void end_finished(struct tw_sched *s, struct tw_sched_task *t,
         s->st.done++;
     else
         s->st.failed++;
+    tw_sched_note_end(s, &task, res);
     record_end(s, t, &task, &o);
     tw_task_fini(&task);
 }
@@ -303,8 +333,9 @@ void tw_sched_on_run_end(void *ctx, const struct tw_run_result *res)
         tw_sched_entry_drop(s, t);   /* deleted: nothing of this run is written */
     } else if (res->end == TW_RUN_INTERRUPTED) {
         t->flags = 0;
-        end_interrupted(s, res->task_id, res->end_time);
-        tw_sched_entry_drop(s, t);   /* READY in the store: the next start runs it */
+        if (interrupted_runs_again(s, res->task_id, res->end_time))
+            end_interrupted(s, res->task_id, res->end_time);
+        tw_sched_entry_drop(s, t);   /* READY (or INPROGRESS, see above): the next start runs it */
     } else {
         t->flags = 0;
         end_finished(s, t, res);

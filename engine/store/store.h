@@ -209,6 +209,12 @@ int tw_store_task_scan(struct tw_store *s, tw_store_scan_fn *fn, void *ctx, stru
 /* Number of tasks in each state: counts[4] indexed by enum tw_task_state. */
 int tw_store_task_count_by_state(struct tw_store *s, int64_t counts[4], struct tw_err *err);
 
+/*
+ * Result files still on offer (a task's latest result, not expired) and the sum of their
+ * sizes in bytes, for metrics (store_metrics.c).
+ */
+int tw_store_result_usage(struct tw_store *s, int64_t *files, int64_t *bytes, struct tw_err *err);
+
 /* ---- idempotency ---- */
 
 /*

@@ -76,6 +76,8 @@ enum tw_stmt {
     TW_STMT_SEG_UPDATE,
     TW_STMT_SEG_USERS,
     TW_STMT_SEG_DELETE,
+    /* metrics (store_metrics.c) */
+    TW_STMT_RESULT_BYTES,
     TW_STMT_COUNT
 };
 

@@ -127,6 +127,11 @@ const char *const tw_store_sql[TW_STMT_COUNT] = {
         "UPDATE segments SET name = ?2, segment_json = ?3, last_modified = ?4 WHERE id = ?1",
     [TW_STMT_SEG_USERS] = "SELECT id FROM tasks WHERE segment_id = ?1 ORDER BY id",
     [TW_STMT_SEG_DELETE] = "DELETE FROM segments WHERE id = ?1",
+
+    /* the current (unexpired) result file of each task */
+    [TW_STMT_RESULT_BYTES] =
+        "SELECT count(*), coalesce(sum(result_size), 0) FROM tasks "
+        "WHERE result_path IS NOT NULL AND result_expired = 0",
 };
 
 /*
