@@ -26,7 +26,12 @@ static void write_file(const char *path, const char *text)
 
 void tw_srv_init(struct tw_srv *s, const char *extra_yaml)
 {
-    char cfg[8192];
+    tw_srv_init_plugins(s, NULL, extra_yaml);
+}
+
+void tw_srv_init_plugins(struct tw_srv *s, const char *plugins_dir, const char *extra_yaml)
+{
+    char cfg[8192], plugins[1024];
 
     memset(s, 0, sizeof(*s));
     snprintf(s->dir, sizeof(s->dir), "/tmp/twtest.XXXXXX");
@@ -34,14 +39,18 @@ void tw_srv_init(struct tw_srv *s, const char *extra_yaml)
     snprintf(s->config, sizeof(s->config), "%s/config.yaml", s->dir);
     if (extra_yaml != NULL)
         snprintf(s->extra, sizeof(s->extra), "%s", extra_yaml);
+    if (plugins_dir != NULL)
+        snprintf(plugins, sizeof(plugins), "%s", plugins_dir);
+    else
+        snprintf(plugins, sizeof(plugins), "%s/plugins", TW_BUILD_DIR);
     snprintf(cfg, sizeof(cfg),
              "listen: \"127.0.0.1:0\"\n"
              "data_dir: \"%s/var\"\n"
-             "plugins_dir: \"%s/plugins\"\n"
+             "plugins_dir: \"%s\"\n"
              "lua_dir: \"%s/lua\"\n"
              "log: { level: warn }\n"
              "%s",
-             s->dir, TW_BUILD_DIR, TW_SOURCE_DIR, s->extra);
+             s->dir, plugins, TW_SOURCE_DIR, s->extra);
     write_file(s->config, cfg);
     tw_srv_start(s);
 }
@@ -294,6 +303,61 @@ void tw_assert_error(const struct tw_resp *r, long status, const char *name, con
     cr_assert(json_string_length(json_object_get(e, "description")) > 0);
     if (field != NULL)
         cr_assert_str_eq(json_string_value(json_object_get(e, "field")), field, "body: %s", r->body);
+}
+
+json_t *tw_task_get(struct tw_srv *s, const char *token, long long id)
+{
+    struct tw_resp r;
+    char path[96];
+    json_t *t;
+
+    snprintf(path, sizeof(path), "/tasks/%lld?log_limit=1000", id);
+    tw_http(s, "GET", path, token, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, "GET %s: %ld %s", path, r.status, r.body);
+    cr_assert_not_null(r.json, "GET %s: not JSON: %s", path, r.body);
+    t = json_incref(r.json);
+    tw_resp_fini(&r);
+    return t;
+}
+
+json_t *tw_wait_state(struct tw_srv *s, const char *token, long long id, const char *code,
+                      int timeout_s)
+{
+    struct timespec ts = { 0, 50 * 1000 * 1000 }, t0, now;
+    json_t *t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        const char *c;
+        char *text;
+
+        t = tw_task_get(s, token, id);
+        c = json_string_value(json_object_get(json_object_get(t, "state"), "code"));
+        if (c != NULL && strcmp(c, code) == 0)
+            return t;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (now.tv_sec - t0.tv_sec >= timeout_s) {
+            text = json_dumps(t, JSON_COMPACT);
+            cr_assert_fail("task %lld not %s after %d s: %s", id, code, timeout_s,
+                           text ? text : "?");
+        }
+        json_decref(t);
+        nanosleep(&ts, NULL);
+    }
+}
+
+size_t tw_task_log_count(const json_t *task, const char *msg)
+{
+    json_t *logs = json_object_get(task, "logs"), *e;
+    size_t i, n = 0;
+
+    json_array_foreach(logs, i, e) {
+        const char *m = json_string_value(json_object_get(e, "msg"));
+
+        if (m != NULL && strcmp(m, msg) == 0)
+            n++;
+    }
+    return n;
 }
 
 char *tw_task_body(long chain, const char *extra_fields)

@@ -32,6 +32,15 @@ struct tw_resp {
 
 /* Create the directory and config (with extra_yaml appended, may be NULL) and start. */
 void tw_srv_init(struct tw_srv *s, const char *extra_yaml);
+/*
+ * The same with another plugins_dir (the config loader refuses a key given twice, so it cannot
+ * go in extra_yaml); NULL means the build's production plugins, <build>/plugins, as in
+ * tw_srv_init.
+ */
+void tw_srv_init_plugins(struct tw_srv *s, const char *plugins_dir, const char *extra_yaml);
+
+/* The run-behaviour fixture plugin "testrun" (tests/runplugin/README.md) lives here alone. */
+#define TW_RUNPLUGINS_DIR TW_BUILD_DIR "/tests/runplugins"
 void tw_srv_start(struct tw_srv *s);
 /* Send sig (SIGTERM normally) and wait; returns the exit status (or 128+signal). */
 int tw_srv_stop(struct tw_srv *s, int sig);
@@ -60,6 +69,20 @@ bool tw_resp_header(const struct tw_resp *r, const char *name, char *buf, size_t
 
 /* Assert r is an error envelope with status and name (and field when not NULL). */
 void tw_assert_error(const struct tw_resp *r, long status, const char *name, const char *field);
+
+/*
+ * Poll GET /tasks/{id}?log_limit=1000 (every 50 ms) until state.code is code, for at most
+ * timeout_s seconds; asserts on timeout or on an HTTP error. Returns the task (caller
+ * json_decref()s).
+ */
+json_t *tw_wait_state(struct tw_srv *s, const char *token, long long id, const char *code,
+                      int timeout_s);
+
+/* The task (GET /tasks/{id}?log_limit=1000, asserted 200); caller json_decref()s. */
+json_t *tw_task_get(struct tw_srv *s, const char *token, long long id);
+
+/* Log entries of task whose msg equals msg exactly. */
+size_t tw_task_log_count(const json_t *task, const char *msg);
 
 /* A valid create body for chain (index/format/once given, or defaults). Caller frees. */
 char *tw_task_body(long chain, const char *extra_fields);

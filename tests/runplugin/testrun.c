@@ -1,0 +1,96 @@
+/*
+ * Fixture index plugin "testrun" for the end-to-end fault and scheduler tests
+ * (tests/faults/, see README.md in this directory). Built only with the tests, into
+ * <build>/tests/runplugins; a test server loads it by pointing plugins_dir there. It uses only
+ * the public ABI, and picks its behaviour from the chain it is asked to read:
+ *
+ *   9001  yields 3 records
+ *   9002  sleeps 1 s before each of 5 records (a slow run whose progress is visible)
+ *   9003  raise(SIGSEGV) in next
+ *   9004  hangs in open, ignoring SIGTERM (so the runner must escalate to SIGKILL)
+ *   9005  _exit(3) in next (a worker that dies without a result)
+ *   9006  open fails with "told to fail by chain 9006"
+ *   other 3 records
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <taskwheel/plugin.h>
+
+static const struct tw_field testrun_fields[] = {
+    {.name = "id", .type = TW_FIELD_INT, .flags = TW_FIELD_FILTERABLE},
+    {.name = "name", .type = TW_FIELD_KEYWORD, .flags = TW_FIELD_FILTERABLE},
+    {0},
+};
+
+struct cursor {
+    const struct tw_host *host;
+    int64_t chain;
+    long rows, i;
+    int slow;
+};
+
+static int tr_open(const struct tw_host *host, struct tw_query *q, void **out, struct tw_err *err)
+{
+    int64_t chain = host->q_chain(q);
+    struct cursor *c;
+
+    if (chain == 9004) {
+        signal(SIGTERM, SIG_IGN);
+        for (;;)
+            pause();
+    }
+    if (chain == 9006)
+        return host->err_set(err, TW_PLUGIN_ESOURCE, "told to fail by chain %lld",
+                             (long long)chain);
+    c = host->alloc(sizeof(*c));
+    if (c == NULL)
+        return host->err_set(err, TW_PLUGIN_ENOMEM, "out of memory");
+    memset(c, 0, sizeof(*c));
+    c->host = host;
+    c->chain = chain;
+    c->rows = chain == 9002 ? 5 : 3;
+    c->slow = chain == 9002;
+    *out = c;
+    return TW_PLUGIN_OK;
+}
+
+static int tr_next(void *cursor, struct tw_record *r, struct tw_err *err)
+{
+    struct cursor *c = cursor;
+    const struct tw_host *h = c->host;
+    char name[32];
+
+    (void)err;
+    if (c->chain == 9003)
+        raise(SIGSEGV); /* a real crash, without undefined behaviour for the sanitizers */
+    if (c->chain == 9005)
+        _exit(3);
+    if (c->i >= c->rows)
+        return 0;
+    if (c->slow) {
+        struct timespec ts = {1, 0};
+
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+    }
+    c->i++;
+    snprintf(name, sizeof(name), "row-%ld", c->i);
+    h->rec_set_chain(r, c->chain);
+    h->rec_set_int(r, 0, c->i);
+    h->rec_set_text(r, 1, name, strlen(name));
+    return 1;
+}
+
+static void tr_close(void *cursor)
+{
+    struct cursor *c = cursor;
+
+    c->host->free(c);
+}
+
+TW_INDEX_PLUGIN(.index = "testrun", .label = "TestRun", .version = "0.1.0",
+                .fields = testrun_fields, .open = tr_open, .next = tr_next, .close = tr_close);
