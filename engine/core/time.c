@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define SECS_PER_DAY 86400
+#define MAX_INSTANT INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
 
 int64_t tw_days_from_civil(int64_t y, unsigned m, unsigned d)
 {
@@ -199,6 +200,7 @@ int tw_time_parse(const char *s, int64_t *out, struct tw_err *err)
     int64_t days = 0;
     int64_t secs = 0;     /* zeroed only to quiet -O3's may-be-uninitialized analysis */
     int64_t offset_s = 0;
+    int64_t t;
     int ret;
 
     if (s == NULL || *s == '\0')
@@ -217,7 +219,14 @@ int tw_time_parse(const char *s, int64_t *out, struct tw_err *err)
     if (ret != TW_OK)
         return ret;
     /* Local time = UTC + offset, so UTC = local - offset. */
-    *out = days * SECS_PER_DAY + secs - offset_s;
+    t = days * SECS_PER_DAY + secs - offset_s;
+    /* The range is UTC's: an offset must not carry the instant out of it ("1970-01-01T00:00:00
+     * +01:00" is 1969 in UTC, which tw_time_format would write back as a refused time). */
+    if (t < 0)
+        return tw_err_set(err, TW_EINVAL, "time \"%s\": is before 1970-01-01T00:00:00Z in UTC", s);
+    if (t > MAX_INSTANT)
+        return tw_err_set(err, TW_EINVAL, "time \"%s\": is after 9999-12-31T23:59:59Z in UTC", s);
+    *out = t;
     return TW_OK;
 }
 

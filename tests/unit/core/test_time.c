@@ -99,6 +99,9 @@ ParameterizedTestParameters(time, rejects)
         {" 2026-05-26T12:00:00Z", "YYYY-MM-DD"},
         {"1969-12-31T23:59:59Z", "before 1970"},
         {"0000-01-01T00:00:00Z", "before 1970"},
+        /* found by tests/fuzz (time): the offset moves the instant out of range */
+        {"1970-01-01T00:00:00+05", "before 1970-01-01T00:00:00Z in UTC"},
+        {"9999-12-31T23:59:59-01", "after 9999-12-31T23:59:59Z in UTC"},
     };
 
     return cr_make_param_array(struct bad, cases, sizeof(cases) / sizeof(cases[0]));
