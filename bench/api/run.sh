@@ -5,11 +5,11 @@
 #   2. POST /tasks per second.
 # Usage: bench/api/run.sh [BUILD_DIR] [SECONDS] [CONNECTIONS]    (Release build recommended)
 set -eu
-BUILD=${1:-build-release}
+BUILD=${1:-build-rel}
 SECS=${2:-10}
 CONNS=${3:-50}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-TW=$ROOT/$BUILD/taskwheel
+TW=$ROOT/$BUILD/engine/taskwheel
 BARE=$ROOT/$BUILD/bench/bench_bare_evhttp
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 2; }
 D=$(mktemp -d)
@@ -17,6 +17,8 @@ trap 'kill $TWPID $BAREPID 2>/dev/null; rm -rf "$D"' EXIT
 cat > "$D/config.yaml" <<YAML
 listen: "127.0.0.1:0"
 data_dir: "$D/var"
+plugins_dir: "$ROOT/$BUILD/plugins"
+lua_dir: "$ROOT/lua"
 log: { level: error }
 http: { max_connections: 10000 }
 YAML

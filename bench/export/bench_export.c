@@ -4,6 +4,7 @@
  * Usage: bench_export PLUGINS_DIR SOURCE_DB INDEX FORMAT CHAIN OUT_DIR [gzip]
  * Environment: TW_BENCH_SEGMENT='{"rules": [...]}' filters through the segment compiler as a
  * run does (pushdown + residual); TW_BENCH_NO_PUSHDOWN=1 evaluates every rule in C instead.
+ * Script rules and formats other than csv/json use Lua from TW_BENCH_LUA_DIR (default ./lua).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "core/log.h"
 #include "export/export.h"
+#include "lua/lua.h"
 #include "segment/segment.h"
 
 static double now_s(void)
@@ -27,6 +29,12 @@ int main(int argc, char **argv)
     struct tw_plugin_registry *reg = NULL;
     struct tw_export_job job = {0};
     struct tw_export_stats st;
+    const char *lua_dir = getenv("TW_BENCH_LUA_DIR") ? getenv("TW_BENCH_LUA_DIR") : "./lua";
+    struct tw_lua_limits lim = { 0, 0 };
+    struct tw_lua_writer_arg lua_arg = { NULL, NULL, { 0, 0 }, 0 };
+    struct tw_writer_ops lua_ops;
+    char lua_path[4096];
+    struct tw_lua *lua = NULL;
     struct tw_seg *seg = NULL;
     struct tw_query q;
     struct tw_err err;
@@ -46,7 +54,17 @@ int main(int argc, char **argv)
     }
     job.plugin = tw_plugin_registry_find(reg, argv[3]);
     job.writer = tw_writer_find(argv[4]);
-    if (job.plugin == NULL || job.writer == NULL) {
+    if (job.writer == NULL) {         /* a Lua formatter, as a run would use it */
+        snprintf(lua_path, sizeof(lua_path), "%s/formats/%s.lua", lua_dir, argv[4]);
+        lua_ops = tw_lua_writer;
+        lua_ops.name = lua_ops.ext = argv[4];
+        lua_arg.path = lua_path;
+        lua_arg.name = argv[4];
+        lua_arg.run_start = (int64_t)time(NULL);
+        job.writer = &lua_ops;
+        job.writer_arg = &lua_arg;
+    }
+    if (job.plugin == NULL) {
         fprintf(stderr, "unknown index %s or format %s\n", argv[3], argv[4]);
         return 2;
     }
@@ -67,6 +85,13 @@ int main(int argc, char **argv)
             return 2;
         }
         json_decref(j);
+        snprintf(lua_path, sizeof(lua_path), "%s/segments", lua_dir);
+        if (tw_seg_has_scripts(seg) &&
+            (tw_lua_create(&lim, job.run_start, &lua, &err) != TW_OK ||
+             tw_seg_bind_lua(seg, lua, lua_path, &err) != TW_OK)) {
+            fprintf(stderr, "segment: %s\n", err.msg);
+            return 2;
+        }
         tw_query_init(&q, job.chain, job.run_start, tw_seg_join(seg));
         if (getenv("TW_BENCH_NO_PUSHDOWN") == NULL && tw_seg_pushdown(seg, &q, &err) != TW_OK)
             return 1;
@@ -89,6 +114,7 @@ int main(int argc, char **argv)
         tw_query_fini(&q);
         tw_seg_destroy(seg);
     }
+    tw_lua_destroy(lua);
     tw_plugin_registry_destroy(reg);
     return 0;
 }

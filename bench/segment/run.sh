@@ -69,4 +69,20 @@ d=$(measure "taskwheel no segment" "$out" \
 n=$(sqlite3 "$db" 'select count(*) from transactions where chain_id = 1764')
 awk -v c="$c" -v d="$d" -v n="$n" 'BEGIN { printf "%-38s %8.1f ns/record\n",
     "  residual C evaluation, 3 rules", (c > d ? (c - d) / n * 1e9 : 0) }'
+# A script rule (lua/segments/high_value.lua) that keeps every record: the Lua call per record.
+script='{"rules":[{"operator":"script","script":"high_value","params":{"min_spend":-1000000000}}]}'
+rm -rf "$work/out"; mkdir -p "$work/out"
+e=$(TW_BENCH_LUA_DIR=$root/lua TW_BENCH_SEGMENT=$script measure "taskwheel script rule (keeps all)" \
+    "$out" "$bench" "$build/plugins" "$db" transactions csv 1764 "$work/out" |
+    tee /dev/stderr | tail -1)
+awk -v e="$e" -v d="$d" -v n="$n" 'BEGIN { printf "%-38s %8.0f ns/record\n",
+    "  Lua script rule", (e > d ? (e - d) / n * 1e9 : 0) }'
+# The ndjson Lua formatter against the built-in json writer, same records.
+rm -rf "$work/out"; mkdir -p "$work/out"
+f=$(measure "taskwheel transactions json" "$work/out/Transaction_Export-1.json" \
+    "$bench" "$build/plugins" "$db" transactions json 1764 "$work/out" | tee /dev/stderr | tail -1)
+g=$(TW_BENCH_LUA_DIR=$root/lua measure "taskwheel transactions ndjson (Lua)" \
+    "$work/out/Transaction_Export-1.ndjson" \
+    "$bench" "$build/plugins" "$db" transactions ndjson 1764 "$work/out" | tee /dev/stderr | tail -1)
+awk -v f="$f" -v g="$g" 'BEGIN { printf "%-38s %8.2f\n", "  ratio ndjson(Lua)/json", g / f }'
 } 2>&1 | grep -v '^[0-9.]*$'
