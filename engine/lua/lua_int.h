@@ -80,6 +80,9 @@ static inline struct tw_lua *tw_lua_of(lua_State *L)
 extern const char tw_lua_null_tag;
 #define TW_LUA_NULL ((void *)&tw_lua_null_tag)
 
+/* json.c: tw.json(value [, fields]), see there. */
+int tw_lua_json_lj(lua_State *L);
+
 /*
  * vm.c: run fn(ud) in protected mode with a fresh instruction budget, the traceback-free
  * message handler and the memory cap. chunk names the script for messages without a

@@ -178,6 +178,7 @@ static const luaL_Reg tw_funcs[] = {
     {"format_time", format_time_lj},
     {"format_date", format_date_lj},
     {"log", log_lj},
+    {"json", tw_lua_json_lj},
     {NULL, NULL},
 };
 

@@ -596,6 +596,38 @@ Test(lua, tw_helpers)
     tw_record_destroy(r);
 }
 
+Test(lua, tw_json_encodes_in_column_order)
+{
+    struct tw_record *r = money_record(1);
+    struct tw_err err;
+    bool match = false;
+    int ref;
+    const char *p = script("segments/json.lua",
+        "local F = { {name='b', type='money'}, {name='a', type='text'},\n"
+        "            {name='l', type='list', fields={ {name='x', type='int'} }},\n"
+        "            {name='n', type='int'} }\n"
+        "function match(r, p)\n"
+        "  local a = 'q' .. string.char(34, 92, 10, 1)\n"
+        "  local want = [[{\"b\":12.50,\"a\":\"q\\\"\\\\\\n\\u0001\",\"l\":[{\"x\":1},{\"x\":2}],\"n\":null}]]\n"
+        "  local s = tw.json({a=a, b=12.5, l={{x=1},{x=2}}, n=tw.null}, F)\n"
+        "  assert(s == want, s)\n"
+        "  assert(tw.json({1, 2.5, 'x', true}) == '[1,2.5,\"x\",true]', 'array')\n"
+        "  assert(tw.json({}) == '[]', 'empty')\n"
+        "  assert(tw.json(0.1) == '0.1' and tw.json(1/0) == 'null', 'numbers')\n"
+        "  assert(not pcall(tw.json, {k=1}), 'keys need fields')\n"
+        "  local deep = {}\n"
+        "  local t = deep\n"
+        "  for i = 1, 40 do t[1] = {}; t = t[1] end\n"
+        "  assert(not pcall(tw.json, deep), 'depth')\n"
+        "  return true\n"
+        "end\n");
+
+    cr_assert_eq(tw_lua_rule_load(vm, p, NULL, &ref, &err), TW_OK, "%s", err.msg);
+    cr_assert_eq(tw_lua_rule_call(vm, ref, r, &match, &err), TW_OK, "%s", err.msg);
+    cr_assert(match);
+    tw_record_destroy(r);
+}
+
 /* ---------------------------------------------------------------- formatters */
 
 Test(lua, format_returning_a_number_fails)
