@@ -42,7 +42,9 @@ count() { curl -s "$URL/tasks?status=$1&limit=1" -H "$H" -D - -o /dev/null |
 drain() {   # wait until nothing is READY or INPROGRESS
   while [ "$(count READY)" -gt 1 ] || [ "$(count INPROGRESS)" -gt 0 ]; do sleep 1; done
 }
-# Warm up so "before" is a steady state, not a cold start.
+# Warm up so "before" is not a cold start. SQLite's page cache and malloc's arenas still fill
+# during the first minute of load (RSS grows a few MB, then stays flat: the soak's RSS line
+# compares against the end of the load, when they are full).
 TW_TOKEN=$TOKEN TW_PATH=/tasks/$ID wrk -t2 -c200 -d5s -s "$ROOT/bench/load/mixed.lua" "$URL" >/dev/null
 drain
 r0=$(rss); f0=$(fds)
@@ -67,5 +69,7 @@ xargs -P 8 -d '\n' -I{} curl -s -o /dev/null -X POST "$URL/tasks" -H "$H" -d '{}
 drain
 t1=$(date +%s)
 echo "soak: $(( $(count DONE) - d0 )) DONE, $(( $(count ERROR) - e0 )) ERROR in $((t1 - t0)) s"
+echo "RSS after the load $r1 kB, after the soak $(rss) kB" \
+  "($(awk -v a="$r1" -v b="$(rss)" 'BEGIN { printf "%+.1f", (b - a) * 100 / a }') %)"
 echo "fds before $f0, after $(fds); worker processes left: $(kids);" \
   "temp files left: $(find "$D/var" -name '.partial' -o -name '*.tmp-*' | wc -l)"
