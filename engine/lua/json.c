@@ -110,15 +110,31 @@ static void add_string(struct jbuf *b, const char *s, size_t n)
     jb_addc(b, '"');
 }
 
+/* Decimal text of v into the end of buf (at most 21 bytes); returns the start. */
+static char *int_text(char *end, long long v)
+{
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+
+    do {
+        *--end = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *--end = '-';
+    return end;
+}
+
+/* printf is most of the cost of a row (integers and money on every line): done by hand. */
 static void add_number(lua_State *L, struct jbuf *b, int idx, bool money)
 {
-    char buf[40];
+    char buf[48], *end = buf + sizeof(buf), *p;
     double d;
-    int p;
+    long long cents;
+    int i;
 
     if (lua_isinteger(L, idx) && !money) {
-        snprintf(buf, sizeof(buf), "%lld", (long long)lua_tointeger(L, idx));
-        jb_adds(b, buf);
+        p = int_text(end, (long long)lua_tointeger(L, idx));
+        jb_addn(b, p, (size_t)(end - p));
         return;
     }
     d = lua_tonumber(L, idx);
@@ -126,11 +142,24 @@ static void add_number(lua_State *L, struct jbuf *b, int idx, bool money)
         jb_adds(b, "null");
         return;
     }
+    if (money && fabs(d) < 1e15) {
+        /* Two decimals, from the nearest whole cent (exact for any realistic amount). */
+        cents = llround(d * 100.0);
+        p = int_text(end, llabs(cents) / 100);
+        if (cents < 0)
+            *--p = '-';
+        jb_addn(b, p, (size_t)(end - p));
+        buf[0] = '.';
+        buf[1] = (char)('0' + llabs(cents) % 100 / 10);
+        buf[2] = (char)('0' + llabs(cents) % 10);
+        jb_addn(b, buf, 3);
+        return;
+    }
     if (money) {
         snprintf(buf, sizeof(buf), "%.2f", d);
     } else {
-        for (p = 15; p <= 17; p++) {
-            snprintf(buf, sizeof(buf), "%.*g", p, d);
+        for (i = 15; i <= 17; i++) {
+            snprintf(buf, sizeof(buf), "%.*g", i, d);
             if (strtod(buf, NULL) == d)
                 break;
         }
@@ -205,13 +234,13 @@ static void add_value(lua_State *L, struct jbuf *b, int idx, int fields, const c
         add_string(b, s, n);
         break;
     case LUA_TNUMBER:
-        add_number(L, b, idx, type != NULL && strcmp(type, "money") == 0);
+        add_number(L, b, idx, type != NULL && type[0] == 'm' && strcmp(type, "money") == 0);
         break;
     case LUA_TBOOLEAN:
         jb_adds(b, lua_toboolean(L, idx) ? "true" : "false");
         break;
     case LUA_TTABLE:
-        if (type != NULL && strcmp(type, "list") == 0)
+        if (type != NULL && type[0] == 'l' && strcmp(type, "list") == 0)
             add_array(L, b, idx, fields, depth);
         else if (fields != 0)
             add_object(L, b, idx, fields, depth);
