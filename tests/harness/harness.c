@@ -31,7 +31,13 @@ void tw_srv_init(struct tw_srv *s, const char *extra_yaml)
 
 void tw_srv_init_plugins(struct tw_srv *s, const char *plugins_dir, const char *extra_yaml)
 {
-    char cfg[8192], plugins[1024];
+    tw_srv_init_dirs(s, plugins_dir, NULL, extra_yaml);
+}
+
+void tw_srv_init_dirs(struct tw_srv *s, const char *plugins_dir, const char *lua_dir,
+                      const char *extra_yaml)
+{
+    char cfg[8192], plugins[1024], lua[1024];
 
     memset(s, 0, sizeof(*s));
     snprintf(s->dir, sizeof(s->dir), "/tmp/twtest.XXXXXX");
@@ -43,14 +49,15 @@ void tw_srv_init_plugins(struct tw_srv *s, const char *plugins_dir, const char *
         snprintf(plugins, sizeof(plugins), "%s", plugins_dir);
     else
         snprintf(plugins, sizeof(plugins), "%s/plugins", TW_BUILD_DIR);
+    snprintf(lua, sizeof(lua), "%s", lua_dir != NULL ? lua_dir : TW_SOURCE_DIR "/lua");
     snprintf(cfg, sizeof(cfg),
              "listen: \"127.0.0.1:0\"\n"
              "data_dir: \"%s/var\"\n"
              "plugins_dir: \"%s\"\n"
-             "lua_dir: \"%s/lua\"\n"
+             "lua_dir: \"%s\"\n"
              "log: { level: warn }\n"
              "%s",
-             s->dir, plugins, TW_SOURCE_DIR, s->extra);
+             s->dir, plugins, lua, s->extra);
     write_file(s->config, cfg);
     tw_srv_start(s);
 }

@@ -38,6 +38,9 @@ void tw_srv_init(struct tw_srv *s, const char *extra_yaml);
  * tw_srv_init.
  */
 void tw_srv_init_plugins(struct tw_srv *s, const char *plugins_dir, const char *extra_yaml);
+/* As tw_srv_init_plugins, with lua_dir too (NULL: the shipped <source>/lua). */
+void tw_srv_init_dirs(struct tw_srv *s, const char *plugins_dir, const char *lua_dir,
+                      const char *extra_yaml);
 
 /* The run-behaviour fixture plugin "testrun" (tests/runplugin/README.md) lives here alone. */
 #define TW_RUNPLUGINS_DIR TW_BUILD_DIR "/tests/runplugins"
