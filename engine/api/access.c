@@ -83,6 +83,10 @@ void tw_reply_send(struct tw_req *r, int status)
     char status_s[16], bytes_s[24], ms_s[32];
 
     tw_metrics_http(r->api, route, method, status, (double)ns / 1e9);
+    if (!tw_log_enabled(TW_LOG_INFO)) {
+        evhttp_send_reply(r->ev, status, NULL, NULL);
+        return;
+    }
     snprintf(status_s, sizeof(status_s), "%d", status);
     snprintf(bytes_s, sizeof(bytes_s), "%zu", bytes);
     snprintf(ms_s, sizeof(ms_s), "%.3f", (double)ns / 1e6);

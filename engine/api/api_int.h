@@ -25,6 +25,7 @@ struct tw_api {
     uint16_t port;                   /* bound port */
     bool draining;                   /* shutting down: new requests get 503 */
     struct tw_login_throttle *throttle; /* failed logins per user name */
+    struct tw_token_cache *tokens;   /* recently read tokens (token_cache.c) */
     struct tw_held *held;            /* execute requests waiting for their run, a list */
     struct tw_conns *conns;          /* open connections, for http.max_connections */
     struct tw_metrics *metrics;      /* HTTP counters for GET /metrics (metrics.c), lazily */
@@ -157,6 +158,13 @@ void tw_login_throttle_destroy(struct tw_login_throttle *t);
 
 /* ---- execute.c ---- */
 void tw_api_held_destroy_all(struct tw_api *api);
+
+/* ---- token_cache.c ---- */
+
+/* tw_store_token_get, remembered for a second per token id (see token_cache.c). */
+int tw_token_cached_get(struct tw_api *api, const char *id, struct tw_token *out,
+                        struct tw_err *err);
+void tw_token_cache_destroy(struct tw_api *api);
 
 /* ---- conns.c ---- */
 

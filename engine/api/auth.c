@@ -67,7 +67,7 @@ static bool auth_token(struct tw_req *r, const char *cred)
     memcpy(id, cred, 36);
     id[36] = '\0';
     memset(&tok, 0, sizeof(tok));
-    rc = tw_store_token_get(r->api->d.store, id, &tok, &err);
+    rc = tw_token_cached_get(r->api, id, &tok, &err);
     if (rc == TW_ESTORE) {
         tw_reply_err(r, &err);
         return false;

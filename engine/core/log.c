@@ -264,6 +264,11 @@ static void vlog(enum tw_log_level lvl, const char *event, va_list ap)
     fflush(f);
 }
 
+bool tw_log_enabled(enum tw_log_level lvl)
+{
+    return lvl >= min_level && lvl <= TW_LOG_ERROR;
+}
+
 void tw_log(enum tw_log_level lvl, const char *event, ...)
 {
     va_list ap;

@@ -7,6 +7,8 @@
 #ifndef TW_CORE_LOG_H
 #define TW_CORE_LOG_H
 
+#include <stdbool.h>
+
 #include <stdio.h>
 
 enum tw_log_level { TW_LOG_DEBUG, TW_LOG_INFO, TW_LOG_WARN, TW_LOG_ERROR };
@@ -33,6 +35,9 @@ void tw_log_set_stream(FILE *f);
  *   tw_log(TW_LOG_INFO, "server.listen", "addr", "127.0.0.1:8080", NULL);
  */
 void tw_log(enum tw_log_level lvl, const char *event, ...) __attribute__((sentinel));
+
+/* Would a line at lvl be written? (To skip formatting the fields of one that would not.) */
+bool tw_log_enabled(enum tw_log_level lvl);
 
 /* Convenience: one "msg" field formatted with printf. */
 void tw_logf(enum tw_log_level lvl, const char *event, const char *fmt, ...)

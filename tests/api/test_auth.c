@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -71,6 +72,37 @@ Test(auth, missing_and_malformed_credentials_are_401)
     tw_http(&srv, "GET", "/tasks", tok, NULL, NULL, &r);
     cr_assert_eq(r.status, 200);
     tw_resp_fini(&r);
+    free(tok);
+}
+
+/* Tokens are remembered for a second (engine/api/token_cache.c): revocation of a token in use
+ * takes effect within that second, never later. */
+Test(auth, revoking_a_token_in_use_takes_effect_within_a_second)
+{
+    char *tok = token("write", "1");
+    char id[40];
+    const char *args[] = { "token", "revoke", id, NULL };
+    struct timespec t0, t1, nap = { 0, 50 * 1000 * 1000 };
+    struct tw_resp r;
+    long status = 200;
+    double waited;
+
+    snprintf(id, sizeof(id), "%.36s", tok);
+    tw_http(&srv, "GET", "/tasks", tok, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200);
+    tw_resp_fini(&r);
+    cr_assert_eq(tw_srv_cli(&srv, NULL, NULL, args), 0);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        tw_http(&srv, "GET", "/tasks", tok, NULL, NULL, &r);
+        status = r.status;
+        tw_resp_fini(&r);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+        if (status != 401)
+            nanosleep(&nap, NULL);
+    } while (status != 401 && waited < 3.0);
+    cr_assert_eq(status, 401, "still accepted %.1f s after revocation", waited);
     free(tok);
 }
 
