@@ -42,22 +42,6 @@ static const struct tw_route routes[] = {
     { EVHTTP_REQ_GET,    "/metrics",                     tw_api_metrics,           ROUTE_OPEN },
 };
 
-static const char *method_name(enum evhttp_cmd_type m)
-{
-    switch (m) {
-    case EVHTTP_REQ_GET:     return "GET";
-    case EVHTTP_REQ_POST:    return "POST";
-    case EVHTTP_REQ_HEAD:    return "HEAD";
-    case EVHTTP_REQ_PUT:     return "PUT";
-    case EVHTTP_REQ_DELETE:  return "DELETE";
-    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-    case EVHTTP_REQ_TRACE:   return "TRACE";
-    case EVHTTP_REQ_CONNECT: return "CONNECT";
-    case EVHTTP_REQ_PATCH:   return "PATCH";
-    }
-    return "?";
-}
-
 /*
  * Match path against pattern, capturing placeholders into r->params (backed by r->param_buf).
  * Segments are compared whole; an empty segment (a doubled or trailing slash) never matches.
@@ -106,14 +90,14 @@ void tw_router_dispatch(struct tw_req *r)
             hit = &routes[i];
             break;
         }
-        if (strstr(allow, method_name(routes[i].method)) == NULL)
+        if (strstr(allow, tw_method_name(routes[i].method)) == NULL)
             snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
-                     allow[0] ? ", " : "", method_name(routes[i].method));
+                     allow[0] ? ", " : "", tw_method_name(routes[i].method));
     }
     if (hit == NULL && allow[0] != '\0') {
         tw_add_header(r, "Allow", allow);
         tw_reply_error(r, 405, "method_not_allowed", NULL, "%s is not allowed on %.200s; allowed: %s",
-                       method_name(r->method), r->path, allow);
+                       tw_method_name(r->method), r->path, allow);
         return;
     }
     if (hit == NULL) {

@@ -107,6 +107,12 @@ size_t tw_fmt_int(char *out, int64_t v);
 size_t tw_fmt_money(char *out, int64_t minor_units); /* 1250 -> "12.50", -5 -> "-0.05" */
 size_t tw_fmt_double(char *out, double v);            /* shortest text that reads back exactly */
 
+/*
+ * Write a set INT, MONEY, NUMBER or BOOL value as its text (the same in CSV and JSON: 12,
+ * 12.50, 0.1, true); false for other types, which each writer quotes its own way.
+ */
+bool tw_out_scalar(struct tw_out *o, uint32_t type, const struct tw_slot *s);
+
 /* ---------------------------------------------------------------- writers */
 
 #define TW_WRITER_SKIP 1 /* row(): the writer declined the record (counted as a skip) */

@@ -71,31 +71,13 @@ static void escape(struct tw_out *o, const char *p, size_t n)
 static void value(struct tw_out *o, const struct tw_record *r, const struct tw_slot *s,
                   uint32_t type)
 {
-    char *p;
-
     if (!s->set) {
         tw_out_lit(o, "null", 4);
         return;
     }
+    if (tw_out_scalar(o, type, s))
+        return;
     switch (type) {
-    case TW_FIELD_INT:
-        p = tw_out_reserve(o, TW_FMT_NUM_MAX);
-        tw_out_commit(o, tw_fmt_int(p, s->v.i));
-        return;
-    case TW_FIELD_MONEY:
-        p = tw_out_reserve(o, TW_FMT_NUM_MAX);
-        tw_out_commit(o, tw_fmt_money(p, s->v.i));
-        return;
-    case TW_FIELD_NUMBER:
-        p = tw_out_reserve(o, TW_FMT_NUM_MAX);
-        tw_out_commit(o, tw_fmt_double(p, s->v.d));
-        return;
-    case TW_FIELD_BOOL:
-        if (s->v.i)
-            tw_out_lit(o, "true", 4);
-        else
-            tw_out_lit(o, "false", 5);
-        return;
     default:
         tw_out_putc(o, '"');
         escape(o, tw_record_text(r, s), s->len);

@@ -46,8 +46,11 @@ static bool exact_int(double x, int64_t *out)
     return true;
 }
 
-/* Smallest integer >= x (x taken as exact when it is an integer up to float noise), clamped. */
-static int64_t ceil_bound(double x)
+/*
+ * The integer bound of x rounded up (ceil) or down: x taken as exact when it is an integer up
+ * to float noise of a decimal (10.5 * 100 is 1050, not 1050.0000000000002), clamped.
+ */
+static int64_t int_bound(double x, bool up)
 {
     int64_t r;
 
@@ -57,20 +60,7 @@ static int64_t ceil_bound(double x)
         return BOUND_MAX;
     if (x <= -(double)BOUND_MAX)
         return -BOUND_MAX;
-    return (int64_t)ceil(x);
-}
-
-static int64_t floor_bound(double x)
-{
-    int64_t r;
-
-    if (exact_int(x, &r))
-        return r;
-    if (x >= (double)BOUND_MAX)
-        return BOUND_MAX;
-    if (x <= -(double)BOUND_MAX)
-        return -BOUND_MAX;
-    return (int64_t)floor(x);
+    return (int64_t)(up ? ceil(x) : floor(x));
 }
 
 static int64_t floor_day(int64_t t)
@@ -169,14 +159,14 @@ static int compile_number(struct tw_seg_rule *ru, const char *op, const json_t *
     ru->kind = TW_SK_RANGE;
     if (strcmp(op, "is_between_number") == 0) {
         ru->has_lo = ru->has_hi = true;
-        ru->lo = ceil_bound(min * s);
-        ru->hi = floor_bound(max * s);
+        ru->lo = int_bound(min * s, true);
+        ru->hi = int_bound(max * s, false);
     } else if (strcmp(op, "is_greater_than") == 0) {
         ru->has_lo = true;
-        ru->lo = floor_bound(v * s) + 1;     /* f > v  <=>  f >= floor(v) + 1 */
+        ru->lo = int_bound(v * s, false) + 1;     /* f > v  <=>  f >= floor(v) + 1 */
     } else {
         ru->has_hi = true;
-        ru->hi = ceil_bound(v * s) - 1;      /* f < v  <=>  f <= ceil(v) - 1 */
+        ru->hi = int_bound(v * s, true) - 1;      /* f < v  <=>  f <= ceil(v) - 1 */
     }
     return TW_OK;
 }
