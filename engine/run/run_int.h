@@ -10,6 +10,7 @@
 #define TW_RUN_RUN_INT_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -50,5 +51,79 @@ struct tw_run_report {
  */
 void tw_worker_main(int fd, pid_t parent, const struct tw_run_job *job, tw_work_fn *work,
                     void *work_ctx) __attribute__((noreturn));
+
+/* Every signal handler back to SIG_DFL and nothing blocked (a fresh child of the server). */
+void tw_proc_reset_signals(void);
+
+/* Close every fd >= from; close_range(2) where the kernel has it, else one by one. */
+void tw_proc_close_from(int from);
+
+/*
+ * A spare (worker.c): a worker cloned before it has a job. It sheds the server's state at
+ * once, then blocks reading its job from job_fd (jobwire.c), runs it reporting on report_fd,
+ * and exits; EOF before a whole job makes it exit quietly.
+ */
+void tw_spare_main(int report_fd, int job_fd, pid_t parent, tw_work_fn *work, void *work_ctx)
+    __attribute__((noreturn));
+
+/* Send job (borrowed) on a spare's job socket. 0, or -1 with errno (EPIPE: the spare is gone). */
+int tw_job_send(int fd, const struct tw_run_job *job);
+
+/*
+ * Read one job from fd into *job, whose strings point into the returned buffer (the caller
+ * frees it with tw_free). NULL on EOF, a malformed job or no memory.
+ */
+char *tw_job_recv(int fd, struct tw_run_job *job);
+
+/*
+ * The spawner (spawner.c): a helper process, forked once, that clones spares as children of
+ * the server so the server itself never forks per run. work and work_ctx are what every
+ * spare calls, as they are at tw_spawner_create.
+ */
+struct tw_spawner;
+
+/* Fork the spawner. *out is owned by the caller (tw_spawner_destroy). TW_ENOMEM, TW_EIO. */
+int tw_spawner_create(tw_work_fn *work, void *work_ctx, struct tw_spawner **out,
+                      struct tw_err *err);
+
+/* Close the spawner's socket and reap it (spares it made are not affected). NULL: no-op. */
+void tw_spawner_destroy(struct tw_spawner *sp);
+
+/*
+ * Ask for one spare that will read its job from job_fd and report on report_fd (both
+ * borrowed: the spawner gets copies). 0, or -1 with errno; after -1 the spawner is broken.
+ */
+int tw_spawner_request(struct tw_spawner *sp, int job_fd, int report_fd);
+
+/*
+ * The answer to the oldest unanswered request: 1 with *pid (or *pid -1 and errno when that
+ * clone failed), 0 when !wait and none has arrived, -1 with errno when the spawner is broken
+ * (dead, out of step, or silent for 5 s).
+ */
+int tw_spawner_reply(struct tw_spawner *sp, bool wait, pid_t *pid);
+
+/*
+ * The pool of spares (pool.c), parent side: keeps spares ready so that a start is a send.
+ */
+struct tw_pool;
+
+/* A pool with its spawner, and no spares yet. *out is owned by the caller. */
+int tw_pool_create(tw_work_fn *work, void *work_ctx, struct tw_pool **out, struct tw_err *err);
+
+/* End every spare (they read EOF and exit), reap them, stop the spawner. NULL: no-op. */
+void tw_pool_destroy(struct tw_pool *p);
+
+/* Ask the spawner for spares until ready + asked-for reach want; never waits. */
+void tw_pool_fill(struct tw_pool *p, unsigned want);
+
+/*
+ * Hand job (borrowed) to a spare, waiting for the spawner when none is ready. 0 with the
+ * spare's *pid and the read end of its report pipe in *report_fd (non-blocking, now owned by
+ * the caller); -1 with errno when no spare could be had (the caller forks instead).
+ */
+int tw_pool_start(struct tw_pool *p, const struct tw_run_job *job, pid_t *pid, int *report_fd);
+
+/* After SIGCHLD: take the spawner's answers that have arrived (cheap; never waits). */
+void tw_pool_reap(struct tw_pool *p);
 
 #endif /* TW_RUN_RUN_INT_H */

@@ -1,7 +1,7 @@
 /*
  * The parent side of the worker pool (see runner.h for the model).
  *
- * A run is one struct tw_run on runner->runs from fork until its child is reaped. Its end is
+ * A run is one struct tw_run on runner->runs from its start until its worker is reaped. Its end is
  * decided only when the child is reaped, never on pipe EOF: the pipe is drained at that point
  * (the child has exited, so everything it wrote is in the pipe), which makes the order of the
  * SIGCHLD and read events irrelevant. Reaping uses waitpid(pid, WNOHANG) on each of our own
@@ -34,6 +34,7 @@
 #include "run/run_int.h"
 
 #define DEFAULT_KILL_GRACE_MS 5000
+#define REFILL_DELAY_MS 20
 
 enum stop_reason {
     STOP_NONE = 0,
@@ -64,6 +65,8 @@ struct tw_run {
 
 struct tw_runner {
     struct tw_runner_opts o;    /* as given (kill_grace_ms defaulted) */
+    struct tw_pool *pool;       /* spares: workers cloned ahead of their job (pool.c) */
+    struct event *ev_refill;    /* tops the pool up once starts and ends have paused */
     struct event *ev_chld;      /* SIGCHLD, persistent */
     struct tw_list runs;        /* struct tw_run, in start order */
     unsigned active;            /* length of runs */
@@ -279,6 +282,27 @@ static void report_end(struct tw_runner *r, struct tw_run *run, int status)
     r->o.done(r->o.ctx, &res);
 }
 
+/*
+ * Top the pool up to one spare per free worker slot REFILL_DELAY_MS after the last start or
+ * end: cloning replacements while a burst of due tasks is being started would take CPU from
+ * the very starts the spares exist to speed up (docs/scheduling.md, "Lateness").
+ */
+static void on_refill(evutil_socket_t fd, short what, void *arg)
+{
+    struct tw_runner *r = arg;
+
+    (void)fd;
+    (void)what;
+    tw_pool_fill(r->pool, r->o.workers - r->active);
+}
+
+static void refill_later(struct tw_runner *r)
+{
+    struct timeval tv = { 0, REFILL_DELAY_MS * 1000 };
+
+    evtimer_add(r->ev_refill, &tv);   /* re-adding pushes it back: it fires once things pause */
+}
+
 static void on_sigchld(evutil_socket_t sig, short what, void *arg)
 {
     struct tw_runner *r = arg;
@@ -291,6 +315,7 @@ static void on_sigchld(evutil_socket_t sig, short what, void *arg)
     (void)sig;
     (void)what;
     tw_list_init(&done);
+    tw_pool_reap(r->pool);
     /* Collect first, then report: done callbacks may start or cancel runs. */
     TW_LIST_FOREACH_SAFE(it, tmp, &r->runs) {
         run = TW_CONTAINER_OF(it, struct tw_run, link);
@@ -311,11 +336,13 @@ static void on_sigchld(evutil_socket_t sig, short what, void *arg)
         report_end(r, run, run->status);
         run_free(run);
     }
+    refill_later(r);
 }
 
 int tw_runner_create(const struct tw_runner_opts *o, struct tw_runner **out, struct tw_err *err)
 {
     struct tw_runner *r;
+    int ret;
 
     if (o->base == NULL || o->work == NULL || o->done == NULL || o->workers == 0)
         return tw_err_set(err, TW_EINVAL, "runner: base, work, done and workers >= 1 are required");
@@ -327,10 +354,17 @@ int tw_runner_create(const struct tw_runner_opts *o, struct tw_runner **out, str
         r->o.kill_grace_ms = DEFAULT_KILL_GRACE_MS;
     tw_list_init(&r->runs);
     r->ev_chld = evsignal_new(o->base, SIGCHLD, on_sigchld, r);
-    if (r->ev_chld == NULL || evsignal_add(r->ev_chld, NULL) == -1) {
+    r->ev_refill = evtimer_new(o->base, on_refill, r);
+    if (r->ev_chld == NULL || r->ev_refill == NULL || evsignal_add(r->ev_chld, NULL) == -1) {
         tw_runner_destroy(r);
         return tw_err_set(err, TW_EIO, "runner: cannot watch SIGCHLD");
     }
+    ret = tw_pool_create(r->o.work, r->o.work_ctx, &r->pool, err);
+    if (ret != TW_OK) {
+        tw_runner_destroy(r);
+        return ret;
+    }
+    tw_pool_fill(r->pool, r->o.workers);
     *out = r;
     return TW_OK;
 }
@@ -352,6 +386,9 @@ void tw_runner_destroy(struct tw_runner *r)
         tw_list_remove(&run->link);
         run_free(run);
     }
+    tw_pool_destroy(r->pool);
+    if (r->ev_refill != NULL)
+        event_free(r->ev_refill);
     if (r->ev_chld != NULL)
         event_free(r->ev_chld);
     tw_free(r);
@@ -370,12 +407,11 @@ static struct tw_run *find_run(const struct tw_runner *r, int64_t task_id)
     return NULL;
 }
 
-/* Allocate a run with its events and pipe, not yet forked. */
+/* Allocate a run with its events, not yet started (its fd comes with its worker). */
 static int run_prepare(struct tw_runner *r, const struct tw_run_job *job, struct tw_run **out,
-                       int *wfd, struct tw_err *err)
+                       struct tw_err *err)
 {
     struct tw_run *run = tw_calloc(1, sizeof(*run));
-    int fds[2];
 
     if (run == NULL)
         return tw_err_set(err, TW_ENOMEM, "runner: out of memory");
@@ -385,29 +421,51 @@ static int run_prepare(struct tw_runner *r, const struct tw_run_job *job, struct
         run_free(run);
         return tw_err_set(err, TW_ENOMEM, "runner: out of memory");
     }
-    if (pipe2(fds, O_CLOEXEC) == -1) {
-        run_free(run);
-        return tw_err_set(err, TW_EIO, "cannot start a worker: pipe: %s", strerror(errno));
-    }
-    run->fd = fds[0];
-    *wfd = fds[1];
-    run->ev_read = event_new(r->o.base, run->fd, EV_READ | EV_PERSIST, on_readable, run);
+    run->ev_read = event_new(r->o.base, -1, EV_READ | EV_PERSIST, on_readable, run);
     run->ev_timer = evtimer_new(r->o.base, on_timer, run);
-    if (fcntl(run->fd, F_SETFL, O_NONBLOCK) == -1 || !run->ev_read || !run->ev_timer) {
-        close(*wfd);
+    if (!run->ev_read || !run->ev_timer) {
         run_free(run);
-        return tw_err_set(err, TW_EIO, "cannot start a worker: cannot watch its pipe");
+        return tw_err_set(err, TW_ENOMEM, "runner: out of memory");
     }
     *out = run;
     return TW_OK;
+}
+
+/*
+ * The worker for run, a child of this process, with run->fd the read end of its report pipe:
+ * a spare from the pool, or forked here when the pool has none to give (its spawner failed).
+ * -1 with errno.
+ */
+static pid_t spawn_worker(struct tw_runner *r, struct tw_run *run)
+{
+    pid_t parent = getpid();
+    pid_t pid;
+    int fds[2];
+
+    if (tw_pool_start(r->pool, &run->job, &pid, &run->fd) == 0)
+        return pid;
+    if (pipe2(fds, O_CLOEXEC) == -1)
+        return -1;
+    if (fcntl(fds[0], F_SETFL, O_NONBLOCK) == -1) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    pid = fork();
+    if (pid == 0)
+        tw_worker_main(fds[1], parent, &run->job, r->o.work, r->o.work_ctx);
+    close(fds[1]);
+    if (pid == -1)
+        close(fds[0]);
+    else
+        run->fd = fds[0];
+    return pid;
 }
 
 int tw_runner_start(struct tw_runner *r, const struct tw_run_job *job, struct tw_err *err)
 {
     struct timeval tv = { .tv_sec = r->o.task_timeout_s, .tv_usec = 0 };
     struct tw_run *run = NULL;
-    pid_t parent = getpid();
-    int wfd = -1;
     int ret;
 
     if (r->active >= r->o.workers)
@@ -415,26 +473,24 @@ int tw_runner_start(struct tw_runner *r, const struct tw_run_job *job, struct tw
     if (find_run(r, job->task_id) != NULL)
         return tw_err_set(err, TW_ECONFLICT, "task %lld is already running",
                           (long long)job->task_id);
-    ret = run_prepare(r, job, &run, &wfd, err);
+    ret = run_prepare(r, job, &run, err);
     if (ret != TW_OK)
         return ret;
     run->started_ms = tw_clock_mono_ms();
-    run->pid = fork();
+    run->pid = spawn_worker(r, run);
     if (run->pid == -1) {
-        ret = tw_err_set(err, TW_EIO, "cannot start a worker: fork: %s", strerror(errno));
-        close(wfd);
+        ret = tw_err_set(err, TW_EIO, "cannot start a worker: %s", strerror(errno));
         run_free(run);
         return ret;
     }
-    if (run->pid == 0)
-        tw_worker_main(wfd, parent, &run->job, r->o.work, r->o.work_ctx);
-    close(wfd);
     (void)setpgid(run->pid, run->pid);   /* also done by the child; whoever is first wins */
+    event_assign(run->ev_read, r->o.base, run->fd, EV_READ | EV_PERSIST, on_readable, run);
     event_add(run->ev_read, NULL);
     if (r->o.task_timeout_s > 0)
         evtimer_add(run->ev_timer, &tv);
     tw_list_add_tail(&r->runs, &run->link);
     r->active++;
+    refill_later(r);
     return TW_OK;
 }
 

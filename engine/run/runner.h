@@ -3,11 +3,13 @@
  * runs, each in its own forked worker process, so a plugin or script that crashes, leaks or
  * loops costs one run and never the server.
  *
- * Parent side (runner.c): tw_runner_start forks; the child calls the pool's work function
- * (worker.c) and reports progress and one final message over a pipe in fixed-size binary
- * frames (run_int.h). The parent reads the pipe with a libevent read event and reaps children
- * with a libevent SIGCHLD event plus waitpid(pid, WNOHANG) on its own children only (other
- * children of the process are never reaped here). A timeout sends SIGTERM, then SIGKILL after
+ * Parent side (runner.c): tw_runner_start hands the job to a spare, a worker process cloned
+ * ahead of time by the spawner as a child of the server (pool.c, spawner.c; forked directly
+ * when none can be had); the child calls the pool's work function (worker.c) and reports
+ * progress and one final message over a pipe in fixed-size binary frames (run_int.h). The
+ * parent reads the pipe with a libevent read event and reaps children with a libevent
+ * SIGCHLD event plus waitpid(pid, WNOHANG) on its own children only (other children of the
+ * process are never reaped here). A timeout sends SIGTERM, then SIGKILL after
  * kill_grace_ms. When a child is reaped the run ends and the done callback gets a
  * struct tw_run_result; the runner itself never touches the task store (the scheduler does).
  *
@@ -124,17 +126,21 @@ struct tw_runner_opts {
     void *ctx;                  /* for done and progress */
 };
 
-/* A new pool. *out is owned by the caller (tw_runner_destroy). TW_EINVAL, TW_ENOMEM, TW_EIO. */
+/*
+ * A new pool; forks the spawner, which clones `workers` spares. Workers are copies of the
+ * process as it is now: o->work_ctx must be complete before this call. *out is owned by the
+ * caller (tw_runner_destroy). TW_EINVAL, TW_ENOMEM, TW_EIO.
+ */
 int tw_runner_create(const struct tw_runner_opts *o, struct tw_runner **out, struct tw_err *err);
 
 /*
- * Stop and reap every worker still running (SIGKILL, blocking waitpid), remove their temp
- * files, and free the pool, without calling done. NULL is a no-op.
+ * Stop and reap every worker still running (SIGKILL, blocking waitpid), every spare and the
+ * spawner, remove their temp files, and free the pool, without calling done. NULL is a no-op.
  */
 void tw_runner_destroy(struct tw_runner *r);
 
 /*
- * Fork a worker for job (borrowed; copied). TW_OK: done will be called exactly once for this
+ * Start a worker for job (borrowed; copied). TW_OK: done will be called exactly once for this
  * run. TW_ELIMIT when all workers are busy, TW_ECONFLICT when task_id is already running,
  * TW_EIO when pipe/fork failed, TW_ENOMEM; err says which. May be called from a done
  * callback: the run being reported has already left the pool.

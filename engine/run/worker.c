@@ -9,6 +9,10 @@
  * (PR_SET_PDEATHSIG), so a kill -9'd server never has an orphan renaming files behind the back
  * of its restarted self. It never touches the event base, the store, or the heap state of the
  * parent's objects beyond reading the job, and always leaves through _exit().
+ *
+ * A worker starts one of two ways: forked for a job it already has (tw_worker_main), or as a
+ * spare (tw_spare_main), cloned ahead of time by the spawner and blocked reading its job from a
+ * socket; either way it runs exactly one job and exits.
  */
 #include "run/run_int.h"
 
@@ -25,10 +29,12 @@
 #include "core/clock.h"
 
 #define REPORT_FD 3
+#define JOB_FD 4                  /* a spare's job socket, until the job is read */
+#define FD_PARK 64                /* where fds wait while being moved into place */
 #define EXIT_NO_REPORT 70         /* EX_SOFTWARE: the work function returned 0 but said nothing */
 #define PROGRESS_EVERY_MS 1000
 
-static void reset_signals(void)
+void tw_proc_reset_signals(void)
 {
     struct sigaction sa;
     sigset_t none;
@@ -44,8 +50,7 @@ static void reset_signals(void)
     (void)sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Close every fd >= from; close_range(2) where the kernel has it, else one by one. */
-static void close_from(int from)
+void tw_proc_close_from(int from)
 {
     long max;
     int fd;
@@ -60,29 +65,31 @@ static void close_from(int from)
 }
 
 /*
- * Leave exactly: 0 = /dev/null, 1 and 2 as inherited, REPORT_FD = the pipe. Returns -1 when
- * the pipe could not be moved (the worker then has no way to report and exits).
+ * Leave exactly: 0 = /dev/null, 1 and 2 as inherited, REPORT_FD = the report pipe and, for a
+ * spare, JOB_FD = the job socket (job_fd -1: none). Both are first parked above FD_PARK so
+ * that moving one never overwrites the other. Returns -1 when they could not be moved (the
+ * worker then has no way to report and exits).
  */
-static int arrange_fds(int fd)
+static int arrange_fds(int report_fd, int job_fd)
 {
+    int r = fcntl(report_fd, F_DUPFD, FD_PARK);
+    int j = job_fd != -1 ? fcntl(job_fd, F_DUPFD, FD_PARK) : -1;
     int null_fd;
     int i;
 
-    if (fd != REPORT_FD) {
-        if (dup2(fd, REPORT_FD) == -1)
-            return -1;
-        if (fd > REPORT_FD)
-            (void)close(fd);
-    }
-    close_from(REPORT_FD + 1);
+    if (r == -1 || (job_fd != -1 && j == -1) || dup2(r, REPORT_FD) == -1 ||
+        (j != -1 && dup2(j, JOB_FD) == -1))
+        return -1;
+    tw_proc_close_from(j != -1 ? JOB_FD + 1 : REPORT_FD + 1);
     null_fd = open("/dev/null", O_RDWR);
     if (null_fd == -1)
         return 0;
-    /* A server started with 0-2 closed may have got the pipe there: cover that copy up too. */
-    for (i = 0; i < REPORT_FD; i++)
-        if (i != null_fd && (i == 0 || i == fd || fcntl(i, F_GETFD) == -1))
+    /* A server started with 0-2 closed may have got a pipe there: cover that copy up too. */
+    for (i = 0; i < 3; i++)
+        if (i != null_fd && (i == 0 || i == report_fd || i == job_fd ||
+                             fcntl(i, F_GETFD) == -1))
             (void)dup2(null_fd, i);
-    if (null_fd > REPORT_FD)
+    if (null_fd > 2)
         (void)close(null_fd);
     return 0;
 }
@@ -179,20 +186,31 @@ int tw_run_report_error(struct tw_run_report *rep, const struct tw_run_counts *c
     return send_frame(rep, &f);
 }
 
-void tw_worker_main(int fd, pid_t parent, const struct tw_run_job *job, tw_work_fn *work,
-                    void *work_ctx)
+/*
+ * Shed what the server had (signals, process group, fds) and make sure it is still there to
+ * report to; see the top of the file. Exits when it is not.
+ */
+static void worker_prepare(int report_fd, int job_fd, pid_t parent)
+{
+    tw_proc_reset_signals();
+    (void)setpgid(0, 0);
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
+        _exit(EXIT_NO_REPORT);   /* the server is already gone: nobody to report to */
+    if (arrange_fds(report_fd, job_fd) == -1)
+        _exit(EXIT_NO_REPORT);
+}
+
+/* Run job with the fds in place, and leave. */
+static void worker_run(const struct tw_run_job *job, tw_work_fn *work, void *work_ctx)
+    __attribute__((noreturn));
+static void worker_run(const struct tw_run_job *job, tw_work_fn *work, void *work_ctx)
 {
     struct tw_run_report rep;
     struct tw_run_counts none;
     int status;
     int rc;
 
-    reset_signals();
-    (void)setpgid(0, 0);
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
-        _exit(EXIT_NO_REPORT);   /* the server is already gone: nobody to report to */
-    if (arrange_fds(fd) == -1)
-        _exit(EXIT_NO_REPORT);
+    (void)prctl(PR_SET_NAME, "tw-worker");   /* what ps -o comm and top show */
     memset(&rep, 0, sizeof(rep));
     memset(&none, 0, sizeof(none));
     rep.fd = REPORT_FD;
@@ -206,4 +224,23 @@ void tw_worker_main(int fd, pid_t parent, const struct tw_run_job *job, tw_work_
         _exit(0);
     status = rc & 0xff;
     _exit(status != 0 ? status : EXIT_NO_REPORT);
+}
+
+void tw_worker_main(int fd, pid_t parent, const struct tw_run_job *job, tw_work_fn *work,
+                    void *work_ctx)
+{
+    worker_prepare(fd, -1, parent);
+    worker_run(job, work, work_ctx);
+}
+
+void tw_spare_main(int report_fd, int job_fd, pid_t parent, tw_work_fn *work, void *work_ctx)
+{
+    struct tw_run_job job;
+
+    (void)prctl(PR_SET_NAME, "tw-spare");
+    worker_prepare(report_fd, job_fd, parent);
+    if (tw_job_recv(JOB_FD, &job) == NULL)
+        _exit(0);                /* no job: the pool shrank or the server is stopping */
+    (void)close(JOB_FD);
+    worker_run(&job, work, work_ctx);   /* the job's buffer lives until _exit */
 }

@@ -143,8 +143,19 @@ static bool file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
-/* Child processes of the server (its workers), from /proc. */
-static int server_children(void)
+static void sleep_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+    nanosleep(&ts, NULL);
+}
+
+/*
+ * Child processes of the server whose name (/proc/PID/stat's comm) is comm, or all of them
+ * when comm is NULL: "tw-worker" runs a job, "tw-spare" waits for one, "tw-spawner" makes
+ * spares (engine/run/spawner.c).
+ */
+static int server_children_named(const char *comm)
 {
     DIR *d = opendir("/proc");
     struct dirent *e;
@@ -152,7 +163,7 @@ static int server_children(void)
 
     cr_assert_not_null(d);
     while ((e = readdir(d)) != NULL) {
-        char path[300], buf[512], *p;
+        char path[300], buf[512], name[64], *p, *q;
         FILE *f;
         int ppid;
 
@@ -164,21 +175,65 @@ static int server_children(void)
             continue;
         p = fgets(buf, sizeof(buf), f);
         fclose(f);
-        if (p == NULL || (p = strrchr(buf, ')')) == NULL)
+        if (p == NULL || (q = strchr(buf, '(')) == NULL || (p = strrchr(buf, ')')) == NULL)
             continue;
+        snprintf(name, sizeof(name), "%.*s", (int)(p - q - 1), q + 1);
         /* ") S PPID ..." */
-        if (sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == srv.pid)
+        if (sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == srv.pid &&
+            (comm == NULL || strcmp(name, comm) == 0))
             n++;
     }
     closedir(d);
     return n;
 }
 
-static void sleep_ms(long ms)
+/* Workers that are running a job (spares and the spawner are not counted). */
+static int server_children(void)
 {
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+    return server_children_named("tw-worker");
+}
 
-    nanosleep(&ts, NULL);
+/* Poll until the server has n children named comm; returns the last count seen. */
+static int wait_children(const char *comm, int n)
+{
+    int i, got = -1;
+
+    for (i = 0; i < WAIT_S * 20; i++) {
+        got = server_children_named(comm);
+        if (got == n)
+            break;
+        sleep_ms(50);
+    }
+    return got;
+}
+
+/* The pid of one child of the server named comm, or -1. */
+static pid_t server_child_pid(const char *comm)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    pid_t found = -1;
+
+    cr_assert_not_null(d);
+    while (found == -1 && (e = readdir(d)) != NULL) {
+        char path[300], buf[512], want[80];
+        FILE *f;
+        int ppid;
+
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        snprintf(want, sizeof(want), "(%s) ", comm);
+        if (fgets(buf, sizeof(buf), f) != NULL && strstr(buf, want) != NULL &&
+            sscanf(strstr(buf, want) + strlen(want), "%*c %d", &ppid) == 1 && ppid == srv.pid)
+            found = (pid_t)atoi(e->d_name);
+        fclose(f);
+    }
+    closedir(d);
+    return found;
 }
 
 /* Assert the task's newest entry is the error msg (with counts), after "INPROGRESS -> ERROR". */
@@ -729,4 +784,49 @@ Test(runs, two_hundred_tasks_due_at_once_each_run_exactly_once, .timeout = 300)
     cr_assert(tw_resp_header(&r, "X-Total-Count", hdr, sizeof(hdr)));
     cr_assert_str_eq(hdr, "0");
     tw_resp_fini(&r);
+}
+
+/*
+ * The spare pool (engine/run/pool.c): `workers` spares wait ready beside the spawner; a spare
+ * killed while it waits, and the spawner itself killed, cost no run: the next runs still end
+ * DONE, and the pool comes back to `workers` spares with a new spawner.
+ */
+Test(runs, killed_spares_and_spawner_are_replaced)
+{
+    struct tw_resp r;
+    long long id;
+    pid_t pid;
+    int round;
+
+    start("workers: 2\n");
+    cr_assert_eq(wait_children("tw-spawner", 1), 1);
+    cr_assert_eq(wait_children("tw-spare", 2), 2, "one spare per free worker slot");
+    cr_assert_eq(server_children_named(NULL), 3, "nothing but the spawner and the spares");
+    for (round = 0; round < 2; round++) {
+        cr_assert_eq(wait_children("tw-spare", 2), 2, "round %d: the pool is full", round);
+        pid = server_child_pid(round == 0 ? "tw-spare" : "tw-spawner");
+        cr_assert_gt(pid, 0);
+        cr_assert_eq(kill(pid, SIGKILL), 0);
+        if (round == 1) {
+            pid = server_child_pid("tw-spare");
+            cr_assert_gt(pid, 0);
+            cr_assert_eq(kill(pid, SIGKILL), 0);   /* and a spare, so a new one is needed */
+        }
+        sleep_ms(200);
+        id = create_idle(9001);
+        execute(id, NULL, &r);
+        cr_assert_eq(r.status, 200, "%s", r.body);
+        cr_assert_str_eq(json_string_value(json_object_get(r.json, "code")), "DONE",
+                         "round %d: %s", round, r.body);
+        tw_resp_fini(&r);
+        id = create_idle(9001);   /* and one more, so a killed spare is met either way */
+        execute(id, NULL, &r);
+        cr_assert_eq(r.status, 200, "%s", r.body);
+        cr_assert_str_eq(json_string_value(json_object_get(r.json, "code")), "DONE",
+                         "round %d: %s", round, r.body);
+        tw_resp_fini(&r);
+    }
+    cr_assert_eq(wait_children("tw-spawner", 1), 1, "a new spawner");
+    cr_assert_eq(wait_children("tw-spare", 2), 2, "the pool is full again");
+    cr_assert_eq(wait_children("tw-worker", 0), 0);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -232,6 +233,34 @@ static int work_hygiene(const struct tw_run_job *job, struct tw_run_report *rep,
     return tw_run_report_error(rep, &c, "clean"), 0;
 }
 
+/* The character at i of a long segment: a pattern no shifted or truncated copy matches. */
+static char seg_char(size_t i)
+{
+    return (char)('a' + (i * 7 + i / 26) % 26);
+}
+
+#define BIG_SEGMENT 300000       /* well past a socket's buffer: the job needs several sends */
+
+/* Reports whether every string of the job arrived whole ("same") or where it differs. */
+static int work_echo(const struct tw_run_job *job, struct tw_run_report *rep, void *ctx)
+{
+    struct tw_run_counts c = { 0, 0, 0, 0 };
+    size_t i, n;
+
+    (void)ctx;
+    if (job->segment_json == NULL)
+        return tw_run_report_error(rep, &c, "null %s %s %s %s %lld %lld", job->export_index,
+                                   job->export_format, job->target_json, job->trigger_json,
+                                   (long long)job->chain, (long long)job->run_start), 0;
+    n = strlen(job->segment_json);
+    if (n != BIG_SEGMENT)
+        return tw_run_report_error(rep, &c, "segment of %zu bytes", n), 0;
+    for (i = 0; i < n; i++)
+        if (job->segment_json[i] != seg_char(i))
+            return tw_run_report_error(rep, &c, "differs at %zu", i), 0;
+    return tw_run_report_error(rep, &c, "same"), 0;
+}
+
 /* ---- tests ---- */
 
 Test(runner, good_run_reports_counts_and_result)
@@ -384,4 +413,45 @@ Test(runner, done_may_start_the_next_run)
     cr_assert_eq(start(2, NULL), TW_OK);
     wait_for(2);
     cr_assert_eq(tw_runner_active(runner), 0);
+}
+
+Test(runner, job_strings_reach_the_worker_whole)
+{
+    char *seg = tw_malloc(BIG_SEGMENT + 1), rdir[256], tmp[300];
+    struct tw_run_job job = {
+        .task_id = 1, .chain = 7, .run_start = 1700000000, .export_index = "users",
+        .export_format = "csv", .target_json = "{\"a\":1}", .trigger_json = "{\"b\":2}",
+        .result_dir = rdir, .tmp_path = tmp,
+    };
+    size_t i;
+
+    cr_assert_not_null(seg);
+    for (i = 0; i < BIG_SEGMENT; i++)
+        seg[i] = seg_char(i);
+    seg[BIG_SEGMENT] = '\0';
+    make_runner(work_echo, NULL, 2, 10);
+    cr_assert_eq(tw_run_paths(dir, 7, 1, rdir, sizeof(rdir), tmp, sizeof(tmp)), TW_OK);
+    cr_assert_eq(tw_runner_start(runner, &job, NULL), TW_OK);   /* NULL segment */
+    wait_for(1);
+    cr_assert_str_eq(got.msg, "null users csv {\"a\":1} {\"b\":2} 7 1700000000");
+    job.task_id = 2;
+    job.segment_json = seg;
+    cr_assert_eq(tw_run_paths(dir, 7, 2, rdir, sizeof(rdir), tmp, sizeof(tmp)), TW_OK);
+    cr_assert_eq(tw_runner_start(runner, &job, NULL), TW_OK);
+    wait_for(2);
+    cr_assert_str_eq(got.msg, "same");
+    tw_free(seg);
+}
+
+/* Spares, the spawner and finished workers are all reaped: the process has no child left. */
+Test(runner, destroy_leaves_no_child_process)
+{
+    make_runner(work_error, NULL, 3, 10);
+    cr_assert_eq(start(1, NULL), TW_OK);
+    wait_for(1);
+    cr_assert_eq(start(2, NULL), TW_OK);
+    tw_runner_destroy(runner);
+    runner = NULL;
+    cr_assert_eq(waitpid(-1, NULL, WNOHANG), -1);
+    cr_assert_eq(errno, ECHILD, "a child of the runner is left: %s", strerror(errno));
 }
