@@ -87,22 +87,6 @@ int tw_job_send(int fd, const struct tw_run_job *job)
     return 0;
 }
 
-static int read_full(int fd, void *buf, size_t len)
-{
-    size_t got = 0;
-    ssize_t n;
-
-    while (got < len) {
-        n = read(fd, (char *)buf + got, len - got);
-        if (n == -1 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return -1;
-        got += (size_t)n;
-    }
-    return 0;
-}
-
 char *tw_job_recv(int fd, struct tw_run_job *job)
 {
     size_t total = 0, at = 0;
@@ -110,7 +94,7 @@ char *tw_job_recv(int fd, struct tw_run_job *job)
     char *buf;
     int i;
 
-    if (read_full(fd, &h, sizeof(h)) == -1 || h.magic != JOB_MAGIC)
+    if (tw_read_full(fd, &h, sizeof(h), 0) == -1 || h.magic != JOB_MAGIC)
         return NULL;
     for (i = 0; i < JOB_NSTR; i++) {
         if (h.len[i] < -1 || (size_t)h.len[i] + 1 > JOB_MAX - total)
@@ -130,7 +114,7 @@ char *tw_job_recv(int fd, struct tw_run_job *job)
         *job_field(job, i) = NULL;
         if (h.len[i] == -1)
             continue;
-        if (read_full(fd, buf + at, len) == -1) {
+        if (tw_read_full(fd, buf + at, len, 0) == -1) {
             tw_free(buf);
             return NULL;
         }

@@ -66,6 +66,13 @@ void tw_proc_close_from(int from);
 void tw_spare_main(int report_fd, int job_fd, pid_t parent, tw_work_fn *work, void *work_ctx)
     __attribute__((noreturn));
 
+/*
+ * Read exactly len bytes from the socket fd, retrying on EINTR; flags go to the first recv
+ * only (MSG_DONTWAIT: fail with EAGAIN when nothing has arrived yet). 0, or -1 with errno
+ * (EPIPE at EOF).
+ */
+int tw_read_full(int fd, void *buf, size_t len, int flags);
+
 /* Send job (borrowed) on a spare's job socket. 0, or -1 with errno (EPIPE: the spare is gone). */
 int tw_job_send(int fd, const struct tw_run_job *job);
 

@@ -66,7 +66,7 @@ struct tw_spawner {
     uint32_t seq;                    /* requests sent */
 };
 
-static int read_full(int fd, void *buf, size_t len, int flags)
+int tw_read_full(int fd, void *buf, size_t len, int flags)
 {
     size_t got = 0;
     ssize_t n;
@@ -110,7 +110,7 @@ static int recv_req(int sock, int fds[2])
         c->cmsg_len == CMSG_LEN(2 * sizeof(int)))
         memcpy(fds, CMSG_DATA(c), 2 * sizeof(int));
     if ((size_t)n < sizeof(req) &&
-        read_full(sock, (char *)&req + n, sizeof(req) - (size_t)n, 0) == -1)
+        tw_read_full(sock, (char *)&req + n, sizeof(req) - (size_t)n, 0) == -1)
         return -1;
     return req.magic == SPAWN_MAGIC && fds[0] != -1 && fds[1] != -1 ? 0 : -1;
 }
@@ -248,7 +248,7 @@ int tw_spawner_reply(struct tw_spawner *sp, bool wait, pid_t *pid)
 {
     struct spawn_rep rep;
 
-    if (read_full(sp->fd, &rep, sizeof(rep), wait ? 0 : MSG_DONTWAIT) == -1)
+    if (tw_read_full(sp->fd, &rep, sizeof(rep), wait ? 0 : MSG_DONTWAIT) == -1)
         return !wait && (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
     if (rep.magic != SPAWN_MAGIC)
         return errno = EPROTO, -1;
