@@ -1,7 +1,8 @@
 #!/bin/sh
 # API throughput, side by side in one run (issue #2's measurement):
 #   1. GET /tasks/{id} with a privileged token against taskwheel, and the same-size fixed JSON
-#      from a bare evhttp server (bench_bare_evhttp), alternated twice;
+#      from a bare evhttp server (bench_bare_evhttp), alternated twice; the bare server also
+#      with the epoll change list taskwheel serve turns on, to show what that setting is worth;
 #   2. POST /tasks per second.
 # Usage: bench/api/run.sh [BUILD_DIR] [SECONDS] [CONNECTIONS]    (Release build recommended)
 set -eu
@@ -13,7 +14,7 @@ TW=$ROOT/$BUILD/engine/taskwheel
 BARE=$ROOT/$BUILD/bench/bench_bare_evhttp
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 2; }
 D=$(mktemp -d)
-trap 'kill $TWPID $BAREPID 2>/dev/null; rm -rf "$D"' EXIT
+trap 'kill $TWPID $BAREPID $BARE2PID 2>/dev/null; rm -rf "$D"' EXIT
 cat > "$D/config.yaml" <<YAML
 listen: "127.0.0.1:0"
 data_dir: "$D/var"
@@ -32,15 +33,19 @@ ID=$(curl -s -X POST "http://127.0.0.1:$PORT/tasks" -H "Authorization: Bearer $T
 curl -s "http://127.0.0.1:$PORT/tasks/$ID" -H "Authorization: Bearer $TOKEN" > "$D/body.json"
 BAREPORT=$((PORT + 1))
 "$BARE" "$BAREPORT" "$D/body.json" & BAREPID=$!
+"$BARE" $((BAREPORT + 1)) "$D/body.json" changelist & BARE2PID=$!
 sleep 0.3
 echo "body: $(wc -c < "$D/body.json") bytes; $CONNS connections, ${SECS}s each, wrk 2 threads"
 export TW_TOKEN="$TOKEN" TW_PATH="/tasks/$ID"
-for round in 1 2; do
+for round in $(seq "${ROUNDS:-2}"); do
   printf 'round %s taskwheel GET /tasks/{id}: ' $round
   wrk -t2 -c"$CONNS" -d"${SECS}s" --latency -s "$ROOT/bench/api/get.lua" "http://127.0.0.1:$PORT" |
     awk '/Requests\/sec/{r=$2} / 99%/{p=$2} END{print r " req/s, p99 " p}'
   printf 'round %s bare evhttp same body:   ' $round
   wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$BAREPORT/tasks/$ID" |
+    awk '/Requests\/sec/{r=$2} / 99%/{p=$2} END{print r " req/s, p99 " p}'
+  printf 'round %s bare + epoll changelist:   ' $round
+  wrk -t2 -c"$CONNS" -d"${SECS}s" --latency "http://127.0.0.1:$((BAREPORT + 1))/tasks/$ID" |
     awk '/Requests\/sec/{r=$2} / 99%/{p=$2} END{print r " req/s, p99 " p}'
 done
 printf 'taskwheel POST /tasks: '

@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/http.h>
@@ -53,21 +54,40 @@ static bool request_id_ok(const char *s)
     return n > 0;
 }
 
+/*
+ * A request id: a counter started at a random value, passed through splitmix64's finalizer.
+ * The finalizer is a bijection, so ids never repeat within a process (2^64 requests), and they
+ * do not look sequential; drawing 8 bytes from the system DRBG for each request cost ~2 % of
+ * a GET (bench/api). Ids only need to be unique, not secret.
+ */
+static uint64_t next_request_id(void)
+{
+    static uint64_t counter;
+    static bool seeded;
+    struct tw_err err;
+    uint64_t z;
+
+    if (!seeded && tw_random_bytes(&counter, sizeof(counter), &err) != TW_OK)
+        counter = tw_clock_mono_ns() ^ ((uint64_t)getpid() << 32);
+    seeded = true;
+    z = (counter += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
 void tw_access_begin(struct tw_req *r)
 {
     const char *given = tw_req_header(r, "X-Request-Id");
     unsigned char raw[8];
-    struct tw_err err;
 
     r->t0_ns = tw_clock_mono_ns();
     if (given != NULL && request_id_ok(given)) {
         snprintf(r->req_id, sizeof(r->req_id), "%s", given);
     } else {
-        if (tw_random_bytes(raw, sizeof(raw), &err) != TW_OK) {
-            uint64_t t = r->t0_ns ^ (uint64_t)(uintptr_t)r->ev;   /* still unique enough */
+        uint64_t id = next_request_id();
 
-            memcpy(raw, &t, sizeof(raw));
-        }
+        memcpy(raw, &id, sizeof(raw));
         tw_hex(raw, sizeof(raw), r->req_id);
     }
     tw_add_header(r, "X-Request-Id", r->req_id);
