@@ -30,7 +30,7 @@
 
 #define REPORT_FD 3
 #define JOB_FD 4                  /* a spare's job socket, until the job is read */
-#define FD_PARK 64                /* where fds wait while being moved into place */
+#define FD_PARK 10                /* fds wait at the lowest free number >= this while moved */
 #define EXIT_NO_REPORT 70         /* EX_SOFTWARE: the work function returned 0 but said nothing */
 #define PROGRESS_EVERY_MS 1000
 
@@ -66,7 +66,7 @@ void tw_proc_close_from(int from)
 
 /*
  * Leave exactly: 0 = /dev/null, 1 and 2 as inherited, REPORT_FD = the report pipe and, for a
- * spare, JOB_FD = the job socket (job_fd -1: none). Both are first parked above FD_PARK so
+ * spare, JOB_FD = the job socket (job_fd -1: none). Both are first parked at FD_PARK or up, so
  * that moving one never overwrites the other. Returns -1 when they could not be moved (the
  * worker then has no way to report and exits).
  */
