@@ -153,15 +153,17 @@ static void sleep_ms(long ms)
 /*
  * Child processes of the server whose name (/proc/PID/stat's comm) is comm, or all of them
  * when comm is NULL: "tw-worker" runs a job, "tw-spare" waits for one, "tw-spawner" makes
- * spares (engine/run/spawner.c).
+ * spares (engine/run/spawner.c). *one (may be NULL) gets the pid of one of them, or -1.
  */
-static int server_children_named(const char *comm)
+static int scan_children(const char *comm, pid_t *one)
 {
     DIR *d = opendir("/proc");
     struct dirent *e;
     int n = 0;
 
     cr_assert_not_null(d);
+    if (one != NULL)
+        *one = -1;
     while ((e = readdir(d)) != NULL) {
         char path[300], buf[512], name[64], *p, *q;
         FILE *f;
@@ -179,12 +181,20 @@ static int server_children_named(const char *comm)
             continue;
         snprintf(name, sizeof(name), "%.*s", (int)(p - q - 1), q + 1);
         /* ") S PPID ..." */
-        if (sscanf(p + 2, "%*c %d", &ppid) == 1 && ppid == srv.pid &&
-            (comm == NULL || strcmp(name, comm) == 0))
-            n++;
+        if (sscanf(p + 2, "%*c %d", &ppid) != 1 || ppid != srv.pid ||
+            (comm != NULL && strcmp(name, comm) != 0))
+            continue;
+        n++;
+        if (one != NULL)
+            *one = (pid_t)atoi(e->d_name);
     }
     closedir(d);
     return n;
+}
+
+static int server_children_named(const char *comm)
+{
+    return scan_children(comm, NULL);
 }
 
 /* Workers that are running a job (spares and the spawner are not counted). */
@@ -210,30 +220,10 @@ static int wait_children(const char *comm, int n)
 /* The pid of one child of the server named comm, or -1. */
 static pid_t server_child_pid(const char *comm)
 {
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    pid_t found = -1;
+    pid_t pid;
 
-    cr_assert_not_null(d);
-    while (found == -1 && (e = readdir(d)) != NULL) {
-        char path[300], buf[512], want[80];
-        FILE *f;
-        int ppid;
-
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-        f = fopen(path, "r");
-        if (f == NULL)
-            continue;
-        snprintf(want, sizeof(want), "(%s) ", comm);
-        if (fgets(buf, sizeof(buf), f) != NULL && strstr(buf, want) != NULL &&
-            sscanf(strstr(buf, want) + strlen(want), "%*c %d", &ppid) == 1 && ppid == srv.pid)
-            found = (pid_t)atoi(e->d_name);
-        fclose(f);
-    }
-    closedir(d);
-    return found;
+    scan_children(comm, &pid);
+    return pid;
 }
 
 /* Assert the task's newest entry is the error msg (with counts), after "INPROGRESS -> ERROR". */
