@@ -39,8 +39,7 @@ struct spare {
 };
 
 struct tw_pool {
-    tw_work_fn *work;
-    void *work_ctx;
+    struct tw_worker_kind kind;      /* for each spawner started */
     struct tw_spawner *sp;           /* NULL after a failure, until the next fill */
     struct tw_list pending;          /* asked for, oldest first */
     struct tw_list ready;            /* have a pid, oldest first */
@@ -138,7 +137,7 @@ static int ask(struct tw_pool *p)
     struct tw_err err;
     int job[2], rep[2];
 
-    if (p->sp == NULL && tw_spawner_create(p->work, p->work_ctx, &p->sp, &err) != TW_OK)
+    if (p->sp == NULL && tw_spawner_create(&p->kind, &p->sp, &err) != TW_OK)
         return -1;
     s = tw_calloc(1, sizeof(*s));
     if (s == NULL)
@@ -173,18 +172,17 @@ static int ask(struct tw_pool *p)
     return 0;
 }
 
-int tw_pool_create(tw_work_fn *work, void *work_ctx, struct tw_pool **out, struct tw_err *err)
+int tw_pool_create(const struct tw_worker_kind *kind, struct tw_pool **out, struct tw_err *err)
 {
     struct tw_pool *p = tw_calloc(1, sizeof(*p));
     int ret;
 
     if (p == NULL)
         return tw_err_set(err, TW_ENOMEM, "runner: out of memory");
-    p->work = work;
-    p->work_ctx = work_ctx;
+    p->kind = *kind;
     tw_list_init(&p->pending);
     tw_list_init(&p->ready);
-    ret = tw_spawner_create(work, work_ctx, &p->sp, err);
+    ret = tw_spawner_create(kind, &p->sp, err);
     if (ret != TW_OK) {
         tw_free(p);
         return ret;

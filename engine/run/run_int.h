@@ -44,16 +44,32 @@ struct tw_run_report {
 };
 
 /*
+ * What every worker of a runner is (copied by whoever keeps it): the work function with its
+ * context, and how much nicer than the server it runs (setpriority increment, 0..19).
+ */
+struct tw_worker_kind {
+    tw_work_fn *work;
+    void *work_ctx;
+    int nice;
+};
+
+/*
  * In the forked child: prepare the process (fds, signals, process group, result dir), call
  * work, and _exit. Never returns. fd is the pipe's write end; parent is the server's pid (the
  * worker exits at once if the server is already gone); job and the work function come from
  * the runner (copies in the child's memory).
  */
-void tw_worker_main(int fd, pid_t parent, const struct tw_run_job *job, tw_work_fn *work,
-                    void *work_ctx) __attribute__((noreturn));
+void tw_worker_main(int fd, pid_t parent, const struct tw_run_job *job,
+                    const struct tw_worker_kind *kind) __attribute__((noreturn));
 
 /* Every signal handler back to SIG_DFL and nothing blocked (a fresh child of the server). */
 void tw_proc_reset_signals(void);
+
+/*
+ * Run inc nice levels lower than now (capped at 19); 0 does nothing. Best effort: a process
+ * that cannot change it keeps the server's priority.
+ */
+void tw_proc_lower_priority(int inc);
 
 /* Close every fd >= from; close_range(2) where the kernel has it, else one by one. */
 void tw_proc_close_from(int from);
@@ -61,9 +77,10 @@ void tw_proc_close_from(int from);
 /*
  * A spare (worker.c): a worker cloned before it has a job. It sheds the server's state at
  * once, then blocks reading its job from job_fd (jobwire.c), runs it reporting on report_fd,
- * and exits; EOF before a whole job makes it exit quietly.
+ * and exits; EOF before a whole job makes it exit quietly. It already runs at kind->nice (the
+ * spawner's, inherited).
  */
-void tw_spare_main(int report_fd, int job_fd, pid_t parent, tw_work_fn *work, void *work_ctx)
+void tw_spare_main(int report_fd, int job_fd, pid_t parent, const struct tw_worker_kind *kind)
     __attribute__((noreturn));
 
 /*
@@ -84,13 +101,14 @@ char *tw_job_recv(int fd, struct tw_run_job *job);
 
 /*
  * The spawner (spawner.c): a helper process, forked once, that clones spares as children of
- * the server so the server itself never forks per run. work and work_ctx are what every
- * spare calls, as they are at tw_spawner_create.
+ * the server so the server itself never forks per run. It runs at kind->nice, so its clones
+ * and the spares they become do not take CPU from the server; kind is what every spare runs,
+ * as it is at tw_spawner_create.
  */
 struct tw_spawner;
 
 /* Fork the spawner. *out is owned by the caller (tw_spawner_destroy). TW_ENOMEM, TW_EIO. */
-int tw_spawner_create(tw_work_fn *work, void *work_ctx, struct tw_spawner **out,
+int tw_spawner_create(const struct tw_worker_kind *kind, struct tw_spawner **out,
                       struct tw_err *err);
 
 /* Close the spawner's socket and reap it (spares it made are not affected). NULL: no-op. */
@@ -115,7 +133,7 @@ int tw_spawner_reply(struct tw_spawner *sp, bool wait, pid_t *pid);
 struct tw_pool;
 
 /* A pool with its spawner, and no spares yet. *out is owned by the caller. */
-int tw_pool_create(tw_work_fn *work, void *work_ctx, struct tw_pool **out, struct tw_err *err);
+int tw_pool_create(const struct tw_worker_kind *kind, struct tw_pool **out, struct tw_err *err);
 
 /* End every spare (they read EOF and exit), reap them, stop the spawner. NULL: no-op. */
 void tw_pool_destroy(struct tw_pool *p);

@@ -65,6 +65,7 @@ struct tw_run {
 
 struct tw_runner {
     struct tw_runner_opts o;    /* as given (kill_grace_ms defaulted) */
+    struct tw_worker_kind kind; /* from o: what each worker runs, at which nice */
     struct tw_pool *pool;       /* spares: workers cloned ahead of their job (pool.c) */
     struct event *ev_refill;    /* tops the pool up once starts and ends have paused */
     struct event *ev_chld;      /* SIGCHLD, persistent */
@@ -344,14 +345,19 @@ int tw_runner_create(const struct tw_runner_opts *o, struct tw_runner **out, str
     struct tw_runner *r;
     int ret;
 
-    if (o->base == NULL || o->work == NULL || o->done == NULL || o->workers == 0)
-        return tw_err_set(err, TW_EINVAL, "runner: base, work, done and workers >= 1 are required");
+    if (o->base == NULL || o->work == NULL || o->done == NULL || o->workers == 0 ||
+        o->worker_nice > 19)
+        return tw_err_set(err, TW_EINVAL, "runner: base, work, done, workers >= 1 and "
+                          "worker_nice <= 19 are required");
     r = tw_calloc(1, sizeof(*r));
     if (r == NULL)
         return tw_err_set(err, TW_ENOMEM, "runner: out of memory");
     r->o = *o;
     if (r->o.kill_grace_ms == 0)
         r->o.kill_grace_ms = DEFAULT_KILL_GRACE_MS;
+    r->kind.work = o->work;
+    r->kind.work_ctx = o->work_ctx;
+    r->kind.nice = (int)o->worker_nice;
     tw_list_init(&r->runs);
     r->ev_chld = evsignal_new(o->base, SIGCHLD, on_sigchld, r);
     r->ev_refill = evtimer_new(o->base, on_refill, r);
@@ -359,7 +365,7 @@ int tw_runner_create(const struct tw_runner_opts *o, struct tw_runner **out, str
         tw_runner_destroy(r);
         return tw_err_set(err, TW_EIO, "runner: cannot watch SIGCHLD");
     }
-    ret = tw_pool_create(r->o.work, r->o.work_ctx, &r->pool, err);
+    ret = tw_pool_create(&r->kind, &r->pool, err);
     if (ret != TW_OK) {
         tw_runner_destroy(r);
         return ret;
@@ -453,7 +459,7 @@ static pid_t spawn_worker(struct tw_runner *r, struct tw_run *run)
     }
     pid = fork();
     if (pid == 0)
-        tw_worker_main(fds[1], parent, &run->job, r->o.work, r->o.work_ctx);
+        tw_worker_main(fds[1], parent, &run->job, &r->kind);
     close(fds[1]);
     if (pid == -1)
         close(fds[0]);

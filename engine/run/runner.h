@@ -121,6 +121,7 @@ struct tw_runner_opts {
     uint32_t kill_grace_ms;     /* SIGKILL this long after SIGTERM; 0 = 5000 */
     tw_work_fn *work;           /* required */
     void *work_ctx;             /* borrowed; passed to work in the child */
+    unsigned worker_nice;       /* workers and the spawner run this much nicer, 0..19 */
     tw_run_done_fn *done;       /* required; called once per started run, from the loop */
     tw_run_progress_fn *progress; /* may be NULL */
     void *ctx;                  /* for done and progress */

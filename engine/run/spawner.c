@@ -132,13 +132,14 @@ static int send_full(int fd, const void *buf, size_t len)
 }
 
 /* The spawner's life: one clone per request until EOF. Never returns. */
-static void spawner_main(int sock, pid_t server, tw_work_fn *work, void *work_ctx)
+static void spawner_main(int sock, pid_t server, const struct tw_worker_kind *kind)
 {
     struct spawn_rep rep;
     int fds[2];
     long pid;
 
     (void)prctl(PR_SET_NAME, "tw-spawner");
+    tw_proc_lower_priority(kind->nice);   /* inherited by every spare it clones */
     tw_proc_reset_signals();
     (void)setpgid(0, 0);         /* a terminal's ^C is for the server, which then drains */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != server)
@@ -154,7 +155,7 @@ static void spawner_main(int sock, pid_t server, tw_work_fn *work, void *work_ct
                       NULL);
         if (pid == 0) {
             close(sock);
-            tw_spare_main(fds[1], fds[0], server, work, work_ctx);
+            tw_spare_main(fds[1], fds[0], server, kind);
         }
         memset(&rep, 0, sizeof(rep));
         rep.magic = SPAWN_MAGIC;
@@ -168,7 +169,7 @@ static void spawner_main(int sock, pid_t server, tw_work_fn *work, void *work_ct
     _exit(0);
 }
 
-int tw_spawner_create(tw_work_fn *work, void *work_ctx, struct tw_spawner **out,
+int tw_spawner_create(const struct tw_worker_kind *kind, struct tw_spawner **out,
                       struct tw_err *err)
 {
     struct timeval limit = { SPAWN_REPLY_TIMEOUT_S, 0 };
@@ -186,7 +187,7 @@ int tw_spawner_create(tw_work_fn *work, void *work_ctx, struct tw_spawner **out,
     sp->pid = fork();
     if (sp->pid == 0) {
         close(sv[0]);
-        spawner_main(sv[1], server, work, work_ctx);
+        spawner_main(sv[1], server, kind);
     }
     close(sv[1]);
     if (sp->pid == -1) {

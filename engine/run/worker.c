@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,6 +49,20 @@ void tw_proc_reset_signals(void)
             (void)sigaction(sig, &sa, NULL);   /* EINVAL for the RT signals glibc reserves */
     sigemptyset(&none);
     (void)sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+void tw_proc_lower_priority(int inc)
+{
+    int now;
+
+    if (inc <= 0)
+        return;
+    errno = 0;
+    now = getpriority(PRIO_PROCESS, 0);
+    if (now == -1 && errno != 0)
+        return;
+    /* Raising one's own nice value needs no privilege; failing leaves the server's. */
+    (void)setpriority(PRIO_PROCESS, 0, now + inc > 19 ? 19 : now + inc);
 }
 
 void tw_proc_close_from(int from)
@@ -201,9 +216,9 @@ static void worker_prepare(int report_fd, int job_fd, pid_t parent)
 }
 
 /* Run job with the fds in place, and leave. */
-static void worker_run(const struct tw_run_job *job, tw_work_fn *work, void *work_ctx)
+static void worker_run(const struct tw_run_job *job, const struct tw_worker_kind *kind)
     __attribute__((noreturn));
-static void worker_run(const struct tw_run_job *job, tw_work_fn *work, void *work_ctx)
+static void worker_run(const struct tw_run_job *job, const struct tw_worker_kind *kind)
 {
     struct tw_run_report rep;
     struct tw_run_counts none;
@@ -219,21 +234,22 @@ static void worker_run(const struct tw_run_job *job, tw_work_fn *work, void *wor
                             job->result_dir, strerror(errno));
         _exit(0);
     }
-    rc = work(job, &rep, work_ctx);
+    rc = kind->work(job, &rep, kind->work_ctx);
     if (rep.finals > 0)
         _exit(0);
     status = rc & 0xff;
     _exit(status != 0 ? status : EXIT_NO_REPORT);
 }
 
-void tw_worker_main(int fd, pid_t parent, const struct tw_run_job *job, tw_work_fn *work,
-                    void *work_ctx)
+void tw_worker_main(int fd, pid_t parent, const struct tw_run_job *job,
+                    const struct tw_worker_kind *kind)
 {
+    tw_proc_lower_priority(kind->nice);
     worker_prepare(fd, -1, parent);
-    worker_run(job, work, work_ctx);
+    worker_run(job, kind);
 }
 
-void tw_spare_main(int report_fd, int job_fd, pid_t parent, tw_work_fn *work, void *work_ctx)
+void tw_spare_main(int report_fd, int job_fd, pid_t parent, const struct tw_worker_kind *kind)
 {
     struct tw_run_job job;
 
@@ -242,5 +258,5 @@ void tw_spare_main(int report_fd, int job_fd, pid_t parent, tw_work_fn *work, vo
     if (tw_job_recv(JOB_FD, &job) == NULL)
         _exit(0);                /* no job: the pool shrank or the server is stopping */
     (void)close(JOB_FD);
-    worker_run(&job, work, work_ctx);   /* the job's buffer lives until _exit */
+    worker_run(&job, kind);      /* the job's buffer lives until _exit */
 }

@@ -249,6 +249,7 @@ int tw_sched_create(const struct tw_sched_deps *d, struct tw_sched **out, struct
     struct tw_runner_opts ro = {
         .base = d->base, .workers = d->cfg->workers, .task_timeout_s = d->cfg->task_timeout_s,
         .kill_grace_ms = d->kill_grace_ms, .work = d->work, .work_ctx = d->work_ctx,
+        .worker_nice = d->cfg->worker_nice,
         .done = tw_sched_on_run_end, .progress = tw_sched_on_progress,
     };
     struct tw_sched *s;

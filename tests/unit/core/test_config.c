@@ -44,6 +44,7 @@ Test(config, defaults_match_spec)
     cr_assert_str_eq(c->lua_dir, "./lua");
     cr_assert_eq(c->workers, 2);
     cr_assert_eq(c->max_runs_per_chain, 0);
+    cr_assert_eq(c->worker_nice, 10);
     cr_assert_eq(c->task_timeout_s, 3600);
     cr_assert_eq(c->execute_wait_s, 60);
     cr_assert_eq(c->shutdown_grace_s, 30);
@@ -116,7 +117,7 @@ Test(config, example_file_documents_every_key)
             n = tw_yaml_get(n, seg);
         cr_assert_not_null(n, "config.yaml.example lacks %s", tw_config_key_path(i));
     }
-    cr_assert_eq(i, 27);
+    cr_assert_eq(i, 28);
     tw_yaml_destroy(root);
 }
 
@@ -128,7 +129,7 @@ Test(config, every_key_set)
         "store: {driver: sqlite, path: /db/tasks.db}\n"
         "source: {path: 'retail copy.db'}\n"
         "plugins_dir: /p\nlua_dir: /l\n"
-        "workers: 256\nmax_runs_per_chain: 3\ntask_timeout: 1\nexecute_wait: 0\n"
+        "workers: 256\nmax_runs_per_chain: 3\nworker_nice: 0\ntask_timeout: 1\nexecute_wait: 0\n"
         "shutdown_grace: 0\n"
         "results: {retention_days: 1, url_ttl: 604800, public_url: 'https://x.example/dl//'}\n"
         "http: {max_body: 1073741824, max_connections: 1, read_timeout: 3600, "
@@ -145,6 +146,7 @@ Test(config, every_key_set)
     cr_assert_str_eq(c->results_public_url, "https://x.example/dl");
     cr_assert_eq(c->workers, 256);
     cr_assert_eq(c->max_runs_per_chain, 3);
+    cr_assert_eq(c->worker_nice, 0);
     cr_assert_eq(c->task_timeout_s, 1);
     cr_assert_eq(c->execute_wait_s, 0);
     cr_assert_eq(c->results_url_ttl_s, 604800);
@@ -190,13 +192,13 @@ Test(config, accepts_edge_values)
 
 struct bad {
     char in[72];    /* YAML text */
-    char msg[300];  /* the whole message, or its beginning when it ends in '*' */
+    char msg[320];  /* the whole message, or its beginning when it ends in '*' */
     char field[32]; /* err.field */
 };
 
 #define TOP "listen, data_dir, store, source, plugins_dir, lua_dir, workers, " \
-            "max_runs_per_chain, task_timeout, execute_wait, shutdown_grace, results, http, " \
-            "auth, lua, log, metrics"
+            "max_runs_per_chain, worker_nice, task_timeout, execute_wait, shutdown_grace, results, " \
+            "http, auth, lua, log, metrics"
 
 ParameterizedTestParameters(config, rejects)
 {
@@ -262,6 +264,9 @@ ParameterizedTestParameters(config, rejects)
          "http.max_body"},
         {"max_runs_per_chain: 257", "t.yaml:1:21: max_runs_per_chain: must be*",
          "max_runs_per_chain"},
+        {"worker_nice: 20", "t.yaml:1:14: worker_nice: must be an integer between 0 and 19 "
+         "(got \"20\")", "worker_nice"},
+        {"worker_nice: -1", "t.yaml:1:14: worker_nice: must be*", "worker_nice"},
         {"log: {level: verbose}", "t.yaml:1:14: log.level: must be one of debug, info, warn, "
          "error (got \"verbose\")", "log.level"},
         {"log: {level: inf}", "t.yaml:1:14: log.level: must be one of*", "log.level"},

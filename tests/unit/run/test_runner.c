@@ -5,12 +5,14 @@
  * child's hygiene (inherited fds closed, signal handlers reset).
  */
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -39,6 +41,7 @@ static struct tw_runner *runner;
 static struct got got;
 static char dir[64];
 static int want;                /* stop the loop after this many results */
+static unsigned worker_nice;    /* for make_runner; 0 unless a test sets it */
 
 static void on_done(void *ctx, const struct tw_run_result *res)
 {
@@ -71,6 +74,7 @@ static void make_runner(tw_work_fn *work, void *wctx, unsigned workers, uint32_t
     struct tw_runner_opts o = {
         .base = base, .workers = workers, .task_timeout_s = timeout_s, .kill_grace_ms = 300,
         .work = work, .work_ctx = wctx, .done = on_done, .progress = on_progress, .ctx = &got,
+        .worker_nice = worker_nice,
     };
     struct tw_err err = { 0 };
 
@@ -105,6 +109,7 @@ static void wait_for(int n)
 static void setup(void)
 {
     memset(&got, 0, sizeof(got));
+    worker_nice = 0;
     snprintf(dir, sizeof(dir), "/tmp/tw_run_XXXXXX");
     cr_assert_not_null(mkdtemp(dir));
     base = event_base_new();
@@ -259,6 +264,46 @@ static int work_echo(const struct tw_run_job *job, struct tw_run_report *rep, vo
         if (job->segment_json[i] != seg_char(i))
             return tw_run_report_error(rep, &c, "differs at %zu", i), 0;
     return tw_run_report_error(rep, &c, "same"), 0;
+}
+
+/* Reports the worker's nice value. */
+static int work_nice(const struct tw_run_job *job, struct tw_run_report *rep, void *ctx)
+{
+    struct tw_run_counts c = { 0, 0, 0, 0 };
+
+    (void)job;
+    (void)ctx;
+    errno = 0;
+    return tw_run_report_error(rep, &c, "nice %d", getpriority(PRIO_PROCESS, 0)), 0;
+}
+
+/* The nice value of this process's child named comm (the first found), or -100 for none. */
+static int child_nice(const char *comm)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    char path[64], name[32];
+    int ppid, nice, found = -100;
+    FILE *f;
+
+    while (d != NULL && found == -100 && (e = readdir(d)) != NULL) {
+        if (e->d_name[0] < '1' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        /* pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+         * utime stime cutime cstime priority nice */
+        if (fscanf(f, "%*d (%31[^)]) %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d "
+                   "%*d %*d %d", name, &ppid, &nice) == 3 && ppid == getpid() &&
+            strcmp(name, comm) == 0)
+            found = nice;
+        fclose(f);
+    }
+    if (d != NULL)
+        closedir(d);
+    return found;
 }
 
 /* ---- tests ---- */
@@ -441,6 +486,51 @@ Test(runner, job_strings_reach_the_worker_whole)
     wait_for(2);
     cr_assert_str_eq(got.msg, "same");
     tw_free(seg);
+}
+
+/* worker_nice: the spawner, its spares and so every run sit that many levels below the server. */
+Test(runner, workers_run_nicer_than_the_server)
+{
+    int mine, want_nice;
+    char expect[32];
+
+    errno = 0;
+    mine = getpriority(PRIO_PROCESS, 0);
+    cr_assert(mine != -1 || errno == 0);
+    want_nice = mine + 5 > 19 ? 19 : mine + 5;
+    worker_nice = 5;
+    make_runner(work_nice, NULL, 2, 10);
+    cr_assert_eq(start(1, NULL), TW_OK);
+    wait_for(1);
+    snprintf(expect, sizeof(expect), "nice %d", want_nice);
+    cr_assert_str_eq(got.msg, expect);
+    cr_assert_eq(child_nice("tw-spawner"), want_nice);
+    cr_assert_eq(getpriority(PRIO_PROCESS, 0), mine, "the server's own priority is unchanged");
+}
+
+Test(runner, worker_nice_zero_keeps_the_server_priority)
+{
+    char expect[32];
+
+    errno = 0;
+    snprintf(expect, sizeof(expect), "nice %d", getpriority(PRIO_PROCESS, 0));
+    make_runner(work_nice, NULL, 1, 10);
+    cr_assert_eq(start(1, NULL), TW_OK);
+    wait_for(1);
+    cr_assert_str_eq(got.msg, expect);
+}
+
+Test(runner, worker_nice_above_19_is_refused)
+{
+    struct tw_runner_opts o = {
+        .base = base, .workers = 1, .work = work_nice, .done = on_done, .ctx = &got,
+        .worker_nice = 20,
+    };
+    struct tw_err err = { 0 };
+
+    cr_assert_eq(tw_runner_create(&o, &runner, &err), TW_EINVAL);
+    cr_assert_null(runner);
+    cr_assert(strstr(err.msg, "worker_nice") != NULL, "%s", err.msg);
 }
 
 /* Spares, the spawner and finished workers are all reaped: the process has no child left. */
