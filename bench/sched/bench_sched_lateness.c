@@ -173,7 +173,7 @@ int main(int argc, char **argv)
     struct bench b = { .n = argc > 1 ? atol(argv[1]) : 1000 };
     long spread = argc > 2 ? atol(argv[2]) : 10;
     struct tw_config cfg = { .workers = argc > 3 ? (uint32_t)atol(argv[3]) : 2,
-                             .worker_nice = argc > 4 ? (uint32_t)atol(argv[4]) : 10,
+                             .worker_nice = argc > 4 ? (uint32_t)atol(argv[4]) : 19,
                              .task_timeout_s = 60 };
     char dir[64] = "/tmp/tw_late_XXXXXX", path[128], results[128], log_path[128];
     struct timeval every = { 0, 20000 }, limit = { spread + 60, 0 };

@@ -73,9 +73,9 @@ static const struct key keys[] = {
     U32("workers", workers, "2", 1, 256, "worker processes"),
     U32("max_runs_per_chain", max_runs_per_chain, "0", 0, 256,
         "concurrent runs per chain; 0 = no cap beyond workers"),
-    U32("worker_nice", worker_nice, "10", 0, 19,
-        "workers run this many nice levels below the server, so runs never slow the API "
-        "or the scheduler; 0 = same priority"),
+    U32("worker_nice", worker_nice, "19", 0, 19,
+        "workers run this many nice levels below the server, so a burst of runs does not "
+        "delay the API or the scheduler; 0 = the server's priority"),
     U32("task_timeout", task_timeout_s, "3600", 1, 2592000,
         "a run longer than this is stopped, seconds"),
     U32("execute_wait", execute_wait_s, "60", 0, 3600,

@@ -44,7 +44,7 @@ Test(config, defaults_match_spec)
     cr_assert_str_eq(c->lua_dir, "./lua");
     cr_assert_eq(c->workers, 2);
     cr_assert_eq(c->max_runs_per_chain, 0);
-    cr_assert_eq(c->worker_nice, 10);
+    cr_assert_eq(c->worker_nice, 19);
     cr_assert_eq(c->task_timeout_s, 3600);
     cr_assert_eq(c->execute_wait_s, 60);
     cr_assert_eq(c->shutdown_grace_s, 30);
