@@ -24,16 +24,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/clock.h"
 #include "core/list.h"
 #include "core/log.h"
 #include "core/mem.h"
 
 #define SEND_TIMEOUT_S 5             /* a spare that does not read its job is replaced */
 #define START_TRIES 3                /* spares tried per start before the caller forks */
+#define START_WAIT_MS 100            /* longest wait for a clone before the caller forks */
+#define SILENT_MS 5000               /* a spawner this late with an answer is replaced */
 
 struct spare {
     struct tw_list link;             /* pool->pending or pool->ready */
     pid_t pid;                       /* 0 while pending */
+    uint64_t asked_ms;               /* monotonic time of the request */
     int job_fd;                      /* our end of its job socket */
     int report_fd;                   /* read end of its report pipe, non-blocking */
 };
@@ -102,6 +106,17 @@ static void drop_spawner(struct tw_pool *p, int why)
     p->sp = NULL;
 }
 
+/* Whether the oldest request has gone unanswered for SILENT_MS (the spawner is stuck). */
+static bool spawner_silent(const struct tw_pool *p)
+{
+    const struct spare *s;
+
+    if (p->n_pending == 0)
+        return false;
+    s = TW_CONTAINER_OF(p->pending.next, struct spare, link);
+    return tw_clock_mono_ms() - s->asked_ms >= SILENT_MS;
+}
+
 /* Move answered spares from pending to ready. wait: block for at least one answer. */
 static void take_answers(struct tw_pool *p, bool wait)
 {
@@ -154,6 +169,7 @@ static int ask(struct tw_pool *p)
     }
     s->job_fd = job[0];
     s->report_fd = rep[0];
+    s->asked_ms = tw_clock_mono_ms();
     (void)fcntl(s->report_fd, F_SETFL, O_NONBLOCK);
     (void)setsockopt(s->job_fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof(limit));
     if (tw_spawner_request(p->sp, job[1], rep[1]) == -1) {
@@ -224,8 +240,21 @@ int tw_pool_start(struct tw_pool *p, const struct tw_run_job *job, pid_t *pid, i
         take_answers(p, false);
         if (p->n_ready == 0 && p->n_pending == 0 && ask(p) == -1)
             return -1;
-        if (p->n_ready == 0)
+        if (p->n_ready == 0) {
+            /*
+             * The spawner runs at the workers' low priority: with other busy processes on
+             * the machine its clone can take long. Rather than stall the event loop, the
+             * caller forks this one and the clone's answer is taken when it comes; a
+             * spawner silent for SILENT_MS is stuck (stopped, say) and is replaced.
+             */
+            if (tw_spawner_wait(p->sp, START_WAIT_MS) == 0) {
+                if (!spawner_silent(p))
+                    break;
+                drop_spawner(p, ETIMEDOUT);
+                continue;
+            }
             take_answers(p, true);
+        }
         s = pop(&p->ready, &p->n_ready);
         if (s == NULL)
             continue;            /* the spawner failed or the clone did: ask again */

@@ -102,8 +102,9 @@ char *tw_job_recv(int fd, struct tw_run_job *job);
 /*
  * The spawner (spawner.c): a helper process, forked once, that clones spares as children of
  * the server so the server itself never forks per run. It runs at kind->nice, so its clones
- * and the spares they become do not take CPU from the server; kind is what every spare runs,
- * as it is at tw_spawner_create.
+ * and the spares they become do not take CPU from the server (which therefore never waits
+ * long for it: see tw_spawner_wait); kind is what every spare runs, as it is at
+ * tw_spawner_create.
  */
 struct tw_spawner;
 
@@ -119,6 +120,12 @@ void tw_spawner_destroy(struct tw_spawner *sp);
  * borrowed: the spawner gets copies). 0, or -1 with errno; after -1 the spawner is broken.
  */
 int tw_spawner_request(struct tw_spawner *sp, int job_fd, int report_fd);
+
+/*
+ * Wait up to ms for an answer to arrive: 1 when one can be read, 0 when none came in time,
+ * -1 with errno on error.
+ */
+int tw_spawner_wait(struct tw_spawner *sp, int ms);
 
 /*
  * The answer to the oldest unanswered request: 1 with *pid (or *pid -1 and errno when that

@@ -32,6 +32,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -243,6 +244,17 @@ int tw_spawner_request(struct tw_spawner *sp, int job_fd, int report_fd)
         return -1;
     sp->seq++;
     return 0;
+}
+
+int tw_spawner_wait(struct tw_spawner *sp, int ms)
+{
+    struct pollfd pfd = { sp->fd, POLLIN, 0 };
+    int n;
+
+    do {
+        n = poll(&pfd, 1, ms);
+    } while (n == -1 && errno == EINTR);
+    return n > 0 ? 1 : n;
 }
 
 int tw_spawner_reply(struct tw_spawner *sp, bool wait, pid_t *pid)

@@ -277,16 +277,17 @@ static int work_nice(const struct tw_run_job *job, struct tw_run_report *rep, vo
     return tw_run_report_error(rep, &c, "nice %d", getpriority(PRIO_PROCESS, 0)), 0;
 }
 
-/* The nice value of this process's child named comm (the first found), or -100 for none. */
-static int child_nice(const char *comm)
+/* This process's child named comm (the first found) and its nice value; 0 for none. */
+static pid_t find_child(const char *comm, int *nice_out)
 {
     DIR *d = opendir("/proc");
     struct dirent *e;
     char path[64], name[32];
-    int ppid, nice, found = -100;
+    int ppid, nice;
+    pid_t found = 0;
     FILE *f;
 
-    while (d != NULL && found == -100 && (e = readdir(d)) != NULL) {
+    while (d != NULL && found == 0 && (e = readdir(d)) != NULL) {
         if (e->d_name[0] < '1' || e->d_name[0] > '9')
             continue;
         snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
@@ -297,13 +298,24 @@ static int child_nice(const char *comm)
          * utime stime cutime cstime priority nice */
         if (fscanf(f, "%*d (%31[^)]) %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d "
                    "%*d %*d %d", name, &ppid, &nice) == 3 && ppid == getpid() &&
-            strcmp(name, comm) == 0)
-            found = nice;
+            strcmp(name, comm) == 0) {
+            found = (pid_t)atoi(e->d_name);
+            if (nice_out != NULL)
+                *nice_out = nice;
+        }
         fclose(f);
     }
     if (d != NULL)
         closedir(d);
     return found;
+}
+
+static int child_nice(const char *comm)
+{
+    int nice = -100;
+
+    find_child(comm, &nice);
+    return nice;
 }
 
 /* ---- tests ---- */
@@ -504,6 +516,7 @@ Test(runner, workers_run_nicer_than_the_server)
     wait_for(1);
     snprintf(expect, sizeof(expect), "nice %d", want_nice);
     cr_assert_str_eq(got.msg, expect);
+    cr_assert_eq(child_nice("tw-spare"), want_nice);
     cr_assert_eq(child_nice("tw-spawner"), want_nice);
     cr_assert_eq(getpriority(PRIO_PROCESS, 0), mine, "the server's own priority is unchanged");
 }
@@ -531,6 +544,34 @@ Test(runner, worker_nice_above_19_is_refused)
     cr_assert_eq(tw_runner_create(&o, &runner, &err), TW_EINVAL);
     cr_assert_null(runner);
     cr_assert(strstr(err.msg, "worker_nice") != NULL, "%s", err.msg);
+}
+
+/*
+ * A spawner that cannot answer (here: stopped) never stalls a start: after a short wait the
+ * runner forks that worker itself and keeps the spawner; one silent for 5 s is replaced.
+ */
+Test(runner, stuck_spawner_delays_starts_briefly_then_is_replaced)
+{
+    pid_t sp, sp2;
+
+    make_runner(work_error, NULL, 1, 10);
+    cr_assert_eq(start(1, NULL), TW_OK);       /* takes the one spare; no refill yet */
+    wait_for(1);
+    sp = find_child("tw-spawner", NULL);
+    cr_assert_gt(sp, 0);
+    cr_assert_eq(kill(sp, SIGSTOP), 0);
+    cr_assert_eq(start(2, NULL), TW_OK);       /* forked by the runner */
+    wait_for(2);
+    cr_assert_str_eq(got.msg, "plugin users: source database unavailable");
+    cr_assert_eq(find_child("tw-spawner", NULL), sp, "a slow spawner is kept");
+    sleep(5);                                  /* its request is now 5 s old */
+    cr_assert_eq(start(3, NULL), TW_OK);
+    wait_for(3);
+    cr_assert_str_eq(got.msg, "plugin users: source database unavailable");
+    sp2 = find_child("tw-spawner", NULL);
+    cr_assert(sp2 > 0 && sp2 != sp, "the silent spawner was replaced (%d, %d)", (int)sp,
+              (int)sp2);
+    cr_assert_eq(kill(sp, 0), -1, "the old spawner is gone");
 }
 
 /* Spares, the spawner and finished workers are all reaped: the process has no child left. */
