@@ -244,6 +244,13 @@ static void on_later(evutil_socket_t fd, short what, void *arg)
         s->on_drained(s->drained_arg);
 }
 
+static void on_pump_more(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    tw_sched_pump(arg);
+}
+
 int tw_sched_create(const struct tw_sched_deps *d, struct tw_sched **out, struct tw_err *err)
 {
     struct tw_runner_opts ro = {
@@ -269,7 +276,8 @@ int tw_sched_create(const struct tw_sched_deps *d, struct tw_sched **out, struct
     s->tick = evtimer_new(d->base, on_tick, s);
     s->grace = evtimer_new(d->base, on_grace, s);
     s->later = evtimer_new(d->base, on_later, s);
-    if (s->wheel == NULL || !s->tick || !s->grace || !s->later ||
+    s->pump_more = evtimer_new(d->base, on_pump_more, s);
+    if (s->wheel == NULL || !s->tick || !s->grace || !s->later || !s->pump_more ||
         tw_imap_init(&s->tasks, 1024) != TW_OK ||
         tw_squeue_init(&s->queue, d->cfg->max_runs_per_chain) != TW_OK) {
         ret = tw_err_set(err, TW_ENOMEM, "scheduler: out of memory");
@@ -318,6 +326,8 @@ void tw_sched_destroy(struct tw_sched *s)
         event_free(s->grace);
     if (s->later != NULL)
         event_free(s->later);
+    if (s->pump_more != NULL)
+        event_free(s->pump_more);
     while (s->waiters != NULL) {
         w = s->waiters;
         s->waiters = w->next;

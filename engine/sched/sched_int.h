@@ -128,6 +128,7 @@ struct tw_sched {
     struct event *tick;          /* the one libevent timer driving the wheel */
     struct event *grace;         /* shutdown grace, then interrupt */
     struct event *later;         /* zero-delay: on_drained outside the caller's stack */
+    struct event *pump_more;     /* zero-delay: the rest of a pump, after the loop's I/O */
     struct tw_runner *runner;    /* the worker pool */
     struct tw_imap tasks;        /* struct tw_sched_task by task id */
     struct tw_squeue queue;      /* due entries, fair across chains */

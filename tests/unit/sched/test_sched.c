@@ -403,6 +403,51 @@ Test(sched, per_chain_cap_lets_other_chains_run)
     cr_assert_eq(st.queued, 3);
 }
 
+static bool seen_partial;      /* the loop ran I/O while a burst was only partly started */
+static int burst_running;
+
+static void on_readable(evutil_socket_t fd, short what, void *arg)
+{
+    struct tw_sched_stats st;
+
+    (void)fd;
+    (void)what;
+    (void)arg;
+    tw_sched_get_stats(sched, &st);
+    if (st.started > 0 && st.started < 20)
+        seen_partial = true;
+}
+
+static bool burst_all_running(void)
+{
+    struct tw_sched_stats st;
+
+    tw_sched_get_stats(sched, &st);
+    return (int)st.running == burst_running;
+}
+
+/* A burst of due runs is started a slice at a time, with the loop's I/O served in between. */
+Test(sched, burst_leaves_the_loop_to_io_between_slices)
+{
+    struct event *ev;
+    int p[2], i;
+
+    cr_assert_eq(pipe(p), 0);
+    cr_assert_eq(write(p[1], "x", 1), 1);       /* always readable: fires every turn */
+    ev = event_new(base, p[0], EV_READ | EV_PERSIST, on_readable, NULL);
+    cr_assert_eq(event_add(ev, NULL), 0);
+    cfg.workers = 24;
+    for (i = 0; i < 20; i++)
+        insert(1 + i % 3, tw_clock_wall_s() - 5, "", TW_STATE_READY);
+    burst_running = 20;
+    make_sched(work_hang);
+    loop_until(burst_all_running, 10000);
+    cr_assert(seen_partial, "the burst was started in one turn of the loop");
+    event_free(ev);
+    close(p[0]);
+    close(p[1]);
+}
+
 Test(sched, task_changed_rearms)
 {
     struct tw_err err = { 0 };
