@@ -10,6 +10,9 @@
  *   work start  when the worker process has entered the work function, measured in the
  *               worker itself: run start plus the time the OS takes to give it a CPU.
  *
+ * It also reports how late a 5 ms timer in the server's event loop fires: the wait an API
+ * request would see in that loop while the runs start.
+ *
  *   bench_sched_lateness [n] [seconds] [workers] [worker_nice]
  *
  * The worker appends "<id> <lateness_ms>" to a file opened by path (the worker's inherited
@@ -30,8 +33,15 @@
 #include "sched/sched.h"
 #include "store/store.h"
 
+#define PROBE_MS 5
+#define PROBE_MAX 65536
+
 struct bench {
     char lat_path[300];          /* where workers append their lateness */
+    struct event *probe;         /* one-shot PROBE_MS timer, re-armed each time */
+    uint64_t probe_due_ms;       /* monotonic time it should fire */
+    long long probe_late[PROBE_MAX]; /* how late each firing was, ms */
+    long n_probe;
     struct tw_sched *s;
     struct event_base *base;
     long n;
@@ -104,6 +114,27 @@ static int insert_all(struct tw_store *st, long n, int64_t first, long spread_s)
     return tw_store_commit(st, &err) == TW_OK ? 0 : -1;
 }
 
+static void arm_probe(struct bench *b)
+{
+    struct timeval in = { 0, PROBE_MS * 1000 };
+
+    b->probe_due_ms = tw_clock_mono_ms() + PROBE_MS;
+    event_add(b->probe, &in);
+}
+
+static void on_probe(evutil_socket_t fd, short what, void *arg)
+{
+    struct bench *b = arg;
+    uint64_t now = tw_clock_mono_ms();
+
+    (void)fd;
+    (void)what;
+    if (b->n_probe < PROBE_MAX)
+        b->probe_late[b->n_probe++] = now > b->probe_due_ms ? (long long)(now - b->probe_due_ms)
+                                                            : 0;
+    arm_probe(b);
+}
+
 static void on_poll(evutil_socket_t fd, short what, void *arg)
 {
     struct bench *b = arg;
@@ -123,14 +154,14 @@ static int cmp_ll(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void print_percentiles(const char *what, long long *v, long k)
+static void print_percentiles(const char *what, const char *unit, long long *v, long k)
 {
     if (k == 0) {
         printf("%s: no runs recorded\n", what);
         return;
     }
     qsort(v, (size_t)k, sizeof(*v), cmp_ll);
-    printf("%s: runs %ld, min %lld ms, p50 %lld ms, p99 %lld ms, max %lld ms\n", what, k, v[0],
+    printf("%s: %s %ld, min %lld ms, p50 %lld ms, p99 %lld ms, max %lld ms\n", what, unit, k, v[0],
            v[k / 2], v[(k * 99) / 100], v[k - 1]);
 }
 
@@ -145,7 +176,8 @@ static void report_work(const char *path, long n)
         v[k++] = late;
     if (f != NULL)
         fclose(f);
-    print_percentiles("work start (worker entered the work function) - trigger.once", v, k);
+    print_percentiles("work start (worker entered the work function) - trigger.once", "runs", v,
+                      k);
     free(v);
 }
 
@@ -164,13 +196,14 @@ static void report_run(const char *path, long n)
             v[k++] = atoll(p + strlen("\"lateness_ms\":\""));
     if (f != NULL)
         fclose(f);
-    print_percentiles("run start (INPROGRESS, job handed to its worker) - trigger.once", v, k);
+    print_percentiles("run start (INPROGRESS, job handed to its worker) - trigger.once", "runs", v,
+                      k);
     free(v);
 }
 
 int main(int argc, char **argv)
 {
-    struct bench b = { .n = argc > 1 ? atol(argv[1]) : 1000 };
+    static struct bench b;       /* static: the probe's array is large */
     long spread = argc > 2 ? atol(argv[2]) : 10;
     struct tw_config cfg = { .workers = argc > 3 ? (uint32_t)atol(argv[3]) : 2,
                              .worker_nice = argc > 4 ? (uint32_t)atol(argv[4]) : 19,
@@ -183,6 +216,7 @@ int main(int argc, char **argv)
     struct event *poll;
     FILE *log;
 
+    b.n = argc > 1 ? atol(argv[1]) : 1000;
     if (mkdtemp(dir) == NULL)
         return perror("mkdtemp"), 1;
     snprintf(path, sizeof(path), "%s/tw.db", dir);
@@ -206,14 +240,19 @@ int main(int argc, char **argv)
            b.n / (spread ? spread : 1), cfg.workers, cfg.worker_nice);
     poll = event_new(b.base, -1, EV_PERSIST, on_poll, &b);
     event_add(poll, &every);
+    b.probe = evtimer_new(b.base, on_probe, &b);
+    arm_probe(&b);
     event_base_loopexit(b.base, &limit);
     event_base_dispatch(b.base);
     event_free(poll);
+    event_free(b.probe);
     tw_sched_destroy(b.s);
     tw_log_set_stream(NULL);
     fclose(log);
     report_run(log_path, b.n);
     report_work(b.lat_path, b.n);
+    print_percentiles("event loop: a 5 ms timer fired late by", "firings", b.probe_late,
+                      b.n_probe);
     tw_store_close(st);
     event_base_free(b.base);
     snprintf(path, sizeof(path), "rm -rf '%s'", dir);
