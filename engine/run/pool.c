@@ -11,7 +11,9 @@
  * of its job fails, it is reaped and the next spare takes the job. (Checking every ready spare
  * with waitpid on each SIGCHLD cost ~100 system calls per run end with 100 workers.)
  * When the spawner itself fails, the pool drops it and its pending spares and starts a new
- * one at the next ask; a start that still gets no spare is forked by the runner.
+ * one at the next ask; a start that still gets no spare is forked by the runner. The spawner
+ * runs at the workers' low priority, so a start waits for it at most START_WAIT_MS before
+ * the runner forks instead.
  */
 #include "run/run_int.h"
 

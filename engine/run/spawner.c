@@ -14,7 +14,10 @@
  * already exists (pool.c). Each is cloned with CLONE_PARENT, so it is the server's own child
  * exactly as if the server had forked it: the runner reaps it with waitpid, it dies with the
  * server (PR_SET_PDEATHSIG), and it starts as a copy of the server as it was when the runner
- * was created, which is all a work function may rely on (its ctx is set up before).
+ * was created, which is all a work function may rely on (its ctx is set up before). The
+ * spawner lowers its priority by worker_nice as it starts, so its clones and every spare
+ * inherit it: exports are batch work and must not take the CPU from the server
+ * (docs/scheduling.md, "Priority").
  *
  * Protocol on a SOCK_STREAM socketpair, both ends blocking, in order:
  *   server -> spawner: struct spawn_req with two fds as SCM_RIGHTS (the spare's end of its job
