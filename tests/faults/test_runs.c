@@ -150,46 +150,9 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/*
- * Child processes of the server whose name (/proc/PID/stat's comm) is comm, or all of them
- * when comm is NULL: "tw-worker" runs a job, "tw-spare" waits for one, "tw-spawner" makes
- * spares (engine/run/spawner.c). *one (may be NULL) gets the pid of one of them, or -1.
- */
 static int scan_children(const char *comm, pid_t *one)
 {
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    int n = 0;
-
-    cr_assert_not_null(d);
-    if (one != NULL)
-        *one = -1;
-    while ((e = readdir(d)) != NULL) {
-        char path[300], buf[512], name[64], *p, *q;
-        FILE *f;
-        int ppid;
-
-        if (e->d_name[0] < '0' || e->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-        f = fopen(path, "r");
-        if (f == NULL)
-            continue;
-        p = fgets(buf, sizeof(buf), f);
-        fclose(f);
-        if (p == NULL || (q = strchr(buf, '(')) == NULL || (p = strrchr(buf, ')')) == NULL)
-            continue;
-        snprintf(name, sizeof(name), "%.*s", (int)(p - q - 1), q + 1);
-        /* ") S PPID ..." */
-        if (sscanf(p + 2, "%*c %d", &ppid) != 1 || ppid != srv.pid ||
-            (comm != NULL && strcmp(name, comm) != 0))
-            continue;
-        n++;
-        if (one != NULL)
-            *one = (pid_t)atoi(e->d_name);
-    }
-    closedir(d);
-    return n;
+    return tw_children(srv.pid, comm, one, NULL);
 }
 
 static int server_children_named(const char *comm)

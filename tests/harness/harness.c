@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 
@@ -378,4 +380,45 @@ char *tw_task_body(long chain, const char *extra_fields)
              " \"trigger\": {\"once\": \"2099-01-01T00:00:00Z\"}%s%s}",
              chain, extra_fields ? ", " : "", extra_fields ? extra_fields : "");
     return b;
+}
+
+int tw_children(pid_t parent, const char *comm, pid_t *one, int *nice)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    int n = 0;
+
+    cr_assert_not_null(d);
+    if (one != NULL)
+        *one = -1;
+    while ((e = readdir(d)) != NULL) {
+        char path[300], buf[512], name[64], *p, *q;
+        FILE *f;
+        int ppid, ni;
+
+        if (e->d_name[0] < '0' || e->d_name[0] > '9')
+            continue;
+        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+        f = fopen(path, "r");
+        if (f == NULL)
+            continue;
+        p = fgets(buf, sizeof(buf), f);
+        fclose(f);
+        if (p == NULL || (q = strchr(buf, '(')) == NULL || (p = strrchr(buf, ')')) == NULL)
+            continue;
+        snprintf(name, sizeof(name), "%.*s", (int)(p - q - 1), q + 1);
+        /* ") state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime
+         * stime cutime cstime priority nice" */
+        if (sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+                   "%d", &ppid, &ni) != 2 || ppid != parent ||
+            (comm != NULL && strcmp(name, comm) != 0))
+            continue;
+        n++;
+        if (one != NULL)
+            *one = (pid_t)atoi(e->d_name);
+        if (nice != NULL)
+            *nice = ni;
+    }
+    closedir(d);
+    return n;
 }

@@ -90,4 +90,12 @@ size_t tw_task_log_count(const json_t *task, const char *msg);
 /* A valid create body for chain (index/format/once given, or defaults). Caller frees. */
 char *tw_task_body(long chain, const char *extra_fields);
 
+/*
+ * Child processes of parent whose name (/proc/PID/stat's comm) is comm, or all of them when
+ * comm is NULL: "tw-worker" runs a job, "tw-spare" waits for one, "tw-spawner" makes spares
+ * (engine/run/spawner.c). Returns how many; *one (may be NULL) gets the pid of one of them
+ * or -1, and *nice (may be NULL) that one's nice value.
+ */
+int tw_children(pid_t parent, const char *comm, pid_t *one, int *nice);
+
 #endif

@@ -5,7 +5,6 @@
  * child's hygiene (inherited fds closed, signal handlers reset).
  */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -21,6 +20,7 @@
 #include <event2/event.h>
 
 #include "core/mem.h"
+#include "harness.h"
 #include "run/runner.h"
 
 struct got {
@@ -277,37 +277,12 @@ static int work_nice(const struct tw_run_job *job, struct tw_run_report *rep, vo
     return tw_run_report_error(rep, &c, "nice %d", getpriority(PRIO_PROCESS, 0)), 0;
 }
 
-/* This process's child named comm (the first found) and its nice value; 0 for none. */
-static pid_t find_child(const char *comm, int *nice_out)
+/* This process's child named comm (one of them) and its nice value; 0 for none. */
+static pid_t find_child(const char *comm, int *nice)
 {
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    char path[64], name[32];
-    int ppid, nice;
-    pid_t found = 0;
-    FILE *f;
+    pid_t one;
 
-    while (d != NULL && found == 0 && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] < '1' || e->d_name[0] > '9')
-            continue;
-        snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-        f = fopen(path, "r");
-        if (f == NULL)
-            continue;
-        /* pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
-         * utime stime cutime cstime priority nice */
-        if (fscanf(f, "%*d (%31[^)]) %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d "
-                   "%*d %*d %d", name, &ppid, &nice) == 3 && ppid == getpid() &&
-            strcmp(name, comm) == 0) {
-            found = (pid_t)atoi(e->d_name);
-            if (nice_out != NULL)
-                *nice_out = nice;
-        }
-        fclose(f);
-    }
-    if (d != NULL)
-        closedir(d);
-    return found;
+    return tw_children(getpid(), comm, &one, nice) > 0 ? one : 0;
 }
 
 static int child_nice(const char *comm)
