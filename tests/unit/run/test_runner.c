@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -285,11 +286,18 @@ static pid_t find_child(const char *comm, int *nice)
     return tw_children(getpid(), comm, &one, nice) > 0 ? one : 0;
 }
 
+/*
+ * The nice value of a child named comm, waiting up to 10 s for one to exist: a spare just
+ * cloned at a low priority on a busy machine may not have run far enough to name itself.
+ * -100 when none appeared.
+ */
 static int child_nice(const char *comm)
 {
-    int nice = -100;
+    struct timespec tick = { 0, 10 * 1000000L };
+    int nice = -100, i;
 
-    find_child(comm, &nice);
+    for (i = 0; i < 1000 && find_child(comm, &nice) == 0; i++)
+        nanosleep(&tick, NULL);
     return nice;
 }
 
