@@ -15,6 +15,7 @@ static const struct {
     { "seed",         tw_cli_seed,         "fill the source database with demo data" },
     { "check-config", tw_cli_check_config, "validate the configuration and plugins" },
     { "plugins",      tw_cli_plugins,      "list loaded index plugins and their fields" },
+    { "version",      tw_cli_version,      "print the version and the library versions" },
 };
 
 static void usage(FILE *out)
@@ -39,10 +40,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return TW_EXIT_OK;
     }
-    if (strcmp(argv[1], "--version") == 0) {
-        printf("taskwheel %s\n", TW_VERSION);
-        return TW_EXIT_OK;
-    }
+    if (strcmp(argv[1], "--version") == 0)
+        return tw_cli_version(1, argv + 1);
     for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
