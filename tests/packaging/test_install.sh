@@ -54,6 +54,27 @@ n=$(grep -c '^[a-z]' plugins.txt || true)
 [ "$n" -eq 6 ] || { cat plugins.txt; tw_fail "plugins lists $n indexes, not 6"; }
 echo "empty config: check-config ok, plugins lists 6"
 
+# Without -c (SPEC §14): $TASKWHEEL_CONFIG, ./config.yaml, <sysconfdir>/taskwheel/config.yaml
+# (here <prefix>/etc: the prefix is not /usr), then the built-in defaults.
+used() {
+    "$@" 2>>cli.log | sed -n 's/^configuration OK: \(.*\) (.*/\1/p'
+}
+[ "$(used "$TW" check-config)" = "(built-in defaults)" ] || tw_fail "no config file should mean the defaults"
+mkdir -p "$P/etc/taskwheel"
+echo 'workers: 3' > "$P/etc/taskwheel/config.yaml"
+[ "$(used "$TW" check-config)" = "$P/etc/taskwheel/config.yaml" ] ||
+    tw_fail "an installed binary does not read <sysconfdir>/taskwheel/config.yaml"
+echo 'workers: 4' > config.yaml
+[ "$(used "$TW" check-config)" = config.yaml ] || tw_fail "./config.yaml does not come first"
+[ "$(TASKWHEEL_CONFIG=empty.yaml used "$TW" check-config)" = empty.yaml ] ||
+    tw_fail "\$TASKWHEEL_CONFIG does not come first"
+TASKWHEEL_CONFIG=missing.yaml "$TW" check-config 2>>cli.log &&
+    tw_fail "a missing \$TASKWHEEL_CONFIG file must be an error"
+[ "$(TASKWHEEL_CONFIG=empty.yaml used "$TW" check-config -c config.yaml)" = config.yaml ] ||
+    tw_fail "-c does not win over \$TASKWHEEL_CONFIG"
+rm config.yaml "$P/etc/taskwheel/config.yaml"
+echo "config search order: -c, TASKWHEEL_CONFIG, ./config.yaml, <sysconfdir>, defaults"
+
 # The out-of-tree plugin: only the installed header, through the installed .pc file.
 export PKG_CONFIG_PATH="$P/share/pkgconfig"
 cflags=$(pkg-config --cflags taskwheel-plugin) || tw_fail "pkg-config knows no taskwheel-plugin"
