@@ -101,6 +101,13 @@ if find /var/lib/taskwheel ! -user taskwheel | grep .; then
 fi
 echo "serve as taskwheel with the packaged config: export ok, result mode 640"
 
+# Reinstalling (the upgrade path of the maintainer scripts: prerm upgrade, postinst configure
+# with the old version) keeps the user, its uid and the state.
+dpkg -i "$deb" > "$TMP/dpkg.log" 2>&1 || { cat "$TMP/dpkg.log"; tw_fail "reinstalling failed"; }
+[ "$(getent passwd taskwheel | cut -d: -f3)" = "$uid" ] || tw_fail "reinstalling changed the uid"
+[ -f "$result" ] || tw_fail "reinstalling lost the state"
+echo "reinstall: user and state kept"
+
 # remove keeps the user, the state and the conffile; purge deletes them all.
 dpkg-deb --contents "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' | grep -v '/$' > "$TMP/files"
 dpkg --remove taskwheel > "$TMP/dpkg.log" 2>&1 || { cat "$TMP/dpkg.log"; tw_fail "dpkg --remove failed"; }
