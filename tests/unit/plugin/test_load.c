@@ -113,6 +113,9 @@ Test(load, builtin_plugins_load_with_spec_columns)
         cr_assert_not_null(p, "%s", indexes[i]);
         cr_assert_str_eq(p->desc.label, labels[i]);
         cr_assert_eq(p->nfields, ncols[i], "%s has %u", indexes[i], p->nfields);
+        /* ABI 1.1: every built-in index can export changes only (SPEC §13). */
+        cr_assert_not_null(p->desc.change_column, "%s declares no change column", indexes[i]);
+        cr_assert_eq(p->desc.abi_minor, TW_ABI_MINOR);
     }
     p = tw_plugin_registry_find(reg, "transactions");
     cr_assert_str_eq(p->desc.fields[12].name, "items");
@@ -138,6 +141,8 @@ Test(load, print_lists_fields_types_and_refusals)
     cr_assert(strstr(text, "    tag                      keyword   keyword  filterable"), "%s",
               text);
     cr_assert(strstr(text, "refused: plugin " FIXTURES "/too_small.so"), "%s", text);
+    cr_assert(strstr(text, "old-minor  label OldMinor  version 1.0.0  file " FIXTURES
+                     "/abi_1_0.so\n  changes: none (no target.since)\n"), "%s", text);
     free(text);
 }
 
