@@ -30,6 +30,7 @@
 #define MAX_FILE (256 * 1024)          /* the largest Debian TZif file is about 4 KB */
 #define MAX_TYPES 256
 #define WINDOW_MAX 32                  /* transitions looked at around one instant */
+#define DENSE 16                       /* transitions allowed within a week: WINDOW_MAX / 2 */
 #define RULE_LIMIT (INT64_C(1) << 40)  /* beyond ~34,000 years the rule is not evaluated */
 
 /* One end of the daylight-saving period in a POSIX TZ rule: Jn, n or Mm.w.d, and a time. */
@@ -225,26 +226,41 @@ static int64_t year_of(int64_t t)
     return y;
 }
 
-/* The rule's offset at t. */
+static void window_add(struct window *w, int64_t at, int32_t off)
+{
+    size_t i;
+
+    if (w->n == WINDOW_MAX)
+        return;
+    for (i = w->n; i > 0 && w->at[i - 1] > at; i--) {
+        w->at[i] = w->at[i - 1];
+        w->off[i] = w->off[i - 1];
+    }
+    w->at[i] = at;
+    w->off[i] = off;
+    w->n++;
+}
+
+/* The rule's offset at t: that of its latest transition at or before t, in time order. */
 static int32_t rule_offset(const struct rule *r, int64_t t)
 {
-    int64_t at[2];
-    int32_t off[2];
-    int32_t cur;
-    int64_t y;
+    struct window w;
+    int64_t at[2], y;
+    int32_t off[2], cur;
+    size_t i;
     int k;
 
     if (!r->has_dst || t <= -RULE_LIMIT || t >= RULE_LIMIT)
         return r->std;
-    y = year_of(t);
-    rule_year(r, y - 1, at, off);
-    cur = off[1];
-    for (; y <= year_of(t) + 1; y++) {
+    w.n = 0;
+    for (y = year_of(t) - 2; y <= year_of(t) + 1; y++) {
         rule_year(r, y, at, off);
         for (k = 0; k < 2; k++)
-            if (at[k] <= t)
-                cur = off[k];
+            window_add(&w, at[k], off[k]);
     }
+    cur = w.off[0];
+    for (i = 0; i < w.n && w.at[i] <= t; i++)
+        cur = w.off[i];
     return cur;
 }
 
@@ -283,21 +299,6 @@ int32_t tw_tz_offset(const struct tw_tz *z, int64_t t)
     return i == 0 ? z->off0 : z->off[i - 1];
 }
 
-static void window_add(struct window *w, int64_t at, int32_t off)
-{
-    size_t i;
-
-    if (w->n == WINDOW_MAX)
-        return;
-    for (i = w->n; i > 0 && w->at[i - 1] > at; i--) {
-        w->at[i] = w->at[i - 1];
-        w->off[i] = w->off[i - 1];
-    }
-    w->at[i] = at;
-    w->off[i] = off;
-    w->n++;
-}
-
 /* The offset at a and every transition in (a, b]. */
 static void window_get(const struct tw_tz *z, int64_t a, int64_t b, struct window *w)
 {
@@ -308,8 +309,11 @@ static void window_get(const struct tw_tz *z, int64_t a, int64_t b, struct windo
 
     w->n = 0;
     w->before = tw_tz_offset(z, a);
+    /* From the last table transition on, the rule says the offset (RFC 8536 wants the two to
+     * agree; a file where they do not is read the rule's way everywhere). */
     for (i = first_after(z, a); i < z->n && z->at[i] <= b; i++)
-        window_add(w, z->at[i], z->off[i]);
+        window_add(w, z->at[i], i + 1 == z->n && z->has_rule ? rule_offset(&z->rule, z->at[i])
+                                                             : z->off[i]);
     if (!z->has_rule || !z->rule.has_dst || b <= -RULE_LIMIT || a >= RULE_LIMIT)
         return;
     from = z->n > 0 && z->at[z->n - 1] > a ? z->at[z->n - 1] : a;
@@ -431,6 +435,10 @@ static int read_block(struct tw_tz *z, const unsigned char *p, const struct tzif
         z->at[i] = tsize == 8 ? be64(p + 8 * (size_t)i) : (int32_t)be32(p + 4 * (size_t)i);
         if (i > 0 && z->at[i] <= z->at[i - 1])
             return bad(err, "transitions out of order");
+        /* Queries look at a few days of transitions at a time (WINDOW_MAX); no real zone has
+         * more than a handful in a week. */
+        if (i >= DENSE && z->at[i] - z->at[i - DENSE] < 7 * SECS_PER_DAY)
+            return bad(err, "implausibly many transitions in one week");
         if (idx[i] >= c->type)
             return bad(err, "a transition to an unknown type");
         z->off[i] = offs[idx[i]];
