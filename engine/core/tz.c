@@ -393,12 +393,12 @@ static void counts_read(const unsigned char *h, struct tzif_counts *c)
     c->chars = be32(h + 40);
 }
 
-/* Bytes of a data block with tsize-byte times, or 0 when the counts are absurd. */
+/* Bytes of a data block with tsize-byte times, or SIZE_MAX when the counts are absurd. */
 static size_t block_size(const struct tzif_counts *c, size_t tsize)
 {
     if (c->time > 100000 || c->type > MAX_TYPES || c->chars > 100000 || c->leap > 100000 ||
         c->isstd > MAX_TYPES || c->isut > MAX_TYPES)
-        return 0;
+        return SIZE_MAX;
     return (size_t)c->time * (tsize + 1) + (size_t)c->type * 6 + c->chars +
            (size_t)c->leap * (tsize + 4) + c->isstd + c->isut;
 }
@@ -462,7 +462,7 @@ int tw_tz_parse(const unsigned char *b, size_t len, const char *name, struct tw_
         return bad(err, "no TZif header");
     counts_read(b, &c);
     v1 = block_size(&c, 4);
-    if ((v1 == 0 && c.time + c.type > 0) || 44 + v1 > len)
+    if (v1 == SIZE_MAX || v1 > len - 44)
         return bad(err, "truncated");
     z = tw_calloc(1, sizeof(*z));
     if (z == NULL)
@@ -479,7 +479,7 @@ int tw_tz_parse(const unsigned char *b, size_t len, const char *name, struct tw_
     }
     counts_read(p, &c);
     v2 = block_size(&c, 8);
-    if ((v2 == 0 && c.time + c.type > 0) || (size_t)(b + len - (p + 44)) < v2 + 2) {
+    if (v2 == SIZE_MAX || (size_t)(b + len - (p + 44)) < v2 + 2) {
         ret = bad(err, "truncated");
         goto out;
     }

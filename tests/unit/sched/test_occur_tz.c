@@ -186,10 +186,15 @@ Test(tz, corrupt_files_are_refused)
 {
     static const unsigned char junk[] = "TZif2\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
                                         "\0\0\0\0\0\0\0\xff\0\0\0\x01\0\0\0\0";
+    static const unsigned char overflow[] =
+        "TZif\0\0\0\x8f\0\xff\0\x98\x81\x1d\0 a\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
+        "\0\xff\xff\xff\xff\0\0\0\x01\0\0\0\0\0\0\0\0\0\0\0\0\0\0" "2";
     struct tw_tz *z = NULL;
     struct tw_err err;
 
     cr_assert_eq(tw_tz_parse((const unsigned char *)"nope", 4, "x", &z, &err), TW_EINVAL);
     cr_assert_eq(tw_tz_parse(junk, sizeof(junk) - 1, "x", &z, &err), TW_EINVAL);
+    /* fuzz_tz: 0xffffffff transitions + 1 type wrapped to 0 and passed the size check. */
+    cr_assert_eq(tw_tz_parse(overflow, sizeof(overflow) - 1, "x", &z, &err), TW_EINVAL);
     cr_assert_null(z);
 }
