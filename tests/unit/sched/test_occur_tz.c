@@ -188,7 +188,7 @@ Test(tz, corrupt_files_are_refused)
                                         "\0\0\0\0\0\0\0\xff\0\0\0\x01\0\0\0\0";
     static const unsigned char overflow[] =
         "TZif\0\0\0\x8f\0\xff\0\x98\x81\x1d\0 a\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
-        "\0\xff\xff\xff\xff\0\0\0\x01\0\0\0\0\0\0\0\0\0\0\0\0\0\0" "2";
+        "\0\xff\xff\xff\xff\0\0\x01\0\0\0\0\0\0\0\0\0\0" "2";
     struct tw_tz *z = NULL;
     struct tw_err err;
 
