@@ -530,3 +530,39 @@ Test(incremental, timezone_returned_only_when_set_and_repeats_follow_it)
     }
     json_decref(task);
 }
+
+static void put_target(long long id, const char *target)
+{
+    char path[64], body[512];
+    struct tw_resp r;
+
+    snprintf(path, sizeof(path), "/tasks/%lld", id);
+    snprintf(body, sizeof(body), "{\"target\": %s}", target);
+    tw_http(&srv, "PUT", path, tok, NULL, body, &r);
+    cr_assert_eq(r.status, 200, "PUT: %ld %s", r.status, r.body);
+    tw_resp_fini(&r);
+}
+
+/* A new format keeps the window; a new index starts over with everything (docs/exports.md). */
+Test(incremental, changing_the_index_starts_over)
+{
+    char t1[32], t2[32], t3[32], msg[160], expect[160];
+    long long id = create("\"since\": \"last_success\"", NULL, "users", "json");
+
+    execute(id, "DONE");
+    last_run(id, t1, msg, NULL);
+    wait_past(t1);
+    put_target(id, "{\"action\": \"export\", \"export_index\": \"users\", \"export_format\": "
+                   "\"csv\", \"since\": \"last_success\"}");
+    execute(id, "DONE");
+    last_run(id, t2, msg, NULL);
+    snprintf(expect, sizeof(expect), "success (changes %s .. %s)", t1, t2);
+    cr_assert_str_eq(msg, expect, "a new format keeps the watermark");
+    wait_past(t2);
+    put_target(id, "{\"action\": \"export\", \"export_index\": \"products\", \"export_format\": "
+                   "\"csv\", \"since\": \"last_success\"}");
+    execute(id, "DONE");
+    last_run(id, t3, msg, NULL);
+    snprintf(expect, sizeof(expect), "success (changes from the beginning .. %s)", t3);
+    cr_assert_str_eq(msg, expect, "a new index starts over");
+}
