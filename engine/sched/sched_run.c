@@ -9,10 +9,10 @@
  * finished since it was armed is noticed (re-armed or dropped instead of run).
  *
  * After every run of a repeating task, trigger.once advances to tw_occur_next_tz(once, repeat,
- * anchor, now, trigger.timezone) -- strictly after now, so missed occurrences run once -- written in the same
- * store call that ends the run, and the entry is re-armed there. When the next time cannot be
- * computed or written, the entry is dropped rather than re-armed in the past (which would run
- * the task in a loop); the log says so.
+ * anchor, now, trigger.timezone) -- strictly after now, so missed occurrences run once --
+ * written in the same store call that ends the run, and the entry is re-armed there. When the
+ * next time cannot be computed or written, the entry is dropped rather than re-armed in the
+ * past (which would run the task in a loop); the log says so.
  */
 #include "sched/sched.h"
 

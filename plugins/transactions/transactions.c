@@ -54,5 +54,5 @@ static int transactions_open(const struct tw_host *host, struct tw_query *q, voi
 }
 
 TW_INDEX_PLUGIN(.index = "transactions", .label = "Transaction", .version = "1.0.0",
-                .fields = transaction_fields, .change_column = "timestamp", .open = transactions_open, .next = tw_sql_next,
-                .close = tw_sql_close);
+                .fields = transaction_fields, .change_column = "timestamp",
+                .open = transactions_open, .next = tw_sql_next, .close = tw_sql_close);

@@ -42,5 +42,6 @@ static int vouchers_open(const struct tw_host *host, struct tw_query *q, void **
 
 TW_INDEX_PLUGIN(.index = "vouchers", .label = "Voucher", .version = "1.0.0",
                 .fields = voucher_fields,
-                .change_column = "the latest of created_date, date_time_claimed and date_time_redeemed", .open = vouchers_open, .next = tw_sql_next,
-                .close = tw_sql_close);
+                .change_column = "the latest of created_date, date_time_claimed and "
+                                 "date_time_redeemed",
+                .open = vouchers_open, .next = tw_sql_next, .close = tw_sql_close);

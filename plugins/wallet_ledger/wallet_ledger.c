@@ -33,5 +33,5 @@ static int ledger_open(const struct tw_host *host, struct tw_query *q, void **cu
 }
 
 TW_INDEX_PLUGIN(.index = "wallet-ledger", .label = "Wallet", .version = "1.0.0",
-                .fields = ledger_fields, .change_column = "timestamp", .open = ledger_open, .next = tw_sql_next,
-                .close = tw_sql_close);
+                .fields = ledger_fields, .change_column = "timestamp", .open = ledger_open,
+                .next = tw_sql_next, .close = tw_sql_close);
