@@ -24,7 +24,8 @@
  *   export_format defaults to "csv", compression "none" is dropped (it is the default).
  * - Canonical trigger: {"once","repeat"[,"segment"|"segment_id"][,"timezone"]}: once in
  *   whole seconds UTC with Z, repeat always present ("" = once only), segment_id as a string
- *   of digits without leading zeros (SPEC §6.4 returns ids as strings), any value from 1 to INT64_MAX.
+ *   of digits without leading zeros (SPEC §6.4 returns ids as strings), any value from 1 to
+ *   INT64_MAX; timezone as given, only when given.
  * - Out of memory gives TW_ENOMEM with an empty err->field (a 500, not the client's fault).
  */
 #include "api/validate.h"

@@ -463,8 +463,8 @@ Test(incremental, since_values_are_checked)
 Test(incremental, timezone_is_validated)
 {
     char name[301], body[1024];
-    const char *bad[] = { "\"Mars/Olympus_Mons\"", "\"utc+2\"", "\"\"", name, "\"../../etc/passwd\"",
-                          "\"/usr/share/zoneinfo/UTC\"", "2", "null" };
+    const char *bad[] = { "\"Mars/Olympus_Mons\"", "\"utc+2\"", "\"\"", name,
+                          "\"../../etc/passwd\"", "\"/usr/share/zoneinfo/UTC\"", "2", "null" };
     struct tw_resp r;
     size_t i;
 
