@@ -462,16 +462,16 @@ Test(incremental, since_values_are_checked)
 
 Test(incremental, timezone_is_validated)
 {
-    char name[301], body[1024];
+    char name[303], body[1024];
     const char *bad[] = { "\"Mars/Olympus_Mons\"", "\"utc+2\"", "\"\"", name,
                           "\"../../etc/passwd\"", "\"/usr/share/zoneinfo/UTC\"", "2", "null" };
     struct tw_resp r;
     size_t i;
 
-    name[0] = '"';
-    memset(name + 1, 'A', 298);
-    name[299] = '"';
-    name[300] = '\0';
+    name[0] = '"';                 /* a 300-character name, quoted */
+    memset(name + 1, 'A', 300);
+    name[301] = '"';
+    name[302] = '\0';
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         snprintf(body, sizeof(body),
                  "{\"chain\": 1764, \"desc\": \"d\", \"target\": {\"action\": \"export\", "
