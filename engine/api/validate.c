@@ -19,11 +19,13 @@
  * - UPDATE: id, state, logs and result are ignored whatever their type (read-only echoes of
  *   a GET); chain must still be an integer >= 1 and is handed to the caller to compare.
  *   created_date and other keys are unknown (400).
- * - Canonical target: {"action","export_index","export_format"[,"compression":"gzip"]};
+ * - Canonical target: {"action","export_index","export_format"[,"compression":"gzip"]
+ *   [,"since":"last_success"]};
  *   export_format defaults to "csv", compression "none" is dropped (it is the default).
- * - Canonical trigger: {"once","repeat"[,"segment"|"segment_id"]}: once in whole seconds UTC
- *   with Z, repeat always present ("" = once only), segment_id as a string of digits without
- *   leading zeros (SPEC §6.4 returns ids as strings), any value from 1 to INT64_MAX.
+ * - Canonical trigger: {"once","repeat"[,"segment"|"segment_id"][,"timezone"]}: once in
+ *   whole seconds UTC with Z, repeat always present ("" = once only), segment_id as a string
+ *   of digits without leading zeros (SPEC §6.4 returns ids as strings), any value from 1 to
+ *   INT64_MAX; timezone as given, only when given.
  * - Out of memory gives TW_ENOMEM with an empty err->field (a 500, not the client's fault).
  */
 #include "api/validate.h"
@@ -35,6 +37,8 @@
 
 #include "core/mem.h"
 #include "core/time.h"
+#include "core/tz.h"
+#include "sched/occur.h"
 
 #define DESC_MAX_CHARS 1000
 #define DEBUG_MAX_CHARS 10000
@@ -270,7 +274,10 @@ static int parse_target(const json_t *v, const struct tw_validate_ctx *ctx,
                         struct tw_task_input *out, struct tw_err *err)
 {
     static const char *const keys[] = { "action", "export_index", "export_format",
-                                         "compression", NULL };
+                                         "compression", "since", NULL };
+    static const char *const sinces[] = { "last_success", NULL };
+    const json_t *since = json_object_get(v, "since");
+    size_t since_i = 0;
     static const char *const actions[] = { "export", NULL };
     static const char *const compressions[] = { "none", "gzip", NULL };
     const json_t *format = json_object_get(v, "export_format");
@@ -302,6 +309,14 @@ static int parse_target(const json_t *v, const struct tw_validate_ctx *ctx,
     if (compression != NULL &&
         (rc = tw_val_enum(compression, "target.compression", compressions, &comp, err)) != TW_OK)
         return rc;
+    if (since != NULL &&
+        (rc = tw_val_enum(since, "target.since", sinces, &since_i, err)) != TW_OK)
+        return rc;
+    /* SPEC §13: only an index whose plugin declares a change column can export changes. */
+    if (since != NULL && tw_val_is_one_of(ctx->indexes[index], ctx->since_indexes) < 0)
+        return tw_val_fail(err, "target.since", "export_index %s cannot export changes only "
+                           "(its plugin declares no change column); leave target.since out "
+                           "for a full export", ctx->indexes[index]);
 
     t = json_object();
     if (t == NULL
@@ -309,7 +324,9 @@ static int parse_target(const json_t *v, const struct tw_validate_ctx *ctx,
         || json_object_set_new(t, "export_index", json_string(ctx->indexes[index])) != 0
         || json_object_set_new(t, "export_format",
                                json_string(format ? ctx->formats[fmt] : "csv")) != 0
-        || (comp == 1 && json_object_set_new(t, "compression", json_string("gzip")) != 0)) {
+        || (comp == 1 && json_object_set_new(t, "compression", json_string("gzip")) != 0)
+        || (since != NULL &&
+            json_object_set_new(t, "since", json_string(sinces[since_i])) != 0)) {
         json_decref(t);
         return tw_err_set(err, TW_ENOMEM, "out of memory validating target");
     }
@@ -349,15 +366,44 @@ static int parse_segment_id(const json_t *v, int64_t *out, struct tw_err *err)
     return TW_OK;
 }
 
+/*
+ * timezone (SPEC §13): an IANA name known to the system's tz database. Returned as given when
+ * given (also "UTC"); a task without it is on UTC and its trigger shows no timezone, as in
+ * Spaaza's task object.
+ */
+static int parse_timezone(const json_t *v, const struct tw_tz **zone, struct tw_err *err)
+{
+    static const char path[] = "trigger.timezone";
+    struct tw_err zerr;
+    const char *s;
+    int rc;
+
+    if (!json_is_string(v))
+        return tw_val_type_fail(v, path, "a string (an IANA time zone such as "
+                                "\"Europe/Amsterdam\")", err);
+    if ((rc = tw_val_string(v, path, TW_TZ_NAME_MAX, &s, err)) != TW_OK)
+        return rc;
+    tw_err_clear(&zerr);
+    rc = tw_tz_get(s, zone, &zerr);
+    if (rc == TW_ENOMEM)
+        return tw_err_set(err, rc, "%s", zerr.msg);
+    if (rc != TW_OK)
+        return tw_val_fail(err, path, "%s", zerr.msg);
+    return TW_OK;
+}
+
 static int parse_trigger(const json_t *v, const struct tw_validate_ctx *ctx,
                          struct tw_task_input *out, struct tw_err *err)
 {
-    static const char *const keys[] = { "once", "repeat", "segment", "segment_id", NULL };
+    static const char *const keys[] = { "once", "repeat", "segment", "segment_id", "timezone",
+                                         NULL };
     static const char *const repeats[] = { "", "daily", "weekly", "monthly", NULL };
     const json_t *once = json_object_get(v, "once");
     const json_t *repeat = json_object_get(v, "repeat");
     const json_t *segment = json_object_get(v, "segment");
     const json_t *segment_id = json_object_get(v, "segment_id");
+    const json_t *timezone = json_object_get(v, "timezone");
+    const struct tw_tz *zone = NULL;
     char when[TW_TIME_BUFSZ];
     char id[24];
     struct tw_err terr;
@@ -365,8 +411,6 @@ static int parse_trigger(const json_t *v, const struct tw_validate_ctx *ctx,
     json_t *canon_segment = NULL;
     json_t *t;
     size_t r = 0;
-    int64_t y;
-    unsigned m;
     int rc;
 
     if (!json_is_object(v))
@@ -383,6 +427,8 @@ static int parse_trigger(const json_t *v, const struct tw_validate_ctx *ctx,
     if (tw_time_parse(s, &out->once_at, &terr) != TW_OK)
         return tw_val_fail(err, "trigger.once", "%s", terr.msg);
     if (repeat != NULL && (rc = tw_val_enum(repeat, "trigger.repeat", repeats, &r, err)) != TW_OK)
+        return rc;
+    if (timezone != NULL && (rc = parse_timezone(timezone, &zone, err)) != TW_OK)
         return rc;
     if (segment != NULL && segment_id != NULL)
         return tw_val_fail(err, "trigger.segment_id", "cannot be given together with "
@@ -402,7 +448,9 @@ static int parse_trigger(const json_t *v, const struct tw_validate_ctx *ctx,
         || (canon_segment != NULL && json_object_set(t, "segment", canon_segment) != 0)
         || (segment_id != NULL &&
             (snprintf(id, sizeof(id), "%" PRId64, out->segment_id) < 0
-             || json_object_set_new(t, "segment_id", json_string(id)) != 0))) {
+             || json_object_set_new(t, "segment_id", json_string(id)) != 0))
+        || (zone != NULL &&
+            json_object_set_new(t, "timezone", json_string(tw_tz_name(zone))) != 0)) {
         json_decref(canon_segment);
         json_decref(t);
         return tw_err_set(err, TW_ENOMEM, "out of memory validating trigger");
@@ -411,8 +459,9 @@ static int parse_trigger(const json_t *v, const struct tw_validate_ctx *ctx,
     out->has_trigger = true;
     out->trigger = t;
     out->repeat = repeats[r];
-    /* once_at >= 1970 (the parser's range), so plain division is floor division here. */
-    tw_civil_from_days(out->once_at / 86400, &y, &m, &out->anchor_day);
+    /* The day of month on the task's wall clock (SPEC §13): a monthly task is anchored to
+     * the local day first given. */
+    out->anchor_day = tw_occur_anchor_day_tz(out->once_at, zone);
     return TW_OK;
 }
 

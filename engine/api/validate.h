@@ -35,6 +35,9 @@ struct tw_validate_ctx {
     const char *const *formats;     /* known export_format names (csv, json, Lua ones) */
     tw_segment_check_fn *check_segment; /* may be NULL */
     void *check_ctx;
+    /* Indexes that accept target.since (their plugin declares a change column, SPEC §13),
+     * NULL-terminated; NULL: none does. */
+    const char *const *since_indexes;
 };
 
 struct tw_task_input {

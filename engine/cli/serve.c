@@ -37,6 +37,7 @@ struct serve {
     struct event_base *base;
     struct tw_plugin_registry *plugins;
     const char **indexes;            /* loaded index names, NULL-terminated; owned */
+    const char **since_indexes;      /* those whose plugin declares a change column; owned */
     char **lua_formats;              /* lua_dir/formats/<name>.lua names; owned */
     char **lua_scripts;              /* lua_dir/segments/<name>.lua names; owned */
     const char **formats;            /* csv, json, then the Lua ones; NULL-terminated; owned */
@@ -121,7 +122,7 @@ static int check_segment(void *ctx, const json_t *segment, const char *export_in
 /* Load plugins_dir and list the index names it provides, for validation. */
 static bool load_plugins(struct serve *s)
 {
-    size_t i, n;
+    size_t i, k, n;
 
     /* Refused plugins are logged by the loader; the engine starts with the others. */
     if (tw_cli_load_plugins(s->cfg, &s->plugins) == TW_EXIT_USAGE)
@@ -131,10 +132,16 @@ static bool load_plugins(struct serve *s)
         tw_log(TW_LOG_WARN, "plugin.none", "plugins_dir", s->cfg->plugins_dir, "effect",
                "no export_index is available", NULL);
     s->indexes = tw_calloc(n + 1, sizeof(*s->indexes));
-    if (s->indexes == NULL)
+    s->since_indexes = tw_calloc(n + 1, sizeof(*s->since_indexes));
+    if (s->indexes == NULL || s->since_indexes == NULL)
         return false;
-    for (i = 0; i < n; i++)
-        s->indexes[i] = tw_plugin_registry_at(s->plugins, i)->desc.index;
+    for (i = 0, k = 0; i < n; i++) {
+        const struct tw_plugin *p = tw_plugin_registry_at(s->plugins, i);
+
+        s->indexes[i] = p->desc.index;
+        if (p->desc.change_column != NULL)   /* ABI 1.1: may take target.since */
+            s->since_indexes[k++] = p->desc.index;
+    }
     return true;
 }
 
@@ -174,7 +181,7 @@ static struct event_base *new_base(void)
 }
 static int serve_run(struct tw_config *cfg, const char *ready_file)
 {
-    struct tw_validate_ctx vctx = { NULL, NULL, NULL, NULL };
+    struct tw_validate_ctx vctx = { NULL, NULL, NULL, NULL, NULL };
     struct tw_export_work_ctx work;
     struct tw_sched_deps sd;
     unsigned char key[TW_KEY_BYTES];
@@ -197,6 +204,7 @@ static int serve_run(struct tw_config *cfg, const char *ready_file)
     vctx.formats = s.formats;
     vctx.check_segment = check_segment;
     vctx.check_ctx = &s;
+    vctx.since_indexes = s.since_indexes;
     if (!tw_cli_open_store(cfg, &store, key))
         goto out;
     s.base = new_base();
@@ -254,6 +262,7 @@ out:
     if (s.base != NULL)
         event_base_free(s.base);
     tw_free(s.indexes);
+    tw_free(s.since_indexes);
     tw_free(s.formats);
     tw_lua_names_free(s.lua_formats);
     tw_lua_names_free(s.lua_scripts);

@@ -46,6 +46,12 @@ static int check_job(const struct tw_export_job *job, struct tw_err *err)
         return tw_err_set(err, TW_EINVAL, "export: no format writer given");
     if (job->out_dir == NULL || job->out_dir[0] == '\0')
         return tw_err_set(err, TW_EINVAL, "export: no result directory given");
+    /* Only a plugin that declares a change column applies windows (plugin.h, ABI 1.1);
+     * the API refuses such tasks, this catches a plugin replaced since. */
+    if (job->since && job->plugin->desc.change_column == NULL)
+        return tw_err_set(err, TW_EINVAL, "target.since: export_index %s has no change column "
+                          "(its plugin does not support incremental exports)",
+                          job->plugin->desc.index);
     return TW_OK;
 }
 
@@ -209,6 +215,9 @@ int tw_export_run(const struct tw_export_job *job, struct tw_export_stats *stats
     /* The chain and the clock are the engine's to say, whoever built the conditions. */
     run.q->chain = job->chain;
     run.q->run_start = job->run_start;
+    run.q->window = job->since;
+    run.q->window_from = job->since_from;
+    run.q->window_to = job->run_start;
     tw_query_clear_applied(run.q);
     ret = start(&run, err);
     if (ret == TW_OK)

@@ -213,6 +213,8 @@ struct tw_export_job {
     void *writer_arg;               /* passed to writer->begin */
     bool gzip;                      /* target.compression: gzip */
     const char *out_dir;            /* destination directory (created if missing) */
+    bool since;                     /* target.since (SPEC §13): only the changes in */
+    int64_t since_from;             /* [since_from, run_start); INT64_MIN: from the beginning */
     const char *tmp_path;           /* temp file to write before the rename, in out_dir;
                                        NULL: a unique name (see tw_result_open) */
     struct tw_query *query;         /* pushdown conditions or NULL; its chain and run start

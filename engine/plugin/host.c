@@ -93,6 +93,15 @@ static void q_applied(struct tw_query *q, uint32_t i)
         q->applied[i] = true;
 }
 
+static int q_window(const struct tw_query *q, int64_t *from, int64_t *to)
+{
+    if (!q->window)
+        return 0;
+    *from = q->window_from;
+    *to = q->window_to;
+    return 1;
+}
+
 void tw_host_init(struct tw_host_ctx *ctx, const char *index, const char *source)
 {
     ctx->api = (struct tw_host){
@@ -123,6 +132,7 @@ void tw_host_init(struct tw_host_ctx *ctx, const char *index, const char *source
         .q_cond_count = q_cond_count,
         .q_cond = q_cond,
         .q_applied = q_applied,
+        .q_window = q_window,
     };
     ctx->index = index;
     ctx->source = source != NULL ? source : "";

@@ -165,6 +165,9 @@ struct tw_query {
     bool *applied;           /* applied[i]: the plugin reported condition i applied */
     uint32_t n;              /* conditions in use */
     uint32_t cap;            /* allocated */
+    bool window;             /* target.since: read only changes in [window_from, window_to) */
+    int64_t window_from;     /* INT64_MIN: from the beginning (the task's first good run) */
+    int64_t window_to;       /* the run's start */
 };
 
 void tw_query_init(struct tw_query *q, int64_t chain, int64_t run_start, int join);

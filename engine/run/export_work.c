@@ -124,6 +124,8 @@ int tw_export_work(const struct tw_run_job *job, struct tw_run_report *rep, void
     ej.chain = job->chain;
     ej.task_id = job->task_id;
     ej.run_start = job->run_start;
+    ej.since = job->since;
+    ej.since_from = job->since_from;
     ej.writer = writer;
     ej.writer_arg = writer == &lua_ops ? &lua_arg : NULL;
     ej.gzip = wants_gzip(job->target_json);

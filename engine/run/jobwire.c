@@ -22,6 +22,7 @@ struct job_head {
     uint32_t magic;
     int32_t len[JOB_NSTR];           /* byte length of each string, -1 for NULL */
     int64_t task_id, chain, run_start;
+    int64_t since, since_from;
 };
 
 /* The job's string fields in wire order. */
@@ -49,6 +50,8 @@ int tw_job_send(int fd, const struct tw_run_job *job)
     h.task_id = j.task_id;
     h.chain = j.chain;
     h.run_start = j.run_start;
+    h.since = j.since;
+    h.since_from = j.since_from;
     iov[0].iov_base = &h;
     iov[0].iov_len = sizeof(h);
     for (i = 0; i < JOB_NSTR; i++) {
@@ -108,6 +111,8 @@ char *tw_job_recv(int fd, struct tw_run_job *job)
     job->task_id = h.task_id;
     job->chain = h.chain;
     job->run_start = h.run_start;
+    job->since = h.since != 0;
+    job->since_from = h.since_from;
     for (i = 0; i < JOB_NSTR; i++) {
         size_t len = h.len[i] > 0 ? (size_t)h.len[i] : 0;
 

@@ -46,6 +46,8 @@ struct tw_run_job {
     const char *segment_json;   /* resolved segment (inline or saved), compact JSON; NULL: none */
     const char *result_dir;     /* results_dir/<chain>/<id>: where the result is renamed to */
     const char *tmp_path;       /* result_dir/.partial: the only file written before the rename */
+    bool since;                 /* target.since (SPEC §13): export only changes in */
+    int64_t since_from;         /* [since_from, run_start); INT64_MIN: from the beginning */
 };
 
 /* Record counts of a run (SPEC §7.3). */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/time.h"
+#include "core/tz.h"
 
 #define SECS_PER_DAY INT64_C(86400)
 #define SECS_PER_WEEK (7 * SECS_PER_DAY)
@@ -126,6 +127,78 @@ int64_t tw_occur_next(int64_t once_at, enum tw_repeat r, unsigned anchor_day, in
         return next_monthly(once_at, anchor_day, now);
     case TW_REPEAT_NONE:
         break;
+    }
+    return TW_OCCUR_NEVER;
+}
+
+/* ---- on a zone's wall clock (SPEC §13) -------------------------------------------------- */
+
+#define TZ_LIMIT (INT64_C(1) << 40)   /* ~34,000 years: far past any time the API accepts */
+#define TZ_TRIES 8                    /* candidates looked at; 3 or 4 suffice (see below) */
+
+unsigned tw_occur_anchor_day_tz(int64_t t, const struct tw_tz *z)
+{
+    if (z == NULL || t <= -TZ_LIMIT || t >= TZ_LIMIT)
+        return tw_occur_anchor_day(t);
+    return tw_occur_anchor_day(t + tw_tz_offset(z, t));
+}
+
+/* The member on local day `day` at local time of day tod. */
+static int64_t member(const struct tw_tz *z, int64_t day, int64_t tod)
+{
+    return tw_tz_from_local(z, day * SECS_PER_DAY + tod);
+}
+
+/*
+ * Candidates start a little before the member on now's local day (offsets move a member at
+ * most ~26 h from its wall time, a DST change by hours) and go forward; the first one past
+ * both now and once_at wins. A zone that skips a whole day (Samoa, 2011) maps two wall days to
+ * one instant, which the "strictly after now" test simply passes over.
+ */
+int64_t tw_occur_next_tz(int64_t once_at, enum tw_repeat r, unsigned anchor_day, int64_t now,
+                         const struct tw_tz *z)
+{
+    int64_t l0, d0, tod, dn, k, mi, first, t, y;
+    unsigned anchor, m, dim;
+    int i;
+
+    if (z == NULL || tw_tz_is_utc(z))
+        return tw_occur_next(once_at, r, anchor_day, now);
+    if (once_at > now)
+        return once_at;
+    if (once_at <= -TZ_LIMIT || now >= TZ_LIMIT || r == TW_REPEAT_NONE)
+        return TW_OCCUR_NEVER;
+    l0 = once_at + tw_tz_offset(z, once_at);
+    d0 = day_of(l0);
+    tod = l0 - d0 * SECS_PER_DAY;
+    dn = day_of(now + tw_tz_offset(z, now));
+    if (r == TW_REPEAT_DAILY || r == TW_REPEAT_WEEKLY) {
+        int64_t step = r == TW_REPEAT_DAILY ? 1 : 7;
+
+        k = (dn - d0 >= 0 ? (dn - d0) / step : -((d0 - dn + step - 1) / step)) - 2;
+        if (k < 0)
+            k = 0;
+        for (i = 0; i < TZ_TRIES; i++, k++) {
+            t = member(z, d0 + k * step, tod);
+            if (t > now && t >= once_at)
+                return t;
+        }
+        return TW_OCCUR_NEVER;
+    }
+    if (r != TW_REPEAT_MONTHLY)
+        return TW_OCCUR_NEVER;
+    anchor = anchor_day == 0 ? tw_occur_anchor_day(l0) : anchor_day > 31 ? 31 : anchor_day;
+    first = month_index(l0);
+    mi = month_index(dn * SECS_PER_DAY) - 1;
+    if (mi < first)
+        mi = first;
+    for (i = 0; i < TZ_TRIES; i++, mi++) {
+        y = (mi >= 0 ? mi : mi - 11) / 12;
+        m = (unsigned)(mi - y * 12) + 1;
+        dim = tw_days_in_month(y, m);
+        t = member(z, tw_days_from_civil(y, m, anchor < dim ? anchor : dim), tod);
+        if (t > now && t >= once_at)
+            return t;
     }
     return TW_OCCUR_NEVER;
 }

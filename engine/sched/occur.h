@@ -11,6 +11,8 @@
 
 #include "core/err.h"
 
+struct tw_tz;
+
 /* When adding a rule, also update repeat_names[] in occur.c and tw_occur_next. */
 enum tw_repeat {
     TW_REPEAT_NONE = 0,   /* run once */
@@ -49,5 +51,20 @@ unsigned tw_occur_anchor_day(int64_t t);
  * years), gives once_at when once_at > now and TW_OCCUR_NEVER otherwise / on overflow.
  */
 int64_t tw_occur_next(int64_t once_at, enum tw_repeat r, unsigned anchor_day, int64_t now);
+
+/*
+ * As tw_occur_next, on the wall clock of zone z (SPEC §13): the series keeps once_at's local
+ * time of day on local days (DAILY: every day, WEEKLY: every 7th, MONTHLY: day
+ * min(anchor_day, days in the month) of each local month; anchor_day 0 means once_at's local
+ * day), and each member is the instant tw_tz_from_local gives for it: a wall time inside a
+ * spring-forward gap runs at the same offset as before the gap (02:30 -> 03:30 new time), one
+ * inside a fall-back overlap runs once, at the first of the two. Members before once_at are
+ * skipped. z NULL or UTC: exactly tw_occur_next. Times beyond +-2^40 s give TW_OCCUR_NEVER.
+ */
+int64_t tw_occur_next_tz(int64_t once_at, enum tw_repeat r, unsigned anchor_day, int64_t now,
+                         const struct tw_tz *z);
+
+/* The day of month (1..31) of t on z's wall clock (z NULL: UTC). */
+unsigned tw_occur_anchor_day_tz(int64_t t, const struct tw_tz *z);
 
 #endif /* TW_SCHED_OCCUR_H */

@@ -165,6 +165,20 @@ void tw_sched_on_progress(void *ctx, int64_t task_id, const struct tw_run_counts
 /* Record task id (left INPROGRESS by a previous process) as interrupted and due now. */
 int tw_sched_recover(struct tw_sched *s, int64_t id, int64_t chain, struct tw_err *err);
 
+/* The target.since window of a task's run (sched_since.c). */
+struct tw_sched_window {
+    bool since;                  /* target.since is set; nothing below is valid otherwise */
+    int64_t from;                /* the watermark, INT64_MIN: from the beginning */
+    char *key;                   /* what the run exports, saved with the watermark; owned */
+};
+/* Fill *w for task (read from the store: the watermark is not part of struct tw_task). */
+int tw_sched_since_window(struct tw_sched *s, const struct tw_task *task,
+                          struct tw_sched_window *w, struct tw_err *err);
+void tw_sched_window_fini(struct tw_sched_window *w);
+/* "success (changes FROM .. TO)" (SPEC §13) into buf; returns buf. */
+const char *tw_sched_window_msg(const struct tw_sched_window *w, int64_t to, char *buf,
+                                size_t n);
+
 /* sched_stats.c: metrics in s->st and the run.started / run.finished log lines */
 void tw_sched_stats_init(struct tw_sched *s);
 /* A run of task (fresh copy) was launched for entry t; forced: execute or recovered. */

@@ -8,11 +8,11 @@
  * and the task is re-read from the store just before the start, so a trigger moved or a task
  * finished since it was armed is noticed (re-armed or dropped instead of run).
  *
- * After every run of a repeating task, trigger.once advances to tw_occur_next(once, repeat,
- * anchor, now) -- strictly after now, so missed occurrences run once -- written in the same
- * store call that ends the run, and the entry is re-armed there. When the next time cannot be
- * computed or written, the entry is dropped rather than re-armed in the past (which would run
- * the task in a loop); the log says so.
+ * After every run of a repeating task, trigger.once advances to tw_occur_next_tz(once, repeat,
+ * anchor, now, trigger.timezone) -- strictly after now, so missed occurrences run once --
+ * written in the same store call that ends the run, and the entry is re-armed there. When the
+ * next time cannot be computed or written, the entry is dropped rather than re-armed in the
+ * past (which would run the task in a loop); the log says so.
  */
 #include "sched/sched.h"
 
@@ -27,6 +27,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 #include "core/time.h"
+#include "core/tz.h"
 #include "sched/occur.h"
 #include "sched/sched_int.h"
 
@@ -51,6 +52,27 @@ static char *trigger_with_once(const char *trigger_json, int64_t once_at)
 }
 
 /*
+ * The task's time zone (trigger.timezone, SPEC §13); NULL for UTC. A zone that was valid when
+ * the task was saved but cannot be loaded now (tzdata removed or broken since) falls back to
+ * UTC with an error in the server log: running an hour off beats not running at all.
+ */
+static const struct tw_tz *task_zone(const struct tw_task *task)
+{
+    json_t *root = json_loads(task->trigger_json, 0, NULL);
+    const char *name = json_string_value(json_object_get(root, "timezone"));
+    const struct tw_tz *z = NULL;
+    struct tw_err err;
+
+    if (name != NULL && tw_tz_get(name, &z, &err) != TW_OK) {
+        tw_logf(TW_LOG_ERROR, "sched.timezone", "task %lld: %s; its next run is computed in "
+                "UTC", (long long)task->id, err.msg);
+        z = NULL;
+    }
+    json_decref(root);
+    return z;
+}
+
+/*
  * Write the end of a run (o->state, msg, counts, result already filled) with the advanced
  * trigger of a repeating task, then re-arm or drop the entry. task is the fresh copy.
  */
@@ -63,7 +85,8 @@ static void record_end(struct tw_sched *s, struct tw_sched_task *t, const struct
     struct tw_err err;
 
     if (tw_repeat_parse(task->repeat, &rep, NULL) == TW_OK && rep != TW_REPEAT_NONE)
-        next = tw_occur_next(task->once_at, rep, (unsigned)task->anchor_day, o->time);
+        next = tw_occur_next_tz(task->once_at, rep, (unsigned)task->anchor_day, o->time,
+                                task_zone(task));
     if (next != TW_OCCUR_NEVER && next != task->once_at) {
         trigger = trigger_with_once(task->trigger_json, next);
         if (trigger == NULL)
@@ -143,6 +166,7 @@ static int launch(struct tw_sched *s, const struct tw_task *task, int64_t now,
 {
     char dir[4096], tmp[4096 + 16];
     char *format = NULL, *segment = NULL;
+    struct tw_sched_window win;
     struct tw_run_job job;
     int ret;
 
@@ -151,6 +175,8 @@ static int launch(struct tw_sched *s, const struct tw_task *task, int64_t now,
         return tw_err_set(err, TW_EINVAL, "the result path under %s is too long",
                           s->d.cfg->results_dir);
     ret = resolve(s, task, &format, &segment, err);
+    if (ret == TW_OK)
+        ret = tw_sched_since_window(s, task, &win, err);
     if (ret == TW_OK) {
         memset(&job, 0, sizeof(job));
         job.task_id = task->id;
@@ -163,7 +189,10 @@ static int launch(struct tw_sched *s, const struct tw_task *task, int64_t now,
         job.segment_json = segment;
         job.result_dir = dir;
         job.tmp_path = tmp;
+        job.since = win.since;
+        job.since_from = win.from;
         ret = tw_runner_start(s->runner, &job, err);
+        tw_sched_window_fini(&win);
     }
     tw_free(format);
     tw_free(segment);
@@ -306,10 +335,13 @@ static void end_finished(struct tw_sched *s, struct tw_sched_task *t,
                          const struct tw_run_result *res)
 {
     struct tw_run_outcome o;
+    struct tw_sched_window win;
     struct tw_task task;
     struct tw_err err;
+    char msg[128];
 
     memset(&task, 0, sizeof(task));
+    memset(&win, 0, sizeof(win));
     if (tw_store_task_get(s->d.store, res->task_id, &task, &err) != TW_OK) {
         tw_logf(TW_LOG_ERROR, "sched.finish", "task %lld ended but cannot be read: %s",
                 (long long)res->task_id, err.msg);
@@ -329,12 +361,23 @@ static void end_finished(struct tw_sched *s, struct tw_sched_task *t,
     o.result_path = res->result_path;
     o.result_size = res->result_size;
     o.result_sha256 = res->result_sha256;
+    /* target.since: the DONE run moves the watermark to its start and names its window. The
+     * task cannot change while it runs (PUT answers 409), so this is the window it ran. */
+    if (res->end == TW_RUN_DONE && tw_sched_since_window(s, &task, &win, &err) != TW_OK)
+        tw_logf(TW_LOG_ERROR, "sched.since", "task %lld: cannot read its export watermark, "
+                "which stays where it was: %s", (long long)task.id, err.msg);
+    if (res->end == TW_RUN_DONE && win.since) {
+        o.msg = tw_sched_window_msg(&win, task.last_run_date, msg, sizeof(msg));
+        o.since_key = win.key;
+        o.since_at = task.last_run_date;
+    }
     if (res->end == TW_RUN_DONE)
         s->st.done++;
     else
         s->st.failed++;
     tw_sched_note_end(s, &task, res);
     record_end(s, t, &task, &o);
+    tw_sched_window_fini(&win);
     tw_task_fini(&task);
 }
 

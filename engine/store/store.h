@@ -177,6 +177,10 @@ struct tw_run_outcome {
     const char *result_sha256;
     int64_t next_once_at;       /* 0: keep trigger.once */
     const char *next_trigger_json; /* NULL: keep; else the trigger with once advanced */
+    /* target.since (SPEC §13): with state DONE and since_key non-NULL, the task's watermark
+     * becomes since_at (the run's start) for since_key (see tw_store_since_get). */
+    const char *since_key;
+    int64_t since_at;
 };
 
 /*
@@ -187,6 +191,14 @@ struct tw_run_outcome {
  */
 int tw_store_run_finish(struct tw_store *s, int64_t id, const struct tw_run_outcome *o,
                         struct tw_err *err);
+
+/*
+ * The watermark of task id's incremental exports (SPEC §13): *at is the start of its last
+ * DONE run that saved one (0: none) and *key (caller tw_free()s; NULL when none) what that
+ * run exported. TW_ENOTFOUND when there is no task id.
+ */
+int tw_store_since_get(struct tw_store *s, int64_t id, int64_t *at, char **key,
+                       struct tw_err *err);
 
 /* Mark the task's result as pruned by retention (result name stays). */
 int tw_store_result_expire(struct tw_store *s, int64_t id, struct tw_err *err);

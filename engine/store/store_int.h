@@ -179,6 +179,11 @@ int tw_store_log_insert(struct tw_store *s, int64_t task_id, int64_t time, const
 int tw_store_task_probe(struct tw_store *s, int64_t id, int64_t *version, int *state,
                         struct tw_err *err);
 
+/* Inside tw_store_run_finish: save o's watermark when it asks for one (store_since.c). */
+struct tw_run_outcome;
+int tw_store_since_save(struct tw_store *s, int64_t id, const struct tw_run_outcome *o,
+                        struct tw_err *err);
+
 /* Transactions for one operation; see the top of this file. */
 int tw_store_op_begin(struct tw_store *s, struct tw_err *err);
 /* Commit when ret == TW_OK, else roll back; returns ret, or the commit's failure. */

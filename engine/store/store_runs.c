@@ -256,6 +256,8 @@ int tw_store_run_finish(struct tw_store *s, int64_t id, const struct tw_run_outc
             ret = tw_store_step(s, q, "finish run", err);
         tw_store_done(q);
     }
+    if (ret == 0)
+        ret = tw_store_since_save(s, id, o, err);
     return tw_store_op_end(s, ret < 0 ? ret : TW_OK, err);
 }
 

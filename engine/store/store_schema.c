@@ -122,9 +122,19 @@ static const char migration_2[] =
     /* idempotency keys older than 24 h are pruned by age */
     "CREATE INDEX idempotency_created ON idempotency(created);";
 
+static const char migration_3[] =
+    /*
+     * target.since (SPEC §13): the watermark of a task's incremental exports, the start time
+     * of its last DONE run (0: none yet), and the key of what that run exported (index,
+     * since, segment; store_since.c), so that a changed target or segment starts over.
+     */
+    "ALTER TABLE tasks ADD COLUMN since_at INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tasks ADD COLUMN since_key TEXT;";
+
 const struct tw_store_migration tw_store_migrations[] = {
     { "initial schema", migration_1 },
     { "indexes for segment use, state counts and idempotency pruning", migration_2 },
+    { "watermarks of incremental exports (target.since)", migration_3 },
 };
 
 const int tw_store_migration_count =

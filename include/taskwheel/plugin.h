@@ -1,5 +1,5 @@
 /*
- * taskwheel index plugin ABI, version 1.0. This header is the contract, and the only header an
+ * taskwheel index plugin ABI, version 1.1. This header is the contract, and the only header an
  * index plugin includes: it is self-contained C11 and names nothing from the engine.
  *
  * An index plugin is a shared library that exports one symbol, tw_index_plugin_v1, a const
@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 #define TW_ABI_MAJOR 1 /* bumped for any incompatible change; the host refuses a mismatch */
-#define TW_ABI_MINOR 0 /* bumped when members are appended below a marker line */
+#define TW_ABI_MINOR 1 /* bumped when members are appended below a marker line */
 
 /* The one symbol the engine looks up. */
 #define TW_PLUGIN_SYMBOL "tw_index_plugin_v1"
@@ -308,7 +308,22 @@ struct tw_host {
     /* Report that condition i is applied by the source (see the pushdown contract above). */
     void (*q_applied)(struct tw_query *q, uint32_t i);
 
-    /* ABI 1.1: append new members below this line only. */
+    /* ABI 1.1: members below exist when host->abi_minor >= 1. */
+
+    /*
+     * Incremental exports (SPEC §13, target.since). Returns 0 when the run reads everything
+     * (no window). Returns 1 when the run must return only the records whose change time
+     * (the plugin's change_column, see struct tw_index_plugin) c satisfies
+     *     *from <= c < *to            (epoch seconds UTC, whole seconds)
+     * where *to is the run's start; *from is INT64_MIN on the first run of a task ("from the
+     * beginning": then records without a change time are returned too, later windows never
+     * return them). Windows of consecutive good runs meet exactly, so each change is
+     * exported once. The engine cannot check this per record: a plugin that declares a
+     * change_column must apply the window. Plugins without one are never given a window.
+     */
+    int (*q_window)(const struct tw_query *q, int64_t *from, int64_t *to);
+
+    /* ABI 1.2: append new members below this line only. */
 };
 
 /*
@@ -334,7 +349,17 @@ struct tw_index_plugin {
                 struct tw_err *err);
     int (*next)(void *cursor, struct tw_record *out, struct tw_err *err);
     void (*close)(void *cursor);
-    /* ABI 1.1: append new members below this line only. */
+    /* ABI 1.1: members below read as NULL for a plugin built against 1.0. */
+
+    /*
+     * What "changed" means for this index, in words for users and `taskwheel plugins`
+     * ("timestamp", "the later of created_date and last_modified"). Non-NULL declares that
+     * the plugin applies host->q_window, so tasks on this index may set target.since; NULL
+     * (and every 1.0 plugin) refuses target.since with a 400 naming target.since.
+     */
+    const char *change_column;
+
+    /* ABI 1.2: append new members below this line only. */
 };
 
 /*

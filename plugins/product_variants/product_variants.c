@@ -22,7 +22,8 @@ static const struct tw_field variant_fields[] = {
     {0},
 };
 
-static const struct tw_sql_index variant_source = {.table = "product_variants"};
+static const struct tw_sql_index variant_source = {.table = "product_variants",
+                                                   .change = "t.created_date"};
 
 static int variants_open(const struct tw_host *host, struct tw_query *q, void **cursor,
                          struct tw_err *err)
@@ -31,5 +32,6 @@ static int variants_open(const struct tw_host *host, struct tw_query *q, void **
 }
 
 TW_INDEX_PLUGIN(.index = "product-variants", .label = "ProductVariant", .version = "1.0.0",
-                .fields = variant_fields, .open = variants_open, .next = tw_sql_next,
+                .fields = variant_fields, .change_column = "created_date", .open = variants_open,
+                .next = tw_sql_next,
                 .close = tw_sql_close);

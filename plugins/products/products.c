@@ -24,7 +24,8 @@ static const struct tw_field product_fields[] = {
     {0},
 };
 
-static const struct tw_sql_index product_source = {.table = "products"};
+static const struct tw_sql_index product_source = {.table = "products",
+                                                   .change = "t.created_date"};
 
 static int products_open(const struct tw_host *host, struct tw_query *q, void **cursor,
                          struct tw_err *err)
@@ -33,5 +34,6 @@ static int products_open(const struct tw_host *host, struct tw_query *q, void **
 }
 
 TW_INDEX_PLUGIN(.index = "products", .label = "Product", .version = "1.0.0",
-                .fields = product_fields, .open = products_open, .next = tw_sql_next,
+                .fields = product_fields, .change_column = "created_date", .open = products_open,
+                .next = tw_sql_next,
                 .close = tw_sql_close);

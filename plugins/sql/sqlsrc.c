@@ -4,7 +4,7 @@
  * One prepared statement per run:
  *   SELECT t.id, t.chain_id, t.<field>... [, i.<sub>..., i.<key>]
  *   FROM <table> AS t [LEFT JOIN <items> AS i ON i.<key> = t.id AND i.chain_id = t.chain_id]
- *   WHERE t.chain_id = ?1 [AND (<fixed filter>)] [AND <pushdown>...]
+ *   WHERE t.chain_id = ?1 [AND (<fixed filter>)] [AND <pushdown>...] [AND <since window>]
  *   ORDER BY t.id [, i.<order>]
  * The (chain_id, id) index of every source table gives this order without a sort, and the
  * child table's primary key (parent, position) gives the elements in order by a seek per
@@ -132,6 +132,8 @@ static int prepare(struct sql_cursor *c, struct tw_query *q, const struct tw_sql
     struct tw_sql_param *params;
     uint32_t np = 0;
     uint32_t max = total_values(h, q);
+    char from[24], to[24];
+    int nwin = 0;
     int ret = TW_PLUGIN_ENOMEM;
     int rc;
 
@@ -140,6 +142,10 @@ static int prepare(struct sql_cursor *c, struct tw_query *q, const struct tw_sql
         return h->err_set(err, TW_PLUGIN_ENOMEM, "out of memory building the query");
     build_select(&sql, c, ix);
     tw_sql_where(h, q, c->fields, &sql, params, &np, max);
+    ret = tw_sql_window(h, q, ix, &sql, from, to, &nwin, err);
+    if (ret != TW_PLUGIN_OK)
+        goto out;
+    ret = TW_PLUGIN_ENOMEM;
     tw_sql_str_add(&sql, c->list >= 0 ? " ORDER BY t.id, i." : " ORDER BY t.id");
     if (c->list >= 0)
         tw_sql_str_add(&sql, ix->items_order);
@@ -156,6 +162,11 @@ static int prepare(struct sql_cursor *c, struct tw_query *q, const struct tw_sql
     rc = sqlite3_bind_int64(c->st, 1, h->q_chain(q));
     if (rc == SQLITE_OK)
         rc = bind_params(c->st, params, np);
+    /* The window's bounds follow every pushdown value (SQLITE_TRANSIENT: they are local). */
+    if (rc == SQLITE_OK && nwin == 2)
+        rc = sqlite3_bind_text(c->st, (int)np + 2, from, -1, SQLITE_TRANSIENT);
+    if (rc == SQLITE_OK && nwin > 0)
+        rc = sqlite3_bind_text(c->st, (int)np + 1 + nwin, to, -1, SQLITE_TRANSIENT);
     if (rc != SQLITE_OK) {
         ret = h->err_set(err, TW_PLUGIN_ESOURCE, "binding the query: %s", sqlite3_errmsg(c->db));
         goto out;

@@ -22,6 +22,12 @@ struct tw_sql_index {
     const char *items_table; /* child table of the (one) LIST field, aliased i, or NULL */
     const char *items_key;   /* its column holding the parent's id ("transaction_id") */
     const char *items_order; /* its column giving element order ("position") */
+    /*
+     * SQL expression over t giving a row's change time as 'YYYY-MM-DDTHH:MM:SSZ' text (NULL
+     * when unknown), for target.since windows (SPEC §13); NULL: the index has none. The
+     * plugin's descriptor declares the same in words as change_column.
+     */
+    const char *change;
 };
 
 /*
@@ -36,7 +42,7 @@ int tw_sql_open(const struct tw_host *host, struct tw_query *q, const struct tw_
 int tw_sql_next(void *cursor, struct tw_record *out, struct tw_err *err);
 void tw_sql_close(void *cursor);
 
-/* ---- internal to the helper (sqlwhere.c) ---- */
+/* ---- internal to the helper (sqlwhere.c, sqlwindow.c) ---- */
 
 struct tw_sql_str {
     char *p;      /* NUL-terminated */
@@ -47,6 +53,17 @@ struct tw_sql_str {
 };
 
 void tw_sql_str_add(struct tw_sql_str *s, const char *text);
+
+/*
+ * The target.since window of q (host->q_window, ABI 1.1) as a clause on ix->change:
+ * " AND (c) >= ? AND (c) < ?" or, on a task's first run, " AND ((c) IS NULL OR (c) < ?)",
+ * appended to sql; the bounds, as UTC text, go to from_text/to_text (24 bytes each) and
+ * *nbind says how many of them to bind, in that order, after every other parameter (0: no
+ * window). A window on an index without ix->change fails the run (EINVAL, message in err).
+ */
+int tw_sql_window(const struct tw_host *host, const struct tw_query *q,
+                  const struct tw_sql_index *ix, struct tw_sql_str *sql, char from_text[24],
+                  char to_text[24], int *nbind, struct tw_err *err);
 
 /* One bound parameter of the WHERE clause. */
 struct tw_sql_param {

@@ -44,6 +44,7 @@ static const struct tw_sql_index transaction_source = {
     .items_table = "transaction_items",
     .items_key = "transaction_id",
     .items_order = "position",
+    .change = "t.timestamp",
 };
 
 static int transactions_open(const struct tw_host *host, struct tw_query *q, void **cursor,
@@ -53,5 +54,5 @@ static int transactions_open(const struct tw_host *host, struct tw_query *q, voi
 }
 
 TW_INDEX_PLUGIN(.index = "transactions", .label = "Transaction", .version = "1.0.0",
-                .fields = transaction_fields, .open = transactions_open, .next = tw_sql_next,
-                .close = tw_sql_close);
+                .fields = transaction_fields, .change_column = "timestamp",
+                .open = transactions_open, .next = tw_sql_next, .close = tw_sql_close);

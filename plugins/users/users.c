@@ -31,7 +31,12 @@ static const struct tw_field user_fields[] = {
     {0},
 };
 
-static const struct tw_sql_index user_source = {.table = "users"};
+/* Changed: the later of created_date and last_modified (SPEC §13), whichever is set. */
+static const struct tw_sql_index user_source = {
+    .table = "users",
+    .change = "max(coalesce(t.created_date, t.last_modified), "
+              "coalesce(t.last_modified, t.created_date))",
+};
 
 static int users_open(const struct tw_host *host, struct tw_query *q, void **cursor,
                       struct tw_err *err)
@@ -40,4 +45,5 @@ static int users_open(const struct tw_host *host, struct tw_query *q, void **cur
 }
 
 TW_INDEX_PLUGIN(.index = "users", .label = "User", .version = "1.0.0", .fields = user_fields,
+                .change_column = "the later of created_date and last_modified",
                 .open = users_open, .next = tw_sql_next, .close = tw_sql_close);

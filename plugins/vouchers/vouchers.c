@@ -26,7 +26,13 @@ static const struct tw_field voucher_fields[] = {
     {0},
 };
 
-static const struct tw_sql_index voucher_source = {.table = "vouchers", .filter = "t.deleted = 0"};
+/* Changed: created_date, or the latest of claimed/redeemed when later (SPEC §13). */
+static const struct tw_sql_index voucher_source = {
+    .table = "vouchers",
+    .filter = "t.deleted = 0",
+    .change = "nullif(max(coalesce(t.created_date, ''), coalesce(t.date_time_claimed, ''), "
+              "coalesce(t.date_time_redeemed, '')), '')",
+};
 
 static int vouchers_open(const struct tw_host *host, struct tw_query *q, void **cursor,
                          struct tw_err *err)
@@ -35,5 +41,7 @@ static int vouchers_open(const struct tw_host *host, struct tw_query *q, void **
 }
 
 TW_INDEX_PLUGIN(.index = "vouchers", .label = "Voucher", .version = "1.0.0",
-                .fields = voucher_fields, .open = vouchers_open, .next = tw_sql_next,
-                .close = tw_sql_close);
+                .fields = voucher_fields,
+                .change_column = "the latest of created_date, date_time_claimed and "
+                                 "date_time_redeemed",
+                .open = vouchers_open, .next = tw_sql_next, .close = tw_sql_close);

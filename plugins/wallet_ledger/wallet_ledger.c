@@ -23,7 +23,8 @@ static const struct tw_field ledger_fields[] = {
     {0},
 };
 
-static const struct tw_sql_index ledger_source = {.table = "wallet_ledger"};
+static const struct tw_sql_index ledger_source = {.table = "wallet_ledger",
+                                                  .change = "t.timestamp"};
 
 static int ledger_open(const struct tw_host *host, struct tw_query *q, void **cursor,
                        struct tw_err *err)
@@ -32,5 +33,5 @@ static int ledger_open(const struct tw_host *host, struct tw_query *q, void **cu
 }
 
 TW_INDEX_PLUGIN(.index = "wallet-ledger", .label = "Wallet", .version = "1.0.0",
-                .fields = ledger_fields, .open = ledger_open, .next = tw_sql_next,
-                .close = tw_sql_close);
+                .fields = ledger_fields, .change_column = "timestamp", .open = ledger_open,
+                .next = tw_sql_next, .close = tw_sql_close);

@@ -24,6 +24,7 @@ static const struct tw_validate_ctx ctx = {
     .formats = fz_formats,
     .check_segment = fz_check_segment,
     .check_ctx = NULL,
+    .since_indexes = fz_indexes,
 };
 
 static void same(const json_t *a, const json_t *b, const char *what)

@@ -26,7 +26,7 @@ fi
 if [ $# -gt 0 ]; then
     targets=("$@")
 else
-    targets=(task segment config time)
+    targets=(task segment config time tz)
 fi
 crashes=$here/crashes
 out=$build/tests/fuzz

@@ -1,5 +1,5 @@
 /*
- * Pins the ABI 1.0 layout of include/taskwheel/plugin.h (STYLE §2.6): a reordered, resized or
+ * Pins the ABI 1.x layout of include/taskwheel/plugin.h (STYLE §2.6): a reordered, resized or
  * inserted member fails to compile here instead of corrupting memory in a user's plugin.
  * Offsets are for LP64 (the only targets built today); other targets get their own table.
  * When appending members in ABI 1.x, add their offsets here and leave the 1.0 lines alone.
@@ -25,7 +25,9 @@ PIN(tw_index_plugin, fields, 40);
 PIN(tw_index_plugin, open, 48);
 PIN(tw_index_plugin, next, 56);
 PIN(tw_index_plugin, close, 64);
-_Static_assert(sizeof(struct tw_index_plugin) == 72, "ABI 1.0 descriptor size changed");
+/* ABI 1.1 */
+PIN(tw_index_plugin, change_column, 72);
+_Static_assert(sizeof(struct tw_index_plugin) == 80, "ABI 1.1 descriptor size changed");
 
 PIN(tw_host, abi_major, 0);
 PIN(tw_host, abi_minor, 2);
@@ -54,7 +56,9 @@ PIN(tw_host, q_join, 168);
 PIN(tw_host, q_cond_count, 176);
 PIN(tw_host, q_cond, 184);
 PIN(tw_host, q_applied, 192);
-_Static_assert(sizeof(struct tw_host) == 200, "ABI 1.0 host size changed");
+/* ABI 1.1 */
+PIN(tw_host, q_window, 200);
+_Static_assert(sizeof(struct tw_host) == 208, "ABI 1.1 host size changed");
 
 /* Arrays of these cross the boundary: their size is their stride and may never change. */
 PIN(tw_field, name, 0);

@@ -15,7 +15,7 @@
 static const char *const indexes[] = { "users", "transactions", "vouchers", "wallet-ledger",
                                        "products", "product-variants", NULL };
 static const char *const formats[] = { "csv", "json", "ndjson", "tsv", NULL };
-static const struct tw_validate_ctx vctx = { indexes, formats, NULL, NULL };
+static const struct tw_validate_ctx vctx = { indexes, formats, NULL, NULL, NULL };
 
 #define TARGET "{\"action\":\"export\",\"export_index\":\"transactions\"}"
 #define TRIGGER "{\"once\":\"2026-05-27T12:00:00Z\"}"
@@ -384,7 +384,7 @@ ParameterizedTestParameters(validate, errors)
           "trigger.repeat", "(got null)" },
         { C, WITH_TRIGGER("{\"once\":\"2026-05-27T12:00:00Z\",\"segmnet\":{\"rules\":[]}}"),
           "trigger.segmnet", "trigger.segmnet: unknown field (expected one of once, repeat, "
-          "segment, segment_id)" },
+          "segment, segment_id, timezone)" },
         { C, WITH_TRIGGER("{\"once\":\"2026-05-27T12:00:00Z\",\"segment\":{\"rules\":[]},"
                           "\"segment_id\":\"4\"}"), "trigger.segment_id", "together" },
         { C, WITH_TRIGGER("{\"once\":\"2026-05-27T12:00:00Z\",\"segment_id\":\"abc\"}"),

@@ -36,7 +36,7 @@ static int parse_segment(const char *segment, const struct tw_validate_ctx *ctx,
     return rc;
 }
 
-static const struct tw_validate_ctx plain = { seg_indexes, seg_formats, NULL, NULL };
+static const struct tw_validate_ctx plain = { seg_indexes, seg_formats, NULL, NULL, NULL };
 
 #define RULES(r) "{\"rules\":[" r "]}"
 #define OK_RULE "{\"field_name\":\"type\",\"field_type\":\"keyword\",\"operator\":\"exists\"}"
@@ -336,7 +336,7 @@ static int fake_check(void *ctx, const json_t *segment, const char *export_index
 Test(segment, check_segment_called_with_index_chain_and_path)
 {
     struct seen seen;
-    struct tw_validate_ctx ctx = { seg_indexes, seg_formats, fake_check, &seen };
+    struct tw_validate_ctx ctx = { seg_indexes, seg_formats, fake_check, &seen, NULL };
     struct tw_task_input in;
     struct tw_err err;
 
@@ -360,7 +360,7 @@ Test(segment, check_segment_called_with_index_chain_and_path)
 Test(segment, check_segment_in_update_mode)
 {
     struct seen seen;
-    struct tw_validate_ctx ctx = { seg_indexes, seg_formats, fake_check, &seen };
+    struct tw_validate_ctx ctx = { seg_indexes, seg_formats, fake_check, &seen, NULL };
     struct tw_task_input in;
     struct tw_err err;
     json_t *body;

@@ -49,7 +49,10 @@ Test(load, fixtures_dir_loads_good_and_refuses_the_rest)
     cr_assert_eq(tw_plugin_registry_load_dir(reg, FIXTURES, &err), TW_OK, "%s", err.msg);
     cr_assert_not_null(tw_plugin_registry_find(reg, "fixture"));
     cr_assert_not_null(tw_plugin_registry_find(reg, "crash"));
-    cr_assert_eq(tw_plugin_registry_count(reg), 2);
+    /* Built against ABI 1.0: loads, and the 1.1 member it lacks reads as NULL. */
+    cr_assert_not_null(tw_plugin_registry_find(reg, "old-minor"));
+    cr_assert_null(tw_plugin_registry_find(reg, "old-minor")->desc.change_column);
+    cr_assert_eq(tw_plugin_registry_count(reg), 3);
 
     m = refusal_of("/missing_entry.so");
     cr_assert(m && strstr(m, "does not export tw_index_plugin_v1"), "%s", m ? m : "none");
@@ -58,7 +61,7 @@ Test(load, fixtures_dir_loads_good_and_refuses_the_rest)
     m = refusal_of("/too_small.so");
     cr_assert(m && strstr(m, "descriptor is 16 bytes"), "%s", m ? m : "none");
     m = refusal_of("/minor_too_new.so");
-    cr_assert(m && strstr(m, "needs ABI 1.1"), "%s", m ? m : "none");
+    cr_assert(m && strstr(m, "needs ABI 1.2"), "%s", m ? m : "none");
     m = refusal_of("/bad_signature.so");
     cr_assert(m && strstr(m, "built for another platform"), "%s", m ? m : "none");
     m = refusal_of("/duplicate_index.so");
@@ -110,6 +113,9 @@ Test(load, builtin_plugins_load_with_spec_columns)
         cr_assert_not_null(p, "%s", indexes[i]);
         cr_assert_str_eq(p->desc.label, labels[i]);
         cr_assert_eq(p->nfields, ncols[i], "%s has %u", indexes[i], p->nfields);
+        /* ABI 1.1: every built-in index can export changes only (SPEC §13). */
+        cr_assert_not_null(p->desc.change_column, "%s declares no change column", indexes[i]);
+        cr_assert_eq(p->desc.abi_minor, TW_ABI_MINOR);
     }
     p = tw_plugin_registry_find(reg, "transactions");
     cr_assert_str_eq(p->desc.fields[12].name, "items");
@@ -135,6 +141,8 @@ Test(load, print_lists_fields_types_and_refusals)
     cr_assert(strstr(text, "    tag                      keyword   keyword  filterable"), "%s",
               text);
     cr_assert(strstr(text, "refused: plugin " FIXTURES "/too_small.so"), "%s", text);
+    cr_assert(strstr(text, "old-minor  label OldMinor  version 1.0.0  file " FIXTURES
+                     "/abi_1_0.so\n  changes: none (no target.since)\n"), "%s", text);
     free(text);
 }
 
