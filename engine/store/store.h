@@ -294,6 +294,9 @@ int tw_store_segment_get(struct tw_store *s, int64_t id, struct tw_segment *out,
 int tw_store_segment_list(struct tw_store *s, const int64_t *chains, size_t n_chains,
                           struct tw_segment **out, size_t *n, struct tw_err *err);
 int tw_store_segment_update(struct tw_store *s, const struct tw_segment *g, struct tw_err *err);
+/* Ids of the tasks whose trigger.segment_id is id, ascending; caller frees *users. */
+int tw_store_segment_users(struct tw_store *s, int64_t id, int64_t **users, size_t *n_users,
+                           struct tw_err *err);
 /* TW_ECONFLICT when tasks still use it; *users (caller frees) lists their ids. */
 int tw_store_segment_delete(struct tw_store *s, int64_t id, int64_t **users, size_t *n_users,
                             struct tw_err *err);
