@@ -125,6 +125,8 @@ int tw_store_log_add(struct tw_store *s, int64_t task_id, int64_t time, const ch
     ret = touch(s, task_id, time, err);
     if (ret == TW_OK)
         ret = tw_store_log_insert(s, task_id, time, msg, TW_LOG_PLAIN, NULL, err);
+    if (ret == TW_OK)
+        ret = tw_store_log_trim(s, task_id, err);
     return tw_store_op_end(s, ret, err);
 }
 

@@ -292,6 +292,8 @@ int tw_store_task_update(struct tw_store *s, struct tw_task *t, int64_t expected
         ret = explain_update_miss(s, t->id, expected_version, err);
     if (ret == 0 && log_msg != NULL)
         ret = tw_store_log_insert(s, t->id, t->last_modified, log_msg, TW_LOG_PLAIN, NULL, err);
+    if (ret == 0 && log_msg != NULL)
+        ret = tw_store_log_trim(s, t->id, err);   /* a task updated often, never run */
     ret = tw_store_op_end(s, ret < 0 ? ret : TW_OK, err);
     if (ret == TW_OK)
         t->version = expected_version + 1;
