@@ -11,7 +11,7 @@ static const struct {
 } commands[] = {
     { "serve",        tw_cli_serve,        "run the engine: HTTP API, scheduler, workers" },
     { "token",        tw_cli_token,        "create, list or revoke privileged API tokens" },
-    { "user",         tw_cli_user,         "add an admin user (password on stdin)" },
+    { "user",         tw_cli_user,         "add, remove or sign out an admin user" },
     { "seed",         tw_cli_seed,         "fill the source database with demo data" },
     { "check-config", tw_cli_check_config, "validate the configuration and plugins" },
     { "plugins",      tw_cli_plugins,      "list loaded index plugins and their fields" },

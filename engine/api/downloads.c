@@ -1,10 +1,22 @@
 /*
  * Result downloads (SPEC §7.4): GET /tasks/{id}/download_url mints a URL
- *   {public_url}/downloads/{chain}/{id}/{file}?expires=<unix>&sig=<hex>
- * with sig = HMAC-SHA256(server key, "GET\n" + path + "\n" + expires). The download endpoint
- * needs no other credentials. HEAD is accepted with the same signature as GET (it is the same
- * resource; signing the method keeps a URL from being replayed as anything that changes state).
- * Files are streamed with evbuffer_add_file (sendfile), never read into memory.
+ *   {public_url}/downloads/{chain}/{id}/{file}?expires=<unix>&sha256=<hex>&sig=<hex>
+ * with sig = HMAC-SHA256(server key, "GET\n" + path + "\n" + expires + "\n" + sha256). The
+ * download endpoint needs no other credentials. HEAD is accepted with the same signature as GET
+ * (it is the same resource; signing the method keeps a URL from being replayed as anything
+ * that changes state). Files are streamed with evbuffer_add_file (sendfile), never read into
+ * memory.
+ *
+ * A URL names one result, not a file name: every run of a task publishes under the same
+ * name, so a client resuming a download (curl -C -, wget -c) after the task ran again would
+ * otherwise get the tail of another file spliced onto its head. The signed sha256 must be the
+ * task's current result and the file opened must be the very inode its run published
+ * (tasks.result_ino); otherwise 410 result_replaced, never other bytes. Downloads carry
+ * ETag (the SHA-256), Last-Modified (publication time) and Cache-Control: private, no-store;
+ * If-Range with another validator gets the whole file with 200 (RFC 9110 §13.1.5).
+ *
+ * The file is opened component by component from the results directory with openat and
+ * O_NOFOLLOW, so a symbolic link anywhere under results.dir is never followed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -22,11 +35,12 @@
 #include "core/crypto.h"
 #include "core/mem.h"
 
-static void sign(const unsigned char *key, const char *path, int64_t expires, char hex[65])
+static void sign(const unsigned char *key, const char *path, int64_t expires,
+                 const char *sha256, char hex[65])
 {
-    char msg[1024];
+    char msg[1200];
     unsigned char mac[32];
-    int n = snprintf(msg, sizeof(msg), "GET\n%s\n%" PRId64, path, expires);
+    int n = snprintf(msg, sizeof(msg), "GET\n%s\n%" PRId64 "\n%s", path, expires, sha256);
 
     tw_hmac_sha256(key, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1, mac);
     tw_hex(mac, sizeof(mac), hex);
@@ -51,9 +65,10 @@ void tw_api_task_download_url(struct tw_req *r)
                        t.result, cfg->results_retention_days);
     } else {
         snprintf(path, sizeof(path), "/downloads/%" PRId64 "/%" PRId64 "/%s", t.chain, t.id, t.result);
-        sign(r->api->d.key, path, expires, sig);
-        snprintf(url, sizeof(url), "%s%s?expires=%" PRId64 "&sig=%s", cfg->results_public_url,
-                 path, expires, sig);
+        sign(r->api->d.key, path, expires, t.result_sha256 ? t.result_sha256 : "", sig);
+        snprintf(url, sizeof(url), "%s%s?expires=%" PRId64 "&sha256=%s&sig=%s",
+                 cfg->results_public_url, path, expires,
+                 t.result_sha256 ? t.result_sha256 : "", sig);
         tw_reply_json(r, 200, json_pack("{s:s, s:o, s:I, s:s}", "url", url,
                                         "expires", tw_time_json(expires),
                                         "size", (json_int_t)t.result_size,
@@ -120,21 +135,49 @@ static int parse_range(const char *h, int64_t size, int64_t *start, int64_t *end
     return 1;
 }
 
-static bool check_signature(struct tw_req *r, const char *path)
+static bool all_digits(const char *s, size_t max)
+{
+    size_t n = strlen(s);
+    size_t i;
+
+    if (n == 0 || n > max)
+        return false;
+    for (i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+static bool all_hex(const char *s, size_t len)
+{
+    size_t i;
+
+    if (strlen(s) != len)
+        return false;
+    for (i = 0; i < len; i++)
+        if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+            return false;
+    return true;
+}
+
+/* Signature and expiry; *sha256 gets the result the URL was made for (a query value). */
+static bool check_signature(struct tw_req *r, const char *path, const char **sha256)
 {
     const char *exp_s = evhttp_find_header(&r->query, "expires");
+    const char *sha = evhttp_find_header(&r->query, "sha256");
     const char *sig = evhttp_find_header(&r->query, "sig");
     char want[65];
-    char *end;
     long long expires;
 
-    if (exp_s == NULL || sig == NULL || strlen(sig) != 64) {
+    /* only plain digits: "+5", " 5" or "5x" are altered URLs, not other spellings of 5 */
+    if (exp_s == NULL || sig == NULL || sha == NULL || strlen(sig) != 64 ||
+        !all_digits(exp_s, 18) || !all_hex(sha, 64)) {
         tw_reply_error(r, 403, "invalid_signature", NULL, "the download URL is incomplete or altered");
         return false;
     }
-    expires = strtoll(exp_s, &end, 10);
-    sign(r->api->d.key, path, *end == '\0' ? expires : -1, want);
-    if (*end != '\0' || !tw_ct_equal(want, sig, 64)) {
+    expires = strtoll(exp_s, NULL, 10);
+    sign(r->api->d.key, path, expires, sha, want);
+    if (!tw_ct_equal(want, sig, 64)) {
         tw_reply_error(r, 403, "invalid_signature", NULL, "the download URL is incomplete or altered");
         return false;
     }
@@ -142,33 +185,147 @@ static bool check_signature(struct tw_req *r, const char *path)
         tw_reply_error(r, 403, "url_expired", NULL, "the download URL expired; ask download_url for a new one");
         return false;
     }
+    *sha256 = sha;
     return true;
+}
+
+/*
+ * Open results_dir/chain/id/file without following a symbolic link at any of the three
+ * levels below results_dir (the operator's results_dir itself may be a link). -1 with errno.
+ */
+static int open_result(const char *results_dir, int64_t chain, int64_t id, const char *file)
+{
+    char part[32];
+    int dfd, sub, fd;
+
+    dfd = open(results_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd == -1)
+        return -1;
+    snprintf(part, sizeof(part), "%" PRId64, chain);
+    sub = openat(dfd, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    close(dfd);
+    if (sub == -1)
+        return -1;
+    snprintf(part, sizeof(part), "%" PRId64, id);
+    dfd = openat(sub, part, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    close(sub);
+    if (dfd == -1)
+        return -1;
+    fd = openat(dfd, file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    close(dfd);
+    return fd;
+}
+
+/*
+ * The task's current result, if it is the one the URL names; replies and returns false
+ * otherwise. t is filled either way (caller finis).
+ */
+static bool current_result(struct tw_req *r, const char *sha, struct tw_task *t)
+{
+    struct tw_err err;
+    char *end;
+    long long chain = strtoll(r->params[0], &end, 10);
+    long long id = strtoll(r->params[1], NULL, 10);
+    int rc;
+
+    memset(t, 0, sizeof(*t));
+    rc = tw_store_task_get(r->api->d.store, id, t, &err);
+    if (rc != TW_OK && rc != TW_ENOTFOUND) {
+        tw_reply_err(r, &err);
+        return false;
+    }
+    if (rc == TW_ENOTFOUND || t->chain != chain || t->result == NULL ||
+        strcmp(t->result, r->params[2]) != 0) {
+        tw_reply_error(r, 404, "not_found", NULL, "this result is no longer available");
+        return false;
+    }
+    if (t->result_sha256 == NULL || strcmp(t->result_sha256, sha) != 0) {
+        tw_reply_error(r, 410, "result_replaced", NULL,
+                       "task %" PRId64 " has published a newer result since this URL was made; "
+                       "ask download_url for a new one and download the whole file again", t->id);
+        return false;
+    }
+    if (t->result_expired) {
+        tw_reply_error(r, 409, "result_expired", NULL,
+                       "the result %s was removed after %u days of retention; run the task again",
+                       t->result, r->api->d.cfg->results_retention_days);
+        return false;
+    }
+    return true;
+}
+
+/* RFC 9110 date (IMF-fixdate) of t. */
+static void http_date(int64_t t, char *out, size_t len)
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    gmtime_r(&tt, &tm);
+    strftime(out, len, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+/*
+ * If-Range (RFC 9110 §13.1.5): the Range applies only when the validator is this
+ * representation's: the strong ETag exactly, or exactly its Last-Modified date.
+ */
+static bool if_range_holds(struct tw_req *r, const char *etag, const char *last_modified)
+{
+    const char *v = tw_req_header(r, "If-Range");
+
+    if (v == NULL)
+        return true;
+    if (v[0] == '"' || strncmp(v, "W/", 2) == 0)
+        return strcmp(v, etag) == 0;   /* a weak tag never matches: W/ fails here */
+    return strcmp(v, last_modified) == 0;
 }
 
 void tw_api_download(struct tw_req *r)
 {
     const char *file = r->params[2];
-    char fspath[4096], disp[512], num[64];
+    const char *sha = NULL;
+    char disp[512], num[64], etag[72], modified[64];
     int64_t start = 0, end = 0;
+    struct tw_task t;
     struct stat st;
     int fd, range;
 
-    if (!check_signature(r, r->path))
+    if (!check_signature(r, r->path, &sha))
         return;
     if (strchr(file, '/') != NULL || file[0] == '.') {
         tw_reply_error(r, 403, "invalid_signature", NULL, "bad file name");
         return;
     }
-    snprintf(fspath, sizeof(fspath), "%s/%s/%s/%s", r->api->d.cfg->results_dir, r->params[0],
-             r->params[1], file);
-    fd = open(fspath, O_RDONLY | O_CLOEXEC);
-    if (fd == -1 || fstat(fd, &st) != 0) {
+    if (!current_result(r, sha, &t)) {
+        tw_task_fini(&t);
+        return;
+    }
+    fd = open_result(r->api->d.cfg->results_dir, t.chain, t.id, file);
+    if (fd == -1 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         if (fd != -1)
             close(fd);
         tw_reply_error(r, 404, "not_found", NULL, "this result is no longer available");
+        tw_task_fini(&t);
         return;
     }
-    range = parse_range(tw_req_header(r, "Range"), st.st_size, &start, &end);
+    /* a run renamed a new file over the name and has not been recorded yet */
+    if ((t.result_ino != 0 && (int64_t)st.st_ino != t.result_ino) ||
+        st.st_size != t.result_size) {
+        close(fd);
+        tw_reply_error(r, 410, "result_replaced", NULL,
+                       "task %" PRId64 " is publishing a newer result; ask download_url for a "
+                       "new URL and download the whole file again", t.id);
+        tw_task_fini(&t);
+        return;
+    }
+    snprintf(etag, sizeof(etag), "\"%s\"", sha);
+    http_date(t.result_time, modified, sizeof(modified));
+    tw_task_fini(&t);
+    range = 0;
+    if (if_range_holds(r, etag, modified))
+        range = parse_range(tw_req_header(r, "Range"), st.st_size, &start, &end);
+    tw_add_header(r, "ETag", etag);
+    tw_add_header(r, "Last-Modified", modified);
+    tw_add_header(r, "Cache-Control", "private, no-store");
     if (range < 0) {
         close(fd);
         snprintf(num, sizeof(num), "bytes */%lld", (long long)st.st_size);
@@ -205,7 +362,8 @@ void tw_api_healthz(struct tw_req *r)
 {
     struct tw_err err;
 
-    if (tw_store_ping(r->api->d.store, &err) != TW_OK) {
+    /* reachable is not enough: a store that cannot commit makes every write a 503 */
+    if (tw_store_health(r->api->d.store, &err) != TW_OK) {
         tw_reply_error(r, 503, "unavailable", NULL, "%s", err.msg);
         return;
     }

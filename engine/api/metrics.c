@@ -204,6 +204,22 @@ static void histogram(struct out *o, const char *name, const char *label, const 
     }
 }
 
+static void render_upkeep(struct out *o, struct tw_store *store)
+{
+    struct tw_store_upkeep_stats u;
+
+    tw_store_get_upkeep_stats(store, &u);
+    family(o, "taskwheel_results_pruned_total", "counter",
+           "Result files removed by retention (results.retention_days).");
+    sample_u(o, "taskwheel_results_pruned_total", NULL, NULL, u.results_pruned);
+    family(o, "taskwheel_result_bytes_pruned_total", "counter",
+           "Bytes of the result files removed by retention.");
+    sample_u(o, "taskwheel_result_bytes_pruned_total", NULL, NULL, u.result_bytes_pruned);
+    family(o, "taskwheel_logs_trimmed_total", "counter",
+           "Task log entries removed to keep logs_keep per task.");
+    sample_u(o, "taskwheel_logs_trimmed_total", NULL, NULL, u.logs_trimmed);
+}
+
 static void render_store(struct out *o, struct tw_store *store)
 {
     int64_t counts[4], files = 0, bytes = 0;
@@ -225,6 +241,7 @@ static void render_store(struct out *o, struct tw_store *store)
     family(o, "taskwheel_result_storage_bytes", "gauge",
            "Bytes taken by the result files on offer.");
     put(o, "taskwheel_result_storage_bytes %" PRId64 "\n", bytes);
+    render_upkeep(o, store);
 }
 
 static void render_sched(struct out *o, const struct tw_sched_stats *st)

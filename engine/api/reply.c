@@ -29,6 +29,7 @@ static const struct {
     { "segment_in_use", 114 },      { "payload_too_large", 115 },
     { "rate_limited", 116 },        { "internal_error", 117 },
     { "unavailable", 118 },         { "not_found", 119 },
+    { "quota_exceeded", 120 },      { "result_replaced", 121 },
 };
 
 int tw_error_code(const char *name)
@@ -131,6 +132,9 @@ void tw_reply_err(struct tw_req *r, const struct tw_err *e)
         return;
     case TW_ESTORE:
         tw_reply_error(r, 503, "unavailable", NULL, "%s", e->msg);
+        return;
+    case TW_ELIMIT:     /* a stored quota (limits.max_tasks_per_chain): not transient */
+        tw_reply_error(r, 409, "quota_exceeded", e->field[0] ? e->field : NULL, "%s", e->msg);
         return;
     default:
         tw_reply_error(r, 500, "internal_error", NULL, "%s", e->msg[0] ? e->msg : "unexpected");

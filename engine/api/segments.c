@@ -12,6 +12,9 @@
  * - The object: {"id": "12", "chain", "name", "segment", "created_date", "last_modified"},
  *   id as a string as §6.4 says; GET /segments lists id descending, ?chain=N narrows it.
  * - DELETE of a segment that tasks use: 409 segment_in_use naming those tasks.
+ * - PUT of a segment that tasks use is checked against each of those tasks as if the task
+ *   were created with it (index equal to the task's export_index, fields and types of that
+ *   index); a misfit is a 400 on "segment" naming the tasks, and nothing is changed.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -238,6 +241,73 @@ void tw_api_segment_get(struct tw_req *r)
     tw_segment_fini(&g);
 }
 
+/*
+ * Does the saved segment g (already validated on its own) fit task id? TW_OK, or TW_EINVAL
+ * with err saying why. A task that is gone meanwhile does not count.
+ */
+static int fits_task(struct tw_req *r, const json_t *seg, int64_t id, struct tw_err *err)
+{
+    const struct tw_validate_ctx *ctx = r->api->d.vctx;
+    const char *index = json_string_value(json_object_get(seg, "index"));
+    struct tw_task t;
+    int rc;
+
+    rc = tw_store_task_get(r->api->d.store, id, &t, err);
+    if (rc == TW_ENOTFOUND)
+        return TW_OK;
+    if (rc != TW_OK)
+        return rc;
+    if (index != NULL && t.export_index != NULL && strcmp(index, t.export_index) != 0)
+        rc = tw_err_field(err, TW_EINVAL, "segment.index",
+                          "index %s differs from the task's target.export_index %s", index,
+                          t.export_index);
+    else if (ctx->check_segment != NULL && t.export_index != NULL)
+        rc = ctx->check_segment(ctx->check_ctx, seg, t.export_index, t.chain, "segment", err);
+    tw_task_fini(&t);
+    return rc;
+}
+
+/*
+ * Check segment_json against every task that uses segment id (SPEC §6.4: a saved segment is
+ * validated against its tasks). Replies 400 naming the tasks and returns false on a misfit.
+ */
+static bool fits_users(struct tw_req *r, int64_t id, const char *segment_json)
+{
+    json_t *seg = json_loads(segment_json, 0, NULL);
+    int64_t *users = NULL;
+    size_t n = 0, i, bad = 0;
+    struct tw_err err, first;
+    char list[512] = "";
+    int rc;
+
+    tw_err_clear(&first);
+    rc = seg == NULL ? tw_err_set(&err, TW_EINTERNAL, "segment cannot be decoded")
+                     : tw_store_segment_users(r->api->d.store, id, &users, &n, &err);
+    for (i = 0; rc == TW_OK && i < n; i++) {
+        rc = fits_task(r, seg, users[i], &err);
+        if (rc == TW_EINVAL) {
+            if (bad++ == 0)
+                first = err;
+            if (strlen(list) + 24 < sizeof(list))
+                snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%" PRId64,
+                         bad > 1 ? ", " : "", users[i]);
+            rc = TW_OK;
+        }
+    }
+    json_decref(seg);
+    tw_free(users);
+    if (rc != TW_OK) {
+        tw_reply_err(r, &err);
+        return false;
+    }
+    if (bad == 0)
+        return true;
+    tw_reply_error(r, 400, "validation_failed", first.field[0] ? first.field : "segment",
+                   "segment %" PRId64 " is used by task%s %s and would no longer fit %s: %s",
+                   id, bad == 1 ? "" : "s", list, bad == 1 ? "it" : "them", first.msg);
+    return false;
+}
+
 void tw_api_segment_update(struct tw_req *r)
 {
     struct tw_segment g;
@@ -248,7 +318,7 @@ void tw_api_segment_update(struct tw_req *r)
         return;
     body = tw_req_json_body(r);
     if (body != NULL && body_chain(r, body, true, &g.chain) &&
-        parse_body(r, body, true, g.chain, &g)) {
+        parse_body(r, body, true, g.chain, &g) && fits_users(r, g.id, g.segment_json)) {
         g.last_modified = tw_clock_wall_s();
         if (tw_store_segment_update(r->api->d.store, &g, &err) != TW_OK)
             tw_reply_err(r, &err);

@@ -31,6 +31,16 @@ int tw_cli_load_plugins(const struct tw_config *cfg, struct tw_plugin_registry *
 /* mkdir -p with mode 0700 for new directories; returns TW_OK or TW_EIO with err. */
 int tw_mkdir_p(const char *path, struct tw_err *err);
 
+/*
+ * The server's upkeep (upkeep.c): retention, the store file check, store limits, a warning
+ * about readable store files. Runs a first pass before returning; timers on base after that.
+ */
+struct event_base;
+struct tw_upkeep;
+int tw_upkeep_create(struct event_base *base, const struct tw_config *cfg,
+                     struct tw_store *store, struct tw_upkeep **out, struct tw_err *err);
+void tw_upkeep_destroy(struct tw_upkeep *u);
+
 /* argv[i] is "--help" or "-h". */
 bool tw_cli_wants_help(int argc, char **argv);
 

@@ -42,6 +42,11 @@ bool tw_cli_load_config(const char *path, struct tw_config **cfg)
     struct tw_err err;
     int lvl;
 
+    /*
+     * Before anything is created: the store (password hashes, token MACs), the seeded source
+     * and the server key are for this user alone. Result files are made 0640 explicitly.
+     */
+    umask(077);
     tw_err_clear(&err);
     if (tw_config_load(path, cfg, &err) != TW_OK) {
         fprintf(stderr, "taskwheel: configuration error: %s\n", err.msg);

@@ -45,6 +45,7 @@ struct serve {
     struct tw_api *api;
     struct event *sigterm;
     struct event *sigint;
+    struct tw_upkeep *upkeep;        /* retention, store file check, limits */
     int signals;                     /* received so far */
 };
 
@@ -210,6 +211,10 @@ static int serve_run(struct tw_config *cfg, const char *ready_file)
     s.base = new_base();
     if (s.base == NULL)
         goto out;
+    if (tw_upkeep_create(s.base, cfg, store, &s.upkeep, &err) != TW_OK) {
+        fprintf(stderr, "taskwheel serve: %s\n", err.msg);
+        goto out;
+    }
     /* The scheduler before the API: it recovers interrupted runs before anyone can ask. */
     work.cfg = cfg;
     work.plugins = s.plugins;
@@ -258,6 +263,7 @@ out:
         event_free(s.sigint);
     tw_api_destroy(s.api);
     tw_sched_destroy(s.sched);
+    tw_upkeep_destroy(s.upkeep);
     tw_store_close(store);
     if (s.base != NULL)
         event_base_free(s.base);

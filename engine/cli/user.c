@@ -1,7 +1,11 @@
 /*
  * taskwheel user add NAME --chain N=read|write ... (SPEC §8): creates an admin user, or
- * replaces the password and chain access of an existing one. The password is the first line
- * of stdin (so it never appears in argv or shell history) and is stored as a yescrypt hash.
+ * replaces the password and chain access of an existing one (which ends the user's open
+ * sessions). The password is the first line of stdin (so it never appears in argv or shell
+ * history) and is stored as a yescrypt hash.
+ * taskwheel user sessions-revoke NAME ends every session of a user; user remove NAME deletes
+ * the user with its sessions. Both take effect on the next request (sessions are checked in
+ * the store on every request, never cached).
  */
 #include <crypt.h>
 #include <errno.h>
@@ -17,11 +21,16 @@
 #define MAX_USER_CHAINS 1024
 #define MAX_PASSWORD 1024
 
+/* Printed with fputs, never as a format: what is shown here is what a user types. */
 static const char user_usage[] =
     "usage: taskwheel user add [-c FILE] NAME --chain N=read|write [--chain M=read|write ...]\n"
+    "       taskwheel user sessions-revoke [-c FILE] NAME\n"
+    "       taskwheel user remove [-c FILE] NAME\n"
     "\n"
-    "Reads the password from the first line of stdin, e.g.\n"
-    "  printf '%%s\\n' \"$PASSWORD\" | taskwheel user add alice --chain 1764=write\n";
+    "add reads the password from the first line of stdin, e.g.\n"
+    "  printf '%s\\n' \"$PASSWORD\" | taskwheel user add alice --chain 1764=write\n"
+    "Adding an existing user replaces its password and access and ends its sessions.\n"
+    "sessions-revoke ends every session of NAME; remove deletes NAME and its sessions.\n";
 
 static bool parse_access(const char *s, struct tw_chain_access *a)
 {
@@ -133,6 +142,57 @@ static int user_add(int argc, char **argv)
     return rc;
 }
 
+/* user sessions-revoke NAME / user remove NAME: one name, one store call. */
+static int user_by_name(int argc, char **argv, bool remove)
+{
+    static const struct option opts[] = {
+        { "config", required_argument, NULL, 'c' }, { NULL, 0, NULL, 0 },
+    };
+    const char *what = remove ? "remove" : "sessions-revoke";
+    struct tw_config *cfg = NULL;
+    struct tw_store *store = NULL;
+    unsigned char key[TW_KEY_BYTES];
+    const char *cfg_path = NULL;
+    struct tw_err err;
+    int64_t n = 0;
+    int rc = TW_EXIT_FAILURE;
+    int c, ret;
+
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
+        if (c != 'c') {
+            fprintf(stderr, "taskwheel user %s: bad option\n%s", what, user_usage);
+            return TW_EXIT_USAGE;
+        }
+        cfg_path = optarg;
+    }
+    if (argc - optind != 1 || argv[optind][0] == '\0') {
+        fprintf(stderr, "taskwheel user %s: exactly one NAME is required\n%s", what, user_usage);
+        return TW_EXIT_USAGE;
+    }
+    if (!tw_cli_load_config(cfg_path, &cfg))
+        return TW_EXIT_USAGE;
+    if (tw_cli_open_store(cfg, &store, key)) {
+        if (remove)
+            ret = tw_store_user_remove(store, argv[optind], &err);
+        else
+            ret = tw_store_sessions_revoke(store, argv[optind], &n, &err);
+        if (ret != TW_OK) {
+            fprintf(stderr, "taskwheel user %s: %s\n", what, err.msg);
+        } else {
+            if (remove)
+                fprintf(stderr, "user %s removed\n", argv[optind]);
+            else
+                fprintf(stderr, "user %s: %" PRId64 " session%s ended\n", argv[optind], n,
+                        n == 1 ? "" : "s");
+            rc = TW_EXIT_OK;
+        }
+    }
+    tw_store_close(store);
+    tw_config_destroy(cfg);
+    return rc;
+}
+
 int tw_cli_user(int argc, char **argv)
 {
     if (argc < 2 || tw_cli_wants_help(argc, argv)) {
@@ -141,6 +201,10 @@ int tw_cli_user(int argc, char **argv)
     }
     if (strcmp(argv[1], "add") == 0)
         return user_add(argc - 1, argv + 1);
+    if (strcmp(argv[1], "sessions-revoke") == 0)
+        return user_by_name(argc - 1, argv + 1, false);
+    if (strcmp(argv[1], "remove") == 0)
+        return user_by_name(argc - 1, argv + 1, true);
     fprintf(stderr, "taskwheel user: unknown action \"%s\"\n%s", argv[1], user_usage);
     return TW_EXIT_USAGE;
 }

@@ -86,6 +86,9 @@ static const struct key keys[] = {
         "how long POST /execute holds the request, seconds"),
     U32("shutdown_grace", shutdown_grace_s, "30", 0, 86400,
         "how long SIGTERM waits for running runs, seconds"),
+    U32("logs_keep", logs_keep, "1000", 0, 10000000,
+        "log entries kept per task (the run-end entries of its last 100 runs always stay); "
+        "0 = keep all"),
     STR("results.dir", results_dir, DERIVED "results", "result files, by chain and task"),
     U32("results.retention_days", results_retention_days, "7", 1, 36500,
         "result files older than this are pruned, days"),
@@ -111,6 +114,8 @@ static const struct key keys[] = {
     CHOICE("log.format", log_format, "json", "json, logfmt", "log line format"),
     {"metrics.require_token", KEY_BOOL, "false", 0, 0, NULL, OFF(metrics_require_token),
      "GET /metrics needs a valid token or session"},
+    U32("limits.max_tasks_per_chain", limits_max_tasks_per_chain, "10000", 0, 100000000,
+        "tasks one chain may hold; creating one more answers 409 quota_exceeded; 0 = no cap"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -47,6 +47,8 @@ struct tw_config {
     char *log_level;              /* debug, info, warn, error */
     char *log_format;             /* json, logfmt */
     bool metrics_require_token;   /* GET /metrics needs a valid token or session */
+    uint32_t logs_keep;           /* log entries kept per task, 0 = all (store_upkeep.c) */
+    uint32_t limits_max_tasks_per_chain; /* tasks per chain, 0 = no cap */
 };
 
 /*

@@ -168,6 +168,8 @@ struct tw_result {
     char tmp[4352];   /* temporary path while writing */
     char path[4352];  /* final path */
     int fd;           /* open temp file, -1 when closed */
+    int dfd;          /* the directory, held open while has_dfd (names resolve under it) */
+    bool has_dfd;
 };
 
 /* "{label}_Export-{task_id}.{ext}" into out; TW_EINVAL when it does not fit or label is bad. */
@@ -175,8 +177,11 @@ int tw_result_name(char *out, size_t size, const char *label, int64_t task_id, c
                    struct tw_err *err);
 /*
  * Create dir (and parents, 0750) if needed and open a temp file in it for name: tmp when not
- * NULL (truncated if it exists; the runner's per-task ".partial", which it removes when a run
- * is cancelled or dies), else a unique ".{name}.tmp-XXXXXX".
+ * NULL (the runner's per-task ".partial", which it removes when a run is cancelled or dies; a
+ * file or link of that name is removed first and a new file created, so a planted symbolic
+ * link never redirects the write), else a unique ".{name}.tmp-XXXXXX". The directory is held
+ * open and the last two levels of dir (chain and task) are opened without following links;
+ * every later name is resolved from that descriptor (openat, renameat, unlinkat).
  */
 int tw_result_open(struct tw_result *res, const char *dir, const char *name, const char *tmp,
                    struct tw_err *err);

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -55,6 +56,56 @@ static int make_dirs(const char *dir, struct tw_err *err)
     return TW_OK;
 }
 
+/*
+ * Open dir as a held descriptor: its parent's parent normally, then the last two components
+ * (chain, task) with O_NOFOLLOW, so a link planted there is refused, not followed.
+ */
+static int open_dir(const char *dir, struct tw_err *err)
+{
+    char base[4096];
+    const char *c1, *c2;
+    char *slash;
+    int dfd, sub, i;
+
+    snprintf(base, sizeof(base), "%s", dir);
+    c1 = c2 = NULL;
+    for (i = 0; i < 2; i++) {
+        slash = strrchr(base, '/');
+        if (slash == NULL || slash == base)
+            break;
+        *slash = '\0';
+        c1 = slash + 1;
+        if (i == 0)
+            c2 = c1;
+    }
+    if (i < 2) {                     /* a short path: only its last component is checked */
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        goto done;
+    }
+    dfd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd == -1)
+        goto done;
+    sub = openat(dfd, c1, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    close(dfd);
+    dfd = sub == -1 ? -1 : openat(sub, c2, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (sub != -1)
+        close(sub);
+done:
+    if (dfd == -1)
+        return tw_err_set(err, TW_EIO, "results: cannot open directory %s (%s)", dir,
+                          errno == ELOOP || errno == ENOTDIR
+                              ? "a symbolic link or a file is in its place" : strerror(errno));
+    return dfd;
+}
+
+/* The name of path inside res->dir (path is "dir/name"). */
+static const char *leaf(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    return slash != NULL ? slash + 1 : path;
+}
+
 int tw_result_open(struct tw_result *res, const char *dir, const char *name, const char *tmp,
                    struct tw_err *err)
 {
@@ -63,6 +114,7 @@ int tw_result_open(struct tw_result *res, const char *dir, const char *name, con
 
     memset(res, 0, sizeof(*res));
     res->fd = -1;
+    res->dfd = -1;
     n = snprintf(res->dir, sizeof(res->dir), "%s", dir);
     if (n < 0 || (size_t)n >= sizeof(res->dir))
         return tw_err_set(err, TW_EINVAL, "results: directory name too long");
@@ -76,19 +128,34 @@ int tw_result_open(struct tw_result *res, const char *dir, const char *name, con
         res->tmp[0] = '\0';
         return tw_err_set(err, TW_EINVAL, "results: temporary file name too long");
     }
+    if (tmp != NULL && (strncmp(tmp, dir, strlen(dir)) != 0 || tmp[strlen(dir)] != '/' ||
+                        strchr(tmp + strlen(dir) + 1, '/') != NULL)) {
+        res->tmp[0] = '\0';
+        return tw_err_set(err, TW_EINVAL, "results: temporary file %s is not in %s", tmp, dir);
+    }
     ret = make_dirs(dir, err);
+    if (ret == TW_OK) {
+        res->dfd = open_dir(dir, err);
+        ret = res->dfd == -1 ? TW_EIO : TW_OK;
+    }
     if (ret != TW_OK) {
         res->tmp[0] = '\0';
         return ret;
     }
-    if (tmp != NULL)
-        res->fd = open(res->tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-    else
-        res->fd = mkostemp(res->tmp, O_CLOEXEC);
+    res->has_dfd = true;
+    if (tmp != NULL) {
+        /* whatever holds the name (a dead run's file, a planted link) goes; then a new file */
+        (void)unlinkat(res->dfd, leaf(res->tmp), 0);
+        res->fd = openat(res->dfd, leaf(res->tmp),
+                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+    } else {
+        res->fd = mkostemp(res->tmp, O_CLOEXEC);   /* O_EXCL: never an existing name */
+    }
     if (res->fd == -1) {
         ret = tw_err_set(err, TW_EIO, "results: cannot create a file in %s (%s)", dir,
                          strerror(errno));
         res->tmp[0] = '\0';
+        tw_result_abort(res);
         return ret;
     }
     /* mkstemp makes 0600; results are read by the server, maybe as another group member. */
@@ -96,9 +163,17 @@ int tw_result_open(struct tw_result *res, const char *dir, const char *name, con
     return TW_OK;
 }
 
+static void close_dir(struct tw_result *res)
+{
+    if (res->has_dfd) {
+        close(res->dfd);
+        res->has_dfd = false;
+        res->dfd = -1;
+    }
+}
+
 int tw_result_publish(struct tw_result *res, struct tw_err *err)
 {
-    int dfd;
     int e;
 
     if (fsync(res->fd) == -1) {
@@ -116,7 +191,8 @@ int tw_result_publish(struct tw_result *res, struct tw_err *err)
                           strerror(e));
     }
     res->fd = -1;
-    if (rename(res->tmp, res->path) == -1) {
+    /* renameat replaces whatever holds the final name, a link included, never its target */
+    if (renameat(res->dfd, leaf(res->tmp), res->dfd, res->name) == -1) {
         e = errno;
         tw_result_abort(res);
         return tw_err_set(err, TW_EIO, "results: cannot rename into %s (%s)", res->path,
@@ -124,16 +200,14 @@ int tw_result_publish(struct tw_result *res, struct tw_err *err)
     }
     res->tmp[0] = '\0';
     /* Make the rename itself durable. */
-    dfd = open(res->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd == -1 || fsync(dfd) == -1) {
+    if (fsync(res->dfd) == -1) {
         e = errno;
-        if (dfd != -1)
-            close(dfd);
-        (void)unlink(res->path); /* not durable: the run fails, so it must not look published */
+        (void)unlinkat(res->dfd, res->name, 0); /* not durable: the run fails, so unpublished */
+        close_dir(res);
         return tw_err_set(err, TW_EIO, "results: cannot sync directory %s (%s)", res->dir,
                           strerror(e));
     }
-    close(dfd);
+    close_dir(res);
     return TW_OK;
 }
 
@@ -144,9 +218,13 @@ void tw_result_abort(struct tw_result *res)
         res->fd = -1;
     }
     if (res->tmp[0] != '\0') {
-        (void)unlink(res->tmp);
+        if (res->has_dfd)
+            (void)unlinkat(res->dfd, leaf(res->tmp), 0);
+        else
+            (void)unlink(res->tmp);
         res->tmp[0] = '\0';
     }
+    close_dir(res);
 }
 
 int tw_result_sweep(const char *dir)

@@ -277,6 +277,19 @@ static void report_end(struct tw_runner *r, struct tw_run *run, int status)
         snprintf(msg, sizeof(msg), "worker exited with status %d without a result",
                  WIFEXITED(status) ? WEXITSTATUS(status) : -1);
     }
+    if (res.end == TW_RUN_FAILED && res.has_counts) {
+        /*
+         * A failed run publishes nothing: no record was written, whatever the writer had
+         * been handed (a full disk drops its buffered rows) and whatever counts the worker
+         * or its last progress report carried. Every record read and not filtered out is
+         * then an error, so total = success + skips + errors holds on every run (SPEC §7.3),
+         * also when the record being handled when the run failed was never counted.
+         */
+        if (res.counts.skips > res.counts.total)
+            res.counts.total = res.counts.skips;
+        res.counts.success = 0;
+        res.counts.errors = res.counts.total - res.counts.skips;
+    }
     if (unlink(run->job.tmp_path) == 0 && res.end == TW_RUN_DONE)
         tw_logf(TW_LOG_WARN, "run.tmp_left", "task %lld: temp file left after a good run",
                 (long long)res.task_id);

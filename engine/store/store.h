@@ -70,6 +70,7 @@ struct tw_task {
     char *result_sha256;        /* lowercase hex */
     int64_t result_time;        /* when it was published */
     bool result_expired;        /* pruned by retention: result stays as history */
+    int64_t result_ino;         /* inode of the published file (0: unknown, older rows) */
 };
 
 void tw_task_fini(struct tw_task *t);
@@ -305,9 +306,71 @@ int tw_store_segment_get(struct tw_store *s, int64_t id, struct tw_segment *out,
 int tw_store_segment_list(struct tw_store *s, const int64_t *chains, size_t n_chains,
                           struct tw_segment **out, size_t *n, struct tw_err *err);
 int tw_store_segment_update(struct tw_store *s, const struct tw_segment *g, struct tw_err *err);
+/* Ids of the tasks whose trigger.segment_id is id, ascending; caller frees *users. */
+int tw_store_segment_users(struct tw_store *s, int64_t id, int64_t **users, size_t *n_users,
+                           struct tw_err *err);
 /* TW_ECONFLICT when tasks still use it; *users (caller frees) lists their ids. */
 int tw_store_segment_delete(struct tw_store *s, int64_t id, int64_t **users, size_t *n_users,
                             struct tw_err *err);
+
+/* ---- users: removal and sessions ---- */
+
+/* Delete user name (its chain access and sessions go with it). TW_ENOTFOUND when absent. */
+int tw_store_user_remove(struct tw_store *s, const char *name, struct tw_err *err);
+/* End every session of user name; *n gets how many. TW_ENOTFOUND when there is no such user. */
+int tw_store_sessions_revoke(struct tw_store *s, const char *name, int64_t *n,
+                             struct tw_err *err);
+
+/* ---- upkeep: limits, retention, health (store_upkeep.c) ---- */
+
+struct tw_store_limits {
+    int64_t max_tasks_per_chain; /* 0: none; tw_store_task_insert answers TW_ELIMIT at it */
+    uint32_t logs_keep;          /* 0: keep all; else the newest this many entries per task */
+    uint32_t logs_keep_runs;     /* ... plus the run-end entries of this many newest runs */
+};
+
+/* Totals since the store was opened, for GET /metrics. */
+struct tw_store_upkeep_stats {
+    uint64_t results_pruned;     /* result files removed by retention */
+    uint64_t result_bytes_pruned;
+    uint64_t logs_trimmed;       /* log entries removed by logs_keep */
+};
+
+/* Limits apply to later calls; all zero (the state after open) means none. */
+void tw_store_set_limits(struct tw_store *s, const struct tw_store_limits *l);
+void tw_store_get_upkeep_stats(const struct tw_store *s, struct tw_store_upkeep_stats *out);
+
+/* A result due for retention: the caller removes the file, then tw_store_result_expire. */
+struct tw_store_expiring {
+    int64_t id;
+    char *path;                 /* owned; free with tw_store_free_expiring */
+    int64_t size;
+};
+
+/*
+ * Up to limit results published before `before` and not expired, oldest first, of tasks that
+ * are not INPROGRESS (a running task's worker may rename a new file over the same path).
+ */
+int tw_store_results_expiring(struct tw_store *s, int64_t before, uint32_t limit,
+                              struct tw_store_expiring **out, size_t *n, struct tw_err *err);
+void tw_store_free_expiring(struct tw_store_expiring *e, size_t n);
+/* Count a removed result in the upkeep stats. */
+void tw_store_note_pruned(struct tw_store *s, int64_t bytes);
+
+/*
+ * Is the database file at its path still the one opened (same device and inode)? When it was
+ * removed or replaced, the store turns unhealthy for good: every later write is refused with
+ * TW_ESTORE naming the reason (a restart opens whatever is at the path then). TW_OK or
+ * TW_ESTORE.
+ */
+int tw_store_check_file(struct tw_store *s, struct tw_err *err);
+
+/*
+ * Can the store write? TW_ESTORE with the reason when the file is gone or replaced, when the
+ * latest write failed (disk full, read-only or immutable file, I/O error) and the probe still
+ * fails, or when the probe (one small committed write, at most once a second) fails.
+ */
+int tw_store_health(struct tw_store *s, struct tw_err *err);
 
 /* ---- transactions (appended) ---- */
 

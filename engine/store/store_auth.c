@@ -200,6 +200,13 @@ int tw_store_user_put(struct tw_store *s, struct tw_user *u, struct tw_err *err)
         ret = tw_store_step(s, q, "put user", err);
         tw_store_done(q);
     }
+    /* A new password (and new access) ends every session made with the old one. */
+    if (ret == 0) {
+        q = tw_store_stmt(s, TW_STMT_SESSION_DELETE_USER);
+        sqlite3_bind_int64(q, 1, id);
+        ret = tw_store_step(s, q, "end sessions", err);
+        tw_store_done(q);
+    }
     q = tw_store_stmt(s, TW_STMT_USER_CHAIN_INSERT);
     for (i = 0; ret == 0 && i < u->n_access; i++) {
         sqlite3_bind_int64(q, 1, id);
@@ -358,4 +365,56 @@ int tw_store_idem_get(struct tw_store *s, const char *caller, const char *key, i
     }
     tw_store_done(q);
     return ret;
+}
+
+/* The id of user name, or TW_ENOTFOUND. */
+static int user_id_of(struct tw_store *s, const char *name, int64_t *id, struct tw_err *err)
+{
+    struct tw_user u;
+    int ret;
+
+    ret = tw_store_user_get_by_name(s, name, &u, err);
+    if (ret == TW_OK)
+        *id = u.id;
+    tw_user_fini(&u);
+    return ret;
+}
+
+int tw_store_user_remove(struct tw_store *s, const char *name, struct tw_err *err)
+{
+    sqlite3_stmt *q = tw_store_stmt(s, TW_STMT_USER_DELETE);
+    int64_t id = 0;
+    int ret;
+
+    ret = tw_store_op_begin(s, err);
+    if (ret != TW_OK)
+        return ret;
+    ret = user_id_of(s, name, &id, err);
+    if (ret == TW_OK) {
+        sqlite3_bind_int64(q, 1, id);
+        ret = tw_store_step(s, q, "remove user", err);
+        tw_store_done(q);
+    }
+    return tw_store_op_end(s, ret < 0 ? ret : TW_OK, err);
+}
+
+int tw_store_sessions_revoke(struct tw_store *s, const char *name, int64_t *n,
+                             struct tw_err *err)
+{
+    sqlite3_stmt *q = tw_store_stmt(s, TW_STMT_SESSION_DELETE_USER);
+    int64_t id = 0;
+    int ret;
+
+    *n = 0;
+    ret = tw_store_op_begin(s, err);
+    if (ret != TW_OK)
+        return ret;
+    ret = user_id_of(s, name, &id, err);
+    if (ret == TW_OK) {
+        sqlite3_bind_int64(q, 1, id);
+        ret = tw_store_step(s, q, "end sessions", err);
+        tw_store_done(q);
+        *n = sqlite3_changes64(s->db);
+    }
+    return tw_store_op_end(s, ret < 0 ? ret : TW_OK, err);
 }

@@ -78,6 +78,13 @@ enum tw_stmt {
     TW_STMT_SEG_DELETE,
     /* metrics (store_metrics.c) */
     TW_STMT_RESULT_BYTES,
+    /* upkeep (store_upkeep.c) and user management (store_auth.c) */
+    TW_STMT_HEALTH_PROBE,
+    TW_STMT_RESULTS_EXPIRING,
+    TW_STMT_LOG_TRIM,
+    TW_STMT_TASK_COUNT_CHAIN,
+    TW_STMT_SESSION_DELETE_USER,
+    TW_STMT_USER_DELETE,
     TW_STMT_COUNT
 };
 
@@ -106,6 +113,16 @@ struct tw_store {
     sqlite3_stmt *in_stmts[TW_IN_COUNT][TW_IN_BUCKETS]; /* IN-list statements, lazily */
     int tx_depth;                                   /* 0: autocommit; 1: BEGIN; >1: savepoints */
     bool tx_aborted;                                /* SQLite rolled the whole tx back itself */
+    /* store_upkeep.c: the file's identity, health and limits */
+    char *path;                                     /* the database file; owned */
+    uint64_t dev, ino;                              /* identity of path at open */
+    bool gone;                                      /* path removed or replaced: refuse writes */
+    bool write_failed;                              /* the latest write failed (disk, I/O) */
+    char why[512];                                  /* reason for gone / write_failed */
+    uint64_t probe_ms;                              /* when the health probe last wrote */
+    int probe_ret;                                  /* and what it returned */
+    struct tw_store_limits limits;
+    struct tw_store_upkeep_stats upkeep;
 };
 
 /* One migration step: a SQL script run in one transaction, then user_version = its index+1. */
@@ -183,6 +200,17 @@ int tw_store_task_probe(struct tw_store *s, int64_t id, int64_t *version, int *s
 struct tw_run_outcome;
 int tw_store_since_save(struct tw_store *s, int64_t id, const struct tw_run_outcome *o,
                         struct tw_err *err);
+/*
+ * Trim task_id's log to s->limits (store_upkeep.c); called inside run_finish's transaction.
+ * Records what went in s->upkeep.
+ */
+int tw_store_log_trim(struct tw_store *s, int64_t task_id, struct tw_err *err);
+
+/* TW_ELIMIT when chain already has limits.max_tasks_per_chain tasks (store_upkeep.c). */
+int tw_store_chain_quota(struct tw_store *s, int64_t chain, struct tw_err *err);
+
+/* Note a failed or successful write for the health check (store_upkeep.c). */
+void tw_store_note_write(struct tw_store *s, int rc);
 
 /* Transactions for one operation; see the top of this file. */
 int tw_store_op_begin(struct tw_store *s, struct tw_err *err);

@@ -15,6 +15,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <sqlite3.h>
 
@@ -124,6 +125,8 @@ int tw_store_log_add(struct tw_store *s, int64_t task_id, int64_t time, const ch
     ret = touch(s, task_id, time, err);
     if (ret == TW_OK)
         ret = tw_store_log_insert(s, task_id, time, msg, TW_LOG_PLAIN, NULL, err);
+    if (ret == TW_OK)
+        ret = tw_store_log_trim(s, task_id, err);
     return tw_store_op_end(s, ret, err);
 }
 
@@ -205,8 +208,17 @@ int tw_store_run_progress(struct tw_store *s, int64_t id, int64_t now, int64_t t
 
 static int bind_finish(sqlite3_stmt *q, int64_t id, const struct tw_run_outcome *o)
 {
+    struct stat st;
     int rc = SQLITE_OK;
+    int64_t ino = 0;
 
+    /*
+     * The file the worker renamed into place is the one this result names: its inode lets a
+     * download refuse a file that a later run put under the same name (downloads.c).
+     */
+    if (o->result_path != NULL && lstat(o->result_path, &st) == 0 && S_ISREG(st.st_mode))
+        ino = (int64_t)st.st_ino;
+    rc |= sqlite3_bind_int64(q, 10, ino);
     rc |= sqlite3_bind_int64(q, 1, id);
     rc |= sqlite3_bind_int(q, 2, o->state);
     rc |= sqlite3_bind_int64(q, 3, o->time);
@@ -258,6 +270,8 @@ int tw_store_run_finish(struct tw_store *s, int64_t id, const struct tw_run_outc
     }
     if (ret == 0)
         ret = tw_store_since_save(s, id, o, err);
+    if (ret == 0)
+        ret = tw_store_log_trim(s, id, err);
     return tw_store_op_end(s, ret < 0 ? ret : TW_OK, err);
 }
 

@@ -131,10 +131,23 @@ static const char migration_3[] =
     "ALTER TABLE tasks ADD COLUMN since_at INTEGER NOT NULL DEFAULT 0;"
     "ALTER TABLE tasks ADD COLUMN since_key TEXT;";
 
+static const char migration_4[] =
+    /*
+     * The inode of the file a run published, recorded by run_finish: a download serves only
+     * that file, never one a later run renamed over the same name (0: not recorded).
+     */
+    "ALTER TABLE tasks ADD COLUMN result_ino INTEGER NOT NULL DEFAULT 0;"
+    /* retention asks for results published before a time */
+    "CREATE INDEX tasks_result_time ON tasks(result_time) "
+    " WHERE result_path IS NOT NULL AND result_expired = 0;"
+    /* one row the health check rewrites, to prove that a commit reaches the disk */
+    "CREATE TABLE store_health (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);";
+
 const struct tw_store_migration tw_store_migrations[] = {
     { "initial schema", migration_1 },
     { "indexes for segment use, state counts and idempotency pruning", migration_2 },
     { "watermarks of incremental exports (target.since)", migration_3 },
+    { "result file identity, retention index and the health probe row", migration_4 },
 };
 
 const int tw_store_migration_count =

@@ -164,6 +164,14 @@ static int segment_users(struct tw_store *s, int64_t id, int64_t **users, size_t
     return ret < 0 ? ret : TW_OK;
 }
 
+int tw_store_segment_users(struct tw_store *s, int64_t id, int64_t **users, size_t *n_users,
+                           struct tw_err *err)
+{
+    *users = NULL;
+    *n_users = 0;
+    return segment_users(s, id, users, n_users, err);
+}
+
 int tw_store_segment_delete(struct tw_store *s, int64_t id, int64_t **users, size_t *n_users,
                             struct tw_err *err)
 {

@@ -16,7 +16,7 @@
     "id, chain, description, state, last_run_date, last_modified, created_date, "          \
     "trigger_json, target_json, debug, version, result, once_at, repeat, anchor_day, "     \
     "action, export_index, campaign_id, segment_id, result_path, result_size, "            \
-    "result_sha256, result_time, result_expired"
+    "result_sha256, result_time, result_expired, result_ino"
 
 #define LOG_COLS "id, time, msg, has_counts, total, errors, skips, success"
 #define SEG_COLS "id, chain, name, segment_json, created, last_modified"
@@ -76,7 +76,8 @@ const char *const tw_store_sql[TW_STMT_COUNT] = {
         "result_time = CASE WHEN ?4 IS NULL THEN result_time ELSE ?3 END, "
         "result_expired = CASE WHEN ?4 IS NULL THEN result_expired ELSE 0 END, "
         "once_at = CASE WHEN ?8 = 0 THEN once_at ELSE ?8 END, "
-        "trigger_json = coalesce(?9, trigger_json) "
+        "trigger_json = coalesce(?9, trigger_json), "
+        "result_ino = CASE WHEN ?4 IS NULL THEN result_ino ELSE ?10 END "
         "WHERE id = ?1",
     [TW_STMT_RESULT_EXPIRE] = "UPDATE tasks SET result_expired = 1 WHERE id = ?1",
 
@@ -132,6 +133,31 @@ const char *const tw_store_sql[TW_STMT_COUNT] = {
     [TW_STMT_RESULT_BYTES] =
         "SELECT count(*), coalesce(sum(result_size), 0) FROM tasks "
         "WHERE result_path IS NOT NULL AND result_expired = 0",
+
+    /* one row, rewritten by the health check to prove that a commit reaches the disk */
+    [TW_STMT_HEALTH_PROBE] =
+        "INSERT INTO store_health (id, at) VALUES (1, ?1) "
+        "ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+    /* a running task is skipped: its worker may be renaming a new result over the path */
+    [TW_STMT_RESULTS_EXPIRING] =
+        "SELECT id, result_path, result_size FROM tasks WHERE result_path IS NOT NULL "
+        "AND result_expired = 0 AND result_time < ?1 AND state <> 1 ORDER BY result_time "
+        "LIMIT ?2",
+    /*
+     * Keep the newest ?2 entries of task ?1 and, older than those, the run-end entries
+     * (kind 2) of its newest ?3 + 1 runs; the in-place progress entry (kind 1) is never
+     * trimmed. Both bounds are row ids found through the (task_id, id) index.
+     */
+    [TW_STMT_LOG_TRIM] =
+        "DELETE FROM task_logs WHERE task_id = ?1 AND kind <> 1 "
+        "AND id <= (SELECT id FROM task_logs WHERE task_id = ?1 ORDER BY id DESC "
+        "LIMIT 1 OFFSET ?2) "
+        "AND NOT (kind = 2 AND id >= coalesce((SELECT id FROM task_logs WHERE task_id = ?1 "
+        "AND kind = 2 ORDER BY id DESC LIMIT 1 OFFSET ?3), 0))",
+    [TW_STMT_TASK_COUNT_CHAIN] = "SELECT count(*) FROM tasks WHERE chain = ?1",
+    [TW_STMT_SESSION_DELETE_USER] = "DELETE FROM sessions WHERE user_id = ?1",
+    /* user_chains and sessions follow by ON DELETE CASCADE */
+    [TW_STMT_USER_DELETE] = "DELETE FROM users WHERE id = ?1",
 };
 
 /*

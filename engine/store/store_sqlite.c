@@ -10,9 +10,13 @@
  */
 #include "store/store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -32,6 +36,7 @@ int tw_store_fail(struct tw_store *s, int rc, const char *what, struct tw_err *e
         code = TW_ENOTFOUND;
     else if (rc == SQLITE_NOMEM)
         code = TW_ENOMEM;
+    tw_store_note_write(s, rc);
     return tw_err_set(err, code, "store: %s: %s", what, msg);
 }
 
@@ -49,8 +54,12 @@ void tw_store_done(sqlite3_stmt *q)
 
 int tw_store_step(struct tw_store *s, sqlite3_stmt *q, const char *what, struct tw_err *err)
 {
-    int rc = sqlite3_step(q);
+    int rc;
 
+    /* a database file removed or replaced under us: writes would go nowhere lasting */
+    if (s->gone && !sqlite3_stmt_readonly(q))
+        return tw_err_set(err, TW_ESTORE, "%s", s->why);
+    rc = sqlite3_step(q);
     if (rc == SQLITE_ROW)
         return 1;
     if (rc == SQLITE_DONE)
@@ -163,6 +172,8 @@ int tw_store_op_end(struct tw_store *s, int ret, struct tw_err *err)
         op_rollback(s);
         return ret;
     }
+    if (s->tx_depth == 1)
+        tw_store_note_write(s, SQLITE_OK);   /* a commit reached the disk: writes work */
     s->tx_depth--;
     return TW_OK;
 }
@@ -294,6 +305,40 @@ out:
     return ret;
 }
 
+/*
+ * Create the database file 0600 before SQLite does (it would use 0644 less the umask): it
+ * holds password hashes and token MACs. SQLite gives the -wal and -shm files the mode of the
+ * database file. An existing file keeps its mode (the server warns at start when others may
+ * read it). Not for ":memory:" or "file:" URIs.
+ */
+static int create_private(const char *path, struct tw_err *err)
+{
+    int fd;
+
+    if (path[0] == '\0' || strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+        return TW_OK;
+    fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd == -1)
+        return tw_err_set(err, TW_ESTORE, "store: open %s: %s", path, strerror(errno));
+    close(fd);
+    return TW_OK;
+}
+
+/* Remember what path is now, so tw_store_check_file can tell if it is removed or replaced. */
+static int remember_file(struct tw_store *s, const char *path)
+{
+    struct stat st;
+
+    s->path = tw_strndup(path, strlen(path));
+    if (s->path == NULL)
+        return TW_ENOMEM;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+        s->dev = (uint64_t)st.st_dev;
+        s->ino = (uint64_t)st.st_ino;
+    }
+    return TW_OK;
+}
+
 int tw_store_open(const char *path, struct tw_store **out, struct tw_err *err)
 {
     struct tw_store *s;
@@ -304,6 +349,13 @@ int tw_store_open(const char *path, struct tw_store **out, struct tw_err *err)
     s = tw_calloc(1, sizeof(*s));
     if (s == NULL)
         return tw_err_set(err, TW_ENOMEM, "store: out of memory");
+    ret = create_private(path, err);
+    if (ret != TW_OK)
+        goto fail;
+    if (remember_file(s, path) != TW_OK) {
+        ret = tw_err_set(err, TW_ENOMEM, "store: out of memory");
+        goto fail;
+    }
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         ret = tw_err_set(err, TW_ESTORE, "store: open %s: %s", path,
@@ -348,6 +400,7 @@ void tw_store_close(struct tw_store *s)
             sqlite3_finalize(s->in_stmts[i][j]);
     /* an open transaction here is a caller bug; closing rolls it back, which is the safe end */
     sqlite3_close(s->db);
+    tw_free(s->path);
     tw_free(s);
 }
 

@@ -67,6 +67,7 @@ static int read_task(sqlite3_stmt *q, struct tw_task *t)
     rc = rc ? rc : tw_store_col_str(q, 21, &t->result_sha256);
     t->result_time = sqlite3_column_int64(q, 22);
     t->result_expired = sqlite3_column_int(q, 23) != 0;
+    t->result_ino = sqlite3_column_int64(q, 24);
     return rc;
 }
 
@@ -99,6 +100,9 @@ int tw_store_task_insert(struct tw_store *s, struct tw_task *t, const struct tw_
     ret = tw_store_op_begin(s, err);
     if (ret != TW_OK)
         return ret;
+    ret = tw_store_chain_quota(s, t->chain, err);
+    if (ret != TW_OK)
+        return tw_store_op_end(s, ret, err);
     /* any non-zero rc means a bind failed; errmsg holds why */
     rc |= sqlite3_bind_int64(q, 1, t->chain);
     rc |= tw_store_bind_text(q, 2, t->desc ? t->desc : "");
@@ -288,6 +292,8 @@ int tw_store_task_update(struct tw_store *s, struct tw_task *t, int64_t expected
         ret = explain_update_miss(s, t->id, expected_version, err);
     if (ret == 0 && log_msg != NULL)
         ret = tw_store_log_insert(s, t->id, t->last_modified, log_msg, TW_LOG_PLAIN, NULL, err);
+    if (ret == 0 && log_msg != NULL)
+        ret = tw_store_log_trim(s, t->id, err);   /* a task updated often, never run */
     ret = tw_store_op_end(s, ret < 0 ? ret : TW_OK, err);
     if (ret == TW_OK)
         t->version = expected_version + 1;

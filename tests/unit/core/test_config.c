@@ -117,7 +117,7 @@ Test(config, example_file_documents_every_key)
             n = tw_yaml_get(n, seg);
         cr_assert_not_null(n, "config.yaml.example lacks %s", tw_config_key_path(i));
     }
-    cr_assert_eq(i, 28);
+    cr_assert_eq(i, 30);
     tw_yaml_destroy(root);
 }
 
@@ -192,13 +192,13 @@ Test(config, accepts_edge_values)
 
 struct bad {
     char in[72];    /* YAML text */
-    char msg[320];  /* the whole message, or its beginning when it ends in '*' */
+    char msg[400];  /* the whole message, or its beginning when it ends in '*' */
     char field[32]; /* err.field */
 };
 
 #define TOP "listen, data_dir, store, source, plugins_dir, lua_dir, workers, " \
-            "max_runs_per_chain, worker_nice, task_timeout, execute_wait, shutdown_grace, results, " \
-            "http, auth, lua, log, metrics"
+            "max_runs_per_chain, worker_nice, task_timeout, execute_wait, shutdown_grace, " \
+            "logs_keep, results, http, auth, lua, log, metrics, limits"
 
 ParameterizedTestParameters(config, rejects)
 {
