@@ -382,6 +382,10 @@ static int parse_trigger(const json_t *v, const struct tw_validate_ctx *ctx,
     tw_err_clear(&terr);
     if (tw_time_parse(s, &out->once_at, &terr) != TW_OK)
         return tw_val_fail(err, "trigger.once", "%s", terr.msg);
+    /* The parser takes data dates back to year 1; a run time stays 1970 or later (README). */
+    if (out->once_at < 0)
+        return tw_val_fail(err, "trigger.once", "time \"%s\": is before 1970-01-01T00:00:00Z "
+                           "in UTC; a run time must be 1970 or later", s);
     if (repeat != NULL && (rc = tw_val_enum(repeat, "trigger.repeat", repeats, &r, err)) != TW_OK)
         return rc;
     if (segment != NULL && segment_id != NULL)
@@ -411,7 +415,7 @@ static int parse_trigger(const json_t *v, const struct tw_validate_ctx *ctx,
     out->has_trigger = true;
     out->trigger = t;
     out->repeat = repeats[r];
-    /* once_at >= 1970 (the parser's range), so plain division is floor division here. */
+    /* once_at >= 0 (checked above), so plain division is floor division here. */
     tw_civil_from_days(out->once_at / 86400, &y, &m, &out->anchor_day);
     return TW_OK;
 }
