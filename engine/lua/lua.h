@@ -9,6 +9,7 @@
  *   conv.c     records, field tables and JSON params -> Lua tables
  *   script.c   loading scripts (source text only) and calling match / header / row / footer
  *   names.c    the list of installed scripts in a directory
+ *   catalog.c  the installed scripts of lua_dir, listed again when the folders change
  *
  * Two decisions a caller must know:
  *   - Memory is capped per state (per run), instructions per call. A call that runs out of
@@ -69,6 +70,22 @@ void tw_lua_destroy(struct tw_lua *L);
 int tw_lua_names(const char *dir, char ***names, struct tw_err *err);
 /* Free a list from tw_lua_names. NULL is a no-op. */
 void tw_lua_names_free(char **names);
+
+/*
+ * The installed scripts of lua_dir (catalog.c), kept current without a restart: the names of
+ * lua_dir/segments and lua_dir/formats as tw_lua_names lists them. A refresh stats the two
+ * folders and lists them again only when one changed (or force); *changed tells whether a list
+ * differs from before. On an error the previous lists stay. The lists returned belong to the
+ * catalog and stay valid until the next refresh that changes them or tw_lua_catalog_destroy.
+ * TW_OK, TW_ENOMEM, TW_EINVAL (lua_dir too long) or TW_EIO.
+ */
+struct tw_lua_catalog;
+int tw_lua_catalog_create(const char *lua_dir, struct tw_lua_catalog **out, struct tw_err *err);
+void tw_lua_catalog_destroy(struct tw_lua_catalog *c);
+int tw_lua_catalog_refresh(struct tw_lua_catalog *c, bool force, bool *changed,
+                           struct tw_err *err);
+char *const *tw_lua_catalog_segments(const struct tw_lua_catalog *c);
+char *const *tw_lua_catalog_formats(const struct tw_lua_catalog *c);
 
 /*
  * Load a segment script: path is read as source text (a precompiled chunk is refused), run
