@@ -103,6 +103,8 @@ static const struct key keys[] = {
         "per-run Lua heap cap, bytes"),
     U64("lua.max_instructions", lua_max_instructions, "100000000", 1000, 1000000000000ULL,
         "per-call Lua instruction budget"),
+    U32("lua.max_cpu_seconds", lua_max_cpu_seconds, "30", 1, 86400,
+        "CPU time a run's Lua may use, library functions included, seconds"),
     CHOICE("log.level", log_level, "info", "debug, info, warn, error", "minimum level logged"),
     CHOICE("log.format", log_format, "json", "json, logfmt", "log line format"),
     {"metrics.require_token", KEY_BOOL, "false", 0, 0, NULL, OFF(metrics_require_token),

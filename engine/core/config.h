@@ -44,6 +44,7 @@ struct tw_config {
     uint32_t auth_session_ttl_s;  /* admin sessions last this long, seconds */
     uint64_t lua_max_memory_bytes; /* per-run Lua heap cap */
     uint64_t lua_max_instructions; /* per-call instruction budget */
+    uint32_t lua_max_cpu_seconds; /* CPU time a run's Lua may use, library functions included */
     char *log_level;              /* debug, info, warn, error */
     char *log_format;             /* json, logfmt */
     bool metrics_require_token;   /* GET /metrics needs a valid token or session */

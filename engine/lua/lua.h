@@ -10,6 +10,7 @@
  *   script.c   loading scripts (source text only) and calling match / header / row / footer
  *   names.c    the list of installed scripts in a directory
  *   catalog.c  the installed scripts of lua_dir, listed again when the folders change
+ *   cpu.c      the CPU-time limit of a run's Lua, library functions included
  *
  * Two decisions a caller must know:
  *   - Memory is capped per state (per run), instructions per call. A call that runs out of
@@ -45,6 +46,25 @@ struct tw_lua_limits {
     uint64_t max_memory;       /* bytes for the whole state (lua.max_memory); 0: default */
     uint64_t max_instructions; /* VM instructions per call (lua.max_instructions); 0: default */
 };
+
+#define TW_LUA_DEFAULT_MAX_CPU_SECONDS 30u        /* lua.max_cpu_seconds default */
+
+/*
+ * The CPU-time limit of the process's Lua (cpu.c): at most seconds of CPU time spent inside
+ * Lua calls (scripts and the library functions they call), summed over every state and call
+ * from now on; 0 removes the limit. Meant for a worker, which runs one job and exits, so the
+ * limit is per run. Lua code that reaches the limit fails its call with TW_ESCRIPT ("<file>:
+ * <line>: script exceeded its CPU time limit ..."), and every later call fails the same way;
+ * a library function that does not return by then cannot be unwound safely, so fatal(ctx,
+ * msg) is called from the SIGPROF handler with msg naming the script: it must be
+ * async-signal-safe and end the process. Uses ITIMER_PROF and SIGPROF once the first Lua call
+ * starts. TW_OK or TW_EIO.
+ */
+typedef void tw_lua_cpu_fatal_fn(void *ctx, const char *msg);
+int tw_lua_cpu_limit(uint32_t seconds, tw_lua_cpu_fatal_fn *fatal, void *ctx,
+                     struct tw_err *err);
+/* CPU time charged to Lua so far, milliseconds, sampled (for tests and logs). */
+uint64_t tw_lua_cpu_used_ms(void);
 
 /* One sandboxed lua_State for one run. Opaque. */
 struct tw_lua;
