@@ -304,9 +304,18 @@ static int serve_run(struct tw_config *cfg, const char *ready_file)
 
         evtimer_add(s.lua_timer, &every);
     }
+    if (tw_config_bound(cfg, tw_api_port(s.api), &err) != TW_OK) {
+        fprintf(stderr, "taskwheel serve: %s\n", err.msg);
+        goto out;
+    }
     snprintf(port_s, sizeof(port_s), "%u", tw_api_port(s.api));
     tw_log(TW_LOG_INFO, "server.listening", "listen", cfg->listen, "port", port_s,
-           "store", cfg->store_path, NULL);
+           "store", cfg->store_path, "public_url", cfg->results_public_url, NULL);
+    if (cfg->results_public_url_from_listen &&
+        (strncmp(cfg->listen, "0.0.0.0:", 8) == 0 || strncmp(cfg->listen, "[::]:", 5) == 0))
+        tw_log(TW_LOG_WARN, "config.public_url", "public_url", cfg->results_public_url,
+               "effect", "download URLs name loopback; set results.public_url for other hosts",
+               NULL);
     if (ready_file != NULL && !write_ready_file(ready_file, tw_api_port(s.api))) {
         fprintf(stderr, "taskwheel serve: cannot write %s\n", ready_file);
         goto out;
@@ -392,8 +401,12 @@ int tw_cli_check_config(int argc, char **argv)
         fputs("usage: taskwheel check-config [-c FILE]\n", stderr);
         return TW_EXIT_USAGE;
     }
-    if (!tw_cli_load_config(cfg_path, &cfg))
+    /* Checking creates nothing: a missing data_dir is said, not made (serve makes it). */
+    if (!tw_cli_read_config(cfg_path, &cfg))
         return TW_EXIT_USAGE;
+    if (access(cfg->data_dir, F_OK) != 0)
+        printf("note: data_dir %s does not exist yet; serve and seed create it\n",
+               cfg->data_dir);
     rc = tw_cli_load_plugins(cfg, &reg);
     for (i = 0; reg != NULL && tw_plugin_registry_refused(reg, i) != NULL; i++)
         fprintf(stderr, "taskwheel check-config: %s\n", tw_plugin_registry_refused(reg, i));
