@@ -117,7 +117,7 @@ static bool list_formats(struct serve *s)
  */
 #define LUA_RESCAN_S 1
 
-static void lua_rescan(struct serve *s, bool force)
+static void lua_rescan(struct serve *s, unsigned which, bool force)
 {
     struct tw_err err;
     bool changed = false;
@@ -125,7 +125,7 @@ static void lua_rescan(struct serve *s, bool force)
     size_t i;
 
     tw_err_clear(&err);
-    if (tw_lua_catalog_refresh(s->lua, force, &changed, &err) != TW_OK) {
+    if (tw_lua_catalog_refresh(s->lua, which, force, &changed, &err) != TW_OK) {
         tw_log(TW_LOG_WARN, "lua.rescan_failed", "lua_dir", s->cfg->lua_dir, "error", err.msg,
                NULL);
         return;
@@ -136,9 +136,15 @@ static void lua_rescan(struct serve *s, bool force)
                    NULL);
         return;
     }
-    /* Without memory the old list stays: it names files that were there a moment ago. */
-    if (!build_formats(s))
+    /* Without memory only the built-in writers are offered until the next change. */
+    if ((which & TW_LUA_CATALOG_FORMATS) && !build_formats(s)) {
+        static const char *builtin[] = { "csv", "json", NULL };
+
+        tw_free(s->formats);
+        s->formats = NULL;
+        s->vctx->formats = builtin;
         tw_log(TW_LOG_ERROR, "lua.rescan_failed", "error", "out of memory", NULL);
+    }
     for (i = 0; tw_lua_catalog_formats(s->lua)[i] != NULL; i++)
         ;
     snprintf(n, sizeof(n), "%zu", i);
@@ -150,14 +156,14 @@ static void on_lua_timer(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    lua_rescan(arg, false);
+    lua_rescan(arg, TW_LUA_CATALOG_SEGMENTS | TW_LUA_CATALOG_FORMATS, false);
 }
 
 static void on_sighup(evutil_socket_t sig, short what, void *arg)
 {
     (void)sig;
     (void)what;
-    lua_rescan(arg, true);
+    lua_rescan(arg, TW_LUA_CATALOG_SEGMENTS | TW_LUA_CATALOG_FORMATS, true);
 }
 
 /* validate.h's tw_segment_check_fn: the rules against the loaded index's fields. */
@@ -168,7 +174,9 @@ static int check_segment(void *ctx, const json_t *segment, const char *export_in
     const struct tw_plugin *p = tw_plugin_registry_find(s->plugins, export_index);
     int rc;
 
-    lua_rescan(s, false);   /* a script installed a moment ago is accepted at once */
+    /* A script installed a moment ago is accepted at once. Only segments/: the formats in
+     * use by the validation in progress must stay as they are. */
+    lua_rescan(s, TW_LUA_CATALOG_SEGMENTS, false);
     rc = tw_seg_check_scripts(segment, (const char *const *)tw_lua_catalog_segments(s->lua),
                               path, err);
 

@@ -94,7 +94,8 @@ int tw_lua_catalog_create(const char *lua_dir, struct tw_lua_catalog **out, stru
         tw_free(c);
         return tw_err_set(err, TW_EINVAL, "lua_dir is too long: %s", lua_dir);
     }
-    rc = tw_lua_catalog_refresh(c, true, &changed_now, err);
+    rc = tw_lua_catalog_refresh(c, TW_LUA_CATALOG_SEGMENTS | TW_LUA_CATALOG_FORMATS, true,
+                                &changed_now, err);
     if (rc != TW_OK) {
         tw_lua_catalog_destroy(c);
         return rc;
@@ -123,8 +124,8 @@ static bool same_names(char *const *a, char *const *b)
     return a[i] == NULL && b[i] == NULL;
 }
 
-int tw_lua_catalog_refresh(struct tw_lua_catalog *c, bool force, bool *changed_out,
-                           struct tw_err *err)
+int tw_lua_catalog_refresh(struct tw_lua_catalog *c, unsigned which, bool force,
+                           bool *changed_out, struct tw_err *err)
 {
     struct stat st;
     bool exists = false;
@@ -136,6 +137,8 @@ int tw_lua_catalog_refresh(struct tw_lua_catalog *c, bool force, bool *changed_o
         struct dir_state *d = &c->dirs[i];
         char **before = d->names;
 
+        if (c->listed && !(which & (i == 0 ? TW_LUA_CATALOG_SEGMENTS : TW_LUA_CATALOG_FORMATS)))
+            continue;
         if (!force && c->listed && !changed(d, &st, &exists))
             continue;
         if (force || !c->listed)

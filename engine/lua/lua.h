@@ -93,16 +93,18 @@ void tw_lua_names_free(char **names);
 
 /*
  * The installed scripts of lua_dir (catalog.c), kept current without a restart: the names of
- * lua_dir/segments and lua_dir/formats as tw_lua_names lists them. A refresh stats the two
- * folders and lists them again only when one changed (or force); *changed tells whether a list
- * differs from before. On an error the previous lists stay. The lists returned belong to the
+ * lua_dir/segments and lua_dir/formats as tw_lua_names lists them. A refresh stats the
+ * folders named in which and lists them again only when one changed (or force); *changed tells
+ * whether a list differs from before. On an error the previous lists stay. The lists returned belong to the
  * catalog and stay valid until the next refresh that changes them or tw_lua_catalog_destroy.
  * TW_OK, TW_ENOMEM, TW_EINVAL (lua_dir too long) or TW_EIO.
  */
 struct tw_lua_catalog;
 int tw_lua_catalog_create(const char *lua_dir, struct tw_lua_catalog **out, struct tw_err *err);
 void tw_lua_catalog_destroy(struct tw_lua_catalog *c);
-int tw_lua_catalog_refresh(struct tw_lua_catalog *c, bool force, bool *changed,
+#define TW_LUA_CATALOG_SEGMENTS 1u /* which: lua_dir/segments */
+#define TW_LUA_CATALOG_FORMATS 2u  /* which: lua_dir/formats */
+int tw_lua_catalog_refresh(struct tw_lua_catalog *c, unsigned which, bool force, bool *changed,
                            struct tw_err *err);
 char *const *tw_lua_catalog_segments(const struct tw_lua_catalog *c);
 char *const *tw_lua_catalog_formats(const struct tw_lua_catalog *c);
