@@ -426,6 +426,10 @@ static int parse_trigger(const json_t *v, const struct tw_validate_ctx *ctx,
     tw_err_clear(&terr);
     if (tw_time_parse(s, &out->once_at, &terr) != TW_OK)
         return tw_val_fail(err, "trigger.once", "%s", terr.msg);
+    /* The parser takes data dates back to year 1; a run time stays 1970 or later (README). */
+    if (out->once_at < 0)
+        return tw_val_fail(err, "trigger.once", "time \"%s\": is before 1970-01-01T00:00:00Z "
+                           "in UTC; a run time must be 1970 or later", s);
     if (repeat != NULL && (rc = tw_val_enum(repeat, "trigger.repeat", repeats, &r, err)) != TW_OK)
         return rc;
     if (timezone != NULL && (rc = parse_timezone(timezone, &zone, err)) != TW_OK)

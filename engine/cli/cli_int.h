@@ -15,6 +15,8 @@
  * create data_dir. Prints the reason to stderr and returns false on error.
  */
 bool tw_cli_load_config(const char *path, struct tw_config **cfg);
+/* The same without creating anything: for commands that only look (check-config, plugins). */
+bool tw_cli_read_config(const char *path, struct tw_config **cfg);
 
 /* Open the task store and the server key of cfg; prints the reason and returns false. */
 bool tw_cli_open_store(const struct tw_config *cfg, struct tw_store **store,

@@ -37,7 +37,7 @@ int tw_mkdir_p(const char *path, struct tw_err *err)
     return TW_OK;
 }
 
-bool tw_cli_load_config(const char *path, struct tw_config **cfg)
+bool tw_cli_read_config(const char *path, struct tw_config **cfg)
 {
     struct tw_err err;
     int lvl;
@@ -55,6 +55,16 @@ bool tw_cli_load_config(const char *path, struct tw_config **cfg)
     lvl = tw_log_level_parse((*cfg)->log_level);
     tw_log_setup(lvl < 0 ? TW_LOG_INFO : (enum tw_log_level)lvl,
                  strcmp((*cfg)->log_format, "logfmt") == 0 ? TW_LOG_LOGFMT : TW_LOG_JSON);
+    return true;
+}
+
+bool tw_cli_load_config(const char *path, struct tw_config **cfg)
+{
+    struct tw_err err;
+
+    if (!tw_cli_read_config(path, cfg))
+        return false;
+    tw_err_clear(&err);
     if (tw_mkdir_p((*cfg)->data_dir, &err) != TW_OK) {
         fprintf(stderr, "taskwheel: %s\n", err.msg);
         tw_config_destroy(*cfg);

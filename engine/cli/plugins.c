@@ -55,7 +55,7 @@ int tw_cli_plugins(int argc, char **argv)
                 plugins_usage);
         return TW_EXIT_USAGE;
     }
-    if (!tw_cli_load_config(cfg_path, &cfg))
+    if (!tw_cli_read_config(cfg_path, &cfg))
         return TW_EXIT_USAGE;
     rc = tw_cli_load_plugins(cfg, &reg);
     if (reg != NULL && tw_plugin_registry_print(reg, stdout) != TW_OK)

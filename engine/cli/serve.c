@@ -38,9 +38,11 @@ struct serve {
     struct tw_plugin_registry *plugins;
     const char **indexes;            /* loaded index names, NULL-terminated; owned */
     const char **since_indexes;      /* those whose plugin declares a change column; owned */
-    char **lua_formats;              /* lua_dir/formats/<name>.lua names; owned */
-    char **lua_scripts;              /* lua_dir/segments/<name>.lua names; owned */
+    struct tw_lua_catalog *lua;      /* lua_dir's installed scripts, kept current; owned */
     const char **formats;            /* csv, json, then the Lua ones; NULL-terminated; owned */
+    struct tw_validate_ctx *vctx;    /* its formats follow s->formats */
+    struct event *lua_timer;         /* looks at lua_dir every LUA_RESCAN_S */
+    struct event *sighup;            /* looks at lua_dir now */
     struct tw_sched *sched;
     struct tw_api *api;
     struct event *sigterm;
@@ -76,43 +78,109 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
                       s->base);
 }
 
-/* export_format values: the built-in writers, then the installed Lua formatters; and the
- * installed segment scripts. */
-static bool list_formats(struct serve *s)
+/* export_format values: the built-in writers, then the installed Lua formatters. */
+static bool build_formats(struct serve *s)
 {
-    char dir[4096];
-    struct tw_err err;
+    char *const *lua = tw_lua_catalog_formats(s->lua);
+    const char **formats;
     size_t n = 0, i;
 
-    snprintf(dir, sizeof(dir), "%s/segments", s->cfg->lua_dir);
-    if (tw_lua_names(dir, &s->lua_scripts, &err) != TW_OK) {
-        fprintf(stderr, "taskwheel serve: lua_dir: %s\n", err.msg);
-        return false;
-    }
-    snprintf(dir, sizeof(dir), "%s/formats", s->cfg->lua_dir);
-    if (tw_lua_names(dir, &s->lua_formats, &err) != TW_OK) {
-        fprintf(stderr, "taskwheel serve: lua_dir: %s\n", err.msg);
-        return false;
-    }
-    while (s->lua_formats[n] != NULL)
+    while (lua[n] != NULL)
         n++;
-    s->formats = tw_calloc(n + 3, sizeof(*s->formats));
-    if (s->formats == NULL)
+    formats = tw_calloc(n + 3, sizeof(*formats));
+    if (formats == NULL)
         return false;
-    s->formats[0] = "csv";
-    s->formats[1] = "json";
+    formats[0] = "csv";
+    formats[1] = "json";
     for (i = 0; i < n; i++)
-        s->formats[2 + i] = s->lua_formats[i];
+        formats[2 + i] = lua[i];
+    tw_free(s->formats);
+    s->formats = formats;
+    if (s->vctx != NULL)
+        s->vctx->formats = formats;
     return true;
+}
+
+static bool list_formats(struct serve *s)
+{
+    struct tw_err err;
+
+    if (tw_lua_catalog_create(s->cfg->lua_dir, &s->lua, &err) != TW_OK) {
+        fprintf(stderr, "taskwheel serve: lua_dir: %s\n", err.msg);
+        return false;
+    }
+    return build_formats(s);
+}
+
+/*
+ * Scripts added to or removed from lua_dir are picked up without a restart (README,
+ * "Decisions"): looked for every LUA_RESCAN_S, before checking a segment's scripts, and at
+ * once on SIGHUP. A script's text is read by each run anyway, so edits need nothing.
+ */
+#define LUA_RESCAN_S 1
+
+static void lua_rescan(struct serve *s, unsigned which, bool force)
+{
+    struct tw_err err;
+    bool changed = false;
+    char n[32];
+    size_t i;
+
+    tw_err_clear(&err);
+    if (tw_lua_catalog_refresh(s->lua, which, force, &changed, &err) != TW_OK) {
+        tw_log(TW_LOG_WARN, "lua.rescan_failed", "lua_dir", s->cfg->lua_dir, "error", err.msg,
+               NULL);
+        return;
+    }
+    if (!changed) {
+        if (force)
+            tw_log(TW_LOG_INFO, "lua.rescanned", "lua_dir", s->cfg->lua_dir, "changed", "no",
+                   NULL);
+        return;
+    }
+    /* Without memory only the built-in writers are offered until the next change. */
+    if ((which & TW_LUA_CATALOG_FORMATS) && !build_formats(s)) {
+        static const char *builtin[] = { "csv", "json", NULL };
+
+        tw_free(s->formats);
+        s->formats = NULL;
+        s->vctx->formats = builtin;
+        tw_log(TW_LOG_ERROR, "lua.rescan_failed", "error", "out of memory", NULL);
+    }
+    for (i = 0; tw_lua_catalog_formats(s->lua)[i] != NULL; i++)
+        ;
+    snprintf(n, sizeof(n), "%zu", i);
+    tw_log(TW_LOG_INFO, "lua.rescanned", "lua_dir", s->cfg->lua_dir, "changed", "yes",
+           "formats", n, NULL);
+}
+
+static void on_lua_timer(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    lua_rescan(arg, TW_LUA_CATALOG_SEGMENTS | TW_LUA_CATALOG_FORMATS, false);
+}
+
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+    (void)sig;
+    (void)what;
+    lua_rescan(arg, TW_LUA_CATALOG_SEGMENTS | TW_LUA_CATALOG_FORMATS, true);
 }
 
 /* validate.h's tw_segment_check_fn: the rules against the loaded index's fields. */
 static int check_segment(void *ctx, const json_t *segment, const char *export_index,
                          int64_t chain, const char *path, struct tw_err *err)
 {
-    const struct serve *s = ctx;
+    struct serve *s = ctx;
     const struct tw_plugin *p = tw_plugin_registry_find(s->plugins, export_index);
-    int rc = tw_seg_check_scripts(segment, (const char *const *)s->lua_scripts, path, err);
+    int rc;
+
+    /* A script installed a moment ago is accepted at once. Only segments/: the formats in
+     * use by the validation in progress must stay as they are. */
+    lua_rescan(s, TW_LUA_CATALOG_SEGMENTS, false);
+    rc = tw_seg_check_scripts(segment, (const char *const *)tw_lua_catalog_segments(s->lua),
+                              path, err);
 
     (void)chain;
     if (rc != TW_OK || p == NULL)   /* an unknown index is reported on target.export_index */
@@ -203,6 +271,7 @@ static int serve_run(struct tw_config *cfg, const char *ready_file)
         goto out;
     vctx.indexes = s.indexes;
     vctx.formats = s.formats;
+    s.vctx = &vctx;
     vctx.check_segment = check_segment;
     vctx.check_ctx = &s;
     vctx.since_indexes = s.since_indexes;
@@ -246,9 +315,28 @@ static int serve_run(struct tw_config *cfg, const char *ready_file)
         goto out;
     evsignal_add(s.sigterm, NULL);
     evsignal_add(s.sigint, NULL);
+    s.sighup = evsignal_new(s.base, SIGHUP, on_sighup, &s);
+    s.lua_timer = event_new(s.base, -1, EV_PERSIST, on_lua_timer, &s);
+    if (s.sighup == NULL || s.lua_timer == NULL)
+        goto out;
+    evsignal_add(s.sighup, NULL);
+    {
+        struct timeval every = { LUA_RESCAN_S, 0 };
+
+        evtimer_add(s.lua_timer, &every);
+    }
+    if (tw_config_bound(cfg, tw_api_port(s.api), &err) != TW_OK) {
+        fprintf(stderr, "taskwheel serve: %s\n", err.msg);
+        goto out;
+    }
     snprintf(port_s, sizeof(port_s), "%u", tw_api_port(s.api));
     tw_log(TW_LOG_INFO, "server.listening", "listen", cfg->listen, "port", port_s,
-           "store", cfg->store_path, NULL);
+           "store", cfg->store_path, "public_url", cfg->results_public_url, NULL);
+    if (cfg->results_public_url_from_listen &&
+        (strncmp(cfg->listen, "0.0.0.0:", 8) == 0 || strncmp(cfg->listen, "[::]:", 5) == 0))
+        tw_log(TW_LOG_WARN, "config.public_url", "public_url", cfg->results_public_url,
+               "effect", "download URLs name loopback; set results.public_url for other hosts",
+               NULL);
     if (ready_file != NULL && !write_ready_file(ready_file, tw_api_port(s.api))) {
         fprintf(stderr, "taskwheel serve: cannot write %s\n", ready_file);
         goto out;
@@ -261,6 +349,10 @@ out:
         event_free(s.sigterm);
     if (s.sigint != NULL)
         event_free(s.sigint);
+    if (s.sighup != NULL)
+        event_free(s.sighup);
+    if (s.lua_timer != NULL)
+        event_free(s.lua_timer);
     tw_api_destroy(s.api);
     tw_sched_destroy(s.sched);
     tw_upkeep_destroy(s.upkeep);
@@ -270,8 +362,7 @@ out:
     tw_free(s.indexes);
     tw_free(s.since_indexes);
     tw_free(s.formats);
-    tw_lua_names_free(s.lua_formats);
-    tw_lua_names_free(s.lua_scripts);
+    tw_lua_catalog_destroy(s.lua);
     tw_plugin_registry_destroy(s.plugins);
     return rc;
 }
@@ -333,8 +424,12 @@ int tw_cli_check_config(int argc, char **argv)
         fputs("usage: taskwheel check-config [-c FILE]\n", stderr);
         return TW_EXIT_USAGE;
     }
-    if (!tw_cli_load_config(cfg_path, &cfg))
+    /* Checking creates nothing: a missing data_dir is said, not made (serve makes it). */
+    if (!tw_cli_read_config(cfg_path, &cfg))
         return TW_EXIT_USAGE;
+    if (access(cfg->data_dir, F_OK) != 0)
+        printf("note: data_dir %s does not exist yet; serve and seed create it\n",
+               cfg->data_dir);
     rc = tw_cli_load_plugins(cfg, &reg);
     for (i = 0; reg != NULL && tw_plugin_registry_refused(reg, i) != NULL; i++)
         fprintf(stderr, "taskwheel check-config: %s\n", tw_plugin_registry_refused(reg, i));

@@ -51,6 +51,9 @@ struct key {
 #define DERIVED "<data_dir>/"
 #define DERIVED_LEN (sizeof(DERIVED) - 1)
 
+/* results.public_url's default: http:// and listen, with the port bound (tw_config_bound). */
+#define FROM_LISTEN "http://<listen>"
+
 #define OFF(f) offsetof(struct tw_config, f)
 #define STR(p, f, d, desc) {p, KEY_STRING, d, 0, 0, NULL, OFF(f), desc}
 #define CHOICE(p, f, d, c, desc) {p, KEY_CHOICE, d, 0, 0, c, OFF(f), desc}
@@ -94,8 +97,9 @@ static const struct key keys[] = {
         "result files older than this are pruned, days"),
     U32("results.url_ttl", results_url_ttl_s, "3600", 1, 604800,
         "validity of a download URL, seconds"),
-    {"results.public_url", KEY_URL, "http://127.0.0.1:8080", 0, 0, NULL,
-     OFF(results_public_url), "base of download URLs (http:// or https://)"},
+    {"results.public_url", KEY_URL, FROM_LISTEN, 0, 0, NULL, OFF(results_public_url),
+     "base of download URLs (http:// or https://); unset: http:// and the address the server "
+     "listens on, with the port it bound"},
     U64("http.max_body", http_max_body_bytes, "1048576", 1024, 1ULL << 30,
         "request bodies larger than this get 413, bytes"),
     U32("http.max_connections", http_max_connections, "10000", 1, 1000000,
@@ -110,6 +114,8 @@ static const struct key keys[] = {
         "per-run Lua heap cap, bytes"),
     U64("lua.max_instructions", lua_max_instructions, "100000000", 1000, 1000000000000ULL,
         "per-call Lua instruction budget"),
+    U32("lua.max_cpu_seconds", lua_max_cpu_seconds, "30", 1, 86400,
+        "CPU time a run's Lua may use, library functions included, seconds"),
     CHOICE("log.level", log_level, "info", "debug, info, warn, error", "minimum level logged"),
     CHOICE("log.format", log_format, "json", "json, logfmt", "log line format"),
     {"metrics.require_token", KEY_BOOL, "false", 0, 0, NULL, OFF(metrics_require_token),
@@ -124,6 +130,7 @@ struct loader {
     const char *name;      /* file name for messages */
     struct tw_config *cfg; /* being filled */
     struct tw_err *err;    /* where the error goes */
+    const char *base_dir;  /* relative paths written in the file resolve here; NULL: as is */
 };
 
 static bool is_string(const struct key *k)
@@ -239,6 +246,42 @@ static int check_string(struct loader *ld, const struct key *k, const struct tw_
     return TW_OK;
 }
 
+/* The keys that name files or directories (resolved against the file's directory). */
+static bool is_path_key(const struct key *k)
+{
+    static const char *const paths[] = {
+        "data_dir", "store.path", "source.path", "plugins_dir", "lua_dir", "results.dir",
+    };
+
+    for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+        if (strcmp(k->path, paths[i]) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * value as written in the file, joined to the file's directory when it is relative and the
+ * file is not in the working directory ("var" in /etc/tw/config.yaml is /etc/tw/var; a leading
+ * "./" is dropped). NULL when out of memory.
+ */
+static char *resolve_path(const char *base_dir, const char *value)
+{
+    size_t size;
+    char *out;
+
+    if (base_dir == NULL || value[0] == '/')
+        return tw_strdup(value);
+    while (value[0] == '.' && value[1] == '/')
+        value += 2;
+    if (value[0] == '\0' || strcmp(value, ".") == 0)
+        return tw_strdup(base_dir);
+    size = strlen(base_dir) + 1 + strlen(value) + 1;
+    out = tw_malloc(size);
+    if (out != NULL)
+        snprintf(out, size, "%s/%s", base_dir, value);
+    return out;
+}
+
 static int set_string(struct loader *ld, const struct key *k, const struct tw_yaml_node *n)
 {
     char buf[80];
@@ -246,11 +289,16 @@ static int set_string(struct loader *ld, const struct key *k, const struct tw_ya
     char *s;
     int ret;
 
+    if (k->type == KEY_URL && strcmp(k->def, FROM_LISTEN) == 0 && tw_yaml_is_null(n)) {
+        tw_free(*field);     /* "public_url:" with no value: made from listen, as unset */
+        *field = NULL;
+        return TW_OK;
+    }
     if (n->kind != TW_YAML_SCALAR || tw_yaml_is_null(n))
         return fail(ld, n, k->path, "must be a string (got %s)", GOT(n));
     if (n->scalar[0] == '\0')
         return fail(ld, n, k->path, "must not be empty");
-    s = tw_strdup(n->scalar);
+    s = is_path_key(k) ? resolve_path(ld->base_dir, n->scalar) : tw_strdup(n->scalar);
     if (s == NULL)
         return tw_err_set(ld->err, TW_ENOMEM, "%s: out of memory", ld->name);
     ret = check_string(ld, k, n, s);
@@ -376,7 +424,8 @@ static int apply_defaults(struct loader *ld)
     int ret;
 
     for (size_t i = 0; i < NKEYS; i++) {
-        if (strncmp(keys[i].def, DERIVED, DERIVED_LEN) == 0)
+        if (strncmp(keys[i].def, DERIVED, DERIVED_LEN) == 0 ||
+            strcmp(keys[i].def, FROM_LISTEN) == 0)
             continue;
         def.scalar = (char *)default_of(&keys[i], buf, sizeof(buf));
         ret = set_value(ld, &keys[i], &def);
@@ -386,8 +435,42 @@ static int apply_defaults(struct loader *ld)
     return TW_OK;
 }
 
+/*
+ * "http://" + listen, the default of results.public_url; tw_config_bound puts the bound port
+ * in. A wildcard host is not an address a client can use: loopback stands in for it.
+ */
+static char *url_from_listen(const char *listen, unsigned port)
+{
+    const char *colon = strrchr(listen, ':');
+    int host_len = (int)(colon - listen);
+    const char *host = listen;
+    size_t size = strlen(listen) + 32;
+    char *url;
+
+    if ((host_len == 7 && strncmp(listen, "0.0.0.0", 7) == 0) ||
+        (host_len == 1 && listen[0] == '*')) {
+        host = "127.0.0.1";
+        host_len = 9;
+    } else if (host_len == 4 && strncmp(listen, "[::]", 4) == 0) {
+        host = "[::1]";
+        host_len = 5;
+    }
+    url = tw_malloc(size);
+    if (url != NULL)
+        snprintf(url, size, "http://%.*s:%u", host_len, host, port);
+    return url;
+}
+
 static int apply_derived(struct loader *ld)
 {
+    if (ld->cfg->results_public_url == NULL) {
+        ld->cfg->results_public_url =
+            url_from_listen(ld->cfg->listen, (unsigned)strtoul(strrchr(ld->cfg->listen, ':') + 1,
+                                                               NULL, 10));
+        ld->cfg->results_public_url_from_listen = true;
+        if (ld->cfg->results_public_url == NULL)
+            return tw_err_set(ld->err, TW_ENOMEM, "%s: out of memory", ld->name);
+    }
     for (size_t i = 0; i < NKEYS; i++) {
         char **field = str_field(ld->cfg, &keys[i]);
         const char *file = keys[i].def + DERIVED_LEN;
@@ -408,10 +491,23 @@ static int apply_derived(struct loader *ld)
  * Defaults, then the tree (borrowed; NULL when empty), then derived paths, into a new *out.
  * is_file: name is the file's path, kept in cfg->path.
  */
+/* The directory of file, or NULL when it is the working directory ("config.yaml"). */
+static char *dir_of(const char *file)
+{
+    const char *slash = strrchr(file, '/');
+
+    if (slash == NULL)
+        return NULL;
+    if (slash == file)
+        return tw_strdup("/");
+    return tw_strndup(file, (size_t)(slash - file));
+}
+
 static int load_tree(const char *name, bool is_file, const struct tw_yaml_node *root,
                      struct tw_config **out, struct tw_err *err)
 {
     struct loader ld = {.name = name, .err = err};
+    char *base_dir = NULL;
     int ret = TW_EINVAL;
 
     ld.cfg = tw_calloc(1, sizeof(*ld.cfg));
@@ -428,11 +524,16 @@ static int load_tree(const char *name, bool is_file, const struct tw_yaml_node *
         goto out;
     }
     ret = apply_defaults(&ld);
+    if (ret == TW_OK && is_file && strchr(name, '/') != NULL &&
+        (base_dir = dir_of(name)) == NULL)
+        ret = tw_err_set(err, TW_ENOMEM, "%s: out of memory", name);
+    ld.base_dir = base_dir;
     if (ret == TW_OK && root != NULL && root->kind == TW_YAML_MAPPING)
         ret = apply_mapping(&ld, root, "");
     if (ret == TW_OK)
         ret = apply_derived(&ld);
 out:
+    tw_free(base_dir);
     if (ret != TW_OK)
         tw_config_destroy(ld.cfg);
     else
@@ -513,6 +614,20 @@ void tw_config_destroy(struct tw_config *cfg)
             tw_free(*str_field(cfg, &keys[i]));
     tw_free(cfg->path);
     tw_free(cfg);
+}
+
+int tw_config_bound(struct tw_config *cfg, unsigned port, struct tw_err *err)
+{
+    char *url;
+
+    if (!cfg->results_public_url_from_listen)
+        return TW_OK;
+    url = url_from_listen(cfg->listen, port);
+    if (url == NULL)
+        return tw_err_set(err, TW_ENOMEM, "out of memory");
+    tw_free(cfg->results_public_url);
+    cfg->results_public_url = url;
+    return TW_OK;
 }
 
 const char *tw_config_key_path(size_t i)

@@ -2,7 +2,9 @@
  * Configuration (SPEC §8): a YAML file read with libyaml in two stages (yaml.c: events ->
  * neutral node tree with line/column; config.c: key tables -> struct tw_config). Every key has
  * a default, so an empty file or no file at all is valid; an unknown key, a wrong type or an
- * out-of-range value is an error naming file, line, column and key.
+ * out-of-range value is an error naming file, line, column and key. A relative path written in
+ * the file (data_dir, store.path, source.path, plugins_dir, lua_dir, results.dir) is taken
+ * relative to the file's directory; the built-in defaults stay relative to the working directory.
  *
  * When adding a key: add the field here, its row in the key table in config.c (type, default,
  * description), and document it in config.yaml.example (a test loads that file).
@@ -37,6 +39,7 @@ struct tw_config {
     uint32_t results_retention_days; /* result files older than this are pruned */
     uint32_t results_url_ttl_s;   /* validity of a download URL, 1..604800 seconds */
     char *results_public_url;     /* base of download URLs, no trailing slash */
+    bool results_public_url_from_listen; /* not set: made from listen (tw_config_bound) */
     uint64_t http_max_body_bytes; /* request bodies larger than this get 413 */
     uint32_t http_max_connections; /* open connections at once */
     uint32_t http_read_timeout_s; /* slow clients are cut off after this, seconds */
@@ -44,6 +47,7 @@ struct tw_config {
     uint32_t auth_session_ttl_s;  /* admin sessions last this long, seconds */
     uint64_t lua_max_memory_bytes; /* per-run Lua heap cap */
     uint64_t lua_max_instructions; /* per-call instruction budget */
+    uint32_t lua_max_cpu_seconds; /* CPU time a run's Lua may use, library functions included */
     char *log_level;              /* debug, info, warn, error */
     char *log_format;             /* json, logfmt */
     bool metrics_require_token;   /* GET /metrics needs a valid token or session */
@@ -64,6 +68,13 @@ int tw_config_load_string(const char *yaml, const char *name, struct tw_config *
                           struct tw_err *err);
 
 void tw_config_destroy(struct tw_config *cfg);
+
+/*
+ * The server bound listen's address on port (the one asked for, or the one the kernel picked
+ * for port 0): when results.public_url was not set, it becomes "http://<listen host>:<port>"
+ * (a wildcard host, 0.0.0.0 or [::], as loopback). TW_OK or TW_ENOMEM.
+ */
+int tw_config_bound(struct tw_config *cfg, unsigned port, struct tw_err *err);
 
 /*
  * The dotted path of the i-th known key ("results.url_ttl"), in documentation order; NULL when

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #define SECS_PER_DAY 86400
+#define MIN_INSTANT INT64_C(-62135596800) /* 0001-01-01T00:00:00Z */
 #define MAX_INSTANT INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
 
 int64_t tw_days_from_civil(int64_t y, unsigned m, unsigned d)
@@ -98,8 +99,11 @@ static int parse_date(const char **p, int64_t *days, const char *orig, struct tw
     d = digits(p, 2);
     if (d < 0)
         goto syntax;
-    if (y < 1970)
-        return tw_err_set(err, TW_EINVAL, "time \"%s\": year %d is before 1970", orig, y);
+    /* Data dates (birthdays) go far back: any year of the proleptic Gregorian calendar that
+     * has four digits. There is no year 0 in ISO 8601 without astronomical numbering. */
+    if (y < 1)
+        return tw_err_set(err, TW_EINVAL, "time \"%s\": year 0000 is not a year; years are "
+                          "0001..9999", orig);
     if (m < 1 || m > 12)
         return tw_err_set(err, TW_EINVAL, "time \"%s\": month %02d is not 01..12", orig, m);
     if (d < 1 || (unsigned)d > tw_days_in_month(y, (unsigned)m))
@@ -220,10 +224,10 @@ int tw_time_parse(const char *s, int64_t *out, struct tw_err *err)
         return ret;
     /* Local time = UTC + offset, so UTC = local - offset. */
     t = days * SECS_PER_DAY + secs - offset_s;
-    /* The range is UTC's: an offset must not carry the instant out of it ("1970-01-01T00:00:00
-     * +01:00" is 1969 in UTC, which tw_time_format would write back as a refused time). */
-    if (t < 0)
-        return tw_err_set(err, TW_EINVAL, "time \"%s\": is before 1970-01-01T00:00:00Z in UTC", s);
+    /* The range is UTC's: an offset must not carry the instant out of it ("0001-01-01T00:00:00
+     * +01:00" is year 0 in UTC, which tw_time_format would write back as a refused time). */
+    if (t < MIN_INSTANT)
+        return tw_err_set(err, TW_EINVAL, "time \"%s\": is before 0001-01-01T00:00:00Z in UTC", s);
     if (t > MAX_INSTANT)
         return tw_err_set(err, TW_EINVAL, "time \"%s\": is after 9999-12-31T23:59:59Z in UTC", s);
     *out = t;

@@ -17,7 +17,10 @@
  * Parse an ISO 8601 date-time: "YYYY-MM-DDTHH:MM:SS" followed by "Z", "+HH:MM", "-HH:MM",
  * "+HHMM" or "+HH", with optional fractional seconds (".123", truncated toward the past to whole
  * seconds). 't' and ' ' are accepted as the separator, 'z' as Z. A time without an offset is
- * refused (ambiguous). Years 1970..9999. On error returns TW_EINVAL and a sentence in err.
+ * refused (ambiguous). Years 0001..9999 of the proleptic Gregorian calendar, and the instant in
+ * UTC must lie in 0001-01-01T00:00:00Z..9999-12-31T23:59:59Z, so times before 1970 are negative
+ * (a caller that needs a run time, such as trigger.once, checks >= 0 itself). On error returns
+ * TW_EINVAL and a sentence in err.
  */
 int tw_time_parse(const char *s, int64_t *out, struct tw_err *err);
 

@@ -8,8 +8,9 @@
  *   numbers   integers as integers; floats in the shortest text that reads back exactly;
  *             NaN and infinities as null
  *   booleans  true/false; nil and tw.null: null
- *   tables    with fields (the list header() receives): an object with those keys in that
- *             order, "money" fields with two decimals, "list" fields as arrays of objects of
+ *   tables    with fields (the list header() receives): a record (string keys) becomes an
+ *             object with those keys in that order (a list, a table with none of the
+ *             fields' names, or a value that is not a table is an error), "money" fields with two decimals, "list" fields as arrays of objects of
  *             their sub-fields; without fields: a sequence as an array (anything else is an
  *             error: key order would be arbitrary)
  * Work here is not counted by the instruction budget; it is bounded by the value's size, and
@@ -170,11 +171,19 @@ static void add_number(lua_State *L, struct jbuf *b, int idx, bool money)
 static void add_value(lua_State *L, struct jbuf *b, int idx, int fields, const char *type,
                       int depth);
 
-/* The table at idx as an object with the keys of the fields list at fields. */
+/*
+ * The table at idx as an object with the keys of the fields list at fields. It must be a record
+ * (keyed by field name): a list, or a table sharing no key with the fields, would otherwise come
+ * out as an object of nulls, a silent wrong row.
+ */
 static void add_object(lua_State *L, struct jbuf *b, int idx, int fields, int depth)
 {
     lua_Integer i, n = (lua_Integer)lua_rawlen(L, fields);
+    bool any = false;
 
+    if (lua_rawlen(L, idx) > 0)
+        luaL_error(L, "tw.json: with fields, a value must be a record (a table keyed by field "
+                   "name), not a list; encode a list of records one record at a time");
     jb_addc(b, '{');
     for (i = 1; i <= n; i++) {
         int f, sub;
@@ -193,9 +202,16 @@ static void add_object(lua_State *L, struct jbuf *b, int idx, int fields, int de
             jb_addc(b, ',');
         add_string(b, name, strlen(name));
         jb_addc(b, ':');
-        lua_getfield(L, idx, name);                      /* ... value */
+        if (lua_getfield(L, idx, name) != LUA_TNIL)      /* ... value */
+            any = true;
         add_value(L, b, lua_gettop(L), sub, type, depth + 1);
         lua_settop(L, f - 1);
+    }
+    if (!any) {
+        lua_pushnil(L);
+        if (lua_next(L, idx) != 0)
+            luaL_error(L, "tw.json: with fields, a value must be a record, but this table has "
+                       "none of the fields' names (first key: %s)", luaL_tolstring(L, -2, NULL));
     }
     jb_addc(b, '}');
 }
@@ -271,6 +287,10 @@ int tw_lua_json_lj(lua_State *L)
     int fields = lua_istable(L, 2) ? 2 : 0;
 
     luaL_checkany(L, 1);
+    if (fields != 0 && !lua_istable(L, 1) && !lua_isnil(L, 1) &&
+        lua_touserdata(L, 1) != TW_LUA_NULL)
+        return luaL_error(L, "tw.json: with fields, the value must be a record table, not a %s",
+                          luaL_typename(L, 1));
     lua_settop(L, 2);
     lua_pushnil(L);                  /* slot 3: the output */
     add_value(L, &b, 1, fields, NULL, 0);

@@ -9,6 +9,8 @@
  *   conv.c     records, field tables and JSON params -> Lua tables
  *   script.c   loading scripts (source text only) and calling match / header / row / footer
  *   names.c    the list of installed scripts in a directory
+ *   catalog.c  the installed scripts of lua_dir, listed again when the folders change
+ *   cpu.c      the CPU-time limit of a run's Lua, library functions included
  *
  * Two decisions a caller must know:
  *   - Memory is capped per state (per run), instructions per call. A call that runs out of
@@ -45,6 +47,25 @@ struct tw_lua_limits {
     uint64_t max_instructions; /* VM instructions per call (lua.max_instructions); 0: default */
 };
 
+#define TW_LUA_DEFAULT_MAX_CPU_SECONDS 30u        /* lua.max_cpu_seconds default */
+
+/*
+ * The CPU-time limit of the process's Lua (cpu.c): at most seconds of CPU time spent inside
+ * Lua calls (scripts and the library functions they call), summed over every state and call
+ * from now on; 0 removes the limit. Meant for a worker, which runs one job and exits, so the
+ * limit is per run. Lua code that reaches the limit fails its call with TW_ESCRIPT ("<file>:
+ * <line>: script exceeded its CPU time limit ..."), and every later call fails the same way;
+ * a library function that does not return by then cannot be unwound safely, so fatal(ctx,
+ * msg) is called from the SIGPROF handler with msg naming the script: it must be
+ * async-signal-safe and end the process. Uses ITIMER_PROF and SIGPROF once the first Lua call
+ * starts. TW_OK or TW_EIO.
+ */
+typedef void tw_lua_cpu_fatal_fn(void *ctx, const char *msg);
+int tw_lua_cpu_limit(uint32_t seconds, tw_lua_cpu_fatal_fn *fatal, void *ctx,
+                     struct tw_err *err);
+/* CPU time charged to Lua so far, milliseconds, sampled (for tests and logs). */
+uint64_t tw_lua_cpu_used_ms(void);
+
 /* One sandboxed lua_State for one run. Opaque. */
 struct tw_lua;
 
@@ -69,6 +90,24 @@ void tw_lua_destroy(struct tw_lua *L);
 int tw_lua_names(const char *dir, char ***names, struct tw_err *err);
 /* Free a list from tw_lua_names. NULL is a no-op. */
 void tw_lua_names_free(char **names);
+
+/*
+ * The installed scripts of lua_dir (catalog.c), kept current without a restart: the names of
+ * lua_dir/segments and lua_dir/formats as tw_lua_names lists them. A refresh stats the
+ * folders named in which and lists them again only when one changed (or force); *changed tells
+ * whether a list differs from before. On an error the previous lists stay. The lists returned belong to the
+ * catalog and stay valid until the next refresh that changes them or tw_lua_catalog_destroy.
+ * TW_OK, TW_ENOMEM, TW_EINVAL (lua_dir too long) or TW_EIO.
+ */
+struct tw_lua_catalog;
+int tw_lua_catalog_create(const char *lua_dir, struct tw_lua_catalog **out, struct tw_err *err);
+void tw_lua_catalog_destroy(struct tw_lua_catalog *c);
+#define TW_LUA_CATALOG_SEGMENTS 1u /* which: lua_dir/segments */
+#define TW_LUA_CATALOG_FORMATS 2u  /* which: lua_dir/formats */
+int tw_lua_catalog_refresh(struct tw_lua_catalog *c, unsigned which, bool force, bool *changed,
+                           struct tw_err *err);
+char *const *tw_lua_catalog_segments(const struct tw_lua_catalog *c);
+char *const *tw_lua_catalog_formats(const struct tw_lua_catalog *c);
 
 /*
  * Load a segment script: path is read as source text (a precompiled chunk is refused), run

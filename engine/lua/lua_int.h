@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 
 #include <lua.h>
@@ -57,6 +58,7 @@ struct tw_lua {
     bool in_call;                   /* inside tw_lua_protected */
     bool exhausted;                 /* this call ran out of instructions */
     bool oom;                       /* this call had an allocation refused for good */
+    volatile sig_atomic_t cpu_out;  /* the CPU-time limit asked this call to stop (cpu.c) */
     bool refused;                   /* the last growth was refused; Lua may retry it */
     void *refused_ptr;              /* that request, to recognise the retry */
     size_t refused_osize;           /* its osize */
@@ -92,6 +94,21 @@ int tw_lua_json_lj(lua_State *L);
  */
 int tw_lua_protected(struct tw_lua *vm, lua_CFunction fn, void *ud, const char *chunk,
                      struct tw_err *err);
+
+/*
+ * vm.c: make the call running on vm stop at its next VM instruction with the CPU-time error.
+ * Async-signal-safe (a flag and lua_sethook); called from cpu.c's SIGPROF handler.
+ */
+void tw_lua_stop_async(struct tw_lua *vm);
+
+/*
+ * cpu.c, around every protected call: enter returns false when the limit is already spent
+ * (the call must fail without running); leave ends the charge. tw_lua_cpu_max_seconds is the
+ * limit for messages.
+ */
+bool tw_lua_cpu_enter(struct tw_lua *vm, const char *chunk);
+void tw_lua_cpu_leave(void);
+uint32_t tw_lua_cpu_max_seconds(void);
 
 /* sandbox.c: open the allowed libraries and build the tw table (runs protected). */
 int tw_lua_sandbox_lj(lua_State *L);

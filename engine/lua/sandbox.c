@@ -87,48 +87,6 @@ static int now_lj(lua_State *L)
     return 1;
 }
 
-/* n digits at *p; -1 when one is missing. */
-static int digits(const char **p, int n)
-{
-    int v = 0;
-
-    while (n-- > 0) {
-        if (**p < '0' || **p > '9')
-            return -1;
-        v = v * 10 + (*(*p)++ - '0');
-    }
-    return v;
-}
-
-/*
- * The canonical forms of any year 0001..9999, "YYYY-MM-DD" and "YYYY-MM-DDTHH:MM:SSZ", which
- * the core parser refuses before 1970 (birthdays are older than that).
- */
-static bool parse_canonical(const char *s, int64_t *out)
-{
-    int y = digits(&s, 4);
-    int mo = (*s == '-' && s++) ? digits(&s, 2) : -1;
-    int d = (*s == '-' && s++) ? digits(&s, 2) : -1;
-    int h = 0;
-    int mi = 0;
-    int sec = 0;
-
-    if (y < 1 || mo < 1 || mo > 12 || d < 1 || (unsigned)d > tw_days_in_month(y, (unsigned)mo))
-        return false;
-    if (*s == 'T') {
-        s++;
-        h = digits(&s, 2);
-        mi = (*s == ':' && s++) ? digits(&s, 2) : -1;
-        sec = (*s == ':' && s++) ? digits(&s, 2) : -1;
-        if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || *s++ != 'Z')
-            return false;
-    }
-    if (*s != '\0')
-        return false;
-    *out = tw_days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 + sec;
-    return true;
-}
-
 /* tw.parse_time(text) -> epoch seconds, or nil and the reason. */
 static int parse_time_lj(lua_State *L)
 {
@@ -137,7 +95,7 @@ static int parse_time_lj(lua_State *L)
     bool date_only;
     int64_t t;
 
-    if (tw_time_parse_date_or_time(s, &t, &date_only, &e) == TW_OK || parse_canonical(s, &t)) {
+    if (tw_time_parse_date_or_time(s, &t, &date_only, &e) == TW_OK) {
         lua_pushinteger(L, t);
         return 1;
     }

@@ -12,8 +12,8 @@
  * nearly spent) and adds them up. When the budget is gone it records where, re-arms itself to
  * fire on every instruction and raises; a script that catches that with pcall hits it again
  * on its very next instruction, and the exhausted flag fails the call regardless (Redis's
- * trick). C functions are not interrupted (a slow string.rep finishes first); the runner's
- * timeout covers those.
+ * trick). C functions are not interrupted by the budget (a slow string.rep finishes first);
+ * the CPU-time limit (cpu.c) covers those.
  *
  * Every call into Lua, including building the state, runs inside lua_pcall of a C function,
  * so a memory error while pushing a record is an ordinary script failure, never a panic.
@@ -113,6 +113,14 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     struct tw_lua *vm = tw_lua_of(L);
     uint64_t left;
 
+    if (vm->cpu_out) {
+        /* The CPU-time limit (cpu.c): like the budget, every instruction raises from now on. */
+        if (vm->where[0] == '\0' && lua_getinfo(L, "Sl", ar))
+            snprintf(vm->where, sizeof(vm->where), "%s:%d", ar->short_src, ar->currentline);
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+        lua_pushstring(L, "CPU time limit exceeded");
+        lua_error(L);
+    }
     if (!vm->exhausted) {
         vm->insn_used += (uint64_t)vm->hook_step;
         if (vm->insn_used < vm->insn_max) {
@@ -129,6 +137,12 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     }
     lua_pushstring(L, "instruction budget exhausted");
     lua_error(L);
+}
+
+void tw_lua_stop_async(struct tw_lua *vm)
+{
+    vm->cpu_out = 1;
+    lua_sethook(vm->L, count_hook, LUA_MASKCOUNT, 1);
 }
 
 /* ---------------------------------------------------------------- errors */
@@ -175,6 +189,9 @@ static int call_error(struct tw_lua *vm, int rc, const char *chunk, struct tw_er
     const char *where = vm->where[0] != '\0' ? vm->where : chunk;
     const char *msg;
 
+    if (vm->cpu_out)
+        return tw_err_set(err, TW_ESCRIPT, "%s: script exceeded its CPU time limit "
+                          "(lua.max_cpu_seconds %u)", where, tw_lua_cpu_max_seconds());
     if (vm->exhausted)
         return tw_err_set(err, TW_ESCRIPT,
                           "%s: script exceeded its instruction budget (lua.max_instructions "
@@ -199,8 +216,12 @@ int tw_lua_protected(struct tw_lua *vm, lua_CFunction fn, void *ud, const char *
     int ret = TW_OK;
     int rc;
 
+    if (!tw_lua_cpu_enter(vm, chunk))
+        return tw_err_set(err, TW_ESCRIPT, "%s: script exceeded its CPU time limit "
+                          "(lua.max_cpu_seconds %u)", chunk, tw_lua_cpu_max_seconds());
     lua_settop(L, 0);
     vm->insn_used = 0;
+    vm->cpu_out = 0;
     vm->hook_step = vm->insn_max < HOOK_STEP ? (int)vm->insn_max : HOOK_STEP;
     vm->exhausted = false;
     vm->oom = false;
@@ -213,6 +234,7 @@ int tw_lua_protected(struct tw_lua *vm, lua_CFunction fn, void *ud, const char *
     lua_pushlightuserdata(L, ud);
     lua_sethook(L, count_hook, LUA_MASKCOUNT, vm->hook_step);
     rc = lua_pcall(L, 1, 0, 1);
+    tw_lua_cpu_leave();         /* before the hook goes: a late tick must not set it again */
     lua_sethook(L, NULL, 0, 0);
     vm->in_call = false;
     if (vm->refused)

@@ -77,6 +77,12 @@ static int compile_segment(const struct tw_export_work_ctx *w, const struct tw_r
     return rc;
 }
 
+/* lua.h's fatal function of the CPU-time limit: the run ends in ERROR naming the script. */
+static void on_lua_cpu_spent(void *ctx, const char *msg)
+{
+    tw_run_report_fatal(ctx, msg);
+}
+
 int tw_export_work(const struct tw_run_job *job, struct tw_run_report *rep, void *ctx)
 {
     const struct tw_export_work_ctx *w = ctx;
@@ -94,6 +100,10 @@ int tw_export_work(const struct tw_run_job *job, struct tw_run_report *rep, void
     struct tw_lua_writer_arg lua_arg;
     char lua_path[4096];
 
+    /* This process runs this one job: the limit starts now, so it is the run's own. */
+    tw_err_clear(&err);
+    if (tw_lua_cpu_limit(w->cfg->lua_max_cpu_seconds, on_lua_cpu_spent, rep, &err) != TW_OK)
+        return tw_run_report_error(rep, &counts, "%s", err.msg);
     if (plugin == NULL)
         return tw_run_report_error(rep, &counts,
                                    "export_index %s: no index plugin of that name is loaded "

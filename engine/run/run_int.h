@@ -41,6 +41,7 @@ struct tw_run_report {
     int fd;                     /* write end of the report pipe (blocking) */
     uint64_t last_progress_ms;  /* monotonic time of the last progress frame, 0 = none yet */
     int finals;                 /* final frames sent: 0 or 1 */
+    struct tw_run_counts last;  /* the counts last given to tw_run_report_progress */
 };
 
 /*

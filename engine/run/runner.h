@@ -88,6 +88,12 @@ int tw_run_report_success(struct tw_run_report *rep, const struct tw_run_counts 
                           const char *file_name, int64_t size, const char *sha256_hex);
 int tw_run_report_error(struct tw_run_report *rep, const struct tw_run_counts *c,
                         const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/*
+ * From a signal handler: send msg as the final error, with the counts last given to
+ * tw_run_report_progress, and end the worker (_exit). Async-signal-safe; never returns. Used
+ * when a run must stop where nothing can unwind (the Lua CPU-time limit, lua.h).
+ */
+void tw_run_report_fatal(struct tw_run_report *rep, const char *msg) __attribute__((noreturn));
 
 /* When adding an end, also update report_end() in runner.c and on_run_end() in sched.c. */
 enum tw_run_end {

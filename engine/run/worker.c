@@ -151,6 +151,7 @@ void tw_run_report_progress(struct tw_run_report *rep, const struct tw_run_count
 
     if (rep->finals > 0)
         return;
+    rep->last = *c;
     if (rep->last_progress_ms != 0 && now - rep->last_progress_ms < PROGRESS_EVERY_MS)
         return;
     memset(&f, 0, sizeof(f));
@@ -199,6 +200,23 @@ int tw_run_report_error(struct tw_run_report *rep, const struct tw_run_counts *c
     va_end(ap);
     rep->finals++;
     return send_frame(rep, &f);
+}
+
+void tw_run_report_fatal(struct tw_run_report *rep, const char *msg)
+{
+    struct tw_run_frame f;
+    size_t n = strnlen(msg, sizeof(f.text) - 1);
+
+    /* Only memset/memcpy/write/_exit: this runs in a signal handler. */
+    if (rep->finals == 0) {
+        memset(&f, 0, sizeof(f));
+        f.kind = TW_FRAME_ERROR;
+        f.counts = rep->last;
+        memcpy(f.text, msg, n);
+        rep->finals++;
+        (void)send_frame(rep, &f);
+    }
+    _exit(0);
 }
 
 /*

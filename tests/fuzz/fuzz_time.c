@@ -3,11 +3,12 @@
  * (core/time.h). The bytes are copied into a NUL-terminated string (both take a C string).
  *
  * Oracles besides the sanitizers:
- *   - an accepted instant lies in the documented range, 1970-01-01T00:00:00Z ..
- *     9999-12-31T23:59:59Z (time.h: "Years 1970..9999", and every instant here is UTC;
- *     api/validate.c relies on once_at >= 0);
+ *   - an accepted instant lies in the documented range, 0001-01-01T00:00:00Z ..
+ *     9999-12-31T23:59:59Z (time.h: "Years 0001..9999", and every instant here is UTC;
+ *     a negative instant is a date before 1970, which api/validate.c refuses for
+ *     trigger.once itself);
  *   - both entries agree on a string longer than a date (date_or_time delegates to parse);
- *   - an accepted instant in the documented range (years 1970..9999) formats to text that
+ *   - an accepted instant in the documented range (years 0001..9999) formats to text that
  *     parses back to the same instant; a bare date formats back to itself.
  */
 #include <inttypes.h>
@@ -18,6 +19,7 @@
 
 #include "core/time.h"
 
+#define MIN_T INT64_C(-62135596800) /* 0001-01-01T00:00:00Z */
 #define MAX_T INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -28,8 +30,8 @@ static void roundtrip(int64_t t, const char *orig)
     struct tw_err err;
     int64_t back = -1;
 
-    if (t < 0 || t > MAX_T) {
-        fprintf(stderr, "\"%s\" -> %" PRId64 ": outside 1970-01-01T00:00:00Z..9999-12-31T23:59:59Z"
+    if (t < MIN_T || t > MAX_T) {
+        fprintf(stderr, "\"%s\" -> %" PRId64 ": outside 0001-01-01T00:00:00Z..9999-12-31T23:59:59Z"
                 " (formats as \"%s\")\n", orig, t, tw_time_format(t, buf));
         abort();
     }

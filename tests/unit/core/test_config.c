@@ -91,12 +91,52 @@ Test(config, example_file_equals_defaults)
     struct tw_err err;
 
     tw_err_clear(&err);
-    cr_assert_eq(tw_config_load(EXAMPLE, &ex, &err), TW_OK, "%s", err.msg);
-    cr_assert_str_eq(ex->path, EXAMPLE);
+    /* From its own directory, where its relative paths mean what the defaults mean. */
+    cr_assert_eq(chdir(TW_SOURCE_DIR), 0);  /* each test runs in its own process */
+    cr_assert_eq(tw_config_load("config.yaml.example", &ex, &err), TW_OK, "%s", err.msg);
+    cr_assert_str_eq(ex->path, "config.yaml.example");
     cr_assert(tw_config_equal(ex, def), "config.yaml.example differs from the defaults");
+    cr_assert(ex->results_public_url_from_listen, "the example sets public_url");
+    tw_config_destroy(ex);
+    /* From elsewhere: the same file's relative paths are its directory's. */
+    cr_assert_eq(tw_config_load(EXAMPLE, &ex, &err), TW_OK, "%s", err.msg);
+    cr_assert_str_eq(ex->data_dir, TW_SOURCE_DIR "/var");
+    cr_assert_str_eq(ex->store_path, TW_SOURCE_DIR "/var/taskwheel.db");
+    cr_assert_str_eq(ex->lua_dir, TW_SOURCE_DIR "/lua");
     tw_config_destroy(ex);
     tw_config_destroy(def);
 }
+
+/* Issue 11 #17: results.public_url follows listen, port 0 included, unless it is set. */
+Test(config, public_url_follows_listen_unless_set)
+{
+    struct tw_config *c = load_ok("listen: \"127.0.0.1:9000\"\n");
+    struct tw_err err;
+
+    cr_assert_str_eq(c->results_public_url, "http://127.0.0.1:9000");
+    cr_assert(c->results_public_url_from_listen);
+    tw_config_destroy(c);
+    c = load_ok("listen: \"127.0.0.1:0\"\n");
+    cr_assert_eq(tw_config_bound(c, 41234, &err), TW_OK);
+    cr_assert_str_eq(c->results_public_url, "http://127.0.0.1:41234");
+    tw_config_destroy(c);
+    c = load_ok("listen: \"0.0.0.0:8081\"\n");
+    cr_assert_str_eq(c->results_public_url, "http://127.0.0.1:8081");
+    tw_config_destroy(c);
+    c = load_ok("listen: \"[::]:0\"\n");
+    cr_assert_eq(tw_config_bound(c, 80, &err), TW_OK);
+    cr_assert_str_eq(c->results_public_url, "http://[::1]:80");
+    tw_config_destroy(c);
+    c = load_ok("listen: \"files.example:8443\"\nresults: { public_url: }\n");
+    cr_assert_str_eq(c->results_public_url, "http://files.example:8443");
+    tw_config_destroy(c);
+    c = load_ok("listen: \"127.0.0.1:0\"\nresults: { public_url: \"https://dl.example/x/\" }\n");
+    cr_assert(!c->results_public_url_from_listen);
+    cr_assert_eq(tw_config_bound(c, 41234, &err), TW_OK);
+    cr_assert_str_eq(c->results_public_url, "https://dl.example/x");
+    tw_config_destroy(c);
+}
+
 
 /* Every key of the table is spelled out in the example, not merely defaulted. */
 Test(config, example_file_documents_every_key)
@@ -117,7 +157,7 @@ Test(config, example_file_documents_every_key)
             n = tw_yaml_get(n, seg);
         cr_assert_not_null(n, "config.yaml.example lacks %s", tw_config_key_path(i));
     }
-    cr_assert_eq(i, 30);
+    cr_assert_eq(i, 31);
     tw_yaml_destroy(root);
 }
 
@@ -470,4 +510,43 @@ Test(config, equal_sees_each_difference)
     tw_config_destroy(b);
     tw_config_destroy(d);
     tw_config_destroy(e);
+}
+
+/* Issue 11 #17: relative paths written in a file are relative to the file's directory. */
+Test(config, relative_paths_resolve_against_the_file, .init = make_dir, .fini = remove_dir)
+{
+    char path[256], want[512];
+    struct tw_config *c = NULL;
+    struct tw_err err;
+
+    snprintf(path, sizeof(path), "%s/config.yaml", dir);
+    write_file(path, "data_dir: var\nlua_dir: ./scripts/lua\nplugins_dir: /opt/tw/plugins\n"
+                     "source: { path: ../shared/retail.db }\nresults: { dir: . }\n"
+                     "log: { level: warn }\n");
+    tw_err_clear(&err);
+    cr_assert_eq(tw_config_load(path, &c, &err), TW_OK, "%s", err.msg);
+    snprintf(want, sizeof(want), "%s/var", dir);
+    cr_assert_str_eq(c->data_dir, want);
+    snprintf(want, sizeof(want), "%s/var/taskwheel.db", dir);  /* derived from data_dir */
+    cr_assert_str_eq(c->store_path, want);
+    snprintf(want, sizeof(want), "%s/scripts/lua", dir);
+    cr_assert_str_eq(c->lua_dir, want);
+    cr_assert_str_eq(c->plugins_dir, "/opt/tw/plugins");
+    snprintf(want, sizeof(want), "%s/../shared/retail.db", dir);
+    cr_assert_str_eq(c->source_path, want);
+    cr_assert_str_eq(c->results_dir, dir);
+    cr_assert_str_eq(c->log_level, "warn");
+    tw_config_destroy(c);
+    /* a path not written in the file keeps its default, relative to the working directory */
+    write_file(path, "workers: 3\n");
+    cr_assert_eq(tw_config_load(path, &c, &err), TW_OK, "%s", err.msg);
+    cr_assert_str_eq(c->data_dir, "./var");
+    cr_assert_str_eq(c->lua_dir, "./lua");
+    tw_config_destroy(c);
+    /* a file named without a directory is in the working directory: paths stay as written */
+    cr_assert_eq(chdir(dir), 0);
+    write_file("config.yaml", "data_dir: var\n");
+    cr_assert_eq(tw_config_load("config.yaml", &c, &err), TW_OK, "%s", err.msg);
+    cr_assert_str_eq(c->data_dir, "var");
+    tw_config_destroy(c);
 }

@@ -43,6 +43,17 @@ ParameterizedTestParameters(time, parses)
         {"2000-02-29T00:00:00Z", 951782400},         /* divisible by 400: leap */
         {"2024-12-31T23:59:59Z", 1735689599},
         {"9999-12-31T23:59:59Z", 253402300799},
+        /* Data dates before 1970 (issue 11 #21): negative instants, down to year 1. */
+        {"1969-12-31T23:59:59Z", -1},
+        {"1969-12-31T00:00:00Z", -86400},
+        {"1970-01-01T00:00:00+05", -18000},
+        {"1899-12-31T00:00:00Z", -2209075200},
+        {"1900-03-01T00:00:00Z", -2203891200},       /* the day after 1900-02-28 */
+        {"1900-02-28T00:00:00Z", -2203977600},
+        {"1960-01-01T00:00:00Z", -315619200},
+        {"0001-01-01T00:00:00Z", -62135596800},
+        {"0001-01-01T01:00:00+01:00", -62135596800},
+        {"0004-02-29T00:00:00Z", -62035891200},      /* the first leap day */
     };
 
     return cr_make_param_array(struct good, cases, sizeof(cases) / sizeof(cases[0]));
@@ -97,10 +108,12 @@ ParameterizedTestParameters(time, rejects)
         {"26-05-26T12:00:00Z", "YYYY-MM-DD"},
         {"abcd", "YYYY-MM-DD"},
         {" 2026-05-26T12:00:00Z", "YYYY-MM-DD"},
-        {"1969-12-31T23:59:59Z", "before 1970"},
-        {"0000-01-01T00:00:00Z", "before 1970"},
+        {"1900-02-29T00:00:00Z", "no day 29"},   /* 1900 is not a leap year */
+        {"0000-01-01T00:00:00Z", "year 0000"},
+        {"0000-12-31T23:59:59Z", "year 0000"},
+        {"0003-02-29T00:00:00Z", "no day 29"},
         /* found by tests/fuzz (time): the offset moves the instant out of range */
-        {"1970-01-01T00:00:00+05", "before 1970-01-01T00:00:00Z in UTC"},
+        {"0001-01-01T00:00:00+05", "before 0001-01-01T00:00:00Z in UTC"},
         {"9999-12-31T23:59:59-01", "after 9999-12-31T23:59:59Z in UTC"},
     };
 
@@ -150,6 +163,24 @@ Test(time, date_or_time)
     cr_assert_eq(tw_time_parse_date_or_time("2026-05-26T12:00:00", &t, &date_only, &err),
                  TW_EINVAL);
     cr_assert_eq(tw_time_parse_date_or_time("", &t, &date_only, &err), TW_EINVAL);
+    /* The edges of issue 11 #21 as bare dates. */
+    cr_assert_eq(tw_time_parse_date_or_time("1899-12-31", &t, &date_only, &err), TW_OK);
+    cr_assert(date_only);
+    cr_assert_eq(t, -2209075200);
+    cr_assert_eq(tw_time_parse_date_or_time("1969-12-31", &t, &date_only, &err), TW_OK);
+    cr_assert_eq(t, -86400);
+    cr_assert_eq(tw_time_parse_date_or_time("1970-01-01", &t, &date_only, &err), TW_OK);
+    cr_assert_eq(t, 0);
+    cr_assert_eq(tw_time_parse_date_or_time("2000-02-29", &t, &date_only, &err), TW_OK);
+    cr_assert_eq(t, 951782400);
+    cr_assert_eq(tw_time_parse_date_or_time("0001-01-01", &t, &date_only, &err), TW_OK);
+    cr_assert_eq(t, -62135596800);
+    cr_assert_eq(tw_time_parse_date_or_time("9999-12-31", &t, &date_only, &err), TW_OK);
+    cr_assert_eq(t, 253402214400);
+    cr_assert_eq(tw_time_parse_date_or_time("1900-02-29", &t, &date_only, &err), TW_EINVAL);
+    cr_assert(strstr(err.msg, "no day 29") != NULL, "%s", err.msg);
+    cr_assert_eq(tw_time_parse_date_or_time("0000-01-01", &t, &date_only, &err), TW_EINVAL);
+    cr_assert(strstr(err.msg, "year 0000") != NULL, "%s", err.msg);
 }
 
 Test(time, formats)
@@ -164,6 +195,9 @@ Test(time, formats)
     cr_assert_str_eq(tw_time_format(-86400, buf), "1969-12-31T00:00:00Z");
     cr_assert_str_eq(tw_time_format_date(1779796800, buf), "2026-05-26");
     cr_assert_str_eq(tw_time_format_date(-1, buf), "1969-12-31");
+    cr_assert_str_eq(tw_time_format(-62135596800, buf), "0001-01-01T00:00:00Z");
+    cr_assert_str_eq(tw_time_format_date(-2209075200, buf), "1899-12-31");
+    cr_assert_str_eq(tw_time_format_date(-2203891200 - 86400, buf), "1900-02-28");
     /* Far out of range: truncated, never overflowing the buffer. */
     tw_time_format(INT64_MAX, buf);
     cr_assert_lt(strlen(buf), TW_TIME_BUFSZ);

@@ -628,6 +628,39 @@ Test(lua, tw_json_encodes_in_column_order)
     tw_record_destroy(r);
 }
 
+/* Issue 11 #20: with fields, anything but a record used to come out as an object of nulls. */
+Test(lua, tw_json_with_fields_refuses_what_is_not_a_record)
+{
+    struct tw_record *r = money_record(1);
+    struct tw_err err;
+    bool match = false;
+    int ref;
+    const char *p = script("segments/json_shapes.lua",
+        "local F = { {name='a', type='int'}, {name='l', type='list', fields={ {name='x', type='int'} }} }\n"
+        "local function fails(v, words)\n"
+        "  local ok, msg = pcall(tw.json, v, F)\n"
+        "  assert(not ok, 'accepted: ' .. tostring(v))\n"
+        "  assert(string.find(msg, words, 1, true), msg)\n"
+        "end\n"
+        "function match(r, p)\n"
+        "  fails({{a=1}, {a=2}}, 'not a list')\n"
+        "  fails({1, 2, 3}, 'not a list')\n"
+        "  fails({b=1}, 'none of the fields')\n"
+        "  fails({[5]=1}, 'none of the fields')\n"
+        "  fails('text', 'not a string')\n"
+        "  fails({a=1, l={{1, 2}}}, 'not a list')\n"
+        "  assert(tw.json({a=1, b=2}, F) == '{\"a\":1,\"l\":null}', 'extra keys are dropped')\n"
+        "  assert(tw.json({}, F) == '{\"a\":null,\"l\":null}', 'an all-null record')\n"
+        "  assert(tw.json(tw.null, F) == 'null', 'null')\n"
+        "  return true\n"
+        "end\n");
+
+    cr_assert_eq(tw_lua_rule_load(vm, p, NULL, &ref, &err), TW_OK, "%s", err.msg);
+    cr_assert_eq(tw_lua_rule_call(vm, ref, r, &match, &err), TW_OK, "%s", err.msg);
+    cr_assert(match);
+    tw_record_destroy(r);
+}
+
 /* ---------------------------------------------------------------- formatters */
 
 Test(lua, format_returning_a_number_fails)

@@ -359,12 +359,8 @@ static void date_text(const struct gfield *g, char out[32], bool allow_shift)
     int64_t t = epoch_of(v, &d);
     char tmp[32];
 
-    /* Rules cannot name a time before 1970 (tw_time_parse refuses it): use 1970-2009. */
-    if (t < 0) {
-        t = (int64_t)below(40 * 365) * DAY;
-        fmt_time(t, true, tmp);
-        v = tmp;
-    }
+    /* Times before 1970 are drawn like any other (issue 11 #21: birthdays from 1945). */
+    (void)tmp;
     switch (below(allow_shift ? 5 : 3)) {
     case 0:
         snprintf(out, 32, "%s", v);
@@ -1020,6 +1016,17 @@ static const char *const user_edges[] = {
     "{'rules':[{'field_name':'birthday','field_type':'date','operator':'is_before_date','end_date':'1970-01-01'}]}",
     "{'rules':[{'field_name':'birthday','field_type':'date','operator':'is_after_date','start_date':'1970-01-01T00:00:00Z'}]}",
     "{'rules':[{'field_name':'birthday','field_type':'date','operator':'is_between_date','start_date':'1970-01-01','end_date':'9999-12-31'}]}",
+    /* Dates before 1970 and the calendar's edges (issue 11 #21). */
+    "{'rules':[{'field_name':'birthday','field_type':'date','operator':'is_before_date','end_date':'1960-01-01'}]}",
+    "{'rules':[{'field_name':'birthday','field_type':'date','operator':'is_after_date','start_date':'1969-12-31'}]}",
+    "{'rules':[{'field_name':'birthday','field_type':'date','operator':'is_before_date','end_date':'1969-12-31T23:59:59Z'}]}",
+    "{'rules':[{'field_name':'birthday','field_type':'date','operator':'is_between_date','start_date':'1899-12-31','end_date':'1969-12-31'}]}",
+    "{'rules':[{'field_name':'birthday','field_type':'date','operator':'is_between_date','start_date':'0001-01-01','end_date':'1955-06-30'}]}",
+    "{'rules':[{'field_name':'birthday','field_type':'date','operator':'is_before_date','end_date':'0001-01-01'}]}",
+    "{'rules':[{'field_name':'birthday','field_type':'date','operator':'is_after_date','start_date':'0001-01-01T00:00:00Z'}]}",
+    "{'rules':[{'field_name':'birthday','field_type':'date','operator':'is_date','value':'2000-02-29'}]}",
+    "{'rules':[{'field_name':'birthday','field_type':'date','operator':'is_date','value':'1900-03-01'}]}",
+    "{'join':'any','rules':[{'field_name':'birthday','field_type':'date','operator':'is_before_date','end_date':'1950-01-01'},{'field_name':'birthday','field_type':'date','operator':'is_after_date','start_date':'2005-01-01'}]}",
     "{'rules':[{'field_name':'created_date','field_type':'date','operator':'is_after_date','start_date':'9999-12-31'}]}",
     "{'rules':[{'field_name':'wallet_balance','field_type':'number','operator':'is_between_number','min':-1e300,'max':1e300}]}",
     "{'rules':[{'field_name':'wallet_balance','field_type':'number','operator':'is_greater_than','value':-1e300}]}",
