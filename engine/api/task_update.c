@@ -195,14 +195,19 @@ void tw_api_task_delete(struct tw_req *r)
 
     if (!tw_api_load_task(r, TW_LEVEL_WRITE, &t))
         return;
-    /* Disarm and, if it is running, stop the run before the rows go. */
-    if (r->api->d.hooks.task_deleted != NULL)
-        r->api->d.hooks.task_deleted(r->api->d.hooks.ctx, t.id);
     if (tw_store_task_delete(r->api->d.store, t.id, &err) != TW_OK && err.code != TW_ENOTFOUND) {
         tw_task_fini(&t);
         tw_reply_err(r, &err);
         return;
     }
+    /*
+     * Only now tell the scheduler (disarm; cancel a run, whose end then writes nothing): what
+     * it notifies, a held execute of this task, must find the task gone (404), not read the
+     * rows of a task about to be deleted (it once answered 200 READY), and a delete the store
+     * refused must leave the schedule alone.
+     */
+    if (r->api->d.hooks.task_deleted != NULL)
+        r->api->d.hooks.task_deleted(r->api->d.hooks.ctx, t.id);
     remove_results(r, &t);
     tw_task_fini(&t);
     tw_reply_empty(r, 204);
