@@ -67,4 +67,11 @@ void tw_api_set_draining(struct tw_api *api);
 
 void tw_api_destroy(struct tw_api *api);
 
+/*
+ * File descriptors a server with cfg needs besides its http.max_connections connections (the
+ * store, logs, plugins, workers' pipes, the over-limit overflow and a reserve). serve raises
+ * RLIMIT_NOFILE and check-config warns when max_connections plus this does not fit.
+ */
+uint64_t tw_api_fd_overhead(const struct tw_config *cfg);
+
 #endif

@@ -168,10 +168,15 @@ void tw_token_cache_destroy(struct tw_api *api);
 
 /* ---- conns.c ---- */
 
-/* Make evhttp's connections through us: the read_timeout deadline starts working. */
-void tw_conns_install(struct tw_api *api);
-/* Admit req's connection on its first request (false when over http.max_connections) and stop
- * its request deadline. */
+/* Make evhttp's connections through us: the connection limit and the read_timeout deadline
+ * start working. TW_ENOMEM. */
+int tw_conns_install(struct tw_api *api, struct tw_err *err);
+/* The bound socket's listener (borrowed; may be NULL): paused when out of fds or over the
+ * connection limit. */
+struct evconnlistener;
+void tw_conns_listen(struct tw_api *api, struct evconnlistener *listener);
+/* False when req's connection was accepted over http.max_connections (answer 503 and close);
+ * stops its request deadline either way. */
 bool tw_conn_track(struct tw_api *api, struct evhttp_request *req);
 /* Call fn(arg) once when req's connection closes (NULL fn clears). */
 void tw_conn_observe_close(struct tw_api *api, struct evhttp_request *req,

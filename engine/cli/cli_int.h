@@ -3,6 +3,7 @@
 #define TW_CLI_CLI_INT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cli/cli.h"
@@ -30,6 +31,14 @@ int tw_cli_load_plugins(const struct tw_config *cfg, struct tw_plugin_registry *
 
 /* mkdir -p with mode 0700 for new directories; returns TW_OK or TW_EIO with err. */
 int tw_mkdir_p(const char *path, struct tw_err *err);
+
+/* fdlimit.c: raise RLIMIT_NOFILE's soft limit to the hard one; returns the limit now. */
+uint64_t tw_cli_fd_raise(void);
+/* The hard RLIMIT_NOFILE (UINT64_MAX when unlimited or unknown). */
+uint64_t tw_cli_fd_hard(void);
+/* Whether http.max_connections and the server's other fds fit under limit; else a sentence
+ * in msg saying so and what to do. */
+bool tw_cli_fd_fits(const struct tw_config *cfg, uint64_t limit, char *msg, size_t len);
 
 /* argv[i] is "--help" or "-h". */
 bool tw_cli_wants_help(int argc, char **argv);
