@@ -24,7 +24,7 @@ struct tw_api {
     struct evhttp_bound_socket *sock;
     uint16_t port;                   /* bound port */
     bool draining;                   /* shutting down: new requests get 503 */
-    struct tw_login_throttle *throttle; /* failed logins per user name */
+    struct tw_login_throttle *throttle; /* login throttles and hashing threads (login.c) */
     struct tw_token_cache *tokens;   /* recently read tokens (token_cache.c) */
     struct tw_held *held;            /* execute requests waiting for their run, a list */
     struct tw_conns *conns;          /* open connections, for http.max_connections */
