@@ -29,6 +29,7 @@ struct tw_api {
     struct tw_held *held;            /* execute requests waiting for their run, a list */
     struct tw_conns *conns;          /* open connections, for http.max_connections */
     struct tw_metrics *metrics;      /* HTTP counters for GET /metrics (metrics.c), lazily */
+    struct tw_rate *rate;            /* limits.requests_per_second buckets (ratelimit.c) */
 };
 
 enum tw_caller_kind {
@@ -185,6 +186,23 @@ void tw_conns_destroy(struct tw_api *api);
 
 /* ---- router.c ---- */
 void tw_router_dispatch(struct tw_req *r);
+/* Whether a route needs credentials for method on path (the 100-continue check, expect.c). */
+bool tw_router_needs_auth(enum evhttp_cmd_type method, const char *path);
+
+/* ---- gzip.c ---- */
+/* Compress r's JSON reply body when the client accepts gzip and it is over 1 KiB. */
+void tw_reply_maybe_gzip(struct tw_req *r);
+
+/* ---- cors.c ---- */
+/* The CORS response headers for r's Origin when cors.allow_origins allows it (else none). */
+void tw_cors_headers(struct tw_req *r);
+/* The preflight answer's headers (allow: the path's methods) for an allowed Origin. */
+void tw_cors_preflight(struct tw_req *r, const char *allow);
+
+/* ---- ratelimit.c ---- */
+/* limits.requests_per_second for r's caller: true when allowed, else replies 429 and false. */
+bool tw_rate_allow(struct tw_req *r);
+void tw_rate_destroy(struct tw_api *api);
 
 /* ---- access.c: request ids, the access log, and the one evhttp_send_reply ---- */
 

@@ -164,6 +164,7 @@ void tw_api_destroy(struct tw_api *api)
     evhttp_free(api->http);
     tw_login_throttle_destroy(api->throttle);
     tw_token_cache_destroy(api);
+    tw_rate_destroy(api);
     tw_metrics_destroy(api->metrics);
     tw_free(api);
 }

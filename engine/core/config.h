@@ -47,6 +47,8 @@ struct tw_config {
     char *log_level;              /* debug, info, warn, error */
     char *log_format;             /* json, logfmt */
     bool metrics_require_token;   /* GET /metrics needs a valid token or session */
+    char *cors_allow_origins;     /* "none", "*", or origins separated by commas/spaces */
+    uint32_t limits_requests_per_second; /* per token or admin user; 0 = no limit */
 };
 
 /*
