@@ -98,6 +98,13 @@ bool tw_req_path_id(struct tw_req *r, size_t i, const char *what, int64_t *out);
 bool tw_req_query_int(struct tw_req *r, const char *name, int64_t def, int64_t min, int64_t max,
                       int64_t *out);
 
+/*
+ * The request's framing is unambiguous: no two different Content-Lengths, not Content-Length
+ * with Transfer-Encoding, exactly one Host in HTTP/1.1. Else replies 400 (and closes the
+ * connection, whose next bytes can no longer be trusted) and returns false.
+ */
+bool tw_req_framing_ok(struct tw_req *r);
+
 /* Reply 400 and return false if the query has a parameter not in allowed (NULL-terminated). */
 bool tw_req_query_only(struct tw_req *r, const char *const *allowed);
 

@@ -35,6 +35,10 @@ static void handle(struct evhttp_request *ev, void *arg)
     r.query.tqh_first = NULL;
     r.query.tqh_last = &r.query.tqh_first;
     tw_access_begin(&r);
+    if (!tw_req_framing_ok(&r)) {
+        tw_caller_fini(&r.caller);
+        return;
+    }
     if (r.path == NULL || r.path[0] != '/') {
         tw_reply_error(&r, 400, "validation_failed", NULL, "malformed request URI");
         return;
