@@ -125,8 +125,11 @@ void tw_reply_send(struct tw_req *r, int status)
     head_strip(r);
     bytes = evbuffer_get_length(evhttp_request_get_output_buffer(r->ev));
     tw_metrics_http(r->api, route, method, status, (double)ns / 1e9);
+    if (r->probe)
+        r->probe_status = status;    /* expect.c writes it itself */
     if (!tw_log_enabled(TW_LOG_INFO)) {
-        evhttp_send_reply(r->ev, status, NULL, NULL);
+        if (!r->probe)
+            evhttp_send_reply(r->ev, status, NULL, NULL);
         return;
     }
     snprintf(status_s, sizeof(status_s), "%d", status);
@@ -135,5 +138,6 @@ void tw_reply_send(struct tw_req *r, int status)
     tw_log(TW_LOG_INFO, "http.request", "request_id", r->req_id[0] ? r->req_id : "-",
            "method", method, "route", route, "status", status_s, "bytes", bytes_s,
            "duration_ms", ms_s, (const char *)NULL);
-    evhttp_send_reply(r->ev, status, NULL, NULL);
+    if (!r->probe)
+        evhttp_send_reply(r->ev, status, NULL, NULL);
 }

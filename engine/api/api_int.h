@@ -57,6 +57,8 @@ struct tw_req {
     const char *route;               /* the matched pattern, for logs and metrics */
     uint64_t t0_ns;                  /* monotonic start, for the access log and latency */
     char req_id[68];                 /* X-Request-Id: the client's (checked) or 16 random hex */
+    bool probe;                      /* expect.c's check: the reply is kept, not sent */
+    int probe_status;                /* the status a probe was answered with */
 };
 
 typedef void tw_route_fn(struct tw_req *r);
@@ -199,6 +201,12 @@ bool tw_router_needs_auth(enum evhttp_cmd_type method, const char *path);
 /* ---- gzip.c ---- */
 /* Compress r's JSON reply body when the client accepts gzip and it is over 1 KiB. */
 void tw_reply_maybe_gzip(struct tw_req *r);
+
+/* ---- expect.c ---- */
+/* bev's input holds a request's complete headers with Expect: 100-continue that is going to
+ * fail (credentials, body size): answer it on the socket now, close, and return true. */
+struct bufferevent;
+bool tw_expect_early_answer(struct tw_api *api, struct bufferevent *bev);
 
 /* ---- cors.c ---- */
 /* The CORS response headers for r's Origin when cors.allow_origins allows it (else none). */

@@ -287,6 +287,8 @@ static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
         return;
     if (conn->evcon == NULL && !adopt(conn))
         return;
+    if (!conn->over && tw_expect_early_answer(conn->api, conn->bev))
+        return;                        /* answered and shut down: evhttp sees the end */
     if (!evtimer_pending(conn->timer, NULL) && !conn->over)
         arm_deadline(conn);
 }

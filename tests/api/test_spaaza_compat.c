@@ -247,3 +247,42 @@ Test(spaaza_compat, signed_numbers_in_range_and_expires_are_refused)
     tw_assert_error(&r, 403, "invalid_signature", NULL);
     tw_resp_fini(&r);
 }
+
+/* Send headers only; return the first response line the server sends without a body. */
+static void expect_first_line(const char *headers, char *line, size_t len)
+{
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons((uint16_t)srv.port) };
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    ssize_t n;
+    char *eol;
+
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    cr_assert(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+    cr_assert(write(fd, headers, strlen(headers)) == (ssize_t)strlen(headers));
+    n = read(fd, line, len - 1);         /* no body is ever sent: the server answers first */
+    cr_assert_gt(n, 0);
+    line[n] = '\0';
+    eol = strstr(line, "\r\n");
+    if (eol != NULL)
+        *eol = '\0';
+    close(fd);
+}
+
+Test(spaaza_compat, expect_100_continue_with_a_bad_token_gets_401_before_the_upload)
+{
+    char req[1024], line[4096];
+
+    expect_first_line("POST /tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer "
+                      "00000000-0000-0000-0000-000000000000:wrong\r\nContent-Type: "
+                      "application/json\r\nContent-Length: 1153434\r\nExpect: 100-continue\r\n\r\n",
+                      line, sizeof(line));
+    cr_assert_str_eq(line, "HTTP/1.1 401 Unauthorized");
+    snprintf(req, sizeof(req), "POST /tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+             "Content-Length: 1153434\r\nExpect: 100-continue\r\n\r\n", tok);
+    expect_first_line(req, line, sizeof(line));
+    cr_assert_str_eq(line, "HTTP/1.1 413 Payload Too Large");
+    snprintf(req, sizeof(req), "POST /tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+             "Content-Length: 100\r\nExpect: 100-continue\r\n\r\n", tok);
+    expect_first_line(req, line, sizeof(line));
+    cr_assert_str_eq(line, "HTTP/1.1 100 Continue");
+}
