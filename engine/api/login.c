@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <event2/event.h>
 #include <event2/http.h>
 
 #include "api/api_int.h"
@@ -29,11 +30,26 @@
 #define ADDR_MAX_FAILS 30
 #define WINDOW_S 60
 #define MAX_KEYS 100000
+#define TARPIT_MS 1000               /* a throttled attempt is answered after this long */
 
 struct tw_login_throttle {
     struct tw_throttle *by_name;
     struct tw_throttle *by_addr;
     struct tw_hashpool *pool;
+    struct tarpit *tarpits;          /* throttled attempts waiting for their 429 */
+};
+
+/* A throttled attempt: its 429 goes out after TARPIT_MS (see tw_api_login). */
+struct tarpit {
+    struct tarpit *next;             /* tw_login_throttle.tarpits */
+    struct tw_api *api;
+    struct evhttp_request *ev;       /* NULL once the client has gone */
+    struct event *timer;             /* owned */
+    const char *route;
+    uint64_t t0_ns;
+    char req_id[68];
+    char wait_s[24];                 /* Retry-After */
+    bool by_user;                    /* which limit: the user name's or the address's */
 };
 
 /* A login waiting for its hash check. */
@@ -51,10 +67,24 @@ struct login_wait {
     char addr[64];
 };
 
+static void tarpit_free(struct tw_login_throttle *t, struct tarpit *p)
+{
+    struct tarpit **pp = &t->tarpits;
+
+    while (*pp != NULL && *pp != p)
+        pp = &(*pp)->next;
+    if (*pp == p)
+        *pp = p->next;
+    event_free(p->timer);
+    tw_free(p);
+}
+
 void tw_login_throttle_destroy(struct tw_login_throttle *t)
 {
     if (t == NULL)
         return;
+    while (t->tarpits != NULL)
+        tarpit_free(t, t->tarpits);
     tw_hashpool_destroy(t->pool);    /* cancels waiting logins first: they use the tables */
     tw_throttle_destroy(t->by_name);
     tw_throttle_destroy(t->by_addr);
@@ -183,20 +213,78 @@ static json_t *login_fields(struct tw_req *r, const char **user, const char **pa
     return body;
 }
 
-/* 429 when name or addr is throttled; returns true when it replied. */
+static void tarpit_reply(struct tarpit *p)
+{
+    struct tw_req r;
+
+    memset(&r, 0, sizeof(r));
+    r.ev = p->ev;
+    r.api = p->api;
+    r.method = EVHTTP_REQ_POST;
+    r.route = p->route;
+    r.t0_ns = p->t0_ns;
+    memcpy(r.req_id, p->req_id, sizeof(r.req_id));
+    tw_conn_observe_close(p->api, p->ev, NULL, NULL);
+    tw_add_header(&r, "Retry-After", p->wait_s);
+    tw_reply_error(&r, 429, "rate_limited", NULL, "too many failed logins %s; retry in %s s",
+                   p->by_user ? "for this user" : "from this address", p->wait_s);
+}
+
+static void on_tarpit(evutil_socket_t fd, short what, void *arg)
+{
+    struct tarpit *p = arg;
+
+    (void)fd;
+    (void)what;
+    if (p->ev != NULL)
+        tarpit_reply(p);
+    tarpit_free(p->api->throttle, p);
+}
+
+static void on_tarpit_client_closed(void *arg)
+{
+    ((struct tarpit *)arg)->ev = NULL;
+}
+
+/*
+ * 429 when name or addr is throttled; returns true when it (will have) replied. The 429 is
+ * held for TARPIT_MS: evhttp reads no further request from a connection whose request is
+ * unanswered, so a guesser past its limit gets one answer a second per connection instead of
+ * thousands (each still costing the loop a parse and a reply).
+ */
 static bool throttled(struct tw_req *r, struct tw_login_throttle *t, const char *name,
                       const char *addr, int64_t now)
 {
+    static const struct timeval delay = { TARPIT_MS / 1000, (TARPIT_MS % 1000) * 1000 };
     int64_t by_name = tw_throttle_wait(t->by_name, name, now);
     int64_t by_addr = tw_throttle_wait(t->by_addr, addr, now);
-    char wait_s[24];
+    struct tarpit *p;
 
     if (by_name == 0 && by_addr == 0)
         return false;
-    snprintf(wait_s, sizeof(wait_s), "%" PRId64, by_name > by_addr ? by_name : by_addr);
-    tw_add_header(r, "Retry-After", wait_s);
-    tw_reply_error(r, 429, "rate_limited", NULL, "too many failed logins %s; retry in %s s",
-                   by_name >= by_addr ? "for this user" : "from this address", wait_s);
+    p = tw_calloc(1, sizeof(*p));
+    if (p != NULL) {
+        p->timer = evtimer_new(r->api->d.base, on_tarpit, p);
+        if (p->timer == NULL) {
+            tw_free(p);
+            p = NULL;
+        }
+    }
+    if (p == NULL) {
+        tw_reply_error(r, 500, "internal_error", NULL, "out of memory");
+        return true;
+    }
+    p->api = r->api;
+    p->ev = r->ev;
+    p->route = r->route;
+    p->t0_ns = r->t0_ns;
+    memcpy(p->req_id, r->req_id, sizeof(p->req_id));
+    snprintf(p->wait_s, sizeof(p->wait_s), "%" PRId64, by_name > by_addr ? by_name : by_addr);
+    p->by_user = by_name >= by_addr;
+    p->next = t->tarpits;
+    t->tarpits = p;
+    evtimer_add(p->timer, &delay);
+    tw_conn_observe_close(r->api, r->ev, on_tarpit_client_closed, p);
     return true;
 }
 
