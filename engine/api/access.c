@@ -93,18 +93,43 @@ void tw_access_begin(struct tw_req *r)
     tw_add_header(r, "X-Request-Id", r->req_id);
 }
 
+/*
+ * HEAD: the headers GET would send, no body. libevent 2.1 would write the output buffer even
+ * for a HEAD, so the body is dropped here, after its length went into Content-Length.
+ */
+static void head_strip(struct tw_req *r)
+{
+    struct evbuffer *out = evhttp_request_get_output_buffer(r->ev);
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->ev);
+    char len[24];
+
+    if (r->method != EVHTTP_REQ_HEAD)
+        return;
+    if (evhttp_find_header(h, "Content-Length") == NULL) {
+        snprintf(len, sizeof(len), "%zu", evbuffer_get_length(out));
+        evhttp_add_header(h, "Content-Length", len);
+    }
+    evbuffer_drain(out, evbuffer_get_length(out));
+}
+
 void tw_reply_send(struct tw_req *r, int status)
 {
-    size_t bytes = evbuffer_get_length(evhttp_request_get_output_buffer(r->ev));
+    size_t bytes;
     uint64_t now = tw_clock_mono_ns();
     uint64_t ns = r->t0_ns != 0 && now > r->t0_ns ? now - r->t0_ns : 0;
     const char *route = r->route != NULL ? r->route : "unmatched";
     const char *method = tw_method_name(r->method);
     char status_s[16], bytes_s[24], ms_s[32];
 
+    tw_reply_maybe_gzip(r);
+    head_strip(r);
+    bytes = evbuffer_get_length(evhttp_request_get_output_buffer(r->ev));
     tw_metrics_http(r->api, route, method, status, (double)ns / 1e9);
+    if (r->probe)
+        r->probe_status = status;    /* expect.c writes it itself */
     if (!tw_log_enabled(TW_LOG_INFO)) {
-        evhttp_send_reply(r->ev, status, NULL, NULL);
+        if (!r->probe)
+            evhttp_send_reply(r->ev, status, NULL, NULL);
         return;
     }
     snprintf(status_s, sizeof(status_s), "%d", status);
@@ -113,5 +138,6 @@ void tw_reply_send(struct tw_req *r, int status)
     tw_log(TW_LOG_INFO, "http.request", "request_id", r->req_id[0] ? r->req_id : "-",
            "method", method, "route", route, "status", status_s, "bytes", bytes_s,
            "duration_ms", ms_s, (const char *)NULL);
-    evhttp_send_reply(r->ev, status, NULL, NULL);
+    if (!r->probe)
+        evhttp_send_reply(r->ev, status, NULL, NULL);
 }

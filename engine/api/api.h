@@ -19,6 +19,12 @@ struct tw_api;
 struct tw_sched_stats;
 
 /*
+ * The end of a run asked for by execute: why is NULL when the run ran (it ended DONE or ERROR,
+ * was cancelled or interrupted), else it says why the run never started (borrowed).
+ */
+typedef void tw_exec_done_fn(void *arg, int64_t task_id, const struct tw_err *why);
+
+/*
  * What the API asks of the rest of the engine. Every hook may be NULL (then the corresponding
  * endpoint answers that it is not available).
  */
@@ -28,11 +34,13 @@ struct tw_api_hooks {
     void (*task_changed)(void *ctx, int64_t task_id);
     void (*task_deleted)(void *ctx, int64_t task_id);
     /*
-     * Start a run of task_id now. TW_OK when started, TW_ECONFLICT when it is already running.
-     * When done_cb is not NULL it is called once when that run ends (or is abandoned).
+     * Start a run of task_id now. TW_OK when started or queued for a worker, TW_ECONFLICT when
+     * it is already running, TW_ENOTFOUND, or the error that kept it from starting. When
+     * done_cb is not NULL it is called once when that run ends or a queued run cannot start,
+     * never before execute returns and never when execute returns an error.
      */
-    int (*execute)(void *ctx, int64_t task_id, void (*done_cb)(void *arg, int64_t task_id),
-                   void *done_arg, struct tw_err *err);
+    int (*execute)(void *ctx, int64_t task_id, tw_exec_done_fn *done_cb, void *done_arg,
+                   struct tw_err *err);
     /* Forget a done_cb registered with execute (the held client went away). */
     void (*execute_forget)(void *ctx, int64_t task_id, void *done_arg);
     /* GET /metrics: the scheduler's numbers (sched/sched.h); NULL leaves them out. */
@@ -58,5 +66,12 @@ uint16_t tw_api_port(const struct tw_api *api);
 void tw_api_set_draining(struct tw_api *api);
 
 void tw_api_destroy(struct tw_api *api);
+
+/*
+ * File descriptors a server with cfg needs besides its http.max_connections connections (the
+ * store, logs, plugins, workers' pipes, the over-limit overflow and a reserve). serve raises
+ * RLIMIT_NOFILE and check-config warns when max_connections plus this does not fit.
+ */
+uint64_t tw_api_fd_overhead(const struct tw_config *cfg);
 
 #endif

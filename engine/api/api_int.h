@@ -24,11 +24,12 @@ struct tw_api {
     struct evhttp_bound_socket *sock;
     uint16_t port;                   /* bound port */
     bool draining;                   /* shutting down: new requests get 503 */
-    struct tw_login_throttle *throttle; /* failed logins per user name */
+    struct tw_login_throttle *throttle; /* login throttles and hashing threads (login.c) */
     struct tw_token_cache *tokens;   /* recently read tokens (token_cache.c) */
     struct tw_held *held;            /* execute requests waiting for their run, a list */
     struct tw_conns *conns;          /* open connections, for http.max_connections */
     struct tw_metrics *metrics;      /* HTTP counters for GET /metrics (metrics.c), lazily */
+    struct tw_rate *rate;            /* limits.requests_per_second buckets (ratelimit.c) */
 };
 
 enum tw_caller_kind {
@@ -56,6 +57,8 @@ struct tw_req {
     const char *route;               /* the matched pattern, for logs and metrics */
     uint64_t t0_ns;                  /* monotonic start, for the access log and latency */
     char req_id[68];                 /* X-Request-Id: the client's (checked) or 16 random hex */
+    bool probe;                      /* expect.c's check: the reply is kept, not sent */
+    int probe_status;                /* the status a probe was answered with */
 };
 
 typedef void tw_route_fn(struct tw_req *r);
@@ -96,6 +99,13 @@ bool tw_req_path_id(struct tw_req *r, size_t i, const char *what, int64_t *out);
  */
 bool tw_req_query_int(struct tw_req *r, const char *name, int64_t def, int64_t min, int64_t max,
                       int64_t *out);
+
+/*
+ * The request's framing is unambiguous: no two different Content-Lengths, not Content-Length
+ * with Transfer-Encoding, exactly one Host in HTTP/1.1. Else replies 400 (and closes the
+ * connection, whose next bytes can no longer be trusted) and returns false.
+ */
+bool tw_req_framing_ok(struct tw_req *r);
 
 /* Reply 400 and return false if the query has a parameter not in allowed (NULL-terminated). */
 bool tw_req_query_only(struct tw_req *r, const char *const *allowed);
@@ -168,10 +178,15 @@ void tw_token_cache_destroy(struct tw_api *api);
 
 /* ---- conns.c ---- */
 
-/* Make evhttp's connections through us: the read_timeout deadline starts working. */
-void tw_conns_install(struct tw_api *api);
-/* Admit req's connection on its first request (false when over http.max_connections) and stop
- * its request deadline. */
+/* Make evhttp's connections through us: the connection limit and the read_timeout deadline
+ * start working. TW_ENOMEM. */
+int tw_conns_install(struct tw_api *api, struct tw_err *err);
+/* The bound socket's listener (borrowed; may be NULL): paused when out of fds or over the
+ * connection limit. */
+struct evconnlistener;
+void tw_conns_listen(struct tw_api *api, struct evconnlistener *listener);
+/* False when req's connection was accepted over http.max_connections (answer 503 and close);
+ * stops its request deadline either way. */
 bool tw_conn_track(struct tw_api *api, struct evhttp_request *req);
 /* Call fn(arg) once when req's connection closes (NULL fn clears). */
 void tw_conn_observe_close(struct tw_api *api, struct evhttp_request *req,
@@ -180,6 +195,29 @@ void tw_conns_destroy(struct tw_api *api);
 
 /* ---- router.c ---- */
 void tw_router_dispatch(struct tw_req *r);
+/* Whether a route needs credentials for method on path (the 100-continue check, expect.c). */
+bool tw_router_needs_auth(enum evhttp_cmd_type method, const char *path);
+
+/* ---- gzip.c ---- */
+/* Compress r's JSON reply body when the client accepts gzip and it is over 1 KiB. */
+void tw_reply_maybe_gzip(struct tw_req *r);
+
+/* ---- expect.c ---- */
+/* bev's input holds a request's complete headers with Expect: 100-continue that is going to
+ * fail (credentials, body size): answer it on the socket now, close, and return true. */
+struct bufferevent;
+bool tw_expect_early_answer(struct tw_api *api, struct bufferevent *bev);
+
+/* ---- cors.c ---- */
+/* The CORS response headers for r's Origin when cors.allow_origins allows it (else none). */
+void tw_cors_headers(struct tw_req *r);
+/* The preflight answer's headers (allow: the path's methods) for an allowed Origin. */
+void tw_cors_preflight(struct tw_req *r, const char *allow);
+
+/* ---- ratelimit.c ---- */
+/* limits.requests_per_second for r's caller: true when allowed, else replies 429 and false. */
+bool tw_rate_allow(struct tw_req *r);
+void tw_rate_destroy(struct tw_api *api);
 
 /* ---- access.c: request ids, the access log, and the one evhttp_send_reply ---- */
 

@@ -100,7 +100,7 @@ static const char *content_type(const char *file)
 /*
  * Parse a single "bytes=" range against size into [*start, *end]. Returns 1 for a valid range,
  * 0 when the header should be ignored (absent, multiple ranges, other units), -1 when
- * unsatisfiable (416).
+ * unsatisfiable (416), -2 when malformed (400: "bytes=+5-+6" is no range a client meant).
  */
 static int parse_range(const char *h, int64_t size, int64_t *start, int64_t *end)
 {
@@ -110,6 +110,9 @@ static int parse_range(const char *h, int64_t size, int64_t *start, int64_t *end
     if (h == NULL || strncmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
         return 0;
     h += 6;
+    /* Digits only: strtoll would also take "+5", " 5" or "-5" where the grammar has none. */
+    if (strspn(h, "0123456789-") != strlen(h))
+        return -2;
     if (*h == '-') {
         b = strtoll(h + 1, &e, 10);
         if (*e != '\0' || e == h + 1 || b < 0)
@@ -123,11 +126,11 @@ static int parse_range(const char *h, int64_t size, int64_t *start, int64_t *end
     }
     a = strtoll(h, &e, 10);
     if (e == h || *e != '-' || a < 0)
-        return 0;
+        return -2;
     h = e + 1;
     b = *h ? strtoll(h, &e, 10) : size - 1;
     if (*h && (*e != '\0' || b < a))
-        return 0;
+        return -2;
     if (a >= size)
         return -1;
     *start = a;
@@ -326,6 +329,13 @@ void tw_api_download(struct tw_req *r)
     tw_add_header(r, "ETag", etag);
     tw_add_header(r, "Last-Modified", modified);
     tw_add_header(r, "Cache-Control", "private, no-store");
+    if (range == -2) {
+        close(fd);
+        tw_reply_error(r, 400, "validation_failed", "Range", "Range must be bytes=FIRST-LAST, "
+                       "bytes=FIRST- or bytes=-SUFFIX with decimal digits (got %.60s)",
+                       tw_req_header(r, "Range"));
+        return;
+    }
     if (range < 0) {
         close(fd);
         snprintf(num, sizeof(num), "bytes */%lld", (long long)st.st_size);

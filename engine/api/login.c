@@ -1,101 +1,190 @@
 /*
  * POST /auth/login (SPEC §4): admin users get a session key. Passwords are checked with the
- * system's crypt(3) (yescrypt hashes); session keys are random and stored only as an HMAC.
+ * system's crypt(3) (yescrypt hashes) on the hashing threads (hashpool.c), never on the event
+ * loop: the request is held meanwhile, like a held execute. Session keys are random and
+ * stored only as an HMAC.
  *
- * Throttling: at most 5 failed attempts per user name in any 60 s window; further attempts get
- * 429 with Retry-After without touching the password hash (so a guesser cannot use the slow
- * hash to burn our CPU either). The table is in memory: a restart forgets it, which is fine
- * for a per-minute limit. An unknown user name costs one hash too, so timing does not reveal
- * which names exist.
+ * Throttling, by user name and by client address (throttle.c): at most NAME_MAX_FAILS failed
+ * attempts per name and ADDR_MAX_FAILS per address in any 60 s window; further attempts get
+ * 429 with Retry-After without touching the hash (so a guesser cannot burn our CPU with
+ * random names either). An attempt is counted when it is handed to the hashing threads and
+ * taken back when it succeeds, so concurrent attempts cannot slip past the limit. The tables
+ * are in memory: a restart forgets them, which is fine for a per-minute limit. An unknown user
+ * name costs one hash too, so timing does not reveal which names exist.
  */
-#include <crypt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+#include <event2/event.h>
+#include <event2/http.h>
+
 #include "api/api_int.h"
+#include "api/hashpool.h"
+#include "api/throttle.h"
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/mem.h"
 
-#define THROTTLE_SLOTS 256
-#define THROTTLE_MAX_FAILS 5
-#define THROTTLE_WINDOW_S 60
-
-struct throttle_entry {
-    char name[128];                          /* user name, "" when the slot is free */
-    int64_t fails[THROTTLE_MAX_FAILS];       /* times of the latest failures, ring */
-    unsigned next;                           /* ring position */
-};
+#define NAME_MAX_FAILS 5
+#define ADDR_MAX_FAILS 30
+#define WINDOW_S 60
+#define MAX_KEYS 100000
+#define TARPIT_MS 1000               /* a throttled attempt is answered after this long */
 
 struct tw_login_throttle {
-    struct throttle_entry e[THROTTLE_SLOTS]; /* hashed by name; collisions evict (fail-open) */
+    struct tw_throttle *by_name;
+    struct tw_throttle *by_addr;
+    struct tw_hashpool *pool;
+    struct tarpit *tarpits;          /* throttled attempts waiting for their 429 */
 };
+
+/* A throttled attempt: its 429 goes out after TARPIT_MS (see tw_api_login). */
+struct tarpit {
+    struct tarpit *next;             /* tw_login_throttle.tarpits */
+    struct tw_api *api;
+    struct evhttp_request *ev;       /* NULL once the client has gone */
+    struct event *timer;             /* owned */
+    const char *route;
+    uint64_t t0_ns;
+    char req_id[68];
+    char wait_s[24];                 /* Retry-After */
+    bool by_user;                    /* which limit: the user name's or the address's */
+};
+
+/* A login waiting for its hash check. */
+struct login_wait {
+    struct tw_hash_job job;          /* first: the pool's view */
+    struct tw_api *api;
+    struct evhttp_request *ev;       /* NULL once the client has gone */
+    const char *route;
+    uint64_t t0_ns;
+    char req_id[68];
+    int64_t user_id;
+    char *password;                  /* owned, wiped before free */
+    char *hash;                      /* owned; NULL for an unknown user */
+    char name[256];
+    char addr[64];
+};
+
+static void tarpit_free(struct tw_login_throttle *t, struct tarpit *p)
+{
+    struct tarpit **pp = &t->tarpits;
+
+    while (*pp != NULL && *pp != p)
+        pp = &(*pp)->next;
+    if (*pp == p)
+        *pp = p->next;
+    event_free(p->timer);
+    tw_free(p);
+}
 
 void tw_login_throttle_destroy(struct tw_login_throttle *t)
 {
+    if (t == NULL)
+        return;
+    while (t->tarpits != NULL)
+        tarpit_free(t, t->tarpits);
+    tw_hashpool_destroy(t->pool);    /* cancels waiting logins first: they use the tables */
+    tw_throttle_destroy(t->by_name);
+    tw_throttle_destroy(t->by_addr);
     tw_free(t);
 }
 
-static struct throttle_entry *throttle_slot(struct tw_api *api, const char *name)
+static struct tw_login_throttle *login_state(struct tw_api *api)
 {
-    unsigned char h[32];
-    struct throttle_entry *e;
+    struct tw_login_throttle *t = api->throttle;
+    struct tw_err err;
 
-    if (api->throttle == NULL)
-        api->throttle = tw_calloc(1, sizeof(*api->throttle));
-    if (api->throttle == NULL)
+    if (t != NULL)
+        return t;
+    t = tw_calloc(1, sizeof(*t));
+    if (t == NULL)
         return NULL;
-    tw_hmac_sha256(api->d.key, name, strlen(name), h);
-    e = &api->throttle->e[h[0]];
-    if (strncmp(e->name, name, sizeof(e->name)) != 0) {
-        memset(e, 0, sizeof(*e));
-        snprintf(e->name, sizeof(e->name), "%s", name);
+    t->by_name = tw_throttle_create(NAME_MAX_FAILS, WINDOW_S, MAX_KEYS);
+    t->by_addr = tw_throttle_create(ADDR_MAX_FAILS, WINDOW_S, MAX_KEYS);
+    t->pool = tw_hashpool_create(api->d.base, &err);
+    if (t->by_name == NULL || t->by_addr == NULL || t->pool == NULL) {
+        tw_login_throttle_destroy(t);
+        return NULL;
     }
-    return e;
+    api->throttle = t;
+    return t;
 }
 
-/* Seconds until another attempt is allowed; 0 when allowed now. */
-static int64_t throttle_wait(const struct throttle_entry *e, int64_t now)
+static void wait_free(struct login_wait *w)
 {
-    int64_t oldest = e->fails[e->next];   /* the ring slot to be overwritten next */
-
-    if (oldest == 0 || now - oldest >= THROTTLE_WINDOW_S)
-        return 0;
-    return THROTTLE_WINDOW_S - (now - oldest);
+    if (w->password != NULL)
+        explicit_bzero(w->password, strlen(w->password));
+    tw_free(w->password);
+    tw_free(w->hash);
+    tw_free(w);
 }
 
-static void throttle_fail(struct throttle_entry *e, int64_t now)
+static void on_client_closed(void *arg)
 {
-    e->fails[e->next] = now;
-    e->next = (e->next + 1) % THROTTLE_MAX_FAILS;
+    ((struct login_wait *)arg)->ev = NULL;
 }
 
-static bool password_ok(const char *password, const char *hash)
+/* The hash check is done (on the loop): answer the held request. */
+static void on_checked(struct tw_hash_job *job, bool cancelled)
 {
-    /* A yescrypt hash made once, to spend the same time on unknown users. */
-    static char dummy[CRYPT_OUTPUT_SIZE];
-    struct crypt_data *cd = tw_calloc(1, sizeof(*cd));
-    const char *h = hash;
-    const char *out;
-    bool ok = false;
+    struct login_wait *w = (struct login_wait *)job;
+    struct tw_login_throttle *t = w->api->throttle;
+    unsigned char key[32], mac[32];
+    char key_s[48];
+    struct tw_err err;
+    struct tw_req r;
+    int64_t now, ttl = w->api->d.cfg->auth_session_ttl_s;
 
-    if (cd == NULL)
-        return false;
-    if (dummy[0] == '\0') {
-        char setting[CRYPT_GENSALT_OUTPUT_SIZE];
-        const char *salt = crypt_gensalt_rn("$y$", 0, NULL, 0, setting, sizeof(setting));
-
-        out = salt ? crypt_r("taskwheel-dummy", salt, cd) : NULL;
-        snprintf(dummy, sizeof(dummy), "%s", out && out[0] != '*' ? out : "*");
+    if (cancelled) {
+        wait_free(w);
+        return;
     }
-    if (h == NULL)
-        h = dummy;
-    out = crypt_r(password, h, cd);
-    if (out != NULL && out[0] != '*' && strlen(out) == strlen(h))
-        ok = tw_ct_equal(out, h, strlen(h)) && hash != NULL;
-    tw_free(cd);
-    return ok;
+    if (job->ok) {
+        tw_throttle_forgive(t->by_name, w->name);
+        tw_throttle_forgive(t->by_addr, w->addr);
+    }
+    if (w->ev == NULL) {
+        wait_free(w);
+        return;
+    }
+    memset(&r, 0, sizeof(r));
+    r.ev = w->ev;
+    r.api = w->api;
+    r.method = EVHTTP_REQ_POST;
+    r.route = w->route;
+    r.t0_ns = w->t0_ns;
+    memcpy(r.req_id, w->req_id, sizeof(r.req_id));
+    tw_conn_observe_close(w->api, w->ev, NULL, NULL);
+    if (!job->ok) {
+        tw_reply_error(&r, 401, "no_valid_session", NULL, "wrong user name or password");
+    } else if (tw_random_bytes(key, sizeof(key), &err) != TW_OK) {
+        tw_reply_err(&r, &err);
+    } else {
+        tw_b64url(key, sizeof(key), key_s);
+        tw_hmac_sha256(w->api->d.key, key_s, strlen(key_s), mac);
+        now = tw_clock_wall_s();
+        if (tw_store_session_insert(w->api->d.store, w->user_id, mac, now + ttl, &err) != TW_OK)
+            tw_reply_err(&r, &err);
+        else
+            tw_reply_json(&r, 200, json_pack("{s:I, s:s, s:o}", "user_id", (json_int_t)w->user_id,
+                                             "session_key", key_s, "expires",
+                                             tw_time_json(now + ttl)));
+    }
+    wait_free(w);
+}
+
+/* The client's address, for the throttle ("" when unknown). */
+static void peer_address(struct tw_req *r, char *buf, size_t len)
+{
+    struct evhttp_connection *evcon = evhttp_request_get_connection(r->ev);
+    char *addr = NULL;
+    ev_uint16_t port = 0;
+
+    if (evcon != NULL)
+        evhttp_connection_get_peer(evcon, &addr, &port);
+    snprintf(buf, len, "%s", addr != NULL ? addr : "");
 }
 
 static json_t *login_fields(struct tw_req *r, const char **user, const char **pass)
@@ -124,54 +213,143 @@ static json_t *login_fields(struct tw_req *r, const char **user, const char **pa
     return body;
 }
 
+static void tarpit_reply(struct tarpit *p)
+{
+    struct tw_req r;
+
+    memset(&r, 0, sizeof(r));
+    r.ev = p->ev;
+    r.api = p->api;
+    r.method = EVHTTP_REQ_POST;
+    r.route = p->route;
+    r.t0_ns = p->t0_ns;
+    memcpy(r.req_id, p->req_id, sizeof(r.req_id));
+    tw_conn_observe_close(p->api, p->ev, NULL, NULL);
+    tw_add_header(&r, "Retry-After", p->wait_s);
+    tw_reply_error(&r, 429, "rate_limited", NULL, "too many failed logins %s; retry in %s s",
+                   p->by_user ? "for this user" : "from this address", p->wait_s);
+}
+
+static void on_tarpit(evutil_socket_t fd, short what, void *arg)
+{
+    struct tarpit *p = arg;
+
+    (void)fd;
+    (void)what;
+    if (p->ev != NULL)
+        tarpit_reply(p);
+    tarpit_free(p->api->throttle, p);
+}
+
+static void on_tarpit_client_closed(void *arg)
+{
+    ((struct tarpit *)arg)->ev = NULL;
+}
+
+/*
+ * 429 when name or addr is throttled; returns true when it (will have) replied. The 429 is
+ * held for TARPIT_MS: evhttp reads no further request from a connection whose request is
+ * unanswered, so a guesser past its limit gets one answer a second per connection instead of
+ * thousands (each still costing the loop a parse and a reply).
+ */
+static bool throttled(struct tw_req *r, struct tw_login_throttle *t, const char *name,
+                      const char *addr, int64_t now)
+{
+    static const struct timeval delay = { TARPIT_MS / 1000, (TARPIT_MS % 1000) * 1000 };
+    int64_t by_name = tw_throttle_wait(t->by_name, name, now);
+    int64_t by_addr = tw_throttle_wait(t->by_addr, addr, now);
+    struct tarpit *p;
+
+    if (by_name == 0 && by_addr == 0)
+        return false;
+    p = tw_calloc(1, sizeof(*p));
+    if (p != NULL) {
+        p->timer = evtimer_new(r->api->d.base, on_tarpit, p);
+        if (p->timer == NULL) {
+            tw_free(p);
+            p = NULL;
+        }
+    }
+    if (p == NULL) {
+        tw_reply_error(r, 500, "internal_error", NULL, "out of memory");
+        return true;
+    }
+    p->api = r->api;
+    p->ev = r->ev;
+    p->route = r->route;
+    p->t0_ns = r->t0_ns;
+    memcpy(p->req_id, r->req_id, sizeof(p->req_id));
+    snprintf(p->wait_s, sizeof(p->wait_s), "%" PRId64, by_name > by_addr ? by_name : by_addr);
+    p->by_user = by_name >= by_addr;
+    p->next = t->tarpits;
+    t->tarpits = p;
+    evtimer_add(p->timer, &delay);
+    tw_conn_observe_close(r->api, r->ev, on_tarpit_client_closed, p);
+    return true;
+}
+
 void tw_api_login(struct tw_req *r)
 {
+    struct tw_login_throttle *t = login_state(r->api);
     int64_t now = tw_clock_wall_s();
-    struct throttle_entry *e;
+    struct login_wait *w = NULL;
     struct tw_user u;
     struct tw_err err;
-    unsigned char key[32], mac[32];
-    char key_s[48], wait_s[16];
     const char *name, *pass;
     json_t *body = login_fields(r, &name, &pass);
     int rc;
 
     if (body == NULL)
         return;
-    e = throttle_slot(r->api, name);
-    if (e != NULL && throttle_wait(e, now) > 0) {
-        snprintf(wait_s, sizeof(wait_s), "%" PRId64, throttle_wait(e, now));
-        tw_add_header(r, "Retry-After", wait_s);
-        tw_reply_error(r, 429, "rate_limited", NULL,
-                       "too many failed logins for this user; retry in %s s", wait_s);
-        json_decref(body);
-        return;
-    }
     memset(&u, 0, sizeof(u));
+    if (t == NULL) {
+        tw_reply_error(r, 500, "internal_error", NULL, "out of memory");
+        goto out;
+    }
+    w = tw_calloc(1, sizeof(*w));
+    if (w == NULL) {
+        tw_reply_error(r, 500, "internal_error", NULL, "out of memory");
+        goto out;
+    }
+    snprintf(w->name, sizeof(w->name), "%s", name);
+    peer_address(r, w->addr, sizeof(w->addr));
+    if (throttled(r, t, w->name, w->addr, now))
+        goto out;
     rc = tw_store_user_get_by_name(r->api->d.store, name, &u, &err);
     if (rc != TW_OK && rc != TW_ENOTFOUND) {
-        json_decref(body);
         tw_reply_err(r, &err);
-        return;
+        goto out;
     }
-    if (!password_ok(pass, rc == TW_OK ? u.pw_hash : NULL)) {
-        if (e != NULL)
-            throttle_fail(e, now);
-        tw_reply_error(r, 401, "no_valid_session", NULL, "wrong user name or password");
-    } else if (tw_random_bytes(key, sizeof(key), &err) != TW_OK) {
-        tw_reply_err(r, &err);
-    } else {
-        tw_b64url(key, sizeof(key), key_s);
-        tw_hmac_sha256(r->api->d.key, key_s, strlen(key_s), mac);
-        now = tw_clock_wall_s();
-        if (tw_store_session_insert(r->api->d.store, u.id, mac,
-                                    now + r->api->d.cfg->auth_session_ttl_s, &err) != TW_OK)
-            tw_reply_err(r, &err);
-        else
-            tw_reply_json(r, 200, json_pack("{s:I, s:s, s:o}", "user_id", (json_int_t)u.id,
-                                            "session_key", key_s, "expires",
-                                            tw_time_json(now + r->api->d.cfg->auth_session_ttl_s)));
+    w->api = r->api;
+    w->ev = r->ev;
+    w->route = r->route;
+    w->t0_ns = r->t0_ns;
+    memcpy(w->req_id, r->req_id, sizeof(w->req_id));
+    w->user_id = rc == TW_OK ? u.id : 0;
+    w->password = tw_strdup(pass);
+    w->hash = rc == TW_OK && u.pw_hash != NULL ? tw_strdup(u.pw_hash) : NULL;
+    if (w->password == NULL || (rc == TW_OK && u.pw_hash != NULL && w->hash == NULL)) {
+        tw_reply_error(r, 500, "internal_error", NULL, "out of memory");
+        goto out;
     }
+    w->job.password = w->password;
+    w->job.hash = w->hash;
+    w->job.done = on_checked;
+    /* Counted now, taken back on success: concurrent guesses cannot pass the limit. */
+    tw_throttle_fail(t->by_name, w->name, now);
+    tw_throttle_fail(t->by_addr, w->addr, now);
+    if (tw_hashpool_submit(t->pool, &w->job, &err) != TW_OK) {
+        tw_throttle_forgive(t->by_name, w->name);
+        tw_throttle_forgive(t->by_addr, w->addr);
+        tw_add_header(r, "Retry-After", "1");
+        tw_reply_error(r, 503, "unavailable", NULL, "%s; retry in a second", err.msg);
+        goto out;
+    }
+    tw_conn_observe_close(r->api, r->ev, on_client_closed, w);
+    w = NULL;                        /* the pool's until on_checked */
+out:
+    if (w != NULL)
+        wait_free(w);
     tw_user_fini(&u);
     json_decref(body);
 }

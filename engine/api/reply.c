@@ -20,7 +20,7 @@ static const struct {
     int code;
 } error_codes[] = {
     { "invalid_json", 100 },        { "validation_failed", 101 },
-    { "no_valid_session", 102 },    { "permission_denied", 103 },
+    { "no_valid_session", 6 },      { "permission_denied", 103 },
     { "invalid_signature", 104 },   { "url_expired", 105 },
     { "task_not_found", 106 },      { "segment_not_found", 107 },
     { "method_not_allowed", 108 },  { "task_in_progress", 109 },

@@ -6,8 +6,11 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <event2/buffer.h>
+#include <event2/http.h>
+#include <event2/http_struct.h>
 
 #include "api/api_int.h"
 
@@ -112,4 +115,46 @@ bool tw_req_query_only(struct tw_req *r, const char *const *allowed)
         }
     }
     return true;
+}
+
+/* How many times header name occurs in r's request; *first gets the first value. */
+static int header_count(struct tw_req *r, const char *name, const char **first)
+{
+    struct evkeyvalq *h = evhttp_request_get_input_headers(r->ev);
+    struct evkeyval *kv;
+    int n = 0;
+
+    *first = NULL;
+    for (kv = h->tqh_first; kv != NULL; kv = kv->next.tqe_next)
+        if (strcasecmp(kv->key, name) == 0) {
+            if (n++ == 0)
+                *first = kv->value;
+        }
+    return n;
+}
+
+bool tw_req_framing_ok(struct tw_req *r)
+{
+    struct evkeyvalq *h = evhttp_request_get_input_headers(r->ev);
+    const char *cl, *host, *te;
+    struct evkeyval *kv;
+    int n_cl = header_count(r, "Content-Length", &cl);
+    int n_host = header_count(r, "Host", &host);
+    const char *why = NULL;
+
+    if (n_cl > 1)
+        for (kv = h->tqh_first; kv != NULL && why == NULL; kv = kv->next.tqe_next)
+            if (strcasecmp(kv->key, "Content-Length") == 0 && strcmp(kv->value, cl) != 0)
+                why = "two different Content-Length headers: the body's length is ambiguous";
+    if (why == NULL && n_cl > 0 && header_count(r, "Transfer-Encoding", &te) > 0)
+        why = "both Content-Length and Transfer-Encoding: the body's length is ambiguous";
+    /* RFC 9112 3.2: an HTTP/1.1 request without exactly one Host is a 400. */
+    if (why == NULL && r->ev->major == 1 && r->ev->minor >= 1 && n_host != 1)
+        why = n_host == 0 ? "an HTTP/1.1 request needs a Host header"
+                          : "more than one Host header";
+    if (why == NULL)
+        return true;
+    tw_add_header(r, "Connection", "close");
+    tw_reply_error(r, 400, "validation_failed", NULL, "%s", why);
+    return false;
 }

@@ -3,6 +3,10 @@
  * a path that matches a pattern but not with this method is a 405 with an Allow header.
  * Patterns are literal segments and {placeholders}; placeholders are captured in order into
  * r->params.
+ *
+ * Every GET route also answers HEAD (the GET handler runs; tw_reply_send sends the headers
+ * only), and every route answers OPTIONS with 204 and Allow, plus the CORS preflight headers
+ * when the request's Origin is allowed (cors.c).
  */
 #include <stdio.h>
 #include <string.h>
@@ -30,7 +34,6 @@ static const struct tw_route routes[] = {
     { EVHTTP_REQ_GET,    "/tasks/{id}/download_url",     tw_api_task_download_url, ROUTE_AUTH },
     { EVHTTP_REQ_POST,   "/tasks/{id}/execute",          tw_api_task_execute,      ROUTE_AUTH },
     { EVHTTP_REQ_GET,    "/downloads/{chain}/{id}/{file}", tw_api_download,        ROUTE_OPEN },
-    { EVHTTP_REQ_HEAD,   "/downloads/{chain}/{id}/{file}", tw_api_download,        ROUTE_OPEN },
     { EVHTTP_REQ_GET,    "/segments",                    tw_api_segments_list,     ROUTE_AUTH },
     { EVHTTP_REQ_POST,   "/segments",                    tw_api_segments_create,   ROUTE_AUTH },
     { EVHTTP_REQ_GET,    "/segments/{id}",               tw_api_segment_get,       ROUTE_AUTH },
@@ -75,6 +78,17 @@ static bool match(struct tw_req *r, const char *pattern, const char *path)
     return *pattern == '\0' && *path == '\0';
 }
 
+static void allow_add(char *allow, size_t len, const char *m)
+{
+    if (strstr(allow, m) == NULL)
+        snprintf(allow + strlen(allow), len - strlen(allow), "%s%s", allow[0] ? ", " : "", m);
+}
+
+static bool serves(const struct tw_route *rt, enum evhttp_cmd_type m)
+{
+    return rt->method == m || (m == EVHTTP_REQ_HEAD && rt->method == EVHTTP_REQ_GET);
+}
+
 void tw_router_dispatch(struct tw_req *r)
 {
     char allow[96] = "";
@@ -86,13 +100,20 @@ void tw_router_dispatch(struct tw_req *r)
         if (!match(r, routes[i].pattern, r->path))
             continue;
         r->route = routes[i].pattern;   /* a 405 is still counted under its pattern */
-        if (routes[i].method == r->method) {
+        if (hit == NULL && serves(&routes[i], r->method))
             hit = &routes[i];
-            break;
-        }
-        if (strstr(allow, tw_method_name(routes[i].method)) == NULL)
-            snprintf(allow + strlen(allow), sizeof(allow) - strlen(allow), "%s%s",
-                     allow[0] ? ", " : "", tw_method_name(routes[i].method));
+        allow_add(allow, sizeof(allow), tw_method_name(routes[i].method));
+        if (routes[i].method == EVHTTP_REQ_GET)
+            allow_add(allow, sizeof(allow), "HEAD");
+    }
+    if (allow[0] != '\0')
+        allow_add(allow, sizeof(allow), "OPTIONS");
+    tw_cors_headers(r);
+    if (hit == NULL && allow[0] != '\0' && r->method == EVHTTP_REQ_OPTIONS) {
+        tw_add_header(r, "Allow", allow);
+        tw_cors_preflight(r, allow);
+        tw_reply_empty(r, 204);
+        return;
     }
     if (hit == NULL && allow[0] != '\0') {
         tw_add_header(r, "Allow", allow);
@@ -113,10 +134,22 @@ void tw_router_dispatch(struct tw_req *r)
      * largest cost per request after the kernel's own (fcntl locking; +30 % GET /tasks/{id}
      * in bench/api). Writes keep their own transactions: a POST gained nothing from it.
      */
-    read_txn = r->method == EVHTTP_REQ_GET && hit->auth == ROUTE_AUTH &&
-               tw_store_begin(r->api->d.store, NULL) == TW_OK;
-    if (hit->auth != ROUTE_AUTH || tw_auth_caller(r))
+    read_txn = (r->method == EVHTTP_REQ_GET || r->method == EVHTTP_REQ_HEAD) &&
+               hit->auth == ROUTE_AUTH && tw_store_begin(r->api->d.store, NULL) == TW_OK;
+    if (hit->auth != ROUTE_AUTH || (tw_auth_caller(r) && tw_rate_allow(r)))
         hit->fn(r);
     if (read_txn && tw_store_commit(r->api->d.store, NULL) != TW_OK)
         tw_store_rollback(r->api->d.store);
+}
+
+bool tw_router_needs_auth(enum evhttp_cmd_type method, const char *path)
+{
+    struct tw_req scratch;
+    size_t i;
+
+    memset(&scratch, 0, sizeof(scratch));
+    for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
+        if (serves(&routes[i], method) && match(&scratch, routes[i].pattern, path))
+            return routes[i].auth == ROUTE_AUTH;
+    return false;
 }

@@ -365,8 +365,16 @@ bool tw_api_check_segment_ref(struct tw_req *r, const struct tw_task_input *in)
     json_t *seg;
     int rc;
 
-    if (in->segment_id <= 0)
+    if (in->segment_id == 0)
         return true;
+    if (in->segment_id < 0) {
+        /* A console-style string id: well-formed, but saved segments here are numbered. */
+        tw_reply_error(r, 404, "segment_not_found", "trigger.segment_id",
+                       "trigger.segment_id: no saved segment \"%s\" for chain %" PRId64
+                       " (ids of saved segments here are numbers, as POST /segments returns them)",
+                       in->segment_ref, in->chain);
+        return false;
+    }
     memset(&g, 0, sizeof(g));
     rc = tw_store_segment_get(r->api->d.store, in->segment_id, &g, &err);
     if (rc == TW_ENOTFOUND || (rc == TW_OK && g.chain != in->chain)) {

@@ -35,6 +35,10 @@ static void handle(struct evhttp_request *ev, void *arg)
     r.query.tqh_first = NULL;
     r.query.tqh_last = &r.query.tqh_first;
     tw_access_begin(&r);
+    if (!tw_req_framing_ok(&r)) {
+        tw_caller_fini(&r.caller);
+        return;
+    }
     if (r.path == NULL || r.path[0] != '/') {
         tw_reply_error(&r, 400, "validation_failed", NULL, "malformed request URI");
         return;
@@ -124,14 +128,22 @@ int tw_api_create(const struct tw_api_deps *deps, struct tw_api **out, struct tw
     evhttp_set_flags(api->http, EVHTTP_SERVER_LINGERING_CLOSE);
     evhttp_set_default_content_type(api->http, "application/json");
     evhttp_set_gencb(api->http, handle, api);
-    tw_conns_install(api);
-    api->sock = evhttp_bind_socket_with_handle(api->http, host, port);
-    if (api->sock == NULL) {
+    rc = tw_conns_install(api, err);
+    if (rc != TW_OK) {
         evhttp_free(api->http);
         tw_free(api);
-        return tw_err_set(err, TW_EIO, "cannot listen on %s: %s", cfg->listen,
-                          evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        return rc;
     }
+    api->sock = evhttp_bind_socket_with_handle(api->http, host, port);
+    if (api->sock == NULL) {
+        rc = tw_err_set(err, TW_EIO, "cannot listen on %s: %s", cfg->listen,
+                        evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+        tw_conns_destroy(api);
+        evhttp_free(api->http);
+        tw_free(api);
+        return rc;
+    }
+    tw_conns_listen(api, evhttp_bound_socket_get_listener(api->sock));
     api->port = bound_port(api->sock);
     *out = api;
     return TW_OK;
@@ -156,6 +168,7 @@ void tw_api_destroy(struct tw_api *api)
     evhttp_free(api->http);
     tw_login_throttle_destroy(api->throttle);
     tw_token_cache_destroy(api);
+    tw_rate_destroy(api);
     tw_metrics_destroy(api->metrics);
     tw_free(api);
 }

@@ -22,7 +22,8 @@
 static bool expected_version(struct tw_req *r, const struct tw_task_input *in, int64_t *out)
 {
     const char *m = tw_req_header(r, "If-Match");
-    char *end;
+    char *end = NULL;
+    bool quoted;
 
     *out = 0;
     if (in->has_version) {
@@ -33,11 +34,12 @@ static bool expected_version(struct tw_req *r, const struct tw_task_input *in, i
         return true;
     if (strncmp(m, "W/", 2) == 0)
         m += 2;
-    if (*m == '"')
-        m++;
+    quoted = *m == '"';
+    m += quoted;
     errno = 0;
-    *out = strtoll(m, &end, 10);
-    if (errno != 0 || end == m || *out <= 0 || (*end != '\0' && strcmp(end, "\"") != 0)) {
+    /* Digits only (strtoll would take "+3" and " 3"), and a quote closes only what one opened. */
+    *out = *m >= '0' && *m <= '9' ? strtoll(m, &end, 10) : 0;
+    if (errno != 0 || *out <= 0 || strcmp(end, quoted ? "\"" : "") != 0) {
         tw_reply_error(r, 400, "validation_failed", "If-Match",
                        "If-Match must hold the task version, e.g. \"3\" (got %.40s)",
                        tw_req_header(r, "If-Match"));
@@ -79,10 +81,11 @@ static bool validate_update(struct tw_req *r, const struct tw_task *t, const jso
         return false;
     }
     if (in->has_chain && in->chain != t->chain) {
-        tw_task_input_fini(in);
+        /* Reply before the input is released: its fields are gone after (it said "got 0"). */
         tw_reply_error(r, 400, "validation_failed", "chain",
                        "chain cannot be changed (task belongs to chain %" PRId64 ", got %" PRId64 ")",
                        t->chain, in->chain);
+        tw_task_input_fini(in);
         return false;
     }
     m = merged_body(t, body);
@@ -195,14 +198,19 @@ void tw_api_task_delete(struct tw_req *r)
 
     if (!tw_api_load_task(r, TW_LEVEL_WRITE, &t))
         return;
-    /* Disarm and, if it is running, stop the run before the rows go. */
-    if (r->api->d.hooks.task_deleted != NULL)
-        r->api->d.hooks.task_deleted(r->api->d.hooks.ctx, t.id);
     if (tw_store_task_delete(r->api->d.store, t.id, &err) != TW_OK && err.code != TW_ENOTFOUND) {
         tw_task_fini(&t);
         tw_reply_err(r, &err);
         return;
     }
+    /*
+     * Only now tell the scheduler (disarm; cancel a run, whose end then writes nothing): what
+     * it notifies, a held execute of this task, must find the task gone (404), not read the
+     * rows of a task about to be deleted (it once answered 200 READY), and a delete the store
+     * refused must leave the schedule alone.
+     */
+    if (r->api->d.hooks.task_deleted != NULL)
+        r->api->d.hooks.task_deleted(r->api->d.hooks.ctx, t.id);
     remove_results(r, &t);
     tw_task_fini(&t);
     tw_reply_empty(r, 204);

@@ -12,8 +12,9 @@
  *   shown as written ("got 12.0"), since "got number" would not explain the refusal.
  * - Unknown keys are checked before anything else in an object: a misspelt key usually
  *   explains the "missing" one, so naming the misspelling is the more useful error.
- * - null is never "absent": "repeat": null or "segment": null is a type error. A canonical
- *   task never holds nulls, so a client echoing a GET back never trips on this.
+ * - null means absent for the optional fields a Spaaza client may send as null (debug,
+ *   trigger.repeat, trigger.segment, trigger.segment_id); anywhere else null is a type error.
+ *   A canonical task never holds nulls.
  * - Strings holding NUL (possible only if the body parser allows \u0000) are refused: they
  *   would be cut short silently in C. desc may be empty; it is free text.
  * - UPDATE: id, state, logs and result are ignored whatever their type (read-only echoes of
@@ -26,6 +27,9 @@
  *   whole seconds UTC with Z, repeat always present ("" = once only), segment_id as a string
  *   of digits without leading zeros (SPEC §6.4 returns ids as strings), any value from 1 to
  *   INT64_MAX; timezone as given, only when given.
+ *   segment_id also accepts any id a console could show: 1-64 letters, digits, '-' and '_'.
+ *   Saved segments here have numeric ids, so a decimal string names one; any other such id is
+ *   well-formed but names none (404 segment_not_found at create/update, never stored).
  * - Out of memory gives TW_ENOMEM with an empty err->field (a 500, not the client's fault).
  */
 #include "api/validate.h"
@@ -39,6 +43,7 @@
 #include "core/time.h"
 #include "core/tz.h"
 #include "sched/occur.h"
+#include "lua/lua.h"
 
 #define DESC_MAX_CHARS 1000
 #define DEBUG_MAX_CHARS 10000
@@ -173,6 +178,38 @@ static const char *join_list(const char *const *list, char *buf, size_t n)
     if (buf[0] == '\0')
         snprintf(buf, n, "(none configured)");
     return buf;
+}
+
+/* The deepest level below v (v itself is level 0); stops counting past limit. */
+static int depth_of(const json_t *v, int level, int limit)
+{
+    const char *key;
+    json_t *c;
+    size_t i;
+    int d, max = level;
+
+    if (level > limit)
+        return level;
+    if (json_is_object(v)) {
+        json_object_foreach((json_t *)v, key, c) {
+            d = depth_of(c, level + 1, limit);
+            max = d > max ? d : max;
+        }
+    } else if (json_is_array(v)) {
+        json_array_foreach(v, i, c) {
+            d = depth_of(c, level + 1, limit);
+            max = d > max ? d : max;
+        }
+    }
+    return max;
+}
+
+int tw_val_depth(const json_t *v, const char *path, struct tw_err *err)
+{
+    if (depth_of(v, 0, TW_LUA_MAX_PARAMS_DEPTH) > TW_LUA_MAX_PARAMS_DEPTH)
+        return tw_val_fail(err, path, "nests deeper than %d levels (a script gets at most %d)",
+                           TW_LUA_MAX_PARAMS_DEPTH, TW_LUA_MAX_PARAMS_DEPTH);
+    return TW_OK;
 }
 
 int tw_val_is_one_of(const char *s, const char *const *list)
@@ -340,29 +377,46 @@ static int parse_target(const json_t *v, const struct tw_validate_ctx *ctx,
 
 /* ---- trigger (SPEC §5) ----------------------------------------------------------------- */
 
-/* segment_id: a positive integer, or a string of digits (how §6.4 hands ids out). */
-static int parse_segment_id(const json_t *v, int64_t *out, struct tw_err *err)
+#define SEGMENT_REF_MAX 64
+
+/*
+ * segment_id: a positive integer, or a string id of 1-64 letters, digits, '-' and '_' (what a
+ * console shows; SPEC §6.4 hands ours out as strings of digits). A decimal one is *out; any
+ * other is *out = -1 with the text in ref (it names no saved segment of ours).
+ */
+static int parse_segment_id(const json_t *v, int64_t *out, char *ref, size_t ref_len,
+                            struct tw_err *err)
 {
     static const char path[] = "trigger.segment_id";
+    static const char id_chars[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                   "0123456789-_";
     const char *s = json_string_value(v);
     char got[128];
     int64_t n = 0;
-    size_t i;
+    size_t i, len;
+    int rc;
 
-    if (json_is_integer(v) || json_is_real(v))
-        return tw_val_int(v, path, 1, out, err);
+    if (json_is_integer(v) || json_is_real(v)) {
+        rc = tw_val_int(v, path, 1, out, err);
+        if (rc == TW_OK)
+            snprintf(ref, ref_len, "%" PRId64, *out);
+        return rc;
+    }
     if (!json_is_string(v))
-        return tw_val_type_fail(v, path, "an integer or a string of digits", err);
-    for (i = 0; s[i] != '\0'; i++) {
+        return tw_val_type_fail(v, path, "an integer or a string id", err);
+    len = json_string_length(v);
+    if (len == 0 || len > SEGMENT_REF_MAX || strspn(s, id_chars) != len)
+        return tw_val_fail(err, path, "must be a positive integer or an id of 1 to %d letters, "
+                           "digits, '-' and '_' (got %s)", SEGMENT_REF_MAX,
+                           tw_val_got(v, got, sizeof(got)));
+    snprintf(ref, ref_len, "%s", s);
+    for (i = 0; s[i] >= '0' && s[i] <= '9'; i++) {
         /* Overflow check before the multiply; leading zeros are harmless and dropped. */
-        if (s[i] < '0' || s[i] > '9' || n > (INT64_MAX - (s[i] - '0')) / 10)
+        if (n > (INT64_MAX - (s[i] - '0')) / 10)
             break;
         n = n * 10 + (s[i] - '0');
     }
-    if (i == 0 || s[i] != '\0' || i != json_string_length(v) || n < 1)
-        return tw_val_fail(err, path, "must be a positive integer or a string of digits (got %s)",
-                           tw_val_got(v, got, sizeof(got)));
-    *out = n;
+    *out = i == len && n >= 1 ? n : -1;
     return TW_OK;
 }
 
@@ -417,6 +471,10 @@ static int parse_trigger(const json_t *v, const struct tw_validate_ctx *ctx,
         return tw_val_type_fail(v, "trigger", "an object", err);
     if ((rc = tw_val_keys(v, keys, NULL, "trigger", err)) != TW_OK)
         return rc;
+    /* null means absent for these optional fields (what Spaaza clients send). */
+    repeat = json_is_null(repeat) ? NULL : repeat;
+    segment = json_is_null(segment) ? NULL : segment;
+    segment_id = json_is_null(segment_id) ? NULL : segment_id;
     if (once == NULL)
         return tw_val_fail(err, "trigger.once", "is required (an ISO 8601 time such as "
                            "2026-05-26T12:00:00Z)");
@@ -437,7 +495,9 @@ static int parse_trigger(const json_t *v, const struct tw_validate_ctx *ctx,
     if (segment != NULL && segment_id != NULL)
         return tw_val_fail(err, "trigger.segment_id", "cannot be given together with "
                            "trigger.segment; give either an inline segment or a saved one");
-    if (segment_id != NULL && (rc = parse_segment_id(segment_id, &out->segment_id, err)) != TW_OK)
+    if (segment_id != NULL &&
+        (rc = parse_segment_id(segment_id, &out->segment_id, out->segment_ref,
+                               sizeof(out->segment_ref), err)) != TW_OK)
         return rc;
     if (segment != NULL &&
         (rc = tw_segment_input_parse(segment, out->has_target ? out->export_index : NULL,
@@ -450,7 +510,7 @@ static int parse_trigger(const json_t *v, const struct tw_validate_ctx *ctx,
         || json_object_set_new(t, "once", json_string(tw_time_format(out->once_at, when))) != 0
         || json_object_set_new(t, "repeat", json_string(repeats[r])) != 0
         || (canon_segment != NULL && json_object_set(t, "segment", canon_segment) != 0)
-        || (segment_id != NULL &&
+        || (segment_id != NULL && out->segment_id > 0 &&
             (snprintf(id, sizeof(id), "%" PRId64, out->segment_id) < 0
              || json_object_set_new(t, "segment_id", json_string(id)) != 0))
         || (zone != NULL &&
@@ -478,7 +538,8 @@ static int parse_text(const json_t *body, const char *key, size_t max_chars, boo
     const char *s;
     int rc;
 
-    if (v == NULL)
+    /* debug is optional: null means absent. desc is required: null is a type error. */
+    if (v == NULL || (json_is_null(v) && strcmp(key, "debug") == 0))
         return TW_OK;
     if ((rc = tw_val_string(v, key, max_chars, &s, err)) != TW_OK)
         return rc;

@@ -57,7 +57,9 @@ struct tw_task_input {
     int64_t once_at;                /* trigger.once, UTC seconds */
     const char *repeat;             /* static string: "", "daily", "weekly", "monthly" */
     unsigned anchor_day;            /* day of month of once_at, for monthly repeats */
-    int64_t segment_id;             /* trigger.segment_id, 0 when absent */
+    int64_t segment_id;             /* trigger.segment_id, 0 when absent, -1 for a string id
+                                       that is not a number (it names no saved segment) */
+    char segment_ref[72];           /* trigger.segment_id as given, "" when absent */
     /* Derived from target (valid when has_target); point into target. */
     const char *action;
     const char *export_index;
@@ -110,5 +112,8 @@ int tw_val_int(const json_t *v, const char *path, int64_t min, int64_t *out, str
 int tw_val_enum(const json_t *v, const char *path, const char *const *list, size_t *idx,
                 struct tw_err *err);
 int tw_val_is_one_of(const char *s, const char *const *list);
+/* A script rule's params nest at most TW_LUA_MAX_PARAMS_DEPTH levels (what a run can pass to
+ * Lua); else TW_EINVAL naming path. */
+int tw_val_depth(const json_t *v, const char *path, struct tw_err *err);
 
 #endif

@@ -262,6 +262,8 @@ static int check_op_keys(const json_t *rule, const char *path, const struct op *
     }
     if ((v = json_object_get(rule, "params")) != NULL && !json_is_object(v))
         return tw_val_type_fail(v, tw_val_path(p, path, "params"), "an object", err);
+    if (v != NULL)
+        return tw_val_depth(v, tw_val_path(p, path, "params"), err);
     return TW_OK;
 }
 

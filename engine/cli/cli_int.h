@@ -3,6 +3,7 @@
 #define TW_CLI_CLI_INT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "cli/cli.h"
@@ -42,6 +43,13 @@ struct tw_upkeep;
 int tw_upkeep_create(struct event_base *base, const struct tw_config *cfg,
                      struct tw_store *store, struct tw_upkeep **out, struct tw_err *err);
 void tw_upkeep_destroy(struct tw_upkeep *u);
+/* fdlimit.c: raise RLIMIT_NOFILE's soft limit to the hard one; returns the limit now. */
+uint64_t tw_cli_fd_raise(void);
+/* The hard RLIMIT_NOFILE (UINT64_MAX when unlimited or unknown). */
+uint64_t tw_cli_fd_hard(void);
+/* Whether http.max_connections and the server's other fds fit under limit; else a sentence
+ * in msg saying so and what to do. */
+bool tw_cli_fd_fits(const struct tw_config *cfg, uint64_t limit, char *msg, size_t len);
 
 /* argv[i] is "--help" or "-h". */
 bool tw_cli_wants_help(int argc, char **argv);

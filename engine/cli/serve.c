@@ -258,11 +258,13 @@ static int serve_run(struct tw_config *cfg, const char *ready_file)
     struct tw_store *store = NULL;
     struct serve s;
     struct tw_err err;
-    char port_s[8];
+    char port_s[8], fdmsg[512];
     int rc = TW_EXIT_FAILURE;
 
     memset(&s, 0, sizeof(s));
     s.cfg = cfg;
+    if (!tw_cli_fd_fits(cfg, tw_cli_fd_raise(), fdmsg, sizeof(fdmsg)))
+        tw_log(TW_LOG_WARN, "server.fd_limit", "problem", fdmsg, NULL);
     if (tw_mkdir_p(cfg->results_dir, &err) != TW_OK) {
         fprintf(stderr, "taskwheel serve: %s\n", err.msg);
         return TW_EXIT_FAILURE;
@@ -409,6 +411,7 @@ int tw_cli_check_config(int argc, char **argv)
     const char *cfg_path = NULL;
     struct tw_plugin_registry *reg = NULL;
     struct tw_config *cfg = NULL;
+    char fdmsg[512];
     size_t i;
     int c, rc;
 
@@ -433,6 +436,8 @@ int tw_cli_check_config(int argc, char **argv)
     rc = tw_cli_load_plugins(cfg, &reg);
     for (i = 0; reg != NULL && tw_plugin_registry_refused(reg, i) != NULL; i++)
         fprintf(stderr, "taskwheel check-config: %s\n", tw_plugin_registry_refused(reg, i));
+    if (!tw_cli_fd_fits(cfg, tw_cli_fd_hard(), fdmsg, sizeof(fdmsg)))
+        fprintf(stderr, "taskwheel check-config: warning: %s\n", fdmsg);
     if (rc == TW_EXIT_OK)
         printf("configuration OK: %s (%zu index plugins from %s)\n",
                cfg->path ? cfg->path : "(built-in defaults)",

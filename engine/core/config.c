@@ -34,6 +34,7 @@ enum key_type {
     KEY_U32,     /* unquoted decimal integer in min..max, stored as uint32_t */
     KEY_U64,     /* same, stored as uint64_t */
     KEY_BOOL,    /* true or false */
+    KEY_ORIGINS, /* "none", "*", or origins "scheme://host[:port]" separated by commas/spaces */
 };
 
 struct key {
@@ -120,8 +121,14 @@ static const struct key keys[] = {
     CHOICE("log.format", log_format, "json", "json, logfmt", "log line format"),
     {"metrics.require_token", KEY_BOOL, "false", 0, 0, NULL, OFF(metrics_require_token),
      "GET /metrics needs a valid token or session"},
+    {"cors.allow_origins", KEY_ORIGINS, "none", 0, 0, NULL, OFF(cors_allow_origins),
+     "browser origins allowed to call the API (CORS): none, * (any), or a comma-separated "
+     "list of origins such as https://console.example.com"},
     U32("limits.max_tasks_per_chain", limits_max_tasks_per_chain, "10000", 0, 100000000,
         "tasks one chain may hold; creating one more answers 409 quota_exceeded; 0 = no cap"),
+    U32("limits.requests_per_second", limits_requests_per_second, "0", 0, 1000000,
+        "requests per second per token or admin user, with bursts of as many; more get 429 "
+        "rate_limited with Retry-After; 0 = no limit"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -220,6 +227,41 @@ static bool is_listen(const char *s)
     return memchr(s, ':', host_len) == NULL && memchr(s, ']', host_len) == NULL;
 }
 
+/* One origin: http(s)://host[:port], no path, no trailing slash (as browsers send it). */
+static bool is_origin(const char *s, size_t len)
+{
+    size_t skip = len > 8 && strncmp(s, "https://", 8) == 0 ? 8
+                  : len > 7 && strncmp(s, "http://", 7) == 0 ? 7 : 0;
+    size_t i;
+
+    if (skip == 0)
+        return false;
+    for (i = skip; i < len; i++)
+        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+              (s[i] >= '0' && s[i] <= '9') || s[i] == '.' || s[i] == '-' || s[i] == ':' ||
+              s[i] == '[' || s[i] == ']'))
+            return false;
+    return true;
+}
+
+static bool is_origin_list(const char *s)
+{
+    size_t n = 0, len;
+
+    if (strcmp(s, "none") == 0 || strcmp(s, "*") == 0)
+        return true;
+    for (;;) {
+        s += strspn(s, ", ");
+        if (*s == '\0')
+            return n > 0;
+        len = strcspn(s, ", ");
+        if (!is_origin(s, len))
+            return false;
+        s += len;
+        n++;
+    }
+}
+
 /* Check a string against its type; may shorten it in place (URL trailing slashes). */
 static int check_string(struct loader *ld, const struct key *k, const struct tw_yaml_node *n,
                         char *s)
@@ -233,6 +275,9 @@ static int check_string(struct loader *ld, const struct key *k, const struct tw_
     if (k->type == KEY_LISTEN && !is_listen(s))
         return fail(ld, n, k->path, "must be \"host:port\" with a port between 0 and 65535 "
                     "(got %s)", GOT(n));
+    if (k->type == KEY_ORIGINS && !is_origin_list(s))
+        return fail(ld, n, k->path, "must be none, * or a comma-separated list of origins "
+                    "like https://console.example.com (no path) (got %s)", GOT(n));
     if (k->type == KEY_URL) {
         if ((strncmp(s, "http://", 7) != 0 || s[7] == '\0') &&
             (strncmp(s, "https://", 8) != 0 || s[8] == '\0'))

@@ -53,6 +53,8 @@ struct tw_config {
     bool metrics_require_token;   /* GET /metrics needs a valid token or session */
     uint32_t logs_keep;           /* log entries kept per task, 0 = all (store_upkeep.c) */
     uint32_t limits_max_tasks_per_chain; /* tasks per chain, 0 = no cap */
+    char *cors_allow_origins;     /* "none", "*", or origins separated by commas/spaces */
+    uint32_t limits_requests_per_second; /* per token or admin user; 0 = no limit */
 };
 
 /*

@@ -27,7 +27,7 @@
 #include "lua/lua_int.h"
 #include "plugin/plugin.h"
 
-#define MAX_JSON_DEPTH 32
+#define MAX_JSON_DEPTH TW_LUA_MAX_PARAMS_DEPTH
 
 static void push_slot(lua_State *L, const struct tw_record *r, const struct tw_slot *s,
                       uint32_t type)

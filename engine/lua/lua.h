@@ -41,6 +41,9 @@
 #define TW_LUA_DEFAULT_MAX_INSTRUCTIONS 100000000ull /* lua.max_instructions default */
 #define TW_LUA_SCRIPT_MAX_BYTES (1u << 20)           /* largest script file accepted */
 #define TW_LUA_LOG_MAX_LINES 1000                    /* tw.log/print lines per state */
+/* Deepest value in a script rule's params reaching Lua: params itself is level 0, so its
+ * values may nest 32 levels. The API refuses deeper params when a task is saved. */
+#define TW_LUA_MAX_PARAMS_DEPTH 32
 
 struct tw_lua_limits {
     uint64_t max_memory;       /* bytes for the whole state (lua.max_memory); 0: default */

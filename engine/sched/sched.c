@@ -154,13 +154,18 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 
 void tw_sched_notify(struct tw_sched *s, int64_t task_id)
 {
+    tw_sched_notify_why(s, task_id, NULL);
+}
+
+void tw_sched_notify_why(struct tw_sched *s, int64_t task_id, const struct tw_err *why)
+{
     struct tw_sched_waiter **pp, *w;
 
     for (pp = &s->waiters; *pp != NULL; pp = &(*pp)->next)
         if ((*pp)->task_id == task_id) {
             w = *pp;
             *pp = w->next;
-            w->cb(w->arg, task_id);
+            w->cb(w->arg, task_id, why);
             tw_free(w);
             return;
         }

@@ -108,15 +108,19 @@ void tw_sched_task_deleted(struct tw_sched *s, int64_t task_id);
 /*
  * Run task_id now, whatever its schedule (trigger.once is not changed). It jumps to the front
  * of its chain's queue and starts at once when a worker (and the chain's cap) allows.
- * TW_OK; TW_ECONFLICT "task N is already running" when it is INPROGRESS, running or already
- * queued; TW_ENOTFOUND; TW_ELIMIT when the server is shutting down; TW_ESTORE, TW_ENOMEM.
- * When done_cb is not NULL it is called once, from the loop, when that run ends (DONE,
- * ERROR, cancelled, interrupted, or never started because of a shutdown or delete); done_arg
- * is borrowed until then or until tw_sched_execute_forget.
+ * TW_OK when the run started or is queued for a free worker; TW_ECONFLICT "task N is already
+ * running" when it is INPROGRESS, running or already queued; TW_ENOTFOUND; TW_ELIMIT when the
+ * server is shutting down; when a worker was free but the run could not start (the store
+ * cannot record it, no worker process can be made), that error (TW_ESTORE, TW_EIO, ...) with
+ * the reason.
+ * When done_cb is not NULL it is called once, from the loop and never before this returns
+ * (nor at all when this returns an error), when that run ends (DONE, ERROR, cancelled,
+ * interrupted, or a shutdown or delete before it started: why NULL) or when a queued run
+ * later cannot start (why says why); done_arg is borrowed until then or until
+ * tw_sched_execute_forget.
  */
-int tw_sched_execute(struct tw_sched *s, int64_t task_id,
-                     void (*done_cb)(void *arg, int64_t task_id), void *done_arg,
-                     struct tw_err *err);
+int tw_sched_execute(struct tw_sched *s, int64_t task_id, tw_exec_done_fn *done_cb,
+                     void *done_arg, struct tw_err *err);
 
 /* Forget the done_cb registered for (task_id, done_arg); a no-op when there is none. */
 void tw_sched_execute_forget(struct tw_sched *s, int64_t task_id, void *done_arg);

@@ -77,12 +77,12 @@ void tw_sched_task_deleted(struct tw_sched *s, int64_t task_id)
     tw_sched_notify(s, task_id);
 }
 
-int tw_sched_execute(struct tw_sched *s, int64_t task_id,
-                     void (*done_cb)(void *arg, int64_t task_id), void *done_arg,
-                     struct tw_err *err)
+int tw_sched_execute(struct tw_sched *s, int64_t task_id, tw_exec_done_fn *done_cb,
+                     void *done_arg, struct tw_err *err)
 {
     struct tw_sched_task *t = tw_sched_entry_get(s, task_id);
     struct tw_sched_waiter *w = NULL;
+    struct tw_sched_probe probe;
     struct tw_task task;
     int ret;
 
@@ -116,6 +116,24 @@ int tw_sched_execute(struct tw_sched *s, int64_t task_id,
     }
     tw_timer_disarm(&t->timer);  /* trigger.once is kept: the end of the run re-arms it */
     t->flags |= TW_SF_EXECUTE;
+    /*
+     * Pump before registering the waiter, with a probe for this task: a start that fails here
+     * (store cannot write, no worker) is this call's error, and the waiter can never be called
+     * before the caller has its answer (it was once called from inside this pump, and the
+     * API wrote to its held record after that callback had freed it).
+     */
+    memset(&probe, 0, sizeof(probe));
+    probe.task_id = task_id;
+    s->probe = &probe;
+    tw_sched_pump(s);
+    s->probe = NULL;
+    if (probe.failed) {
+        tw_free(w);
+        if (err != NULL)
+            *err = probe.err;
+        ret = probe.err.code;
+        goto out;
+    }
     if (w != NULL) {
         w->task_id = task_id;
         w->cb = done_cb;
@@ -123,7 +141,6 @@ int tw_sched_execute(struct tw_sched *s, int64_t task_id,
         w->next = s->waiters;
         s->waiters = w;
     }
-    tw_sched_pump(s);
     ret = TW_OK;
 out:
     tw_task_fini(&task);
@@ -153,8 +170,8 @@ static void hook_deleted(void *ctx, int64_t id)
     tw_sched_task_deleted(ctx, id);
 }
 
-static int hook_execute(void *ctx, int64_t id, void (*done_cb)(void *arg, int64_t task_id),
-                        void *done_arg, struct tw_err *err)
+static int hook_execute(void *ctx, int64_t id, tw_exec_done_fn *done_cb, void *done_arg,
+                        struct tw_err *err)
 {
     return tw_sched_execute(ctx, id, done_cb, done_arg, err);
 }

@@ -118,8 +118,15 @@ struct tw_sched_task {
 struct tw_sched_waiter {
     struct tw_sched_waiter *next; /* s->waiters */
     int64_t task_id;
-    void (*cb)(void *arg, int64_t task_id);
+    tw_exec_done_fn *cb;
     void *arg;                   /* borrowed from the API */
+};
+
+/* tw_sched_execute's view of the start it asked for, filled while it pumps (sched_run.c). */
+struct tw_sched_probe {
+    int64_t task_id;             /* the task being executed */
+    bool failed;                 /* it was popped and could not start */
+    struct tw_err err;           /* why, when failed */
 };
 
 struct tw_sched {
@@ -133,6 +140,7 @@ struct tw_sched {
     struct tw_imap tasks;        /* struct tw_sched_task by task id */
     struct tw_squeue queue;      /* due entries, fair across chains */
     struct tw_sched_waiter *waiters; /* held executes, rarely more than a few */
+    struct tw_sched_probe *probe; /* set only during tw_sched_execute's own pump */
     int64_t wall_minus_mono_ms;  /* the offset arms were computed with */
     bool stopping;               /* tw_sched_shutdown was called: start nothing */
     bool drained;                /* on_drained was called */
@@ -153,8 +161,10 @@ void tw_sched_entry_drop(struct tw_sched *s, struct tw_sched_task *t);
 void tw_sched_arm(struct tw_sched *s, struct tw_sched_task *t, int64_t once_at);
 /* READY, or DONE/ERROR and repeating: runs again without an API call. */
 bool tw_sched_schedulable(const struct tw_task *t);
-/* Call and remove the execute callback of task_id, if any. */
+/* Call and remove the execute callback of task_id, if any (why NULL: the run ended). */
 void tw_sched_notify(struct tw_sched *s, int64_t task_id);
+/* The same for a run that could not start: why says why (borrowed). */
+void tw_sched_notify_why(struct tw_sched *s, int64_t task_id, const struct tw_err *why);
 /* If stopping and nothing runs any more: answer waiters and schedule on_drained. */
 void tw_sched_check_drained(struct tw_sched *s);
 

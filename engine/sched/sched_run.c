@@ -109,10 +109,29 @@ static void record_end(struct tw_sched *s, struct tw_sched_task *t, const struct
     tw_free(trigger);
 }
 
+/*
+ * Tell whoever executed task id that its run could not start: tw_sched_execute itself while it
+ * is still pumping (it answers with the error), else the held request's waiter.
+ */
+static void report_not_started(struct tw_sched *s, int64_t id, int rc, const struct tw_err *why)
+{
+    struct tw_err e;
+
+    tw_err_clear(&e);
+    tw_err_set(&e, rc, "%s", why != NULL && why->msg[0] != '\0' ? why->msg : "unknown reason");
+    if (s->probe != NULL && s->probe->task_id == id) {
+        s->probe->failed = true;
+        s->probe->err = e;
+        return;
+    }
+    tw_sched_notify_why(s, id, &e);
+}
+
 static void fail_without_worker(struct tw_sched *s, struct tw_sched_task *t,
                                 const struct tw_task *task, const char *msg)
 {
     struct tw_run_outcome o;
+    struct tw_err why;
 
     memset(&o, 0, sizeof(o));
     o.state = TW_STATE_ERROR;
@@ -124,7 +143,8 @@ static void fail_without_worker(struct tw_sched *s, struct tw_sched_task *t,
     tw_squeue_run_end(&s->queue, t->chain);
     s->st.failed++;
     record_end(s, t, task, &o);
-    tw_sched_notify(s, task->id);
+    tw_err_set(&why, TW_EIO, "no worker could run it: %s", msg);
+    report_not_started(s, task->id, TW_EIO, &why);
 }
 
 /* export_format from the target and the segment (inline, or saved by id) for the job. */
@@ -216,7 +236,15 @@ static void not_started(struct tw_sched *s, struct tw_sched_task *t, const struc
         tw_sched_arm(s, t, retry ? tw_clock_wall_s() + 1 : task->once_at);
     else
         tw_sched_entry_drop(s, t);
-    tw_sched_notify(s, id);
+    if (retry)
+        report_not_started(s, id, rc, err);
+    else if (rc == TW_OK && task->state == TW_STATE_INPROGRESS && s->probe != NULL &&
+             s->probe->task_id == id)
+        report_not_started(s, id, TW_ECONFLICT, NULL);
+    else if (rc == TW_ENOTFOUND)
+        report_not_started(s, id, TW_ENOTFOUND, err);
+    else
+        tw_sched_notify(s, id);
 }
 
 /*

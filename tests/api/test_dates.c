@@ -98,7 +98,7 @@ static void create(const char *segment, const char *once, struct tw_resp *r)
 /* Run an export with segment and return its JSON array (caller json_decref()s). */
 static json_t *export_with(const char *segment)
 {
-    char path[128];
+    char path[512]; /* a download URL carries expires, sha256 and sig */
     struct tw_resp r;
     long long id;
     const char *url;

@@ -307,12 +307,12 @@ Test(tasks, unknown_path_and_wrong_method)
     tw_http(&srv, "PATCH", "/tasks/1", tok, NULL, NULL, &r);
     tw_assert_error(&r, 405, "method_not_allowed", NULL);
     cr_assert(tw_resp_header(&r, "Allow", allow, sizeof(allow)));
-    cr_assert_str_eq(allow, "GET, PUT, DELETE");
+    cr_assert_str_eq(allow, "GET, HEAD, PUT, DELETE, OPTIONS");
     tw_resp_fini(&r);
     tw_http(&srv, "DELETE", "/tasks", tok, NULL, NULL, &r);
     tw_assert_error(&r, 405, "method_not_allowed", NULL);
     cr_assert(tw_resp_header(&r, "Allow", allow, sizeof(allow)));
-    cr_assert_str_eq(allow, "GET, POST");
+    cr_assert_str_eq(allow, "GET, HEAD, POST, OPTIONS");
     tw_resp_fini(&r);
 }
 

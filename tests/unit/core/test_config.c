@@ -157,7 +157,7 @@ Test(config, example_file_documents_every_key)
             n = tw_yaml_get(n, seg);
         cr_assert_not_null(n, "config.yaml.example lacks %s", tw_config_key_path(i));
     }
-    cr_assert_eq(i, 31);
+    cr_assert_eq(i, 33);
     tw_yaml_destroy(root);
 }
 

@@ -328,9 +328,10 @@ Test(sched, inprogress_at_start_is_recovered_and_run_again)
 
 static int executed;
 
-static void on_executed(void *arg, int64_t id)
+static void on_executed(void *arg, int64_t id, const struct tw_err *why)
 {
     (void)id;
+    (void)why;
     (*(int *)arg)++;
 }
 
