@@ -27,6 +27,7 @@
  * - Out of memory gives TW_ENOMEM with an empty err->field (a 500, not the client's fault).
  */
 #include "api/validate.h"
+#include "api/validate_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>

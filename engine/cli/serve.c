@@ -47,10 +47,46 @@ struct serve {
     int signals;                     /* received so far */
 };
 
+/*
+ * The API's hooks (api.h), wired here where the parts are assembled: the API calls the
+ * scheduler through them (ctx is the scheduler, which outlives the API), and neither part
+ * includes the other's header for it.
+ */
+static void hook_changed(void *ctx, int64_t id)
+{
+    tw_sched_task_changed(ctx, id);
+}
+
+static void hook_deleted(void *ctx, int64_t id)
+{
+    tw_sched_task_deleted(ctx, id);
+}
+
+static int hook_execute(void *ctx, int64_t id, void (*done_cb)(void *arg, int64_t task_id),
+                        void *done_arg, struct tw_err *err)
+{
+    return tw_sched_execute(ctx, id, done_cb, done_arg, err);
+}
+
+static void hook_forget(void *ctx, int64_t id, void *done_arg)
+{
+    tw_sched_execute_forget(ctx, id, done_arg);
+}
+
 /* api.h's hooks.sched_stats, for GET /metrics. */
 static void sched_stats(void *ctx, struct tw_sched_stats *out)
 {
     tw_sched_get_stats(ctx, out);
+}
+
+static struct tw_api_hooks sched_hooks(struct tw_sched *sched)
+{
+    struct tw_api_hooks h = {
+        .ctx = sched, .task_changed = hook_changed, .task_deleted = hook_deleted,
+        .execute = hook_execute, .execute_forget = hook_forget, .sched_stats = sched_stats,
+    };
+
+    return h;
 }
 
 static void on_drained(void *arg)
@@ -221,8 +257,7 @@ static int serve_run(struct tw_config *cfg, const char *ready_file)
     deps.base = s.base;
     deps.key = key;
     deps.vctx = &vctx;
-    deps.hooks = tw_sched_api_hooks(s.sched);
-    deps.hooks.sched_stats = sched_stats;     /* GET /metrics; ctx is the scheduler */
+    deps.hooks = sched_hooks(s.sched);
     if (tw_api_create(&deps, &s.api, &err) != TW_OK) {
         fprintf(stderr, "taskwheel serve: %s\n", err.msg);
         goto out;

@@ -142,34 +142,3 @@ void tw_sched_execute_forget(struct tw_sched *s, int64_t task_id, void *done_arg
             return;
         }
 }
-
-static void hook_changed(void *ctx, int64_t id)
-{
-    tw_sched_task_changed(ctx, id);
-}
-
-static void hook_deleted(void *ctx, int64_t id)
-{
-    tw_sched_task_deleted(ctx, id);
-}
-
-static int hook_execute(void *ctx, int64_t id, void (*done_cb)(void *arg, int64_t task_id),
-                        void *done_arg, struct tw_err *err)
-{
-    return tw_sched_execute(ctx, id, done_cb, done_arg, err);
-}
-
-static void hook_forget(void *ctx, int64_t id, void *done_arg)
-{
-    tw_sched_execute_forget(ctx, id, done_arg);
-}
-
-struct tw_api_hooks tw_sched_api_hooks(struct tw_sched *s)
-{
-    struct tw_api_hooks h = {
-        .ctx = s, .task_changed = hook_changed, .task_deleted = hook_deleted,
-        .execute = hook_execute, .execute_forget = hook_forget,
-    };
-
-    return h;
-}
