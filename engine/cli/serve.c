@@ -116,7 +116,7 @@ static bool list_formats(struct serve *s)
 {
     char dir[4096];
     struct tw_err err;
-    size_t n = 0, i;
+    size_t n = 0, builtin = 0, i;
 
     snprintf(dir, sizeof(dir), "%s/segments", s->cfg->lua_dir);
     if (tw_lua_names(dir, &s->lua_scripts, &err) != TW_OK) {
@@ -130,13 +130,15 @@ static bool list_formats(struct serve *s)
     }
     while (s->lua_formats[n] != NULL)
         n++;
-    s->formats = tw_calloc(n + 3, sizeof(*s->formats));
+    while (tw_writers[builtin] != NULL)
+        builtin++;
+    s->formats = tw_calloc(builtin + n + 1, sizeof(*s->formats));
     if (s->formats == NULL)
         return false;
-    s->formats[0] = "csv";
-    s->formats[1] = "json";
+    for (i = 0; i < builtin; i++)
+        s->formats[i] = tw_writers[i]->name;
     for (i = 0; i < n; i++)
-        s->formats[2 + i] = s->lua_formats[i];
+        s->formats[builtin + i] = s->lua_formats[i];
     return true;
 }
 

@@ -10,6 +10,7 @@
  *   result.c  file naming, temp file + fsync + rename + fsync(dir)
  *   csv.c     RFC 4180 writer (transactions flattened to one row per item)
  *   json.c    JSON array writer
+ *   writers.c the built-in writers by name
  *   scalar.c  numbers, money and booleans as text (core/fmt.h), without printf on the hot path
  */
 #ifndef TW_EXPORT_EXPORT_H
@@ -148,6 +149,8 @@ struct tw_lua_writer_arg {
     int64_t run_start;           /* tw.now(), epoch seconds UTC */
 };
 
+/* The built-in writers (writers.c): csv, json; NULL-terminated. */
+extern const struct tw_writer_ops *const tw_writers[];
 /* The built-in writer named name ("csv", "json"), or NULL. */
 const struct tw_writer_ops *tw_writer_find(const char *name);
 

@@ -228,12 +228,3 @@ const struct tw_writer_ops tw_json_writer = {
     .end = json_end,
     .destroy = json_destroy,
 };
-
-const struct tw_writer_ops *tw_writer_find(const char *name)
-{
-    if (strcmp(name, "csv") == 0)
-        return &tw_csv_writer;
-    if (strcmp(name, "json") == 0)
-        return &tw_json_writer;
-    return NULL;
-}
