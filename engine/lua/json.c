@@ -4,7 +4,7 @@
  * slower than the built-in json writer; one C call per row keeps Lua formatters practical
  * (bench/segment: ndjson vs json).
  *
- *   strings   quoted, escaped per RFC 8259 (quote, backslash, control bytes)
+ *   strings   quoted, escaped per RFC 8259 (core/jsonesc.h)
  *   numbers   integers as integers; floats in the shortest text that reads back exactly;
  *             NaN and infinities as null
  *   booleans  true/false; nil and tw.null: null
@@ -23,6 +23,7 @@
 #include <lauxlib.h>
 
 #include "core/fmt.h"
+#include "core/jsonesc.h"
 #include "lua/lua_int.h"
 
 #define MAX_DEPTH 32
@@ -77,37 +78,17 @@ static void jb_addc(struct jbuf *b, char c)
 
 static void add_string(struct jbuf *b, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t i, start = 0;
+    char e[TW_JSONESC_MAX];
+    size_t k;
 
     jb_addc(b, '"');
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        const char *esc = NULL;
-        char u[7];
-
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        jb_addn(b, s + start, i - start);
-        start = i + 1;
-        switch (c) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
-        default:
-            memcpy(u, "\\u00", 4);
-            u[4] = hex[c >> 4];
-            u[5] = hex[c & 15];
-            u[6] = '\0';
-            esc = u;
-        }
-        jb_adds(b, esc);
+    while ((k = tw_jsonesc_plain(s, n)) < n) {
+        jb_addn(b, s, k);
+        jb_addn(b, e, tw_jsonesc_byte((unsigned char)s[k], e));
+        s += k + 1;
+        n -= k + 1;
     }
-    jb_addn(b, s + start, n - start);
+    jb_addn(b, s, n);
     jb_addc(b, '"');
 }
 
