@@ -292,8 +292,8 @@ out:
         event_base_free(s.base);
     tw_free(s.indexes);
     tw_free(s.formats);
-    tw_lua_names_free(s.lua_formats);
-    tw_lua_names_free(s.lua_scripts);
+    tw_lua_names_destroy(s.lua_formats);
+    tw_lua_names_destroy(s.lua_scripts);
     tw_plugin_registry_destroy(s.plugins);
     return rc;
 }

@@ -130,7 +130,7 @@ static int resolve(struct tw_sched *s, const struct tw_task *task, char **format
                        (long long)task->segment_id);
         *segment = g.segment_json;
         g.segment_json = NULL;
-        tw_segment_fini(&g);
+        tw_store_segment_fini(&g);
     }
     json_decref(target);
     json_decref(trigger);

@@ -57,7 +57,7 @@ Test(store_types, fini_and_free_accept_null)
     tw_task_log_fini(NULL);
     tw_token_fini(NULL);
     tw_user_fini(NULL);
-    tw_segment_fini(NULL);
+    tw_store_segment_fini(NULL);
     tw_store_free_logs(NULL, 3);
     tw_store_free_tasks(NULL, 3);
     tw_store_free_tokens(NULL, 3);
