@@ -20,6 +20,7 @@
 
 #include <event2/event.h>
 
+#include "core/clock.h"
 #include "core/mem.h"
 #include "harness.h"
 #include "run/runner.h"
@@ -547,9 +548,11 @@ Test(runner, stuck_spawner_delays_starts_briefly_then_is_replaced)
     wait_for(2);
     cr_assert_str_eq(got.msg, "plugin users: source database unavailable");
     cr_assert_eq(find_child("tw-spawner", NULL), sp, "a slow spawner is kept");
-    sleep(5);                                  /* its request is now 5 s old */
+    /* its request is now 5 s old: the fake clock says so, for as long as run 3 takes */
+    tw_clock_fake_set(tw_clock_wall_ms() + 5000, tw_clock_mono_ms() + 5000);
     cr_assert_eq(start(3, NULL), TW_OK);
     wait_for(3);
+    tw_clock_fake_clear();
     cr_assert_str_eq(got.msg, "plugin users: source database unavailable");
     sp2 = find_child("tw-spawner", NULL);
     cr_assert(sp2 > 0 && sp2 != sp, "the silent spawner was replaced (%d, %d)", (int)sp,
