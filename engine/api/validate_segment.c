@@ -27,7 +27,7 @@
  *   wait for the caller's merged check.
  */
 #include "api/validate.h"
-#include "api/validate_int.h"
+#include "core/val.h"
 
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,10 +1,11 @@
 /*
- * Helpers shared by validate.c and validate_segment.c (defined in validate.c); not part of the
- * API's interface (api.h / validate.h), so no other part can call them. All return TW_OK or
- * TW_EINVAL with err->field = the path and err->msg starting with "<path>: ".
+ * Checking parsed JSON input: the request validation of the API (api/validate.c) and the
+ * segment grammar (segment/seg_parse.c) say what was expected and what was got in the same
+ * words. The int-returning helpers return TW_OK or TW_EINVAL with err->field = the path and
+ * err->msg starting with "<path>: ".
  */
-#ifndef TW_API_VALIDATE_INT_H
-#define TW_API_VALIDATE_INT_H
+#ifndef TW_CORE_VAL_H
+#define TW_CORE_VAL_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -29,4 +30,4 @@ int tw_val_enum(const json_t *v, const char *path, const char *const *list, size
                 struct tw_err *err);
 int tw_val_is_one_of(const char *s, const char *const *list);
 
-#endif /* TW_API_VALIDATE_INT_H */
+#endif /* TW_CORE_VAL_H */
