@@ -1,6 +1,6 @@
 /*
  * Task body validation (see validate.h): POST and PUT /tasks bodies -> struct tw_task_input
- * with canonical trigger and target objects. Segments are checked in validate_segment.c; the
+ * with canonical trigger and target objects. Segments are checked in segment/seg_parse.c; the
  * small tw_val_* helpers both files share live here.
  *
  * Decisions (SPEC §2, §3, §5, §7 leave these open; the rule is "a clear 400 over silent

@@ -16,19 +16,16 @@
 #include <jansson.h>
 
 #include "core/err.h"
+#include "segment/segment.h"
 
 enum tw_input_mode {
     TW_INPUT_CREATE,  /* POST /tasks: chain, desc, target, trigger required */
     TW_INPUT_UPDATE,  /* PUT /tasks/{id}: every field optional; read-only echoes ignored */
 };
 
-/*
- * Checks a segment's rules against an index's fields (SPEC §6); provided by the segment
- * compiler. path is the segment's own path ("trigger.segment"); on error it sets err->field
- * to the full path of the bad part. NULL in the ctx: only the structure is checked.
- */
-typedef int tw_segment_check_fn(void *ctx, const json_t *segment, const char *export_index,
-                                int64_t chain, const char *path, struct tw_err *err);
+/* Checks a segment's rules against an index's fields (segment/segment.h); NULL in the ctx:
+ * only the structure is checked. */
+typedef tw_seg_check_fn tw_segment_check_fn;
 
 struct tw_validate_ctx {
     const char *const *indexes;     /* known export_index names, NULL-terminated */
@@ -76,12 +73,8 @@ void tw_task_input_fini(struct tw_task_input *in);
 char *tw_json_compact(const json_t *j);
 
 /*
- * Validate a segment (SPEC §6) found at path ("trigger.segment"): structure, types and each
- * operator's required keys; then ctx->check_segment, when set and an index is known, for what
- * depends on the index's fields. export_index: the task's target.export_index, NULL when it is
- * not in view (the segment's own "index", if given, is then what check_segment is called
- * with); chain: the task's chain, 0 when not in view. On success *canon is a new reference to
- * the canonical segment (defaults filled). Also meant for the saved-segments API (§6.4).
+ * tw_seg_parse (segment/segment.h) with ctx's index names and check function: the segment at
+ * path ("trigger.segment"), for tasks and the saved-segments API (§6.4).
  */
 int tw_segment_input_parse(const json_t *seg, const char *export_index, int64_t chain,
                            const struct tw_validate_ctx *ctx, const char *path, json_t **canon,

@@ -18,20 +18,12 @@ const char *tw_field_type_name(uint32_t type)
     return type_names[type];
 }
 
+const char *const tw_field_seg_type_names[] = { "keyword", "text", "number", "date", "boolean",
+                                                NULL };
+
 const char *tw_field_seg_type_name(enum tw_seg_type t)
 {
-    switch (t) {
-    case TW_SEG_KEYWORD:
-        return "keyword";
-    case TW_SEG_TEXT:
-        return "text";
-    case TW_SEG_NUMBER:
-        return "number";
-    case TW_SEG_DATE:
-        return "date";
-    case TW_SEG_BOOLEAN:
-        return "boolean";
-    default:
+    if (t < TW_SEG_KEYWORD || t > TW_SEG_BOOLEAN)
         return "-";
-    }
+    return tw_field_seg_type_names[t - TW_SEG_KEYWORD];
 }
