@@ -43,7 +43,7 @@ struct tw_api_hooks {
                    struct tw_err *err);
     /* Forget a done_cb registered with execute (the held client went away). */
     void (*execute_forget)(void *ctx, int64_t task_id, void *done_arg);
-    /* GET /metrics: the scheduler's numbers (sched/sched.h); NULL leaves them out. */
+    /* GET /metrics: the scheduler's numbers (sched/sched_stats.h); NULL leaves them out. */
     void (*sched_stats)(void *ctx, struct tw_sched_stats *out);
 };
 

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "api/api.h"
+#include "core/val.h"
 
 #define TW_MAX_PATH_PARAMS 3
 

@@ -25,7 +25,7 @@
 #include "api/api_int.h"
 #include "core/histo.h"
 #include "core/mem.h"
-#include "sched/sched.h"
+#include "sched/sched_stats.h"
 
 struct tw_http_count {
     const char *route;              /* static: a route table pattern or "unmatched" */

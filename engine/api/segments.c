@@ -70,7 +70,7 @@ static bool load_segment(struct tw_req *r, int level, struct tw_segment *g)
         return false;
     }
     if (!tw_auth_object(r, g->chain, level, "segment_not_found", "no segment")) {
-        tw_segment_fini(g);
+        tw_store_segment_fini(g);
         return false;
     }
     return true;
@@ -185,7 +185,7 @@ void tw_api_segments_create(struct tw_req *r)
     tw_add_header(r, "Location", location);
     reply_segment(r, 201, &g);
 out:
-    tw_segment_fini(&g);
+    tw_store_segment_fini(&g);
     json_decref(body);
 }
 
@@ -238,7 +238,7 @@ void tw_api_segment_get(struct tw_req *r)
         !load_segment(r, TW_LEVEL_READ, &g))
         return;
     reply_segment(r, 200, &g);
-    tw_segment_fini(&g);
+    tw_store_segment_fini(&g);
 }
 
 /*
@@ -326,7 +326,7 @@ void tw_api_segment_update(struct tw_req *r)
             reply_segment(r, 200, &g);
     }
     json_decref(body);
-    tw_segment_fini(&g);
+    tw_store_segment_fini(&g);
 }
 
 void tw_api_segment_delete(struct tw_req *r)
@@ -354,7 +354,7 @@ void tw_api_segment_delete(struct tw_req *r)
         tw_reply_empty(r, 204);
     }
     tw_free(users);
-    tw_segment_fini(&g);
+    tw_store_segment_fini(&g);
 }
 
 bool tw_api_check_segment_ref(struct tw_req *r, const struct tw_task_input *in)
@@ -378,7 +378,7 @@ bool tw_api_check_segment_ref(struct tw_req *r, const struct tw_task_input *in)
     memset(&g, 0, sizeof(g));
     rc = tw_store_segment_get(r->api->d.store, in->segment_id, &g, &err);
     if (rc == TW_ENOTFOUND || (rc == TW_OK && g.chain != in->chain)) {
-        tw_segment_fini(&g);
+        tw_store_segment_fini(&g);
         tw_reply_error(r, 404, "segment_not_found", "trigger.segment_id",
                        "trigger.segment_id: no segment %" PRId64 " for chain %" PRId64,
                        in->segment_id, in->chain);
@@ -394,7 +394,7 @@ bool tw_api_check_segment_ref(struct tw_req *r, const struct tw_task_input *in)
         rc = ctx->check_segment(ctx->check_ctx, seg, in->export_index, in->chain,
                                 "trigger.segment_id", &err);
     json_decref(seg);
-    tw_segment_fini(&g);
+    tw_store_segment_fini(&g);
     if (rc != TW_OK) {
         tw_err_prefix(&err, "saved segment %" PRId64 " does not fit index %s",
                       in->segment_id, in->export_index);

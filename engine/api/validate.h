@@ -16,19 +16,16 @@
 #include <jansson.h>
 
 #include "core/err.h"
+#include "segment/segment.h"
 
 enum tw_input_mode {
     TW_INPUT_CREATE,  /* POST /tasks: chain, desc, target, trigger required */
     TW_INPUT_UPDATE,  /* PUT /tasks/{id}: every field optional; read-only echoes ignored */
 };
 
-/*
- * Checks a segment's rules against an index's fields (SPEC §6); provided by the segment
- * compiler. path is the segment's own path ("trigger.segment"); on error it sets err->field
- * to the full path of the bad part. NULL in the ctx: only the structure is checked.
- */
-typedef int tw_segment_check_fn(void *ctx, const json_t *segment, const char *export_index,
-                                int64_t chain, const char *path, struct tw_err *err);
+/* Checks a segment's rules against an index's fields (segment/segment.h); NULL in the ctx:
+ * only the structure is checked. */
+typedef tw_seg_check_fn tw_segment_check_fn;
 
 struct tw_validate_ctx {
     const char *const *indexes;     /* known export_index names, NULL-terminated */
@@ -81,39 +78,11 @@ void tw_task_input_fini(struct tw_task_input *in);
 char *tw_json_compact(const json_t *j);
 
 /*
- * Validate a segment (SPEC §6) found at path ("trigger.segment"): structure, types and each
- * operator's required keys; then ctx->check_segment, when set and an index is known, for what
- * depends on the index's fields. export_index: the task's target.export_index, NULL when it is
- * not in view (the segment's own "index", if given, is then what check_segment is called
- * with); chain: the task's chain, 0 when not in view. On success *canon is a new reference to
- * the canonical segment (defaults filled). Also meant for the saved-segments API (§6.4).
+ * tw_seg_parse (segment/segment.h) with ctx's index names and check function: the segment at
+ * path ("trigger.segment"), for tasks and the saved-segments API (§6.4).
  */
 int tw_segment_input_parse(const json_t *seg, const char *export_index, int64_t chain,
                            const struct tw_validate_ctx *ctx, const char *path, json_t **canon,
                            struct tw_err *err);
-
-/*
- * Helpers shared by validate.c and validate_segment.c (defined in validate.c); not for other
- * callers. All return TW_OK or TW_EINVAL with err->field = the path and err->msg starting
- * with "<path>: ".
- */
-#define TW_VAL_PATHSZ 192
-const char *tw_val_path(char buf[TW_VAL_PATHSZ], const char *base, const char *key);
-const char *tw_val_index_path(char buf[TW_VAL_PATHSZ], const char *base, size_t i);
-int tw_val_fail(struct tw_err *err, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-int tw_val_type_fail(const json_t *v, const char *path, const char *want, struct tw_err *err);
-const char *tw_val_got(const json_t *v, char *buf, size_t n);
-int tw_val_keys(const json_t *obj, const char *const *allowed, const char *const *ignored,
-                const char *path, struct tw_err *err);
-int tw_val_string(const json_t *v, const char *path, size_t max_chars, const char **out,
-                  struct tw_err *err);
-int tw_val_int(const json_t *v, const char *path, int64_t min, int64_t *out, struct tw_err *err);
-int tw_val_enum(const json_t *v, const char *path, const char *const *list, size_t *idx,
-                struct tw_err *err);
-int tw_val_is_one_of(const char *s, const char *const *list);
-/* A script rule's params nest at most TW_LUA_MAX_PARAMS_DEPTH levels (what a run can pass to
- * Lua); else TW_EINVAL naming path. */
-int tw_val_depth(const json_t *v, const char *path, struct tw_err *err);
 
 #endif

@@ -51,10 +51,46 @@ struct serve {
     int signals;                     /* received so far */
 };
 
+/*
+ * The API's hooks (api.h), wired here where the parts are assembled: the API calls the
+ * scheduler through them (ctx is the scheduler, which outlives the API), and neither part
+ * includes the other's header for it.
+ */
+static void hook_changed(void *ctx, int64_t id)
+{
+    tw_sched_task_changed(ctx, id);
+}
+
+static void hook_deleted(void *ctx, int64_t id)
+{
+    tw_sched_task_deleted(ctx, id);
+}
+
+static int hook_execute(void *ctx, int64_t id, tw_exec_done_fn *done_cb, void *done_arg,
+                        struct tw_err *err)
+{
+    return tw_sched_execute(ctx, id, done_cb, done_arg, err);
+}
+
+static void hook_forget(void *ctx, int64_t id, void *done_arg)
+{
+    tw_sched_execute_forget(ctx, id, done_arg);
+}
+
 /* api.h's hooks.sched_stats, for GET /metrics. */
 static void sched_stats(void *ctx, struct tw_sched_stats *out)
 {
     tw_sched_get_stats(ctx, out);
+}
+
+static struct tw_api_hooks sched_hooks(struct tw_sched *sched)
+{
+    struct tw_api_hooks h = {
+        .ctx = sched, .task_changed = hook_changed, .task_deleted = hook_deleted,
+        .execute = hook_execute, .execute_forget = hook_forget, .sched_stats = sched_stats,
+    };
+
+    return h;
 }
 
 static void on_drained(void *arg)
@@ -83,17 +119,19 @@ static bool build_formats(struct serve *s)
 {
     char *const *lua = tw_lua_catalog_formats(s->lua);
     const char **formats;
-    size_t n = 0, i;
+    size_t n = 0, builtin = 0, i;
 
     while (lua[n] != NULL)
         n++;
-    formats = tw_calloc(n + 3, sizeof(*formats));
+    while (tw_writers[builtin] != NULL)
+        builtin++;
+    formats = tw_calloc(builtin + n + 1, sizeof(*formats));
     if (formats == NULL)
         return false;
-    formats[0] = "csv";
-    formats[1] = "json";
+    for (i = 0; i < builtin; i++)
+        formats[i] = tw_writers[i]->name;
     for (i = 0; i < n; i++)
-        formats[2 + i] = lua[i];
+        formats[builtin + i] = lua[i];
     tw_free(s->formats);
     s->formats = formats;
     if (s->vctx != NULL)
@@ -305,8 +343,7 @@ static int serve_run(struct tw_config *cfg, const char *ready_file)
     deps.base = s.base;
     deps.key = key;
     deps.vctx = &vctx;
-    deps.hooks = tw_sched_api_hooks(s.sched);
-    deps.hooks.sched_stats = sched_stats;     /* GET /metrics; ctx is the scheduler */
+    deps.hooks = sched_hooks(s.sched);
     if (tw_api_create(&deps, &s.api, &err) != TW_OK) {
         fprintf(stderr, "taskwheel serve: %s\n", err.msg);
         goto out;

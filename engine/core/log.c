@@ -7,9 +7,9 @@
  * interleave halves of each other's lines. A line that would not fit is cut at a character
  * boundary, its value ends in "..." and the remaining pairs are dropped; the line stays valid JSON.
  *
- * JSON values are escaped by hand: quotes, backslashes and control characters, and bytes that
- * are not valid UTF-8 become U+FFFD so that the line always parses. The state is process-global
- * and not thread-safe: the engine is single-threaded and workers are forked.
+ * JSON values are escaped by hand (core/jsonesc.h, and DEL as \u007f), and bytes that are not
+ * valid UTF-8 (core/utf8.h) become U+FFFD so that the line always parses. The state is
+ * process-global and not thread-safe: the engine is single-threaded and workers are forked.
  */
 #include "core/log.h"
 
@@ -21,7 +21,9 @@
 #include <string.h>
 
 #include "core/clock.h"
+#include "core/jsonesc.h"
 #include "core/time.h"
+#include "core/utf8.h"
 
 #define LINE_MAX_BYTES 8192
 #define LINE_RESERVE 8  /* room kept for "...", closing quote/brace and the newline */
@@ -90,59 +92,21 @@ static void put_closing(struct line *l, const char *s)
     l->len += n;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 when it is not one. */
-static size_t utf8_len(const unsigned char *s)
-{
-    unsigned c = s[0];
-    size_t n;
-    unsigned min;
-    unsigned cp;
-
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2, cp = c & 0x1F, min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3, cp = c & 0x0F, min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4, cp = c & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)  /* also stops at the NUL terminator */
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
-}
-
 /* One character of a quoted string, escaped for JSON (json) or for logfmt. */
 static size_t put_escaped_char(struct line *l, const char *s, bool json)
 {
     unsigned char c = (unsigned char)*s;
-    size_t n = utf8_len((const unsigned char *)s);
+    size_t n = tw_utf8_char_len((const unsigned char *)s, 4);
     char tmp[8];
 
     if (n == 0) {
         put(l, json ? "\\ufffd" : "\xEF\xBF\xBD", json ? 6 : 3);
         return 1;
     }
-    if (c == '"' || c == '\\') {
-        tmp[0] = '\\';
-        tmp[1] = (char)c;
-        put(l, tmp, 2);
-    } else if (c == '\n') {
-        put(l, "\\n", 2);
-    } else if (c == '\t') {
-        put(l, "\\t", 2);
-    } else if (c == '\r') {
-        put(l, "\\r", 2);
-    } else if (c < 0x20 || c == 0x7F) {
-        snprintf(tmp, sizeof(tmp), "\\u%04x", c);
-        put(l, tmp, 6);
+    if (c == 0x7F) {              /* DEL: valid JSON, but kept out of terminals */
+        put(l, "\\u007f", 6);
+    } else if (tw_jsonesc_needed(c)) {
+        put(l, tmp, tw_jsonesc_byte(c, tmp));
     } else {
         put(l, s, n);
     }

@@ -10,7 +10,8 @@
  *   result.c  file naming, temp file + fsync + rename + fsync(dir)
  *   csv.c     RFC 4180 writer (transactions flattened to one row per item)
  *   json.c    JSON array writer
- *   fmt.c     numbers, money and booleans as text, without printf on the hot path
+ *   writers.c the built-in writers by name
+ *   scalar.c  numbers, money and booleans as text (core/fmt.h), without printf on the hot path
  */
 #ifndef TW_EXPORT_EXPORT_H
 #define TW_EXPORT_EXPORT_H
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include "core/err.h"
+#include "core/fmt.h"
 #include "lua/lua.h"
 #include "plugin/plugin.h"
 
@@ -98,14 +100,7 @@ static inline void tw_out_lit(struct tw_out *o, const char *s, size_t n)
     }
 }
 
-/* ---------------------------------------------------------------- value formatting (fmt.c) */
-
-#define TW_FMT_NUM_MAX 32 /* longest number text any tw_fmt_* writes */
-
-/* Each writes at most TW_FMT_NUM_MAX bytes at out (no NUL) and returns the length. */
-size_t tw_fmt_int(char *out, int64_t v);
-size_t tw_fmt_money(char *out, int64_t minor_units); /* 1250 -> "12.50", -5 -> "-0.05" */
-size_t tw_fmt_double(char *out, double v);            /* shortest text that reads back exactly */
+/* ---------------------------------------------------------------- value formatting (scalar.c) */
 
 /*
  * Write a set INT, MONEY, NUMBER or BOOL value as its text (the same in CSV and JSON: 12,
@@ -154,6 +149,8 @@ struct tw_lua_writer_arg {
     int64_t run_start;           /* tw.now(), epoch seconds UTC */
 };
 
+/* The built-in writers (writers.c): csv, json; NULL-terminated. */
+extern const struct tw_writer_ops *const tw_writers[];
 /* The built-in writer named name ("csv", "json"), or NULL. */
 const struct tw_writer_ops *tw_writer_find(const char *name);
 

@@ -10,6 +10,7 @@
  */
 #include "export/export.h"
 
+#include "core/jsonesc.h"
 #include "core/mem.h"
 
 struct json_key {
@@ -26,46 +27,19 @@ struct json_state {
     uint64_t rows;                 /* objects written */
 };
 
-/* Escape p[0..n) as JSON string content (no quotes) into the stream. */
+/* Escape p[0..n) as JSON string content (no quotes) into the stream (core/jsonesc.h). */
 static void escape(struct tw_out *o, const char *p, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t run = 0;
-    size_t i;
-    char e[6];
+    char e[TW_JSONESC_MAX];
+    size_t k;
 
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)p[i];
-
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        tw_out_lit(o, p + run, i - run);
-        run = i + 1;
-        switch (c) {
-        case '"':
-            tw_out_lit(o, "\\\"", 2);
-            break;
-        case '\\':
-            tw_out_lit(o, "\\\\", 2);
-            break;
-        case '\n':
-            tw_out_lit(o, "\\n", 2);
-            break;
-        case '\r':
-            tw_out_lit(o, "\\r", 2);
-            break;
-        case '\t':
-            tw_out_lit(o, "\\t", 2);
-            break;
-        default:
-            memcpy(e, "\\u00", 4);
-            e[4] = hex[c >> 4];
-            e[5] = hex[c & 15];
-            tw_out_lit(o, e, 6);
-            break;
-        }
+    while ((k = tw_jsonesc_plain(p, n)) < n) {
+        tw_out_lit(o, p, k);
+        tw_out_lit(o, e, tw_jsonesc_byte((unsigned char)p[k], e));
+        p += k + 1;
+        n -= k + 1;
     }
-    tw_out_lit(o, p + run, n - run);
+    tw_out_lit(o, p, n);
 }
 
 static void value(struct tw_out *o, const struct tw_record *r, const struct tw_slot *s,
@@ -228,12 +202,3 @@ const struct tw_writer_ops tw_json_writer = {
     .end = json_end,
     .destroy = json_destroy,
 };
-
-const struct tw_writer_ops *tw_writer_find(const char *name)
-{
-    if (strcmp(name, "csv") == 0)
-        return &tw_csv_writer;
-    if (strcmp(name, "json") == 0)
-        return &tw_json_writer;
-    return NULL;
-}

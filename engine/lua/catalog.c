@@ -63,7 +63,7 @@ static int list_dir(struct dir_state *d, const struct stat *st, bool exists, str
     rc = tw_lua_names(d->path, &names, err);
     if (rc != TW_OK)
         return rc;
-    tw_lua_names_free(d->names);
+    tw_lua_names_destroy(d->names);
     d->names = names;
     d->exists = exists;
     if (exists) {
@@ -108,8 +108,8 @@ void tw_lua_catalog_destroy(struct tw_lua_catalog *c)
 {
     if (c == NULL)
         return;
-    tw_lua_names_free(c->dirs[0].names);
-    tw_lua_names_free(c->dirs[1].names);
+    tw_lua_names_destroy(c->dirs[0].names);
+    tw_lua_names_destroy(c->dirs[1].names);
     tw_free(c);
 }
 
@@ -151,7 +151,7 @@ int tw_lua_catalog_refresh(struct tw_lua_catalog *c, unsigned which, bool force,
         }
         if (before == NULL || !same_names(before, d->names))
             *changed_out = true;
-        tw_lua_names_free(before);
+        tw_lua_names_destroy(before);
     }
     c->listed = true;
     return TW_OK;

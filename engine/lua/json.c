@@ -4,7 +4,7 @@
  * slower than the built-in json writer; one C call per row keeps Lua formatters practical
  * (bench/segment: ndjson vs json).
  *
- *   strings   quoted, escaped per RFC 8259 (quote, backslash, control bytes)
+ *   strings   quoted, escaped per RFC 8259 (core/jsonesc.h)
  *   numbers   integers as integers; floats in the shortest text that reads back exactly;
  *             NaN and infinities as null
  *   booleans  true/false; nil and tw.null: null
@@ -23,6 +23,8 @@
 
 #include <lauxlib.h>
 
+#include "core/fmt.h"
+#include "core/jsonesc.h"
 #include "lua/lua_int.h"
 
 #define MAX_DEPTH 32
@@ -77,65 +79,31 @@ static void jb_addc(struct jbuf *b, char c)
 
 static void add_string(struct jbuf *b, const char *s, size_t n)
 {
-    static const char hex[] = "0123456789abcdef";
-    size_t i, start = 0;
+    char e[TW_JSONESC_MAX];
+    size_t k;
 
     jb_addc(b, '"');
-    for (i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        const char *esc = NULL;
-        char u[7];
-
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        jb_addn(b, s + start, i - start);
-        start = i + 1;
-        switch (c) {
-        case '"': esc = "\\\""; break;
-        case '\\': esc = "\\\\"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        case '\t': esc = "\\t"; break;
-        case '\b': esc = "\\b"; break;
-        case '\f': esc = "\\f"; break;
-        default:
-            memcpy(u, "\\u00", 4);
-            u[4] = hex[c >> 4];
-            u[5] = hex[c & 15];
-            u[6] = '\0';
-            esc = u;
-        }
-        jb_adds(b, esc);
+    while ((k = tw_jsonesc_plain(s, n)) < n) {
+        jb_addn(b, s, k);
+        jb_addn(b, e, tw_jsonesc_byte((unsigned char)s[k], e));
+        s += k + 1;
+        n -= k + 1;
     }
-    jb_addn(b, s + start, n - start);
+    jb_addn(b, s, n);
     jb_addc(b, '"');
 }
 
-/* Decimal text of v into the end of buf (at most 21 bytes); returns the start. */
-static char *int_text(char *end, long long v)
-{
-    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
-
-    do {
-        *--end = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        *--end = '-';
-    return end;
-}
-
-/* printf is most of the cost of a row (integers and money on every line): done by hand. */
+/*
+ * Numbers through core/fmt.h (integers and whole cents without printf: most of the cost of a
+ * row). Floats keep %.15g..%.17g exactly (tw_fmt_double_g), so -0 stays "-0" here.
+ */
 static void add_number(lua_State *L, struct jbuf *b, int idx, bool money)
 {
-    char buf[48], *end = buf + sizeof(buf), *p;
+    char buf[48];
     double d;
-    long long cents;
-    int i;
 
     if (lua_isinteger(L, idx) && !money) {
-        p = int_text(end, (long long)lua_tointeger(L, idx));
-        jb_addn(b, p, (size_t)(end - p));
+        jb_addn(b, buf, tw_fmt_int(buf, (int64_t)lua_tointeger(L, idx)));
         return;
     }
     d = lua_tonumber(L, idx);
@@ -145,27 +113,15 @@ static void add_number(lua_State *L, struct jbuf *b, int idx, bool money)
     }
     if (money && fabs(d) < 1e15) {
         /* Two decimals, from the nearest whole cent (exact for any realistic amount). */
-        cents = llround(d * 100.0);
-        p = int_text(end, llabs(cents) / 100);
-        if (cents < 0)
-            *--p = '-';
-        jb_addn(b, p, (size_t)(end - p));
-        buf[0] = '.';
-        buf[1] = (char)('0' + llabs(cents) % 100 / 10);
-        buf[2] = (char)('0' + llabs(cents) % 10);
-        jb_addn(b, buf, 3);
+        jb_addn(b, buf, tw_fmt_money(buf, (int64_t)llround(d * 100.0)));
         return;
     }
     if (money) {
         snprintf(buf, sizeof(buf), "%.2f", d);
-    } else {
-        for (i = 15; i <= 17; i++) {
-            snprintf(buf, sizeof(buf), "%.*g", i, d);
-            if (strtod(buf, NULL) == d)
-                break;
-        }
+        jb_adds(b, buf);
+        return;
     }
-    jb_adds(b, buf);
+    jb_addn(b, buf, tw_fmt_double_g(buf, d));
 }
 
 static void add_value(lua_State *L, struct jbuf *b, int idx, int fields, const char *type,

@@ -88,11 +88,11 @@ void tw_lua_destroy(struct tw_lua *L);
  * The installed scripts of dir (e.g. lua_dir "/segments"): "x" for every regular file x.lua
  * whose x is made of letters, digits, '_' and '-' (the names the API accepts; others are
  * skipped), sorted bytewise, NULL-terminated. *names is owned by the caller
- * (tw_lua_names_free). A missing dir is an empty list. TW_OK, TW_ENOMEM or TW_EIO.
+ * (tw_lua_names_destroy). A missing dir is an empty list. TW_OK, TW_ENOMEM or TW_EIO.
  */
 int tw_lua_names(const char *dir, char ***names, struct tw_err *err);
 /* Free a list from tw_lua_names. NULL is a no-op. */
-void tw_lua_names_free(char **names);
+void tw_lua_names_destroy(char **names);
 
 /*
  * The installed scripts of lua_dir (catalog.c), kept current without a restart: the names of

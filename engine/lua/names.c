@@ -88,11 +88,11 @@ fail_nomem:
     closedir(d);
     ret = tw_err_set(err, TW_ENOMEM, "out of memory listing %s", dir);
 fail:
-    tw_lua_names_free(list);
+    tw_lua_names_destroy(list);
     return ret;
 }
 
-void tw_lua_names_free(char **names)
+void tw_lua_names_destroy(char **names)
 {
     size_t i;
 

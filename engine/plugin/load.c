@@ -25,38 +25,6 @@
 /* Everything up to and including close: what an ABI 1.0 plugin must provide. */
 #define DESC_SIZE_V1_0 (offsetof(struct tw_index_plugin, close) + sizeof(void (*)(void *)))
 
-/* When adding a type, also update the enum in include/taskwheel/plugin.h. */
-static const char *const type_names[] = {
-    [TW_FIELD_INT] = "int",         [TW_FIELD_MONEY] = "money",     [TW_FIELD_NUMBER] = "number",
-    [TW_FIELD_KEYWORD] = "keyword", [TW_FIELD_TEXT] = "text",       [TW_FIELD_BOOL] = "bool",
-    [TW_FIELD_DATE] = "date",       [TW_FIELD_DATETIME] = "datetime", [TW_FIELD_LIST] = "list",
-};
-
-const char *tw_field_type_name(uint32_t type)
-{
-    if (type >= sizeof(type_names) / sizeof(type_names[0]) || type_names[type] == NULL)
-        return "?";
-    return type_names[type];
-}
-
-const char *tw_seg_type_name(enum tw_seg_type t)
-{
-    switch (t) {
-    case TW_SEG_KEYWORD:
-        return "keyword";
-    case TW_SEG_TEXT:
-        return "text";
-    case TW_SEG_NUMBER:
-        return "number";
-    case TW_SEG_DATE:
-        return "date";
-    case TW_SEG_BOOLEAN:
-        return "boolean";
-    default:
-        return "-";
-    }
-}
-
 uint32_t tw_field_count(const struct tw_field *fields)
 {
     uint32_t n = 0;
@@ -272,7 +240,7 @@ int tw_plugin_registry_add(struct tw_plugin_registry *reg, const struct tw_index
     return refused(reg, origin, err);
 }
 
-void tw_plugin_free(struct tw_plugin *p)
+void tw_plugin_destroy(struct tw_plugin *p)
 {
     if (p == NULL)
         return;

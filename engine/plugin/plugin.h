@@ -89,7 +89,9 @@ int tw_plugin_check_fields(const struct tw_field *fields, bool nested, struct tw
 /* "int", "money", ... for a TW_FIELD_* type; "?" when unknown. */
 const char *tw_field_type_name(uint32_t type);
 /* "keyword", "text", "number", "date", "boolean", "-" for a TW_SEG_* type. */
-const char *tw_seg_type_name(enum tw_seg_type t);
+const char *tw_field_seg_type_name(enum tw_seg_type t);
+/* The same names, NULL-terminated, in TW_SEG_* order from TW_SEG_KEYWORD (entry t - 1). */
+extern const char *const tw_field_seg_type_names[];
 /* Number of entries before the {0} terminator. */
 uint32_t tw_field_count(const struct tw_field *fields);
 

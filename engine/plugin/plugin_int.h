@@ -24,6 +24,6 @@ int tw_plugin_registry_push(struct tw_plugin_registry *reg, struct tw_plugin *p,
 void tw_plugin_registry_refuse(struct tw_plugin_registry *reg, const struct tw_err *err);
 
 /* Unload and free one plugin (dlclose when it came from a file). NULL is a no-op. */
-void tw_plugin_free(struct tw_plugin *p);
+void tw_plugin_destroy(struct tw_plugin *p);
 
 #endif /* TW_PLUGIN_PLUGIN_INT_H */

@@ -20,6 +20,7 @@
 
 #include "core/mem.h"
 #include "core/time.h"
+#include "core/utf8.h"
 
 #define ARENA_MIN 4096
 #define ARENA_MAX ((size_t)1 << 30) /* 1 GiB of text in one record is a broken source */
@@ -190,48 +191,6 @@ static int arena_put(struct tw_record *r, struct tw_slot *s, const char *p, size
     return TW_OK;
 }
 
-/* Strict UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF), ASCII 8 bytes at a time. */
-static bool utf8_valid(const unsigned char *p, size_t n)
-{
-    size_t i = 0;
-    uint64_t w;
-    unsigned c;
-
-    while (i < n) {
-        if (i + 8 <= n) {
-            memcpy(&w, p + i, 8);
-            if ((w & 0x8080808080808080ULL) == 0) {
-                i += 8;
-                continue;
-            }
-        }
-        c = p[i];
-        if (c < 0x80) {
-            i++;
-        } else if (c >= 0xC2 && c <= 0xDF) {
-            if (i + 1 >= n || (p[i + 1] & 0xC0) != 0x80)
-                return false;
-            i += 2;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            if (i + 2 >= n || (p[i + 1] & 0xC0) != 0x80 || (p[i + 2] & 0xC0) != 0x80)
-                return false;
-            if ((c == 0xE0 && p[i + 1] < 0xA0) || (c == 0xED && p[i + 1] > 0x9F))
-                return false; /* overlong, or a UTF-16 surrogate */
-            i += 3;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            if (i + 3 >= n || (p[i + 1] & 0xC0) != 0x80 || (p[i + 2] & 0xC0) != 0x80 ||
-                (p[i + 3] & 0xC0) != 0x80)
-                return false;
-            if ((c == 0xF0 && p[i + 1] < 0x90) || (c == 0xF4 && p[i + 1] > 0x8F))
-                return false; /* overlong, or beyond U+10FFFF */
-            i += 4;
-        } else {
-            return false;
-        }
-    }
-    return true;
-}
-
 int tw_record_set_null(struct tw_record *r, uint32_t col)
 {
     struct tw_slot *s = slot_for(r, col, ANY_TYPE);
@@ -287,7 +246,7 @@ int tw_record_set_text(struct tw_record *r, uint32_t col, const char *p, size_t 
 
     if (s == NULL)
         return TW_EINVAL;
-    if (!utf8_valid((const unsigned char *)p, len))
+    if (!tw_utf8_valid(p, len))
         return mark_bad(r, "invalid UTF-8 in a text column");
     return arena_put(r, s, p, len);
 }

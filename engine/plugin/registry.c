@@ -30,7 +30,7 @@ void tw_plugin_registry_destroy(struct tw_plugin_registry *reg)
     if (reg == NULL)
         return;
     for (i = 0; i < reg->n; i++)
-        tw_plugin_free(reg->plugins[i]);
+        tw_plugin_destroy(reg->plugins[i]);
     for (i = 0; i < reg->nrefused; i++)
         tw_free(reg->refused[i]);
     tw_free(reg->plugins);
@@ -48,7 +48,7 @@ int tw_plugin_registry_push(struct tw_plugin_registry *reg, struct tw_plugin *p,
         cap = reg->cap ? reg->cap * 2 : 8;
         v = tw_realloc(reg->plugins, cap * sizeof(*v));
         if (v == NULL) {
-            tw_plugin_free(p);
+            tw_plugin_destroy(p);
             return tw_err_set(err, TW_ENOMEM, "out of memory loading plugins");
         }
         reg->plugins = v;
@@ -185,7 +185,7 @@ static void print_fields(FILE *out, const struct tw_field *f, int indent)
 {
     for (; f->name != NULL; f++) {
         fprintf(out, "%*s%-*s %-9s %-8s%s%s\n", indent, "", 28 - indent, f->name,
-                tw_field_type_name(f->type), tw_seg_type_name(tw_field_seg_type(f->type)),
+                tw_field_type_name(f->type), tw_field_seg_type_name(tw_field_seg_type(f->type)),
                 (f->flags & TW_FIELD_FILTERABLE) ? " filterable" : "",
                 (f->flags & TW_FIELD_NESTED) ? " nested" : "");
         if (f->type == TW_FIELD_LIST)

@@ -35,17 +35,6 @@ static void on_progress(void *ctx, const struct tw_export_stats *s)
     tw_run_report_progress(ctx, &c);
 }
 
-/* target.compression == "gzip" (the validated target is canonical compact JSON). */
-static bool wants_gzip(const char *target_json)
-{
-    json_t *t = target_json ? json_loads(target_json, 0, NULL) : NULL;
-    const char *c = json_string_value(json_object_get(t, "compression"));
-    bool gzip = c != NULL && strcmp(c, "gzip") == 0;
-
-    json_decref(t);
-    return gzip;
-}
-
 /*
  * The run's segment, compiled against the plugin's fields as of the run's start, with a
  * sandboxed Lua state (*lua, caller destroys) when it has script rules. On failure *seg and
@@ -138,7 +127,7 @@ int tw_export_work(const struct tw_run_job *job, struct tw_run_report *rep, void
     ej.since_from = job->since_from;
     ej.writer = writer;
     ej.writer_arg = writer == &lua_ops ? &lua_arg : NULL;
-    ej.gzip = wants_gzip(job->target_json);
+    ej.gzip = job->gzip;
     ej.out_dir = job->result_dir;
     ej.tmp_path = job->tmp_path;
     ej.progress = on_progress;

@@ -15,12 +15,13 @@
 #include "core/mem.h"
 
 #define JOB_MAGIC 0x74776a62u        /* "twjb" */
-#define JOB_NSTR 7
+#define JOB_NSTR 5
 #define JOB_MAX (64u << 20)          /* a job is a few KB; refuse absurd lengths */
 
 struct job_head {
     uint32_t magic;
     int32_t len[JOB_NSTR];           /* byte length of each string, -1 for NULL */
+    int32_t gzip;                    /* 0 or 1 */
     int64_t task_id, chain, run_start;
     int64_t since, since_from;
 };
@@ -28,9 +29,8 @@ struct job_head {
 /* The job's string fields in wire order. */
 static const char **job_field(struct tw_run_job *j, int i)
 {
-    const char **f[JOB_NSTR] = { &j->export_index, &j->export_format, &j->target_json,
-                                 &j->trigger_json, &j->segment_json, &j->result_dir,
-                                 &j->tmp_path };
+    const char **f[JOB_NSTR] = { &j->export_index, &j->export_format, &j->segment_json,
+                                 &j->result_dir, &j->tmp_path };
 
     return f[i];
 }
@@ -52,6 +52,7 @@ int tw_job_send(int fd, const struct tw_run_job *job)
     h.run_start = j.run_start;
     h.since = j.since;
     h.since_from = j.since_from;
+    h.gzip = j.gzip ? 1 : 0;
     iov[0].iov_base = &h;
     iov[0].iov_len = sizeof(h);
     for (i = 0; i < JOB_NSTR; i++) {
@@ -113,6 +114,7 @@ char *tw_job_recv(int fd, struct tw_run_job *job)
     job->run_start = h.run_start;
     job->since = h.since != 0;
     job->since_from = h.since_from;
+    job->gzip = h.gzip == 1;
     for (i = 0; i < JOB_NSTR; i++) {
         size_t len = h.len[i] > 0 ? (size_t)h.len[i] : 0;
 

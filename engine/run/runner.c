@@ -77,8 +77,6 @@ static void job_free(struct tw_run_job *j)
 {
     tw_free((char *)j->export_index);
     tw_free((char *)j->export_format);
-    tw_free((char *)j->target_json);
-    tw_free((char *)j->trigger_json);
     tw_free((char *)j->segment_json);
     tw_free((char *)j->result_dir);
     tw_free((char *)j->tmp_path);
@@ -90,13 +88,10 @@ static int job_copy(struct tw_run_job *dst, const struct tw_run_job *src)
     *dst = *src;
     dst->export_index = tw_strdup(src->export_index);
     dst->export_format = tw_strdup(src->export_format);
-    dst->target_json = tw_strdup(src->target_json);
-    dst->trigger_json = tw_strdup(src->trigger_json);
     dst->segment_json = tw_strdup(src->segment_json);
     dst->result_dir = tw_strdup(src->result_dir);
     dst->tmp_path = tw_strdup(src->tmp_path);
     if ((src->export_index && !dst->export_index) || (src->export_format && !dst->export_format) ||
-        (src->target_json && !dst->target_json) || (src->trigger_json && !dst->trigger_json) ||
         (src->segment_json && !dst->segment_json) || !dst->result_dir || !dst->tmp_path)
         return TW_ENOMEM;
     return TW_OK;

@@ -41,8 +41,7 @@ struct tw_run_job {
     int64_t run_start;          /* start of the run, UTC seconds (the plugin's "now") */
     const char *export_index;   /* target.export_index */
     const char *export_format;  /* target.export_format */
-    const char *target_json;    /* the whole target object, compact JSON */
-    const char *trigger_json;   /* the whole trigger object, compact JSON */
+    bool gzip;                  /* target.compression is "gzip" */
     const char *segment_json;   /* resolved segment (inline or saved), compact JSON; NULL: none */
     const char *result_dir;     /* results_dir/<chain>/<id>: where the result is renamed to */
     const char *tmp_path;       /* result_dir/.partial: the only file written before the rename */

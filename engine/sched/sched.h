@@ -15,7 +15,9 @@
  *          struct tw_sched_deps sd = { .cfg = cfg, .store = store, .base = base,
  *                                      .work = <export work fn>, .work_ctx = <its ctx> };
  *          tw_sched_create(&sd, &sched, &err);       (before the API: it recovers runs)
- *   2. API: deps.hooks = tw_sched_api_hooks(sched); tw_api_create(&deps, &api, &err);
+ *   2. API: deps.hooks wraps tw_sched_task_changed/_deleted/_execute/_execute_forget and
+ *      tw_sched_get_stats (serve.c does it: the scheduler does not know the API);
+ *      tw_api_create(&deps, &api, &err);
  *   3. On SIGTERM/SIGINT (libevent signal events):
  *          tw_api_set_draining(api);
  *          tw_sched_shutdown(sched, cfg->shutdown_grace_s, on_drained, base);
@@ -32,11 +34,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "api/api.h"
 #include "core/config.h"
 #include "core/err.h"
-#include "core/histo.h"
 #include "run/runner.h"
+#include "sched/sched_stats.h"
 #include "store/store.h"
 
 struct event_base;
@@ -55,27 +56,12 @@ struct tw_sched_deps {
 /* Called once when a shutdown has drained; see tw_sched_shutdown. */
 typedef void tw_sched_drained_fn(void *arg);
 
-#define TW_SCHED_MAX_INDEXES 32  /* export indexes with their own records counter */
-
-struct tw_sched_stats {
-    size_t tasks;                /* entries: armed, queued or running */
-    size_t armed;                /* waiting for their time in the wheel */
-    size_t queued;               /* due, waiting for a worker */
-    unsigned running;            /* workers busy */
-    uint64_t started;            /* runs started since creation */
-    uint64_t done;               /* runs that ended DONE */
-    uint64_t failed;             /* runs that ended ERROR (including ones never forked) */
-    uint64_t recovered;          /* INPROGRESS tasks recovered at creation */
-    /* For metrics (sched_stats.c). */
-    unsigned workers;            /* size of the worker pool (cfg->workers) */
-    struct tw_histo lateness_s;  /* scheduled runs: start time - due time, seconds */
-    struct tw_histo run_s;       /* runs that ended DONE or ERROR in a worker: wall seconds */
-    size_t n_exported;           /* entries used in exported[] */
-    struct {
-        char index[48];          /* export_index */
-        uint64_t records;        /* records written by runs that ended DONE (counts.success) */
-    } exported[TW_SCHED_MAX_INDEXES]; /* further indexes are counted under "other" */
-};
+/*
+ * Called when an executed run ends (why NULL) or a queued one cannot start (why says why). The
+ * same shape as api.h's tw_exec_done_fn, so the hooks wired in cli/serve.c pass it through;
+ * the scheduler does not include the API's header.
+ */
+typedef void tw_sched_exec_done_fn(void *arg, int64_t task_id, const struct tw_err *why);
 
 /*
  * Rebuild from the store (d->store must be open): arm every READY task at trigger.once and
@@ -92,9 +78,6 @@ int tw_sched_create(const struct tw_sched_deps *d, struct tw_sched **out, struct
  * clean stop. Held execute callbacks are not called. NULL is a no-op.
  */
 void tw_sched_destroy(struct tw_sched *s);
-
-/* The hooks the API calls (ctx = s, borrowed; s must outlive the API). */
-struct tw_api_hooks tw_sched_api_hooks(struct tw_sched *s);
 
 /*
  * The task was created or changed in the store: re-read it and arm, re-arm or disarm it as
@@ -119,7 +102,7 @@ void tw_sched_task_deleted(struct tw_sched *s, int64_t task_id);
  * later cannot start (why says why); done_arg is borrowed until then or until
  * tw_sched_execute_forget.
  */
-int tw_sched_execute(struct tw_sched *s, int64_t task_id, tw_exec_done_fn *done_cb,
+int tw_sched_execute(struct tw_sched *s, int64_t task_id, tw_sched_exec_done_fn *done_cb,
                      void *done_arg, struct tw_err *err);
 
 /* Forget the done_cb registered for (task_id, done_arg); a no-op when there is none. */
@@ -136,7 +119,5 @@ void tw_sched_execute_forget(struct tw_sched *s, int64_t task_id, void *done_arg
  */
 void tw_sched_shutdown(struct tw_sched *s, uint32_t grace_s, tw_sched_drained_fn *on_drained,
                        void *arg);
-
-void tw_sched_get_stats(const struct tw_sched *s, struct tw_sched_stats *out);
 
 #endif /* TW_SCHED_SCHED_H */

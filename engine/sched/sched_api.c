@@ -77,7 +77,7 @@ void tw_sched_task_deleted(struct tw_sched *s, int64_t task_id)
     tw_sched_notify(s, task_id);
 }
 
-int tw_sched_execute(struct tw_sched *s, int64_t task_id, tw_exec_done_fn *done_cb,
+int tw_sched_execute(struct tw_sched *s, int64_t task_id, tw_sched_exec_done_fn *done_cb,
                      void *done_arg, struct tw_err *err)
 {
     struct tw_sched_task *t = tw_sched_entry_get(s, task_id);
@@ -158,35 +158,4 @@ void tw_sched_execute_forget(struct tw_sched *s, int64_t task_id, void *done_arg
             tw_free(w);
             return;
         }
-}
-
-static void hook_changed(void *ctx, int64_t id)
-{
-    tw_sched_task_changed(ctx, id);
-}
-
-static void hook_deleted(void *ctx, int64_t id)
-{
-    tw_sched_task_deleted(ctx, id);
-}
-
-static int hook_execute(void *ctx, int64_t id, tw_exec_done_fn *done_cb, void *done_arg,
-                        struct tw_err *err)
-{
-    return tw_sched_execute(ctx, id, done_cb, done_arg, err);
-}
-
-static void hook_forget(void *ctx, int64_t id, void *done_arg)
-{
-    tw_sched_execute_forget(ctx, id, done_arg);
-}
-
-struct tw_api_hooks tw_sched_api_hooks(struct tw_sched *s)
-{
-    struct tw_api_hooks h = {
-        .ctx = s, .task_changed = hook_changed, .task_deleted = hook_deleted,
-        .execute = hook_execute, .execute_forget = hook_forget,
-    };
-
-    return h;
 }

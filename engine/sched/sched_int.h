@@ -118,7 +118,7 @@ struct tw_sched_task {
 struct tw_sched_waiter {
     struct tw_sched_waiter *next; /* s->waiters */
     int64_t task_id;
-    tw_exec_done_fn *cb;
+    tw_sched_exec_done_fn *cb;
     void *arg;                   /* borrowed from the API */
 };
 

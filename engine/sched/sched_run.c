@@ -147,18 +147,24 @@ static void fail_without_worker(struct tw_sched *s, struct tw_sched_task *t,
     report_not_started(s, task->id, TW_EIO, &why);
 }
 
-/* export_format from the target and the segment (inline, or saved by id) for the job. */
-static int resolve(struct tw_sched *s, const struct tw_task *task, char **format,
+/*
+ * export_format and compression from the target and the segment (inline, or saved by id) for
+ * the job: the worker gets them resolved and parses neither the target nor the trigger.
+ */
+static int resolve(struct tw_sched *s, const struct tw_task *task, char **format, bool *gzip,
                    char **segment, struct tw_err *err)
 {
     json_t *target = json_loads(task->target_json, 0, NULL);
     json_t *trigger = json_loads(task->trigger_json, 0, NULL);
     json_t *inline_seg = json_object_get(trigger, "segment");
+    const char *c;
     struct tw_segment g;
     char *text = NULL;
     int ret = TW_OK;
 
     *format = tw_strdup(json_string_value(json_object_get(target, "export_format")));
+    c = json_string_value(json_object_get(target, "compression"));
+    *gzip = c != NULL && strcmp(c, "gzip") == 0;
     memset(&g, 0, sizeof(g));
     if (inline_seg != NULL) {
         text = json_dumps(inline_seg, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -173,7 +179,7 @@ static int resolve(struct tw_sched *s, const struct tw_task *task, char **format
                        (long long)task->segment_id);
         *segment = g.segment_json;
         g.segment_json = NULL;
-        tw_segment_fini(&g);
+        tw_store_segment_fini(&g);
     }
     json_decref(target);
     json_decref(trigger);
@@ -187,6 +193,7 @@ static int launch(struct tw_sched *s, const struct tw_task *task, int64_t now,
     char dir[4096], tmp[4096 + 16];
     char *format = NULL, *segment = NULL;
     struct tw_sched_window win;
+    bool gzip = false;
     struct tw_run_job job;
     int ret;
 
@@ -194,7 +201,7 @@ static int launch(struct tw_sched *s, const struct tw_task *task, int64_t now,
                      sizeof(tmp)) != TW_OK)
         return tw_err_set(err, TW_EINVAL, "the result path under %s is too long",
                           s->d.cfg->results_dir);
-    ret = resolve(s, task, &format, &segment, err);
+    ret = resolve(s, task, &format, &gzip, &segment, err);
     if (ret == TW_OK)
         ret = tw_sched_since_window(s, task, &win, err);
     if (ret == TW_OK) {
@@ -204,8 +211,7 @@ static int launch(struct tw_sched *s, const struct tw_task *task, int64_t now,
         job.run_start = now;
         job.export_index = task->export_index;
         job.export_format = format;
-        job.target_json = task->target_json;
-        job.trigger_json = task->trigger_json;
+        job.gzip = gzip;
         job.segment_json = segment;
         job.result_dir = dir;
         job.tmp_path = tmp;

@@ -134,7 +134,7 @@ int tw_seg_check(const json_t *segment, const char *index, const struct tw_field
         if (rc != TW_OK)
             return rc;
         type = json_string_value(json_object_get(rule, "field_type"));
-        want = tw_seg_type_name(tw_field_seg_type(ref.f->type));
+        want = tw_field_seg_type_name(tw_field_seg_type(ref.f->type));
         if (type == NULL || strcmp(type, want) != 0) {
             snprintf(fpath, sizeof(fpath), "%s.field_type", rule_path);
             return tw_err_field(err, TW_EINVAL, fpath,

@@ -1,7 +1,8 @@
 /*
  * Rules to their normal form (segment.h): one kind, typed values and integer bounds that the
  * pushdown (seg_push.c) and the per-record evaluation (seg_eval.c) both read, so the two paths
- * cannot disagree about what a rule means.
+ * cannot disagree about what a rule means. Operators and time units are looked up in the
+ * grammar's table (seg_grammar.c), the one parsing checks rules against.
  */
 #include <math.h>
 #include <stdio.h>
@@ -133,7 +134,7 @@ static int compile_equality(struct tw_seg_rule *ru, const json_t *value, bool ne
     return TW_OK;
 }
 
-static int compile_number(struct tw_seg_rule *ru, const char *op, const json_t *rule)
+static int compile_number(struct tw_seg_rule *ru, int op, const json_t *rule)
 {
     uint32_t t = ru->ref.f->type;
     double s = scale_of(t);
@@ -143,11 +144,11 @@ static int compile_number(struct tw_seg_rule *ru, const char *op, const json_t *
 
     if (t == TW_FIELD_NUMBER) {
         ru->kind = TW_SK_DRANGE;
-        if (strcmp(op, "is_between_number") == 0) {
+        if (op == TW_SOP_BETWEEN_NUMBER) {
             ru->has_lo = ru->has_hi = ru->lo_incl = ru->hi_incl = true;
             ru->dlo = min;
             ru->dhi = max;
-        } else if (strcmp(op, "is_greater_than") == 0) {
+        } else if (op == TW_SOP_GREATER) {
             ru->has_lo = true;
             ru->dlo = v;
         } else {
@@ -157,11 +158,11 @@ static int compile_number(struct tw_seg_rule *ru, const char *op, const json_t *
         return TW_OK;
     }
     ru->kind = TW_SK_RANGE;
-    if (strcmp(op, "is_between_number") == 0) {
+    if (op == TW_SOP_BETWEEN_NUMBER) {
         ru->has_lo = ru->has_hi = true;
         ru->lo = int_bound(min * s, true);
         ru->hi = int_bound(max * s, false);
-    } else if (strcmp(op, "is_greater_than") == 0) {
+    } else if (op == TW_SOP_GREATER) {
         ru->has_lo = true;
         ru->lo = int_bound(v * s, false) + 1;     /* f > v  <=>  f >= floor(v) + 1 */
     } else {
@@ -183,26 +184,12 @@ static int parse_time(const json_t *rule, const char *key, int64_t *t, bool *dat
     return TW_OK;
 }
 
-static int64_t unit_seconds(const char *factor)
-{
-    static const struct { const char *name; int64_t s; } units[] = {
-        { "minute", 60 }, { "hour", 3600 }, { "day", DAY }, { "week", 7 * DAY },
-        { "month", 30 * DAY }, { "year", 365 * DAY },
-    };
-    size_t i;
-
-    for (i = 0; factor != NULL && i < sizeof(units) / sizeof(units[0]); i++)
-        if (strcmp(factor, units[i].name) == 0)
-            return units[i].s;
-    return 0;
-}
-
 /*
  * Date rules as inclusive epoch bounds. A date-only start of "is_after_date" means after that
  * whole day, a date-only end of "is_before_date" before it starts, and a date-only end of
  * "is_between_date" includes its whole day (SPEC §6).
  */
-static int compile_date(struct tw_seg_rule *ru, const char *op, const json_t *rule,
+static int compile_date(struct tw_seg_rule *ru, int op, const json_t *rule,
                         int64_t run_start, const char *rule_path, struct tw_err *err)
 {
     bool date_only = false;
@@ -210,20 +197,20 @@ static int compile_date(struct tw_seg_rule *ru, const char *op, const json_t *ru
     int rc = TW_OK;
 
     ru->kind = TW_SK_RANGE;
-    if (strcmp(op, "is_date") == 0) {
+    if (op == TW_SOP_IS_DATE) {
         rc = parse_time(rule, "value", &t, &date_only, rule_path, err);
         ru->has_lo = ru->has_hi = true;
         ru->lo = floor_day(t);
         ru->hi = ru->lo + DAY - 1;
-    } else if (strcmp(op, "is_after_date") == 0) {
+    } else if (op == TW_SOP_AFTER_DATE) {
         rc = parse_time(rule, "start_date", &t, &date_only, rule_path, err);
         ru->has_lo = true;
         ru->lo = date_only ? t + DAY : t + 1;
-    } else if (strcmp(op, "is_before_date") == 0) {
+    } else if (op == TW_SOP_BEFORE_DATE) {
         rc = parse_time(rule, "end_date", &t, &date_only, rule_path, err);
         ru->has_hi = true;
         ru->hi = t - 1;
-    } else if (strcmp(op, "is_between_date") == 0) {
+    } else if (op == TW_SOP_BETWEEN_DATE) {
         rc = parse_time(rule, "start_date", &t, &date_only, rule_path, err);
         ru->has_lo = true;
         ru->lo = t;
@@ -232,11 +219,12 @@ static int compile_date(struct tw_seg_rule *ru, const char *op, const json_t *ru
         ru->has_hi = true;
         ru->hi = date_only ? t + DAY - 1 : t;
     } else {
-        span = unit_seconds(json_string_value(json_object_get(rule, "time_factor"))) *
+        span = tw_seg_unit_find_seconds(
+                   json_string_value(json_object_get(rule, "time_factor"))) *
                json_integer_value(json_object_get(rule, "time_amount"));
         if (span <= 0)
             return tw_err_field(err, TW_EINVAL, rule_path, "%s: bad relative time", rule_path);
-        if (strcmp(op, "relative_less_than") == 0) {
+        if (op == TW_SOP_REL_LESS) {
             ru->has_lo = true;           /* field >= run_start - N·unit */
             ru->lo = run_start - span;
         } else {
@@ -254,40 +242,47 @@ static int compile_date(struct tw_seg_rule *ru, const char *op, const json_t *ru
 static int compile_rule(struct tw_seg_rule *ru, const json_t *rule, int64_t run_start,
                         const char *rule_path, struct tw_err *err)
 {
-    const char *op = json_string_value(json_object_get(rule, "operator"));
+    const char *name = json_string_value(json_object_get(rule, "operator"));
     const json_t *value = json_object_get(rule, "value");
     uint32_t t = ru->ref.f->type;
+    int op = tw_seg_op_find(name);
 
-    if (op == NULL)
+    if (name == NULL)
         return tw_err_field(err, TW_EINVAL, rule_path, "%s: no operator", rule_path);
-    if (strcmp(op, "exists") == 0) {
+    switch (op) {
+    case TW_SOP_EXISTS:
         ru->kind = TW_SK_EXISTS;
-    } else if (strcmp(op, "does_not_exist") == 0) {
+        return TW_OK;
+    case TW_SOP_MISSING:
         ru->kind = TW_SK_MISSING;
-    } else if (strcmp(op, "is") == 0 || strcmp(op, "is_not") == 0) {
-        return compile_equality(ru, value, op[2] == '_', err);
-    } else if (strcmp(op, "contains") == 0 || strcmp(op, "does_not_contain") == 0) {
+        return TW_OK;
+    case TW_SOP_IS:
+    case TW_SOP_IS_NOT:
+        return compile_equality(ru, value, op == TW_SOP_IS_NOT, err);
+    case TW_SOP_CONTAINS:
+    case TW_SOP_NOT_CONTAINS: {
         struct tw_seg_val sv = { 0, 0, (char *)json_string_value(value), 0 };
 
         if (!is_text(t) || sv.s == NULL)
             return tw_err_field(err, TW_EINVAL, rule_path, "%s: %s needs a text field and a "
-                                "string value", rule_path, op);
+                                "string value", rule_path, name);
         sv.len = strlen(sv.s);
-        ru->kind = op[0] == 'c' ? TW_SK_CONTAINS : TW_SK_NOT_CONTAINS;
+        ru->kind = op == TW_SOP_CONTAINS ? TW_SK_CONTAINS : TW_SK_NOT_CONTAINS;
         return add_val(ru, &sv, err);
-    } else if (strcmp(op, "is_between_number") == 0 || strcmp(op, "is_greater_than") == 0 ||
-               strcmp(op, "is_less_than") == 0) {
+    }
+    case TW_SOP_BETWEEN_NUMBER:
+    case TW_SOP_GREATER:
+    case TW_SOP_LESS:
         if (tw_field_seg_type(t) != TW_SEG_NUMBER)
             return tw_err_field(err, TW_EINVAL, rule_path, "%s: %s needs a number field",
-                                rule_path, op);
+                                rule_path, name);
         return compile_number(ru, op, rule);
-    } else if (is_date(t)) {
-        return compile_date(ru, op, rule, run_start, rule_path, err);
-    } else {
+    default:
+        if (op >= 0 && (tw_seg_ops[op].types & TW_SEG_TYPE_BIT(TW_SEG_DATE)) && is_date(t))
+            return compile_date(ru, op, rule, run_start, rule_path, err);
         return tw_err_field(err, TW_EINVAL, rule_path, "%s: operator %s does not apply to "
-                            "field %s", rule_path, op, ru->ref.f->name);
+                            "field %s", rule_path, name, ru->ref.f->name);
     }
-    return TW_OK;
 }
 
 /* A script rule: remember its name and params for tw_seg_bind_lua. True when rule is one. */
@@ -297,7 +292,7 @@ static bool compile_script(struct tw_seg_rule *ru, const json_t *rule, int *rc,
     const char *op = json_string_value(json_object_get(rule, "operator"));
     const json_t *params = json_object_get(rule, "params");
 
-    if (op == NULL || strcmp(op, "script") != 0)
+    if (tw_seg_op_find(op) != TW_SOP_SCRIPT)
         return false;
     ru->kind = TW_SK_SCRIPT;
     ru->ref.sub = TW_COND_TOP;

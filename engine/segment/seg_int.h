@@ -78,4 +78,43 @@ struct tw_seg {
 /* Epoch seconds of a DATE ("YYYY-MM-DD") or DATETIME ("...THH:MM:SSZ") slot's text. */
 bool tw_seg_parse_epoch(const char *s, size_t len, int64_t *out);
 
+/* ---- The grammar (seg_grammar.c): one table for parsing, checking and compiling. */
+
+enum tw_seg_op {
+    TW_SOP_IS, TW_SOP_IS_NOT, TW_SOP_CONTAINS, TW_SOP_NOT_CONTAINS, TW_SOP_IS_DATE,
+    TW_SOP_AFTER_DATE, TW_SOP_BEFORE_DATE, TW_SOP_BETWEEN_DATE, TW_SOP_BETWEEN_NUMBER,
+    TW_SOP_GREATER, TW_SOP_LESS, TW_SOP_REL_LESS, TW_SOP_REL_MORE, TW_SOP_EXISTS,
+    TW_SOP_MISSING, TW_SOP_SCRIPT,
+    TW_SOP_N
+};
+
+/* A set of field types: bit TW_SEG_TYPE_BIT(t) for each TW_SEG_* type t. */
+#define TW_SEG_TYPE_BIT(t) (1u << ((t) - 1))
+#define TW_SEG_TYPES_ALL 31u
+
+/* Operator-specific keys of a rule; bit b is tw_seg_op_keys[b]. */
+enum {
+    TW_SEG_KEY_VALUE = 1 << 0, TW_SEG_KEY_START = 1 << 1, TW_SEG_KEY_END = 1 << 2,
+    TW_SEG_KEY_MIN = 1 << 3, TW_SEG_KEY_MAX = 1 << 4, TW_SEG_KEY_FACTOR = 1 << 5,
+    TW_SEG_KEY_AMOUNT = 1 << 6, TW_SEG_KEY_SCRIPT = 1 << 7, TW_SEG_KEY_PARAMS = 1 << 8,
+};
+extern const char *const tw_seg_op_keys[];   /* NULL-terminated */
+
+struct tw_seg_op_def {
+    const char *name;   /* "is_between_date" */
+    unsigned types;     /* TW_SEG_TYPE_BIT()s it applies to */
+    unsigned needs;     /* TW_SEG_KEY_* it requires */
+    unsigned may;       /* TW_SEG_KEY_* it also accepts */
+};
+extern const struct tw_seg_op_def tw_seg_ops[TW_SOP_N];   /* indexed by enum tw_seg_op */
+
+/* The enum tw_seg_op of an operator name, or -1. */
+int tw_seg_op_find(const char *name);
+
+/* Relative rules' time_factor names (NULL-terminated) and their lengths in seconds. */
+extern const char *const tw_seg_unit_names[];
+extern const int64_t tw_seg_unit_seconds[];
+/* Seconds of a time_factor name, 0 when it is not one. */
+int64_t tw_seg_unit_find_seconds(const char *name);
+
 #endif

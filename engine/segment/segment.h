@@ -1,5 +1,5 @@
 /*
- * The segment compiler (SPEC §6): a validated segment (api/validate_segment.c checked its
+ * The segment compiler (SPEC §6): a validated segment (tw_seg_parse checked its
  * structure) becomes, for one run, a list of typed rules resolved against the index's field
  * table. Each rule is evaluated per record in C (tw_seg_keep) and, where the source can
  * express it exactly, also handed to the plugin as pushdown conditions (tw_seg_pushdown);
@@ -35,6 +35,27 @@
 #include "plugin/plugin.h"
 
 struct tw_seg;
+
+/*
+ * Checks a segment's rules against an index's fields; the caller provides it (serve.c: the
+ * loaded plugin's fields through tw_seg_check, and the installed scripts). path is the
+ * segment's own path; on error it sets err->field to the full path of the bad part.
+ */
+typedef int tw_seg_check_fn(void *ctx, const json_t *segment, const char *export_index,
+                            int64_t chain, const char *path, struct tw_err *err);
+
+/*
+ * Validate a segment (SPEC §6) found at path ("trigger.segment"): structure, types, each
+ * operator's keys (seg_parse.c); then check(check_ctx, ...), when check is set and an index is
+ * known, for what depends on the index's fields. export_index: the task's
+ * target.export_index, NULL when not in view (the segment's own "index", which must be one of
+ * indexes, NULL-terminated, is then used); chain: the task's chain, 0 when not in view. On
+ * success *canon is a new reference to the canonical segment (defaults filled); on failure
+ * TW_EINVAL (or check's error) with err->field set, and *canon is NULL.
+ */
+int tw_seg_parse(const json_t *seg, const char *export_index, int64_t chain,
+                 const char *const *indexes, tw_seg_check_fn *check, void *check_ctx,
+                 const char *path, json_t **canon, struct tw_err *err);
 
 /*
  * Check the rules of a structurally valid segment against an index's fields (SPEC §6.2):

@@ -298,7 +298,7 @@ struct tw_segment {
     int64_t last_modified;
 };
 
-void tw_segment_fini(struct tw_segment *g);
+void tw_store_segment_fini(struct tw_segment *g);
 void tw_store_free_segments(struct tw_segment *g, size_t n);
 int tw_store_segment_insert(struct tw_store *s, struct tw_segment *g, struct tw_err *err);
 int tw_store_segment_get(struct tw_store *s, int64_t id, struct tw_segment *out,

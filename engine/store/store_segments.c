@@ -68,7 +68,7 @@ int tw_store_segment_get(struct tw_store *s, int64_t id, struct tw_segment *out,
     }
     tw_store_done(q);
     if (ret != TW_OK)
-        tw_segment_fini(out);
+        tw_store_segment_fini(out);
     return ret;
 }
 

@@ -145,7 +145,7 @@ void tw_user_fini(struct tw_user *u)
     memset(u, 0, sizeof(*u));
 }
 
-void tw_segment_fini(struct tw_segment *g)
+void tw_store_segment_fini(struct tw_segment *g)
 {
     if (g == NULL)
         return;
@@ -161,6 +161,6 @@ void tw_store_free_segments(struct tw_segment *g, size_t n)
     if (g == NULL)
         return;
     for (i = 0; i < n; i++)
-        tw_segment_fini(&g[i]);
+        tw_store_segment_fini(&g[i]);
     tw_free(g);
 }

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "harness.h"
 
 static struct tw_srv srv;
@@ -146,6 +148,7 @@ Test(tasks, list_filters)
     tw_http(&srv, "GET", "/tasks?export_index=vouchers", tok, NULL, NULL, &r);
     cr_assert_eq(json_array_size(r.json), 0);
     tw_resp_fini(&r);
+    /* No task has a campaign_id yet: the API never sets one (the reference, section 2). */
     tw_http(&srv, "GET", "/tasks?campaign_id=7", tok, NULL, NULL, &r);
     cr_assert_eq(r.status, 200);
     cr_assert_eq(json_array_size(r.json), 0);
@@ -334,5 +337,55 @@ Test(tasks, download_url_before_a_result_is_409)
     snprintf(path, sizeof(path), "/tasks/%" JSON_INTEGER_FORMAT "/download_url", id);
     tw_http(&srv, "GET", path, tok, NULL, NULL, &r);
     tw_assert_error(&r, 409, "task_not_done", NULL);
+    tw_resp_fini(&r);
+}
+
+/* Set a task's campaign_id in the store directly: the field no request writes. */
+static void store_set_campaign(json_int_t id, const char *campaign)
+{
+    char path[512];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st;
+
+    snprintf(path, sizeof(path), "%s/var/taskwheel.db", srv.dir);
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK, "%s", path);
+    sqlite3_busy_timeout(db, 10000);
+    cr_assert_eq(sqlite3_prepare_v2(db, "UPDATE tasks SET campaign_id = ?1 WHERE id = ?2", -1,
+                                    &st, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, id);
+    cr_assert_eq(sqlite3_step(st), SQLITE_DONE, "%s", sqlite3_errmsg(db));
+    cr_assert_eq(sqlite3_changes(db), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+/*
+ * ?campaign_id= reaches the store's filter: a task whose stored campaign_id is 7 is the only
+ * one listed for 7, with its total, and still only for the caller's chains.
+ */
+Test(tasks, list_filters_by_stored_campaign_id)
+{
+    struct tw_resp r;
+    char total[16];
+    json_int_t a = create(1, NULL), b = create(1, NULL), c = create(2, NULL);
+
+    store_set_campaign(b, "7");
+    store_set_campaign(c, "8");
+    tw_http(&srv, "GET", "/tasks?campaign_id=7", tok, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200);
+    cr_assert_eq(json_array_size(r.json), 1);
+    cr_assert_eq(json_integer_value(json_object_get(json_array_get(r.json, 0), "id")), b);
+    cr_assert(tw_resp_header(&r, "X-Total-Count", total, sizeof(total)));
+    cr_assert_str_eq(total, "1");
+    tw_resp_fini(&r);
+    tw_http(&srv, "GET", "/tasks?campaign_id=8&chain=1", tok, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200);
+    cr_assert_eq(json_array_size(r.json), 0);
+    tw_resp_fini(&r);
+    tw_http(&srv, "GET", "/tasks", tok, NULL, NULL, &r);
+    cr_assert_eq(json_array_size(r.json), 3, "a (%lld) and the others are still listed",
+                 (long long)a);
     tw_resp_fini(&r);
 }

@@ -1,7 +1,7 @@
 /*
  * Fuzz target: the segment compiler (issue #6). The bytes are a segment as a client sends it
  * (parsed like a request body: json_loadb with JSON_REJECT_DUPLICATES). It goes through
- * tw_segment_input_parse (api/validate_segment.c: structure, types, operator keys) and, when
+ * tw_segment_input_parse (segment/seg_parse.c: structure, types, operator keys) and, when
  * valid, tw_seg_check and tw_seg_compile (engine/segment) against a transactions-like field
  * table (fuzz_fields.h); a compiled segment is matched against two records built once (one
  * filled, with two items; one all null), and pushed down into a query.

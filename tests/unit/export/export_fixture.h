@@ -9,6 +9,8 @@
 #include <criterion/criterion.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,27 @@ static inline void xfx_teardown(struct xfx *f)
 {
     tw_plugin_registry_destroy(f->reg);
     nftw(f->dir, xfx_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/*
+ * In a forked child: when running as root, give dir (when not NULL) to the user "nobody" and
+ * become nobody (groups, gid, then uid), so that file permissions apply as they do to anyone.
+ * 0 on success (or when not root), -1 when a step failed.
+ */
+static inline int xfx_drop_root(const char *dir)
+{
+    struct passwd *pw;
+
+    if (geteuid() != 0)
+        return 0;
+    pw = getpwnam("nobody");
+    if (pw == NULL)
+        return -1;
+    if (dir != NULL && chown(dir, pw->pw_uid, pw->pw_gid) != 0)
+        return -1;
+    if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+        return -1;
+    return 0;
 }
 
 /* The whole file (NUL-terminated, caller frees) and its length. */

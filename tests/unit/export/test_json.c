@@ -124,7 +124,7 @@ Test(json, control_bytes_are_escaped)
     close(fd);
     tw_record_destroy(r);
     text = xfx_read(path, NULL);
-    cr_assert(strstr(text, "\\u0001\\u001f\\u0008\\u000c\\\"\\\\"), "%s", text);
+    cr_assert(strstr(text, "\\u0001\\u001f\\b\\f\\\"\\\\"), "%s", text);
     doc = json_loads(text, 0, NULL);
     cr_assert_not_null(doc, "%s", text);
     cr_assert_str_eq(json_string_value(json_object_get(json_array_get(doc, 0), "s")), raw);

@@ -850,16 +850,16 @@ Test(lua, names)
     cr_assert_str_eq(names[0], "a-1");
     cr_assert_str_eq(names[1], "b");
     cr_assert_null(names[2]);
-    tw_lua_names_free(names);
+    tw_lua_names_destroy(names);
 
     snprintf(sub, sizeof(sub), "%s/none", dir);
     cr_assert_eq(tw_lua_names(sub, &names, &err), TW_OK, "%s", err.msg);
     cr_assert_null(names[0]);
-    tw_lua_names_free(names);
-    tw_lua_names_free(NULL);
+    tw_lua_names_destroy(names);
+    tw_lua_names_destroy(NULL);
 
     cr_assert_eq(tw_lua_names(SHIPPED "/formats", &names, &err), TW_OK, "%s", err.msg);
     cr_assert_str_eq(names[0], "ndjson");
     cr_assert_str_eq(names[1], "tsv");
-    tw_lua_names_free(names);
+    tw_lua_names_destroy(names);
 }

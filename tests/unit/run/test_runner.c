@@ -20,6 +20,7 @@
 
 #include <event2/event.h>
 
+#include "core/clock.h"
 #include "core/mem.h"
 #include "harness.h"
 #include "run/runner.h"
@@ -87,7 +88,7 @@ static int start(int64_t id, struct tw_err *err)
     char rdir[256], tmp[300];
     struct tw_run_job job = {
         .task_id = id, .chain = 7, .run_start = 1700000000, .export_index = "users",
-        .export_format = "csv", .target_json = "{}", .trigger_json = "{}",
+        .export_format = "csv",
         .result_dir = rdir, .tmp_path = tmp,
     };
 
@@ -255,8 +256,8 @@ static int work_echo(const struct tw_run_job *job, struct tw_run_report *rep, vo
 
     (void)ctx;
     if (job->segment_json == NULL)
-        return tw_run_report_error(rep, &c, "null %s %s %s %s %lld %lld", job->export_index,
-                                   job->export_format, job->target_json, job->trigger_json,
+        return tw_run_report_error(rep, &c, "null %s %s %s %lld %lld", job->export_index,
+                                   job->export_format, job->gzip ? "gzip" : "plain",
                                    (long long)job->chain, (long long)job->run_start), 0;
     n = strlen(job->segment_json);
     if (n != BIG_SEGMENT)
@@ -463,7 +464,7 @@ Test(runner, job_strings_reach_the_worker_whole)
     char *seg = tw_malloc(BIG_SEGMENT + 1), rdir[256], tmp[300];
     struct tw_run_job job = {
         .task_id = 1, .chain = 7, .run_start = 1700000000, .export_index = "users",
-        .export_format = "csv", .target_json = "{\"a\":1}", .trigger_json = "{\"b\":2}",
+        .export_format = "csv", .gzip = true,
         .result_dir = rdir, .tmp_path = tmp,
     };
     size_t i;
@@ -476,7 +477,7 @@ Test(runner, job_strings_reach_the_worker_whole)
     cr_assert_eq(tw_run_paths(dir, 7, 1, rdir, sizeof(rdir), tmp, sizeof(tmp)), TW_OK);
     cr_assert_eq(tw_runner_start(runner, &job, NULL), TW_OK);   /* NULL segment */
     wait_for(1);
-    cr_assert_str_eq(got.msg, "null users csv {\"a\":1} {\"b\":2} 7 1700000000");
+    cr_assert_str_eq(got.msg, "null users csv gzip 7 1700000000");
     job.task_id = 2;
     job.segment_json = seg;
     cr_assert_eq(tw_run_paths(dir, 7, 2, rdir, sizeof(rdir), tmp, sizeof(tmp)), TW_OK);
@@ -550,9 +551,11 @@ Test(runner, stuck_spawner_delays_starts_briefly_then_is_replaced)
     wait_for(2);
     cr_assert_str_eq(got.msg, "plugin users: source database unavailable");
     cr_assert_eq(find_child("tw-spawner", NULL), sp, "a slow spawner is kept");
-    sleep(5);                                  /* its request is now 5 s old */
+    /* its request is now 5 s old: the fake clock says so, for as long as run 3 takes */
+    tw_clock_fake_set(tw_clock_wall_ms() + 5000, tw_clock_mono_ms() + 5000);
     cr_assert_eq(start(3, NULL), TW_OK);
     wait_for(3);
+    tw_clock_fake_clear();
     cr_assert_str_eq(got.msg, "plugin users: source database unavailable");
     sp2 = find_child("tw-spawner", NULL);
     cr_assert(sp2 > 0 && sp2 != sp, "the silent spawner was replaced (%d, %d)", (int)sp,

@@ -41,7 +41,7 @@ Test(store_segments, round_trip_and_update)
     cr_assert_str_eq(got.name, "big spenders");
     cr_assert_str_eq(got.segment_json, "{\"join\":\"all\",\"rules\":[]}");
     cr_assert_eq(got.created, 100);
-    tw_segment_fini(&got);
+    tw_store_segment_fini(&got);
 
     upd.id = id;
     upd.chain = 9999;           /* ignored: a segment stays in its chain */
@@ -55,7 +55,7 @@ Test(store_segments, round_trip_and_update)
     cr_assert_str_eq(got.segment_json, "{\"join\":\"any\",\"rules\":[]}");
     cr_assert_eq(got.created, 100);
     cr_assert_eq(got.last_modified, 200);
-    tw_segment_fini(&got);
+    tw_store_segment_fini(&got);
 
     upd.id = 999;
     cr_assert_eq(tw_store_segment_update(fx.s, &upd, &err), TW_ENOTFOUND);
@@ -114,7 +114,7 @@ Test(store_segments, delete_refused_while_used)
     cr_assert_eq(users[1], t2);
     tw_free(users);
     cr_assert_eq(tw_store_segment_get(fx.s, seg, &got, &err), TW_OK, "still there");
-    tw_segment_fini(&got);
+    tw_store_segment_fini(&got);
 
     cr_assert_eq(tw_store_task_delete(fx.s, t1, &err), TW_OK);
     cr_assert_eq(tw_store_task_delete(fx.s, t2, &err), TW_OK);

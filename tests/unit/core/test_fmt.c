@@ -1,11 +1,12 @@
-/* fmt.c: integers, money from minor units (never through a float), shortest exact doubles. */
+/* core/fmt.c: integers, money from minor units (never through a float), shortest exact doubles. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
-#include "export/export.h"
+#include "core/fmt.h"
 
 static void check_int(int64_t v, const char *want)
 {

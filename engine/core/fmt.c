@@ -1,14 +1,15 @@
 /*
- * Numbers as text for the writers (export.h). Integers and money are the hot path (every
+ * Numbers as text (fmt.h), for the export writers and Lua's tw.json. Integers and money are the hot path (every
  * export has several per row), so they are formatted two digits at a time from a table
  * instead of through printf. Money never passes through a float: minor units are split into
  * whole and cents with integer division, so 1250 is "12.50" exactly. Doubles (rare: no
  * built-in index has one) take the shortest %.15g..%.17g form that reads back bit-exact.
  */
-#include "export/export.h"
+#include "core/fmt.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static const char pairs[201] = "00010203040506070809101112131415161718192021222324252627282930"
                                "31323334353637383940414243444546474849505152535455565758596061"
@@ -76,10 +77,6 @@ size_t tw_fmt_money(char *out, int64_t minor)
 
 size_t tw_fmt_double(char *out, double v)
 {
-    char buf[40];
-    int prec;
-    int n = 0;
-
     if (v == 0) {
         out[0] = '0'; /* also -0: reads back equal, and "-0" surprises */
         return 1;
@@ -87,6 +84,15 @@ size_t tw_fmt_double(char *out, double v)
     /* Integral values in the exactly-representable range print as integers ("12", not "12.0"). */
     if (v >= -9007199254740992.0 && v <= 9007199254740992.0 && v == (double)(int64_t)v)
         return tw_fmt_int(out, (int64_t)v);
+    return tw_fmt_double_g(out, v);
+}
+
+size_t tw_fmt_double_g(char *out, double v)
+{
+    char buf[40];
+    int prec;
+    int n = 0;
+
     for (prec = 15; prec <= 17; prec++) {
         n = snprintf(buf, sizeof(buf), "%.*g", prec, v);
         if (strtod(buf, NULL) == v)
@@ -96,32 +102,4 @@ size_t tw_fmt_double(char *out, double v)
         n = 0;
     memcpy(out, buf, (size_t)n);
     return (size_t)n;
-}
-
-bool tw_out_scalar(struct tw_out *o, uint32_t type, const struct tw_slot *s)
-{
-    char *p;
-
-    switch (type) {
-    case TW_FIELD_INT:
-        p = tw_out_reserve(o, TW_FMT_NUM_MAX);
-        tw_out_commit(o, tw_fmt_int(p, s->v.i));
-        return true;
-    case TW_FIELD_MONEY:
-        p = tw_out_reserve(o, TW_FMT_NUM_MAX);
-        tw_out_commit(o, tw_fmt_money(p, s->v.i));
-        return true;
-    case TW_FIELD_NUMBER:
-        p = tw_out_reserve(o, TW_FMT_NUM_MAX);
-        tw_out_commit(o, tw_fmt_double(p, s->v.d));
-        return true;
-    case TW_FIELD_BOOL:
-        if (s->v.i)
-            tw_out_lit(o, "true", 4);
-        else
-            tw_out_lit(o, "false", 5);
-        return true;
-    default:
-        return false;
-    }
 }

@@ -1,9 +1,11 @@
 /*
  * Segment validation (SPEC §6): the structure of a segment and of each rule, checked when a
- * task or saved segment is written, so that a bad rule is a 400 naming
- * "trigger.segment.rules[2].operator" and not an ERROR hours later (§6.2). What depends on an
- * index's fields (does field_name exist, is it of that field_type, is it nested) is the
- * segment compiler's, reached through ctx->check_segment.
+ * task or saved segment is written (the API calls tw_seg_parse, segment.h), so that a bad
+ * rule is a 400 naming "trigger.segment.rules[2].operator" and not an ERROR hours later
+ * (§6.2). What depends on an
+ * index's fields (does field_name exist, is it of that field_type, is it nested) is
+ * tw_seg_check's, reached through the caller's check function. Operators, field types and
+ * time units come from the grammar's one table (seg_grammar.c).
  *
  * Decisions (strict where the SPEC is silent):
  * - The operator must apply to the field_type (§6 table: "contains" on a number is a 400);
@@ -26,13 +28,15 @@
  * - chain 0 / export_index NULL mean "not in view" (a PUT of trigger alone): the comparisons
  *   wait for the caller's merged check.
  */
-#include "api/validate.h"
+#include "segment/seg_int.h"
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "core/time.h"
+#include "core/val.h"
+#include "lua/lua.h"
 
 #define MAX_RULES 100
 #define MAX_VALUES 1000              /* elements of an is/is_not value array */
@@ -41,48 +45,11 @@
 #define MAX_SCRIPT_CHARS 64
 #define MAX_SPAN_S (10000LL * 365 * 86400)
 
-enum { F_KEYWORD = 1, F_TEXT = 2, F_NUMBER = 4, F_DATE = 8, F_BOOLEAN = 16, F_ANY = 31 };
-static const char *const field_types[] = { "keyword", "text", "number", "date", "boolean",
-                                           NULL };
-
-/* Operator-specific keys; the bit order is the order of op_keys. */
-enum {
-    K_VALUE = 1 << 0, K_START = 1 << 1, K_END = 1 << 2, K_MIN = 1 << 3, K_MAX = 1 << 4,
-    K_FACTOR = 1 << 5, K_AMOUNT = 1 << 6, K_SCRIPT = 1 << 7, K_PARAMS = 1 << 8,
-};
-static const char *const op_keys[] = { "value", "start_date", "end_date", "min", "max",
-                                       "time_factor", "time_amount", "script", "params", NULL };
-
-struct op {
-    const char *name;
-    unsigned types;     /* F_* the operator applies to */
-    unsigned needs;     /* K_* it requires */
-    unsigned may;       /* K_* it also accepts */
-};
-
-static const struct op ops[] = {
-    { "is", F_KEYWORD | F_TEXT | F_NUMBER | F_BOOLEAN, K_VALUE, 0 },
-    { "is_not", F_KEYWORD | F_TEXT | F_NUMBER | F_BOOLEAN, K_VALUE, 0 },
-    { "contains", F_KEYWORD | F_TEXT, K_VALUE, 0 },
-    { "does_not_contain", F_KEYWORD | F_TEXT, K_VALUE, 0 },
-    { "is_date", F_DATE, K_VALUE, 0 },
-    { "is_after_date", F_DATE, K_START, 0 },
-    { "is_before_date", F_DATE, K_END, 0 },
-    { "is_between_date", F_DATE, K_START | K_END, 0 },
-    { "is_between_number", F_NUMBER, K_MIN | K_MAX, 0 },
-    { "is_greater_than", F_NUMBER, K_VALUE, 0 },
-    { "is_less_than", F_NUMBER, K_VALUE, 0 },
-    { "relative_less_than", F_DATE, K_FACTOR | K_AMOUNT, 0 },
-    { "relative_more_than", F_DATE, K_FACTOR | K_AMOUNT, 0 },
-    { "exists", F_ANY, 0, 0 },
-    { "does_not_exist", F_ANY, 0, 0 },
-    { "script", F_ANY, K_SCRIPT, K_PARAMS },
-};
-#define N_OPS (sizeof(ops) / sizeof(ops[0]))
-
-static const char *const time_factors[] = { "minute", "hour", "day", "week", "month", "year",
-                                            NULL };
-static const int64_t factor_secs[] = { 60, 3600, 86400, 7 * 86400, 30 * 86400, 365 * 86400 };
+#define F_KEYWORD TW_SEG_TYPE_BIT(TW_SEG_KEYWORD)
+#define F_TEXT TW_SEG_TYPE_BIT(TW_SEG_TEXT)
+#define F_NUMBER TW_SEG_TYPE_BIT(TW_SEG_NUMBER)
+#define F_BOOLEAN TW_SEG_TYPE_BIT(TW_SEG_BOOLEAN)
+#define F_ANY TW_SEG_TYPES_ALL
 
 /* "keyword, text": the names of the bits set in types. */
 static const char *type_names(unsigned types, char *buf, size_t n)
@@ -91,28 +58,30 @@ static const char *type_names(unsigned types, char *buf, size_t n)
     size_t i;
 
     buf[0] = '\0';
-    for (i = 0; field_types[i] != NULL && o < n; i++) {
+    for (i = 0; tw_field_seg_type_names[i] != NULL && o < n; i++) {
         if (types & (1u << i))
-            o += (size_t)snprintf(buf + o, n - o, "%s%s", o ? ", " : "", field_types[i]);
+            o += (size_t)snprintf(buf + o, n - o, "%s%s", o ? ", " : "",
+                                  tw_field_seg_type_names[i]);
     }
     return buf;
 }
 
-static int find_op(const json_t *v, const char *path, const struct op **out, struct tw_err *err)
+static int find_op(const json_t *v, const char *path, const struct tw_seg_op_def **out,
+                   struct tw_err *err)
 {
     char names[400];
     char got[128];
     size_t o = 0;
     size_t i;
+    int op = json_is_string(v) ? tw_seg_op_find(json_string_value(v)) : -1;
 
-    for (i = 0; json_is_string(v) && i < N_OPS; i++) {
-        if (strcmp(json_string_value(v), ops[i].name) == 0) {
-            *out = &ops[i];
-            return TW_OK;
-        }
+    if (op >= 0) {
+        *out = &tw_seg_ops[op];
+        return TW_OK;
     }
-    for (i = 0; i < N_OPS && o < sizeof(names); i++)
-        o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", i ? ", " : "", ops[i].name);
+    for (i = 0; i < TW_SOP_N && o < sizeof(names); i++)
+        o += (size_t)snprintf(names + o, sizeof(names) - o, "%s%s", i ? ", " : "",
+                              tw_seg_ops[i].name);
     return tw_val_fail(err, path, "must be one of %s (got %s)", names,
                        json_is_number(v) ? "number" : tw_val_got(v, got, sizeof(got)));
 }
@@ -137,8 +106,8 @@ static int check_scalar(const json_t *v, const char *path, unsigned type, bool l
     return tw_val_type_fail(v, path, want, err);
 }
 
-static int check_value(const json_t *v, const char *path, const struct op *op, unsigned type,
-                       struct tw_err *err)
+static int check_value(const json_t *v, const char *path, const struct tw_seg_op_def *op,
+                       unsigned type, struct tw_err *err)
 {
     char p[TW_VAL_PATHSZ];
     struct tw_err terr;
@@ -148,7 +117,7 @@ static int check_value(const json_t *v, const char *path, const struct op *op, u
     size_t i;
     int rc;
 
-    if (strcmp(op->name, "is") == 0 || strcmp(op->name, "is_not") == 0) {
+    if (op == &tw_seg_ops[TW_SOP_IS] || op == &tw_seg_ops[TW_SOP_IS_NOT]) {
         if (!json_is_array(v))
             return check_scalar(v, path, type, true, err);
         if (json_array_size(v) == 0 || json_array_size(v) > MAX_VALUES)
@@ -162,7 +131,7 @@ static int check_value(const json_t *v, const char *path, const struct op *op, u
         }
         return TW_OK;
     }
-    if (strcmp(op->name, "is_date") == 0) {
+    if (op == &tw_seg_ops[TW_SOP_IS_DATE]) {
         if ((rc = tw_val_string(v, path, 64, &s, err)) != TW_OK)
             return rc;
         tw_err_clear(&terr);
@@ -199,7 +168,7 @@ static int check_date(const json_t *v, const char *path, int64_t *start, int64_t
 }
 
 /* The keys of a rule that depend on its operator, given it is known to apply. */
-static int check_op_keys(const json_t *rule, const char *path, const struct op *op,
+static int check_op_keys(const json_t *rule, const char *path, const struct tw_seg_op_def *op,
                          unsigned type, struct tw_err *err)
 {
     char p[TW_VAL_PATHSZ];
@@ -219,12 +188,12 @@ static int check_op_keys(const json_t *rule, const char *path, const struct op *
     if ((v = json_object_get(rule, "end_date")) != NULL &&
         (rc = check_date(v, tw_val_path(p, path, "end_date"), &end_start, &end, err)) != TW_OK)
         return rc;
-    if ((op->needs & K_START) && (op->needs & K_END) && end < start)
+    if ((op->needs & TW_SEG_KEY_START) && (op->needs & TW_SEG_KEY_END) && end < start)
         return tw_val_fail(err, tw_val_path(p, path, "end_date"), "must not be before "
                            "start_date (got start_date %s, end_date %s)",
                            json_string_value(json_object_get(rule, "start_date")),
                            json_string_value(json_object_get(rule, "end_date")));
-    if (op->needs & K_MIN) {
+    if (op->needs & TW_SEG_KEY_MIN) {
         const json_t *min = json_object_get(rule, "min");
         const json_t *max = json_object_get(rule, "max");
         char got2[64];
@@ -239,16 +208,16 @@ static int check_op_keys(const json_t *rule, const char *path, const struct op *
                                tw_val_got(max, got2, sizeof(got2)));
     }
     if ((v = json_object_get(rule, "time_factor")) != NULL &&
-        (rc = tw_val_enum(v, tw_val_path(p, path, "time_factor"), time_factors, &factor,
+        (rc = tw_val_enum(v, tw_val_path(p, path, "time_factor"), tw_seg_unit_names, &factor,
                           err)) != TW_OK)
         return rc;
     if ((v = json_object_get(rule, "time_amount")) != NULL) {
         if ((rc = tw_val_int(v, tw_val_path(p, path, "time_amount"), 1, &amount, err)) != TW_OK)
             return rc;
-        if (amount > MAX_SPAN_S / factor_secs[factor])
+        if (amount > MAX_SPAN_S / tw_seg_unit_seconds[factor])
             return tw_val_fail(err, p, "must be at most %" PRId64 " for time_factor %s (got %"
-                               PRId64 ")", (int64_t)(MAX_SPAN_S / factor_secs[factor]),
-                               time_factors[factor], amount);
+                               PRId64 ")", (int64_t)(MAX_SPAN_S / tw_seg_unit_seconds[factor]),
+                               tw_seg_unit_names[factor], amount);
     }
     if ((v = json_object_get(rule, "script")) != NULL) {
         tw_val_path(p, path, "script");
@@ -263,15 +232,15 @@ static int check_op_keys(const json_t *rule, const char *path, const struct op *
     if ((v = json_object_get(rule, "params")) != NULL && !json_is_object(v))
         return tw_val_type_fail(v, tw_val_path(p, path, "params"), "an object", err);
     if (v != NULL)
-        return tw_val_depth(v, tw_val_path(p, path, "params"), err);
+        return tw_val_depth(v, tw_val_path(p, path, "params"), TW_LUA_MAX_PARAMS_DEPTH, err);
     return TW_OK;
 }
 
 /* field_name, field_type, nested, nesting_path; *type is the field_type's F_* bit. */
-static int check_field(const json_t *rule, const char *path, const struct op *op,
+static int check_field(const json_t *rule, const char *path, const struct tw_seg_op_def *op,
                        unsigned *type, struct tw_err *err)
 {
-    bool script = op->needs & K_SCRIPT;
+    bool script = op->needs & TW_SEG_KEY_SCRIPT;
     const json_t *name = json_object_get(rule, "field_name");
     const json_t *ftype = json_object_get(rule, "field_type");
     const json_t *nested = json_object_get(rule, "nested");
@@ -296,8 +265,8 @@ static int check_field(const json_t *rule, const char *path, const struct op *op
         return tw_val_fail(err, tw_val_path(p, path, "field_type"), "is required for "
                            "operator %s", op->name);
     if (ftype != NULL) {
-        if ((rc = tw_val_enum(ftype, tw_val_path(p, path, "field_type"), field_types, &i,
-                              err)) != TW_OK)
+        if ((rc = tw_val_enum(ftype, tw_val_path(p, path, "field_type"),
+                              tw_field_seg_type_names, &i, err)) != TW_OK)
             return rc;
         *type = 1u << i;
     }
@@ -330,7 +299,7 @@ static int check_rule(const json_t *rule, const char *rules_path, size_t idx,
     char path[TW_VAL_PATHSZ];
     char p[TW_VAL_PATHSZ];
     char names[128];
-    const struct op *op = NULL;
+    const struct tw_seg_op_def *op = NULL;
     const json_t *opv;
     unsigned type;
     size_t b;
@@ -352,14 +321,14 @@ static int check_rule(const json_t *rule, const char *rules_path, size_t idx,
                            "field_type %s (it applies to %s)", op->name,
                            json_string_value(json_object_get(rule, "field_type")),
                            type_names(op->types, names, sizeof(names)));
-    for (b = 0; op_keys[b] != NULL; b++) {
-        bool given = json_object_get(rule, op_keys[b]) != NULL;
+    for (b = 0; tw_seg_op_keys[b] != NULL; b++) {
+        bool given = json_object_get(rule, tw_seg_op_keys[b]) != NULL;
 
         if (given && !((op->needs | op->may) & (1u << b)))
-            return tw_val_fail(err, tw_val_path(p, path, op_keys[b]), "does not apply to "
+            return tw_val_fail(err, tw_val_path(p, path, tw_seg_op_keys[b]), "does not apply to "
                                "operator %s", op->name);
         if (!given && (op->needs & (1u << b)))
-            return tw_val_fail(err, tw_val_path(p, path, op_keys[b]), "is required for "
+            return tw_val_fail(err, tw_val_path(p, path, tw_seg_op_keys[b]), "is required for "
                                "operator %s", op->name);
     }
     return check_op_keys(rule, path, op, type, err);
@@ -399,9 +368,9 @@ static json_t *canonical(const json_t *seg)
     return c;
 }
 
-int tw_segment_input_parse(const json_t *seg, const char *export_index, int64_t chain,
-                           const struct tw_validate_ctx *ctx, const char *path, json_t **canon,
-                           struct tw_err *err)
+int tw_seg_parse(const json_t *seg, const char *export_index, int64_t chain,
+                 const char *const *indexes, tw_seg_check_fn *check, void *check_ctx,
+                 const char *path, json_t **canon, struct tw_err *err)
 {
     static const char *const keys[] = { "entity", "index", "join", "chain_id", "rules", NULL };
     static const char *const entities[] = { "people", NULL };
@@ -424,12 +393,12 @@ int tw_segment_input_parse(const json_t *seg, const char *export_index, int64_t 
         (rc = tw_val_enum(v, tw_val_path(p, path, "entity"), entities, &i, err)) != TW_OK)
         return rc;
     if ((v = json_object_get(seg, "index")) != NULL) {
-        if ((rc = tw_val_enum(v, tw_val_path(p, path, "index"), ctx->indexes, &i, err)) != TW_OK)
+        if ((rc = tw_val_enum(v, tw_val_path(p, path, "index"), indexes, &i, err)) != TW_OK)
             return rc;
         if (export_index != NULL && strcmp(json_string_value(v), export_index) != 0)
             return tw_val_fail(err, p, "must equal target.export_index \"%s\" (got %s)",
                                export_index, tw_val_got(v, got, sizeof(got)));
-        index = ctx->indexes[i];
+        index = indexes[i];
     }
     if ((v = json_object_get(seg, "join")) != NULL &&
         (rc = tw_val_enum(v, tw_val_path(p, path, "join"), joins, &i, err)) != TW_OK)
@@ -456,9 +425,9 @@ int tw_segment_input_parse(const json_t *seg, const char *export_index, int64_t 
 
     if ((*canon = canonical(seg)) == NULL)
         return tw_err_set(err, TW_ENOMEM, "out of memory validating %s", path);
-    if (ctx->check_segment != NULL && index != NULL) {
+    if (check != NULL && index != NULL) {
         tw_err_clear(err);
-        rc = ctx->check_segment(ctx->check_ctx, *canon, index, chain, path, err);
+        rc = check(check_ctx, *canon, index, chain, path, err);
         if (rc != TW_OK) {
             json_decref(*canon);
             *canon = NULL;
