@@ -324,8 +324,8 @@ int tw_sigv4_presign(const struct tw_sigv4_creds *creds, const struct tw_sigv4_r
                      struct tw_err *err)
 {
     struct tw_buf canon, query, signed_hdrs, url;
-    char amz_date[17], credential[512], expires_s[24], sig[65];
-    struct tw_sigv4_pair extra[6];
+    char amz_date[17], credential[512], expires_s[24], sig[65], *list = NULL;
+    struct tw_sigv4_pair extra[7];
     size_t n_extra = 0;
     int rc = check_creds(creds, req, err), n;
 
@@ -366,11 +366,9 @@ int tw_sigv4_presign(const struct tw_sigv4_creds *creds, const struct tw_sigv4_r
     }
     if (rc == TW_OK) {
         /* The list is a value of the next canonical request: keep it apart from the buffer. */
-        char *list = tw_buf_steal(&signed_hdrs);
-
+        list = tw_buf_steal(&signed_hdrs);
         extra[n_extra++] = (struct tw_sigv4_pair){ "X-Amz-SignedHeaders", list };
         rc = canonical(req, extra, n_extra, &canon, &query, &signed_hdrs, err);
-        tw_free(list);
     }
     if (rc == TW_OK) {
         sign(creds, amz_date, credential + strlen(creds->access_key_id) + 1, canon.data, sig);
@@ -378,12 +376,23 @@ int tw_sigv4_presign(const struct tw_sigv4_creds *creds, const struct tw_sigv4_r
             rc = tw_err_set(err, TW_ENOMEM, "sigv4: out of memory");
     }
     if (rc == TW_OK) {
-        int brc = tw_buf_puts(&url, scheme_host);
+        /* The URL's query is the signed one with the signature in its sorted place, as the
+         * AWS SDKs write it (so the engine's URL and the SDK's can be compared as strings). */
+        struct item *q = NULL;
+        size_t nq = 0;
+        int brc;
 
+        extra[n_extra++] = (struct tw_sigv4_pair){ "X-Amz-Signature", sig };
+        brc = query_items(req, extra, n_extra, &q, &nq);
+        if (brc == TW_OK)
+            brc = tw_buf_puts(&url, scheme_host);
         if (brc == TW_OK)
             brc = encode_into(&url, req->path, 1);
         if (brc == TW_OK)
-            brc = tw_buf_printf(&url, "?%s&X-Amz-Signature=%s", query.data, sig);
+            brc = tw_buf_puts(&url, "?");
+        if (brc == TW_OK)
+            brc = append_query(&url, q, nq);
+        items_free(q, nq);
         if (brc != TW_OK || url.len >= cap)
             rc = tw_err_set(err, TW_EINVAL, "sigv4: the pre-signed URL does not fit");
         else
@@ -393,5 +402,6 @@ int tw_sigv4_presign(const struct tw_sigv4_creds *creds, const struct tw_sigv4_r
     tw_buf_fini(&query);
     tw_buf_fini(&signed_hdrs);
     tw_buf_fini(&url);
+    tw_free(list);
     return rc;
 }
