@@ -334,7 +334,7 @@ struct tw_delivery {
     char *url;
     char *body;                 /* the JSON POSTed, fixed when the run ended */
     unsigned attempts;          /* made so far */
-    int64_t next_at;            /* due time of the next attempt */
+    int64_t next_at;            /* due time of the next attempt, ms since the epoch */
 };
 void tw_store_free_deliveries(struct tw_delivery *d, size_t n);
 
@@ -345,13 +345,18 @@ int tw_store_outbox_due(struct tw_store *s, int64_t now, size_t limit, struct tw
                         size_t *n, struct tw_err *err);
 /* The earliest next_at of any pending delivery, or 0 when none is pending. */
 int tw_store_outbox_next(struct tw_store *s, int64_t *next_at, struct tw_err *err);
+/*
+ * Push a delivery's next_at to until_ms without counting an attempt: taken before posting, so
+ * a crash during the attempt makes it due again after until_ms (at least once, never lost).
+ */
+int tw_store_outbox_lease(struct tw_store *s, int64_t id, int64_t until_ms, struct tw_err *err);
 
 /* One attempt, as GET /tasks/{id}/deliveries lists it. */
 struct tw_delivery_attempt {
     char uuid[37];
     char *event;
     unsigned attempt;           /* 1, 2, ... */
-    int64_t time;
+    int64_t time;               /* unix seconds */
     long status;                /* HTTP status, 0 when there was none */
     char *error;                /* "" when the receiver answered */
     int64_t duration_ms;

@@ -156,6 +156,7 @@ const char *const tw_store_sql[TW_STMT_COUNT] = {
     [TW_STMT_OUTBOX_NEXT] = "SELECT min(next_at) FROM webhook_outbox",
     [TW_STMT_OUTBOX_RESCHEDULE] =
         "UPDATE webhook_outbox SET attempts = attempts + 1, next_at = ?2 WHERE id = ?1",
+    [TW_STMT_OUTBOX_LEASE] = "UPDATE webhook_outbox SET next_at = ?2 WHERE id = ?1",
     [TW_STMT_OUTBOX_CLOSE] = "DELETE FROM webhook_outbox WHERE id = ?1",
     [TW_STMT_ATTEMPT_INSERT] =
         "INSERT INTO webhook_attempts (task_id, uuid, event, attempt, time, status, error, "

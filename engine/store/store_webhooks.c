@@ -221,6 +221,18 @@ int tw_store_outbox_next(struct tw_store *s, int64_t *next_at, struct tw_err *er
     return ret < 0 ? ret : TW_OK;
 }
 
+int tw_store_outbox_lease(struct tw_store *s, int64_t id, int64_t until_ms, struct tw_err *err)
+{
+    sqlite3_stmt *q = tw_store_stmt(s, TW_STMT_OUTBOX_LEASE);
+    int ret;
+
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, until_ms);
+    ret = tw_store_step(s, q, "lease delivery", err);
+    tw_store_done(q);
+    return ret < 0 ? ret : TW_OK;
+}
+
 int tw_store_outbox_record(struct tw_store *s, int64_t id, int64_t task_id,
                            const struct tw_delivery_attempt *a, int64_t next_at,
                            struct tw_err *err)
