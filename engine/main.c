@@ -16,6 +16,7 @@ static const struct {
     { "check-config", tw_cli_check_config, "validate the configuration and plugins" },
     { "plugins",      tw_cli_plugins,      "list loaded index plugins and their fields" },
     { "webhook-secret", tw_cli_webhook_secret, "print a new webhook signing secret for a chain" },
+    { "version",      tw_cli_version,      "print the version and the library versions" },
 };
 
 static void usage(FILE *out)
@@ -40,10 +41,8 @@ int main(int argc, char **argv)
         usage(stdout);
         return TW_EXIT_OK;
     }
-    if (strcmp(argv[1], "--version") == 0) {
-        printf("taskwheel %s\n", TW_VERSION);
-        return TW_EXIT_OK;
-    }
+    if (strcmp(argv[1], "--version") == 0)
+        return tw_cli_version(1, argv + 1);
     for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);

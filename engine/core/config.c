@@ -11,6 +11,7 @@
 #include "core/config.h"
 
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "core/paths.h"
 #include "core/yaml.h"
 
 #define MAX_FILE_BYTES (1024 * 1024)  /* a config file is a few KiB; more is the wrong file */
@@ -68,8 +70,10 @@ static const struct key keys[] = {
     STR("store.path", store_path, DERIVED "taskwheel.db", "task store database file"),
     CHOICE("source.driver", source_driver, "sqlite", "sqlite", "source database backend"),
     STR("source.path", source_path, DERIVED "retail.db", "source (retail) database file"),
-    STR("plugins_dir", plugins_dir, "./build/plugins", "where index plugins (*.so) are loaded"),
-    STR("lua_dir", lua_dir, "./lua", "directory holding segments/ and formats/"),
+    STR("plugins_dir", plugins_dir, "./build/plugins", "where index plugins (*.so) are loaded; "
+        "an installed binary's default is <prefix>/" TW_PATHS_PLUGINDIR),
+    STR("lua_dir", lua_dir, "./lua", "directory holding segments/ and formats/; an installed "
+        "binary's default is <prefix>/" TW_PATHS_LUADIR),
     U32("workers", workers, "2", 1, 256, "worker processes"),
     U32("max_runs_per_chain", max_runs_per_chain, "0", 0, 256,
         "concurrent runs per chain; 0 = no cap beyond workers"),
@@ -344,15 +348,32 @@ static int apply_mapping(struct loader *ld, const struct tw_yaml_node *map, cons
     return TW_OK;
 }
 
+/* k's default; an installed binary's plugins and scripts lie below its prefix (core/paths.h). */
+static const char *default_of(const struct key *k, char *buf, size_t size)
+{
+    const char *sub = NULL;
+    char prefix[PATH_MAX];
+
+    if (k->offset == OFF(plugins_dir))
+        sub = TW_PATHS_PLUGINDIR;
+    else if (k->offset == OFF(lua_dir))
+        sub = TW_PATHS_LUADIR;
+    if (sub == NULL || !tw_paths_prefix(prefix, sizeof(prefix)) ||
+        snprintf(buf, size, "%s/%s", prefix, sub) >= (int)size)
+        return k->def;
+    return buf;
+}
+
 static int apply_defaults(struct loader *ld)
 {
     struct tw_yaml_node def = {.kind = TW_YAML_SCALAR, .plain = true};
+    char buf[PATH_MAX + 64];
     int ret;
 
     for (size_t i = 0; i < NKEYS; i++) {
         if (strncmp(keys[i].def, DERIVED, DERIVED_LEN) == 0)
             continue;
-        def.scalar = (char *)keys[i].def;
+        def.scalar = (char *)default_of(&keys[i], buf, sizeof(buf));
         ret = set_value(ld, &keys[i], &def);
         if (ret != TW_OK)
             return ret;
@@ -429,13 +450,39 @@ int tw_config_load_string(const char *yaml, const char *name, struct tw_config *
     return ret;
 }
 
+/* <sysconfdir>/taskwheel/config.yaml of an installed binary into buf; false when not installed. */
+static bool system_file(char *buf, size_t size)
+{
+    char prefix[PATH_MAX];
+    char etc[PATH_MAX];
+
+    return tw_paths_prefix(prefix, sizeof(prefix)) &&
+           tw_paths_sysconfdir(prefix, etc, sizeof(etc)) &&
+           snprintf(buf, size, "%s/taskwheel/config.yaml", etc) < (int)size;
+}
+
+/*
+ * Without -c (SPEC §14): $TASKWHEEL_CONFIG, which must then exist like -c; else ./config.yaml,
+ * then an installed binary's <sysconfdir>/taskwheel/config.yaml, each only if it exists; else
+ * the built-in defaults.
+ */
 int tw_config_load(const char *path, struct tw_config **out, struct tw_err *err)
 {
-    const char *file = path != NULL ? path : "config.yaml";
+    const char *env = getenv("TASKWHEEL_CONFIG");
+    const char *file;
     struct tw_yaml_node *root = NULL;
+    char sys[PATH_MAX];
     int ret;
 
+    if (path == NULL && env != NULL && env[0] != '\0')
+        path = env;
+    file = path != NULL ? path : "config.yaml";
     ret = tw_yaml_parse_file(file, MAX_FILE_BYTES, &root, err);
+    if (ret == TW_ENOTFOUND && path == NULL && system_file(sys, sizeof(sys))) {
+        tw_err_clear(err);
+        file = sys;
+        ret = tw_yaml_parse_file(file, MAX_FILE_BYTES, &root, err);
+    }
     if (ret == TW_ENOTFOUND && path == NULL) {
         /* No -c and no ./config.yaml: the built-in defaults (SPEC §8). */
         tw_err_clear(err);

@@ -50,8 +50,9 @@ struct tw_config {
 };
 
 /*
- * Load path into a new config. path NULL means "./config.yaml if it exists, else defaults";
- * an explicit path must exist. On success *out is owned by the caller (tw_config_destroy).
+ * Load path into a new config. path NULL means the search of SPEC §14: $TASKWHEEL_CONFIG (must
+ * exist), else ./config.yaml, else <sysconfdir>/taskwheel/config.yaml of an installed binary
+ * (core/paths.h), else the built-in defaults; an explicit path must exist. On success *out is owned by the caller (tw_config_destroy).
  * On error returns TW_EINVAL or TW_EIO with "file:line:col: key: problem" in err.
  */
 int tw_config_load(const char *path, struct tw_config **out, struct tw_err *err);
