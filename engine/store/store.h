@@ -374,6 +374,81 @@ int tw_store_health(struct tw_store *s, struct tw_err *err);
 
 /* ---- transactions (appended) ---- */
 
+
+/* ---- webhooks (webhook/webhook.h says how deliveries are signed and retried) ---- */
+
+/* Bits of tw_webhook_events: the run ends a webhook is sent for. */
+#define TW_WEBHOOK_ON_DONE 1u
+#define TW_WEBHOOK_ON_ERROR 2u
+
+/* Set (url non-NULL) or remove (url NULL) the webhook of a task. */
+int tw_store_webhook_set(struct tw_store *s, int64_t task_id, const char *url, unsigned events,
+                         struct tw_err *err);
+/* The webhook of a task: *url (caller frees) and *events; TW_ENOTFOUND when it has none. */
+int tw_store_webhook_get(struct tw_store *s, int64_t task_id, char **url, unsigned *events,
+                         struct tw_err *err);
+
+/*
+ * Add secret as the chain's newest webhook secret; every older one that is still valid now
+ * expires at now + overlap_s (the rotation overlap).
+ */
+int tw_store_webhook_secret_add(struct tw_store *s, int64_t chain, const char *secret,
+                                int64_t now, int64_t overlap_s, struct tw_err *err);
+/* The chain's secrets valid at now, newest first (caller frees with tw_store_free_strings). */
+int tw_store_webhook_secrets(struct tw_store *s, int64_t chain, int64_t now, char ***out,
+                             size_t *n, struct tw_err *err);
+void tw_store_free_strings(char **v, size_t n);
+
+/* One pending delivery of the durable outbox. */
+struct tw_delivery {
+    int64_t id;                 /* outbox row */
+    char uuid[37];              /* the delivery id, the same on every attempt */
+    int64_t task_id;
+    int64_t chain;
+    char *event;                /* "task.done" | "task.error" */
+    char *url;
+    char *body;                 /* the JSON POSTed, fixed when the run ended */
+    unsigned attempts;          /* made so far */
+    int64_t next_at;            /* due time of the next attempt, ms since the epoch */
+};
+void tw_store_free_deliveries(struct tw_delivery *d, size_t n);
+
+/* Queue a delivery (d->id is set). Call inside the transaction that records the run's end. */
+int tw_store_outbox_add(struct tw_store *s, struct tw_delivery *d, struct tw_err *err);
+/* Up to limit pending deliveries due at now, oldest due first. */
+int tw_store_outbox_due(struct tw_store *s, int64_t now, size_t limit, struct tw_delivery **out,
+                        size_t *n, struct tw_err *err);
+/* The earliest next_at of any pending delivery, or 0 when none is pending. */
+int tw_store_outbox_next(struct tw_store *s, int64_t *next_at, struct tw_err *err);
+/*
+ * Push a delivery's next_at to until_ms without counting an attempt: taken before posting, so
+ * a crash during the attempt makes it due again after until_ms (at least once, never lost).
+ */
+int tw_store_outbox_lease(struct tw_store *s, int64_t id, int64_t until_ms, struct tw_err *err);
+
+/* One attempt, as GET /tasks/{id}/deliveries lists it. */
+struct tw_delivery_attempt {
+    char uuid[37];
+    char *event;
+    unsigned attempt;           /* 1, 2, ... */
+    int64_t time;               /* unix seconds */
+    long status;                /* HTTP status, 0 when there was none */
+    char *error;                /* "" when the receiver answered */
+    int64_t duration_ms;
+};
+void tw_store_free_attempts(struct tw_delivery_attempt *a, size_t n);
+
+/*
+ * Record attempt a of outbox row id and either schedule the next one at next_at (> 0) or
+ * close the delivery (next_at 0: delivered, or given up). One transaction.
+ */
+int tw_store_outbox_record(struct tw_store *s, int64_t id, int64_t task_id,
+                           const struct tw_delivery_attempt *a, int64_t next_at,
+                           struct tw_err *err);
+/* The task's last limit attempts, newest first. */
+int tw_store_delivery_list(struct tw_store *s, int64_t task_id, size_t limit,
+                           struct tw_delivery_attempt **out, size_t *n, struct tw_err *err);
+
 /*
  * Group several store calls into one transaction, e.g. a bulk insert or a recovery pass:
  * tw_store_begin, calls, then tw_store_commit (or tw_store_rollback). Calls nest: each store

@@ -143,11 +143,60 @@ static const char migration_4[] =
     /* one row the health check rewrites, to prove that a commit reaches the disk */
     "CREATE TABLE store_health (id INTEGER PRIMARY KEY CHECK (id = 1), at INTEGER NOT NULL);";
 
+static const char migration_5[] =
+    /* A task's webhook (at most one). Deleted with the task. */
+    "CREATE TABLE task_webhooks ("
+    " task_id INTEGER PRIMARY KEY REFERENCES tasks(id) ON DELETE CASCADE,"
+    " url TEXT NOT NULL,"
+    " events INTEGER NOT NULL CHECK (events BETWEEN 1 AND 3)"
+    ");"
+    /* Per-chain signing secrets; expires 0 = current, else the end of its rotation overlap. */
+    "CREATE TABLE webhook_secrets ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " chain INTEGER NOT NULL,"
+    " secret TEXT NOT NULL,"
+    " created INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL DEFAULT 0"
+    ");"
+    "CREATE INDEX webhook_secrets_chain ON webhook_secrets(chain, id);"
+    /*
+     * The durable outbox: a row per pending delivery, written in the transaction that records
+     * the run's end, deleted when delivered or given up. No foreign key on task_id: a delivery
+     * of a run whose task was deleted afterwards is still owed to the receiver.
+     */
+    "CREATE TABLE webhook_outbox ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " uuid TEXT NOT NULL UNIQUE,"
+    " task_id INTEGER NOT NULL,"
+    " chain INTEGER NOT NULL,"
+    " event TEXT NOT NULL,"
+    " url TEXT NOT NULL,"
+    " body TEXT NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " next_at INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX webhook_outbox_due ON webhook_outbox(next_at, id);"
+    /* Every attempt, for GET /tasks/{id}/deliveries (the API shows the last 50). */
+    "CREATE TABLE webhook_attempts ("
+    " id INTEGER PRIMARY KEY,"
+    " task_id INTEGER NOT NULL,"
+    " uuid TEXT NOT NULL,"
+    " event TEXT NOT NULL,"
+    " attempt INTEGER NOT NULL,"
+    " time INTEGER NOT NULL,"
+    " status INTEGER NOT NULL,"
+    " error TEXT NOT NULL,"
+    " duration_ms INTEGER NOT NULL"
+    ");"
+    "CREATE INDEX webhook_attempts_task ON webhook_attempts(task_id, id);";
+
 const struct tw_store_migration tw_store_migrations[] = {
     { "initial schema", migration_1 },
     { "indexes for segment use, state counts and idempotency pruning", migration_2 },
     { "watermarks of incremental exports (target.since)", migration_3 },
     { "result file identity, retention index and the health probe row", migration_4 },
+    { "webhooks: task targets, chain secrets, the delivery outbox and attempts",
+      migration_5 },
 };
 
 const int tw_store_migration_count =

@@ -158,6 +158,37 @@ const char *const tw_store_sql[TW_STMT_COUNT] = {
     [TW_STMT_SESSION_DELETE_USER] = "DELETE FROM sessions WHERE user_id = ?1",
     /* user_chains and sessions follow by ON DELETE CASCADE */
     [TW_STMT_USER_DELETE] = "DELETE FROM users WHERE id = ?1",
+    /* webhooks: a task's target, the chain's secrets, the outbox and its attempts */
+    [TW_STMT_HOOK_UPSERT] =
+        "INSERT INTO task_webhooks (task_id, url, events) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (task_id) DO UPDATE SET url = excluded.url, events = excluded.events",
+    [TW_STMT_HOOK_DELETE] = "DELETE FROM task_webhooks WHERE task_id = ?1",
+    [TW_STMT_HOOK_GET] = "SELECT url, events FROM task_webhooks WHERE task_id = ?1",
+    [TW_STMT_HOOK_SECRET_EXPIRE] =
+        "UPDATE webhook_secrets SET expires = ?2 WHERE chain = ?1 AND (expires = 0 OR "
+        "expires > ?2)",
+    [TW_STMT_HOOK_SECRET_INSERT] =
+        "INSERT INTO webhook_secrets (chain, secret, created, expires) VALUES (?1, ?2, ?3, 0)",
+    [TW_STMT_HOOK_SECRETS] =
+        "SELECT secret FROM webhook_secrets WHERE chain = ?1 AND (expires = 0 OR expires > ?2) "
+        "ORDER BY id DESC",
+    [TW_STMT_OUTBOX_INSERT] =
+        "INSERT INTO webhook_outbox (uuid, task_id, chain, event, url, body, attempts, next_at) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
+    [TW_STMT_OUTBOX_DUE] =
+        "SELECT id, uuid, task_id, chain, event, url, body, attempts, next_at "
+        "FROM webhook_outbox WHERE next_at <= ?1 ORDER BY next_at, id LIMIT ?2",
+    [TW_STMT_OUTBOX_NEXT] = "SELECT min(next_at) FROM webhook_outbox",
+    [TW_STMT_OUTBOX_RESCHEDULE] =
+        "UPDATE webhook_outbox SET attempts = attempts + 1, next_at = ?2 WHERE id = ?1",
+    [TW_STMT_OUTBOX_LEASE] = "UPDATE webhook_outbox SET next_at = ?2 WHERE id = ?1",
+    [TW_STMT_OUTBOX_CLOSE] = "DELETE FROM webhook_outbox WHERE id = ?1",
+    [TW_STMT_ATTEMPT_INSERT] =
+        "INSERT INTO webhook_attempts (task_id, uuid, event, attempt, time, status, error, "
+        "duration_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [TW_STMT_ATTEMPT_LIST] =
+        "SELECT uuid, event, attempt, time, status, error, duration_ms FROM webhook_attempts "
+        "WHERE task_id = ?1 ORDER BY id DESC LIMIT ?2",
 };
 
 /*
