@@ -149,9 +149,15 @@ int tw_lua_catalog_refresh(struct tw_lua_catalog *c, unsigned which, bool force,
             d->names = before;       /* keep what was listed last */
             return rc;
         }
-        if (before == NULL || !same_names(before, d->names))
+        /* Unchanged names keep their old array: callers hold pointers into it (serve.c's
+         * format list), and a relisting of a recently touched directory must not free them. */
+        if (before != NULL && same_names(before, d->names)) {
+            tw_lua_names_destroy(d->names);
+            d->names = before;
+        } else {
             *changed_out = true;
-        tw_lua_names_destroy(before);
+            tw_lua_names_destroy(before);
+        }
     }
     c->listed = true;
     return TW_OK;
