@@ -30,6 +30,7 @@
 #define MAX_FILE (256 * 1024)          /* the largest Debian TZif file is about 4 KB */
 #define MAX_TYPES 256
 #define WINDOW_MAX 32                  /* transitions looked at around one instant */
+#define BIG_BANG (INT64_C(1) << 59)    /* RFC 8536 §3.2: the earliest transition time */
 #define DENSE 16                       /* transitions allowed within a week: WINDOW_MAX / 2 */
 #define RULE_LIMIT (INT64_C(1) << 40)  /* beyond ~34,000 years the rule is not evaluated */
 
@@ -433,6 +434,10 @@ static int read_block(struct tw_tz *z, const unsigned char *p, const struct tzif
         return tw_err_set(err, TW_ENOMEM, "out of memory loading a time zone");
     for (i = 0; i < c->time; i++) {
         z->at[i] = tsize == 8 ? be64(p + 8 * (size_t)i) : (int32_t)be32(p + 4 * (size_t)i);
+        /* zic writes nothing before -2^59 ("the big bang"); keeping times within +-2^59 keeps
+         * every sum below far from int64 overflow. */
+        if (z->at[i] < -BIG_BANG || z->at[i] > BIG_BANG)
+            return bad(err, "a transition time out of range");
         if (i > 0 && z->at[i] <= z->at[i - 1])
             return bad(err, "transitions out of order");
         /* Queries look at a few days of transitions at a time (WINDOW_MAX); no real zone has
