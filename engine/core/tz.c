@@ -78,8 +78,9 @@ static void window_get(const struct tw_tz *z, int64_t a, int64_t b, struct tw_tz
     /* From the last table transition on, the rule says the offset (RFC 8536 wants the two to
      * agree; a file where they do not is read the rule's way everywhere). */
     for (i = first_after(z, a); i < z->n && z->at[i] <= b; i++)
-        tw_tz_window_add(w, z->at[i], i + 1 == z->n && z->has_rule ? tw_tz_rule_offset(&z->rule, z->at[i])
-                                                             : z->off[i]);
+        tw_tz_window_add(w, z->at[i], i + 1 == z->n && z->has_rule
+                                          ? tw_tz_rule_offset(&z->rule, z->at[i])
+                                          : z->off[i]);
     if (!z->has_rule || !z->rule.has_dst || b <= -RULE_LIMIT || a >= RULE_LIMIT)
         return;
     from = z->n > 0 && z->at[z->n - 1] > a ? z->at[z->n - 1] : a;
