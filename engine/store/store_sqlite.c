@@ -317,7 +317,10 @@ static int create_private(const char *path, struct tw_err *err)
 
     if (path[0] == '\0' || strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
         return TW_OK;
-    fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    /* only a new file: an existing one (or a link to one) is SQLite's to open, maybe read-only */
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd == -1 && errno == EEXIST)
+        return TW_OK;
     if (fd == -1)
         return tw_err_set(err, TW_ESTORE, "store: open %s: %s", path, strerror(errno));
     close(fd);
