@@ -117,7 +117,7 @@ Test(config, example_file_documents_every_key)
             n = tw_yaml_get(n, seg);
         cr_assert_not_null(n, "config.yaml.example lacks %s", tw_config_key_path(i));
     }
-    cr_assert_eq(i, 28);
+    cr_assert_eq(i, 30);
     tw_yaml_destroy(root);
 }
 
