@@ -198,7 +198,7 @@ struct bad {
 
 #define TOP "listen, data_dir, store, source, plugins_dir, lua_dir, workers, " \
             "max_runs_per_chain, worker_nice, task_timeout, execute_wait, shutdown_grace, results, " \
-            "http, auth, lua, log, metrics"
+            "http, auth, lua, log, metrics, cors, limits"
 
 ParameterizedTestParameters(config, rejects)
 {
