@@ -166,6 +166,7 @@ static void remove_at(struct tw_conns *c, size_t i)
 static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
 
 static void listener_update(struct tw_conns *c);
+static void log_limited(struct tw_conns *c, const char *why, const char *action);
 
 static void free_conn(struct tw_conn *conn)
 {
@@ -273,7 +274,9 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     sock = bufferevent_getfd(conn->bev);
     if (sock < 0)
         return;
-    tw_log(TW_LOG_INFO, "http.request_timeout", "action", "disconnected", NULL);
+    /* An over-limit connection's cut is expected shedding, logged by listener_update. */
+    if (!conn->over)
+        tw_log(TW_LOG_INFO, "http.request_timeout", "action", "disconnected", NULL);
     shutdown(sock, SHUT_RDWR);
 }
 
@@ -347,7 +350,8 @@ static void listener_update(struct tw_conns *c)
     else if (c->open < c->limit + OVERFLOW / 2)
         c->paused_full = false;
     if (was != c->paused_full && c->paused_full)
-        tw_log(TW_LOG_WARN, "http.accept_paused", "reason", "http.max_connections", NULL);
+        log_limited(c, "http.max_connections reached: over-limit connections get 503",
+                    "paused accepting");
     if (c->paused_full || c->paused_fds)
         evconnlistener_disable(c->listener);
     else
@@ -364,8 +368,11 @@ static void on_resume(evutil_socket_t fd, short what, void *arg)
     listener_update(c);
 }
 
-/* One accept error, logged at most once a second with the count it stands for. */
-static void log_accept_error(struct tw_conns *c, int e)
+/*
+ * An accept problem (why) and what was done, logged as "http.accept_failed" at most once a
+ * second for both kinds together, with the count of events the line stands for.
+ */
+static void log_limited(struct tw_conns *c, const char *why, const char *action)
 {
     uint64_t now = tw_clock_mono_ns() / 1000000u;
     char n[24];
@@ -374,11 +381,15 @@ static void log_accept_error(struct tw_conns *c, int e)
     if (c->log_ms != 0 && now - c->log_ms < 1000)
         return;
     snprintf(n, sizeof(n), "%llu", (unsigned long long)c->unlogged);
-    tw_log(TW_LOG_WARN, "http.accept_failed", "error", strerror(e), "count", n,
-           "action", e == EMFILE || e == ENFILE ? "shed one connection, paused accepting"
-                                                : "paused accepting", NULL);
+    tw_log(TW_LOG_WARN, "http.accept_failed", "error", why, "count", n, "action", action, NULL);
     c->log_ms = now;
     c->unlogged = 0;
+}
+
+static void log_accept_error(struct tw_conns *c, int e)
+{
+    log_limited(c, strerror(e), e == EMFILE || e == ENFILE
+                ? "shed one connection, paused accepting" : "paused accepting");
 }
 
 static void on_accept_error(struct evconnlistener *l, void *arg)

@@ -104,7 +104,8 @@ static const struct key keys[] = {
     U64("http.max_body", http_max_body_bytes, "1048576", 1024, 1ULL << 30,
         "request bodies larger than this get 413, bytes"),
     U32("http.max_connections", http_max_connections, "10000", 1, 1000000,
-        "open connections at once"),
+        "open connections at once, idle ones included; capped by what the open-file limit "
+        "leaves (serve raises it to the hard limit; check-config warns)"),
     U32("http.read_timeout", http_read_timeout_s, "30", 1, 3600,
         "slow clients are cut off after this, seconds"),
     U32("http.max_header_size", http_max_header_bytes, "65536", 1024, 16 << 20,

@@ -255,6 +255,15 @@ ParameterizedTestParameters(config, rejects)
          "http.max_body"},
         {"workers:\n  count: 2", "t.yaml:2:3: workers: must be an integer between 1 and 256 "
          "(got a mapping)", "workers"},
+        /* cors.allow_origins: origins as browsers send them, no paths */
+        {"cors: {allow_origins: \"https://a.example/app\"}", "t.yaml:1:23: cors.allow_origins: "
+         "must be none, * or a comma-separated list of origins like "
+         "https://console.example.com (no path) (got \"https://a.example/app\")",
+         "cors.allow_origins"},
+        {"cors: {allow_origins: \"console.example.com\"}", "t.yaml:1:23: cors.allow_origins: "
+         "must be none, * or a comma-separated list of origins like "
+         "https://console.example.com (no path) (got \"console.example.com\")",
+         "cors.allow_origins"},
         /* wrong types */
         {"workers: abc", "t.yaml:1:10: workers: must be an integer between 1 and 256 (got "
          "\"abc\")", "workers"},
