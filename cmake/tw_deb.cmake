@@ -1,4 +1,4 @@
-# The Debian package (SPEC §14), built by CPack's DEB generator from the same install rules as
+# The Debian package (docs/reference.md §14), built by CPack's DEB generator from the same install rules as
 # `cmake --install`, plus the files only a system package has (packaging/deb/root: the conffile
 # /etc/taskwheel/config.yaml and the systemd unit) and the maintainer scripts
 # (packaging/deb/scripts). Depends is what dpkg-shlibdeps derives from the ELF files actually

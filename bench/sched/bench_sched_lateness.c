@@ -5,7 +5,7 @@
  * and reports at once. Two figures, both minus trigger.once, in ms:
  *
  *   run start   when the server has marked the run INPROGRESS in the store and handed the job
- *               to its worker: the start SPEC §1 records as last_run_date, and the server's
+ *               to its worker: the start docs/reference.md §1 records as last_run_date, and the server's
  *               own "run.started" log line (lateness_ms), read back from the log;
  *   work start  when the worker process has entered the work function, measured in the
  *               worker itself: run start plus the time the OS takes to give it a CPU.

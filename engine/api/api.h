@@ -1,5 +1,5 @@
 /*
- * The HTTP API (SPEC §2–§4): an evhttp server on the engine's event loop serving /tasks,
+ * The HTTP API (docs/reference.md §2–§4): an evhttp server on the engine's event loop serving /tasks,
  * /segments, /auth/login, /healthz, /metrics and downloads. It reads and writes the task store,
  * and tells the scheduler (through struct tw_api_hooks) when a task changes or must run.
  */

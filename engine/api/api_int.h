@@ -70,7 +70,7 @@ typedef void tw_route_fn(struct tw_req *r);
 void tw_reply_json(struct tw_req *r, int status, json_t *body);
 void tw_reply_empty(struct tw_req *r, int status);
 
-/* The SPEC §3 envelope; name is the error name ("validation_failed"), field may be NULL. */
+/* The docs/reference.md §3 envelope; name is the error name ("validation_failed"), field may be NULL. */
 void tw_reply_error(struct tw_req *r, int status, const char *name, const char *field,
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
@@ -159,7 +159,7 @@ bool tw_api_check_segment_ref(struct tw_req *r, const struct tw_task_input *in);
 
 /* ---- task_json.c ---- */
 
-/* The SPEC §1 task object; logs (n of them, newest first) are borrowed. NULL on ENOMEM. */
+/* The docs/reference.md §1 task object; logs (n of them, newest first) are borrowed. NULL on ENOMEM. */
 json_t *tw_task_json(const struct tw_task *t, const struct tw_task_log *logs, size_t n);
 json_t *tw_task_state_json(const struct tw_task *t);
 json_t *tw_time_json(int64_t t);          /* ISO string, or JSON null for 0 */

@@ -1,5 +1,5 @@
 /*
- * Authentication and chain access (SPEC §4). Two kinds of callers:
+ * Authentication and chain access (docs/reference.md §4). Two kinds of callers:
  *  - privileged tokens, "Authorization: Bearer <uuid>:<secret>": the secret is checked as
  *    HMAC-SHA256(server key, secret) against the stored MAC, in constant time;
  *  - admin sessions: X-Spaaza-Session-User-Id / -Key / -Chain-Id; the key is checked the same

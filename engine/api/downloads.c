@@ -1,5 +1,5 @@
 /*
- * Result downloads (SPEC §7.4): GET /tasks/{id}/download_url mints a URL
+ * Result downloads (docs/reference.md §7.4): GET /tasks/{id}/download_url mints a URL
  *   {public_url}/downloads/{chain}/{id}/{file}?expires=<unix>&sha256=<hex>&sig=<hex>
  * with sig = HMAC-SHA256(server key, "GET\n" + path + "\n" + expires + "\n" + sha256). The
  * download endpoint needs no other credentials. HEAD is accepted with the same signature as GET

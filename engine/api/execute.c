@@ -1,5 +1,5 @@
 /*
- * POST /tasks/{id}/execute (SPEC §2). Spaaza-compatible by default: the request is held until
+ * POST /tasks/{id}/execute (docs/reference.md §2). Spaaza-compatible by default: the request is held until
  * the run ends, then answered 200 with the final state object. It is answered 202 with the
  * current state instead when the client sends "Prefer: respond-async" or when the run is still
  * going after execute_wait seconds. Held requests cost one small struct and a timer; the loop
@@ -43,7 +43,7 @@ static void held_unlink_free(struct tw_held *h)
 }
 
 /*
- * The answer for a run that did not start (SPEC §3): the task went away (404), it was already
+ * The answer for a run that did not start (docs/reference.md §3): the task went away (404), it was already
  * running (409), or the engine could not start it (503 unavailable with the reason; a client
  * retries later). Never the task's previous state: that would report a run that never was.
  */

@@ -1,5 +1,5 @@
 /*
- * POST /auth/login (SPEC §4): admin users get a session key. Passwords are checked with the
+ * POST /auth/login (docs/reference.md §4): admin users get a session key. Passwords are checked with the
  * system's crypt(3) (yescrypt hashes) on the hashing threads (hashpool.c), never on the event
  * loop: the request is held meanwhile, like a held execute. Session keys are random and
  * stored only as an HMAC.

@@ -1,5 +1,5 @@
 /*
- * Replies: JSON bodies and the error envelope of SPEC §3. Every handler ends in exactly one
+ * Replies: JSON bodies and the error envelope of docs/reference.md §3. Every handler ends in exactly one
  * call here, which sends through tw_reply_send (access.c: metrics, access log, the single
  * evhttp_send_reply).
  *

@@ -1,9 +1,9 @@
 /*
- * Saved segments (SPEC §6.4): POST/GET /segments, GET/PUT/DELETE /segments/{id}, chain-scoped
+ * Saved segments (docs/reference.md §6.4): POST/GET /segments, GET/PUT/DELETE /segments/{id}, chain-scoped
  * with the tasks' auth rules (another chain's segment is a 404, never a 403), and the check of
  * a task's trigger.segment_id.
  *
- * Decisions where the SPEC is silent:
+ * Decisions where the reference is silent:
  * - A saved segment is validated like an inline one; when it names an "index" its rules are
  *   also checked against that index's fields. Without one they are checked when a task uses
  *   it (create/update: 400 on trigger.segment_id) and again at each run (the segment may have
@@ -268,7 +268,7 @@ static int fits_task(struct tw_req *r, const json_t *seg, int64_t id, struct tw_
 }
 
 /*
- * Check segment_json against every task that uses segment id (SPEC §6.4: a saved segment is
+ * Check segment_json against every task that uses segment id (docs/reference.md §6.4: a saved segment is
  * validated against its tasks). Replies 400 naming the tasks and returns false on a misfit.
  */
 static bool fits_users(struct tw_req *r, int64_t id, const char *segment_json)

@@ -4,7 +4,7 @@
  *
  * Body limit: libevent answers an over-limit body itself, with an HTML page and a closed
  * connection. We give libevent a ceiling of 4 × http.max_body and check http.max_body
- * ourselves, so the common oversized body gets SPEC §3's JSON 413; only absurd ones hit
+ * ourselves, so the common oversized body gets docs/reference.md §3's JSON 413; only absurd ones hit
  * libevent's answer (still a 413).
  */
 #include <stdio.h>

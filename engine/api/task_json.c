@@ -1,5 +1,5 @@
 /*
- * The task object of SPEC §1, field order as the spec shows it. trigger and target are stored
+ * The task object of docs/reference.md §1, field order as the spec shows it. trigger and target are stored
  * as canonical JSON text and embedded as parsed objects.
  */
 #include "api/api_int.h"

@@ -1,5 +1,5 @@
 /*
- * PUT and DELETE /tasks/{id} (SPEC §2).
+ * PUT and DELETE /tasks/{id} (docs/reference.md §2).
  *
  * An update is validated twice: first the body alone (UPDATE mode: unknown keys, types,
  * version), then the task as it would be after the update (CREATE mode over stored fields

@@ -1,5 +1,5 @@
 /*
- * /tasks and /tasks/{id}: create, list, get, update, delete (SPEC §2). Validation lives in
+ * /tasks and /tasks/{id}: create, list, get, update, delete (docs/reference.md §2). Validation lives in
  * validate.c, storage in the store; this file is the order of checks and the replies.
  *
  * Tenancy: a task of a chain the caller cannot read answers exactly like a missing one (404),

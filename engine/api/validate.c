@@ -3,10 +3,10 @@
  * with canonical trigger and target objects. Segments are checked in segment/seg_parse.c; the
  * small tw_val_* helpers both files share live here.
  *
- * Decisions (SPEC §2, §3, §5, §7 leave these open; the rule is "a clear 400 over silent
+ * Decisions (docs/reference.md §2, §3, §5, §7 leave these open; the rule is "a clear 400 over silent
  * acceptance"):
  * - Every message starts with the field path ("trigger.repeat: must be one of daily, weekly,
- *   monthly (got \"hourly\")") so the description alone says where, as in SPEC §3's example.
+ *   monthly (got \"hourly\")") so the description alone says where, as in docs/reference.md §3's example.
  *   A type error names what was expected and what was got: a string is quoted (cut at 40
  *   characters), other values by kind ("got number"); a real where an integer is wanted is
  *   shown as written ("got 12.0"), since "got number" would not explain the refusal.
@@ -25,7 +25,7 @@
  *   export_format defaults to "csv", compression "none" is dropped (it is the default).
  * - Canonical trigger: {"once","repeat"[,"segment"|"segment_id"][,"timezone"]}: once in
  *   whole seconds UTC with Z, repeat always present ("" = once only), segment_id as a string
- *   of digits without leading zeros (SPEC §6.4 returns ids as strings), any value from 1 to
+ *   of digits without leading zeros (docs/reference.md §6.4 returns ids as strings), any value from 1 to
  *   INT64_MAX; timezone as given, only when given.
  *   segment_id also accepts any id a console could show: 1-64 letters, digits, '-' and '_'.
  *   Saved segments here have numeric ids, so a decimal string names one; any other such id is
@@ -48,7 +48,7 @@
 #define DESC_MAX_CHARS 1000
 #define DEBUG_MAX_CHARS 10000
 
-/* ---- target (SPEC §7) ------------------------------------------------------------------ */
+/* ---- target (docs/reference.md §7) ------------------------------------------------------------------ */
 
 static int parse_target(const json_t *v, const struct tw_validate_ctx *ctx,
                         struct tw_task_input *out, struct tw_err *err)
@@ -92,7 +92,7 @@ static int parse_target(const json_t *v, const struct tw_validate_ctx *ctx,
     if (since != NULL &&
         (rc = tw_val_enum(since, "target.since", sinces, &since_i, err)) != TW_OK)
         return rc;
-    /* SPEC §13: only an index whose plugin declares a change column can export changes. */
+    /* docs/reference.md §13: only an index whose plugin declares a change column can export changes. */
     if (since != NULL && tw_val_is_one_of(ctx->indexes[index], ctx->since_indexes) < 0)
         return tw_val_fail(err, "target.since", "export_index %s cannot export changes only "
                            "(its plugin declares no change column); leave target.since out "
@@ -118,13 +118,13 @@ static int parse_target(const json_t *v, const struct tw_validate_ctx *ctx,
     return TW_OK;
 }
 
-/* ---- trigger (SPEC §5) ----------------------------------------------------------------- */
+/* ---- trigger (docs/reference.md §5) ----------------------------------------------------------------- */
 
 #define SEGMENT_REF_MAX 64
 
 /*
  * segment_id: a positive integer, or a string id of 1-64 letters, digits, '-' and '_' (what a
- * console shows; SPEC §6.4 hands ours out as strings of digits). A decimal one is *out; any
+ * console shows; docs/reference.md §6.4 hands ours out as strings of digits). A decimal one is *out; any
  * other is *out = -1 with the text in ref (it names no saved segment of ours).
  */
 static int parse_segment_id(const json_t *v, int64_t *out, char *ref, size_t ref_len,
@@ -164,7 +164,7 @@ static int parse_segment_id(const json_t *v, int64_t *out, char *ref, size_t ref
 }
 
 /*
- * timezone (SPEC §13): an IANA name known to the system's tz database. Returned as given when
+ * timezone (docs/reference.md §13): an IANA name known to the system's tz database. Returned as given when
  * given (also "UTC"); a task without it is on UTC and its trigger shows no timezone, as in
  * Spaaza's task object.
  */
@@ -266,7 +266,7 @@ static int parse_trigger(const json_t *v, const struct tw_validate_ctx *ctx,
     out->has_trigger = true;
     out->trigger = t;
     out->repeat = repeats[r];
-    /* The day of month on the task's wall clock (SPEC §13): a monthly task is anchored to
+    /* The day of month on the task's wall clock (docs/reference.md §13): a monthly task is anchored to
      * the local day first given. */
     out->anchor_day = tw_occur_anchor_day_tz(out->once_at, zone);
     return TW_OK;

@@ -32,7 +32,7 @@ struct tw_validate_ctx {
     const char *const *formats;     /* known export_format names (csv, json, Lua ones) */
     tw_segment_check_fn *check_segment; /* may be NULL */
     void *check_ctx;
-    /* Indexes that accept target.since (their plugin declares a change column, SPEC §13),
+    /* Indexes that accept target.since (their plugin declares a change column, docs/reference.md §13),
      * NULL-terminated; NULL: none does. */
     const char *const *since_indexes;
 };

@@ -1,5 +1,5 @@
 /*
- * The command line (SPEC §8). Each subcommand is a function taking its own argv (argv[0] is
+ * The command line (docs/reference.md §8). Each subcommand is a function taking its own argv (argv[0] is
  * the subcommand name) and returning the process exit code:
  *   0 success, 1 runtime failure, 2 usage or configuration error.
  * Only main() turns these into an exit status; nothing here calls exit().

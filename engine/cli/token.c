@@ -1,5 +1,5 @@
 /*
- * taskwheel token create|list|revoke (SPEC §8). `create` prints TOKEN_ID:SECRET as its only
+ * taskwheel token create|list|revoke (docs/reference.md §8). `create` prints TOKEN_ID:SECRET as its only
  * stdout line, so scripts can capture it; the secret exists nowhere else afterwards (the store
  * keeps HMAC-SHA256(server key, secret)).
  */

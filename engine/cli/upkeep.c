@@ -1,7 +1,7 @@
 /*
  * The server's upkeep (cli_int.h): what `taskwheel serve` does on timers beside serving.
  *
- * - Retention (SPEC §7.4): at start and then every RETENTION_EVERY_S, results published more
+ * - Retention (docs/reference.md §7.4): at start and then every RETENTION_EVERY_S, results published more
  *   than results.retention_days ago are removed and marked expired (download_url then answers
  *   409 result_expired); each removal is logged ("results.pruned") and counted for /metrics.
  *   A pass handles at most RETENTION_BATCH results and comes back at once when there are more.

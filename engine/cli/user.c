@@ -1,5 +1,5 @@
 /*
- * taskwheel user add NAME --chain N=read|write ... (SPEC §8): creates an admin user, or
+ * taskwheel user add NAME --chain N=read|write ... (docs/reference.md §8): creates an admin user, or
  * replaces the password and chain access of an existing one (which ends the user's open
  * sessions). The password is the first line of stdin (so it never appears in argv or shell
  * history) and is stored as a yescrypt hash.

@@ -1,5 +1,5 @@
 /*
- * taskwheel --version / taskwheel version (SPEC §14): the version, the plugin ABI version and,
+ * taskwheel --version / taskwheel version (docs/reference.md §14): the version, the plugin ABI version and,
  * one per line as "NAME VERSION", the libraries the binary runs with, as the libraries report
  * themselves at run time (so a library upgraded under the binary shows its new version). Lua
  * has no run-time release string: its line is the release of the header the binary was built

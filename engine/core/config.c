@@ -614,7 +614,7 @@ static bool system_file(char *buf, size_t size)
 }
 
 /*
- * Without -c (SPEC §14): $TASKWHEEL_CONFIG, which must then exist like -c; else ./config.yaml,
+ * Without -c (docs/reference.md §14): $TASKWHEEL_CONFIG, which must then exist like -c; else ./config.yaml,
  * then an installed binary's <sysconfdir>/taskwheel/config.yaml, each only if it exists; else
  * the built-in defaults.
  */
@@ -636,7 +636,7 @@ int tw_config_load(const char *path, struct tw_config **out, struct tw_err *err)
         ret = tw_yaml_parse_file(file, MAX_FILE_BYTES, &root, err);
     }
     if (ret == TW_ENOTFOUND && path == NULL) {
-        /* No -c and no ./config.yaml: the built-in defaults (SPEC §8). */
+        /* No -c and no ./config.yaml: the built-in defaults (docs/reference.md §8). */
         tw_err_clear(err);
         return tw_config_load_string("", "<defaults>", out, err);
     }

@@ -1,5 +1,5 @@
 /*
- * Configuration (SPEC §8): a YAML file read with libyaml in two stages (yaml.c: events ->
+ * Configuration (docs/reference.md §8): a YAML file read with libyaml in two stages (yaml.c: events ->
  * neutral node tree with line/column; config.c: key tables -> struct tw_config). Every key has
  * a default, so an empty file or no file at all is valid; an unknown key, a wrong type or an
  * out-of-range value is an error naming file, line, column and key. A relative path written in
@@ -58,7 +58,7 @@ struct tw_config {
 };
 
 /*
- * Load path into a new config. path NULL means the search of SPEC §14: $TASKWHEEL_CONFIG (must
+ * Load path into a new config. path NULL means the search of docs/reference.md §14: $TASKWHEEL_CONFIG (must
  * exist), else ./config.yaml, else <sysconfdir>/taskwheel/config.yaml of an installed binary
  * (core/paths.h), else the built-in defaults; an explicit path must exist. On success *out is owned by the caller (tw_config_destroy).
  * On error returns TW_EINVAL or TW_EIO with "file:line:col: key: problem" in err.

@@ -1,5 +1,5 @@
 /*
- * Where an installed taskwheel finds its files (SPEC §14), decided at run time from the
+ * Where an installed taskwheel finds its files (docs/reference.md §14), decided at run time from the
  * binary's own location, so one binary works wherever its tree is put (a DESTDIR, a prefix, a
  * package) and a build-tree binary keeps the build tree's defaults.
  *

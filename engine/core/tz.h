@@ -1,5 +1,5 @@
 /*
- * Time zones (SPEC §13): IANA zones read from the system's tz database (TZif files, RFC 8536,
+ * Time zones (docs/reference.md §13): IANA zones read from the system's tz database (TZif files, RFC 8536,
  * under /usr/share/zoneinfo; Debian's tzdata), with the POSIX TZ rule of a file's footer for
  * times after its last transition. The process's TZ and the C library's localtime are never
  * used: a zone is data here, not process state.
@@ -54,7 +54,7 @@ int32_t tw_tz_offset(const struct tw_tz *z, int64_t t);
 
 /*
  * The instant at which the zone's wall clock shows local (seconds since 1970-01-01T00:00 of
- * the wall clock), with SPEC §13's rules: a wall time that occurs twice (the hour repeated
+ * the wall clock), with docs/reference.md §13's rules: a wall time that occurs twice (the hour repeated
  * when clocks go back) gives the first of the two instants; a wall time that does not exist
  * (skipped when clocks go forward) is read with the offset in force before the gap, so it
  * lands as far after the gap's start as it is after the gap's wall start (02:30 in a

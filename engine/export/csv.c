@@ -1,5 +1,5 @@
 /*
- * CSV writer (SPEC §7.2): RFC 4180 with \r\n, a header row, UTF-8 without BOM.
+ * CSV writer (docs/reference.md §7.2): RFC 4180 with \r\n, a header row, UTF-8 without BOM.
  *   - A text cell is quoted only when it holds a comma, quote, CR or LF; quotes are doubled.
  *   - TEXT/KEYWORD cells starting with = + - @ TAB or CR get a leading ' (spreadsheet formula
  *     injection); numbers, money, dates are never altered (they cannot start with those,

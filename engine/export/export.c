@@ -4,7 +4,7 @@
  *
  * Chain isolation lives here, not in the plugin: every record must report its chain
  * (host->rec_set_chain) and a record of any other chain, or of none, is dropped and counted
- * as an error, whatever the plugin's query did. Counting (SPEC §7.3): every record the plugin
+ * as an error, whatever the plugin's query did. Counting (docs/reference.md §7.3): every record the plugin
  * returns is in total; then exactly one of errors (bad value, wrong chain), skips (residual
  * filter, writer declined) or success (written).
  *

@@ -2,7 +2,7 @@
  * The export part: one run's records, from an index plugin through the residual filter into a
  * writer (CSV, JSON, or a Lua formatter plugged in through the same struct tw_writer_ops),
  * into a temporary file in the destination directory that is fsynced and renamed into place
- * only when complete (SPEC §7). Memory does not grow with the number of records: the record
+ * only when complete (docs/reference.md §7). Memory does not grow with the number of records: the record
  * is reused, writers stream into a fixed buffer (struct tw_out), and nothing is kept per row.
  *
  *   export.c  the driver, tw_export_run: counts, chain check, progress, cleanup on failure
@@ -154,7 +154,7 @@ extern const struct tw_writer_ops *const tw_writers[];
 /* The built-in writer named name ("csv", "json"), or NULL. */
 const struct tw_writer_ops *tw_writer_find(const char *name);
 
-/* CSV header name of a LIST sub-field (SPEC §7.2): "item_" + name without "basket_"/"item_". */
+/* CSV header name of a LIST sub-field (docs/reference.md §7.2): "item_" + name without "basket_"/"item_". */
 void tw_csv_item_column(const char *sub, char *out, size_t size);
 
 /* ---------------------------------------------------------------- result files */
@@ -215,7 +215,7 @@ struct tw_export_job {
     void *writer_arg;               /* passed to writer->begin */
     bool gzip;                      /* target.compression: gzip */
     const char *out_dir;            /* destination directory (created if missing) */
-    bool since;                     /* target.since (SPEC §13): only the changes in */
+    bool since;                     /* target.since (docs/reference.md §13): only the changes in */
     int64_t since_from;             /* [since_from, run_start); INT64_MIN: from the beginning */
     const char *tmp_path;           /* temp file to write before the rename, in out_dir;
                                        NULL: a unique name (see tw_result_open) */

@@ -1,5 +1,5 @@
 /*
- * JSON writer (SPEC §7.2): one array of objects, one object per line, keys in column order,
+ * JSON writer (docs/reference.md §7.2): one array of objects, one object per line, keys in column order,
  * a LIST column as an array of objects; "[]" for zero records. Money is a JSON number with
  * two decimals (12.50), dates are strings, null is null.
  *

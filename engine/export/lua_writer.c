@@ -1,5 +1,5 @@
 /*
- * The Lua formatter writer (SPEC §7.2): export_format "<name>" runs lua_dir/formats/<name>.lua
+ * The Lua formatter writer (docs/reference.md §7.2): export_format "<name>" runs lua_dir/formats/<name>.lua
  * in a state of its own for the run, and writes what header(fields), row(record) and footer()
  * return into the stream unchanged (the formatter writes its own separators and line ends).
  * row returning nil declines the record (counted as a skip). Any script failure fails the run

@@ -1,5 +1,5 @@
 /*
- * Result files (SPEC §7.4): a run writes ".{name}.tmp-XXXXXX" in the destination directory
+ * Result files (docs/reference.md §7.4): a run writes ".{name}.tmp-XXXXXX" in the destination directory
  * and, only when the writer finished and every byte is on disk, renames it to
  * "{Label}_Export-{id}.{ext}". Order matters for crash safety:
  *   fsync(temp) -> rename -> fsync(dir)

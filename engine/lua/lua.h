@@ -1,7 +1,7 @@
 /*
  * The lua part: one sandboxed Lua 5.4 state per run, for the operator-installed segment rules
- * (lua_dir/segments/<name>.lua, SPEC §6.3) and output formatters (lua_dir/formats/<name>.lua,
- * SPEC §7.2). The script-facing contract is docs/lua-api.md.
+ * (lua_dir/segments/<name>.lua, docs/reference.md §6.3) and output formatters (lua_dir/formats/<name>.lua,
+ * docs/reference.md §7.2). The script-facing contract is docs/lua-api.md.
  *
  *   vm.c       the state: capped allocator, per-call instruction budget (count hook), the
  *              protected-call wrapper that turns every failure into "<file>:<line>: <message>"

@@ -1,5 +1,5 @@
 /*
- * The sandbox (SPEC §6.3): which libraries a script sees, and the tw table.
+ * The sandbox (docs/reference.md §6.3): which libraries a script sees, and the tw table.
  *
  * Allowed: base, string, table, math, utf8, opened one by one with luaL_requiref (never
  * luaL_openlibs). Removed from base: load, loadfile, dofile (code and files from outside the

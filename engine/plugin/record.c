@@ -7,7 +7,7 @@
  *     steady-state row allocates nothing;
  *   - values are validated as they arrive (type matches the column, UTF-8 is valid, dates are
  *     canonical), so writers can copy bytes without re-checking. A value that fails marks the
- *     record bad: the driver counts it as an error (SPEC §7.3) instead of writing it;
+ *     record bad: the driver counts it as an error (docs/reference.md §7.3) instead of writing it;
  *   - dates are kept as canonical ISO text: sources store them that way and writers print them
  *     that way, so the common path never converts through epoch seconds. Canonical text
  *     compares in the same order as the instants it names.

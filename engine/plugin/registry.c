@@ -202,7 +202,7 @@ int tw_plugin_registry_print(const struct tw_plugin_registry *reg, FILE *out)
         p = reg->plugins[i];
         fprintf(out, "%s%s  label %s  version %s  file %s\n", i > 0 ? "\n" : "", p->desc.index,
                 p->desc.label, p->desc.version, p->file);
-        /* ABI 1.1: what target.since compares (SPEC §13); "none" refuses since. */
+        /* ABI 1.1: what target.since compares (docs/reference.md §13); "none" refuses since. */
         fprintf(out, "  changes: %s\n", p->desc.change_column != NULL ? p->desc.change_column
                                                                       : "none (no target.since)");
         fprintf(out, "  %-26s %-9s %-8s flags\n", "field", "type", "segment");

@@ -1,5 +1,5 @@
 /*
- * The production work function: one export run (SPEC §7) in the worker process. It looks up
+ * The production work function: one export run (docs/reference.md §7) in the worker process. It looks up
  * the index plugin and the writer, hands the export driver the runner's temp path (so a
  * cancelled or dead run leaves nothing the runner does not remove), and reports counts.
  *
@@ -98,7 +98,7 @@ int tw_export_work(const struct tw_run_job *job, struct tw_run_report *rep, void
                                    "export_index %s: no index plugin of that name is loaded "
                                    "(see taskwheel plugins)", job->export_index);
     if (writer == NULL) {
-        /* Not built in: the operator's Lua formatter lua_dir/formats/<name>.lua (SPEC §7.2). */
+        /* Not built in: the operator's Lua formatter lua_dir/formats/<name>.lua (docs/reference.md §7.2). */
         snprintf(lua_path, sizeof(lua_path), "%s/formats/%s.lua", w->cfg->lua_dir,
                  job->export_format);
         if (access(lua_path, R_OK) != 0)

@@ -277,7 +277,7 @@ static void report_end(struct tw_runner *r, struct tw_run *run, int status)
          * A failed run publishes nothing: no record was written, whatever the writer had
          * been handed (a full disk drops its buffered rows) and whatever counts the worker
          * or its last progress report carried. Every record read and not filtered out is
-         * then an error, so total = success + skips + errors holds on every run (SPEC §7.3),
+         * then an error, so total = success + skips + errors holds on every run (docs/reference.md §7.3),
          * also when the record being handled when the run failed was never counted.
          */
         if (res.counts.skips > res.counts.total)

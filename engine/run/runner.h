@@ -45,11 +45,11 @@ struct tw_run_job {
     const char *segment_json;   /* resolved segment (inline or saved), compact JSON; NULL: none */
     const char *result_dir;     /* results_dir/<chain>/<id>: where the result is renamed to */
     const char *tmp_path;       /* result_dir/.partial: the only file written before the rename */
-    bool since;                 /* target.since (SPEC §13): export only changes in */
+    bool since;                 /* target.since (docs/reference.md §13): export only changes in */
     int64_t since_from;         /* [since_from, run_start); INT64_MIN: from the beginning */
 };
 
-/* Record counts of a run (SPEC §7.3). */
+/* Record counts of a run (docs/reference.md §7.3). */
 struct tw_run_counts {
     int64_t total;              /* records read from the source */
     int64_t errors;             /* records that could not be written */

@@ -131,7 +131,7 @@ int64_t tw_occur_next(int64_t once_at, enum tw_repeat r, unsigned anchor_day, in
     return TW_OCCUR_NEVER;
 }
 
-/* ---- on a zone's wall clock (SPEC §13) -------------------------------------------------- */
+/* ---- on a zone's wall clock (docs/reference.md §13) -------------------------------------------------- */
 
 #define TZ_LIMIT (INT64_C(1) << 40)   /* ~34,000 years: far past any time the API accepts */
 #define TZ_TRIES 8                    /* candidates looked at; 3 or 4 suffice (see below) */

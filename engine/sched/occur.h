@@ -1,5 +1,5 @@
 /*
- * Occurrences of a repeating task (SPEC §5): given the first time a task was set for and its
+ * Occurrences of a repeating task (docs/reference.md §5): given the first time a task was set for and its
  * repeat rule, the first occurrence strictly after "now". Pure arithmetic in UTC on int64
  * seconds since the epoch: no clock, no TZ, and O(1) however long the service was down, so
  * missed occurrences collapse into one run.
@@ -53,7 +53,7 @@ unsigned tw_occur_anchor_day(int64_t t);
 int64_t tw_occur_next(int64_t once_at, enum tw_repeat r, unsigned anchor_day, int64_t now);
 
 /*
- * As tw_occur_next, on the wall clock of zone z (SPEC §13): the series keeps once_at's local
+ * As tw_occur_next, on the wall clock of zone z (docs/reference.md §13): the series keeps once_at's local
  * time of day on local days (DAILY: every day, WEEKLY: every 7th, MONTHLY: day
  * min(anchor_day, days in the month) of each local month; anchor_day 0 means once_at's local
  * day), and each member is the instant tw_tz_from_local gives for it: a wall time inside a

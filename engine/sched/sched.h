@@ -1,5 +1,5 @@
 /*
- * The scheduler (SPEC §5): makes every task run on time, once at a time, in a worker process.
+ * The scheduler (docs/reference.md §5): makes every task run on time, once at a time, in a worker process.
  *
  * It keeps one small entry per schedulable task (READY tasks, and DONE/ERROR tasks that
  * repeat) in a hash map by id, each with an intrusive timer in a hierarchical timer wheel

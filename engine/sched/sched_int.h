@@ -185,7 +185,7 @@ struct tw_sched_window {
 int tw_sched_since_window(struct tw_sched *s, const struct tw_task *task,
                           struct tw_sched_window *w, struct tw_err *err);
 void tw_sched_window_fini(struct tw_sched_window *w);
-/* "success (changes FROM .. TO)" (SPEC §13) into buf; returns buf. */
+/* "success (changes FROM .. TO)" (docs/reference.md §13) into buf; returns buf. */
 const char *tw_sched_window_msg(const struct tw_sched_window *w, int64_t to, char *buf,
                                 size_t n);
 

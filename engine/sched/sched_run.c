@@ -1,5 +1,5 @@
 /*
- * Starting runs and recording their ends: the only code that moves a task through the SPEC §1
+ * Starting runs and recording their ends: the only code that moves a task through the docs/reference.md §1
  * state machine (READY/DONE/ERROR -> INPROGRESS -> DONE/ERROR, and INPROGRESS -> READY for an
  * interrupted run).
  *
@@ -52,7 +52,7 @@ static char *trigger_with_once(const char *trigger_json, int64_t once_at)
 }
 
 /*
- * The task's time zone (trigger.timezone, SPEC §13); NULL for UTC. A zone that was valid when
+ * The task's time zone (trigger.timezone, docs/reference.md §13); NULL for UTC. A zone that was valid when
  * the task was saved but cannot be loaded now (tzdata removed or broken since) falls back to
  * UTC with an error in the server log: running an hour off beats not running at all.
  */
@@ -339,7 +339,7 @@ static void end_interrupted(struct tw_sched *s, int64_t id, int64_t now)
 }
 
 /*
- * Whether writing an interrupted run as READY lets the next start run it again (SPEC §5: a
+ * Whether writing an interrupted run as READY lets the next start run it again (docs/reference.md §5: a
  * run interrupted by a shutdown is "recovered as above": logged as interrupted, and the task
  * runs again). A READY task runs at the next start only when its trigger.once has come, which
  * is not so for a run started by POST /execute of a task due later (e.g. a one-off task due

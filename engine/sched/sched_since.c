@@ -1,5 +1,5 @@
 /*
- * The window of an incremental export (SPEC §13, target.since: "last_success"). A run of such
+ * The window of an incremental export (docs/reference.md §13, target.since: "last_success"). A run of such
  * a task exports the changes in [watermark, run start), where the watermark is the start of
  * the task's last DONE run; an ERROR run does not move it, and the first run (no watermark
  * yet) exports everything before its start.

@@ -1,6 +1,6 @@
 /*
- * The demo-data seeder behind `taskwheel seed` (SPEC §8): fills the source database
- * (plugins/sql/source_schema.sql, SPEC §7.1) with deterministic, internally consistent retail
+ * The demo-data seeder behind `taskwheel seed` (docs/reference.md §8): fills the source database
+ * (plugins/sql/source_schema.sql, docs/reference.md §7.1) with deterministic, internally consistent retail
  * data for a list of chains, so every export index has something realistic to read.
  *
  * Contract:

@@ -1,7 +1,7 @@
 /*
  * Word tables for the seeder. Mostly ordinary retail data, deliberately mixed with what exports
  * must survive: non-ASCII UTF-8 (é, ü, ø, ł, 中文), apostrophes, commas, quotes, newlines, and
- * text starting with '=', '+', '-', '@' or a tab (spreadsheet formula injection, SPEC §7.2).
+ * text starting with '=', '+', '-', '@' or a tab (spreadsheet formula injection, docs/reference.md §7.2).
  * The "odd" tables are the awkward ones; the generators use them for a small, fixed share of
  * rows so that even a small seed contains each of them.
  */

@@ -1,5 +1,5 @@
 /*
- * What depends on the index (SPEC §6.2): field_name names a filterable field of the index
+ * What depends on the index (docs/reference.md §6.2): field_name names a filterable field of the index
  * (with nested, a sub-field of nesting_path), and field_type is that field's segment type.
  * Messages list the valid choices, so a client can correct the rule without reading docs.
  */

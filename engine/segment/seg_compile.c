@@ -187,7 +187,7 @@ static int parse_time(const json_t *rule, const char *key, int64_t *t, bool *dat
 /*
  * Date rules as inclusive epoch bounds. A date-only start of "is_after_date" means after that
  * whole day, a date-only end of "is_before_date" before it starts, and a date-only end of
- * "is_between_date" includes its whole day (SPEC §6).
+ * "is_between_date" includes its whole day (docs/reference.md §6).
  */
 static int compile_date(struct tw_seg_rule *ru, int op, const json_t *rule,
                         int64_t run_start, const char *rule_path, struct tw_err *err)

@@ -1,5 +1,5 @@
 /*
- * Segment validation (SPEC §6): the structure of a segment and of each rule, checked when a
+ * Segment validation (docs/reference.md §6): the structure of a segment and of each rule, checked when a
  * task or saved segment is written (the API calls tw_seg_parse, segment.h), so that a bad
  * rule is a 400 naming "trigger.segment.rules[2].operator" and not an ERROR hours later
  * (§6.2). What depends on an
@@ -7,7 +7,7 @@
  * tw_seg_check's, reached through the caller's check function. Operators, field types and
  * time units come from the grammar's one table (seg_grammar.c).
  *
- * Decisions (strict where the SPEC is silent):
+ * Decisions (strict where the reference is silent):
  * - The operator must apply to the field_type (§6 table: "contains" on a number is a 400);
  *   that needs no index, so it is checked here.
  * - value's JSON type follows field_type: keyword and text take strings, number numbers,

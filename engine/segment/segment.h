@@ -1,5 +1,5 @@
 /*
- * The segment compiler (SPEC §6): a validated segment (tw_seg_parse checked its
+ * The segment compiler (docs/reference.md §6): a validated segment (tw_seg_parse checked its
  * structure) becomes, for one run, a list of typed rules resolved against the index's field
  * table. Each rule is evaluated per record in C (tw_seg_keep) and, where the source can
  * express it exactly, also handed to the plugin as pushdown conditions (tw_seg_pushdown);
@@ -12,13 +12,13 @@
  *     "is" match nothing and "is_not" match everything;
  *   - date rules become inclusive epoch-second bounds; on DATE fields (whole days) the bounds
  *     are rounded to whole days, so "after 2026-05-01T12:00Z" on a birthday is ">= 05-02";
- *   - relative rules are bounds measured from the run's start time (SPEC §6).
+ *   - relative rules are bounds measured from the run's start time (docs/reference.md §6).
  * Text: keyword "is" is exact (bytes); text "is" and every "contains" ignore ASCII case
  * (SQLite's lower() folds ASCII only, so we do the same). A null (or empty text) field never
  * matches a comparison; it matches "is_not", "does_not_exist". Nested rules match when any
  * element of the list matches. (An empty string is a value like any other for comparisons;
  * only exists/does_not_exist treat it as missing.) A script rule calls the operator's Lua
- * function (SPEC §6.3) per record; it is never pushed down.
+ * function (docs/reference.md §6.3) per record; it is never pushed down.
  *
  * Ownership: tw_seg_compile allocates *out; tw_seg_destroy frees it. The query passed to
  * tw_seg_pushdown is the caller's and must outlive every tw_seg_keep call.
@@ -45,7 +45,7 @@ typedef int tw_seg_check_fn(void *ctx, const json_t *segment, const char *export
                             int64_t chain, const char *path, struct tw_err *err);
 
 /*
- * Validate a segment (SPEC §6) found at path ("trigger.segment"): structure, types, each
+ * Validate a segment (docs/reference.md §6) found at path ("trigger.segment"): structure, types, each
  * operator's keys (seg_parse.c); then check(check_ctx, ...), when check is set and an index is
  * known, for what depends on the index's fields. export_index: the task's
  * target.export_index, NULL when not in view (the segment's own "index", which must be one of
@@ -58,7 +58,7 @@ int tw_seg_parse(const json_t *seg, const char *export_index, int64_t chain,
                  const char *path, json_t **canon, struct tw_err *err);
 
 /*
- * Check the rules of a structurally valid segment against an index's fields (SPEC §6.2):
+ * Check the rules of a structurally valid segment against an index's fields (docs/reference.md §6.2):
  * field_name is a filterable field (or, with nested, a sub-field of nesting_path), field_type
  * is that field's segment type. index names the index in messages. path is the segment's path
  * ("trigger.segment"); on error err->field is the rule's key ("...rules[2].field_name") and

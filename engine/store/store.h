@@ -154,7 +154,7 @@ int tw_store_log_list(struct tw_store *s, int64_t task_id, uint32_t limit, uint3
 int tw_store_log_add(struct tw_store *s, int64_t task_id, int64_t time, const char *msg,
                      struct tw_err *err);
 
-/* ---- runs (SPEC §1 state machine) ---- */
+/* ---- runs (docs/reference.md §1 state machine) ---- */
 
 /*
  * READY/DONE/ERROR -> INPROGRESS: sets last_run_date = now, logs "OLD -> INPROGRESS", version+1.
@@ -178,7 +178,7 @@ struct tw_run_outcome {
     const char *result_sha256;
     int64_t next_once_at;       /* 0: keep trigger.once */
     const char *next_trigger_json; /* NULL: keep; else the trigger with once advanced */
-    /* target.since (SPEC §13): with state DONE and since_key non-NULL, the task's watermark
+    /* target.since (docs/reference.md §13): with state DONE and since_key non-NULL, the task's watermark
      * becomes since_at (the run's start) for since_key (see tw_store_since_get). */
     const char *since_key;
     int64_t since_at;
@@ -187,14 +187,14 @@ struct tw_run_outcome {
 /*
  * INPROGRESS -> o->state: removes the "progress" entry, appends the "INPROGRESS -> NEW" entry,
  * then the run's final entry (msg with counts), so that newest first the final entry is on top
- * (SPEC section 1: "success" above the state changes); stores the result and the advanced
+ * (docs/reference.md §1: "success" above the state changes); stores the result and the advanced
  * trigger; version+1. TW_ECONFLICT if the task is not INPROGRESS.
  */
 int tw_store_run_finish(struct tw_store *s, int64_t id, const struct tw_run_outcome *o,
                         struct tw_err *err);
 
 /*
- * The watermark of task id's incremental exports (SPEC §13): *at is the start of its last
+ * The watermark of task id's incremental exports (docs/reference.md §13): *at is the start of its last
  * DONE run that saved one (0: none) and *key (caller tw_free()s; NULL when none) what that
  * run exported. TW_ENOTFOUND when there is no task id.
  */
@@ -287,7 +287,7 @@ int tw_store_session_insert(struct tw_store *s, int64_t user_id, const unsigned 
 int tw_store_session_check(struct tw_store *s, int64_t user_id, const unsigned char key_mac[32],
                            int64_t now, struct tw_err *err);
 
-/* ---- saved segments (SPEC §6.4) ---- */
+/* ---- saved segments (docs/reference.md §6.4) ---- */
 
 struct tw_segment {
     int64_t id;

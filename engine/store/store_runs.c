@@ -1,12 +1,12 @@
 /*
- * Task logs and the run state machine (SPEC section 1): start, progress, finish, and marking a
+ * Task logs and the run state machine (docs/reference.md §1): start, progress, finish, and marking a
  * result expired.
  *
  * Log order is the id order (newest first = id DESC), never the time, because a run's last
  * entries share one second. run_finish therefore appends "INPROGRESS -> DONE" first and the
  * run's final entry ("success" or the error, with counts) second, so a GET shows, newest
  * first: "success", "INPROGRESS -> DONE", "READY -> INPROGRESS" -- the outcome on top, as in
- * SPEC section 1's example. The "progress" entry is one row (kind = TW_LOG_PROGRESS) updated
+ * docs/reference.md §1's example. The "progress" entry is one row (kind = TW_LOG_PROGRESS) updated
  * in place while the run lasts and removed when it ends, so it keeps its place below the start.
  * Every change here bumps the task's version and last_modified, progress included, so a poller
  * that compares versions sees every change.

@@ -124,7 +124,7 @@ static const char migration_2[] =
 
 static const char migration_3[] =
     /*
-     * target.since (SPEC §13): the watermark of a task's incremental exports, the start time
+     * target.since (docs/reference.md §13): the watermark of a task's incremental exports, the start time
      * of its last DONE run (0: none yet), and the key of what that run exported (index,
      * since, segment; store_since.c), so that a changed target or segment starts over.
      */

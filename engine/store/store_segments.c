@@ -1,5 +1,5 @@
 /*
- * Saved segments (SPEC section 6.4): a named segment JSON per chain. Tasks refer to one by
+ * Saved segments (docs/reference.md §6.4): a named segment JSON per chain. Tasks refer to one by
  * tasks.segment_id and read it at each run, so a segment cannot be deleted while any task
  * still names it; the refusal lists those tasks so the API can say which ones. The chain of a
  * segment is fixed at insert (like a task's), so an update cannot move it to another tenant.

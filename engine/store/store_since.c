@@ -1,5 +1,5 @@
 /*
- * Watermarks of incremental exports (SPEC §13, target.since): tasks.since_at and
+ * Watermarks of incremental exports (docs/reference.md §13, target.since): tasks.since_at and
  * tasks.since_key (migration 3). Written only inside tw_store_run_finish, in the same
  * transaction as the end of a DONE run, so a crash can never move a watermark without the
  * run's result (or the other way round). Statements are prepared per call: both run once per

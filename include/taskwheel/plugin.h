@@ -87,7 +87,7 @@ struct tw_query;  /* opaque: what to read, read with host->q_* */
 struct tw_err;    /* opaque: error out-parameter, filled with host->err_set */
 
 /*
- * Field types. The value a plugin delivers for each, and the segment type (SPEC §6) rules on
+ * Field types. The value a plugin delivers for each, and the segment type (docs/reference.md §6) rules on
  * the field use, are:
  *   INT      int64 (host->rec_set_int)                           number
  *   MONEY    int64 minor units, 2 decimals: 1250 = 12.50         number
@@ -117,7 +117,7 @@ enum tw_field_type {
     TW_FIELD_LIST = 9,
 };
 
-/* Segment-level types (SPEC §6 field_type). */
+/* Segment-level types (docs/reference.md §6 field_type). */
 enum tw_seg_type {
     TW_SEG_NONE = 0, /* not usable in a rule directly (a LIST; its sub-fields are) */
     TW_SEG_KEYWORD = 1,
@@ -169,7 +169,7 @@ struct tw_field {
 };
 
 /*
- * Pushdown conditions (SPEC §6.1). The engine hands a plugin a list of simple conditions
+ * Pushdown conditions (docs/reference.md §6.1). The engine hands a plugin a list of simple conditions
  * joined by ALL (AND) or ANY (OR) that it MAY evaluate in its source. The contract:
  *   - A plugin reports every condition it applied with host->q_applied(q, i). Applying a
  *     condition means: every record it would reject is not returned, every record it accepts
@@ -299,7 +299,7 @@ struct tw_host {
      */
     int (*rec_reject)(struct tw_record *r, const char *why);
 
-    /* The query of this run (SPEC §6.1). Borrowed, valid until close. */
+    /* The query of this run (docs/reference.md §6.1). Borrowed, valid until close. */
     int64_t (*q_chain)(const struct tw_query *q);     /* the only chain to read */
     int64_t (*q_run_start)(const struct tw_query *q); /* the run's "now", epoch seconds UTC */
     int (*q_join)(const struct tw_query *q);          /* TW_JOIN_ALL or TW_JOIN_ANY */
@@ -311,7 +311,7 @@ struct tw_host {
     /* ABI 1.1: members below exist when host->abi_minor >= 1. */
 
     /*
-     * Incremental exports (SPEC §13, target.since). Returns 0 when the run reads everything
+     * Incremental exports (docs/reference.md §13, target.since). Returns 0 when the run reads everything
      * (no window). Returns 1 when the run must return only the records whose change time
      * (the plugin's change_column, see struct tw_index_plugin) c satisfies
      *     *from <= c < *to            (epoch seconds UTC, whole seconds)

@@ -4,7 +4,7 @@
 -- with its two decimals (12.50); other numbers in the shortest text that reads back exactly;
 -- dates as their ISO text.
 --
--- A nested list (transactions' items) is flattened as the CSV format does it (SPEC §7.2):
+-- A nested list (transactions' items) is flattened as the CSV format does it (docs/reference.md §7.2):
 -- one line per element, the other columns repeated, the element's columns last and named
 -- item_<name> (without a "basket_" or "item_" prefix); a record without elements is one line
 -- with empty element cells. Only the first list column is flattened; any further one is left

@@ -1,7 +1,7 @@
 /*
- * Index "product-variants" (SPEC §7.1): one record per product variant of the chain, from the
+ * Index "product-variants" (docs/reference.md §7.1): one record per product variant of the chain, from the
  * product_variants table.
- * When changing a column: also update SPEC §7.1 and plugins/sql/source_schema.sql.
+ * When changing a column: also update docs/reference.md §7.1 and plugins/sql/source_schema.sql.
  */
 #include <taskwheel/plugin.h>
 

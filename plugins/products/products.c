@@ -1,6 +1,6 @@
 /*
- * Index "products" (SPEC §7.1): one record per product of the chain, from the products table.
- * When changing a column: also update SPEC §7.1 and plugins/sql/source_schema.sql.
+ * Index "products" (docs/reference.md §7.1): one record per product of the chain, from the products table.
+ * When changing a column: also update docs/reference.md §7.1 and plugins/sql/source_schema.sql.
  */
 #include <taskwheel/plugin.h>
 

@@ -1,8 +1,8 @@
--- The source (retail) database that the six built-in index plugins read (SPEC §7.1).
+-- The source (retail) database that the six built-in index plugins read (docs/reference.md §7.1).
 -- `taskwheel seed` creates it; operators may point source.path at their own copy with this
 -- shape. Conventions, which the plugins, the seeder and the tests all rely on:
 --   * every table has chain_id; an export only ever reads the task's chain;
---   * column names are exactly SPEC §7.1's, so a plain SQL query can check an export;
+--   * column names are exactly docs/reference.md §7.1's, so a plain SQL query can check an export;
 --   * date-times are TEXT 'YYYY-MM-DDTHH:MM:SSZ' (UTC, whole seconds), dates TEXT 'YYYY-MM-DD':
 --     both sort as text, so range rules push down as plain comparisons;
 --   * money is INTEGER minor units (1250 = 12.50; all seeded currencies have 2 decimals),

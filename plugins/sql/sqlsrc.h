@@ -24,7 +24,7 @@ struct tw_sql_index {
     const char *items_order; /* its column giving element order ("position") */
     /*
      * SQL expression over t giving a row's change time as 'YYYY-MM-DDTHH:MM:SSZ' text (NULL
-     * when unknown), for target.since windows (SPEC §13); NULL: the index has none. The
+     * when unknown), for target.since windows (docs/reference.md §13); NULL: the index has none. The
      * plugin's descriptor declares the same in words as change_column.
      */
     const char *change;

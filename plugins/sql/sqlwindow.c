@@ -1,5 +1,5 @@
 /*
- * The target.since window (SPEC §13) in the shared SQL helper (sqlsrc.h): the bounds from
+ * The target.since window (docs/reference.md §13) in the shared SQL helper (sqlsrc.h): the bounds from
  * host->q_window become two bound text parameters compared with the index's change
  * expression. Source date-times are 'YYYY-MM-DDTHH:MM:SSZ' text (source_schema.sql), which
  * sorts as the instants it names, so text comparison is time comparison.

@@ -1,8 +1,8 @@
 /*
- * Index "transactions" (SPEC §7.1): one record per basket of the chain, with its line items
+ * Index "transactions" (docs/reference.md §7.1): one record per basket of the chain, with its line items
  * as the nested list "items" (table transaction_items, in position order), read by the SQL
  * helper in one ordered LEFT JOIN (plugins/sql/sqlsrc.c).
- * When changing a column: also update SPEC §7.1 and plugins/sql/source_schema.sql.
+ * When changing a column: also update docs/reference.md §7.1 and plugins/sql/source_schema.sql.
  */
 #include <taskwheel/plugin.h>
 

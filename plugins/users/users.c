@@ -1,7 +1,7 @@
 /*
- * Index "users" (SPEC §7.1): one record per user of the chain, from the users table.
+ * Index "users" (docs/reference.md §7.1): one record per user of the chain, from the users table.
  * Everything but the field table is the shared SQL helper (plugins/sql/sqlsrc.h).
- * When changing a column: also update SPEC §7.1 and plugins/sql/source_schema.sql.
+ * When changing a column: also update docs/reference.md §7.1 and plugins/sql/source_schema.sql.
  */
 #include <taskwheel/plugin.h>
 
@@ -31,7 +31,7 @@ static const struct tw_field user_fields[] = {
     {0},
 };
 
-/* Changed: the later of created_date and last_modified (SPEC §13), whichever is set. */
+/* Changed: the later of created_date and last_modified (docs/reference.md §13), whichever is set. */
 static const struct tw_sql_index user_source = {
     .table = "users",
     .change = "max(coalesce(t.created_date, t.last_modified), "

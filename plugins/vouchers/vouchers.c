@@ -1,7 +1,7 @@
 /*
- * Index "vouchers" (SPEC §7.1): one record per voucher of the chain. Deleted vouchers are
+ * Index "vouchers" (docs/reference.md §7.1): one record per voucher of the chain. Deleted vouchers are
  * never exported: the fixed filter is part of every query, whatever the segment says.
- * When changing a column: also update SPEC §7.1 and plugins/sql/source_schema.sql.
+ * When changing a column: also update docs/reference.md §7.1 and plugins/sql/source_schema.sql.
  */
 #include <taskwheel/plugin.h>
 
@@ -26,7 +26,7 @@ static const struct tw_field voucher_fields[] = {
     {0},
 };
 
-/* Changed: created_date, or the latest of claimed/redeemed when later (SPEC §13). */
+/* Changed: created_date, or the latest of claimed/redeemed when later (docs/reference.md §13). */
 static const struct tw_sql_index voucher_source = {
     .table = "vouchers",
     .filter = "t.deleted = 0",

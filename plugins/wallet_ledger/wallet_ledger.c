@@ -1,7 +1,7 @@
 /*
- * Index "wallet-ledger" (SPEC §7.1): one record per wallet ledger entry of the chain, from
+ * Index "wallet-ledger" (docs/reference.md §7.1): one record per wallet ledger entry of the chain, from
  * the wallet_ledger table.
- * When changing a column: also update SPEC §7.1 and plugins/sql/source_schema.sql.
+ * When changing a column: also update docs/reference.md §7.1 and plugins/sql/source_schema.sql.
  */
 #include <taskwheel/plugin.h>
 

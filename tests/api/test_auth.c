@@ -1,4 +1,4 @@
-/* Authentication, access levels and tenant isolation (SPEC §4) against a real server. */
+/* Authentication, access levels and tenant isolation (docs/reference.md §4) against a real server. */
 #include <criterion/criterion.h>
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * Exports and downloads end to end (SPEC §2 download_url, §7): every built-in index in csv and
+ * Exports and downloads end to end (docs/reference.md §2 download_url, §7): every built-in index in csv and
  * json through a real server, each export read back (jansson; a strict RFC 4180 reader below)
  * and compared cell by cell with the source rows selected independently with SQL; chain
  * isolation; gzip; signed download URLs (tampering, expiry, HEAD, Range); and run faults
@@ -32,7 +32,7 @@ static char *tok;        /* write on both chains */
 static long url_ttl = 3600;  /* results.url_ttl of the running server */
 
 /* ---------------------------------------------------------------------------------------- */
-/* Index descriptions: SPEC §7.1 columns, their CSV/JSON names, source columns and kinds.    */
+/* Index descriptions: docs/reference.md §7.1 columns, their CSV/JSON names, source columns and kinds.    */
 
 /*
  * kind: 'i' integer, 'm' money (INTEGER minor units in the source), 'b' boolean (0/1),
@@ -231,7 +231,7 @@ struct dl_url {
     char sha256[65];
 };
 
-/* GET /tasks/{id}/download_url, asserted 200 with the SPEC fields. */
+/* GET /tasks/{id}/download_url, asserted 200 with the documented fields. */
 static void download_url(json_int_t id, struct dl_url *u)
 {
     struct tw_resp r;
@@ -591,7 +591,7 @@ static void fmt_money(long long v, char *buf, size_t len)
     snprintf(buf, len, "%s%llu.%02llu", v < 0 ? "-" : "", m / 100, m % 100);
 }
 
-/* The CSV text SPEC §7.2 asks for source column j of kind; caller frees. */
+/* The CSV text docs/reference.md §7.2 asks for source column j of kind; caller frees. */
 static char *expect_csv(sqlite3_stmt *st, int j, char kind)
 {
     const char *t;
@@ -1272,7 +1272,7 @@ static void result_files(long chain, json_int_t id, char *buf, size_t len)
     pclose(p);
 }
 
-/* A chain without any source rows: valid, empty exports (SPEC §7.2: "[]" for JSON). */
+/* A chain without any source rows: valid, empty exports (docs/reference.md §7.2: "[]" for JSON). */
 Test(exports, zero_records)
 {
     static const char *const chains[] = { "1766", NULL };

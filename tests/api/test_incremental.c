@@ -1,5 +1,5 @@
 /*
- * Time zones and incremental exports end to end (SPEC §13), through a real server:
+ * Time zones and incremental exports end to end (docs/reference.md §13), through a real server:
  * - trigger.timezone: stored and returned only when given, refused (400, field
  *   trigger.timezone) for unknown names, "utc+2", "" and a 300-character name; a repeating
  *   task's next trigger.once (in UTC) follows the zone's wall clock;
@@ -263,7 +263,7 @@ Test(incremental, changed_rows_of_the_chain_only_and_errors_keep_the_window)
     size_t ng, nw, no;
     json_t *task;
 
-    /* The task object carries since (SPEC §1: only when set). */
+    /* The task object carries since (docs/reference.md §1: only when set). */
     task = tw_task_get(&srv, tok, id);
     cr_assert_str_eq(json_string_value(json_object_get(json_object_get(task, "target"),
                                                        "since")), "last_success");

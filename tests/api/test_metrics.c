@@ -1,5 +1,5 @@
 /*
- * GET /metrics (SPEC §2, issue #6) through a real server: the body is read with a STRICT
+ * GET /metrics (docs/reference.md §2, issue #6) through a real server: the body is read with a STRICT
  * parser of the Prometheus text exposition format 0.0.4 written here (every line is a HELP,
  * a TYPE or a sample matching the grammar; every family has HELP and TYPE before its samples
  * and its samples are contiguous; label values use only the \\ \" \n escapes; histogram

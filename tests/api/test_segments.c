@@ -1,5 +1,5 @@
 /*
- * Saved segments (SPEC §6.4) and segment validation against an index (§6.2) through a real
+ * Saved segments (docs/reference.md §6.4) and segment validation against an index (§6.2) through a real
  * server: CRUD, chain scoping, in-use protection, and a run that uses the segment as it is
  * when the run starts.
  */
@@ -61,7 +61,7 @@ Test(segments, crud_round_trip)
 
     tw_http(&srv, "POST", "/segments", tok, NULL, big_spenders, &r);
     cr_assert_eq(r.status, 201, "%s", r.body);
-    cr_assert(json_is_string(json_object_get(r.json, "id")), "id is a string (SPEC §6.4)");
+    cr_assert(json_is_string(json_object_get(r.json, "id")), "id is a string (docs/reference.md §6.4)");
     snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(r.json, "id")));
     snprintf(path, sizeof(path), "/segments/%s", id);
     cr_assert(tw_resp_header(&r, "Location", loc, sizeof(loc)));

@@ -1,5 +1,5 @@
 /*
- * Runs end to end through a real `taskwheel serve` (SPEC §1, §2 /execute, §5): scheduling,
+ * Runs end to end through a real `taskwheel serve` (docs/reference.md §1, §2 /execute, §5): scheduling,
  * execute, crashes, hangs, timeouts, deletes during a run, kill -9 and SIGTERM with recovery,
  * and many tasks due at once. The server loads only the fixture plugin "testrun"
  * (tests/runplugin), whose behaviour is chosen by the task's chain:
@@ -684,7 +684,7 @@ Test(runs, sigterm_interrupts_an_executed_run_which_runs_again_at_restart)
     rc = tw_srv_stop(&srv, SIGTERM);
     cr_assert_eq(rc, 0);
     tw_srv_start(&srv);
-    /* SPEC §5: interrupted "as above": logged as interrupted, and the task runs again */
+    /* docs/reference.md §5: interrupted "as above": logged as interrupted, and the task runs again */
     t = tw_wait_state(&srv, tok, id, "DONE", WAIT_S);
     cr_assert_eq(tw_task_log_count(t, MSG_INTERRUPTED), 1);
     cr_assert_eq(tw_task_log_count(t, "success"), 1);

@@ -1,6 +1,6 @@
 /*
  * Shared by the fuzz targets (issue #6): a static field table mirroring the transactions
- * plugin's (plugins/transactions/transactions.c, SPEC §7.1) with its nested "items" list, plus
+ * plugin's (plugins/transactions/transactions.c, docs/reference.md §7.1) with its nested "items" list, plus
  * two fields that index lacks so every field type reaches the segment compiler ("birthday"
  * DATE, "score" NUMBER) and one non-filterable field. Keep the transactions part in step with
  * the plugin when its columns change.

@@ -7,7 +7,7 @@
  *
  * Oracle besides the sanitizers: a task accepted in CREATE mode, echoed back as its canonical
  * form ({chain, desc, trigger, target, debug}) in UPDATE mode, must be accepted again and give
- * the same canonical trigger and target (SPEC §2: a client echoing a GET back never trips).
+ * the same canonical trigger and target (docs/reference.md §2: a client echoing a GET back never trips).
  */
 #include <stdint.h>
 #include <stdio.h>

@@ -63,7 +63,7 @@ while read -r lib; do
 done < "$TMP/needed"
 echo "Depends covers the $(wc -l < "$TMP/needed") shared libraries the package's ELF files need"
 
-# Contents: SPEC §14's layout under /usr, the conffile and the unit; nothing in /usr/local,
+# Contents: docs/reference.md §14's layout under /usr, the conffile and the unit; nothing in /usr/local,
 # /var or /tmp (the state directory is made by postinst and systemd).
 dpkg-deb --contents "$deb" | awk '{ print $6 }' | sed 's|^\./|/|' > "$TMP/contents"
 for f in /usr/bin/taskwheel /usr/include/taskwheel/plugin.h \

@@ -1,5 +1,5 @@
 #!/bin/sh
-# cmake --install into a temporary DESTDIR (SPEC §14), then, from another directory:
+# cmake --install into a temporary DESTDIR (docs/reference.md §14), then, from another directory:
 #   - every file of the layout is there;
 #   - with an empty config, check-config passes and `plugins` lists the six built-in indexes
 #     (found through the installed default plugins_dir, not the build tree);
@@ -54,7 +54,7 @@ n=$(grep -c '^[a-z]' plugins.txt || true)
 [ "$n" -eq 6 ] || { cat plugins.txt; tw_fail "plugins lists $n indexes, not 6"; }
 echo "empty config: check-config ok, plugins lists 6"
 
-# Without -c (SPEC §14): $TASKWHEEL_CONFIG, ./config.yaml, <sysconfdir>/taskwheel/config.yaml
+# Without -c (docs/reference.md §14): $TASKWHEEL_CONFIG, ./config.yaml, <sysconfdir>/taskwheel/config.yaml
 # (here <prefix>/etc: the prefix is not /usr), then the built-in defaults.
 used() {
     "$@" 2>>cli.log | sed -n 's/^configuration OK: \(.*\) (.*/\1/p'

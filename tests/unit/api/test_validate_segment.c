@@ -1,5 +1,5 @@
 /*
- * Unit tests for segment/seg_parse.c (through api/validate.h): segment structure inside trigger.segment (SPEC §6):
+ * Unit tests for segment/seg_parse.c (through api/validate.h): segment structure inside trigger.segment (docs/reference.md §6):
  * every operator's valid form, rule errors with their indexed paths
  * ("trigger.segment.rules[2].operator"), the canonical copy, and the check_segment hook.
  */

@@ -1,5 +1,5 @@
 /*
- * validate.c for SPEC §13's two fields: trigger.timezone (IANA name from the system's tz
+ * validate.c for docs/reference.md §13's two fields: trigger.timezone (IANA name from the system's tz
  * database, returned only when given, monthly anchored to the local day) and target.since
  * ("last_success", only on indexes whose plugin declares a change column).
  */

@@ -113,7 +113,7 @@ Test(load, builtin_plugins_load_with_spec_columns)
         cr_assert_not_null(p, "%s", indexes[i]);
         cr_assert_str_eq(p->desc.label, labels[i]);
         cr_assert_eq(p->nfields, ncols[i], "%s has %u", indexes[i], p->nfields);
-        /* ABI 1.1: every built-in index can export changes only (SPEC §13). */
+        /* ABI 1.1: every built-in index can export changes only (docs/reference.md §13). */
         cr_assert_not_null(p->desc.change_column, "%s declares no change column", indexes[i]);
         cr_assert_eq(p->desc.abi_minor, TW_ABI_MINOR);
     }

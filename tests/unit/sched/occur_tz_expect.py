@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
-"""Expected occurrences of repeating tasks on a zone's wall clock (SPEC section 13), computed
+"""Expected occurrences of repeating tasks on a zone's wall clock (docs/reference.md §13), computed
 independently of taskwheel with Python's zoneinfo, for tests/unit/sched/test_occur_tz.c.
 
 For each series (zone, first local date and wall time, repeat, monthly anchor) it walks the
 series member by member with datetime arithmetic and takes each member's instant with fold=0
 (PEP 495: a wall time in a gap is read with the offset before the gap, one in an overlap is
-the first of the two -- SPEC section 13's rules). Then for "now" every 17 hours through 2026
+the first of the two -- docs/reference.md §13's rules). Then for "now" every 17 hours through 2026
 and 2027 it prints the first member strictly after now (and not before the series' first
 instant), one line per check:
 

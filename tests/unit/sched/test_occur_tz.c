@@ -1,5 +1,5 @@
 /*
- * Occurrences on a zone's wall clock (SPEC §13), checked against an independent computation:
+ * Occurrences on a zone's wall clock (docs/reference.md §13), checked against an independent computation:
  * occur_tz_expect.py walks each series with Python's zoneinfo (PEP 495 fold=0, which is
  * §13's gap and overlap rule) and prints, for "now" every 17 hours through 2026 and 2027,
  * the first occurrence after now. Zones: Europe/Amsterdam, America/New_York,

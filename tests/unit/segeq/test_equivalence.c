@@ -1,5 +1,5 @@
 /*
- * SPEC §6.1: "Both paths must give the same answer for every rule; tests check that on
+ * docs/reference.md §6.1: "Both paths must give the same answer for every rule; tests check that on
  * generated data." A small seeded source database (two chains), the built-in plugins, and a
  * few thousand random rule sets whose values are drawn from the data itself. Each rule set's
  * exported ids are computed three ways, which must agree exactly:
@@ -635,7 +635,7 @@ static void sql_cond(struct sqlb *b, const json_t *rule, const char *col, uint32
         in_list(b, value, type);
         sadd(b, ")");
     } else if (strcmp(op, "contains") == 0) {
-        /* LIKE folds ASCII case only, as SPEC's "case-insensitive" is implemented. */
+        /* LIKE folds ASCII case only, as the reference's "case-insensitive" is implemented. */
         sadd(b, "(%s LIKE ? ESCAPE '\\')", col);
         ptext(b, like_pattern(json_string_value(value)));
     } else if (strcmp(op, "does_not_contain") == 0) {

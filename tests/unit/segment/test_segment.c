@@ -1,5 +1,5 @@
 /*
- * The segment compiler (engine/segment, SPEC §6) on a hand-made field table and hand-built
+ * The segment compiler (engine/segment, docs/reference.md §6) on a hand-made field table and hand-built
  * records: every operator on every field type it applies to, boundaries exactly, null
  * semantics, nested any-match, join, and tw_seg_check's messages. Every match is asserted
  * through both tw_seg_match and tw_seg_keep (without pushdown, the keep evaluates everything).
