@@ -9,14 +9,14 @@ static const struct {
     int (*run)(int argc, char **argv);
     const char *help;
 } commands[] = {
-    { "serve",        tw_cli_serve,        "run the engine: HTTP API, scheduler, workers" },
-    { "token",        tw_cli_token,        "create, list or revoke privileged API tokens" },
-    { "user",         tw_cli_user,         "add, remove or sign out an admin user" },
-    { "seed",         tw_cli_seed,         "fill the source database with demo data" },
+    { "serve", tw_cli_serve, "run the engine: HTTP API, scheduler, workers" },
+    { "token", tw_cli_token, "create, list or revoke privileged API tokens" },
+    { "user", tw_cli_user, "add, remove or sign out an admin user" },
+    { "seed", tw_cli_seed, "fill the source database with demo data" },
     { "check-config", tw_cli_check_config, "validate the configuration and plugins" },
-    { "plugins",      tw_cli_plugins,      "list loaded index plugins and their fields" },
+    { "plugins", tw_cli_plugins, "list loaded index plugins and their fields" },
     { "webhook-secret", tw_cli_webhook_secret, "print a new webhook signing secret for a chain" },
-    { "version",      tw_cli_version,      "print the version and the library versions" },
+    { "version", tw_cli_version, "print the version and the library versions" },
 };
 
 static void usage(FILE *out)

@@ -27,15 +27,15 @@
 const char *tw_method_name(enum evhttp_cmd_type m)
 {
     switch (m) {
-    case EVHTTP_REQ_GET:     return "GET";
-    case EVHTTP_REQ_POST:    return "POST";
-    case EVHTTP_REQ_HEAD:    return "HEAD";
-    case EVHTTP_REQ_PUT:     return "PUT";
-    case EVHTTP_REQ_DELETE:  return "DELETE";
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_DELETE: return "DELETE";
     case EVHTTP_REQ_OPTIONS: return "OPTIONS";
-    case EVHTTP_REQ_TRACE:   return "TRACE";
+    case EVHTTP_REQ_TRACE: return "TRACE";
     case EVHTTP_REQ_CONNECT: return "CONNECT";
-    case EVHTTP_REQ_PATCH:   return "PATCH";
+    case EVHTTP_REQ_PATCH: return "PATCH";
     }
     return "OTHER";
 }
@@ -126,7 +126,7 @@ void tw_reply_send(struct tw_req *r, int status)
     bytes = evbuffer_get_length(evhttp_request_get_output_buffer(r->ev));
     tw_metrics_http(r->api, route, method, status, (double)ns / 1e9);
     if (r->probe)
-        r->probe_status = status;    /* expect.c writes it itself */
+        r->probe_status = status; /* expect.c writes it itself */
     if (!tw_log_enabled(TW_LOG_INFO)) {
         if (!r->probe)
             evhttp_send_reply(r->ev, status, NULL, NULL);
@@ -135,9 +135,9 @@ void tw_reply_send(struct tw_req *r, int status)
     snprintf(status_s, sizeof(status_s), "%d", status);
     snprintf(bytes_s, sizeof(bytes_s), "%zu", bytes);
     snprintf(ms_s, sizeof(ms_s), "%.3f", (double)ns / 1e6);
-    tw_log(TW_LOG_INFO, "http.request", "request_id", r->req_id[0] ? r->req_id : "-",
-           "method", method, "route", route, "status", status_s, "bytes", bytes_s,
-           "duration_ms", ms_s, (const char *)NULL);
+    tw_log(TW_LOG_INFO, "http.request", "request_id", r->req_id[0] ? r->req_id : "-", "method",
+           method, "route", route, "status", status_s, "bytes", bytes_s, "duration_ms", ms_s,
+           (const char *)NULL);
     if (!r->probe)
         evhttp_send_reply(r->ev, status, NULL, NULL);
 }

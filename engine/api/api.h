@@ -48,10 +48,10 @@ struct tw_api_hooks {
 };
 
 struct tw_api_deps {
-    const struct tw_config *cfg;      /* borrowed; outlives the api */
-    struct tw_store *store;           /* borrowed */
-    struct event_base *base;          /* borrowed */
-    const unsigned char *key;         /* server key, TW_KEY_BYTES; borrowed */
+    const struct tw_config *cfg;        /* borrowed; outlives the api */
+    struct tw_store *store;             /* borrowed */
+    struct event_base *base;            /* borrowed */
+    const unsigned char *key;           /* server key, TW_KEY_BYTES; borrowed */
     const struct tw_validate_ctx *vctx; /* borrowed */
     struct tw_api_hooks hooks;
 };

@@ -20,29 +20,29 @@
 #define TW_MAX_PATH_PARAMS 3
 
 struct tw_api {
-    struct tw_api_deps d;            /* what the engine gave us (borrowed pointers) */
+    struct tw_api_deps d; /* what the engine gave us (borrowed pointers) */
     struct evhttp *http;
     struct evhttp_bound_socket *sock;
-    uint16_t port;                   /* bound port */
-    bool draining;                   /* shutting down: new requests get 503 */
+    uint16_t port;                      /* bound port */
+    bool draining;                      /* shutting down: new requests get 503 */
     struct tw_login_throttle *throttle; /* login throttles and hashing threads (login.c) */
-    struct tw_token_cache *tokens;   /* recently read tokens (token_cache.c) */
-    struct tw_held *held;            /* execute requests waiting for their run, a list */
-    struct tw_conns *conns;          /* open connections, for http.max_connections */
-    struct tw_metrics *metrics;      /* HTTP counters for GET /metrics (metrics.c), lazily */
-    struct tw_rate *rate;            /* limits.requests_per_second buckets (ratelimit.c) */
+    struct tw_token_cache *tokens;      /* recently read tokens (token_cache.c) */
+    struct tw_held *held;               /* execute requests waiting for their run, a list */
+    struct tw_conns *conns;             /* open connections, for http.max_connections */
+    struct tw_metrics *metrics;         /* HTTP counters for GET /metrics (metrics.c), lazily */
+    struct tw_rate *rate;               /* limits.requests_per_second buckets (ratelimit.c) */
 };
 
 enum tw_caller_kind {
-    TW_CALLER_TOKEN,                 /* a privileged token */
-    TW_CALLER_SESSION,               /* an admin user's session, acting on one chain */
+    TW_CALLER_TOKEN,   /* a privileged token */
+    TW_CALLER_SESSION, /* an admin user's session, acting on one chain */
 };
 
 struct tw_caller {
-    int kind;                        /* enum tw_caller_kind */
-    char name[64];                   /* "token:<uuid>" or "user:<id>", for idempotency */
-    int64_t *chains;                 /* chains it may use, owned */
-    int *levels;                     /* access level per chain (enum tw_access_level), owned */
+    int kind;        /* enum tw_caller_kind */
+    char name[64];   /* "token:<uuid>" or "user:<id>", for idempotency */
+    int64_t *chains; /* chains it may use, owned */
+    int *levels;     /* access level per chain (enum tw_access_level), owned */
     size_t n;
 };
 
@@ -50,16 +50,16 @@ struct tw_req {
     struct evhttp_request *ev;
     struct tw_api *api;
     enum evhttp_cmd_type method;
-    const char *path;                /* borrowed from the evhttp uri */
-    struct evkeyvalq query;          /* parsed query string */
+    const char *path;                       /* borrowed from the evhttp uri */
+    struct evkeyvalq query;                 /* parsed query string */
     const char *params[TW_MAX_PATH_PARAMS]; /* {placeholders} of the route, in order */
-    char param_buf[512];             /* storage for params */
-    struct tw_caller caller;         /* filled when the route needs auth */
-    const char *route;               /* the matched pattern, for logs and metrics */
-    uint64_t t0_ns;                  /* monotonic start, for the access log and latency */
-    char req_id[68];                 /* X-Request-Id: the client's (checked) or 16 random hex */
-    bool probe;                      /* expect.c's check: the reply is kept, not sent */
-    int probe_status;                /* the status a probe was answered with */
+    char param_buf[512];                    /* storage for params */
+    struct tw_caller caller;                /* filled when the route needs auth */
+    const char *route;                      /* the matched pattern, for logs and metrics */
+    uint64_t t0_ns;                         /* monotonic start, for the access log and latency */
+    char req_id[68];  /* X-Request-Id: the client's (checked) or 16 random hex */
+    bool probe;       /* expect.c's check: the reply is kept, not sent */
+    int probe_status; /* the status a probe was answered with */
 };
 
 typedef void tw_route_fn(struct tw_req *r);
@@ -162,7 +162,7 @@ bool tw_api_check_segment_ref(struct tw_req *r, const struct tw_task_input *in);
 /* The docs/reference.md §1 task object; logs (n of them, newest first) are borrowed. NULL on ENOMEM. */
 json_t *tw_task_json(const struct tw_task *t, const struct tw_task_log *logs, size_t n);
 json_t *tw_task_state_json(const struct tw_task *t);
-json_t *tw_time_json(int64_t t);          /* ISO string, or JSON null for 0 */
+json_t *tw_time_json(int64_t t); /* ISO string, or JSON null for 0 */
 
 /* ---- login throttle (login.c) ---- */
 void tw_login_throttle_destroy(struct tw_login_throttle *t);
@@ -190,8 +190,8 @@ void tw_conns_listen(struct tw_api *api, struct evconnlistener *listener);
  * stops its request deadline either way. */
 bool tw_conn_track(struct tw_api *api, struct evhttp_request *req);
 /* Call fn(arg) once when req's connection closes (NULL fn clears). */
-void tw_conn_observe_close(struct tw_api *api, struct evhttp_request *req,
-                           void (*fn)(void *arg), void *arg);
+void tw_conn_observe_close(struct tw_api *api, struct evhttp_request *req, void (*fn)(void *arg),
+                           void *arg);
 void tw_conns_destroy(struct tw_api *api);
 
 /* ---- router.c ---- */

@@ -165,7 +165,8 @@ bool tw_auth_caller(struct tw_req *r)
 
     if (authz != NULL) {
         if (strncasecmp(authz, "Bearer ", 7) != 0)
-            return unauthorized(r, "unsupported Authorization scheme: use Bearer <token_id>:<secret>");
+            return unauthorized(r,
+                                "unsupported Authorization scheme: use Bearer <token_id>:<secret>");
         return auth_token(r, authz + 7);
     }
     if (uid != NULL)

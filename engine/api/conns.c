@@ -60,40 +60,40 @@
 #include "core/log.h"
 #include "core/mem.h"
 
-#define OVERFLOW 64          /* over-limit connections answered 503 at once, at most */
-#define OVER_DEADLINE_S 1    /* an over-limit connection must send its request this fast */
-#define PAUSE_MS 100         /* accepting pauses this long when out of file descriptors */
-#define FD_BASE 64           /* fds besides connections and workers: store, logs, plugins... */
-#define FD_PER_WORKER 4      /* a worker's pipes and pidfd, the spawner's share */
+#define OVERFLOW 64       /* over-limit connections answered 503 at once, at most */
+#define OVER_DEADLINE_S 1 /* an over-limit connection must send its request this fast */
+#define PAUSE_MS 100      /* accepting pauses this long when out of file descriptors */
+#define FD_BASE 64        /* fds besides connections and workers: store, logs, plugins... */
+#define FD_PER_WORKER 4   /* a worker's pipes and pidfd, the spawner's share */
 
 struct tw_conn {
-    struct evhttp_connection *evcon;   /* key once adopted; NULL while pending */
-    struct bufferevent *bev;           /* evhttp's; we hold a reference only while pending */
+    struct evhttp_connection *evcon; /* key once adopted; NULL while pending */
+    struct bufferevent *bev;         /* evhttp's; we hold a reference only while pending */
     struct tw_api *api;
-    struct event *timer;               /* zero-delay adoption, then the deadline; owned */
-    bool over;                         /* accepted beyond the limit: 503, then closed */
-    void (*on_close)(void *arg);       /* one-shot observer (execute.c), or NULL */
+    struct event *timer;         /* zero-delay adoption, then the deadline; owned */
+    bool over;                   /* accepted beyond the limit: 503, then closed */
+    void (*on_close)(void *arg); /* one-shot observer (execute.c), or NULL */
     void *close_arg;
-    struct tw_conn *next_pending;      /* pending list, while evcon == NULL */
+    struct tw_conn *next_pending; /* pending list, while evcon == NULL */
 };
 
 struct tw_conns {
-    struct tw_conn **slot;             /* open addressing, linear probing; NULL = empty */
-    size_t cap;                        /* power of two */
-    size_t n;                          /* adopted connections */
-    size_t open;                       /* every accepted connection not yet closed */
-    size_t over;                       /* of which over the limit */
-    size_t limit;                      /* http.max_connections, capped by the fd limit */
-    struct tw_conn *pending;           /* made but not yet adopted */
-    struct evconnlistener *listener;   /* evhttp's, borrowed; NULL before tw_conns_listen */
-    bool paused_full;                  /* accepting paused: OVERFLOW over-limit connections */
-    bool paused_fds;                   /* accepting paused: out of file descriptors */
-    struct event *resume;              /* ends a paused_fds pause; owned */
-    int reserve_fd;                    /* spent to shed a connection at EMFILE; -1 if none */
-    uint64_t log_ms;                   /* when the last accept error was logged (mono ms) */
-    uint64_t unlogged;                 /* accept errors since then */
-    struct evhttp *http;               /* the listener's callback argument, to find us */
-    struct tw_conns *next_listening;   /* the listening list below */
+    struct tw_conn **slot;           /* open addressing, linear probing; NULL = empty */
+    size_t cap;                      /* power of two */
+    size_t n;                        /* adopted connections */
+    size_t open;                     /* every accepted connection not yet closed */
+    size_t over;                     /* of which over the limit */
+    size_t limit;                    /* http.max_connections, capped by the fd limit */
+    struct tw_conn *pending;         /* made but not yet adopted */
+    struct evconnlistener *listener; /* evhttp's, borrowed; NULL before tw_conns_listen */
+    bool paused_full;                /* accepting paused: OVERFLOW over-limit connections */
+    bool paused_fds;                 /* accepting paused: out of file descriptors */
+    struct event *resume;            /* ends a paused_fds pause; owned */
+    int reserve_fd;                  /* spent to shed a connection at EMFILE; -1 if none */
+    uint64_t log_ms;                 /* when the last accept error was logged (mono ms) */
+    uint64_t unlogged;               /* accept errors since then */
+    struct evhttp *http;             /* the listener's callback argument, to find us */
+    struct tw_conns *next_listening; /* the listening list below */
 };
 
 /*
@@ -239,7 +239,7 @@ static bool adopt(struct tw_conn *conn)
     c->slot[i] = conn;
     c->n++;
     evhttp_connection_set_closecb(evcon, on_closed, conn);
-    bufferevent_decref(bev);           /* evhttp's reference keeps it now */
+    bufferevent_decref(bev); /* evhttp's reference keeps it now */
     if (conn->over) {
         struct timeval tv = { .tv_sec = OVER_DEADLINE_S, .tv_usec = 0 };
 
@@ -291,7 +291,7 @@ static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
     if (conn->evcon == NULL && !adopt(conn))
         return;
     if (!conn->over && tw_expect_early_answer(conn->api, conn->bev))
-        return;                        /* answered and shut down: evhttp sees the end */
+        return; /* answered and shut down: evhttp sees the end */
     if (!evtimer_pending(conn->timer, NULL) && !conn->over)
         arm_deadline(conn);
 }
@@ -388,8 +388,9 @@ static void log_limited(struct tw_conns *c, const char *why, const char *action)
 
 static void log_accept_error(struct tw_conns *c, int e)
 {
-    log_limited(c, strerror(e), e == EMFILE || e == ENFILE
-                ? "shed one connection, paused accepting" : "paused accepting");
+    log_limited(c, strerror(e),
+                e == EMFILE || e == ENFILE ? "shed one connection, paused accepting"
+                                           : "paused accepting");
 }
 
 static void on_accept_error(struct evconnlistener *l, void *arg)
@@ -437,13 +438,14 @@ int tw_conns_install(struct tw_api *api, struct tw_err *err)
     /* Never plan on more connections than the open-file limit leaves room for. */
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
         (uint64_t)rl.rlim_cur < limit + overhead) {
-        uint64_t fit = (uint64_t)rl.rlim_cur > overhead + 16 ? (uint64_t)rl.rlim_cur - overhead : 16;
+        uint64_t fit = (uint64_t)rl.rlim_cur > overhead + 16 ? (uint64_t)rl.rlim_cur - overhead
+                                                             : 16;
         char a[24], b[24];
 
         snprintf(a, sizeof(a), "%llu", (unsigned long long)fit);
         snprintf(b, sizeof(b), "%llu", (unsigned long long)rl.rlim_cur);
-        tw_log(TW_LOG_WARN, "http.max_connections_capped", "max_connections", a,
-               "open_file_limit", b, NULL);
+        tw_log(TW_LOG_WARN, "http.max_connections_capped", "max_connections", a, "open_file_limit",
+               b, NULL);
         limit = fit;
     }
     c->limit = (size_t)limit;
@@ -485,12 +487,12 @@ bool tw_conn_track(struct tw_api *api, struct evhttp_request *req)
             return false;
         conn = p;
     }
-    evtimer_del(conn->timer);          /* the request is complete: no deadline until the next */
+    evtimer_del(conn->timer); /* the request is complete: no deadline until the next */
     return !conn->over;
 }
 
-void tw_conn_observe_close(struct tw_api *api, struct evhttp_request *req,
-                           void (*fn)(void *arg), void *arg)
+void tw_conn_observe_close(struct tw_api *api, struct evhttp_request *req, void (*fn)(void *arg),
+                           void *arg)
 {
     struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     size_t i;

@@ -11,11 +11,13 @@
 
 #include "api/api_int.h"
 
-#define ALLOW_HEADERS "Authorization, Content-Type, Idempotency-Key, If-Match, If-Range, " \
-                      "Prefer, Range, X-Request-Id, X-Spaaza-Session-User-Id, "             \
-                      "X-Spaaza-Session-Key, X-Spaaza-Session-Chain-Id"
-#define EXPOSE_HEADERS "Location, X-Total-Count, X-Request-Id, Retry-After, " \
-                       "Content-Disposition, Content-Range, ETag, Last-Modified"
+#define ALLOW_HEADERS                                                    \
+    "Authorization, Content-Type, Idempotency-Key, If-Match, If-Range, " \
+    "Prefer, Range, X-Request-Id, X-Spaaza-Session-User-Id, "            \
+    "X-Spaaza-Session-Key, X-Spaaza-Session-Chain-Id"
+#define EXPOSE_HEADERS                                     \
+    "Location, X-Total-Count, X-Request-Id, Retry-After, " \
+    "Content-Disposition, Content-Range, ETag, Last-Modified"
 #define MAX_AGE_S "600"
 
 /* Whether origin is in the configured list (exact match of a whole item). */

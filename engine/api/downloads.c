@@ -35,8 +35,8 @@
 #include "core/crypto.h"
 #include "core/mem.h"
 
-static void sign(const unsigned char *key, const char *path, int64_t expires,
-                 const char *sha256, char hex[65])
+static void sign(const unsigned char *key, const char *path, int64_t expires, const char *sha256,
+                 char hex[65])
 {
     char msg[1200];
     unsigned char mac[32];
@@ -64,25 +64,31 @@ void tw_api_task_download_url(struct tw_req *r)
                        "the result %s was removed after %u days of retention; run the task again",
                        t.result, cfg->results_retention_days);
     } else {
-        snprintf(path, sizeof(path), "/downloads/%" PRId64 "/%" PRId64 "/%s", t.chain, t.id, t.result);
+        snprintf(path, sizeof(path), "/downloads/%" PRId64 "/%" PRId64 "/%s", t.chain, t.id,
+                 t.result);
         sign(r->api->d.key, path, expires, t.result_sha256 ? t.result_sha256 : "", sig);
         snprintf(url, sizeof(url), "%s%s?expires=%" PRId64 "&sha256=%s&sig=%s",
-                 cfg->results_public_url, path, expires,
-                 t.result_sha256 ? t.result_sha256 : "", sig);
-        tw_reply_json(r, 200, json_pack("{s:s, s:o, s:I, s:s}", "url", url,
-                                        "expires", tw_time_json(expires),
-                                        "size", (json_int_t)t.result_size,
-                                        "sha256", t.result_sha256 ? t.result_sha256 : ""));
+                 cfg->results_public_url, path, expires, t.result_sha256 ? t.result_sha256 : "",
+                 sig);
+        tw_reply_json(r, 200,
+                      json_pack("{s:s, s:o, s:I, s:s}", "url", url, "expires",
+                                tw_time_json(expires), "size", (json_int_t)t.result_size, "sha256",
+                                t.result_sha256 ? t.result_sha256 : ""));
     }
     tw_task_fini(&t);
 }
 
 static const char *content_type(const char *file)
 {
-    static const struct { const char *ext, *type; } types[] = {
-        { ".csv.gz", "application/gzip" }, { ".json.gz", "application/gzip" },
-        { ".gz", "application/gzip" },     { ".csv", "text/csv; charset=utf-8" },
-        { ".json", "application/json" },   { ".ndjson", "application/x-ndjson" },
+    static const struct {
+        const char *ext, *type;
+    } types[] = {
+        { ".csv.gz", "application/gzip" },
+        { ".json.gz", "application/gzip" },
+        { ".gz", "application/gzip" },
+        { ".csv", "text/csv; charset=utf-8" },
+        { ".json", "application/json" },
+        { ".ndjson", "application/x-ndjson" },
         { ".tsv", "text/tab-separated-values; charset=utf-8" },
     };
     size_t len = strlen(file);
@@ -116,7 +122,7 @@ static int parse_range(const char *h, int64_t size, int64_t *start, int64_t *end
     if (*h == '-') {
         b = strtoll(h + 1, &e, 10);
         if (*e != '\0' || e == h + 1 || b < 0)
-            return 0;                   /* not a valid suffix range: ignore the header */
+            return 0; /* not a valid suffix range: ignore the header */
         /* "bytes=-0" is well-formed but selects nothing: unsatisfiable (RFC 9110 14.1.1) */
         if (b == 0 || size == 0)
             return -1;
@@ -175,17 +181,20 @@ static bool check_signature(struct tw_req *r, const char *path, const char **sha
     /* only plain digits: "+5", " 5" or "5x" are altered URLs, not other spellings of 5 */
     if (exp_s == NULL || sig == NULL || sha == NULL || strlen(sig) != 64 ||
         !all_digits(exp_s, 18) || !all_hex(sha, 64)) {
-        tw_reply_error(r, 403, "invalid_signature", NULL, "the download URL is incomplete or altered");
+        tw_reply_error(r, 403, "invalid_signature", NULL,
+                       "the download URL is incomplete or altered");
         return false;
     }
     expires = strtoll(exp_s, NULL, 10);
     sign(r->api->d.key, path, expires, sha, want);
     if (!tw_ct_equal(want, sig, 64)) {
-        tw_reply_error(r, 403, "invalid_signature", NULL, "the download URL is incomplete or altered");
+        tw_reply_error(r, 403, "invalid_signature", NULL,
+                       "the download URL is incomplete or altered");
         return false;
     }
     if (tw_clock_wall_s() > expires) {
-        tw_reply_error(r, 403, "url_expired", NULL, "the download URL expired; ask download_url for a new one");
+        tw_reply_error(r, 403, "url_expired", NULL,
+                       "the download URL expired; ask download_url for a new one");
         return false;
     }
     *sha256 = sha;
@@ -245,7 +254,8 @@ static bool current_result(struct tw_req *r, const char *sha, struct tw_task *t)
     if (t->result_sha256 == NULL || strcmp(t->result_sha256, sha) != 0) {
         tw_reply_error(r, 410, "result_replaced", NULL,
                        "task %" PRId64 " has published a newer result since this URL was made; "
-                       "ask download_url for a new one and download the whole file again", t->id);
+                       "ask download_url for a new one and download the whole file again",
+                       t->id);
         return false;
     }
     if (t->result_expired) {
@@ -278,7 +288,7 @@ static bool if_range_holds(struct tw_req *r, const char *etag, const char *last_
     if (v == NULL)
         return true;
     if (v[0] == '"' || strncmp(v, "W/", 2) == 0)
-        return strcmp(v, etag) == 0;   /* a weak tag never matches: W/ fails here */
+        return strcmp(v, etag) == 0; /* a weak tag never matches: W/ fails here */
     return strcmp(v, last_modified) == 0;
 }
 
@@ -311,12 +321,12 @@ void tw_api_download(struct tw_req *r)
         return;
     }
     /* a run renamed a new file over the name and has not been recorded yet */
-    if ((t.result_ino != 0 && (int64_t)st.st_ino != t.result_ino) ||
-        st.st_size != t.result_size) {
+    if ((t.result_ino != 0 && (int64_t)st.st_ino != t.result_ino) || st.st_size != t.result_size) {
         close(fd);
         tw_reply_error(r, 410, "result_replaced", NULL,
                        "task %" PRId64 " is publishing a newer result; ask download_url for a "
-                       "new URL and download the whole file again", t.id);
+                       "new URL and download the whole file again",
+                       t.id);
         tw_task_fini(&t);
         return;
     }
@@ -331,7 +341,8 @@ void tw_api_download(struct tw_req *r)
     tw_add_header(r, "Cache-Control", "private, no-store");
     if (range == -2) {
         close(fd);
-        tw_reply_error(r, 400, "validation_failed", "Range", "Range must be bytes=FIRST-LAST, "
+        tw_reply_error(r, 400, "validation_failed", "Range",
+                       "Range must be bytes=FIRST-LAST, "
                        "bytes=FIRST- or bytes=-SUFFIX with decimal digits (got %.60s)",
                        tw_req_header(r, "Range"));
         return;
@@ -352,7 +363,8 @@ void tw_api_download(struct tw_req *r)
         start = 0;
         end = st.st_size - 1;
     } else {
-        snprintf(num, sizeof(num), "bytes %" PRId64 "-%" PRId64 "/%lld", start, end, (long long)st.st_size);
+        snprintf(num, sizeof(num), "bytes %" PRId64 "-%" PRId64 "/%lld", start, end,
+                 (long long)st.st_size);
         tw_add_header(r, "Content-Range", num);
     }
     snprintf(num, sizeof(num), "%" PRId64, end - start + 1);

@@ -18,12 +18,12 @@
 #include "core/mem.h"
 
 struct tw_held {
-    struct tw_held *next;           /* api->held list */
+    struct tw_held *next; /* api->held list */
     struct tw_api *api;
-    struct evhttp_request *ev;      /* NULL once the client has gone */
-    struct event *timer;            /* execute_wait */
+    struct evhttp_request *ev; /* NULL once the client has gone */
+    struct event *timer;       /* execute_wait */
     int64_t task_id;
-    const char *route;              /* of the held request, for its access log line */
+    const char *route; /* of the held request, for its access log line */
     uint64_t t0_ns;
     char req_id[68];
 };
@@ -50,14 +50,18 @@ static void held_unlink_free(struct tw_held *h)
 static void reply_not_started(struct tw_req *r, int64_t task_id, const struct tw_err *why)
 {
     if (why->code == TW_ENOTFOUND) {
-        tw_reply_error(r, 404, "task_not_found", NULL, "task %" PRId64 " was deleted before its "
-                       "run started", task_id);
+        tw_reply_error(r, 404, "task_not_found", NULL,
+                       "task %" PRId64 " was deleted before its "
+                       "run started",
+                       task_id);
     } else if (why->code == TW_ECONFLICT) {
         tw_reply_error(r, 409, "task_in_progress", NULL, "%s", why->msg);
     } else {
         tw_add_header(r, "Retry-After", "5");
-        tw_reply_error(r, 503, "unavailable", NULL, "the run of task %" PRId64 " could not "
-                       "start: %s", task_id, why->msg);
+        tw_reply_error(r, 503, "unavailable", NULL,
+                       "the run of task %" PRId64 " could not "
+                       "start: %s",
+                       task_id, why->msg);
     }
 }
 
@@ -81,7 +85,7 @@ static void held_answer(struct tw_held *h, const struct tw_err *why)
     r.t0_ns = h->t0_ns;
     memcpy(r.req_id, h->req_id, sizeof(r.req_id));
     tw_conn_observe_close(h->api, h->ev, NULL, NULL);
-    h->ev = NULL;                    /* answered: nothing may answer it twice */
+    h->ev = NULL; /* answered: nothing may answer it twice */
     if (why != NULL) {
         reply_not_started(&r, h->task_id, why);
         return;
@@ -124,7 +128,7 @@ static void on_client_closed(void *arg)
 {
     struct tw_held *h = arg;
 
-    h->ev = NULL;   /* libevent frees the request; the run and our timer go on harmlessly */
+    h->ev = NULL; /* libevent frees the request; the run and our timer go on harmlessly */
 }
 
 /*
@@ -208,7 +212,7 @@ void tw_api_task_execute(struct tw_req *r)
         return;
     }
     if (h != NULL)
-        return;                      /* answered when the run ends or execute_wait passes */
+        return; /* answered when the run ends or execute_wait passes */
     /* Accepted and not finished (it runs in a worker): 202 with the state as it is now. */
     memset(&t, 0, sizeof(t));
     if (tw_store_task_get(r->api->d.store, id, &t, &err) != TW_OK) {

@@ -37,8 +37,10 @@ static bool method_of(const char *s, size_t len, enum evhttp_cmd_type *m)
     static const struct {
         const char *name;
         enum evhttp_cmd_type m;
-    } names[] = { { "POST", EVHTTP_REQ_POST }, { "PUT", EVHTTP_REQ_PUT },
-                  { "PATCH", EVHTTP_REQ_PATCH }, { "DELETE", EVHTTP_REQ_DELETE },
+    } names[] = { { "POST", EVHTTP_REQ_POST },
+                  { "PUT", EVHTTP_REQ_PUT },
+                  { "PATCH", EVHTTP_REQ_PATCH },
+                  { "DELETE", EVHTTP_REQ_DELETE },
                   { "GET", EVHTTP_REQ_GET } };
     size_t i;
 
@@ -61,7 +63,7 @@ static bool read_headers(char *block, struct evkeyvalq *h)
         line += 2;
         end = strstr(line, "\r\n");
         if (end == NULL || end == line)
-            return true;                 /* the blank line */
+            return true; /* the blank line */
         *end = '\0';
         colon = strchr(line, ':');
         if (colon == NULL || line[0] == ' ' || line[0] == '\t')
@@ -88,9 +90,11 @@ static void write_raw(struct tw_req *r, int status, int fd)
     if (out == NULL)
         return;
     evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\n", status,
-                        status == 401 ? "Unauthorized" : status == 413 ? "Payload Too Large"
-                        : status == 403 ? "Forbidden" : status == 503 ? "Service Unavailable"
-                        : "Error");
+                        status == 401   ? "Unauthorized"
+                        : status == 413 ? "Payload Too Large"
+                        : status == 403 ? "Forbidden"
+                        : status == 503 ? "Service Unavailable"
+                                        : "Error");
     for (kv = h->tqh_first; kv != NULL; kv = kv->next.tqe_next)
         evbuffer_add_printf(out, "%s: %s\r\n", kv->key, kv->value);
     evbuffer_add_printf(out, "Content-Length: %zu\r\nConnection: close\r\n\r\n",
@@ -144,8 +148,10 @@ static int decide(struct tw_api *api, char *block, int fd)
             status = r.probe_status;
         } else if (cl != NULL && strspn(cl, "0123456789") == strlen(cl) && strlen(cl) < 19 &&
                    strtoull(cl, NULL, 10) > api->d.cfg->http_max_body_bytes) {
-            tw_reply_error(&r, 413, "payload_too_large", NULL, "request body is %s bytes; the "
-                           "limit is %" PRIu64 " bytes", cl, api->d.cfg->http_max_body_bytes);
+            tw_reply_error(&r, 413, "payload_too_large", NULL,
+                           "request body is %s bytes; the "
+                           "limit is %" PRIu64 " bytes",
+                           cl, api->d.cfg->http_max_body_bytes);
             status = r.probe_status;
         }
         if (status != 0)
@@ -166,12 +172,12 @@ bool tw_expect_early_answer(struct tw_api *api, struct bufferevent *bev)
     int status;
 
     if (fd < 0 || evbuffer_get_length(bufferevent_get_output(bev)) > 0)
-        return false;                    /* a reply is still going out: not our moment */
+        return false; /* a reply is still going out: not our moment */
     end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
     if (end.pos < 0 || (size_t)end.pos + 4 != len || (size_t)end.pos > max)
-        return false;                    /* headers incomplete, or body bytes already here */
+        return false; /* headers incomplete, or body bytes already here */
     if (evbuffer_search(in, "100-continue", 12, NULL).pos < 0)
-        return false;                    /* the common case costs one search */
+        return false; /* the common case costs one search */
     block = tw_malloc(len + 1);
     if (block == NULL)
         return false;

@@ -64,7 +64,7 @@ void tw_reply_maybe_gzip(struct tw_req *r)
     zbuf = tw_malloc(cap);
     if (in == NULL || zbuf == NULL) {
         tw_free(zbuf);
-        return;                      /* send it uncompressed */
+        return; /* send it uncompressed */
     }
     memset(&z, 0, sizeof(z));
     if (deflateInit2(&z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {

@@ -41,23 +41,23 @@ struct tw_hashpool;
 
 struct thread_arg {
     struct tw_hashpool *p;
-    struct crypt_data *cd;         /* borrowed from the pool */
+    struct crypt_data *cd; /* borrowed from the pool */
 };
 
 struct tw_hashpool {
-    struct event_base *base;       /* borrowed */
+    struct event_base *base; /* borrowed */
     pthread_t th[HASH_THREADS];
     struct crypt_data *cd[HASH_THREADS]; /* each thread's crypt_r state, owned */
     struct thread_arg arg[HASH_THREADS];
-    int n_threads;                 /* started */
+    int n_threads; /* started */
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    struct tw_hash_job *todo;      /* FIFO: head */
+    struct tw_hash_job *todo; /* FIFO: head */
     struct tw_hash_job **todo_tail;
-    size_t queued;                 /* jobs submitted and not yet done */
-    struct tw_hash_job *done;      /* finished, for the loop (any order) */
-    int efd;                       /* eventfd: threads -> loop */
-    struct event *ev;              /* read event on efd */
+    size_t queued;            /* jobs submitted and not yet done */
+    struct tw_hash_job *done; /* finished, for the loop (any order) */
+    int efd;                  /* eventfd: threads -> loop */
+    struct event *ev;         /* read event on efd */
     bool stop;
 };
 

@@ -13,10 +13,10 @@ struct tw_hashpool;
 
 /* One check. Embed it in the caller's record; the pool borrows it from submit to done. */
 struct tw_hash_job {
-    struct tw_hash_job *next;       /* the pool's lists */
-    const char *password;           /* borrowed, read by a thread until done */
-    const char *hash;               /* stored crypt(3) hash; NULL: check a dummy (always false) */
-    bool ok;                        /* the result, valid in done */
+    struct tw_hash_job *next; /* the pool's lists */
+    const char *password;     /* borrowed, read by a thread until done */
+    const char *hash;         /* stored crypt(3) hash; NULL: check a dummy (always false) */
+    bool ok;                  /* the result, valid in done */
     /* Called once on the loop: with the result, or cancelled (the pool is being destroyed). */
     void (*done)(struct tw_hash_job *job, bool cancelled);
 };

@@ -30,39 +30,39 @@
 #define ADDR_MAX_FAILS 30
 #define WINDOW_S 60
 #define MAX_KEYS 100000
-#define TARPIT_MS 1000               /* a throttled attempt is answered after this long */
+#define TARPIT_MS 1000 /* a throttled attempt is answered after this long */
 
 struct tw_login_throttle {
     struct tw_throttle *by_name;
     struct tw_throttle *by_addr;
     struct tw_hashpool *pool;
-    struct tarpit *tarpits;          /* throttled attempts waiting for their 429 */
+    struct tarpit *tarpits; /* throttled attempts waiting for their 429 */
 };
 
 /* A throttled attempt: its 429 goes out after TARPIT_MS (see tw_api_login). */
 struct tarpit {
-    struct tarpit *next;             /* tw_login_throttle.tarpits */
+    struct tarpit *next; /* tw_login_throttle.tarpits */
     struct tw_api *api;
-    struct evhttp_request *ev;       /* NULL once the client has gone */
-    struct event *timer;             /* owned */
+    struct evhttp_request *ev; /* NULL once the client has gone */
+    struct event *timer;       /* owned */
     const char *route;
     uint64_t t0_ns;
     char req_id[68];
-    char wait_s[24];                 /* Retry-After */
-    bool by_user;                    /* which limit: the user name's or the address's */
+    char wait_s[24]; /* Retry-After */
+    bool by_user;    /* which limit: the user name's or the address's */
 };
 
 /* A login waiting for its hash check. */
 struct login_wait {
-    struct tw_hash_job job;          /* first: the pool's view */
+    struct tw_hash_job job; /* first: the pool's view */
     struct tw_api *api;
-    struct evhttp_request *ev;       /* NULL once the client has gone */
+    struct evhttp_request *ev; /* NULL once the client has gone */
     const char *route;
     uint64_t t0_ns;
     char req_id[68];
     int64_t user_id;
-    char *password;                  /* owned, wiped before free */
-    char *hash;                      /* owned; NULL for an unknown user */
+    char *password; /* owned, wiped before free */
+    char *hash;     /* owned; NULL for an unknown user */
     char name[256];
     char addr[64];
 };
@@ -85,7 +85,7 @@ void tw_login_throttle_destroy(struct tw_login_throttle *t)
         return;
     while (t->tarpits != NULL)
         tarpit_free(t, t->tarpits);
-    tw_hashpool_destroy(t->pool);    /* cancels waiting logins first: they use the tables */
+    tw_hashpool_destroy(t->pool); /* cancels waiting logins first: they use the tables */
     tw_throttle_destroy(t->by_name);
     tw_throttle_destroy(t->by_addr);
     tw_free(t);
@@ -168,9 +168,9 @@ static void on_checked(struct tw_hash_job *job, bool cancelled)
         if (tw_store_session_insert(w->api->d.store, w->user_id, mac, now + ttl, &err) != TW_OK)
             tw_reply_err(&r, &err);
         else
-            tw_reply_json(&r, 200, json_pack("{s:I, s:s, s:o}", "user_id", (json_int_t)w->user_id,
-                                             "session_key", key_s, "expires",
-                                             tw_time_json(now + ttl)));
+            tw_reply_json(&r, 200,
+                          json_pack("{s:I, s:s, s:o}", "user_id", (json_int_t)w->user_id,
+                                    "session_key", key_s, "expires", tw_time_json(now + ttl)));
     }
     wait_free(w);
 }
@@ -195,7 +195,8 @@ static json_t *login_fields(struct tw_req *r, const char **user, const char **pa
 
     if (body == NULL)
         return NULL;
-    json_object_foreach(body, key, v) {
+    json_object_foreach(body, key, v)
+    {
         if (strcmp(key, "username") != 0 && strcmp(key, "password") != 0) {
             tw_reply_error(r, 400, "validation_failed", key, "unknown field");
             json_decref(body);
@@ -205,7 +206,8 @@ static json_t *login_fields(struct tw_req *r, const char **user, const char **pa
     *user = json_string_value(json_object_get(body, "username"));
     *pass = json_string_value(json_object_get(body, "password"));
     if (*user == NULL || *pass == NULL || **user == '\0') {
-        tw_reply_error(r, 400, "validation_failed", *user == NULL || **user == '\0' ? "username" : "password",
+        tw_reply_error(r, 400, "validation_failed",
+                       *user == NULL || **user == '\0' ? "username" : "password",
                        "username and password are required strings");
         json_decref(body);
         return NULL;
@@ -346,7 +348,7 @@ void tw_api_login(struct tw_req *r)
         goto out;
     }
     tw_conn_observe_close(r->api, r->ev, on_client_closed, w);
-    w = NULL;                        /* the pool's until on_checked */
+    w = NULL; /* the pool's until on_checked */
 out:
     if (w != NULL)
         wait_free(w);

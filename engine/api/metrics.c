@@ -28,8 +28,8 @@
 #include "sched/sched_stats.h"
 
 struct tw_http_count {
-    const char *route;              /* static: a route table pattern or "unmatched" */
-    const char *method;             /* static */
+    const char *route;  /* static: a route table pattern or "unmatched" */
+    const char *method; /* static */
     int status;
     uint64_t n;
 };
@@ -80,14 +80,14 @@ void tw_metrics_http(struct tw_api *api, const char *route, const char *method, 
     if (m == NULL) {
         m = api->metrics = tw_calloc(1, sizeof(*m));
         if (m == NULL)
-            return;                 /* metrics are lost, the request is not */
+            return; /* metrics are lost, the request is not */
     }
     for (i = 0; i < m->n_counts; i++)
         if (m->counts[i].status == status && strcmp(m->counts[i].route, route) == 0 &&
             strcmp(m->counts[i].method, method) == 0)
             break;
-    if (i < m->n_counts || grow((void **)&m->counts, &m->cap_counts, m->n_counts,
-                                sizeof(*m->counts))) {
+    if (i < m->n_counts ||
+        grow((void **)&m->counts, &m->cap_counts, m->n_counts, sizeof(*m->counts))) {
         if (i == m->n_counts)
             m->counts[m->n_counts++] = (struct tw_http_count){ route, method, status, 0 };
         m->counts[i].n++;
@@ -109,7 +109,7 @@ void tw_metrics_http(struct tw_api *api, const char *route, const char *method, 
 
 struct out {
     struct evbuffer *b;
-    bool failed;                    /* an append failed (out of memory) */
+    bool failed; /* an append failed (out of memory) */
 };
 
 static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -267,7 +267,8 @@ static void render_sched(struct out *o, const struct tw_sched_stats *st)
     family(o, "taskwheel_workers_busy", "gauge", "Workers running a task.");
     put(o, "taskwheel_workers_busy %u\n", st->running);
     family(o, "taskwheel_workers_idle", "gauge", "Workers free to run a task.");
-    put(o, "taskwheel_workers_idle %u\n", st->workers > st->running ? st->workers - st->running : 0);
+    put(o, "taskwheel_workers_idle %u\n",
+        st->workers > st->running ? st->workers - st->running : 0);
     family(o, "taskwheel_sched_queued", "gauge", "Due tasks waiting for a worker.");
     put(o, "taskwheel_sched_queued %zu\n", st->queued);
     family(o, "taskwheel_sched_armed", "gauge", "Tasks waiting for their time in the timer wheel.");

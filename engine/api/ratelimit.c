@@ -17,15 +17,15 @@
 #include "core/mem.h"
 
 struct bucket {
-    struct bucket *next;             /* chain */
-    double credit;                   /* requests it may make now, up to the rate */
-    uint64_t at_ns;                  /* when credit was computed (monotonic) */
-    char name[64];                   /* struct tw_caller's name */
+    struct bucket *next; /* chain */
+    double credit;       /* requests it may make now, up to the rate */
+    uint64_t at_ns;      /* when credit was computed (monotonic) */
+    char name[64];       /* struct tw_caller's name */
 };
 
 struct tw_rate {
     struct bucket **slot;
-    size_t cap;                      /* power of two */
+    size_t cap; /* power of two */
     size_t n;
 };
 
@@ -85,7 +85,7 @@ static void make_room(struct tw_rate *t, uint64_t now)
     cap = t->cap * 2;
     slot = tw_calloc(cap, sizeof(*slot));
     if (slot == NULL)
-        return;                      /* longer chains, still correct */
+        return; /* longer chains, still correct */
     for (i = 0; i < t->cap; i++)
         while (t->slot[i] != NULL) {
             struct bucket *b = t->slot[i];
@@ -148,7 +148,7 @@ bool tw_rate_allow(struct tw_req *r)
         return true;
     b = bucket_of(r->api, r->caller.name, rate, now);
     if (b == NULL)
-        return true;                 /* out of memory: do not refuse honest callers */
+        return true; /* out of memory: do not refuse honest callers */
     b->credit += (double)(now - b->at_ns) / 1e9 * rate;
     if (b->credit > rate)
         b->credit = rate;
@@ -160,7 +160,8 @@ bool tw_rate_allow(struct tw_req *r)
     wait = (1.0 - b->credit) / rate;
     snprintf(wait_s, sizeof(wait_s), "%" PRId64, (int64_t)wait + 1);
     tw_add_header(r, "Retry-After", wait_s);
-    tw_reply_error(r, 429, "rate_limited", NULL, "more than %u requests per second for this "
+    tw_reply_error(r, 429, "rate_limited", NULL,
+                   "more than %u requests per second for this "
                    "caller (limits.requests_per_second); retry in %s s",
                    r->api->d.cfg->limits_requests_per_second, wait_s);
     return false;

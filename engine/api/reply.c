@@ -19,17 +19,17 @@ static const struct {
     const char *name;
     int code;
 } error_codes[] = {
-    { "invalid_json", 100 },        { "validation_failed", 101 },
-    { "no_valid_session", 6 },      { "permission_denied", 103 },
-    { "invalid_signature", 104 },   { "url_expired", 105 },
-    { "task_not_found", 106 },      { "segment_not_found", 107 },
-    { "method_not_allowed", 108 },  { "task_in_progress", 109 },
-    { "task_not_done", 110 },       { "result_expired", 111 },
-    { "version_conflict", 112 },    { "idempotency_conflict", 113 },
-    { "segment_in_use", 114 },      { "payload_too_large", 115 },
-    { "rate_limited", 116 },        { "internal_error", 117 },
-    { "unavailable", 118 },         { "not_found", 119 },
-    { "quota_exceeded", 120 },      { "result_replaced", 121 },
+    { "invalid_json", 100 },       { "validation_failed", 101 },
+    { "no_valid_session", 6 },     { "permission_denied", 103 },
+    { "invalid_signature", 104 },  { "url_expired", 105 },
+    { "task_not_found", 106 },     { "segment_not_found", 107 },
+    { "method_not_allowed", 108 }, { "task_in_progress", 109 },
+    { "task_not_done", 110 },      { "result_expired", 111 },
+    { "version_conflict", 112 },   { "idempotency_conflict", 113 },
+    { "segment_in_use", 114 },     { "payload_too_large", 115 },
+    { "rate_limited", 116 },       { "internal_error", 117 },
+    { "unavailable", 118 },        { "not_found", 119 },
+    { "quota_exceeded", 120 },     { "result_replaced", 121 },
 };
 
 int tw_error_code(const char *name)
@@ -60,7 +60,7 @@ static void send_text(struct tw_req *r, int status, const char *body, size_t len
         tw_add_header(r, "Content-Type", "application/json");
         evbuffer_add(out, body, len);
     }
-    tw_reply_send(r, status);   /* access.c: counts, logs, evhttp_send_reply */
+    tw_reply_send(r, status); /* access.c: counts, logs, evhttp_send_reply */
 }
 
 void tw_reply_json(struct tw_req *r, int status, json_t *body)
@@ -97,12 +97,11 @@ void tw_reply_error(struct tw_req *r, int status, const char *name, const char *
     va_start(ap, fmt);
     vsnprintf(desc, sizeof(desc), fmt, ap);
     va_end(ap);
-    err = json_pack("{s:i, s:s, s:s}", "code", tw_error_code(name), "name", name,
-                    "description", desc);
+    err = json_pack("{s:i, s:s, s:s}", "code", tw_error_code(name), "name", name, "description",
+                    desc);
     if (err != NULL && field != NULL && field[0] != '\0')
         json_object_set_new(err, "field", json_string(field));
-    body = json_pack("{s:{s:i, s:s}, s:o*}", "result", "code", 2, "status", "error", "error",
-                     err);
+    body = json_pack("{s:{s:i, s:s}, s:o*}", "result", "code", 2, "status", "error", "error", err);
     if (body == NULL) {
         static const char oom[] = "{\"result\":{\"code\":2,\"status\":\"error\"}}";
 
@@ -115,25 +114,13 @@ void tw_reply_error(struct tw_req *r, int status, const char *name, const char *
 void tw_reply_err(struct tw_req *r, const struct tw_err *e)
 {
     switch (e->code) {
-    case TW_EINVAL:
-        tw_reply_error(r, 400, "validation_failed", e->field, "%s", e->msg);
-        return;
-    case TW_ENOTFOUND:
-        tw_reply_error(r, 404, "task_not_found", NULL, "%s", e->msg);
-        return;
-    case TW_ECONFLICT:
-        tw_reply_error(r, 409, "version_conflict", NULL, "%s", e->msg);
-        return;
-    case TW_EPERM:
-        tw_reply_error(r, 403, "permission_denied", NULL, "%s", e->msg);
-        return;
-    case TW_EAUTH:
-        tw_reply_error(r, 401, "no_valid_session", NULL, "%s", e->msg);
-        return;
-    case TW_ESTORE:
-        tw_reply_error(r, 503, "unavailable", NULL, "%s", e->msg);
-        return;
-    case TW_ELIMIT:     /* a stored quota (limits.max_tasks_per_chain): not transient */
+    case TW_EINVAL: tw_reply_error(r, 400, "validation_failed", e->field, "%s", e->msg); return;
+    case TW_ENOTFOUND: tw_reply_error(r, 404, "task_not_found", NULL, "%s", e->msg); return;
+    case TW_ECONFLICT: tw_reply_error(r, 409, "version_conflict", NULL, "%s", e->msg); return;
+    case TW_EPERM: tw_reply_error(r, 403, "permission_denied", NULL, "%s", e->msg); return;
+    case TW_EAUTH: tw_reply_error(r, 401, "no_valid_session", NULL, "%s", e->msg); return;
+    case TW_ESTORE: tw_reply_error(r, 503, "unavailable", NULL, "%s", e->msg); return;
+    case TW_ELIMIT: /* a stored quota (limits.max_tasks_per_chain): not transient */
         tw_reply_error(r, 409, "quota_exceeded", e->field[0] ? e->field : NULL, "%s", e->msg);
         return;
     default:

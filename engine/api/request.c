@@ -33,21 +33,25 @@ json_t *tw_req_json_body(struct tw_req *r)
         return NULL;
     }
     if (len == 0) {
-        tw_reply_error(r, 400, "invalid_json", NULL, "request body is empty; expected a JSON object");
+        tw_reply_error(r, 400, "invalid_json", NULL,
+                       "request body is empty; expected a JSON object");
         return NULL;
     }
     data = (const char *)evbuffer_pullup(in, -1);
     /* Duplicate keys are refused: which of two "chain"s a client meant is not ours to guess. */
     j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &jerr);
     if (j == NULL) {
-        tw_reply_error(r, 400, "invalid_json", NULL, "body is not valid JSON: %s at line %d column %d",
-                       jerr.text, jerr.line, jerr.column);
+        tw_reply_error(r, 400, "invalid_json", NULL,
+                       "body is not valid JSON: %s at line %d column %d", jerr.text, jerr.line,
+                       jerr.column);
         return NULL;
     }
     if (!json_is_object(j)) {
         tw_reply_error(r, 400, "invalid_json", NULL, "body must be a JSON object, got %s",
-                       json_is_array(j) ? "an array" : json_is_string(j) ? "a string"
-                       : json_is_number(j) ? "a number" : "a literal");
+                       json_is_array(j)    ? "an array"
+                       : json_is_string(j) ? "a string"
+                       : json_is_number(j) ? "a number"
+                                           : "a literal");
         json_decref(j);
         return NULL;
     }
@@ -150,8 +154,7 @@ bool tw_req_framing_ok(struct tw_req *r)
         why = "both Content-Length and Transfer-Encoding: the body's length is ambiguous";
     /* RFC 9112 3.2: an HTTP/1.1 request without exactly one Host is a 400. */
     if (why == NULL && r->ev->major == 1 && r->ev->minor >= 1 && n_host != 1)
-        why = n_host == 0 ? "an HTTP/1.1 request needs a Host header"
-                          : "more than one Host header";
+        why = n_host == 0 ? "an HTTP/1.1 request needs a Host header" : "more than one Host header";
     if (why == NULL)
         return true;
     tw_add_header(r, "Connection", "close");

@@ -14,8 +14,8 @@
 #include "api/api_int.h"
 
 enum route_auth {
-    ROUTE_OPEN,     /* no credentials (health, login, signed downloads) */
-    ROUTE_AUTH,     /* a token or a session */
+    ROUTE_OPEN, /* no credentials (health, login, signed downloads) */
+    ROUTE_AUTH, /* a token or a session */
 };
 
 struct tw_route {
@@ -26,23 +26,23 @@ struct tw_route {
 };
 
 static const struct tw_route routes[] = {
-    { EVHTTP_REQ_GET,    "/tasks",                       tw_api_tasks_list,        ROUTE_AUTH },
-    { EVHTTP_REQ_POST,   "/tasks",                       tw_api_tasks_create,      ROUTE_AUTH },
-    { EVHTTP_REQ_GET,    "/tasks/{id}",                  tw_api_task_get,          ROUTE_AUTH },
-    { EVHTTP_REQ_PUT,    "/tasks/{id}",                  tw_api_task_update,       ROUTE_AUTH },
-    { EVHTTP_REQ_DELETE, "/tasks/{id}",                  tw_api_task_delete,       ROUTE_AUTH },
-    { EVHTTP_REQ_GET,    "/tasks/{id}/download_url",     tw_api_task_download_url, ROUTE_AUTH },
-    { EVHTTP_REQ_POST,   "/tasks/{id}/execute",          tw_api_task_execute,      ROUTE_AUTH },
-    { EVHTTP_REQ_GET,    "/downloads/{chain}/{id}/{file}", tw_api_download,        ROUTE_OPEN },
-    { EVHTTP_REQ_GET,    "/segments",                    tw_api_segments_list,     ROUTE_AUTH },
-    { EVHTTP_REQ_POST,   "/segments",                    tw_api_segments_create,   ROUTE_AUTH },
-    { EVHTTP_REQ_GET,    "/segments/{id}",               tw_api_segment_get,       ROUTE_AUTH },
-    { EVHTTP_REQ_PUT,    "/segments/{id}",               tw_api_segment_update,    ROUTE_AUTH },
-    { EVHTTP_REQ_DELETE, "/segments/{id}",               tw_api_segment_delete,    ROUTE_AUTH },
-    { EVHTTP_REQ_POST,   "/auth/login",                  tw_api_login,             ROUTE_OPEN },
-    { EVHTTP_REQ_GET,    "/healthz",                     tw_api_healthz,           ROUTE_OPEN },
+    { EVHTTP_REQ_GET, "/tasks", tw_api_tasks_list, ROUTE_AUTH },
+    { EVHTTP_REQ_POST, "/tasks", tw_api_tasks_create, ROUTE_AUTH },
+    { EVHTTP_REQ_GET, "/tasks/{id}", tw_api_task_get, ROUTE_AUTH },
+    { EVHTTP_REQ_PUT, "/tasks/{id}", tw_api_task_update, ROUTE_AUTH },
+    { EVHTTP_REQ_DELETE, "/tasks/{id}", tw_api_task_delete, ROUTE_AUTH },
+    { EVHTTP_REQ_GET, "/tasks/{id}/download_url", tw_api_task_download_url, ROUTE_AUTH },
+    { EVHTTP_REQ_POST, "/tasks/{id}/execute", tw_api_task_execute, ROUTE_AUTH },
+    { EVHTTP_REQ_GET, "/downloads/{chain}/{id}/{file}", tw_api_download, ROUTE_OPEN },
+    { EVHTTP_REQ_GET, "/segments", tw_api_segments_list, ROUTE_AUTH },
+    { EVHTTP_REQ_POST, "/segments", tw_api_segments_create, ROUTE_AUTH },
+    { EVHTTP_REQ_GET, "/segments/{id}", tw_api_segment_get, ROUTE_AUTH },
+    { EVHTTP_REQ_PUT, "/segments/{id}", tw_api_segment_update, ROUTE_AUTH },
+    { EVHTTP_REQ_DELETE, "/segments/{id}", tw_api_segment_delete, ROUTE_AUTH },
+    { EVHTTP_REQ_POST, "/auth/login", tw_api_login, ROUTE_OPEN },
+    { EVHTTP_REQ_GET, "/healthz", tw_api_healthz, ROUTE_OPEN },
     /* open unless metrics.require_token (the handler checks) */
-    { EVHTTP_REQ_GET,    "/metrics",                     tw_api_metrics,           ROUTE_OPEN },
+    { EVHTTP_REQ_GET, "/metrics", tw_api_metrics, ROUTE_OPEN },
 };
 
 /*
@@ -99,7 +99,7 @@ void tw_router_dispatch(struct tw_req *r)
     for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         if (!match(r, routes[i].pattern, r->path))
             continue;
-        r->route = routes[i].pattern;   /* a 405 is still counted under its pattern */
+        r->route = routes[i].pattern; /* a 405 is still counted under its pattern */
         if (hit == NULL && serves(&routes[i], r->method))
             hit = &routes[i];
         allow_add(allow, sizeof(allow), tw_method_name(routes[i].method));
@@ -117,8 +117,9 @@ void tw_router_dispatch(struct tw_req *r)
     }
     if (hit == NULL && allow[0] != '\0') {
         tw_add_header(r, "Allow", allow);
-        tw_reply_error(r, 405, "method_not_allowed", NULL, "%s is not allowed on %.200s; allowed: %s",
-                       tw_method_name(r->method), r->path, allow);
+        tw_reply_error(r, 405, "method_not_allowed", NULL,
+                       "%s is not allowed on %.200s; allowed: %s", tw_method_name(r->method),
+                       r->path, allow);
         return;
     }
     if (hit == NULL) {

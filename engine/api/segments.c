@@ -35,8 +35,8 @@ static json_t *segment_json(const struct tw_segment *g)
     if (seg == NULL)
         return NULL;
     return json_pack("{s:s, s:I, s:s, s:o, s:o, s:o}", "id", id, "chain", (json_int_t)g->chain,
-                     "name", g->name, "segment", seg, "created_date",
-                     tw_time_json(g->created), "last_modified", tw_time_json(g->last_modified));
+                     "name", g->name, "segment", seg, "created_date", tw_time_json(g->created),
+                     "last_modified", tw_time_json(g->last_modified));
 }
 
 static void reply_segment(struct tw_req *r, int status, const struct tw_segment *g)
@@ -110,8 +110,8 @@ static bool parse_body(struct tw_req *r, const json_t *body, bool update, int64_
         goto fail;
     }
     if (seg != NULL) {
-        if (tw_segment_input_parse(seg, NULL, chain, r->api->d.vctx, "segment", &canon,
-                                   &err) != TW_OK)
+        if (tw_segment_input_parse(seg, NULL, chain, r->api->d.vctx, "segment", &canon, &err) !=
+            TW_OK)
             goto fail;
         tw_free(g->segment_json);
         g->segment_json = tw_json_compact(canon);
@@ -147,8 +147,9 @@ static bool body_chain(struct tw_req *r, const json_t *body, bool update, int64_
     }
     if (update && v != *chain) {
         tw_reply_error(r, 400, "validation_failed", "chain",
-                       "chain cannot be changed (segment belongs to chain %" PRId64
-                       ", got %" PRId64 ")", *chain, v);
+                       "chain cannot be changed (segment belongs to chain %" PRId64 ", got %" PRId64
+                       ")",
+                       *chain, v);
         return false;
     }
     *chain = v;
@@ -234,8 +235,7 @@ void tw_api_segment_get(struct tw_req *r)
 {
     struct tw_segment g;
 
-    if (!tw_req_query_only(r, (const char *const[]){ NULL }) ||
-        !load_segment(r, TW_LEVEL_READ, &g))
+    if (!tw_req_query_only(r, (const char *const[]){ NULL }) || !load_segment(r, TW_LEVEL_READ, &g))
         return;
     reply_segment(r, 200, &g);
     tw_store_segment_fini(&g);
@@ -303,8 +303,8 @@ static bool fits_users(struct tw_req *r, int64_t id, const char *segment_json)
     if (bad == 0)
         return true;
     tw_reply_error(r, 400, "validation_failed", first.field[0] ? first.field : "segment",
-                   "segment %" PRId64 " is used by task%s %s and would no longer fit %s: %s",
-                   id, bad == 1 ? "" : "s", list, bad == 1 ? "it" : "them", first.msg);
+                   "segment %" PRId64 " is used by task%s %s and would no longer fit %s: %s", id,
+                   bad == 1 ? "" : "s", list, bad == 1 ? "it" : "them", first.msg);
     return false;
 }
 
@@ -343,11 +343,12 @@ void tw_api_segment_delete(struct tw_req *r)
     rc = tw_store_segment_delete(r->api->d.store, g.id, &users, &n, &err);
     if (rc == TW_ECONFLICT) {
         for (i = 0; i < n && strlen(list) + 24 < sizeof(list); i++)
-            snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%" PRId64,
-                     i ? ", " : "", users[i]);
+            snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%" PRId64, i ? ", " : "",
+                     users[i]);
         tw_reply_error(r, 409, "segment_in_use", NULL,
                        "segment %" PRId64 " is used by %zu task%s (%s%s); change or delete "
-                       "them first", g.id, n, n == 1 ? "" : "s", list, i < n ? ", ..." : "");
+                       "them first",
+                       g.id, n, n == 1 ? "" : "s", list, i < n ? ", ..." : "");
     } else if (rc != TW_OK) {
         tw_reply_err(r, &err);
     } else {
@@ -396,8 +397,8 @@ bool tw_api_check_segment_ref(struct tw_req *r, const struct tw_task_input *in)
     json_decref(seg);
     tw_store_segment_fini(&g);
     if (rc != TW_OK) {
-        tw_err_prefix(&err, "saved segment %" PRId64 " does not fit index %s",
-                      in->segment_id, in->export_index);
+        tw_err_prefix(&err, "saved segment %" PRId64 " does not fit index %s", in->segment_id,
+                      in->export_index);
         tw_reply_err(r, &err);
         return false;
     }

@@ -122,8 +122,8 @@ int tw_api_create(const struct tw_api_deps *deps, struct tw_api **out, struct tw
     evhttp_set_timeout_tv(api->http, &tv);
     /* Let every method through to the router, which answers 405 with Allow itself. */
     evhttp_set_allowed_methods(api->http, EVHTTP_REQ_GET | EVHTTP_REQ_POST | EVHTTP_REQ_HEAD |
-                               EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS |
-                               EVHTTP_REQ_PATCH);
+                                              EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
+                                              EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     /* Read the rest of a refused body before closing, so the client sees our answer. */
     evhttp_set_flags(api->http, EVHTTP_SERVER_LINGERING_CLOSE);
     evhttp_set_default_content_type(api->http, "application/json");

@@ -16,11 +16,9 @@ json_t *tw_time_json(int64_t t)
 
 json_t *tw_task_state_json(const struct tw_task *t)
 {
-    return json_pack("{s:s, s:o, s:o, s:o}",
-                     "code", tw_task_state_name(t->state),
-                     "last_run_date", tw_time_json(t->last_run_date),
-                     "last_modified", tw_time_json(t->last_modified),
-                     "created_date", tw_time_json(t->created_date));
+    return json_pack("{s:s, s:o, s:o, s:o}", "code", tw_task_state_name(t->state), "last_run_date",
+                     tw_time_json(t->last_run_date), "last_modified",
+                     tw_time_json(t->last_modified), "created_date", tw_time_json(t->created_date));
 }
 
 static json_t *log_json(const struct tw_task_log *l)
@@ -55,15 +53,10 @@ json_t *tw_task_json(const struct tw_task *t, const struct tw_task_log *logs, si
         }
     if (arr == NULL)
         return NULL;
-    return json_pack("{s:I, s:I, s:s, s:o, s:o, s:o, s:o, s:s, s:I, s:o}",
-                     "id", (json_int_t)t->id,
-                     "chain", (json_int_t)t->chain,
-                     "desc", t->desc ? t->desc : "",
-                     "state", tw_task_state_json(t),
-                     "trigger", stored_object(t->trigger_json),
-                     "target", stored_object(t->target_json),
-                     "logs", arr,
-                     "debug", t->debug ? t->debug : "",
-                     "version", (json_int_t)t->version,
-                     "result", t->result ? json_string(t->result) : json_null());
+    return json_pack("{s:I, s:I, s:s, s:o, s:o, s:o, s:o, s:s, s:I, s:o}", "id", (json_int_t)t->id,
+                     "chain", (json_int_t)t->chain, "desc", t->desc ? t->desc : "", "state",
+                     tw_task_state_json(t), "trigger", stored_object(t->trigger_json), "target",
+                     stored_object(t->target_json), "logs", arr, "debug", t->debug ? t->debug : "",
+                     "version", (json_int_t)t->version, "result",
+                     t->result ? json_string(t->result) : json_null());
 }

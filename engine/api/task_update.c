@@ -51,11 +51,11 @@ static bool expected_version(struct tw_req *r, const struct tw_task_input *in, i
 /* The stored task overlaid with the body's fields, as a CREATE-shaped object. */
 static json_t *merged_body(const struct tw_task *t, const json_t *body)
 {
-    json_t *m = json_pack("{s:I, s:s, s:o, s:o, s:s}", "chain", (json_int_t)t->chain,
-                          "desc", t->desc ? t->desc : "",
-                          "trigger", json_loads(t->trigger_json ? t->trigger_json : "{}", 0, NULL),
-                          "target", json_loads(t->target_json ? t->target_json : "{}", 0, NULL),
-                          "debug", t->debug ? t->debug : "");
+    json_t *m = json_pack("{s:I, s:s, s:o, s:o, s:s}", "chain", (json_int_t)t->chain, "desc",
+                          t->desc ? t->desc : "", "trigger",
+                          json_loads(t->trigger_json ? t->trigger_json : "{}", 0, NULL), "target",
+                          json_loads(t->target_json ? t->target_json : "{}", 0, NULL), "debug",
+                          t->debug ? t->debug : "");
     static const char *const keys[] = { "desc", "trigger", "target", "debug" };
     size_t i;
 
@@ -83,7 +83,8 @@ static bool validate_update(struct tw_req *r, const struct tw_task *t, const jso
     if (in->has_chain && in->chain != t->chain) {
         /* Reply before the input is released: its fields are gone after (it said "got 0"). */
         tw_reply_error(r, 400, "validation_failed", "chain",
-                       "chain cannot be changed (task belongs to chain %" PRId64 ", got %" PRId64 ")",
+                       "chain cannot be changed (task belongs to chain %" PRId64 ", got %" PRId64
+                       ")",
                        t->chain, in->chain);
         tw_task_input_fini(in);
         return false;
@@ -141,8 +142,8 @@ void tw_api_task_update(struct tw_req *r)
         /* replied */
     } else if (want != 0 && want != t.version) {
         tw_reply_error(r, 409, "version_conflict", "version",
-                       "version %" PRId64 " does not match the stored version %" PRId64,
-                       want, t.version);
+                       "version %" PRId64 " does not match the stored version %" PRId64, want,
+                       t.version);
     } else if (t.state == TW_STATE_INPROGRESS) {
         tw_reply_error(r, 409, "task_in_progress", NULL,
                        "task %" PRId64 " is running; update it when the run has ended", t.id);
@@ -156,8 +157,8 @@ void tw_api_task_update(struct tw_req *r)
             t.state = TW_STATE_READY;
         }
         t.last_modified = tw_clock_wall_s();
-        if (tw_store_task_update(r->api->d.store, &t, t.version, logmsg[0] ? logmsg : NULL,
-                                 &err) != TW_OK) {
+        if (tw_store_task_update(r->api->d.store, &t, t.version, logmsg[0] ? logmsg : NULL, &err) !=
+            TW_OK) {
             tw_reply_err(r, &err);
         } else {
             tw_api_notify_changed(r, t.id);

@@ -29,8 +29,8 @@ static json_t *task_reply_json(struct tw_req *r, const struct tw_task *t, uint32
     json_t *j;
 
     *failed = false;
-    if (log_limit > 0 &&
-        tw_store_log_list(r->api->d.store, t->id, log_limit, log_offset, &logs, &n, &err) != TW_OK) {
+    if (log_limit > 0 && tw_store_log_list(r->api->d.store, t->id, log_limit, log_offset, &logs, &n,
+                                           &err) != TW_OK) {
         tw_reply_err(r, &err);
         *failed = true;
         return NULL;
@@ -87,7 +87,11 @@ bool tw_api_apply_input(struct tw_task *t, const struct tw_task_input *in)
         tw_free(target);
         return false;
     }
-#define REPLACE(field, value) do { tw_free(t->field); t->field = (value); } while (0)
+#define REPLACE(field, value) \
+    do {                      \
+        tw_free(t->field);    \
+        t->field = (value);   \
+    } while (0)
     if (in->has_desc)
         REPLACE(desc, tw_strdup(in->desc));
     if (in->has_debug)
@@ -126,7 +130,8 @@ static bool idempotent_replay(struct tw_req *r, const char *key, const char *bod
     struct tw_err err;
     int64_t task_id;
     int rc = tw_store_idem_get(r->api->d.store, r->caller.name, key,
-                               tw_clock_wall_s() - IDEMPOTENCY_WINDOW_S, &task_id, stored_sha, &err);
+                               tw_clock_wall_s() - IDEMPOTENCY_WINDOW_S, &task_id, stored_sha,
+                               &err);
 
     if (rc == TW_ENOTFOUND)
         return false;
@@ -266,8 +271,8 @@ static bool list_chains(struct tw_req *r, int64_t *one, struct tw_task_filter *f
 
 void tw_api_tasks_list(struct tw_req *r)
 {
-    static const char *const allowed[] = { "chain", "status", "action", "export_index",
-                                           "campaign_id", "limit", "offset", NULL };
+    static const char *const allowed[] = { "chain",       "status", "action", "export_index",
+                                           "campaign_id", "limit",  "offset", NULL };
     struct tw_task_filter f;
     struct tw_task *tasks = NULL;
     struct tw_err err;
@@ -286,7 +291,8 @@ void tw_api_tasks_list(struct tw_req *r)
     f.state = -1;
     if (status != NULL && (f.state = tw_task_state_parse(status)) < 0) {
         tw_reply_error(r, 400, "validation_failed", "status",
-                       "status must be one of READY, INPROGRESS, DONE, ERROR (got \"%.32s\")", status);
+                       "status must be one of READY, INPROGRESS, DONE, ERROR (got \"%.32s\")",
+                       status);
         return;
     }
     f.action = evhttp_find_header(&r->query, "action");

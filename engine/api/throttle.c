@@ -21,22 +21,22 @@
 #include "core/mem.h"
 
 struct rec {
-    struct rec *next;               /* bucket chain */
-    unsigned next_slot;             /* ring position: the oldest failure, overwritten next */
-    int64_t newest;                 /* time of the latest failure */
-    int64_t *fails;                 /* ring of the latest max failure times (0 = unused) */
-    char key[];                     /* NUL-terminated */
+    struct rec *next;   /* bucket chain */
+    unsigned next_slot; /* ring position: the oldest failure, overwritten next */
+    int64_t newest;     /* time of the latest failure */
+    int64_t *fails;     /* ring of the latest max failure times (0 = unused) */
+    char key[];         /* NUL-terminated */
 };
 
 struct tw_throttle {
     struct rec **bucket;
-    size_t cap;                     /* buckets, a power of two */
-    size_t n;                       /* records */
+    size_t cap; /* buckets, a power of two */
+    size_t n;   /* records */
     size_t max_keys;
-    unsigned max;                   /* failures allowed per window */
+    unsigned max; /* failures allowed per window */
     int64_t window_s;
     uint64_t seed;
-    int64_t swept_at;               /* time of the last sweep */
+    int64_t swept_at; /* time of the last sweep */
 };
 
 static uint64_t hash_key(const struct tw_throttle *t, const char *key)
@@ -131,7 +131,7 @@ static void grow(struct tw_throttle *t)
     struct rec **b = tw_calloc(cap, sizeof(*b));
 
     if (b == NULL)
-        return;                     /* longer chains, still correct */
+        return; /* longer chains, still correct */
     for (i = 0; i < t->cap; i++)
         while (t->bucket[i] != NULL) {
             struct rec *r = t->bucket[i];

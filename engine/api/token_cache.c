@@ -18,7 +18,7 @@
 #define TOKEN_TTL_MS 1000
 
 struct slot {
-    struct tw_token tok;            /* tok.chains owned; id[0] == '\0': empty */
+    struct tw_token tok; /* tok.chains owned; id[0] == '\0': empty */
     uint64_t expires_ms;
 };
 

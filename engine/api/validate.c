@@ -53,8 +53,8 @@
 static int parse_target(const json_t *v, const struct tw_validate_ctx *ctx,
                         struct tw_task_input *out, struct tw_err *err)
 {
-    static const char *const keys[] = { "action", "export_index", "export_format",
-                                         "compression", "since", NULL };
+    static const char *const keys[] = { "action",      "export_index", "export_format",
+                                        "compression", "since",        NULL };
     static const char *const sinces[] = { "last_success", NULL };
     const json_t *since = json_object_get(v, "since");
     size_t since_i = 0;
@@ -75,13 +75,13 @@ static int parse_target(const json_t *v, const struct tw_validate_ctx *ctx,
         return rc;
     if (json_object_get(v, "action") == NULL)
         return tw_val_fail(err, "target.action", "is required (\"export\")");
-    if ((rc = tw_val_enum(json_object_get(v, "action"), "target.action", actions, &action,
-                          err)) != TW_OK)
+    if ((rc = tw_val_enum(json_object_get(v, "action"), "target.action", actions, &action, err)) !=
+        TW_OK)
         return rc;
     if (json_object_get(v, "export_index") == NULL)
         return tw_val_fail(err, "target.export_index", "is required");
-    if ((rc = tw_val_enum(json_object_get(v, "export_index"), "target.export_index",
-                          ctx->indexes, &index, err)) != TW_OK)
+    if ((rc = tw_val_enum(json_object_get(v, "export_index"), "target.export_index", ctx->indexes,
+                          &index, err)) != TW_OK)
         return rc;
     if (format != NULL &&
         (rc = tw_val_enum(format, "target.export_format", ctx->formats, &fmt, err)) != TW_OK)
@@ -89,24 +89,23 @@ static int parse_target(const json_t *v, const struct tw_validate_ctx *ctx,
     if (compression != NULL &&
         (rc = tw_val_enum(compression, "target.compression", compressions, &comp, err)) != TW_OK)
         return rc;
-    if (since != NULL &&
-        (rc = tw_val_enum(since, "target.since", sinces, &since_i, err)) != TW_OK)
+    if (since != NULL && (rc = tw_val_enum(since, "target.since", sinces, &since_i, err)) != TW_OK)
         return rc;
     /* docs/reference.md §13: only an index whose plugin declares a change column can export changes. */
     if (since != NULL && tw_val_is_one_of(ctx->indexes[index], ctx->since_indexes) < 0)
-        return tw_val_fail(err, "target.since", "export_index %s cannot export changes only "
+        return tw_val_fail(err, "target.since",
+                           "export_index %s cannot export changes only "
                            "(its plugin declares no change column); leave target.since out "
-                           "for a full export", ctx->indexes[index]);
+                           "for a full export",
+                           ctx->indexes[index]);
 
     t = json_object();
-    if (t == NULL
-        || json_object_set_new(t, "action", json_string(actions[action])) != 0
-        || json_object_set_new(t, "export_index", json_string(ctx->indexes[index])) != 0
-        || json_object_set_new(t, "export_format",
-                               json_string(format ? ctx->formats[fmt] : "csv")) != 0
-        || (comp == 1 && json_object_set_new(t, "compression", json_string("gzip")) != 0)
-        || (since != NULL &&
-            json_object_set_new(t, "since", json_string(sinces[since_i])) != 0)) {
+    if (t == NULL || json_object_set_new(t, "action", json_string(actions[action])) != 0 ||
+        json_object_set_new(t, "export_index", json_string(ctx->indexes[index])) != 0 ||
+        json_object_set_new(t, "export_format", json_string(format ? ctx->formats[fmt] : "csv")) !=
+            0 ||
+        (comp == 1 && json_object_set_new(t, "compression", json_string("gzip")) != 0) ||
+        (since != NULL && json_object_set_new(t, "since", json_string(sinces[since_i])) != 0)) {
         json_decref(t);
         return tw_err_set(err, TW_ENOMEM, "out of memory validating target");
     }
@@ -149,9 +148,10 @@ static int parse_segment_id(const json_t *v, int64_t *out, char *ref, size_t ref
         return tw_val_type_fail(v, path, "an integer or a string id", err);
     len = json_string_length(v);
     if (len == 0 || len > SEGMENT_REF_MAX || strspn(s, id_chars) != len)
-        return tw_val_fail(err, path, "must be a positive integer or an id of 1 to %d letters, "
-                           "digits, '-' and '_' (got %s)", SEGMENT_REF_MAX,
-                           tw_val_got(v, got, sizeof(got)));
+        return tw_val_fail(err, path,
+                           "must be a positive integer or an id of 1 to %d letters, "
+                           "digits, '-' and '_' (got %s)",
+                           SEGMENT_REF_MAX, tw_val_got(v, got, sizeof(got)));
     snprintf(ref, ref_len, "%s", s);
     for (i = 0; s[i] >= '0' && s[i] <= '9'; i++) {
         /* Overflow check before the multiply; leading zeros are harmless and dropped. */
@@ -176,8 +176,10 @@ static int parse_timezone(const json_t *v, const struct tw_tz **zone, struct tw_
     int rc;
 
     if (!json_is_string(v))
-        return tw_val_type_fail(v, path, "a string (an IANA time zone such as "
-                                "\"Europe/Amsterdam\")", err);
+        return tw_val_type_fail(v, path,
+                                "a string (an IANA time zone such as "
+                                "\"Europe/Amsterdam\")",
+                                err);
     if ((rc = tw_val_string(v, path, TW_TZ_NAME_MAX, &s, err)) != TW_OK)
         return rc;
     tw_err_clear(&zerr);
@@ -192,8 +194,9 @@ static int parse_timezone(const json_t *v, const struct tw_tz **zone, struct tw_
 static int parse_trigger(const json_t *v, const struct tw_validate_ctx *ctx,
                          struct tw_task_input *out, struct tw_err *err)
 {
-    static const char *const keys[] = { "once", "repeat", "segment", "segment_id", "timezone",
-                                         NULL };
+    static const char *const keys[] = {
+        "once", "repeat", "segment", "segment_id", "timezone", NULL
+    };
     static const char *const repeats[] = { "", "daily", "weekly", "monthly", NULL };
     const json_t *once = json_object_get(v, "once");
     const json_t *repeat = json_object_get(v, "repeat");
@@ -219,7 +222,8 @@ static int parse_trigger(const json_t *v, const struct tw_validate_ctx *ctx,
     segment = json_is_null(segment) ? NULL : segment;
     segment_id = json_is_null(segment_id) ? NULL : segment_id;
     if (once == NULL)
-        return tw_val_fail(err, "trigger.once", "is required (an ISO 8601 time such as "
+        return tw_val_fail(err, "trigger.once",
+                           "is required (an ISO 8601 time such as "
                            "2026-05-26T12:00:00Z)");
     /* 64 characters hold any ISO 8601 time with a long fraction; longer is not a time. */
     if ((rc = tw_val_string(once, "trigger.once", 64, &s, err)) != TW_OK)
@@ -229,18 +233,20 @@ static int parse_trigger(const json_t *v, const struct tw_validate_ctx *ctx,
         return tw_val_fail(err, "trigger.once", "%s", terr.msg);
     /* The parser takes data dates back to year 1; a run time stays 1970 or later (README). */
     if (out->once_at < 0)
-        return tw_val_fail(err, "trigger.once", "time \"%s\": is before 1970-01-01T00:00:00Z "
-                           "in UTC; a run time must be 1970 or later", s);
+        return tw_val_fail(err, "trigger.once",
+                           "time \"%s\": is before 1970-01-01T00:00:00Z "
+                           "in UTC; a run time must be 1970 or later",
+                           s);
     if (repeat != NULL && (rc = tw_val_enum(repeat, "trigger.repeat", repeats, &r, err)) != TW_OK)
         return rc;
     if (timezone != NULL && (rc = parse_timezone(timezone, &zone, err)) != TW_OK)
         return rc;
     if (segment != NULL && segment_id != NULL)
-        return tw_val_fail(err, "trigger.segment_id", "cannot be given together with "
+        return tw_val_fail(err, "trigger.segment_id",
+                           "cannot be given together with "
                            "trigger.segment; give either an inline segment or a saved one");
-    if (segment_id != NULL &&
-        (rc = parse_segment_id(segment_id, &out->segment_id, out->segment_ref,
-                               sizeof(out->segment_ref), err)) != TW_OK)
+    if (segment_id != NULL && (rc = parse_segment_id(segment_id, &out->segment_id, out->segment_ref,
+                                                     sizeof(out->segment_ref), err)) != TW_OK)
         return rc;
     if (segment != NULL &&
         (rc = tw_segment_input_parse(segment, out->has_target ? out->export_index : NULL,
@@ -249,15 +255,14 @@ static int parse_trigger(const json_t *v, const struct tw_validate_ctx *ctx,
         return rc;
 
     t = json_object();
-    if (t == NULL
-        || json_object_set_new(t, "once", json_string(tw_time_format(out->once_at, when))) != 0
-        || json_object_set_new(t, "repeat", json_string(repeats[r])) != 0
-        || (canon_segment != NULL && json_object_set(t, "segment", canon_segment) != 0)
-        || (segment_id != NULL && out->segment_id > 0 &&
-            (snprintf(id, sizeof(id), "%" PRId64, out->segment_id) < 0
-             || json_object_set_new(t, "segment_id", json_string(id)) != 0))
-        || (zone != NULL &&
-            json_object_set_new(t, "timezone", json_string(tw_tz_name(zone))) != 0)) {
+    if (t == NULL ||
+        json_object_set_new(t, "once", json_string(tw_time_format(out->once_at, when))) != 0 ||
+        json_object_set_new(t, "repeat", json_string(repeats[r])) != 0 ||
+        (canon_segment != NULL && json_object_set(t, "segment", canon_segment) != 0) ||
+        (segment_id != NULL && out->segment_id > 0 &&
+         (snprintf(id, sizeof(id), "%" PRId64, out->segment_id) < 0 ||
+          json_object_set_new(t, "segment_id", json_string(id)) != 0)) ||
+        (zone != NULL && json_object_set_new(t, "timezone", json_string(tw_tz_name(zone))) != 0)) {
         json_decref(canon_segment);
         json_decref(t);
         return tw_err_set(err, TW_ENOMEM, "out of memory validating trigger");
@@ -274,8 +279,8 @@ static int parse_trigger(const json_t *v, const struct tw_validate_ctx *ctx,
 
 /* ---- the body -------------------------------------------------------------------------- */
 
-static int parse_text(const json_t *body, const char *key, size_t max_chars, bool *has,
-                      char **out, struct tw_err *err)
+static int parse_text(const json_t *body, const char *key, size_t max_chars, bool *has, char **out,
+                      struct tw_err *err)
 {
     const json_t *v = json_object_get(body, key);
     const char *s;
@@ -297,10 +302,11 @@ static int parse_body(const json_t *body, enum tw_input_mode mode,
                       const struct tw_validate_ctx *ctx, struct tw_task_input *out,
                       struct tw_err *err)
 {
-    static const char *const create_keys[] = { "chain", "desc", "target", "trigger", "debug",
-                                               NULL };
-    static const char *const update_keys[] = { "chain", "desc", "target", "trigger", "debug",
-                                               "version", NULL };
+    static const char *const create_keys[] = {
+        "chain", "desc", "target", "trigger", "debug", NULL
+    };
+    static const char *const update_keys[] = { "chain", "desc",    "target", "trigger",
+                                               "debug", "version", NULL };
     static const char *const update_ignored[] = { "id", "state", "logs", "result", NULL };
     static const char *const required[] = { "chain", "desc", "target", "trigger", NULL };
     bool create = mode == TW_INPUT_CREATE;
@@ -310,8 +316,8 @@ static int parse_body(const json_t *body, enum tw_input_mode mode,
 
     if (!json_is_object(body))
         return tw_val_type_fail(body, "", "a JSON object", err);
-    rc = tw_val_keys(body, create ? create_keys : update_keys, create ? NULL : update_ignored,
-                     "", err);
+    rc = tw_val_keys(body, create ? create_keys : update_keys, create ? NULL : update_ignored, "",
+                     err);
     if (rc != TW_OK)
         return rc;
     for (i = 0; create && required[i] != NULL; i++) {
@@ -332,8 +338,8 @@ static int parse_body(const json_t *body, enum tw_input_mode mode,
     if ((v = json_object_get(body, "trigger")) != NULL &&
         (rc = parse_trigger(v, ctx, out, err)) != TW_OK)
         return rc;
-    if ((rc = parse_text(body, "debug", DEBUG_MAX_CHARS, &out->has_debug, &out->debug,
-                         err)) != TW_OK)
+    if ((rc = parse_text(body, "debug", DEBUG_MAX_CHARS, &out->has_debug, &out->debug, err)) !=
+        TW_OK)
         return rc;
     if (!create && (v = json_object_get(body, "version")) != NULL) {
         if ((rc = tw_val_int(v, "version", 1, &out->version, err)) != TW_OK)
@@ -356,7 +362,7 @@ int tw_task_input_parse(const json_t *body, enum tw_input_mode mode,
     memset(out, 0, sizeof(*out));
     rc = parse_body(body, mode, ctx, out, err);
     if (rc != TW_OK)
-        tw_task_input_fini(out);   /* the promise: on error, nothing to release */
+        tw_task_input_fini(out); /* the promise: on error, nothing to release */
     return rc;
 }
 

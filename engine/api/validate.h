@@ -19,8 +19,8 @@
 #include "segment/segment.h"
 
 enum tw_input_mode {
-    TW_INPUT_CREATE,  /* POST /tasks: chain, desc, target, trigger required */
-    TW_INPUT_UPDATE,  /* PUT /tasks/{id}: every field optional; read-only echoes ignored */
+    TW_INPUT_CREATE, /* POST /tasks: chain, desc, target, trigger required */
+    TW_INPUT_UPDATE, /* PUT /tasks/{id}: every field optional; read-only echoes ignored */
 };
 
 /* Checks a segment's rules against an index's fields (segment/segment.h); NULL in the ctx:
@@ -28,8 +28,8 @@ enum tw_input_mode {
 typedef tw_seg_check_fn tw_segment_check_fn;
 
 struct tw_validate_ctx {
-    const char *const *indexes;     /* known export_index names, NULL-terminated */
-    const char *const *formats;     /* known export_format names (csv, json, Lua ones) */
+    const char *const *indexes;         /* known export_index names, NULL-terminated */
+    const char *const *formats;         /* known export_format names (csv, json, Lua ones) */
     tw_segment_check_fn *check_segment; /* may be NULL */
     void *check_ctx;
     /* Indexes that accept target.since (their plugin declares a change column, docs/reference.md §13),
@@ -41,22 +41,22 @@ struct tw_task_input {
     bool has_chain;
     int64_t chain;
     bool has_desc;
-    char *desc;                     /* owned */
+    char *desc; /* owned */
     bool has_trigger;
-    json_t *trigger;                /* owned reference; canonical form, see validate.c */
+    json_t *trigger; /* owned reference; canonical form, see validate.c */
     bool has_target;
-    json_t *target;                 /* owned reference; canonical form */
+    json_t *target; /* owned reference; canonical form */
     bool has_debug;
-    char *debug;                    /* owned */
+    char *debug; /* owned */
     bool has_version;
     int64_t version;
     /* Derived from trigger (valid when has_trigger). */
-    int64_t once_at;                /* trigger.once, UTC seconds */
-    const char *repeat;             /* static string: "", "daily", "weekly", "monthly" */
-    unsigned anchor_day;            /* day of month of once_at, for monthly repeats */
-    int64_t segment_id;             /* trigger.segment_id, 0 when absent, -1 for a string id
+    int64_t once_at;      /* trigger.once, UTC seconds */
+    const char *repeat;   /* static string: "", "daily", "weekly", "monthly" */
+    unsigned anchor_day;  /* day of month of once_at, for monthly repeats */
+    int64_t segment_id;   /* trigger.segment_id, 0 when absent, -1 for a string id
                                        that is not a number (it names no saved segment) */
-    char segment_ref[72];           /* trigger.segment_id as given, "" when absent */
+    char segment_ref[72]; /* trigger.segment_id as given, "" when absent */
     /* Derived from target (valid when has_target); point into target. */
     const char *action;
     const char *export_index;

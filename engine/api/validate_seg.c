@@ -5,6 +5,6 @@ int tw_segment_input_parse(const json_t *seg, const char *export_index, int64_t 
                            const struct tw_validate_ctx *ctx, const char *path, json_t **canon,
                            struct tw_err *err)
 {
-    return tw_seg_parse(seg, export_index, chain, ctx->indexes, ctx->check_segment,
-                        ctx->check_ctx, path, canon, err);
+    return tw_seg_parse(seg, export_index, chain, ctx->indexes, ctx->check_segment, ctx->check_ctx,
+                        path, canon, err);
 }

@@ -40,8 +40,8 @@ int tw_mkdir_p(const char *path, struct tw_err *err);
  */
 struct event_base;
 struct tw_upkeep;
-int tw_upkeep_create(struct event_base *base, const struct tw_config *cfg,
-                     struct tw_store *store, struct tw_upkeep **out, struct tw_err *err);
+int tw_upkeep_create(struct event_base *base, const struct tw_config *cfg, struct tw_store *store,
+                     struct tw_upkeep **out, struct tw_err *err);
 void tw_upkeep_destroy(struct tw_upkeep *u);
 /* fdlimit.c: raise RLIMIT_NOFILE's soft limit to the hard one; returns the limit now. */
 uint64_t tw_cli_fd_raise(void);

@@ -44,11 +44,12 @@ bool tw_cli_fd_fits(const struct tw_config *cfg, uint64_t limit, char *msg, size
 
     if (limit >= need)
         return true;
-    snprintf(msg, len, "http.max_connections (%" PRIu64 ") does not fit under the open-file "
+    snprintf(msg, len,
+             "http.max_connections (%" PRIu64 ") does not fit under the open-file "
              "limit (%" PRIu64 "): the server needs about %" PRIu64 " file descriptors and will "
              "take at most %" PRIu64 " connections; raise the hard limit (ulimit -Hn, systemd "
-             "LimitNOFILE=) or lower http.max_connections", (uint64_t)cfg->http_max_connections,
-             limit, need, limit > tw_api_fd_overhead(cfg) + 16 ? limit - tw_api_fd_overhead(cfg)
-                                                                : 16);
+             "LimitNOFILE=) or lower http.max_connections",
+             (uint64_t)cfg->http_max_connections, limit, need,
+             limit > tw_api_fd_overhead(cfg) + 16 ? limit - tw_api_fd_overhead(cfg) : 16);
     return false;
 }

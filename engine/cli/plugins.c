@@ -34,7 +34,8 @@ int tw_cli_load_plugins(const struct tw_config *cfg, struct tw_plugin_registry *
 int tw_cli_plugins(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "config", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
+        { "config", required_argument, NULL, 'c' },
+        { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *cfg_path = NULL;

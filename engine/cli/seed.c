@@ -79,27 +79,31 @@ int tw_cli_seed(int argc, char **argv)
     optind = 1;
     while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
         switch (c) {
-        case 'c':
-            cfg_path = optarg;
-            break;
+        case 'c': cfg_path = optarg; break;
         case 'r':
             if (!parse_u64(optarg, TW_SEED_MAX_USERS, &o.users_per_chain)) {
-                fprintf(stderr, "taskwheel seed: --rows: expected 0..%llu users per chain, got "
-                        "\"%s\"\n", (unsigned long long)TW_SEED_MAX_USERS, optarg);
+                fprintf(stderr,
+                        "taskwheel seed: --rows: expected 0..%llu users per chain, got "
+                        "\"%s\"\n",
+                        (unsigned long long)TW_SEED_MAX_USERS, optarg);
                 return TW_EXIT_USAGE;
             }
             break;
         case 'C':
             if (!parse_chains(optarg, chains, &n_chains)) {
-                fprintf(stderr, "taskwheel seed: --chains: expected up to %d distinct positive "
-                        "chain ids separated by commas, got \"%s\"\n", MAX_CHAINS, optarg);
+                fprintf(stderr,
+                        "taskwheel seed: --chains: expected up to %d distinct positive "
+                        "chain ids separated by commas, got \"%s\"\n",
+                        MAX_CHAINS, optarg);
                 return TW_EXIT_USAGE;
             }
             break;
         case 's':
             if (!parse_u64(optarg, UINT64_MAX, &o.seed)) {
-                fprintf(stderr, "taskwheel seed: --seed: expected a non-negative integer, got "
-                        "\"%s\"\n", optarg);
+                fprintf(stderr,
+                        "taskwheel seed: --seed: expected a non-negative integer, got "
+                        "\"%s\"\n",
+                        optarg);
                 return TW_EXIT_USAGE;
             }
             break;
@@ -109,8 +113,7 @@ int tw_cli_seed(int argc, char **argv)
         }
     }
     if (optind != argc) {
-        fprintf(stderr, "taskwheel seed: unexpected argument \"%s\"\n%s", argv[optind],
-                seed_usage);
+        fprintf(stderr, "taskwheel seed: unexpected argument \"%s\"\n%s", argv[optind], seed_usage);
         return TW_EXIT_USAGE;
     }
     if (!tw_cli_load_config(cfg_path, &cfg))
@@ -126,8 +129,9 @@ int tw_cli_seed(int argc, char **argv)
     }
     printf("seeded %s: users=%" PRIu64 " transactions=%" PRIu64 " transaction_items=%" PRIu64
            " vouchers=%" PRIu64 " wallet_ledger=%" PRIu64 " products=%" PRIu64
-           " product_variants=%" PRIu64 "\n", cfg->source_path, st.users, st.transactions,
-           st.transaction_items, st.vouchers, st.wallet_ledger, st.products, st.product_variants);
+           " product_variants=%" PRIu64 "\n",
+           cfg->source_path, st.users, st.transactions, st.transaction_items, st.vouchers,
+           st.wallet_ledger, st.products, st.product_variants);
     tw_config_destroy(cfg);
     return TW_EXIT_OK;
 }

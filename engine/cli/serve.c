@@ -31,24 +31,23 @@ static const char serve_usage[] =
     "Runs the engine: HTTP API, scheduler and workers, until SIGTERM or SIGINT.\n"
     "--ready-file PATH  once listening, write the bound port to PATH (for supervisors and tests)\n";
 
-
 struct serve {
     const struct tw_config *cfg;
     struct event_base *base;
     struct tw_plugin_registry *plugins;
-    const char **indexes;            /* loaded index names, NULL-terminated; owned */
-    const char **since_indexes;      /* those whose plugin declares a change column; owned */
-    struct tw_lua_catalog *lua;      /* lua_dir's installed scripts, kept current; owned */
-    const char **formats;            /* csv, json, then the Lua ones; NULL-terminated; owned */
-    struct tw_validate_ctx *vctx;    /* its formats follow s->formats */
-    struct event *lua_timer;         /* looks at lua_dir every LUA_RESCAN_S */
-    struct event *sighup;            /* looks at lua_dir now */
+    const char **indexes;         /* loaded index names, NULL-terminated; owned */
+    const char **since_indexes;   /* those whose plugin declares a change column; owned */
+    struct tw_lua_catalog *lua;   /* lua_dir's installed scripts, kept current; owned */
+    const char **formats;         /* csv, json, then the Lua ones; NULL-terminated; owned */
+    struct tw_validate_ctx *vctx; /* its formats follow s->formats */
+    struct event *lua_timer;      /* looks at lua_dir every LUA_RESCAN_S */
+    struct event *sighup;         /* looks at lua_dir now */
     struct tw_sched *sched;
     struct tw_api *api;
     struct event *sigterm;
     struct event *sigint;
-    struct tw_upkeep *upkeep;        /* retention, store file check, limits */
-    int signals;                     /* received so far */
+    struct tw_upkeep *upkeep; /* retention, store file check, limits */
+    int signals;              /* received so far */
 };
 
 /*
@@ -86,8 +85,12 @@ static void sched_stats(void *ctx, struct tw_sched_stats *out)
 static struct tw_api_hooks sched_hooks(struct tw_sched *sched)
 {
     struct tw_api_hooks h = {
-        .ctx = sched, .task_changed = hook_changed, .task_deleted = hook_deleted,
-        .execute = hook_execute, .execute_forget = hook_forget, .sched_stats = sched_stats,
+        .ctx = sched,
+        .task_changed = hook_changed,
+        .task_deleted = hook_deleted,
+        .execute = hook_execute,
+        .execute_forget = hook_forget,
+        .sched_stats = sched_stats,
     };
 
     return h;
@@ -107,8 +110,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
     struct serve *s = arg;
 
     (void)what;
-    tw_log(TW_LOG_INFO, "server.stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT",
-           "mode", s->signals++ == 0 ? "drain" : "interrupt", NULL);
+    tw_log(TW_LOG_INFO, "server.stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", "mode",
+           s->signals++ == 0 ? "drain" : "interrupt", NULL);
     tw_api_set_draining(s->api);
     tw_sched_shutdown(s->sched, s->signals == 1 ? s->cfg->shutdown_grace_s : 0, on_drained,
                       s->base);
@@ -172,8 +175,7 @@ static void lua_rescan(struct serve *s, unsigned which, bool force)
     }
     if (!changed) {
         if (force)
-            tw_log(TW_LOG_INFO, "lua.rescanned", "lua_dir", s->cfg->lua_dir, "changed", "no",
-                   NULL);
+            tw_log(TW_LOG_INFO, "lua.rescanned", "lua_dir", s->cfg->lua_dir, "changed", "no", NULL);
         return;
     }
     /* Without memory only the built-in writers are offered until the next change. */
@@ -188,8 +190,8 @@ static void lua_rescan(struct serve *s, unsigned which, bool force)
     for (i = 0; tw_lua_catalog_formats(s->lua)[i] != NULL; i++)
         ;
     snprintf(n, sizeof(n), "%zu", i);
-    tw_log(TW_LOG_INFO, "lua.rescanned", "lua_dir", s->cfg->lua_dir, "changed", "yes",
-           "formats", n, NULL);
+    tw_log(TW_LOG_INFO, "lua.rescanned", "lua_dir", s->cfg->lua_dir, "changed", "yes", "formats", n,
+           NULL);
 }
 
 static void on_lua_timer(evutil_socket_t fd, short what, void *arg)
@@ -207,8 +209,8 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 }
 
 /* validate.h's tw_segment_check_fn: the rules against the loaded index's fields. */
-static int check_segment(void *ctx, const json_t *segment, const char *export_index,
-                         int64_t chain, const char *path, struct tw_err *err)
+static int check_segment(void *ctx, const json_t *segment, const char *export_index, int64_t chain,
+                         const char *path, struct tw_err *err)
 {
     struct serve *s = ctx;
     const struct tw_plugin *p = tw_plugin_registry_find(s->plugins, export_index);
@@ -217,11 +219,11 @@ static int check_segment(void *ctx, const json_t *segment, const char *export_in
     /* A script installed a moment ago is accepted at once. Only segments/: the formats in
      * use by the validation in progress must stay as they are. */
     lua_rescan(s, TW_LUA_CATALOG_SEGMENTS, false);
-    rc = tw_seg_check_scripts(segment, (const char *const *)tw_lua_catalog_segments(s->lua),
-                              path, err);
+    rc = tw_seg_check_scripts(segment, (const char *const *)tw_lua_catalog_segments(s->lua), path,
+                              err);
 
     (void)chain;
-    if (rc != TW_OK || p == NULL)   /* an unknown index is reported on target.export_index */
+    if (rc != TW_OK || p == NULL) /* an unknown index is reported on target.export_index */
         return rc;
     return tw_seg_check(segment, p->desc.index, p->desc.fields, path, err);
 }
@@ -246,7 +248,7 @@ static bool load_plugins(struct serve *s)
         const struct tw_plugin *p = tw_plugin_registry_at(s->plugins, i);
 
         s->indexes[i] = p->desc.index;
-        if (p->desc.change_column != NULL)   /* ABI 1.1: may take target.since */
+        if (p->desc.change_column != NULL) /* ABI 1.1: may take target.since */
             s->since_indexes[k++] = p->desc.index;
     }
     return true;
@@ -266,7 +268,6 @@ static bool write_ready_file(const char *path, uint16_t port)
         return false;
     return rename(tmp, path) == 0;
 }
-
 
 /*
  * The event base, with epoll's change list: evhttp adds and removes a connection's read and
@@ -369,13 +370,12 @@ static int serve_run(struct tw_config *cfg, const char *ready_file)
         goto out;
     }
     snprintf(port_s, sizeof(port_s), "%u", tw_api_port(s.api));
-    tw_log(TW_LOG_INFO, "server.listening", "listen", cfg->listen, "port", port_s,
-           "store", cfg->store_path, "public_url", cfg->results_public_url, NULL);
+    tw_log(TW_LOG_INFO, "server.listening", "listen", cfg->listen, "port", port_s, "store",
+           cfg->store_path, "public_url", cfg->results_public_url, NULL);
     if (cfg->results_public_url_from_listen &&
         (strncmp(cfg->listen, "0.0.0.0:", 8) == 0 || strncmp(cfg->listen, "[::]:", 5) == 0))
-        tw_log(TW_LOG_WARN, "config.public_url", "public_url", cfg->results_public_url,
-               "effect", "download URLs name loopback; set results.public_url for other hosts",
-               NULL);
+        tw_log(TW_LOG_WARN, "config.public_url", "public_url", cfg->results_public_url, "effect",
+               "download URLs name loopback; set results.public_url for other hosts", NULL);
     if (ready_file != NULL && !write_ready_file(ready_file, tw_api_port(s.api))) {
         fprintf(stderr, "taskwheel serve: cannot write %s\n", ready_file);
         goto out;
@@ -409,8 +409,10 @@ out:
 int tw_cli_serve(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "config", required_argument, NULL, 'c' }, { "ready-file", required_argument, NULL, 'r' },
-        { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+        { "config", required_argument, NULL, 'c' },
+        { "ready-file", required_argument, NULL, 'r' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
     };
     const char *cfg_path = NULL, *ready_file = NULL;
     struct tw_config *cfg = NULL;
@@ -428,7 +430,8 @@ int tw_cli_serve(int argc, char **argv)
         }
     }
     if (optind != argc) {
-        fprintf(stderr, "taskwheel serve: unexpected argument \"%s\"\n%s", argv[optind], serve_usage);
+        fprintf(stderr, "taskwheel serve: unexpected argument \"%s\"\n%s", argv[optind],
+                serve_usage);
         return TW_EXIT_USAGE;
     }
     if (!tw_cli_load_config(cfg_path, &cfg))
@@ -442,7 +445,8 @@ int tw_cli_serve(int argc, char **argv)
 int tw_cli_check_config(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "config", required_argument, NULL, 'c' }, { "help", no_argument, NULL, 'h' },
+        { "config", required_argument, NULL, 'c' },
+        { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *cfg_path = NULL;
@@ -468,8 +472,7 @@ int tw_cli_check_config(int argc, char **argv)
     if (!tw_cli_read_config(cfg_path, &cfg))
         return TW_EXIT_USAGE;
     if (access(cfg->data_dir, F_OK) != 0)
-        printf("note: data_dir %s does not exist yet; serve and seed create it\n",
-               cfg->data_dir);
+        printf("note: data_dir %s does not exist yet; serve and seed create it\n", cfg->data_dir);
     rc = tw_cli_load_plugins(cfg, &reg);
     for (i = 0; reg != NULL && tw_plugin_registry_refused(reg, i) != NULL; i++)
         fprintf(stderr, "taskwheel check-config: %s\n", tw_plugin_registry_refused(reg, i));
@@ -477,8 +480,8 @@ int tw_cli_check_config(int argc, char **argv)
         fprintf(stderr, "taskwheel check-config: warning: %s\n", fdmsg);
     if (rc == TW_EXIT_OK)
         printf("configuration OK: %s (%zu index plugins from %s)\n",
-               cfg->path ? cfg->path : "(built-in defaults)",
-               tw_plugin_registry_count(reg), cfg->plugins_dir);
+               cfg->path ? cfg->path : "(built-in defaults)", tw_plugin_registry_count(reg),
+               cfg->plugins_dir);
     tw_plugin_registry_destroy(reg);
     tw_config_destroy(cfg);
     /* A refused plugin is a deployment mistake: report it like a configuration error. */

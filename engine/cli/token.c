@@ -41,8 +41,10 @@ static bool parse_chain(const char *s, int64_t *out)
 static int token_create(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "config", required_argument, NULL, 'c' }, { "chain", required_argument, NULL, 'n' },
-        { "level", required_argument, NULL, 'l' },  { "desc", required_argument, NULL, 'd' },
+        { "config", required_argument, NULL, 'c' },
+        { "chain", required_argument, NULL, 'n' },
+        { "level", required_argument, NULL, 'l' },
+        { "desc", required_argument, NULL, 'd' },
         { NULL, 0, NULL, 0 },
     };
     int64_t chains[MAX_TOKEN_CHAINS];
@@ -63,7 +65,8 @@ static int token_create(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
         if (c == 'c') {
             cfg_path = optarg;
-        } else if (c == 'n' && t.n_chains < MAX_TOKEN_CHAINS && parse_chain(optarg, &chains[t.n_chains])) {
+        } else if (c == 'n' && t.n_chains < MAX_TOKEN_CHAINS &&
+                   parse_chain(optarg, &chains[t.n_chains])) {
             t.n_chains++;
         } else if (c == 'l' && tw_level_parse(optarg) >= TW_LEVEL_READ) {
             t.level = tw_level_parse(optarg);
@@ -151,7 +154,8 @@ static int token_revoke(struct tw_store *store, const char *id)
 static int token_list_or_revoke(int argc, char **argv, bool revoke)
 {
     static const struct option opts[] = {
-        { "config", required_argument, NULL, 'c' }, { NULL, 0, NULL, 0 },
+        { "config", required_argument, NULL, 'c' },
+        { NULL, 0, NULL, 0 },
     };
     struct tw_config *cfg = NULL;
     struct tw_store *store = NULL;

@@ -46,9 +46,9 @@ static void warn_if_public(const char *what, const char *path, bool dir)
     if (stat(path, &st) != 0 || (st.st_mode & (S_IROTH | S_IWOTH)) == 0)
         return;
     snprintf(mode, sizeof(mode), "%04o", (unsigned)(st.st_mode & 07777));
-    tw_log(TW_LOG_WARN, "security.permissions", "what", what, "path", path, "mode", mode,
-           "advice", dir ? "other users may read the store inside; chmod o-rwx it"
-                         : "other users may read password hashes and token MACs; chmod 600 it",
+    tw_log(TW_LOG_WARN, "security.permissions", "what", what, "path", path, "mode", mode, "advice",
+           dir ? "other users may read the store inside; chmod o-rwx it"
+               : "other users may read password hashes and token MACs; chmod 600 it",
            NULL);
 }
 
@@ -83,8 +83,8 @@ static bool prune_results(struct tw_upkeep *u)
         snprintf(bytes_s, sizeof(bytes_s), "%" PRId64, v[i].size);
         /* the file first: a failed mark is retried next pass, a missing file is no error */
         if (v[i].path != NULL && unlink(v[i].path) != 0 && errno != ENOENT) {
-            tw_log(TW_LOG_WARN, "results.prune_failed", "task", id_s, "path", v[i].path,
-                   "reason", strerror(errno), NULL);
+            tw_log(TW_LOG_WARN, "results.prune_failed", "task", id_s, "path", v[i].path, "reason",
+                   strerror(errno), NULL);
             continue;
         }
         if (tw_store_result_expire(u->store, v[i].id, &err) != TW_OK) {
@@ -107,7 +107,7 @@ static void on_retention(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     if (prune_results(u))
-        tv.tv_sec = 0;      /* more are due: another batch on the next loop turn */
+        tv.tv_sec = 0; /* more are due: another batch on the next loop turn */
     evtimer_add(u->retention, &tv);
 }
 
@@ -123,13 +123,13 @@ static void on_file_check(evutil_socket_t fd, short what, void *arg)
         if (!u->gone_logged)
             tw_log(TW_LOG_ERROR, "store.gone", "reason", err.msg, NULL);
         u->gone_logged = true;
-        return;             /* for good: only a restart opens the store again */
+        return; /* for good: only a restart opens the store again */
     }
     evtimer_add(u->file_check, &tv);
 }
 
-int tw_upkeep_create(struct event_base *base, const struct tw_config *cfg,
-                     struct tw_store *store, struct tw_upkeep **out, struct tw_err *err)
+int tw_upkeep_create(struct event_base *base, const struct tw_config *cfg, struct tw_store *store,
+                     struct tw_upkeep **out, struct tw_err *err)
 {
     struct tw_store_limits lim = { cfg->limits_max_tasks_per_chain, cfg->logs_keep,
                                    LOGS_KEEP_RUNS };
@@ -148,7 +148,7 @@ int tw_upkeep_create(struct event_base *base, const struct tw_config *cfg,
     }
     tw_store_set_limits(store, &lim);
     check_permissions(cfg);
-    on_retention(-1, 0, u);     /* at start: what expired while the server was down */
+    on_retention(-1, 0, u); /* at start: what expired while the server was down */
     on_file_check(-1, 0, u);
     *out = u;
     return TW_OK;

@@ -81,7 +81,8 @@ static int hash_password(const char *password, char *out, size_t outlen)
 static int user_add(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "config", required_argument, NULL, 'c' }, { "chain", required_argument, NULL, 'n' },
+        { "config", required_argument, NULL, 'c' },
+        { "chain", required_argument, NULL, 'n' },
         { NULL, 0, NULL, 0 },
     };
     struct tw_chain_access access[MAX_USER_CHAINS];
@@ -100,7 +101,8 @@ static int user_add(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "c:", opts, NULL)) != -1) {
         if (c == 'c') {
             cfg_path = optarg;
-        } else if (c == 'n' && u.n_access < MAX_USER_CHAINS && parse_access(optarg, &access[u.n_access])) {
+        } else if (c == 'n' && u.n_access < MAX_USER_CHAINS &&
+                   parse_access(optarg, &access[u.n_access])) {
             u.n_access++;
         } else {
             fprintf(stderr, "taskwheel user add: bad option or value%s%s\n%s", optarg ? ": " : "",
@@ -110,7 +112,8 @@ static int user_add(int argc, char **argv)
     }
     if (argc - optind != 1 || u.n_access == 0 || argv[optind][0] == '\0') {
         fprintf(stderr, "taskwheel user add: %s\n%s",
-                argc - optind != 1 ? "exactly one NAME is required" : "at least one --chain N=LEVEL is required",
+                argc - optind != 1 ? "exactly one NAME is required"
+                                   : "at least one --chain N=LEVEL is required",
                 user_usage);
         return TW_EXIT_USAGE;
     }
@@ -146,7 +149,8 @@ static int user_add(int argc, char **argv)
 static int user_by_name(int argc, char **argv, bool remove)
 {
     static const struct option opts[] = {
-        { "config", required_argument, NULL, 'c' }, { NULL, 0, NULL, 0 },
+        { "config", required_argument, NULL, 'c' },
+        { NULL, 0, NULL, 0 },
     };
     const char *what = remove ? "remove" : "sessions-revoke";
     struct tw_config *cfg = NULL;

@@ -89,18 +89,12 @@ static bool v_libpq(char *buf, size_t size)
 }
 
 static const struct {
-    const char *name;  /* as printed, and as named in the docs */
+    const char *name;   /* as printed, and as named in the docs */
     tw_version_fn *get; /* its version at run time */
 } libs[] = {
-    { "libevent", v_libevent },
-    { "SQLite",   v_sqlite },
-    { "Lua",      v_lua },
-    { "jansson",  v_jansson },
-    { "libyaml",  v_libyaml },
-    { "libcurl",  v_libcurl },
-    { "OpenSSL",  v_openssl },
-    { "zlib",     v_zlib },
-    { "libpq",    v_libpq },
+    { "libevent", v_libevent }, { "SQLite", v_sqlite },   { "Lua", v_lua },
+    { "jansson", v_jansson },   { "libyaml", v_libyaml }, { "libcurl", v_libcurl },
+    { "OpenSSL", v_openssl },   { "zlib", v_zlib },       { "libpq", v_libpq },
 };
 
 int tw_cli_version(int argc, char **argv)

@@ -22,7 +22,7 @@
 #include "core/paths.h"
 #include "core/yaml.h"
 
-#define MAX_FILE_BYTES (1024 * 1024)  /* a config file is a few KiB; more is the wrong file */
+#define MAX_FILE_BYTES (1024 * 1024) /* a config file is a few KiB; more is the wrong file */
 /* "(got ...)" in messages; the caller has a local char buf[80]. */
 #define GOT(n) tw_yaml_describe((n), buf, sizeof(buf))
 
@@ -38,14 +38,14 @@ enum key_type {
 };
 
 struct key {
-    const char *path;     /* dotted path in the file: "results.url_ttl" */
-    enum key_type type;   /* how the value is parsed and stored */
-    const char *def;      /* default as written in the file, or DERIVED "name" */
-    uint64_t min;         /* KEY_U32/KEY_U64: smallest accepted value */
-    uint64_t max;         /* KEY_U32/KEY_U64: largest accepted value */
-    const char *choices;  /* KEY_CHOICE: accepted values, ", "-separated as shown to users */
-    size_t offset;        /* of the field in struct tw_config */
-    const char *desc;     /* one line for tw_config_describe and the docs */
+    const char *path;    /* dotted path in the file: "results.url_ttl" */
+    enum key_type type;  /* how the value is parsed and stored */
+    const char *def;     /* default as written in the file, or DERIVED "name" */
+    uint64_t min;        /* KEY_U32/KEY_U64: smallest accepted value */
+    uint64_t max;        /* KEY_U32/KEY_U64: largest accepted value */
+    const char *choices; /* KEY_CHOICE: accepted values, ", "-separated as shown to users */
+    size_t offset;       /* of the field in struct tw_config */
+    const char *desc;    /* one line for tw_config_describe and the docs */
 };
 
 /* A default of DERIVED "x" means "<data_dir>/x", filled in after data_dir is known. */
@@ -56,10 +56,22 @@ struct key {
 #define FROM_LISTEN "http://<listen>"
 
 #define OFF(f) offsetof(struct tw_config, f)
-#define STR(p, f, d, desc) {p, KEY_STRING, d, 0, 0, NULL, OFF(f), desc}
-#define CHOICE(p, f, d, c, desc) {p, KEY_CHOICE, d, 0, 0, c, OFF(f), desc}
-#define U32(p, f, d, lo, hi, desc) {p, KEY_U32, d, lo, hi, NULL, OFF(f), desc}
-#define U64(p, f, d, lo, hi, desc) {p, KEY_U64, d, lo, hi, NULL, OFF(f), desc}
+#define STR(p, f, d, desc)                         \
+    {                                              \
+        p, KEY_STRING, d, 0, 0, NULL, OFF(f), desc \
+    }
+#define CHOICE(p, f, d, c, desc)                \
+    {                                           \
+        p, KEY_CHOICE, d, 0, 0, c, OFF(f), desc \
+    }
+#define U32(p, f, d, lo, hi, desc)                \
+    {                                             \
+        p, KEY_U32, d, lo, hi, NULL, OFF(f), desc \
+    }
+#define U64(p, f, d, lo, hi, desc)                \
+    {                                             \
+        p, KEY_U64, d, lo, hi, NULL, OFF(f), desc \
+    }
 
 /*
  * When adding a key: add its field to struct tw_config (config.h), a row here (keep sections
@@ -67,16 +79,18 @@ struct key {
  * docs/configuration.md (tw_config_describe).
  */
 static const struct key keys[] = {
-    {"listen", KEY_LISTEN, "127.0.0.1:8080", 0, 0, NULL, OFF(listen),
-     "address of the HTTP API, \"host:port\"; port 0 picks a free port"},
+    { "listen", KEY_LISTEN, "127.0.0.1:8080", 0, 0, NULL, OFF(listen),
+      "address of the HTTP API, \"host:port\"; port 0 picks a free port" },
     STR("data_dir", data_dir, "./var", "task store, keys and results unless set otherwise"),
     CHOICE("store.driver", store_driver, "sqlite", "sqlite", "task store backend"),
     STR("store.path", store_path, DERIVED "taskwheel.db", "task store database file"),
     CHOICE("source.driver", source_driver, "sqlite", "sqlite", "source database backend"),
     STR("source.path", source_path, DERIVED "retail.db", "source (retail) database file"),
-    STR("plugins_dir", plugins_dir, "./build/plugins", "where index plugins (*.so) are loaded; "
+    STR("plugins_dir", plugins_dir, "./build/plugins",
+        "where index plugins (*.so) are loaded; "
         "an installed binary's default is <prefix>/" TW_PATHS_PLUGINDIR),
-    STR("lua_dir", lua_dir, "./lua", "directory holding segments/ and formats/; an installed "
+    STR("lua_dir", lua_dir, "./lua",
+        "directory holding segments/ and formats/; an installed "
         "binary's default is <prefix>/" TW_PATHS_LUADIR),
     U32("workers", workers, "2", 1, 256, "worker processes"),
     U32("max_runs_per_chain", max_runs_per_chain, "0", 0, 256,
@@ -98,9 +112,9 @@ static const struct key keys[] = {
         "result files older than this are pruned, days"),
     U32("results.url_ttl", results_url_ttl_s, "3600", 1, 604800,
         "validity of a download URL, seconds"),
-    {"results.public_url", KEY_URL, FROM_LISTEN, 0, 0, NULL, OFF(results_public_url),
-     "base of download URLs (http:// or https://); unset: http:// and the address the server "
-     "listens on, with the port it bound"},
+    { "results.public_url", KEY_URL, FROM_LISTEN, 0, 0, NULL, OFF(results_public_url),
+      "base of download URLs (http:// or https://); unset: http:// and the address the server "
+      "listens on, with the port it bound" },
     U64("http.max_body", http_max_body_bytes, "1048576", 1024, 1ULL << 30,
         "request bodies larger than this get 413, bytes"),
     U32("http.max_connections", http_max_connections, "10000", 1, 1000000,
@@ -120,11 +134,11 @@ static const struct key keys[] = {
         "CPU time a run's Lua may use, library functions included, seconds"),
     CHOICE("log.level", log_level, "info", "debug, info, warn, error", "minimum level logged"),
     CHOICE("log.format", log_format, "json", "json, logfmt", "log line format"),
-    {"metrics.require_token", KEY_BOOL, "false", 0, 0, NULL, OFF(metrics_require_token),
-     "GET /metrics needs a valid token or session"},
-    {"cors.allow_origins", KEY_ORIGINS, "none", 0, 0, NULL, OFF(cors_allow_origins),
-     "browser origins allowed to call the API (CORS): none, * (any), or a comma-separated "
-     "list of origins such as https://console.example.com"},
+    { "metrics.require_token", KEY_BOOL, "false", 0, 0, NULL, OFF(metrics_require_token),
+      "GET /metrics needs a valid token or session" },
+    { "cors.allow_origins", KEY_ORIGINS, "none", 0, 0, NULL, OFF(cors_allow_origins),
+      "browser origins allowed to call the API (CORS): none, * (any), or a comma-separated "
+      "list of origins such as https://console.example.com" },
     U32("limits.max_tasks_per_chain", limits_max_tasks_per_chain, "10000", 0, 100000000,
         "tasks one chain may hold; creating one more answers 409 quota_exceeded; 0 = no cap"),
     U32("limits.requests_per_second", limits_requests_per_second, "0", 0, 1000000,
@@ -152,9 +166,9 @@ static char **str_field(struct tw_config *cfg, const struct key *k)
 }
 
 /* "FILE:LINE:COL: KEY: problem". A node at line 0 is a built-in default, so a bug of ours. */
-__attribute__((format(printf, 4, 5)))
-static int fail(struct loader *ld, const struct tw_yaml_node *at, const char *path,
-                const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int fail(struct loader *ld,
+                                                      const struct tw_yaml_node *at,
+                                                      const char *path, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -164,8 +178,8 @@ static int fail(struct loader *ld, const struct tw_yaml_node *at, const char *pa
     va_end(ap);
     if (at->line == 0)
         return tw_err_field(ld->err, TW_EINTERNAL, path, "built-in default: %s: %s", path, msg);
-    return tw_err_field(ld->err, TW_EINVAL, path, "%s:%u:%u: %s: %s", ld->name, at->line,
-                        at->col, path, msg);
+    return tw_err_field(ld->err, TW_EINVAL, path, "%s:%u:%u: %s: %s", ld->name, at->line, at->col,
+                        path, msg);
 }
 
 static int set_uint(struct loader *ld, const struct key *k, const struct tw_yaml_node *n)
@@ -175,15 +189,18 @@ static int set_uint(struct loader *ld, const struct key *k, const struct tw_yaml
     bool ok = tw_yaml_as_uint(n, &v);
 
     if (ok && !n->plain)
-        return fail(ld, n, k->path, "must be an integer between %" PRIu64 " and %" PRIu64
-                    ", written without quotes (got %s)", k->min, k->max, GOT(n));
+        return fail(ld, n, k->path,
+                    "must be an integer between %" PRIu64 " and %" PRIu64
+                    ", written without quotes (got %s)",
+                    k->min, k->max, GOT(n));
     if (!ok || v < k->min || v > k->max)
-        return fail(ld, n, k->path, "must be an integer between %" PRIu64 " and %" PRIu64
-                    " (got %s)", k->min, k->max, GOT(n));
+        return fail(ld, n, k->path,
+                    "must be an integer between %" PRIu64 " and %" PRIu64 " (got %s)", k->min,
+                    k->max, GOT(n));
     if (k->type == KEY_U64)
         memcpy((char *)ld->cfg + k->offset, &v, sizeof(v));
     else
-        memcpy((char *)ld->cfg + k->offset, &(uint32_t){(uint32_t)v}, sizeof(uint32_t));
+        memcpy((char *)ld->cfg + k->offset, &(uint32_t){ (uint32_t)v }, sizeof(uint32_t));
     return TW_OK;
 }
 
@@ -231,8 +248,9 @@ static bool is_listen(const char *s)
 /* One origin: http(s)://host[:port], no path, no trailing slash (as browsers send it). */
 static bool is_origin(const char *s, size_t len)
 {
-    size_t skip = len > 8 && strncmp(s, "https://", 8) == 0 ? 8
-                  : len > 7 && strncmp(s, "http://", 7) == 0 ? 7 : 0;
+    size_t skip = len > 8 && strncmp(s, "https://", 8) == 0  ? 8
+                  : len > 7 && strncmp(s, "http://", 7) == 0 ? 7
+                                                             : 0;
     size_t i;
 
     if (skip == 0)
@@ -271,19 +289,24 @@ static int check_string(struct loader *ld, const struct key *k, const struct tw_
     size_t len;
 
     if (k->type == KEY_CHOICE && !is_choice(k->choices, s))
-        return fail(ld, n, k->path, "must be one of %s (got %s)", k->choices,
-                    GOT(n));
+        return fail(ld, n, k->path, "must be one of %s (got %s)", k->choices, GOT(n));
     if (k->type == KEY_LISTEN && !is_listen(s))
-        return fail(ld, n, k->path, "must be \"host:port\" with a port between 0 and 65535 "
-                    "(got %s)", GOT(n));
+        return fail(ld, n, k->path,
+                    "must be \"host:port\" with a port between 0 and 65535 "
+                    "(got %s)",
+                    GOT(n));
     if (k->type == KEY_ORIGINS && !is_origin_list(s))
-        return fail(ld, n, k->path, "must be none, * or a comma-separated list of origins "
-                    "like https://console.example.com (no path) (got %s)", GOT(n));
+        return fail(ld, n, k->path,
+                    "must be none, * or a comma-separated list of origins "
+                    "like https://console.example.com (no path) (got %s)",
+                    GOT(n));
     if (k->type == KEY_URL) {
         if ((strncmp(s, "http://", 7) != 0 || s[7] == '\0') &&
             (strncmp(s, "https://", 8) != 0 || s[8] == '\0'))
-            return fail(ld, n, k->path, "must be a URL starting with http:// or https:// "
-                        "(got %s)", GOT(n));
+            return fail(ld, n, k->path,
+                        "must be a URL starting with http:// or https:// "
+                        "(got %s)",
+                        GOT(n));
         /* Download URLs are built as public_url + "/r/...": a trailing slash would double. */
         len = strlen(s);
         while (len > 0 && s[len - 1] == '/')
@@ -336,7 +359,7 @@ static int set_string(struct loader *ld, const struct key *k, const struct tw_ya
     int ret;
 
     if (k->type == KEY_URL && strcmp(k->def, FROM_LISTEN) == 0 && tw_yaml_is_null(n)) {
-        tw_free(*field);     /* "public_url:" with no value: made from listen, as unset */
+        tw_free(*field); /* "public_url:" with no value: made from listen, as unset */
         *field = NULL;
         return TW_OK;
     }
@@ -421,8 +444,7 @@ static int apply_mapping(struct loader *ld, const struct tw_yaml_node *map, cons
         const struct tw_yaml_node *key = map->pairs[i].key;
         const struct tw_yaml_node *value = map->pairs[i].value;
 
-        snprintf(path, sizeof(path), "%s%s%s", prefix, prefix[0] != '\0' ? "." : "",
-                 key->scalar);
+        snprintf(path, sizeof(path), "%s%s%s", prefix, prefix[0] != '\0' ? "." : "", key->scalar);
         /* "http.max_body" is how messages name a key, not a way to write one. */
         dotted = strchr(key->scalar, '.') != NULL;
         k = dotted ? NULL : find_key(path);
@@ -434,7 +456,7 @@ static int apply_mapping(struct loader *ld, const struct tw_yaml_node *map, cons
                        prefix[0] != '\0' ? "in " : "at the top level", prefix, valid,
                        dotted ? "; nest a section's keys under it instead of using dots" : "");
         } else if (tw_yaml_is_null(value)) {
-            ret = TW_OK;  /* "http:" with nothing under it: all defaults */
+            ret = TW_OK; /* "http:" with nothing under it: all defaults */
         } else if (value->kind == TW_YAML_MAPPING) {
             ret = apply_mapping(ld, value, path);
         } else {
@@ -465,7 +487,7 @@ static const char *default_of(const struct key *k, char *buf, size_t size)
 
 static int apply_defaults(struct loader *ld)
 {
-    struct tw_yaml_node def = {.kind = TW_YAML_SCALAR, .plain = true};
+    struct tw_yaml_node def = { .kind = TW_YAML_SCALAR, .plain = true };
     char buf[PATH_MAX + 64];
     int ret;
 
@@ -510,9 +532,8 @@ static char *url_from_listen(const char *listen, unsigned port)
 static int apply_derived(struct loader *ld)
 {
     if (ld->cfg->results_public_url == NULL) {
-        ld->cfg->results_public_url =
-            url_from_listen(ld->cfg->listen, (unsigned)strtoul(strrchr(ld->cfg->listen, ':') + 1,
-                                                               NULL, 10));
+        ld->cfg->results_public_url = url_from_listen(
+            ld->cfg->listen, (unsigned)strtoul(strrchr(ld->cfg->listen, ':') + 1, NULL, 10));
         ld->cfg->results_public_url_from_listen = true;
         if (ld->cfg->results_public_url == NULL)
             return tw_err_set(ld->err, TW_ENOMEM, "%s: out of memory", ld->name);
@@ -552,7 +573,7 @@ static char *dir_of(const char *file)
 static int load_tree(const char *name, bool is_file, const struct tw_yaml_node *root,
                      struct tw_config **out, struct tw_err *err)
 {
-    struct loader ld = {.name = name, .err = err};
+    struct loader ld = { .name = name, .err = err };
     char *base_dir = NULL;
     int ret = TW_EINVAL;
 
@@ -564,14 +585,14 @@ static int load_tree(const char *name, bool is_file, const struct tw_yaml_node *
         goto out;
     }
     if (root != NULL && !tw_yaml_is_null(root) && root->kind != TW_YAML_MAPPING) {
-        tw_err_set(err, ret, "%s:%u:%u: the file must be a mapping of keys such as "
-                   "\"workers: 2\" (got %s)", name, root->line, root->col,
-                   tw_yaml_kind_name(root->kind));
+        tw_err_set(err, ret,
+                   "%s:%u:%u: the file must be a mapping of keys such as "
+                   "\"workers: 2\" (got %s)",
+                   name, root->line, root->col, tw_yaml_kind_name(root->kind));
         goto out;
     }
     ret = apply_defaults(&ld);
-    if (ret == TW_OK && is_file && strchr(name, '/') != NULL &&
-        (base_dir = dir_of(name)) == NULL)
+    if (ret == TW_OK && is_file && strchr(name, '/') != NULL && (base_dir = dir_of(name)) == NULL)
         ret = tw_err_set(err, TW_ENOMEM, "%s: out of memory", name);
     ld.base_dir = base_dir;
     if (ret == TW_OK && root != NULL && root->kind == TW_YAML_MAPPING)
@@ -687,8 +708,9 @@ bool tw_config_equal(const struct tw_config *a, const struct tw_config *b)
         const struct key *k = &keys[i];
         const void *pa = (const char *)a + k->offset;
         const void *pb = (const char *)b + k->offset;
-        size_t size = k->type == KEY_U32 ? sizeof(uint32_t)
-                      : k->type == KEY_U64 ? sizeof(uint64_t) : sizeof(bool);
+        size_t size = k->type == KEY_U32   ? sizeof(uint32_t)
+                      : k->type == KEY_U64 ? sizeof(uint64_t)
+                                           : sizeof(bool);
 
         if (is_string(k) ? strcmp(*(char *const *)pa, *(char *const *)pb) != 0
                          : memcmp(pa, pb, size) != 0)

@@ -20,40 +20,40 @@
 #include "core/err.h"
 
 struct tw_config {
-    char *path;                   /* file it was loaded from, NULL when built-in defaults only */
-    char *listen;                 /* "host:port"; port 0 picks a free port */
-    char *data_dir;               /* task store, keys and results unless set otherwise */
-    char *store_driver;           /* "sqlite" */
-    char *store_path;             /* task store database file */
-    char *source_driver;          /* "sqlite" */
-    char *source_path;            /* source (retail) database file */
-    char *plugins_dir;            /* directory scanned for index plugins (*.so) */
-    char *lua_dir;                /* holds segments/ and formats/ */
-    uint32_t workers;             /* worker processes, 1..256 */
-    uint32_t max_runs_per_chain;  /* concurrent runs per chain, 0 = no cap beyond workers */
-    uint32_t worker_nice;         /* workers run this much nicer than the server, 0..19 */
-    uint32_t task_timeout_s;      /* a run longer than this is stopped, seconds */
-    uint32_t execute_wait_s;      /* how long POST /execute holds the request, seconds */
-    uint32_t shutdown_grace_s;    /* how long SIGTERM waits for running runs, seconds */
-    char *results_dir;            /* result files, by chain and task */
+    char *path;                      /* file it was loaded from, NULL when built-in defaults only */
+    char *listen;                    /* "host:port"; port 0 picks a free port */
+    char *data_dir;                  /* task store, keys and results unless set otherwise */
+    char *store_driver;              /* "sqlite" */
+    char *store_path;                /* task store database file */
+    char *source_driver;             /* "sqlite" */
+    char *source_path;               /* source (retail) database file */
+    char *plugins_dir;               /* directory scanned for index plugins (*.so) */
+    char *lua_dir;                   /* holds segments/ and formats/ */
+    uint32_t workers;                /* worker processes, 1..256 */
+    uint32_t max_runs_per_chain;     /* concurrent runs per chain, 0 = no cap beyond workers */
+    uint32_t worker_nice;            /* workers run this much nicer than the server, 0..19 */
+    uint32_t task_timeout_s;         /* a run longer than this is stopped, seconds */
+    uint32_t execute_wait_s;         /* how long POST /execute holds the request, seconds */
+    uint32_t shutdown_grace_s;       /* how long SIGTERM waits for running runs, seconds */
+    char *results_dir;               /* result files, by chain and task */
     uint32_t results_retention_days; /* result files older than this are pruned */
-    uint32_t results_url_ttl_s;   /* validity of a download URL, 1..604800 seconds */
-    char *results_public_url;     /* base of download URLs, no trailing slash */
+    uint32_t results_url_ttl_s;      /* validity of a download URL, 1..604800 seconds */
+    char *results_public_url;        /* base of download URLs, no trailing slash */
     bool results_public_url_from_listen; /* not set: made from listen (tw_config_bound) */
-    uint64_t http_max_body_bytes; /* request bodies larger than this get 413 */
-    uint32_t http_max_connections; /* open connections at once */
-    uint32_t http_read_timeout_s; /* slow clients are cut off after this, seconds */
-    uint32_t http_max_header_bytes; /* request line + headers */
-    uint32_t auth_session_ttl_s;  /* admin sessions last this long, seconds */
-    uint64_t lua_max_memory_bytes; /* per-run Lua heap cap */
-    uint64_t lua_max_instructions; /* per-call instruction budget */
+    uint64_t http_max_body_bytes;        /* request bodies larger than this get 413 */
+    uint32_t http_max_connections;       /* open connections at once */
+    uint32_t http_read_timeout_s;        /* slow clients are cut off after this, seconds */
+    uint32_t http_max_header_bytes;      /* request line + headers */
+    uint32_t auth_session_ttl_s;         /* admin sessions last this long, seconds */
+    uint64_t lua_max_memory_bytes;       /* per-run Lua heap cap */
+    uint64_t lua_max_instructions;       /* per-call instruction budget */
     uint32_t lua_max_cpu_seconds; /* CPU time a run's Lua may use, library functions included */
     char *log_level;              /* debug, info, warn, error */
     char *log_format;             /* json, logfmt */
     bool metrics_require_token;   /* GET /metrics needs a valid token or session */
     uint32_t logs_keep;           /* log entries kept per task, 0 = all (store_upkeep.c) */
     uint32_t limits_max_tasks_per_chain; /* tasks per chain, 0 = no cap */
-    char *cors_allow_origins;     /* "none", "*", or origins separated by commas/spaces */
+    char *cors_allow_origins;            /* "none", "*", or origins separated by commas/spaces */
     uint32_t limits_requests_per_second; /* per token or admin user; 0 = no limit */
 };
 

@@ -67,7 +67,7 @@ void tw_hmac_sha256(const unsigned char key[TW_KEY_BYTES], const void *data, siz
         return;
     }
     EVP_MAC_CTX_free(ctx);
-    HMAC(EVP_sha256(), key, TW_KEY_BYTES, data, len, out, &n);   /* the slow, sure way */
+    HMAC(EVP_sha256(), key, TW_KEY_BYTES, data, len, out, &n); /* the slow, sure way */
 }
 
 void tw_hex(const unsigned char *in, size_t n, char *out)

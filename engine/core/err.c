@@ -63,18 +63,18 @@ void tw_err_prefix(struct tw_err *err, const char *fmt, ...)
 const char *tw_err_code_name(int code)
 {
     switch (code) {
-    case TW_OK:        return "ok";
-    case TW_EINVAL:    return "invalid input";
-    case TW_ENOMEM:    return "out of memory";
-    case TW_EIO:       return "i/o error";
+    case TW_OK: return "ok";
+    case TW_EINVAL: return "invalid input";
+    case TW_ENOMEM: return "out of memory";
+    case TW_EIO: return "i/o error";
     case TW_ENOTFOUND: return "not found";
     case TW_ECONFLICT: return "conflict";
-    case TW_ESTORE:    return "store error";
-    case TW_EPERM:     return "permission denied";
-    case TW_EAUTH:     return "not authenticated";
-    case TW_ESOURCE:   return "source error";
-    case TW_ESCRIPT:   return "script error";
-    case TW_ELIMIT:    return "limit reached";
+    case TW_ESTORE: return "store error";
+    case TW_EPERM: return "permission denied";
+    case TW_EAUTH: return "not authenticated";
+    case TW_ESOURCE: return "source error";
+    case TW_ESCRIPT: return "script error";
+    case TW_ELIMIT: return "limit reached";
     case TW_EINTERNAL: return "internal error";
     }
     return "unknown error";

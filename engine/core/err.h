@@ -26,9 +26,9 @@ enum tw_status {
 };
 
 struct tw_err {
-    int code;           /* one of enum tw_status; TW_OK when nothing was set */
-    char field[160];    /* path of the offending input field, "" when not about a field */
-    char msg[640];      /* the sentence, NUL-terminated, truncated to fit */
+    int code;        /* one of enum tw_status; TW_OK when nothing was set */
+    char field[160]; /* path of the offending input field, "" when not about a field */
+    char msg[640];   /* the sentence, NUL-terminated, truncated to fit */
 };
 
 /* Reset to "no error". */

@@ -13,7 +13,7 @@
 /* Each writes at most TW_FMT_NUM_MAX bytes at out (no NUL) and returns the length. */
 size_t tw_fmt_int(char *out, int64_t v);
 size_t tw_fmt_money(char *out, int64_t minor_units); /* 1250 -> "12.50", -5 -> "-0.05" */
-size_t tw_fmt_double(char *out, double v);            /* shortest text that reads back exactly */
+size_t tw_fmt_double(char *out, double v);           /* shortest text that reads back exactly */
 /*
  * The shortest of %.15g, %.16g, %.17g that reads back exactly, with no shortcut for zero or
  * integral values (tw_fmt_double takes those: "0" for -0, "1000000000000000" for 1e15, where

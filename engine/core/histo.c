@@ -4,8 +4,8 @@
 #include <math.h>
 #include <string.h>
 
-const double tw_histo_http_s[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-                                   1, 2.5, 5, 10, 30, 60 };
+const double tw_histo_http_s[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+                                   0.5,   1,      2.5,   5,    10,    30,   60 };
 const unsigned tw_histo_http_n = sizeof(tw_histo_http_s) / sizeof(tw_histo_http_s[0]);
 const double tw_histo_run_s[] = { 0.1, 0.5, 1, 5, 10, 30, 60, 300, 600, 1800, 3600, 7200 };
 const unsigned tw_histo_run_n = sizeof(tw_histo_run_s) / sizeof(tw_histo_run_s[0]);

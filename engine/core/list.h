@@ -14,13 +14,12 @@
 #include <stddef.h>
 
 struct tw_list {
-    struct tw_list *next;   /* next node, or the head after the last; NULL when unlinked */
-    struct tw_list *prev;   /* previous node, or the head before the first */
+    struct tw_list *next; /* next node, or the head after the last; NULL when unlinked */
+    struct tw_list *prev; /* previous node, or the head before the first */
 };
 
 /* The object of type 'type' whose member 'member' is at address 'ptr'. */
-#define TW_CONTAINER_OF(ptr, type, member) \
-    ((type *)(void *)((char *)(ptr) - offsetof(type, member)))
+#define TW_CONTAINER_OF(ptr, type, member) ((type *)(void *)((char *)(ptr)-offsetof(type, member)))
 
 /*
  * Walk a list; 'it' may be removed (and freed) inside the body because the next node is read

@@ -26,21 +26,21 @@
 #include "core/utf8.h"
 
 #define LINE_MAX_BYTES 8192
-#define LINE_RESERVE 8  /* room kept for "...", closing quote/brace and the newline */
+#define LINE_RESERVE 8 /* room kept for "...", closing quote/brace and the newline */
 
 struct line {
-    char buf[LINE_MAX_BYTES];  /* the line being built, not NUL-terminated */
-    size_t len;                /* bytes used */
-    bool full;                 /* something was cut: append nothing more but the closing */
+    char buf[LINE_MAX_BYTES]; /* the line being built, not NUL-terminated */
+    size_t len;               /* bytes used */
+    bool full;                /* something was cut: append nothing more but the closing */
 };
 
 static enum tw_log_level min_level = TW_LOG_INFO;
 static enum tw_log_format format = TW_LOG_JSON;
-static FILE *stream;           /* NULL: stderr (which is not a constant initialiser) */
+static FILE *stream; /* NULL: stderr (which is not a constant initialiser) */
 
 /* When adding a level, also update enum tw_log_level in log.h. */
-static const char *const level_names[] = {"debug", "info", "warn", "error"};
-static const char *const format_names[] = {"json", "logfmt"};
+static const char *const level_names[] = { "debug", "info", "warn", "error" };
+static const char *const format_names[] = { "json", "logfmt" };
 
 void tw_log_setup(enum tw_log_level min, enum tw_log_format fmt)
 {
@@ -103,7 +103,7 @@ static size_t put_escaped_char(struct line *l, const char *s, bool json)
         put(l, json ? "\\ufffd" : "\xEF\xBF\xBD", json ? 6 : 3);
         return 1;
     }
-    if (c == 0x7F) {              /* DEL: valid JSON, but kept out of terminals */
+    if (c == 0x7F) { /* DEL: valid JSON, but kept out of terminals */
         put(l, "\\u007f", 6);
     } else if (tw_jsonesc_needed(c)) {
         put(l, tmp, tw_jsonesc_byte(c, tmp));
@@ -159,8 +159,9 @@ static bool put_logfmt_pair(struct line *l, const char *key, const char *value, 
     /* logfmt keys are not quoted, so anything but a plain identifier character is replaced. */
     for (const char *k = key; *k != '\0'; k++) {
         char c = (char)((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') ||
-                        (*k >= '0' && *k <= '9') || *k == '_' || *k == '.' || *k == '-'
-                        ? *k : '_');
+                                (*k >= '0' && *k <= '9') || *k == '_' || *k == '.' || *k == '-'
+                            ? *k
+                            : '_');
         if (!put(l, &c, 1))
             return false;
     }
@@ -201,7 +202,7 @@ static void now_iso_ms(char *out, size_t size)
     char base[TW_TIME_BUFSZ];
 
     tw_time_format(s, base);
-    base[strlen(base) - 1] = '\0';  /* drop the Z; it goes after the milliseconds */
+    base[strlen(base) - 1] = '\0'; /* drop the Z; it goes after the milliseconds */
     snprintf(out, size, "%s.%03dZ", base, (int)(ms - s * 1000));
 }
 
@@ -220,8 +221,7 @@ static void vlog(enum tw_log_level lvl, const char *event, va_list ap)
     put_pair(&l, "time", now, true);
     put_pair(&l, "level", level_names[lvl], false);
     put_pair(&l, "event", event != NULL ? event : "", false);
-    for (key = va_arg(ap, const char *); key != NULL && !l.full;
-         key = va_arg(ap, const char *))
+    for (key = va_arg(ap, const char *); key != NULL && !l.full; key = va_arg(ap, const char *))
         put_pair(&l, key, va_arg(ap, const char *), false);
     put_closing(&l, format == TW_LOG_JSON ? "}\n" : "\n");
     fwrite(l.buf, 1, l.len, f);

@@ -221,8 +221,9 @@ static int check_creds(const struct tw_sigv4_creds *c, const struct tw_sigv4_req
     if (c->region == NULL || c->region[0] == '\0' || c->service == NULL || c->service[0] == '\0')
         return tw_err_set(err, TW_EINVAL, "sigv4: no region or service");
     if (r->method == NULL || r->path == NULL || r->path[0] != '/' || r->payload_sha256 == NULL)
-        return tw_err_set(err, TW_EINVAL, "sigv4: a request needs a method, a path and a "
-                                          "payload hash");
+        return tw_err_set(err, TW_EINVAL,
+                          "sigv4: a request needs a method, a path and a "
+                          "payload hash");
     return TW_OK;
 }
 
@@ -332,13 +333,15 @@ int tw_sigv4_presign(const struct tw_sigv4_creds *creds, const struct tw_sigv4_r
     if (rc != TW_OK)
         return rc;
     if (expires < 1 || expires > 604800)
-        return tw_err_set(err, TW_EINVAL, "sigv4: a pre-signed URL lives 1 to 604800 seconds, "
-                                          "not %ld", expires);
+        return tw_err_set(err, TW_EINVAL,
+                          "sigv4: a pre-signed URL lives 1 to 604800 seconds, "
+                          "not %ld",
+                          expires);
     if (!has_host(req))
         return tw_err_set(err, TW_EINVAL, "sigv4: the request has no host header");
     tw_sigv4_amz_date(now, amz_date);
-    n = snprintf(credential, sizeof(credential), "%s/%.8s/%s/%s/aws4_request",
-                 creds->access_key_id, amz_date, creds->region, creds->service);
+    n = snprintf(credential, sizeof(credential), "%s/%.8s/%s/%s/aws4_request", creds->access_key_id,
+                 amz_date, creds->region, creds->service);
     if (n < 0 || (size_t)n >= sizeof(credential))
         return tw_err_set(err, TW_EINVAL, "sigv4: access key id, region or service too long");
     snprintf(expires_s, sizeof(expires_s), "%ld", expires);

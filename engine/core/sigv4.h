@@ -40,13 +40,13 @@ struct tw_sigv4_pair {
  * query holds raw name/value pairs (value "" for a bare name such as "?uploads").
  */
 struct tw_sigv4_request {
-    const char *method;                 /* "GET", "PUT", ... */
-    const char *path;                   /* raw, starting with '/' */
-    const struct tw_sigv4_pair *query;  /* n_query pairs, any order */
+    const char *method;                /* "GET", "PUT", ... */
+    const char *path;                  /* raw, starting with '/' */
+    const struct tw_sigv4_pair *query; /* n_query pairs, any order */
     size_t n_query;
     const struct tw_sigv4_pair *headers; /* n_headers pairs, any order */
     size_t n_headers;
-    const char *payload_sha256;         /* lowercase hex, or TW_SIGV4_UNSIGNED */
+    const char *payload_sha256; /* lowercase hex, or TW_SIGV4_UNSIGNED */
 };
 
 /*

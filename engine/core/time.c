@@ -56,7 +56,7 @@ static bool is_leap(int64_t y)
 
 unsigned tw_days_in_month(int64_t y, unsigned m)
 {
-    static const unsigned days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    static const unsigned days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
 
     if (m < 1 || m > 12)
         return 0;
@@ -102,13 +102,14 @@ static int parse_date(const char **p, int64_t *days, const char *orig, struct tw
     /* Data dates (birthdays) go far back: any year of the proleptic Gregorian calendar that
      * has four digits. There is no year 0 in ISO 8601 without astronomical numbering. */
     if (y < 1)
-        return tw_err_set(err, TW_EINVAL, "time \"%s\": year 0000 is not a year; years are "
-                          "0001..9999", orig);
+        return tw_err_set(err, TW_EINVAL,
+                          "time \"%s\": year 0000 is not a year; years are "
+                          "0001..9999",
+                          orig);
     if (m < 1 || m > 12)
         return tw_err_set(err, TW_EINVAL, "time \"%s\": month %02d is not 01..12", orig, m);
     if (d < 1 || (unsigned)d > tw_days_in_month(y, (unsigned)m))
-        return tw_err_set(err, TW_EINVAL, "time \"%s\": %04d-%02d has no day %02d", orig, y, m,
-                          d);
+        return tw_err_set(err, TW_EINVAL, "time \"%s\": %04d-%02d has no day %02d", orig, y, m, d);
     *days = tw_days_from_civil(y, (unsigned)m, (unsigned)d);
     return TW_OK;
 syntax:
@@ -137,7 +138,8 @@ static int parse_clock(const char **p, int64_t *secs, const char *orig, struct t
     if (hh > 23 || mm > 59 || ss > 59)
         return tw_err_set(err, TW_EINVAL,
                           "time \"%s\": %02d:%02d:%02d is not a valid time of day "
-                          "(00:00:00..23:59:59)", orig, hh, mm, ss);
+                          "(00:00:00..23:59:59)",
+                          orig, hh, mm, ss);
     if (**p == '.') {
         (*p)++;
         if (**p < '0' || **p > '9')
@@ -167,7 +169,8 @@ static int parse_offset(const char *p, int64_t *offset_s, const char *orig, stru
     if (*p == '\0')
         return tw_err_set(err, TW_EINVAL,
                           "time \"%s\": needs a UTC offset (\"Z\" or \"+HH:MM\"); a local "
-                          "time is ambiguous", orig);
+                          "time is ambiguous",
+                          orig);
     if (*p != '+' && *p != '-')
         goto syntax;
     sign = *p == '-' ? -1 : 1;
@@ -202,7 +205,7 @@ int tw_time_parse(const char *s, int64_t *out, struct tw_err *err)
 {
     const char *p = s;
     int64_t days = 0;
-    int64_t secs = 0;     /* zeroed only to quiet -O3's may-be-uninitialized analysis */
+    int64_t secs = 0; /* zeroed only to quiet -O3's may-be-uninitialized analysis */
     int64_t offset_s = 0;
     int64_t t;
     int ret;

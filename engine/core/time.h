@@ -11,7 +11,7 @@
 
 #include "core/err.h"
 
-#define TW_TIME_BUFSZ 24  /* "2026-05-26T12:00:00Z" + NUL, with room */
+#define TW_TIME_BUFSZ 24 /* "2026-05-26T12:00:00Z" + NUL, with room */
 
 /*
  * Parse an ISO 8601 date-time: "YYYY-MM-DDTHH:MM:SS" followed by "Z", "+HH:MM", "-HH:MM",

@@ -24,7 +24,7 @@
 
 #include "core/mem.h"
 
-#define MAX_FILE (256 * 1024)          /* the largest Debian TZif file is about 4 KB */
+#define MAX_FILE (256 * 1024) /* the largest Debian TZif file is about 4 KB */
 
 static struct tw_tz utc_zone = { .name = "UTC", .utc = true };
 static struct tw_tz *cache;
@@ -78,9 +78,9 @@ static void window_get(const struct tw_tz *z, int64_t a, int64_t b, struct tw_tz
     /* From the last table transition on, the rule says the offset (RFC 8536 wants the two to
      * agree; a file where they do not is read the rule's way everywhere). */
     for (i = first_after(z, a); i < z->n && z->at[i] <= b; i++)
-        tw_tz_window_add(w, z->at[i], i + 1 == z->n && z->has_rule
-                                          ? tw_tz_rule_offset(&z->rule, z->at[i])
-                                          : z->off[i]);
+        tw_tz_window_add(w, z->at[i],
+                         i + 1 == z->n && z->has_rule ? tw_tz_rule_offset(&z->rule, z->at[i])
+                                                      : z->off[i]);
     if (!z->has_rule || !z->rule.has_dst || b <= -RULE_LIMIT || a >= RULE_LIMIT)
         return;
     from = z->n > 0 && z->at[z->n - 1] > a ? z->at[z->n - 1] : a;
@@ -121,7 +121,7 @@ int64_t tw_tz_from_local(const struct tw_tz *z, int64_t local)
         if (local >= w.at[k] + o && local < w.at[k] + next)
             return local - o;
     }
-    return local - w.before;           /* not reached with a consistent table */
+    return local - w.before; /* not reached with a consistent table */
 }
 
 const char *tw_tz_name(const struct tw_tz *z)
@@ -142,11 +142,14 @@ static int check_name(const char *name, struct tw_err *err)
     bool part_start = true;
 
     if (len == 0)
-        return tw_err_set(err, TW_EINVAL, "a time zone name is required, e.g. "
+        return tw_err_set(err, TW_EINVAL,
+                          "a time zone name is required, e.g. "
                           "\"Europe/Amsterdam\" or \"UTC\"");
     if (len > TW_TZ_NAME_MAX)
-        return tw_err_set(err, TW_EINVAL, "time zone names are at most %d characters "
-                          "(got %zu)", TW_TZ_NAME_MAX, len);
+        return tw_err_set(err, TW_EINVAL,
+                          "time zone names are at most %d characters "
+                          "(got %zu)",
+                          TW_TZ_NAME_MAX, len);
     for (i = 0; i < len; i++) {
         char ch = name[i];
         bool letter = (ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z');
@@ -161,8 +164,10 @@ static int check_name(const char *name, struct tw_err *err)
         goto bad;
     return TW_OK;
 bad:
-    return tw_err_set(err, TW_EINVAL, "unknown time zone \"%s\": use an IANA name such as "
-                      "\"Europe/Amsterdam\" or \"UTC\"", name);
+    return tw_err_set(err, TW_EINVAL,
+                      "unknown time zone \"%s\": use an IANA name such as "
+                      "\"Europe/Amsterdam\" or \"UTC\"",
+                      name);
 }
 
 static int load_file(const char *name, struct tw_tz **out, struct tw_err *err)
@@ -181,16 +186,17 @@ static int load_file(const char *name, struct tw_tz **out, struct tw_err *err)
         if (fd >= 0)
             close(fd);
         if (fd < 0 && errno != ENOENT && errno != ENOTDIR)
-            return tw_err_set(err, TW_EINVAL, "time zone \"%s\": cannot read %s: %s", name,
-                              path, strerror(errno));
-        return tw_err_set(err, TW_EINVAL, "unknown time zone \"%s\" (not in the tz database "
-                          "at %s); use an IANA name such as \"Europe/Amsterdam\"", name,
-                          TW_TZ_DIR);
+            return tw_err_set(err, TW_EINVAL, "time zone \"%s\": cannot read %s: %s", name, path,
+                              strerror(errno));
+        return tw_err_set(err, TW_EINVAL,
+                          "unknown time zone \"%s\" (not in the tz database "
+                          "at %s); use an IANA name such as \"Europe/Amsterdam\"",
+                          name, TW_TZ_DIR);
     }
     if (st.st_size > MAX_FILE) {
         close(fd);
-        return tw_err_set(err, TW_EINVAL, "time zone \"%s\": %s is too large for a TZif file",
-                          name, path);
+        return tw_err_set(err, TW_EINVAL, "time zone \"%s\": %s is too large for a TZif file", name,
+                          path);
     }
     buf = tw_malloc((size_t)st.st_size + 1);
     if (buf == NULL) {

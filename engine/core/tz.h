@@ -18,7 +18,7 @@
 
 #include "core/err.h"
 
-#define TW_TZ_NAME_MAX 64          /* bytes; the longest IANA name is about half that */
+#define TW_TZ_NAME_MAX 64 /* bytes; the longest IANA name is about half that */
 #define TW_TZ_DIR "/usr/share/zoneinfo"
 
 struct tw_tz;

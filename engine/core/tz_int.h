@@ -9,36 +9,36 @@
 #include "core/tz.h"
 
 #define SECS_PER_DAY INT64_C(86400)
-#define MAX_OFFSET (26 * 3600)         /* larger UTC offsets are refused as corrupt */
+#define MAX_OFFSET (26 * 3600) /* larger UTC offsets are refused as corrupt */
 #define MAX_TYPES 256
-#define WINDOW_MAX 32                  /* transitions looked at around one instant */
-#define BIG_BANG (INT64_C(1) << 59)    /* RFC 8536 §3.2: the earliest transition time */
-#define DENSE 16                       /* transitions allowed within a week: WINDOW_MAX / 2 */
-#define RULE_LIMIT (INT64_C(1) << 40)  /* beyond ~34,000 years the rule is not evaluated */
+#define WINDOW_MAX 32                 /* transitions looked at around one instant */
+#define BIG_BANG (INT64_C(1) << 59)   /* RFC 8536 §3.2: the earliest transition time */
+#define DENSE 16                      /* transitions allowed within a week: WINDOW_MAX / 2 */
+#define RULE_LIMIT (INT64_C(1) << 40) /* beyond ~34,000 years the rule is not evaluated */
 
 /* One end of the daylight-saving period in a POSIX TZ rule: Jn, n or Mm.w.d, and a time. */
 struct tw_tz_rule_date {
-    char kind;                         /* 'J' (1..365, no Feb 29), 'N' (0..365), 'M' */
+    char kind; /* 'J' (1..365, no Feb 29), 'N' (0..365), 'M' */
     int n, m, w, d;
-    int32_t time;                      /* seconds after local midnight; -167h..167h */
+    int32_t time; /* seconds after local midnight; -167h..167h */
 };
 
 struct tw_tz_rule {
-    int32_t std;                       /* standard offset, seconds east */
-    int32_t dst;                       /* daylight offset, seconds east */
+    int32_t std; /* standard offset, seconds east */
+    int32_t dst; /* daylight offset, seconds east */
     bool has_dst;
     struct tw_tz_rule_date start, end;
 };
 
 struct tw_tz {
-    struct tw_tz *next;                /* the cache's list */
+    struct tw_tz *next; /* the cache's list */
     char name[TW_TZ_NAME_MAX + 1];
     bool utc;
-    size_t n;                          /* transitions */
-    int64_t *at;                       /* ascending instants */
-    int32_t *off;                      /* offset from at[i] on */
-    int32_t off0;                      /* offset before at[0] */
-    bool has_rule;                     /* footer rule for times after at[n-1] (all, if n == 0) */
+    size_t n;      /* transitions */
+    int64_t *at;   /* ascending instants */
+    int32_t *off;  /* offset from at[i] on */
+    int32_t off0;  /* offset before at[0] */
+    bool has_rule; /* footer rule for times after at[n-1] (all, if n == 0) */
     struct tw_tz_rule rule;
 };
 

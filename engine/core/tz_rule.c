@@ -67,7 +67,7 @@ static const char *abbr(const char *p)
 static const char *rule_date(const char *p, struct tw_tz_rule_date *r)
 {
     memset(r, 0, sizeof(*r));
-    r->time = 2 * 3600;                /* POSIX default: 02:00 */
+    r->time = 2 * 3600; /* POSIX default: 02:00 */
     if (*p == 'J') {
         r->kind = 'J';
         if ((p = num(p + 1, 3, &r->n)) == NULL || r->n < 1 || r->n > 365)
@@ -84,7 +84,7 @@ static const char *rule_date(const char *p, struct tw_tz_rule_date *r)
             return NULL;
     }
     if (*p == '/')
-        p = hms(p + 1, 167, &r->time);  /* RFC 8536 §3.3.1: -167..167 hours */
+        p = hms(p + 1, 167, &r->time); /* RFC 8536 §3.3.1: -167..167 hours */
     return p;
 }
 
@@ -96,7 +96,7 @@ int tw_tz_rule_parse(const char *s, struct tw_tz_rule *r, struct tw_err *err)
     memset(r, 0, sizeof(*r));
     if (p == NULL || (p = hms(p, 24, &v)) == NULL)
         goto bad;
-    r->std = -v;                       /* POSIX offsets count west */
+    r->std = -v; /* POSIX offsets count west */
     if (*p == '\0')
         return TW_OK;
     if ((p = abbr(p)) == NULL)
@@ -148,7 +148,7 @@ void tw_tz_rule_year(const struct tw_tz_rule *r, int64_t y, int64_t at[2], int32
 
     if (s <= e) {
         at[0] = s, off[0] = r->dst, at[1] = e, off[1] = r->std;
-    } else {                           /* southern hemisphere: daylight time spans new year */
+    } else { /* southern hemisphere: daylight time spans new year */
         at[0] = e, off[0] = r->std, at[1] = s, off[1] = r->dst;
     }
 }

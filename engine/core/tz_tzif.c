@@ -61,7 +61,8 @@ static int read_block(struct tw_tz *z, const unsigned char *p, const struct tzif
     if (c->type == 0)
         return bad(err, "no local time types");
     if (c->leap != 0)
-        return tw_err_set(err, TW_EINVAL, "counts leap seconds (a \"right/\" zone); use the "
+        return tw_err_set(err, TW_EINVAL,
+                          "counts leap seconds (a \"right/\" zone); use the "
                           "zone without the \"right/\" prefix");
     for (i = 0; i < c->type; i++) {
         offs[i] = (int32_t)be32(types + 6 * i);
@@ -113,7 +114,7 @@ int tw_tz_parse(const unsigned char *b, size_t len, const char *name, struct tw_
     if (z == NULL)
         return tw_err_set(err, TW_ENOMEM, "out of memory loading a time zone");
     snprintf(z->name, sizeof(z->name), "%s", name);
-    if (b[4] == 0) {                   /* version 1: 32-bit times, no footer */
+    if (b[4] == 0) { /* version 1: 32-bit times, no footer */
         ret = read_block(z, b + 44, &c, 4, err);
         goto out;
     }

@@ -28,7 +28,7 @@ size_t tw_utf8_char_len(const unsigned char *p, size_t n)
     if (len > n)
         return 0;
     for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)  /* also stops at a NUL terminator */
+        if ((p[i] & 0xC0) != 0x80) /* also stops at a NUL terminator */
             return 0;
         cp = (cp << 6) | (p[i] & 0x3F);
     }

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define GOT_MAX_CHARS 40       /* quoted strings in messages are cut here */
+#define GOT_MAX_CHARS 40 /* quoted strings in messages are cut here */
 #define UNKNOWN_KEY_MAX_BYTES 64
 
 const char *tw_val_path(char buf[TW_VAL_PATHSZ], const char *base, const char *key)
@@ -60,7 +60,7 @@ static void quote(const char *s, size_t len, char *buf, size_t n)
         size_t clen = c < 0x80 ? 1 : c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
         size_t room = c < 0x20 ? 6 : c == '"' || c == '\\' ? 2 : clen;
 
-        if (chars++ == GOT_MAX_CHARS || o + room + 5 > n) {   /* 5: "...", quote, NUL */
+        if (chars++ == GOT_MAX_CHARS || o + room + 5 > n) { /* 5: "...", quote, NUL */
             memcpy(buf + o, "...", 3);
             o += 3;
             break;
@@ -92,20 +92,14 @@ static void format_real(double d, char *buf, size_t n)
 const char *tw_val_got(const json_t *v, char *buf, size_t n)
 {
     switch (json_typeof(v)) {
-    case JSON_STRING:
-        quote(json_string_value(v), json_string_length(v), buf, n);
-        break;
-    case JSON_INTEGER:
-        snprintf(buf, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
-        break;
-    case JSON_REAL:
-        format_real(json_real_value(v), buf, n);
-        break;
-    case JSON_TRUE:   snprintf(buf, n, "true"); break;
-    case JSON_FALSE:  snprintf(buf, n, "false"); break;
-    case JSON_NULL:   snprintf(buf, n, "null"); break;
+    case JSON_STRING: quote(json_string_value(v), json_string_length(v), buf, n); break;
+    case JSON_INTEGER: snprintf(buf, n, "%" JSON_INTEGER_FORMAT, json_integer_value(v)); break;
+    case JSON_REAL: format_real(json_real_value(v), buf, n); break;
+    case JSON_TRUE: snprintf(buf, n, "true"); break;
+    case JSON_FALSE: snprintf(buf, n, "false"); break;
+    case JSON_NULL: snprintf(buf, n, "null"); break;
     case JSON_OBJECT: snprintf(buf, n, "object"); break;
-    case JSON_ARRAY:  snprintf(buf, n, "array"); break;
+    case JSON_ARRAY: snprintf(buf, n, "array"); break;
     }
     return buf;
 }
@@ -161,7 +155,8 @@ int tw_val_keys(const json_t *obj, const char *const *allowed, const char *const
     const char *key;
     json_t *v;
 
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         char shown[UNKNOWN_KEY_MAX_BYTES + 4];
         size_t n = strlen(key);
 
@@ -197,8 +192,7 @@ int tw_val_string(const json_t *v, const char *path, size_t max_chars, const cha
     for (i = 0; i < len; i++)
         chars += ((unsigned char)s[i] & 0xC0) != 0x80;
     if (chars > max_chars)
-        return tw_val_fail(err, path, "must be at most %zu characters (got %zu)", max_chars,
-                           chars);
+        return tw_val_fail(err, path, "must be at most %zu characters (got %zu)", max_chars, chars);
     *out = s;
     return TW_OK;
 }
@@ -208,7 +202,7 @@ int tw_val_int(const json_t *v, const char *path, int64_t min, int64_t *out, str
     char got[64];
     int64_t n;
 
-    if (json_is_real(v))    /* 12.0 is refused too: an id or count is never written so */
+    if (json_is_real(v)) /* 12.0 is refused too: an id or count is never written so */
         return tw_val_fail(err, path, "must be an integer (got %s)",
                            tw_val_got(v, got, sizeof(got)));
     if (!json_is_integer(v))
@@ -226,7 +220,8 @@ int tw_val_enum(const json_t *v, const char *path, const char *const *list, size
     char names[400];
     char got[128];
     int i = json_is_string(v) && strlen(json_string_value(v)) == json_string_length(v)
-                ? tw_val_is_one_of(json_string_value(v), list) : -1;
+                ? tw_val_is_one_of(json_string_value(v), list)
+                : -1;
 
     if (i < 0)
         return tw_val_fail(err, path, "must be one of %s (got %s)",
@@ -246,12 +241,14 @@ static int depth_of(const json_t *v, int level, int limit)
     if (level > limit)
         return level;
     if (json_is_object(v)) {
-        json_object_foreach((json_t *)v, key, c) {
+        json_object_foreach((json_t *)v, key, c)
+        {
             d = depth_of(c, level + 1, limit);
             max = d > max ? d : max;
         }
     } else if (json_is_array(v)) {
-        json_array_foreach(v, i, c) {
+        json_array_foreach(v, i, c)
+        {
             d = depth_of(c, level + 1, limit);
             max = d > max ? d : max;
         }

@@ -23,15 +23,16 @@
 #define MAX_DEPTH 64
 
 struct builder {
-    yaml_parser_t parser;   /* libyaml's state; its marks are 0-based */
-    const char *name;       /* file name for messages */
-    const char *data;       /* the input, to turn a reader error's byte offset into a line */
-    size_t len;             /* bytes in data */
-    struct tw_err *err;     /* where the first error goes */
+    yaml_parser_t parser; /* libyaml's state; its marks are 0-based */
+    const char *name;     /* file name for messages */
+    const char *data;     /* the input, to turn a reader error's byte offset into a line */
+    size_t len;           /* bytes in data */
+    struct tw_err *err;   /* where the first error goes */
 };
 
-__attribute__((format(printf, 4, 5)))
-static int fail_at(struct builder *b, int code, const yaml_mark_t *mark, const char *fmt, ...)
+__attribute__((format(printf, 4, 5))) static int fail_at(struct builder *b, int code,
+                                                         const yaml_mark_t *mark, const char *fmt,
+                                                         ...)
 {
     char msg[512];
     va_list ap;
@@ -52,7 +53,7 @@ static int parser_error(struct builder *b)
         return tw_err_set(b->err, TW_ENOMEM, "%s: out of memory while parsing YAML", b->name);
     if (p->error == YAML_READER_ERROR) {
         /* Bad bytes are found before any mark exists: count lines up to the offset. */
-        yaml_mark_t at = {0, 0, 0};
+        yaml_mark_t at = { 0, 0, 0 };
 
         for (size_t i = 0; i < p->problem_offset && i < b->len; i++, at.column++)
             if (b->data[i] == '\n') {
@@ -100,8 +101,7 @@ static int check_plain_yaml(struct builder *b, const yaml_event_t *ev)
         anchor = ev->data.mapping_start.anchor;
         tag = ev->data.mapping_start.tag;
         break;
-    default:
-        return fail_at(b, TW_EINVAL, &ev->start_mark, "unexpected YAML event %d", ev->type);
+    default: return fail_at(b, TW_EINVAL, &ev->start_mark, "unexpected YAML event %d", ev->type);
     }
     if (anchor != NULL)
         return fail_at(b, TW_EINVAL, &ev->start_mark,
@@ -170,8 +170,7 @@ static int build_sequence(struct builder *b, struct tw_yaml_node *node, int dept
 }
 
 /* Read one key of a mapping into pair->key, refusing non-scalars and duplicates. */
-static int build_key(struct builder *b, struct tw_yaml_node *map, const yaml_event_t *ev,
-                     int depth)
+static int build_key(struct builder *b, struct tw_yaml_node *map, const yaml_event_t *ev, int depth)
 {
     struct tw_yaml_pair *pair = &map->pairs[map->n - 1];
     int ret;
@@ -236,8 +235,7 @@ static int build(struct builder *b, const yaml_event_t *ev, int depth, struct tw
     if (ret != TW_OK)
         return ret;
     if (depth > MAX_DEPTH)
-        return fail_at(b, TW_EINVAL, &ev->start_mark, "nested deeper than %d levels",
-                       MAX_DEPTH);
+        return fail_at(b, TW_EINVAL, &ev->start_mark, "nested deeper than %d levels", MAX_DEPTH);
     node = tw_calloc(1, sizeof(*node));
     if (node == NULL)
         return tw_err_set(b->err, TW_ENOMEM, "%s: out of memory", b->name);
@@ -245,15 +243,11 @@ static int build(struct builder *b, const yaml_event_t *ev, int depth, struct tw
     node->line = (unsigned)ev->start_mark.line + 1;
     node->col = (unsigned)ev->start_mark.column + 1;
     switch (ev->type) {
-    case YAML_SCALAR_EVENT:
-        node->kind = TW_YAML_SCALAR;
-        return build_scalar(b, ev, node);
+    case YAML_SCALAR_EVENT: node->kind = TW_YAML_SCALAR; return build_scalar(b, ev, node);
     case YAML_SEQUENCE_START_EVENT:
         node->kind = TW_YAML_SEQUENCE;
         return build_sequence(b, node, depth);
-    default:
-        node->kind = TW_YAML_MAPPING;
-        return build_mapping(b, node, depth);
+    default: node->kind = TW_YAML_MAPPING; return build_mapping(b, node, depth);
     }
 }
 
@@ -287,11 +281,11 @@ static int parse_stream(struct builder *b, struct tw_yaml_node **root)
     yaml_event_t ev;
     int ret;
 
-    ret = next_event(b, &ev);                       /* STREAM-START */
+    ret = next_event(b, &ev); /* STREAM-START */
     if (ret != TW_OK)
         return ret;
     yaml_event_delete(&ev);
-    ret = next_event(b, &ev);                       /* DOCUMENT-START or STREAM-END */
+    ret = next_event(b, &ev); /* DOCUMENT-START or STREAM-END */
     if (ret != TW_OK)
         return ret;
     if (ev.type == YAML_STREAM_END_EVENT) {
@@ -299,7 +293,7 @@ static int parse_stream(struct builder *b, struct tw_yaml_node **root)
         return TW_OK;
     }
     yaml_event_delete(&ev);
-    ret = next_event(b, &ev);                       /* the root node */
+    ret = next_event(b, &ev); /* the root node */
     if (ret != TW_OK)
         return ret;
     ret = build(b, &ev, 0, root);
@@ -345,8 +339,8 @@ int tw_yaml_parse_file(const char *path, size_t max_bytes, struct tw_yaml_node *
     int ret = TW_OK;
 
     if (f == NULL)
-        return tw_err_set(err, errno == ENOENT ? TW_ENOTFOUND : TW_EIO, "%s: cannot open: %s",
-                          path, strerror(errno));
+        return tw_err_set(err, errno == ENOENT ? TW_ENOTFOUND : TW_EIO, "%s: cannot open: %s", path,
+                          strerror(errno));
     tw_buf_init(&b, max_bytes);
     while (ret == TW_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
         ret = tw_buf_append(&b, chunk, n);
@@ -393,7 +387,7 @@ const struct tw_yaml_node *tw_yaml_get(const struct tw_yaml_node *map, const cha
 
 bool tw_yaml_is_null(const struct tw_yaml_node *node)
 {
-    static const char *const nulls[] = {"", "~", "null", "Null", "NULL"};
+    static const char *const nulls[] = { "", "~", "null", "Null", "NULL" };
 
     if (node == NULL || node->kind != TW_YAML_SCALAR || !node->plain)
         return false;
@@ -421,11 +415,10 @@ bool tw_yaml_as_uint(const struct tw_yaml_node *node, uint64_t *out)
 
 bool tw_yaml_as_bool(const struct tw_yaml_node *node, bool *out)
 {
-    static const char *const yes[] = {"true", "True", "TRUE"};
-    static const char *const no[] = {"false", "False", "FALSE"};
+    static const char *const yes[] = { "true", "True", "TRUE" };
+    static const char *const no[] = { "false", "False", "FALSE" };
 
-    for (size_t i = 0; node != NULL && node->kind == TW_YAML_SCALAR && node->plain && i < 3;
-         i++) {
+    for (size_t i = 0; node != NULL && node->kind == TW_YAML_SCALAR && node->plain && i < 3; i++) {
         if (strcmp(node->scalar, yes[i]) == 0 || strcmp(node->scalar, no[i]) == 0) {
             *out = strcmp(node->scalar, yes[i]) == 0;
             return true;
@@ -447,9 +440,9 @@ const char *tw_yaml_describe(const struct tw_yaml_node *node, char *buf, size_t 
 const char *tw_yaml_kind_name(enum tw_yaml_kind kind)
 {
     switch (kind) {
-    case TW_YAML_SCALAR:   return "a scalar";
+    case TW_YAML_SCALAR: return "a scalar";
     case TW_YAML_SEQUENCE: return "a sequence";
-    case TW_YAML_MAPPING:  return "a mapping";
+    case TW_YAML_MAPPING: return "a mapping";
     }
     return "an unknown node";
 }

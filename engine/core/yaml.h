@@ -23,20 +23,20 @@ enum tw_yaml_kind {
 };
 
 struct tw_yaml_pair {
-    struct tw_yaml_node *key;     /* always a TW_YAML_SCALAR */
-    struct tw_yaml_node *value;   /* any kind */
+    struct tw_yaml_node *key;   /* always a TW_YAML_SCALAR */
+    struct tw_yaml_node *value; /* any kind */
 };
 
 struct tw_yaml_node {
-    enum tw_yaml_kind kind;       /* which of the members below are used */
-    unsigned line;                /* 1-based line where the node starts */
-    unsigned col;                 /* 1-based column where the node starts */
-    char *scalar;                 /* SCALAR: the text, NUL-terminated (never contains NUL) */
-    bool plain;                   /* SCALAR: written without quotes or block style, so it may
+    enum tw_yaml_kind kind;      /* which of the members below are used */
+    unsigned line;               /* 1-based line where the node starts */
+    unsigned col;                /* 1-based column where the node starts */
+    char *scalar;                /* SCALAR: the text, NUL-terminated (never contains NUL) */
+    bool plain;                  /* SCALAR: written without quotes or block style, so it may
                                      mean null, a bool or a number; "8" and '8' are strings */
-    size_t n;                     /* SEQUENCE: number of items; MAPPING: number of pairs */
-    struct tw_yaml_node **items;  /* SEQUENCE: the items, in order */
-    struct tw_yaml_pair *pairs;   /* MAPPING: the pairs, in file order */
+    size_t n;                    /* SEQUENCE: number of items; MAPPING: number of pairs */
+    struct tw_yaml_node **items; /* SEQUENCE: the items, in order */
+    struct tw_yaml_pair *pairs;  /* MAPPING: the pairs, in file order */
 };
 
 /*

@@ -102,12 +102,8 @@ static void cell(struct tw_out *o, const struct tw_record *r, const struct tw_sl
         return;
     switch (type) {
     case TW_FIELD_DATE:
-    case TW_FIELD_DATETIME:
-        tw_out_lit(o, tw_record_text(r, s), s->len);
-        return;
-    default:
-        text_cell(o, tw_record_text(r, s), s->len);
-        return;
+    case TW_FIELD_DATETIME: tw_out_lit(o, tw_record_text(r, s), s->len); return;
+    default: text_cell(o, tw_record_text(r, s), s->len); return;
     }
 }
 

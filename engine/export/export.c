@@ -49,7 +49,8 @@ static int check_job(const struct tw_export_job *job, struct tw_err *err)
     /* Only a plugin that declares a change column applies windows (plugin.h, ABI 1.1);
      * the API refuses such tasks, this catches a plugin replaced since. */
     if (job->since && job->plugin->desc.change_column == NULL)
-        return tw_err_set(err, TW_EINVAL, "target.since: export_index %s has no change column "
+        return tw_err_set(err, TW_EINVAL,
+                          "target.since: export_index %s has no change column "
                           "(its plugin does not support incremental exports)",
                           job->plugin->desc.index);
     return TW_OK;
@@ -64,8 +65,8 @@ static int start(struct run *run, struct tw_err *err)
     int ret;
 
     snprintf(ext, sizeof(ext), "%s%s", job->writer->ext, job->gzip ? ".gz" : "");
-    ret = tw_result_name(run->stats->file, sizeof(run->stats->file), p->desc.label,
-                         job->task_id, ext, err);
+    ret = tw_result_name(run->stats->file, sizeof(run->stats->file), p->desc.label, job->task_id,
+                         ext, err);
     if (ret == TW_OK)
         ret = tw_result_open(&run->res, job->out_dir, run->stats->file, job->tmp_path, err);
     if (ret == TW_OK)
@@ -132,8 +133,7 @@ static int pump(struct run *run, struct tw_err *err)
         }
         st->total++;
         if (tw_record_oom(run->rec))
-            return tw_err_set(err, TW_ENOMEM, "out of memory reading record %" PRIu64,
-                              st->total);
+            return tw_err_set(err, TW_ENOMEM, "out of memory reading record %" PRIu64, st->total);
         if (!tw_record_chain(run->rec, &chain) || chain != job->chain) {
             st->errors++;
             note_drop(run, &foreign_seen, "export.foreign_record",

@@ -40,15 +40,15 @@ struct tw_out_z;
  * row instead of once per byte.
  */
 struct tw_out {
-    char *buf;            /* staging buffer, TW_OUT_BUF_BYTES */
-    size_t len;           /* bytes staged */
-    int fd;               /* destination, borrowed */
-    const char *path;     /* for messages, borrowed */
-    struct tw_out_z *z;   /* gzip state, NULL when not compressing */
-    void *sha;            /* EVP_MD_CTX * */
-    uint64_t bytes;       /* bytes written to fd so far */
-    uint64_t flushes;     /* times the buffer was emptied (writers detect moved bytes) */
-    struct tw_err err;    /* first failure; err.code TW_OK while healthy */
+    char *buf;          /* staging buffer, TW_OUT_BUF_BYTES */
+    size_t len;         /* bytes staged */
+    int fd;             /* destination, borrowed */
+    const char *path;   /* for messages, borrowed */
+    struct tw_out_z *z; /* gzip state, NULL when not compressing */
+    void *sha;          /* EVP_MD_CTX * */
+    uint64_t bytes;     /* bytes written to fd so far */
+    uint64_t flushes;   /* times the buffer was emptied (writers detect moved bytes) */
+    struct tw_err err;  /* first failure; err.code TW_OK while healthy */
 };
 
 /* fd and path are borrowed. TW_OK, or TW_ENOMEM / TW_EINTERNAL with err set. */
@@ -160,12 +160,12 @@ void tw_csv_item_column(const char *sub, char *out, size_t size);
 /* ---------------------------------------------------------------- result files */
 
 struct tw_result {
-    char dir[4096];   /* destination directory */
-    char name[256];   /* final file name, "Wallet_Export-12345.csv" */
-    char tmp[4352];   /* temporary path while writing */
-    char path[4352];  /* final path */
-    int fd;           /* open temp file, -1 when closed */
-    int dfd;          /* the directory, held open while has_dfd (names resolve under it) */
+    char dir[4096];  /* destination directory */
+    char name[256];  /* final file name, "Wallet_Export-12345.csv" */
+    char tmp[4352];  /* temporary path while writing */
+    char path[4352]; /* final path */
+    int fd;          /* open temp file, -1 when closed */
+    int dfd;         /* the directory, held open while has_dfd (names resolve under it) */
     bool has_dfd;
 };
 
@@ -206,20 +206,20 @@ struct tw_export_stats {
 };
 
 struct tw_export_job {
-    const struct tw_plugin *plugin; /* index to read (from the registry), borrowed */
-    const char *source;             /* source setting handed to the plugin (source.path) */
-    int64_t chain;                  /* the only chain exported; enforced per record */
-    int64_t task_id;                /* names the file */
-    int64_t run_start;              /* epoch seconds UTC; the plugin's "now" */
+    const struct tw_plugin *plugin;     /* index to read (from the registry), borrowed */
+    const char *source;                 /* source setting handed to the plugin (source.path) */
+    int64_t chain;                      /* the only chain exported; enforced per record */
+    int64_t task_id;                    /* names the file */
+    int64_t run_start;                  /* epoch seconds UTC; the plugin's "now" */
     const struct tw_writer_ops *writer; /* format, borrowed */
-    void *writer_arg;               /* passed to writer->begin */
-    bool gzip;                      /* target.compression: gzip */
-    const char *out_dir;            /* destination directory (created if missing) */
-    bool since;                     /* target.since (docs/reference.md §13): only the changes in */
-    int64_t since_from;             /* [since_from, run_start); INT64_MIN: from the beginning */
-    const char *tmp_path;           /* temp file to write before the rename, in out_dir;
+    void *writer_arg;                   /* passed to writer->begin */
+    bool gzip;                          /* target.compression: gzip */
+    const char *out_dir;                /* destination directory (created if missing) */
+    bool since;             /* target.since (docs/reference.md §13): only the changes in */
+    int64_t since_from;     /* [since_from, run_start); INT64_MIN: from the beginning */
+    const char *tmp_path;   /* temp file to write before the rename, in out_dir;
                                        NULL: a unique name (see tw_result_open) */
-    struct tw_query *query;         /* pushdown conditions or NULL; its chain and run start
+    struct tw_query *query; /* pushdown conditions or NULL; its chain and run start
                                        are overwritten with this job's, and afterwards it
                                        records which conditions the plugin applied */
     /*

@@ -108,8 +108,8 @@ static void json_destroy(void *state)
     tw_free(s);
 }
 
-static int json_begin(void *arg, struct tw_out *out, const struct tw_field *fields,
-                      void **state, struct tw_err *err)
+static int json_begin(void *arg, struct tw_out *out, const struct tw_field *fields, void **state,
+                      struct tw_err *err)
 {
     struct json_state *s;
     uint32_t i;

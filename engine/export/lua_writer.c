@@ -11,9 +11,9 @@
 #include "lua/lua.h"
 
 struct lua_writer {
-    struct tw_lua *lua;  /* the formatter's state, owned */
-    int ref;             /* the formatter in it */
-    struct tw_out *out;  /* borrowed stream */
+    struct tw_lua *lua; /* the formatter's state, owned */
+    int ref;            /* the formatter in it */
+    struct tw_out *out; /* borrowed stream */
 };
 
 static void lua_writer_destroy(void *state)

@@ -19,8 +19,8 @@
 #define ZBUF_BYTES (256u * 1024u)
 
 struct tw_out_z {
-    z_stream zs;          /* deflate state */
-    unsigned char *zbuf;  /* compressed output waiting for write(2) */
+    z_stream zs;         /* deflate state */
+    unsigned char *zbuf; /* compressed output waiting for write(2) */
 };
 
 static void fail_io(struct tw_out *o, int e)
@@ -98,9 +98,8 @@ int tw_out_init(struct tw_out *o, int fd, const char *path, bool gzip, struct tw
         goto nomem;
     o->z->zbuf = tw_malloc(ZBUF_BYTES);
     /* windowBits 15 + 16: gzip framing (header, CRC32, size) rather than raw zlib. */
-    if (o->z->zbuf == NULL ||
-        deflateInit2(&o->z->zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-                     Z_DEFAULT_STRATEGY) != Z_OK) {
+    if (o->z->zbuf == NULL || deflateInit2(&o->z->zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+                                           Z_DEFAULT_STRATEGY) != Z_OK) {
         tw_free(o->z->zbuf);
         tw_free(o->z);
         o->z = NULL;

@@ -49,8 +49,7 @@ static int make_dirs(const char *dir, struct tw_err *err)
             continue;
         path[i] = '\0';
         if (mkdir(path, 0750) == -1 && errno != EEXIST)
-            return tw_err_set(err, TW_EIO, "results: cannot create %s (%s)", path,
-                              strerror(errno));
+            return tw_err_set(err, TW_EIO, "results: cannot create %s (%s)", path, strerror(errno));
         path[i] = i < n ? '/' : '\0';
     }
     return TW_OK;
@@ -78,7 +77,7 @@ static int open_dir(const char *dir, struct tw_err *err)
         if (i == 0)
             c2 = c1;
     }
-    if (i < 2) {                     /* a short path: only its last component is checked */
+    if (i < 2) { /* a short path: only its last component is checked */
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         goto done;
     }
@@ -94,7 +93,8 @@ done:
     if (dfd == -1)
         return tw_err_set(err, TW_EIO, "results: cannot open directory %s (%s)", dir,
                           errno == ELOOP || errno == ENOTDIR
-                              ? "a symbolic link or a file is in its place" : strerror(errno));
+                              ? "a symbolic link or a file is in its place"
+                              : strerror(errno));
     return dfd;
 }
 
@@ -149,7 +149,7 @@ int tw_result_open(struct tw_result *res, const char *dir, const char *name, con
         res->fd = openat(res->dfd, leaf(res->tmp),
                          O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
     } else {
-        res->fd = mkostemp(res->tmp, O_CLOEXEC);   /* O_EXCL: never an existing name */
+        res->fd = mkostemp(res->tmp, O_CLOEXEC); /* O_EXCL: never an existing name */
     }
     if (res->fd == -1) {
         ret = tw_err_set(err, TW_EIO, "results: cannot create a file in %s (%s)", dir,
@@ -187,8 +187,7 @@ int tw_result_publish(struct tw_result *res, struct tw_err *err)
         e = errno;
         res->fd = -1;
         tw_result_abort(res);
-        return tw_err_set(err, TW_EIO, "results: closing %s failed (%s)", res->path,
-                          strerror(e));
+        return tw_err_set(err, TW_EIO, "results: closing %s failed (%s)", res->path, strerror(e));
     }
     res->fd = -1;
     /* renameat replaces whatever holds the final name, a link included, never its target */

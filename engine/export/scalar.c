@@ -27,7 +27,6 @@ bool tw_out_scalar(struct tw_out *o, uint32_t type, const struct tw_slot *s)
         else
             tw_out_lit(o, "false", 5);
         return true;
-    default:
-        return false;
+    default: return false;
     }
 }

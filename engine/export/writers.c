@@ -4,7 +4,7 @@
  */
 #include "export/export.h"
 
-const struct tw_writer_ops *const tw_writers[] = {&tw_csv_writer, &tw_json_writer, NULL};
+const struct tw_writer_ops *const tw_writers[] = { &tw_csv_writer, &tw_json_writer, NULL };
 
 const struct tw_writer_ops *tw_writer_find(const char *name)
 {

@@ -19,14 +19,14 @@
 struct tw_httpc {
     struct event_base *base;
     CURLM *multi;
-    struct event *timer;    /* libcurl's single timeout */
-    struct tw_list xfers;   /* in flight, for tw_httpc_free */
+    struct event *timer;  /* libcurl's single timeout */
+    struct tw_list xfers; /* in flight, for tw_httpc_free */
     unsigned inflight;
 };
 
 /* One transfer; owns its copies of everything libcurl reads during the transfer. */
 struct xfer {
-    struct tw_list link;    /* on c->xfers while in flight */
+    struct tw_list link; /* on c->xfers while in flight */
     struct tw_httpc *c;
     CURL *easy;
     struct curl_slist *headers;
@@ -34,7 +34,7 @@ struct xfer {
     tw_httpc_done_fn done;
     void *arg;
     bool allow_private;
-    char refused[160];      /* set when a connect was refused by the address check */
+    char refused[160]; /* set when a connect was refused by the address check */
     struct timespec start;
 };
 
@@ -55,18 +55,21 @@ static long ms_since(const struct timespec *t0)
 
 static bool v4_private(uint32_t a, const char **why)
 {
-    static const struct { uint32_t net, mask; const char *why; } nets[] = {
-        { 0x00000000, 0xff000000, "unspecified" },       /* 0.0.0.0/8 */
-        { 0x0a000000, 0xff000000, "private" },           /* 10/8 */
-        { 0x64400000, 0xffc00000, "shared (CGNAT)" },    /* 100.64/10 */
-        { 0x7f000000, 0xff000000, "loopback" },          /* 127/8 */
-        { 0xa9fe0000, 0xffff0000, "link-local" },        /* 169.254/16 */
-        { 0xac100000, 0xfff00000, "private" },           /* 172.16/12 */
-        { 0xc0000000, 0xffffff00, "IETF protocol" },     /* 192.0.0/24 */
-        { 0xc0a80000, 0xffff0000, "private" },           /* 192.168/16 */
-        { 0xc6120000, 0xfffe0000, "benchmarking" },      /* 198.18/15 */
-        { 0xe0000000, 0xf0000000, "multicast" },         /* 224/4 */
-        { 0xf0000000, 0xf0000000, "reserved" },          /* 240/4, broadcast */
+    static const struct {
+        uint32_t net, mask;
+        const char *why;
+    } nets[] = {
+        { 0x00000000, 0xff000000, "unspecified" },    /* 0.0.0.0/8 */
+        { 0x0a000000, 0xff000000, "private" },        /* 10/8 */
+        { 0x64400000, 0xffc00000, "shared (CGNAT)" }, /* 100.64/10 */
+        { 0x7f000000, 0xff000000, "loopback" },       /* 127/8 */
+        { 0xa9fe0000, 0xffff0000, "link-local" },     /* 169.254/16 */
+        { 0xac100000, 0xfff00000, "private" },        /* 172.16/12 */
+        { 0xc0000000, 0xffffff00, "IETF protocol" },  /* 192.0.0/24 */
+        { 0xc0a80000, 0xffff0000, "private" },        /* 192.168/16 */
+        { 0xc6120000, 0xfffe0000, "benchmarking" },   /* 198.18/15 */
+        { 0xe0000000, 0xf0000000, "multicast" },      /* 224/4 */
+        { 0xf0000000, 0xf0000000, "reserved" },       /* 240/4, broadcast */
     };
 
     for (size_t i = 0; i < sizeof(nets) / sizeof(nets[0]); i++) {
@@ -88,8 +91,8 @@ static bool v6_private(const unsigned char *b, const char **why)
         return true;
     }
     if (memcmp(b, mapped, 12) == 0 || memcmp(b, zero, 12) == 0) /* v4-mapped, v4-compatible */
-        return v4_private((uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 |
-                          b[15], why);
+        return v4_private(
+            (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15], why);
     if ((b[0] & 0xfe) == 0xfc) {
         *why = "unique-local";
         return true;
@@ -144,8 +147,10 @@ static curl_socket_t on_opensocket(void *arg, curlsocktype purpose, struct curl_
         why = "non-IP";
     }
     if (bad && !x->allow_private) {
-        snprintf(x->refused, sizeof(x->refused), "refused to connect to %s, a %s address "
-                 "(webhooks.allow_private is false)", text, why);
+        snprintf(x->refused, sizeof(x->refused),
+                 "refused to connect to %s, a %s address "
+                 "(webhooks.allow_private is false)",
+                 text, why);
         return CURL_SOCKET_BAD;
     }
     return socket(sa->family, sa->socktype, sa->protocol);
@@ -298,7 +303,8 @@ void tw_httpc_free(struct tw_httpc *c)
     if (c->multi != NULL) {
         struct tw_list *it, *tmp;
 
-        TW_LIST_FOREACH_SAFE(it, tmp, &c->xfers) {
+        TW_LIST_FOREACH_SAFE(it, tmp, &c->xfers)
+        {
             struct xfer *x = TW_CONTAINER_OF(it, struct xfer, link);
 
             curl_multi_remove_handle(c->multi, x->easy);

@@ -21,18 +21,18 @@ struct event_base;
 struct tw_httpc;
 
 struct tw_httpc_req {
-    const char *url;                 /* http:// or https:// */
-    const char *const *headers;      /* NULL-terminated "Name: value" lines, may be NULL */
-    const char *body;                /* POSTed as is; NULL for an empty POST */
+    const char *url;            /* http:// or https:// */
+    const char *const *headers; /* NULL-terminated "Name: value" lines, may be NULL */
+    const char *body;           /* POSTed as is; NULL for an empty POST */
     size_t body_len;
-    long timeout_ms;                 /* whole request, connect included */
-    bool allow_private;              /* permit private/loopback targets */
+    long timeout_ms;    /* whole request, connect included */
+    bool allow_private; /* permit private/loopback targets */
 };
 
 struct tw_httpc_result {
-    long status;          /* HTTP status, 0 when there was no answer */
-    long duration_ms;     /* from start to the end of the answer or the failure */
-    char error[256];      /* "" on an answer; else why there was none */
+    long status;      /* HTTP status, 0 when there was no answer */
+    long duration_ms; /* from start to the end of the answer or the failure */
+    char error[256];  /* "" on an answer; else why there was none */
 };
 
 /* Called once per request, from the loop; r is valid during the call only. */

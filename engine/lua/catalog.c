@@ -28,8 +28,8 @@ struct dir_state {
     dev_t dev;
     ino_t ino;
     struct timespec mtime;
-    bool racy;          /* listed too soon after its mtime to trust an unchanged one */
-    char **names;       /* tw_lua_names */
+    bool racy;    /* listed too soon after its mtime to trust an unchanged one */
+    char **names; /* tw_lua_names */
 };
 
 struct tw_lua_catalog {
@@ -124,8 +124,8 @@ static bool same_names(char *const *a, char *const *b)
     return a[i] == NULL && b[i] == NULL;
 }
 
-int tw_lua_catalog_refresh(struct tw_lua_catalog *c, unsigned which, bool force,
-                           bool *changed_out, struct tw_err *err)
+int tw_lua_catalog_refresh(struct tw_lua_catalog *c, unsigned which, bool force, bool *changed_out,
+                           struct tw_err *err)
 {
     struct stat st;
     bool exists = false;
@@ -146,7 +146,7 @@ int tw_lua_catalog_refresh(struct tw_lua_catalog *c, unsigned which, bool force,
         d->names = NULL;
         rc = list_dir(d, &st, exists, err);
         if (rc != TW_OK) {
-            d->names = before;       /* keep what was listed last */
+            d->names = before; /* keep what was listed last */
             return rc;
         }
         /* Unchanged names keep their old array: callers hold pointers into it (serve.c's

@@ -37,19 +37,13 @@ static void push_slot(lua_State *L, const struct tw_record *r, const struct tw_s
         return;
     }
     switch (type) {
-    case TW_FIELD_INT:
-        lua_pushinteger(L, s->v.i);
-        return;
+    case TW_FIELD_INT: lua_pushinteger(L, s->v.i); return;
     case TW_FIELD_MONEY:
         /* Exact minor units divide to the double nearest the decimal: "%.2f" gives it back. */
         lua_pushnumber(L, (lua_Number)s->v.i / 100.0);
         return;
-    case TW_FIELD_NUMBER:
-        lua_pushnumber(L, s->v.d);
-        return;
-    case TW_FIELD_BOOL:
-        lua_pushboolean(L, s->v.i != 0);
-        return;
+    case TW_FIELD_NUMBER: lua_pushnumber(L, s->v.d); return;
+    case TW_FIELD_BOOL: lua_pushboolean(L, s->v.i != 0); return;
     default: /* keyword, text, date, datetime */
         lua_pushlstring(L, tw_record_text(r, s), s->len);
         return;
@@ -100,8 +94,7 @@ static void fill_list_lj(lua_State *L, int a, const struct tw_record *r, uint32_
     }
 }
 
-void tw_lua_push_record_lj(lua_State *L, int t, struct tw_lua_script *s,
-                           const struct tw_record *r)
+void tw_lua_push_record_lj(lua_State *L, int t, struct tw_lua_script *s, const struct tw_record *r)
 {
     const struct tw_field *f = tw_record_fields(r);
     uint32_t n = tw_record_ncols(r);
@@ -169,33 +162,25 @@ void tw_lua_push_json_lj(lua_State *L, const void *json, int depth)
     switch (json_typeof(j)) {
     case JSON_OBJECT:
         lua_createtable(L, 0, (int)json_object_size(j));
-        json_object_foreach((json_t *)j, key, v) {
+        json_object_foreach((json_t *)j, key, v)
+        {
             tw_lua_push_json_lj(L, v, depth + 1);
             lua_setfield(L, -2, key);
         }
         return;
     case JSON_ARRAY:
         lua_createtable(L, (int)json_array_size(j), 0);
-        json_array_foreach(j, i, v) {
+        json_array_foreach(j, i, v)
+        {
             tw_lua_push_json_lj(L, v, depth + 1);
             lua_rawseti(L, -2, (lua_Integer)i + 1);
         }
         return;
-    case JSON_STRING:
-        lua_pushlstring(L, json_string_value(j), json_string_length(j));
-        return;
-    case JSON_INTEGER:
-        lua_pushinteger(L, (lua_Integer)json_integer_value(j));
-        return;
-    case JSON_REAL:
-        lua_pushnumber(L, json_real_value(j));
-        return;
+    case JSON_STRING: lua_pushlstring(L, json_string_value(j), json_string_length(j)); return;
+    case JSON_INTEGER: lua_pushinteger(L, (lua_Integer)json_integer_value(j)); return;
+    case JSON_REAL: lua_pushnumber(L, json_real_value(j)); return;
     case JSON_TRUE:
-    case JSON_FALSE:
-        lua_pushboolean(L, json_is_true(j));
-        return;
-    default:
-        lua_pushlightuserdata(L, TW_LUA_NULL);
-        return;
+    case JSON_FALSE: lua_pushboolean(L, json_is_true(j)); return;
+    default: lua_pushlightuserdata(L, TW_LUA_NULL); return;
     }
 }

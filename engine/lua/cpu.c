@@ -35,16 +35,16 @@
 #define TICK_MS 10
 #define SOFT_MS (2 * TICK_MS)
 
-static uint64_t max_ms;                           /* 0: no limit */
+static uint64_t max_ms; /* 0: no limit */
 static uint32_t max_s;
 static tw_lua_cpu_fatal_fn *fatal;
 static void *fatal_ctx;
 static bool ticking;
-static volatile uint64_t used_ms;                 /* charged to Lua so far */
-static volatile sig_atomic_t spent;               /* the soft stop was asked for */
-static struct tw_lua *volatile active;            /* the state inside a call, or NULL */
-static const char *volatile active_chunk;         /* its script, for the fatal message */
-static char suffix[160];                          /* ": script exceeded ..." */
+static volatile uint64_t used_ms;         /* charged to Lua so far */
+static volatile sig_atomic_t spent;       /* the soft stop was asked for */
+static struct tw_lua *volatile active;    /* the state inside a call, or NULL */
+static const char *volatile active_chunk; /* its script, for the fatal message */
+static char suffix[160];                  /* ": script exceeded ..." */
 static char fatal_msg[TW_LUA_CHUNK_MAX + sizeof(suffix)];
 
 static void on_prof(int sig)
@@ -85,9 +85,11 @@ int tw_lua_cpu_limit(uint32_t seconds, tw_lua_cpu_fatal_fn *fn, void *ctx, struc
     fatal_ctx = ctx;
     used_ms = 0;
     spent = 0;
-    snprintf(suffix, sizeof(suffix), ": script exceeded its CPU time limit "
+    snprintf(suffix, sizeof(suffix),
+             ": script exceeded its CPU time limit "
              "(lua.max_cpu_seconds %u) inside a library function (see docs/lua-api.md, "
-             "\"Costly library functions\")", seconds);
+             "\"Costly library functions\")",
+             seconds);
     return TW_OK;
 }
 
@@ -99,7 +101,7 @@ static void start_ticking(void)
 
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = on_prof;
-    sa.sa_flags = SA_RESTART;  /* the run's read/write calls go on undisturbed */
+    sa.sa_flags = SA_RESTART; /* the run's read/write calls go on undisturbed */
     sigemptyset(&sa.sa_mask);
     if (sigaction(SIGPROF, &sa, NULL) == 0 && setitimer(ITIMER_PROF, &every, NULL) == 0)
         ticking = true;

@@ -139,26 +139,26 @@ static void add_object(lua_State *L, struct jbuf *b, int idx, int fields, int de
 
     if (lua_rawlen(L, idx) > 0)
         luaL_error(L, "tw.json: with fields, a value must be a record (a table keyed by field "
-                   "name), not a list; encode a list of records one record at a time");
+                      "name), not a list; encode a list of records one record at a time");
     jb_addc(b, '{');
     for (i = 1; i <= n; i++) {
         int f, sub;
         const char *name, *type;
 
-        lua_rawgeti(L, fields, i);                       /* field */
+        lua_rawgeti(L, fields, i); /* field */
         f = lua_gettop(L);
-        if (lua_getfield(L, f, "name") != LUA_TSTRING)   /* field name */
+        if (lua_getfield(L, f, "name") != LUA_TSTRING) /* field name */
             luaL_error(L, "tw.json: fields[%d] has no name", (int)i);
         name = lua_tostring(L, -1);
-        lua_getfield(L, f, "type");                      /* field name type */
+        lua_getfield(L, f, "type"); /* field name type */
         type = lua_tostring(L, -1);
-        lua_getfield(L, f, "fields");                    /* field name type sub */
+        lua_getfield(L, f, "fields"); /* field name type sub */
         sub = lua_istable(L, -1) ? lua_gettop(L) : 0;
         if (i > 1)
             jb_addc(b, ',');
         add_string(b, name, strlen(name));
         jb_addc(b, ':');
-        if (lua_getfield(L, idx, name) != LUA_TNIL)      /* ... value */
+        if (lua_getfield(L, idx, name) != LUA_TNIL) /* ... value */
             any = true;
         add_value(L, b, lua_gettop(L), sub, type, depth + 1);
         lua_settop(L, f - 1);
@@ -166,8 +166,10 @@ static void add_object(lua_State *L, struct jbuf *b, int idx, int fields, int de
     if (!any) {
         lua_pushnil(L);
         if (lua_next(L, idx) != 0)
-            luaL_error(L, "tw.json: with fields, a value must be a record, but this table has "
-                       "none of the fields' names (first key: %s)", luaL_tolstring(L, -2, NULL));
+            luaL_error(L,
+                       "tw.json: with fields, a value must be a record, but this table has "
+                       "none of the fields' names (first key: %s)",
+                       luaL_tolstring(L, -2, NULL));
     }
     jb_addc(b, '}');
 }
@@ -208,9 +210,7 @@ static void add_value(lua_State *L, struct jbuf *b, int idx, int fields, const c
     case LUA_TNUMBER:
         add_number(L, b, idx, type != NULL && type[0] == 'm' && strcmp(type, "money") == 0);
         break;
-    case LUA_TBOOLEAN:
-        jb_adds(b, lua_toboolean(L, idx) ? "true" : "false");
-        break;
+    case LUA_TBOOLEAN: jb_adds(b, lua_toboolean(L, idx) ? "true" : "false"); break;
     case LUA_TTABLE:
         if (type != NULL && type[0] == 'l' && strcmp(type, "list") == 0)
             add_array(L, b, idx, fields, depth);
@@ -222,12 +222,10 @@ static void add_value(lua_State *L, struct jbuf *b, int idx, int fields, const c
             lua_pushnil(L);
             if (lua_next(L, idx) != 0)
                 luaL_error(L, "tw.json: a table with keys needs its fields (from header)");
-            jb_adds(b, "[]");        /* empty: an empty list */
+            jb_adds(b, "[]"); /* empty: an empty list */
         }
         break;
-    case LUA_TNIL:
-        jb_adds(b, "null");
-        break;
+    case LUA_TNIL: jb_adds(b, "null"); break;
     default:
         if (lua_touserdata(L, idx) == TW_LUA_NULL) {
             jb_adds(b, "null");
@@ -248,7 +246,7 @@ int tw_lua_json_lj(lua_State *L)
         return luaL_error(L, "tw.json: with fields, the value must be a record table, not a %s",
                           luaL_typename(L, 1));
     lua_settop(L, 2);
-    lua_pushnil(L);                  /* slot 3: the output */
+    lua_pushnil(L); /* slot 3: the output */
     add_value(L, &b, 1, fields, NULL, 0);
     lua_pushlstring(L, b.p ? b.p : "", b.len);
     return 1;

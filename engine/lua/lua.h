@@ -37,7 +37,7 @@
 
 #include "core/err.h"
 
-#define TW_LUA_DEFAULT_MAX_MEMORY (64ull << 20)       /* lua.max_memory default, bytes */
+#define TW_LUA_DEFAULT_MAX_MEMORY (64ull << 20)      /* lua.max_memory default, bytes */
 #define TW_LUA_DEFAULT_MAX_INSTRUCTIONS 100000000ull /* lua.max_instructions default */
 #define TW_LUA_SCRIPT_MAX_BYTES (1u << 20)           /* largest script file accepted */
 #define TW_LUA_LOG_MAX_LINES 1000                    /* tw.log/print lines per state */
@@ -50,7 +50,7 @@ struct tw_lua_limits {
     uint64_t max_instructions; /* VM instructions per call (lua.max_instructions); 0: default */
 };
 
-#define TW_LUA_DEFAULT_MAX_CPU_SECONDS 30u        /* lua.max_cpu_seconds default */
+#define TW_LUA_DEFAULT_MAX_CPU_SECONDS 30u /* lua.max_cpu_seconds default */
 
 /*
  * The CPU-time limit of the process's Lua (cpu.c): at most seconds of CPU time spent inside
@@ -64,8 +64,7 @@ struct tw_lua_limits {
  * starts. TW_OK or TW_EIO.
  */
 typedef void tw_lua_cpu_fatal_fn(void *ctx, const char *msg);
-int tw_lua_cpu_limit(uint32_t seconds, tw_lua_cpu_fatal_fn *fatal, void *ctx,
-                     struct tw_err *err);
+int tw_lua_cpu_limit(uint32_t seconds, tw_lua_cpu_fatal_fn *fatal, void *ctx, struct tw_err *err);
 /* CPU time charged to Lua so far, milliseconds, sampled (for tests and logs). */
 uint64_t tw_lua_cpu_used_ms(void);
 
@@ -149,8 +148,8 @@ int tw_lua_format_load(struct tw_lua *L, const char *path, int *ref, struct tw_e
  * TW_OK, TW_EINVAL (ref is not a loaded formatter) or TW_ESCRIPT (error, a result that is
  * neither a string nor nil, the budget or the memory cap).
  */
-int tw_lua_format_header(struct tw_lua *L, int ref, const struct tw_field *fields,
-                         const char **out, size_t *len, struct tw_err *err);
+int tw_lua_format_header(struct tw_lua *L, int ref, const struct tw_field *fields, const char **out,
+                         size_t *len, struct tw_err *err);
 int tw_lua_format_row(struct tw_lua *L, int ref, const struct tw_record *r, const char **out,
                       size_t *len, struct tw_err *err);
 int tw_lua_format_footer(struct tw_lua *L, int ref, const char **out, size_t *len,

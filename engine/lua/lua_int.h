@@ -49,27 +49,27 @@ struct tw_lua_script {
 };
 
 struct tw_lua {
-    lua_State *L;                   /* the state; its extra space points back here */
-    uint64_t mem_used;              /* bytes allocated through the allocator now */
-    uint64_t mem_max;               /* lua.max_memory, bytes */
-    uint64_t insn_max;              /* lua.max_instructions, per call */
-    uint64_t insn_used;             /* instructions counted so far in this call */
-    int hook_step;                  /* instructions until the next count hook */
-    bool in_call;                   /* inside tw_lua_protected */
-    bool exhausted;                 /* this call ran out of instructions */
-    bool oom;                       /* this call had an allocation refused for good */
-    volatile sig_atomic_t cpu_out;  /* the CPU-time limit asked this call to stop (cpu.c) */
-    bool refused;                   /* the last growth was refused; Lua may retry it */
-    void *refused_ptr;              /* that request, to recognise the retry */
-    size_t refused_osize;           /* its osize */
-    size_t refused_nsize;           /* its nsize */
-    int64_t run_start;              /* tw.now(), epoch seconds UTC */
-    unsigned log_lines;             /* tw.log/print/warn lines written by this state */
-    char where[TW_LUA_WHERE_MAX];   /* where the budget ran out or memory was refused */
-    char warn[256];                 /* warn() pieces being joined, NUL-terminated */
-    struct tw_lua_script *scripts;  /* loaded scripts; a ref is an index */
-    size_t nscripts;                /* in use */
-    size_t cap;                     /* allocated */
+    lua_State *L;                  /* the state; its extra space points back here */
+    uint64_t mem_used;             /* bytes allocated through the allocator now */
+    uint64_t mem_max;              /* lua.max_memory, bytes */
+    uint64_t insn_max;             /* lua.max_instructions, per call */
+    uint64_t insn_used;            /* instructions counted so far in this call */
+    int hook_step;                 /* instructions until the next count hook */
+    bool in_call;                  /* inside tw_lua_protected */
+    bool exhausted;                /* this call ran out of instructions */
+    bool oom;                      /* this call had an allocation refused for good */
+    volatile sig_atomic_t cpu_out; /* the CPU-time limit asked this call to stop (cpu.c) */
+    bool refused;                  /* the last growth was refused; Lua may retry it */
+    void *refused_ptr;             /* that request, to recognise the retry */
+    size_t refused_osize;          /* its osize */
+    size_t refused_nsize;          /* its nsize */
+    int64_t run_start;             /* tw.now(), epoch seconds UTC */
+    unsigned log_lines;            /* tw.log/print/warn lines written by this state */
+    char where[TW_LUA_WHERE_MAX];  /* where the budget ran out or memory was refused */
+    char warn[256];                /* warn() pieces being joined, NUL-terminated */
+    struct tw_lua_script *scripts; /* loaded scripts; a ref is an index */
+    size_t nscripts;               /* in use */
+    size_t cap;                    /* allocated */
 };
 
 /* The tw_lua a state belongs to (stored in its extra space). */
@@ -121,8 +121,7 @@ void tw_lua_log_line(struct tw_lua *vm, const char *where, const char *msg);
  * fields: an array of {name=, type=[, fields=]} for a field table.
  * json:   a jansson value (json_t *, borrowed), depth-limited.
  */
-void tw_lua_push_record_lj(lua_State *L, int t, struct tw_lua_script *s,
-                           const struct tw_record *r);
+void tw_lua_push_record_lj(lua_State *L, int t, struct tw_lua_script *s, const struct tw_record *r);
 void tw_lua_push_fields_lj(lua_State *L, const struct tw_field *fields);
 void tw_lua_push_json_lj(lua_State *L, const void *json, int depth);
 

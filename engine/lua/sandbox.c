@@ -39,8 +39,10 @@ void tw_lua_log_line(struct tw_lua *vm, const char *where, const char *msg)
     if (vm->log_lines > TW_LUA_LOG_MAX_LINES)
         return;
     if (vm->log_lines++ == TW_LUA_LOG_MAX_LINES) {
-        tw_logf(TW_LOG_WARN, "lua.log", "more than %d lines logged by scripts in this run; "
-                "the rest are dropped", TW_LUA_LOG_MAX_LINES);
+        tw_logf(TW_LOG_WARN, "lua.log",
+                "more than %d lines logged by scripts in this run; "
+                "the rest are dropped",
+                TW_LUA_LOG_MAX_LINES);
         return;
     }
     tw_log(TW_LOG_INFO, "lua.log", "script", where, "msg", msg, NULL);
@@ -131,13 +133,13 @@ static int format_date_lj(lua_State *L)
 }
 
 static const luaL_Reg tw_funcs[] = {
-    {"now", now_lj},
-    {"parse_time", parse_time_lj},
-    {"format_time", format_time_lj},
-    {"format_date", format_date_lj},
-    {"log", log_lj},
-    {"json", tw_lua_json_lj},
-    {NULL, NULL},
+    { "now", now_lj },
+    { "parse_time", parse_time_lj },
+    { "format_time", format_time_lj },
+    { "format_date", format_date_lj },
+    { "log", log_lj },
+    { "json", tw_lua_json_lj },
+    { NULL, NULL },
 };
 
 /* ---------------------------------------------------------------- the allow-list */
@@ -158,17 +160,14 @@ static int setmetatable_lj(lua_State *L)
 }
 
 static const luaL_Reg libs[] = {
-    {LUA_GNAME, luaopen_base},
-    {LUA_STRLIBNAME, luaopen_string},
-    {LUA_TABLIBNAME, luaopen_table},
-    {LUA_MATHLIBNAME, luaopen_math},
-    {LUA_UTF8LIBNAME, luaopen_utf8},
-    {NULL, NULL},
+    { LUA_GNAME, luaopen_base },       { LUA_STRLIBNAME, luaopen_string },
+    { LUA_TABLIBNAME, luaopen_table }, { LUA_MATHLIBNAME, luaopen_math },
+    { LUA_UTF8LIBNAME, luaopen_utf8 }, { NULL, NULL },
 };
 
 /* Globals removed after opening base. */
-static const char *const removed[] = {"load", "loadfile", "dofile", "require", "collectgarbage",
-                                      NULL};
+static const char *const removed[] = { "load",    "loadfile",       "dofile",
+                                       "require", "collectgarbage", NULL };
 
 int tw_lua_sandbox_lj(lua_State *L)
 {
@@ -194,7 +193,7 @@ int tw_lua_sandbox_lj(lua_State *L)
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
     lua_pop(L, 1);
-    lua_pushliteral(L, ""); /* +1 */
+    lua_pushliteral(L, "");        /* +1 */
     if (lua_getmetatable(L, -1)) { /* +1: the string metatable */
         lua_pushboolean(L, 0);
         lua_setfield(L, -2, "__metatable");

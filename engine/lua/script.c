@@ -69,15 +69,16 @@ static int read_script(const char *path, const char *chunk, char **buf, size_t *
     *buf = NULL;
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd == -1)
-        return tw_err_set(err, errno == ENOENT ? TW_ENOTFOUND : TW_EIO, "%s: cannot open %s "
-                          "(%s)", chunk, path, strerror(errno));
+        return tw_err_set(err, errno == ENOENT ? TW_ENOTFOUND : TW_EIO,
+                          "%s: cannot open %s "
+                          "(%s)",
+                          chunk, path, strerror(errno));
     if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
         ret = tw_err_set(err, TW_EIO, "%s: %s is not a readable file", chunk, path);
         goto out;
     }
     if (st.st_size > (off_t)TW_LUA_SCRIPT_MAX_BYTES) {
-        ret = tw_err_set(err, TW_EIO, "%s: larger than %u bytes", chunk,
-                         TW_LUA_SCRIPT_MAX_BYTES);
+        ret = tw_err_set(err, TW_EIO, "%s: larger than %u bytes", chunk, TW_LUA_SCRIPT_MAX_BYTES);
         goto out;
     }
     *buf = tw_malloc((size_t)st.st_size + 1);
@@ -178,7 +179,7 @@ static int load(struct tw_lua *vm, int kind, const char *path, const json_t *par
                 struct tw_err *err)
 {
     struct tw_lua_script *grown;
-    struct load_ctx c = {0};
+    struct load_ctx c = { 0 };
     char *src = NULL;
     int ret;
 
@@ -240,8 +241,7 @@ static int bad_return_lj(lua_State *L, int fn, const char *chunk, const char *wh
 
     lua_pushvalue(L, fn);
     lua_getinfo(L, ">S", &ar); /* -1 */
-    lua_pushfstring(L, "%s:%d: %s must return %s, not %s", chunk, ar.linedefined, what, want,
-                    got);
+    lua_pushfstring(L, "%s:%d: %s must return %s, not %s", chunk, ar.linedefined, what, want, got);
     return lua_error(L);
 }
 
@@ -268,7 +268,8 @@ static int rule_call_lj(lua_State *L)
 static int format_call_lj(lua_State *L)
 {
     static const char *const names[] = {
-        [TW_SLOT_MAIN] = "row", [TW_SLOT_HEADER] = "header", [TW_SLOT_FOOTER] = "footer"};
+        [TW_SLOT_MAIN] = "row", [TW_SLOT_HEADER] = "header", [TW_SLOT_FOOTER] = "footer"
+    };
     struct call_ctx *c = lua_touserdata(L, 1);
     int nargs = 0;
     int t;
@@ -314,7 +315,7 @@ static struct tw_lua_script *script_of(struct tw_lua *vm, int ref, int kind, str
 int tw_lua_rule_call(struct tw_lua *vm, int ref, const struct tw_record *r, bool *match,
                      struct tw_err *err)
 {
-    struct call_ctx c = {.slot = TW_SLOT_MAIN, .r = r};
+    struct call_ctx c = { .slot = TW_SLOT_MAIN, .r = r };
     int ret;
 
     *match = false;
@@ -348,7 +349,7 @@ static int format_call(struct tw_lua *vm, int ref, struct call_ctx *c, const cha
 int tw_lua_format_header(struct tw_lua *vm, int ref, const struct tw_field *fields,
                          const char **out, size_t *len, struct tw_err *err)
 {
-    struct call_ctx c = {.slot = TW_SLOT_HEADER, .fields = fields};
+    struct call_ctx c = { .slot = TW_SLOT_HEADER, .fields = fields };
 
     return format_call(vm, ref, &c, out, len, err);
 }
@@ -356,7 +357,7 @@ int tw_lua_format_header(struct tw_lua *vm, int ref, const struct tw_field *fiel
 int tw_lua_format_row(struct tw_lua *vm, int ref, const struct tw_record *r, const char **out,
                       size_t *len, struct tw_err *err)
 {
-    struct call_ctx c = {.slot = TW_SLOT_MAIN, .r = r};
+    struct call_ctx c = { .slot = TW_SLOT_MAIN, .r = r };
 
     return format_call(vm, ref, &c, out, len, err);
 }
@@ -364,7 +365,7 @@ int tw_lua_format_row(struct tw_lua *vm, int ref, const struct tw_record *r, con
 int tw_lua_format_footer(struct tw_lua *vm, int ref, const char **out, size_t *len,
                          struct tw_err *err)
 {
-    struct call_ctx c = {.slot = TW_SLOT_FOOTER};
+    struct call_ctx c = { .slot = TW_SLOT_FOOTER };
 
     return format_call(vm, ref, &c, out, len, err);
 }

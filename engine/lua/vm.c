@@ -190,8 +190,10 @@ static int call_error(struct tw_lua *vm, int rc, const char *chunk, struct tw_er
     const char *msg;
 
     if (vm->cpu_out)
-        return tw_err_set(err, TW_ESCRIPT, "%s: script exceeded its CPU time limit "
-                          "(lua.max_cpu_seconds %u)", where, tw_lua_cpu_max_seconds());
+        return tw_err_set(err, TW_ESCRIPT,
+                          "%s: script exceeded its CPU time limit "
+                          "(lua.max_cpu_seconds %u)",
+                          where, tw_lua_cpu_max_seconds());
     if (vm->exhausted)
         return tw_err_set(err, TW_ESCRIPT,
                           "%s: script exceeded its instruction budget (lua.max_instructions "
@@ -217,8 +219,10 @@ int tw_lua_protected(struct tw_lua *vm, lua_CFunction fn, void *ud, const char *
     int rc;
 
     if (!tw_lua_cpu_enter(vm, chunk))
-        return tw_err_set(err, TW_ESCRIPT, "%s: script exceeded its CPU time limit "
-                          "(lua.max_cpu_seconds %u)", chunk, tw_lua_cpu_max_seconds());
+        return tw_err_set(err, TW_ESCRIPT,
+                          "%s: script exceeded its CPU time limit "
+                          "(lua.max_cpu_seconds %u)",
+                          chunk, tw_lua_cpu_max_seconds());
     lua_settop(L, 0);
     vm->insn_used = 0;
     vm->cpu_out = 0;
@@ -234,7 +238,7 @@ int tw_lua_protected(struct tw_lua *vm, lua_CFunction fn, void *ud, const char *
     lua_pushlightuserdata(L, ud);
     lua_sethook(L, count_hook, LUA_MASKCOUNT, vm->hook_step);
     rc = lua_pcall(L, 1, 0, 1);
-    tw_lua_cpu_leave();         /* before the hook goes: a late tick must not set it again */
+    tw_lua_cpu_leave(); /* before the hook goes: a late tick must not set it again */
     lua_sethook(L, NULL, 0, 0);
     vm->in_call = false;
     if (vm->refused)
@@ -284,12 +288,14 @@ int tw_lua_create(const struct tw_lua_limits *lim, int64_t run_start, struct tw_
         return tw_err_set(err, TW_ENOMEM, "out of memory creating a Lua state");
     vm->mem_max = lim != NULL && lim->max_memory ? lim->max_memory : TW_LUA_DEFAULT_MAX_MEMORY;
     vm->insn_max = lim != NULL && lim->max_instructions ? lim->max_instructions
-                                                         : TW_LUA_DEFAULT_MAX_INSTRUCTIONS;
+                                                        : TW_LUA_DEFAULT_MAX_INSTRUCTIONS;
     vm->run_start = run_start;
     vm->L = lua_newstate(vm_alloc, vm);
     if (vm->L == NULL) {
-        ret = tw_err_set(err, TW_ENOMEM, "cannot create a Lua state within lua.max_memory "
-                         "(%llu bytes)", (unsigned long long)vm->mem_max);
+        ret = tw_err_set(err, TW_ENOMEM,
+                         "cannot create a Lua state within lua.max_memory "
+                         "(%llu bytes)",
+                         (unsigned long long)vm->mem_max);
         goto fail;
     }
     *(struct tw_lua **)lua_getextraspace(vm->L) = vm;

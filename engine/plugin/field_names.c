@@ -6,8 +6,8 @@
 
 /* When adding a type, also update the enum in include/taskwheel/plugin.h. */
 static const char *const type_names[] = {
-    [TW_FIELD_INT] = "int",         [TW_FIELD_MONEY] = "money",     [TW_FIELD_NUMBER] = "number",
-    [TW_FIELD_KEYWORD] = "keyword", [TW_FIELD_TEXT] = "text",       [TW_FIELD_BOOL] = "bool",
+    [TW_FIELD_INT] = "int",         [TW_FIELD_MONEY] = "money",       [TW_FIELD_NUMBER] = "number",
+    [TW_FIELD_KEYWORD] = "keyword", [TW_FIELD_TEXT] = "text",         [TW_FIELD_BOOL] = "bool",
     [TW_FIELD_DATE] = "date",       [TW_FIELD_DATETIME] = "datetime", [TW_FIELD_LIST] = "list",
 };
 
@@ -18,8 +18,9 @@ const char *tw_field_type_name(uint32_t type)
     return type_names[type];
 }
 
-const char *const tw_field_seg_type_names[] = { "keyword", "text", "number", "date", "boolean",
-                                                NULL };
+const char *const tw_field_seg_type_names[] = {
+    "keyword", "text", "number", "date", "boolean", NULL
+};
 
 const char *tw_field_seg_type_name(enum tw_seg_type t)
 {

@@ -59,8 +59,7 @@ int tw_plugin_check_fields(const struct tw_field *fields, bool nested, struct tw
     int ret;
 
     if (fields == NULL || n == 0)
-        return tw_err_set(err, TW_EINVAL, "%s field table is empty",
-                          nested ? "a nested" : "the");
+        return tw_err_set(err, TW_EINVAL, "%s field table is empty", nested ? "a nested" : "the");
     if (n > MAX_FIELDS)
         return tw_err_set(err, TW_EINVAL, "more than %d fields", MAX_FIELDS);
     for (i = 0; i < n; i++) {
@@ -75,8 +74,7 @@ int tw_plugin_check_fields(const struct tw_field *fields, bool nested, struct tw
             if (strcmp(fields[j].name, f->name) == 0)
                 return tw_err_set(err, TW_EINVAL, "field \"%s\" appears twice", f->name);
         if (f->type < TW_FIELD_INT || f->type > TW_FIELD_LIST)
-            return tw_err_set(err, TW_EINVAL, "field \"%s\" has unknown type %u", f->name,
-                              f->type);
+            return tw_err_set(err, TW_EINVAL, "field \"%s\" has unknown type %u", f->name, f->type);
         if (f->flags & ~(TW_FIELD_FILTERABLE | TW_FIELD_NESTED))
             return tw_err_set(err, TW_EINVAL, "field \"%s\" has unknown flags 0x%x", f->name,
                               f->flags);
@@ -85,9 +83,9 @@ int tw_plugin_check_fields(const struct tw_field *fields, bool nested, struct tw
                               f->name);
         if (f->type != TW_FIELD_LIST) {
             if (f->nested != NULL || (f->flags & TW_FIELD_NESTED))
-                return tw_err_set(err, TW_EINVAL,
-                                  "field \"%s\" has sub-fields or the nested flag but is not a list",
-                                  f->name);
+                return tw_err_set(
+                    err, TW_EINVAL,
+                    "field \"%s\" has sub-fields or the nested flag but is not a list", f->name);
             continue;
         }
         if (nested)

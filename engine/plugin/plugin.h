@@ -107,9 +107,9 @@ struct tw_slot {
         int64_t i; /* INT, MONEY (minor units), BOOL (0/1); dates: see the text */
         double d;  /* NUMBER */
     } v;
-    uint32_t off;  /* TEXT/KEYWORD/DATE/DATETIME: offset of the bytes in the arena */
-    uint32_t len;  /* their length; not NUL-terminated */
-    bool set;      /* false: null */
+    uint32_t off; /* TEXT/KEYWORD/DATE/DATETIME: offset of the bytes in the arena */
+    uint32_t len; /* their length; not NUL-terminated */
+    bool set;     /* false: null */
 };
 
 /*
@@ -145,8 +145,8 @@ const struct tw_slot *tw_record_value(const struct tw_record *r, uint32_t col);
 /* Elements of the LIST column col (0 for a non-list column). */
 uint32_t tw_record_item_count(const struct tw_record *r, uint32_t col);
 /* Sub-field sub of element item of LIST column col. */
-const struct tw_slot *tw_record_item_value(const struct tw_record *r, uint32_t col,
-                                           uint32_t item, uint32_t sub);
+const struct tw_slot *tw_record_item_value(const struct tw_record *r, uint32_t col, uint32_t item,
+                                           uint32_t sub);
 /* Bytes of a text/date slot (valid until the next reset or setter). */
 const char *tw_record_text(const struct tw_record *r, const struct tw_slot *s);
 /* Chain the plugin reported; false when it reported none. */
@@ -160,16 +160,16 @@ bool tw_record_oom(const struct tw_record *r);
 
 /* The engine-side query (opaque to plugins): chain, run start, pushdown conditions. */
 struct tw_query {
-    int64_t chain;           /* the only chain to read */
-    int64_t run_start;       /* epoch seconds UTC */
-    int join;                /* TW_JOIN_ALL or TW_JOIN_ANY */
-    struct tw_cond *conds;   /* n conditions; values and strings owned by the query */
-    bool *applied;           /* applied[i]: the plugin reported condition i applied */
-    uint32_t n;              /* conditions in use */
-    uint32_t cap;            /* allocated */
-    bool window;             /* target.since: read only changes in [window_from, window_to) */
-    int64_t window_from;     /* INT64_MIN: from the beginning (the task's first good run) */
-    int64_t window_to;       /* the run's start */
+    int64_t chain;         /* the only chain to read */
+    int64_t run_start;     /* epoch seconds UTC */
+    int join;              /* TW_JOIN_ALL or TW_JOIN_ANY */
+    struct tw_cond *conds; /* n conditions; values and strings owned by the query */
+    bool *applied;         /* applied[i]: the plugin reported condition i applied */
+    uint32_t n;            /* conditions in use */
+    uint32_t cap;          /* allocated */
+    bool window;           /* target.since: read only changes in [window_from, window_to) */
+    int64_t window_from;   /* INT64_MIN: from the beginning (the task's first good run) */
+    int64_t window_to;     /* the run's start */
 };
 
 void tw_query_init(struct tw_query *q, int64_t chain, int64_t run_start, int join);
@@ -191,9 +191,9 @@ void tw_query_clear_applied(struct tw_query *q);
 
 /* The host table plus the per-run context its functions read. */
 struct tw_host_ctx {
-    struct tw_host api;  /* first member: plugins get &ctx->api */
-    const char *index;   /* plugin index, for log lines; borrowed */
-    const char *source;  /* source setting; borrowed */
+    struct tw_host api; /* first member: plugins get &ctx->api */
+    const char *index;  /* plugin index, for log lines; borrowed */
+    const char *source; /* source setting; borrowed */
 };
 
 /* Fill ctx for one run of the plugin serving index; both strings borrowed. */

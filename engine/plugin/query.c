@@ -60,8 +60,7 @@ static int check_arity(uint32_t op, uint32_t nvalues, struct tw_err *err)
         if (nvalues == 0)
             return TW_OK;
         return tw_err_set(err, TW_EINVAL, "a null test takes no value, got %u", nvalues);
-    default:
-        return tw_err_set(err, TW_EINVAL, "unknown condition op %u", op);
+    default: return tw_err_set(err, TW_EINVAL, "unknown condition op %u", op);
     }
 }
 
@@ -107,8 +106,7 @@ static struct tw_value *copy_values(const struct tw_value *src, uint32_t n, uint
 }
 
 int tw_query_add(struct tw_query *q, uint32_t field, uint32_t sub, uint32_t op,
-                 const struct tw_value *values, uint32_t nvalues, uint32_t type,
-                 struct tw_err *err)
+                 const struct tw_value *values, uint32_t nvalues, uint32_t type, struct tw_err *err)
 {
     struct tw_cond *conds;
     struct tw_value *vals;
@@ -135,7 +133,8 @@ int tw_query_add(struct tw_query *q, uint32_t field, uint32_t sub, uint32_t op,
     if (vals == NULL)
         return tw_err_set(err, TW_ENOMEM, "out of memory building a query");
     q->conds[q->n] = (struct tw_cond){
-        .field = field, .sub = sub, .op = op, .nvalues = nvalues, .values = vals};
+        .field = field, .sub = sub, .op = op, .nvalues = nvalues, .values = vals
+    };
     q->applied[q->n] = false;
     q->n++;
     return TW_OK;

@@ -106,7 +106,8 @@ void tw_record_reset(struct tw_record *r)
     r->bad[0] = '\0';
 }
 
-static int mark_bad(struct tw_record *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int mark_bad(struct tw_record *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* Remember the first problem only: it is the one that explains the others. */
 static int mark_bad(struct tw_record *r, const char *fmt, ...)
@@ -159,8 +160,9 @@ static struct tw_slot *slot_for(struct tw_record *r, uint32_t col, uint32_t want
 }
 
 #define T(x) (1u << (x))
-#define ANY_TYPE (T(TW_FIELD_INT) | T(TW_FIELD_MONEY) | T(TW_FIELD_NUMBER) | T(TW_FIELD_KEYWORD) | \
-                  T(TW_FIELD_TEXT) | T(TW_FIELD_BOOL) | T(TW_FIELD_DATE) | T(TW_FIELD_DATETIME))
+#define ANY_TYPE                                                                      \
+    (T(TW_FIELD_INT) | T(TW_FIELD_MONEY) | T(TW_FIELD_NUMBER) | T(TW_FIELD_KEYWORD) | \
+     T(TW_FIELD_TEXT) | T(TW_FIELD_BOOL) | T(TW_FIELD_DATE) | T(TW_FIELD_DATETIME))
 
 /* Append bytes to the arena; sets s->off/len. */
 static int arena_put(struct tw_record *r, struct tw_slot *s, const char *p, size_t len)
@@ -404,8 +406,8 @@ uint32_t tw_record_item_count(const struct tw_record *r, uint32_t col)
     return r->lists[col].nitems;
 }
 
-const struct tw_slot *tw_record_item_value(const struct tw_record *r, uint32_t col,
-                                           uint32_t item, uint32_t sub)
+const struct tw_slot *tw_record_item_value(const struct tw_record *r, uint32_t col, uint32_t item,
+                                           uint32_t sub)
 {
     const struct rec_list *l = &r->lists[col];
 

@@ -38,8 +38,7 @@ void tw_plugin_registry_destroy(struct tw_plugin_registry *reg)
     tw_free(reg);
 }
 
-int tw_plugin_registry_push(struct tw_plugin_registry *reg, struct tw_plugin *p,
-                            struct tw_err *err)
+int tw_plugin_registry_push(struct tw_plugin_registry *reg, struct tw_plugin *p, struct tw_err *err)
 {
     struct tw_plugin **v;
     size_t cap;
@@ -130,8 +129,7 @@ static int list_dir(const char *dir, char ***names, size_t *n, struct tw_err *er
     return ret;
 }
 
-int tw_plugin_registry_load_dir(struct tw_plugin_registry *reg, const char *dir,
-                                struct tw_err *err)
+int tw_plugin_registry_load_dir(struct tw_plugin_registry *reg, const char *dir, struct tw_err *err)
 {
     char **names = NULL;
     char path[4096];
@@ -203,8 +201,8 @@ int tw_plugin_registry_print(const struct tw_plugin_registry *reg, FILE *out)
         fprintf(out, "%s%s  label %s  version %s  file %s\n", i > 0 ? "\n" : "", p->desc.index,
                 p->desc.label, p->desc.version, p->file);
         /* ABI 1.1: what target.since compares (docs/reference.md §13); "none" refuses since. */
-        fprintf(out, "  changes: %s\n", p->desc.change_column != NULL ? p->desc.change_column
-                                                                      : "none (no target.since)");
+        fprintf(out, "  changes: %s\n",
+                p->desc.change_column != NULL ? p->desc.change_column : "none (no target.since)");
         fprintf(out, "  %-26s %-9s %-8s flags\n", "field", "type", "segment");
         print_fields(out, p->desc.fields, 2);
     }

@@ -27,8 +27,7 @@ struct where {
     char *path; /* owned */
 };
 
-static int locate(const struct tw_s3_conf *c, const char *key, struct where *w,
-                  struct tw_err *err)
+static int locate(const struct tw_s3_conf *c, const char *key, struct where *w, struct tw_err *err)
 {
     const char *ep = c->endpoint != NULL ? c->endpoint : "";
     const char *sep = strstr(ep, "://");
@@ -37,8 +36,9 @@ static int locate(const struct tw_s3_conf *c, const char *key, struct where *w,
     int k;
 
     if (sep == NULL || sep[3] == '\0' || c->bucket == NULL || c->bucket[0] == '\0')
-        return tw_err_set(err, TW_EINVAL, "s3: results.s3.endpoint must be http(s)://host[:port] "
-                                          "and results.s3.bucket must be set");
+        return tw_err_set(err, TW_EINVAL,
+                          "s3: results.s3.endpoint must be http(s)://host[:port] "
+                          "and results.s3.bucket must be set");
     hostport = sep + 3;
     n = strcspn(hostport, "/");
     plen = strlen(c->prefix != NULL ? c->prefix : "") + strlen(key) + strlen(c->bucket) + 3;
@@ -51,8 +51,8 @@ static int locate(const struct tw_s3_conf *c, const char *key, struct where *w,
             k = snprintf(w->host, sizeof(w->host), "%.*s", (int)n, hostport);
         snprintf(w->path, plen, "/%s/%s%s", c->bucket, c->prefix != NULL ? c->prefix : "", key);
     } else {
-        k = snprintf(w->scheme_host, sizeof(w->scheme_host), "%.*s%s.%.*s", (int)(sep + 3 - ep),
-                     ep, c->bucket, (int)n, hostport);
+        k = snprintf(w->scheme_host, sizeof(w->scheme_host), "%.*s%s.%.*s", (int)(sep + 3 - ep), ep,
+                     c->bucket, (int)n, hostport);
         if (k >= 0 && (size_t)k < sizeof(w->scheme_host))
             k = snprintf(w->host, sizeof(w->host), "%s.%.*s", c->bucket, (int)n, hostport);
         snprintf(w->path, plen, "/%s%s", c->prefix != NULL ? c->prefix : "", key);
@@ -105,8 +105,8 @@ struct body {
 
 struct answer {
     long status;
-    struct tw_buf text;  /* response body, bounded */
-    char etag[160];      /* the ETag header, quotes kept */
+    struct tw_buf text; /* response body, bounded */
+    char etag[160];     /* the ETag header, quotes kept */
 };
 
 static size_t on_read(char *dst, size_t size, size_t n, void *arg)
@@ -159,7 +159,10 @@ static size_t on_header(char *src, size_t size, size_t n, void *arg)
  */
 static int xml_text(const char *xml, const char *name, char *out, size_t cap)
 {
-    static const struct { const char *ent; char c; } ents[] = {
+    static const struct {
+        const char *ent;
+        char c;
+    } ents[] = {
         { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' }, { "&apos;", '\'' },
     };
     char open[64], close[64];
@@ -298,12 +301,12 @@ static int attempt(const struct call *c, const struct where *w, struct answer *a
     curl_easy_setopt(curl, CURLOPT_URL, url.data);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, c->conf->timeout_s > 0 ? c->conf->timeout_s
-                                                                          : 30L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT,
+                     c->conf->timeout_s > 0 ? c->conf->timeout_s : 30L);
     /* A stalled transfer, not a slow one, is what times out: a 100 MB part is legitimate. */
     curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, c->conf->timeout_s > 0 ? c->conf->timeout_s
-                                                                          : 30L);
+    curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME,
+                     c->conf->timeout_s > 0 ? c->conf->timeout_s : 30L);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, a);
@@ -378,13 +381,13 @@ struct tw_s3_upload {
     const struct tw_s3_conf *conf;
     char *key;
     char what[600];
-    char *buf;          /* part_size bytes */
+    char *buf; /* part_size bytes */
     size_t len;
     char upload_id[512]; /* "" until the multipart upload is created */
     char (*etags)[160];  /* etags[i] of part i+1 */
     unsigned n_parts, cap_parts;
     uint64_t bytes;
-    struct tw_err err;  /* sticky */
+    struct tw_err err; /* sticky */
 };
 
 unsigned tw_s3_upload_parts(const struct tw_s3_upload *u)
@@ -440,8 +443,10 @@ static int send_part(struct tw_s3_upload *u)
     int rc;
 
     if (u->n_parts == MAX_PARTS)
-        return tw_err_set(&u->err, TW_ELIMIT, "S3 %s: more than %d parts; raise "
-                          "results.s3.part_size", u->what, MAX_PARTS);
+        return tw_err_set(&u->err, TW_ELIMIT,
+                          "S3 %s: more than %d parts; raise "
+                          "results.s3.part_size",
+                          u->what, MAX_PARTS);
     if (u->n_parts == u->cap_parts) {
         unsigned ncap = u->cap_parts ? u->cap_parts * 2 : 16;
         void *p = tw_realloc(u->etags, ncap * sizeof(*u->etags));

@@ -19,22 +19,22 @@
 
 #include "core/err.h"
 
-#define TW_S3_TRIES 5                          /* attempts per request */
+#define TW_S3_TRIES 5                            /* attempts per request */
 #define TW_S3_MIN_PART ((size_t)5 * 1024 * 1024) /* S3's smallest part but the last */
 
 /* Borrowed strings; the caller keeps them alive as long as the client uses the struct. */
 struct tw_s3_conf {
-    const char *endpoint;          /* "https://s3.eu-west-1.amazonaws.com", no trailing slash */
+    const char *endpoint; /* "https://s3.eu-west-1.amazonaws.com", no trailing slash */
     const char *region;
     const char *bucket;
-    const char *prefix;            /* prepended to every key, may be "" */
-    int path_style;                /* 1: endpoint/bucket/key; 0: bucket.host/key */
+    const char *prefix; /* prepended to every key, may be "" */
+    int path_style;     /* 1: endpoint/bucket/key; 0: bucket.host/key */
     const char *access_key_id;
     const char *secret_access_key;
-    const char *session_token;     /* "" or NULL unless temporary credentials */
-    size_t part_size;              /* bytes per multipart part, >= TW_S3_MIN_PART */
-    long timeout_s;                /* per request, connect and transfer */
-    long retry_base_ms;            /* first backoff, doubled per retry */
+    const char *session_token; /* "" or NULL unless temporary credentials */
+    size_t part_size;          /* bytes per multipart part, >= TW_S3_MIN_PART */
+    long timeout_s;            /* per request, connect and transfer */
+    long retry_base_ms;        /* first backoff, doubled per retry */
 };
 
 /*

@@ -41,8 +41,8 @@ static void on_progress(void *ctx, const struct tw_export_stats *s)
  * *lua may hold what was made so far: the caller destroys both either way.
  */
 static int compile_segment(const struct tw_export_work_ctx *w, const struct tw_run_job *job,
-                           const struct tw_plugin *plugin, struct tw_seg **seg,
-                           struct tw_lua **lua, struct tw_err *err)
+                           const struct tw_plugin *plugin, struct tw_seg **seg, struct tw_lua **lua,
+                           struct tw_err *err)
 {
     struct tw_lua_limits lim = { w->cfg->lua_max_memory_bytes, w->cfg->lua_max_instructions };
     char dir[4096];
@@ -96,7 +96,8 @@ int tw_export_work(const struct tw_run_job *job, struct tw_run_report *rep, void
     if (plugin == NULL)
         return tw_run_report_error(rep, &counts,
                                    "export_index %s: no index plugin of that name is loaded "
-                                   "(see taskwheel plugins)", job->export_index);
+                                   "(see taskwheel plugins)",
+                                   job->export_index);
     if (writer == NULL) {
         /* Not built in: the operator's Lua formatter lua_dir/formats/<name>.lua (docs/reference.md §7.2). */
         snprintf(lua_path, sizeof(lua_path), "%s/formats/%s.lua", w->cfg->lua_dir,
@@ -104,7 +105,8 @@ int tw_export_work(const struct tw_run_job *job, struct tw_run_report *rep, void
         if (access(lua_path, R_OK) != 0)
             return tw_run_report_error(rep, &counts,
                                        "export_format %s: no built-in writer and no Lua "
-                                       "formatter %s", job->export_format, lua_path);
+                                       "formatter %s",
+                                       job->export_format, lua_path);
         lua_ops = tw_lua_writer;
         lua_ops.name = job->export_format;
         lua_ops.ext = job->export_format;

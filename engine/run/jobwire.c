@@ -14,14 +14,14 @@
 
 #include "core/mem.h"
 
-#define JOB_MAGIC 0x74776a62u        /* "twjb" */
+#define JOB_MAGIC 0x74776a62u /* "twjb" */
 #define JOB_NSTR 5
-#define JOB_MAX (64u << 20)          /* a job is a few KB; refuse absurd lengths */
+#define JOB_MAX (64u << 20) /* a job is a few KB; refuse absurd lengths */
 
 struct job_head {
     uint32_t magic;
-    int32_t len[JOB_NSTR];           /* byte length of each string, -1 for NULL */
-    int32_t gzip;                    /* 0 or 1 */
+    int32_t len[JOB_NSTR]; /* byte length of each string, -1 for NULL */
+    int32_t gzip;          /* 0 or 1 */
     int64_t task_id, chain, run_start;
     int64_t since, since_from;
 };
@@ -78,7 +78,7 @@ int tw_job_send(int fd, const struct tw_run_job *job)
         } while (n == -1 && errno == EINTR);
         if (n <= 0)
             return n == 0 ? (errno = EPIPE, -1) : -1;
-        for (len = (size_t)n; len > 0 && k > 0;) {   /* drop what was sent from the front */
+        for (len = (size_t)n; len > 0 && k > 0;) { /* drop what was sent from the front */
             if (len < iov[0].iov_len) {
                 iov[0].iov_base = (char *)iov[0].iov_base + len;
                 iov[0].iov_len -= len;

@@ -31,26 +31,26 @@
 #include "core/log.h"
 #include "core/mem.h"
 
-#define SEND_TIMEOUT_S 5             /* a spare that does not read its job is replaced */
-#define START_TRIES 3                /* spares tried per start before the caller forks */
-#define START_WAIT_MS 100            /* longest wait for a clone before the caller forks */
-#define SILENT_MS 5000               /* a spawner this late with an answer is replaced */
+#define SEND_TIMEOUT_S 5  /* a spare that does not read its job is replaced */
+#define START_TRIES 3     /* spares tried per start before the caller forks */
+#define START_WAIT_MS 100 /* longest wait for a clone before the caller forks */
+#define SILENT_MS 5000    /* a spawner this late with an answer is replaced */
 
 struct spare {
-    struct tw_list link;             /* pool->pending or pool->ready */
-    pid_t pid;                       /* 0 while pending */
-    uint64_t asked_ms;               /* monotonic time of the request */
-    int job_fd;                      /* our end of its job socket */
-    int report_fd;                   /* read end of its report pipe, non-blocking */
+    struct tw_list link; /* pool->pending or pool->ready */
+    pid_t pid;           /* 0 while pending */
+    uint64_t asked_ms;   /* monotonic time of the request */
+    int job_fd;          /* our end of its job socket */
+    int report_fd;       /* read end of its report pipe, non-blocking */
 };
 
 struct tw_pool {
-    struct tw_worker_kind kind;      /* for each spawner started */
-    struct tw_spawner *sp;           /* NULL after a failure, until the next fill */
-    struct tw_list pending;          /* asked for, oldest first */
-    struct tw_list ready;            /* have a pid, oldest first */
+    struct tw_worker_kind kind; /* for each spawner started */
+    struct tw_spawner *sp;      /* NULL after a failure, until the next fill */
+    struct tw_list pending;     /* asked for, oldest first */
+    struct tw_list ready;       /* have a pid, oldest first */
     unsigned n_pending, n_ready;
-    bool warned;                     /* a spawner failure was logged already */
+    bool warned; /* a spawner failure was logged already */
 };
 
 static void spare_close(struct spare *s)
@@ -94,8 +94,10 @@ static void drop_spawner(struct tw_pool *p, int why)
     pid_t pid;
 
     if (!p->warned)
-        tw_logf(TW_LOG_WARN, "run.spawner", "the worker spawner failed (%s): starting a new "
-                "one (logged once)", strerror(why));
+        tw_logf(TW_LOG_WARN, "run.spawner",
+                "the worker spawner failed (%s): starting a new "
+                "one (logged once)",
+                strerror(why));
     p->warned = true;
     while (p->n_pending > 0 && tw_spawner_reply(p->sp, false, &pid) == 1) {
         s = pop(&p->pending, &p->n_pending);
@@ -103,7 +105,7 @@ static void drop_spawner(struct tw_pool *p, int why)
         spare_end(s);
     }
     while ((s = pop(&p->pending, &p->n_pending)) != NULL)
-        spare_close(s);          /* never cloned, or its spare reads EOF and exits */
+        spare_close(s); /* never cloned, or its spare reads EOF and exits */
     tw_spawner_destroy(p->sp);
     p->sp = NULL;
 }
@@ -136,7 +138,7 @@ static void take_answers(struct tw_pool *p, bool wait)
         }
         s = pop(&p->pending, &p->n_pending);
         if (pid <= 0) {
-            spare_close(s);      /* that clone failed (process limit): a later fill retries */
+            spare_close(s); /* that clone failed (process limit): a later fill retries */
             return;
         }
         s->pid = pid;
@@ -183,7 +185,7 @@ static int ask(struct tw_pool *p)
         drop_spawner(p, why);
         return -1;
     }
-    close(job[1]);               /* the spawner has its own copies now */
+    close(job[1]); /* the spawner has its own copies now */
     close(rep[1]);
     tw_list_add_tail(&p->pending, &s->link);
     p->n_pending++;
@@ -216,7 +218,7 @@ void tw_pool_destroy(struct tw_pool *p)
     if (p == NULL)
         return;
     while (p->n_pending > 0 && p->sp != NULL)
-        take_answers(p, true);   /* learn every pid, so every spare is reaped */
+        take_answers(p, true); /* learn every pid, so every spare is reaped */
     while ((s = pop(&p->ready, &p->n_ready)) != NULL)
         spare_end(s);
     while ((s = pop(&p->pending, &p->n_pending)) != NULL)
@@ -259,15 +261,15 @@ int tw_pool_start(struct tw_pool *p, const struct tw_run_job *job, pid_t *pid, i
         }
         s = pop(&p->ready, &p->n_ready);
         if (s == NULL)
-            continue;            /* the spawner failed or the clone did: ask again */
+            continue; /* the spawner failed or the clone did: ask again */
         if (tw_job_send(s->job_fd, job) == -1) {
-            spare_end(s);        /* died while ready */
+            spare_end(s); /* died while ready */
             continue;
         }
         *pid = s->pid;
         *report_fd = s->report_fd;
         s->report_fd = -1;
-        spare_close(s);          /* closing the job socket is fine: the job is in it */
+        spare_close(s); /* closing the job socket is fine: the job is in it */
         return 0;
     }
     errno = EAGAIN;

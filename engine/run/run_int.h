@@ -16,32 +16,32 @@
 
 #include "run/runner.h"
 
-#define TW_RUN_FRAME_MAGIC 0x74777266u  /* "twrf" */
+#define TW_RUN_FRAME_MAGIC 0x74777266u /* "twrf" */
 
 /* When adding a kind, also update frame handling in runner.c (on_frame). */
 enum tw_run_frame_kind {
-    TW_FRAME_PROGRESS = 1,      /* counts so far */
-    TW_FRAME_SUCCESS = 2,       /* final: text = result file name, size, sha256 */
-    TW_FRAME_ERROR = 3,         /* final: text = the error sentence */
+    TW_FRAME_PROGRESS = 1, /* counts so far */
+    TW_FRAME_SUCCESS = 2,  /* final: text = result file name, size, sha256 */
+    TW_FRAME_ERROR = 3,    /* final: text = the error sentence */
 };
 
 struct tw_run_frame {
-    uint32_t magic;             /* TW_RUN_FRAME_MAGIC */
-    uint32_t kind;              /* enum tw_run_frame_kind */
+    uint32_t magic;              /* TW_RUN_FRAME_MAGIC */
+    uint32_t kind;               /* enum tw_run_frame_kind */
     struct tw_run_counts counts; /* records so far / in total */
-    int64_t size;               /* SUCCESS: result file size, bytes */
-    char sha256[72];            /* SUCCESS: lowercase hex, 64 chars + NUL */
-    char text[704];             /* SUCCESS: file name; ERROR: sentence */
+    int64_t size;                /* SUCCESS: result file size, bytes */
+    char sha256[72];             /* SUCCESS: lowercase hex, 64 chars + NUL */
+    char text[704];              /* SUCCESS: file name; ERROR: sentence */
 };
 
 _Static_assert(sizeof(struct tw_run_frame) <= PIPE_BUF, "a frame must be written atomically");
 
 /* The child side of a run: what the work function's `rep` points to. */
 struct tw_run_report {
-    int fd;                     /* write end of the report pipe (blocking) */
-    uint64_t last_progress_ms;  /* monotonic time of the last progress frame, 0 = none yet */
-    int finals;                 /* final frames sent: 0 or 1 */
-    struct tw_run_counts last;  /* the counts last given to tw_run_report_progress */
+    int fd;                    /* write end of the report pipe (blocking) */
+    uint64_t last_progress_ms; /* monotonic time of the last progress frame, 0 = none yet */
+    int finals;                /* final frames sent: 0 or 1 */
+    struct tw_run_counts last; /* the counts last given to tw_run_report_progress */
 };
 
 /*

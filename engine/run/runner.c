@@ -38,29 +38,29 @@
 
 enum stop_reason {
     STOP_NONE = 0,
-    STOP_TIMEOUT,               /* task_timeout: SIGTERM sent, SIGKILL follows */
-    STOP_CANCEL,                /* task deleted */
-    STOP_INTERRUPT,             /* server stopping */
+    STOP_TIMEOUT,   /* task_timeout: SIGTERM sent, SIGKILL follows */
+    STOP_CANCEL,    /* task deleted */
+    STOP_INTERRUPT, /* server stopping */
 };
 
 struct tw_run {
-    struct tw_list link;        /* runner->runs */
-    struct tw_runner *runner;   /* owner */
-    pid_t pid;                  /* the worker, also its process group id */
-    int fd;                     /* read end of the report pipe, non-blocking; -1 after EOF */
-    struct event *ev_read;      /* fd readable */
-    struct event *ev_timer;     /* task_timeout, then the SIGKILL grace */
-    int stop;                   /* enum stop_reason */
-    bool term_sent;             /* SIGTERM already sent for the timeout */
-    bool bad_frame;             /* a frame failed its magic check: reading stopped */
-    bool has_final;             /* final holds the final frame */
-    int status;                 /* waitpid status once reaped */
-    uint64_t started_ms;        /* monotonic */
+    struct tw_list link;         /* runner->runs */
+    struct tw_runner *runner;    /* owner */
+    pid_t pid;                   /* the worker, also its process group id */
+    int fd;                      /* read end of the report pipe, non-blocking; -1 after EOF */
+    struct event *ev_read;       /* fd readable */
+    struct event *ev_timer;      /* task_timeout, then the SIGKILL grace */
+    int stop;                    /* enum stop_reason */
+    bool term_sent;              /* SIGTERM already sent for the timeout */
+    bool bad_frame;              /* a frame failed its magic check: reading stopped */
+    bool has_final;              /* final holds the final frame */
+    int status;                  /* waitpid status once reaped */
+    uint64_t started_ms;         /* monotonic */
     struct tw_run_counts counts; /* latest counts seen */
-    struct tw_run_frame final;  /* the SUCCESS or ERROR frame */
-    struct tw_run_frame in;     /* frame being reassembled */
-    size_t in_len;              /* bytes of 'in' received so far */
-    struct tw_run_job job;      /* strings below are owned copies */
+    struct tw_run_frame final;   /* the SUCCESS or ERROR frame */
+    struct tw_run_frame in;      /* frame being reassembled */
+    size_t in_len;               /* bytes of 'in' received so far */
+    struct tw_run_job job;       /* strings below are owned copies */
 };
 
 struct tw_runner {
@@ -141,9 +141,7 @@ static void on_frame(struct tw_run *run)
         run->counts = f->counts;
         run->has_final = true;
         return;
-    default:
-        run->bad_frame = true;
-        return;
+    default: run->bad_frame = true; return;
     }
 }
 
@@ -168,7 +166,7 @@ static void drain(struct tw_run *run)
         if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return;
         if (n <= 0) {
-            stop_reading(run);   /* EOF, or an error that will not go away */
+            stop_reading(run); /* EOF, or an error that will not go away */
             return;
         }
         run->in_len += (size_t)n;
@@ -217,8 +215,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 /* A plain file name the worker may have written into its result dir. */
 static bool name_ok(const char *s)
 {
-    return s[0] != '\0' && strchr(s, '/') == NULL && strcmp(s, ".") != 0 &&
-           strcmp(s, "..") != 0 && s[0] != '.';
+    return s[0] != '\0' && strchr(s, '/') == NULL && strcmp(s, ".") != 0 && strcmp(s, "..") != 0 &&
+           s[0] != '.';
 }
 
 /* Decide how a reaped run ended (rules at the top of the file) and tell the owner. */
@@ -244,7 +242,7 @@ static void report_end(struct tw_runner *r, struct tw_run *run, int status)
         res.has_counts = false;
         snprintf(path, sizeof(path), "%s/%s", run->job.result_dir, final);
         if (run->has_final && run->final.kind == TW_FRAME_SUCCESS && name_ok(final))
-            (void)unlink(path);  /* finished just before the cancel: the task is gone */
+            (void)unlink(path); /* finished just before the cancel: the task is gone */
     } else if (run->has_final && run->final.kind == TW_FRAME_SUCCESS && name_ok(final)) {
         res.end = TW_RUN_DONE;
         snprintf(msg, sizeof(msg), "success");
@@ -309,7 +307,7 @@ static void refill_later(struct tw_runner *r)
 {
     struct timeval tv = { 0, REFILL_DELAY_MS * 1000 };
 
-    evtimer_add(r->ev_refill, &tv);   /* re-adding pushes it back: it fires once things pause */
+    evtimer_add(r->ev_refill, &tv); /* re-adding pushes it back: it fires once things pause */
 }
 
 static void on_sigchld(evutil_socket_t sig, short what, void *arg)
@@ -326,7 +324,8 @@ static void on_sigchld(evutil_socket_t sig, short what, void *arg)
     tw_list_init(&done);
     tw_pool_reap(r->pool);
     /* Collect first, then report: done callbacks may start or cancel runs. */
-    TW_LIST_FOREACH_SAFE(it, tmp, &r->runs) {
+    TW_LIST_FOREACH_SAFE(it, tmp, &r->runs)
+    {
         run = TW_CONTAINER_OF(it, struct tw_run, link);
         do {
             got = waitpid(run->pid, &status, WNOHANG);
@@ -338,7 +337,8 @@ static void on_sigchld(evutil_socket_t sig, short what, void *arg)
         tw_list_add_tail(&done, &run->link);
         r->active--;
     }
-    TW_LIST_FOREACH_SAFE(it, tmp, &done) {
+    TW_LIST_FOREACH_SAFE(it, tmp, &done)
+    {
         run = TW_CONTAINER_OF(it, struct tw_run, link);
         drain(run);
         tw_list_remove(&run->link);
@@ -355,7 +355,8 @@ int tw_runner_create(const struct tw_runner_opts *o, struct tw_runner **out, str
 
     if (o->base == NULL || o->work == NULL || o->done == NULL || o->workers == 0 ||
         o->worker_nice > 19)
-        return tw_err_set(err, TW_EINVAL, "runner: base, work, done, workers >= 1 and "
+        return tw_err_set(err, TW_EINVAL,
+                          "runner: base, work, done, workers >= 1 and "
                           "worker_nice <= 19 are required");
     r = tw_calloc(1, sizeof(*r));
     if (r == NULL)
@@ -391,7 +392,8 @@ void tw_runner_destroy(struct tw_runner *r)
 
     if (r == NULL)
         return;
-    TW_LIST_FOREACH_SAFE(it, tmp, &r->runs) {
+    TW_LIST_FOREACH_SAFE(it, tmp, &r->runs)
+    {
         run = TW_CONTAINER_OF(it, struct tw_run, link);
         kill_run(run, SIGKILL);
         while (waitpid(run->pid, &status, 0) == -1 && errno == EINTR)
@@ -497,7 +499,7 @@ int tw_runner_start(struct tw_runner *r, const struct tw_run_job *job, struct tw
         run_free(run);
         return ret;
     }
-    (void)setpgid(run->pid, run->pid);   /* also done by the child; whoever is first wins */
+    (void)setpgid(run->pid, run->pid); /* also done by the child; whoever is first wins */
     event_assign(run->ev_read, r->o.base, run->fd, EV_READ | EV_PERSIST, on_readable, run);
     event_add(run->ev_read, NULL);
     if (r->o.task_timeout_s > 0)
@@ -517,7 +519,7 @@ int tw_runner_cancel(struct tw_runner *r, int64_t task_id)
     run->stop = STOP_CANCEL;
     evtimer_del(run->ev_timer);
     kill_run(run, SIGKILL);
-    (void)unlink(run->job.tmp_path);   /* again at reap time: the worker may write until then */
+    (void)unlink(run->job.tmp_path); /* again at reap time: the worker may write until then */
     return TW_OK;
 }
 
@@ -550,8 +552,8 @@ bool tw_runner_has_room(const struct tw_runner *r)
     return r->active < r->o.workers;
 }
 
-int tw_run_paths(const char *results_dir, int64_t chain, int64_t task_id, char *dir,
-                 size_t dir_len, char *tmp, size_t tmp_len)
+int tw_run_paths(const char *results_dir, int64_t chain, int64_t task_id, char *dir, size_t dir_len,
+                 char *tmp, size_t tmp_len)
 {
     int n = snprintf(dir, dir_len, "%s/%lld/%lld", results_dir, (long long)chain,
                      (long long)task_id);

@@ -32,29 +32,29 @@
 
 struct event_base;
 struct tw_runner;
-struct tw_run_report;           /* child side: where a work function reports (worker.c) */
+struct tw_run_report; /* child side: where a work function reports (worker.c) */
 
 /* What one run needs, all of it; strings are borrowed by tw_runner_start, which copies them. */
 struct tw_run_job {
     int64_t task_id;
-    int64_t chain;              /* the only chain the export may read */
-    int64_t run_start;          /* start of the run, UTC seconds (the plugin's "now") */
-    const char *export_index;   /* target.export_index */
-    const char *export_format;  /* target.export_format */
-    bool gzip;                  /* target.compression is "gzip" */
-    const char *segment_json;   /* resolved segment (inline or saved), compact JSON; NULL: none */
-    const char *result_dir;     /* results_dir/<chain>/<id>: where the result is renamed to */
-    const char *tmp_path;       /* result_dir/.partial: the only file written before the rename */
-    bool since;                 /* target.since (docs/reference.md §13): export only changes in */
-    int64_t since_from;         /* [since_from, run_start); INT64_MIN: from the beginning */
+    int64_t chain;             /* the only chain the export may read */
+    int64_t run_start;         /* start of the run, UTC seconds (the plugin's "now") */
+    const char *export_index;  /* target.export_index */
+    const char *export_format; /* target.export_format */
+    bool gzip;                 /* target.compression is "gzip" */
+    const char *segment_json;  /* resolved segment (inline or saved), compact JSON; NULL: none */
+    const char *result_dir;    /* results_dir/<chain>/<id>: where the result is renamed to */
+    const char *tmp_path;      /* result_dir/.partial: the only file written before the rename */
+    bool since;                /* target.since (docs/reference.md §13): export only changes in */
+    int64_t since_from;        /* [since_from, run_start); INT64_MIN: from the beginning */
 };
 
 /* Record counts of a run (docs/reference.md §7.3). */
 struct tw_run_counts {
-    int64_t total;              /* records read from the source */
-    int64_t errors;             /* records that could not be written */
-    int64_t skips;              /* records filtered out after reading */
-    int64_t success;            /* records written */
+    int64_t total;   /* records read from the source */
+    int64_t errors;  /* records that could not be written */
+    int64_t skips;   /* records filtered out after reading */
+    int64_t success; /* records written */
 };
 
 /*
@@ -85,8 +85,8 @@ tw_work_fn tw_export_work;
 void tw_run_report_progress(struct tw_run_report *rep, const struct tw_run_counts *c);
 int tw_run_report_success(struct tw_run_report *rep, const struct tw_run_counts *c,
                           const char *file_name, int64_t size, const char *sha256_hex);
-int tw_run_report_error(struct tw_run_report *rep, const struct tw_run_counts *c,
-                        const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int tw_run_report_error(struct tw_run_report *rep, const struct tw_run_counts *c, const char *fmt,
+                        ...) __attribute__((format(printf, 3, 4)));
 /*
  * From a signal handler: send msg as the final error, with the counts last given to
  * tw_run_report_progress, and end the worker (_exit). Async-signal-safe; never returns. Used
@@ -96,42 +96,42 @@ void tw_run_report_fatal(struct tw_run_report *rep, const char *msg) __attribute
 
 /* When adding an end, also update report_end() in runner.c and on_run_end() in sched.c. */
 enum tw_run_end {
-    TW_RUN_DONE = 0,            /* final report "success": the result is in place */
-    TW_RUN_FAILED,              /* error report, crash, exit without a result, timeout */
-    TW_RUN_CANCELLED,           /* tw_runner_cancel: write nothing about it */
-    TW_RUN_INTERRUPTED,         /* tw_runner_interrupt_all: the server is stopping */
+    TW_RUN_DONE = 0,    /* final report "success": the result is in place */
+    TW_RUN_FAILED,      /* error report, crash, exit without a result, timeout */
+    TW_RUN_CANCELLED,   /* tw_runner_cancel: write nothing about it */
+    TW_RUN_INTERRUPTED, /* tw_runner_interrupt_all: the server is stopping */
 };
 
 /* How a run ended; valid only during the done callback. */
 struct tw_run_result {
     int64_t task_id;
     int64_t chain;
-    int end;                    /* enum tw_run_end */
-    int64_t end_time;           /* UTC seconds */
-    const char *msg;            /* "success" or the error sentence; NULL when cancelled */
-    bool has_counts;            /* false for cancelled and interrupted runs */
+    int end;                     /* enum tw_run_end */
+    int64_t end_time;            /* UTC seconds */
+    const char *msg;             /* "success" or the error sentence; NULL when cancelled */
+    bool has_counts;             /* false for cancelled and interrupted runs */
     struct tw_run_counts counts; /* final counts, else the last progress seen */
-    const char *result_name;    /* TW_RUN_DONE: file name in the result dir, else NULL */
-    const char *result_path;    /* TW_RUN_DONE: result_dir/result_name, else NULL */
-    int64_t result_size;        /* bytes */
-    const char *result_sha256;  /* lowercase hex */
-    uint64_t wall_ms;           /* how long the worker ran, monotonic ms */
+    const char *result_name;     /* TW_RUN_DONE: file name in the result dir, else NULL */
+    const char *result_path;     /* TW_RUN_DONE: result_dir/result_name, else NULL */
+    int64_t result_size;         /* bytes */
+    const char *result_sha256;   /* lowercase hex */
+    uint64_t wall_ms;            /* how long the worker ran, monotonic ms */
 };
 
 typedef void tw_run_done_fn(void *ctx, const struct tw_run_result *res);
 typedef void tw_run_progress_fn(void *ctx, int64_t task_id, const struct tw_run_counts *c);
 
 struct tw_runner_opts {
-    struct event_base *base;    /* borrowed; the runner adds a SIGCHLD event to it */
-    unsigned workers;           /* concurrent runs, >= 1 */
-    uint32_t task_timeout_s;    /* SIGTERM after this; 0 = no timeout */
-    uint32_t kill_grace_ms;     /* SIGKILL this long after SIGTERM; 0 = 5000 */
-    tw_work_fn *work;           /* required */
-    void *work_ctx;             /* borrowed; passed to work in the child */
-    unsigned worker_nice;       /* workers and the spawner run this much nicer, 0..19 */
-    tw_run_done_fn *done;       /* required; called once per started run, from the loop */
+    struct event_base *base;      /* borrowed; the runner adds a SIGCHLD event to it */
+    unsigned workers;             /* concurrent runs, >= 1 */
+    uint32_t task_timeout_s;      /* SIGTERM after this; 0 = no timeout */
+    uint32_t kill_grace_ms;       /* SIGKILL this long after SIGTERM; 0 = 5000 */
+    tw_work_fn *work;             /* required */
+    void *work_ctx;               /* borrowed; passed to work in the child */
+    unsigned worker_nice;         /* workers and the spawner run this much nicer, 0..19 */
+    tw_run_done_fn *done;         /* required; called once per started run, from the loop */
     tw_run_progress_fn *progress; /* may be NULL */
-    void *ctx;                  /* for done and progress */
+    void *ctx;                    /* for done and progress */
 };
 
 /*
@@ -166,14 +166,14 @@ int tw_runner_cancel(struct tw_runner *r, int64_t task_id);
 void tw_runner_interrupt_all(struct tw_runner *r);
 
 bool tw_runner_is_running(const struct tw_runner *r, int64_t task_id);
-unsigned tw_runner_active(const struct tw_runner *r);   /* runs not yet reaped */
-bool tw_runner_has_room(const struct tw_runner *r);     /* active < workers */
+unsigned tw_runner_active(const struct tw_runner *r); /* runs not yet reaped */
+bool tw_runner_has_room(const struct tw_runner *r);   /* active < workers */
 
 /*
  * Fill dir (results_dir/<chain>/<id>) and tmp (dir/.partial) for a task. TW_EINVAL when they
  * do not fit in dir_len/tmp_len.
  */
-int tw_run_paths(const char *results_dir, int64_t chain, int64_t task_id, char *dir,
-                 size_t dir_len, char *tmp, size_t tmp_len);
+int tw_run_paths(const char *results_dir, int64_t chain, int64_t task_id, char *dir, size_t dir_len,
+                 char *tmp, size_t tmp_len);
 
 #endif /* TW_RUN_RUNNER_H */

@@ -49,25 +49,25 @@
 
 #include "core/mem.h"
 
-#define SPAWN_MAGIC 0x74777370u      /* "twsp" */
-#define SPAWN_FD 3                   /* the spawner's end of the socket, after close_from */
-#define SPAWN_REPLY_TIMEOUT_S 5      /* a spawner that does not answer is killed and replaced */
+#define SPAWN_MAGIC 0x74777370u /* "twsp" */
+#define SPAWN_FD 3              /* the spawner's end of the socket, after close_from */
+#define SPAWN_REPLY_TIMEOUT_S 5 /* a spawner that does not answer is killed and replaced */
 
 struct spawn_req {
     uint32_t magic;
-    uint32_t spare;                  /* a sequence number, for the reader of a trace */
+    uint32_t spare; /* a sequence number, for the reader of a trace */
 };
 
 struct spawn_rep {
     uint32_t magic;
-    int32_t err;                     /* 0, or the errno of a failed clone */
+    int32_t err; /* 0, or the errno of a failed clone */
     int64_t pid;
 };
 
 struct tw_spawner {
-    pid_t pid;                       /* the spawner, a child of the server */
-    int fd;                          /* the server's end of the socket */
-    uint32_t seq;                    /* requests sent */
+    pid_t pid;    /* the spawner, a child of the server */
+    int fd;       /* the server's end of the socket */
+    uint32_t seq; /* requests sent */
 };
 
 int tw_read_full(int fd, void *buf, size_t len, int flags)
@@ -143,9 +143,9 @@ static void spawner_main(int sock, pid_t server, const struct tw_worker_kind *ki
     long pid;
 
     (void)prctl(PR_SET_NAME, "tw-spawner");
-    tw_proc_lower_priority(kind->nice);   /* inherited by every spare it clones */
+    tw_proc_lower_priority(kind->nice); /* inherited by every spare it clones */
     tw_proc_reset_signals();
-    (void)setpgid(0, 0);         /* a terminal's ^C is for the server, which then drains */
+    (void)setpgid(0, 0); /* a terminal's ^C is for the server, which then drains */
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != server)
         _exit(0);
     if (sock != SPAWN_FD) {
@@ -155,8 +155,7 @@ static void spawner_main(int sock, pid_t server, const struct tw_worker_kind *ki
     }
     tw_proc_close_from(SPAWN_FD + 1);
     while (recv_req(sock, fds) == 0) {
-        pid = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), NULL, NULL, NULL,
-                      NULL);
+        pid = syscall(SYS_clone, (unsigned long)(CLONE_PARENT | SIGCHLD), NULL, NULL, NULL, NULL);
         if (pid == 0) {
             close(sock);
             tw_spare_main(fds[1], fds[0], server, kind);
@@ -210,8 +209,8 @@ void tw_spawner_destroy(struct tw_spawner *sp)
 {
     if (sp == NULL)
         return;
-    close(sp->fd);               /* EOF: the spawner exits */
-    (void)kill(sp->pid, SIGKILL);   /* or it is stuck: either way it is gone */
+    close(sp->fd);                /* EOF: the spawner exits */
+    (void)kill(sp->pid, SIGKILL); /* or it is stuck: either way it is gone */
     while (waitpid(sp->pid, NULL, 0) == -1 && errno == EINTR)
         continue;
     tw_free(sp);

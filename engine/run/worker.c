@@ -30,9 +30,9 @@
 #include "core/clock.h"
 
 #define REPORT_FD 3
-#define JOB_FD 4                  /* a spare's job socket, until the job is read */
-#define FD_PARK 10                /* fds wait at the lowest free number >= this while moved */
-#define EXIT_NO_REPORT 70         /* EX_SOFTWARE: the work function returned 0 but said nothing */
+#define JOB_FD 4          /* a spare's job socket, until the job is read */
+#define FD_PARK 10        /* fds wait at the lowest free number >= this while moved */
+#define EXIT_NO_REPORT 70 /* EX_SOFTWARE: the work function returned 0 but said nothing */
 #define PROGRESS_EVERY_MS 1000
 
 void tw_proc_reset_signals(void)
@@ -46,7 +46,7 @@ void tw_proc_reset_signals(void)
     sigemptyset(&sa.sa_mask);
     for (sig = 1; sig < NSIG; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
-            (void)sigaction(sig, &sa, NULL);   /* EINVAL for the RT signals glibc reserves */
+            (void)sigaction(sig, &sa, NULL); /* EINVAL for the RT signals glibc reserves */
     sigemptyset(&none);
     (void)sigprocmask(SIG_SETMASK, &none, NULL);
 }
@@ -101,8 +101,7 @@ static int arrange_fds(int report_fd, int job_fd)
         return 0;
     /* A server started with 0-2 closed may have got a pipe there: cover that copy up too. */
     for (i = 0; i < 3; i++)
-        if (i != null_fd && (i == 0 || i == report_fd || i == job_fd ||
-                             fcntl(i, F_GETFD) == -1))
+        if (i != null_fd && (i == 0 || i == report_fd || i == job_fd || fcntl(i, F_GETFD) == -1))
             (void)dup2(null_fd, i);
     if (null_fd > 2)
         (void)close(null_fd);
@@ -184,8 +183,8 @@ int tw_run_report_success(struct tw_run_report *rep, const struct tw_run_counts 
 }
 
 /* The final message of a failed run: a sentence a user can act on (truncated to fit). */
-int tw_run_report_error(struct tw_run_report *rep, const struct tw_run_counts *c,
-                        const char *fmt, ...)
+int tw_run_report_error(struct tw_run_report *rep, const struct tw_run_counts *c, const char *fmt,
+                        ...)
 {
     struct tw_run_frame f;
     va_list ap;
@@ -228,7 +227,7 @@ static void worker_prepare(int report_fd, int job_fd, pid_t parent)
     tw_proc_reset_signals();
     (void)setpgid(0, 0);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
-        _exit(EXIT_NO_REPORT);   /* the server is already gone: nobody to report to */
+        _exit(EXIT_NO_REPORT); /* the server is already gone: nobody to report to */
     if (arrange_fds(report_fd, job_fd) == -1)
         _exit(EXIT_NO_REPORT);
 }
@@ -243,13 +242,13 @@ static void worker_run(const struct tw_run_job *job, const struct tw_worker_kind
     int status;
     int rc;
 
-    (void)prctl(PR_SET_NAME, "tw-worker");   /* what ps -o comm and top show */
+    (void)prctl(PR_SET_NAME, "tw-worker"); /* what ps -o comm and top show */
     memset(&rep, 0, sizeof(rep));
     memset(&none, 0, sizeof(none));
     rep.fd = REPORT_FD;
     if (make_dirs(job->result_dir) == -1) {
-        tw_run_report_error(&rep, &none, "cannot create result directory %s: %s",
-                            job->result_dir, strerror(errno));
+        tw_run_report_error(&rep, &none, "cannot create result directory %s: %s", job->result_dir,
+                            strerror(errno));
         _exit(0);
     }
     rc = kind->work(job, &rep, kind->work_ctx);
@@ -274,7 +273,7 @@ void tw_spare_main(int report_fd, int job_fd, pid_t parent, const struct tw_work
     (void)prctl(PR_SET_NAME, "tw-spare");
     worker_prepare(report_fd, job_fd, parent);
     if (tw_job_recv(JOB_FD, &job) == NULL)
-        _exit(0);                /* no job: the pool shrank or the server is stopping */
+        _exit(0); /* no job: the pool shrank or the server is stopping */
     (void)close(JOB_FD);
-    worker_run(&job, kind);      /* the job's buffer lives until _exit */
+    worker_run(&job, kind); /* the job's buffer lives until _exit */
 }

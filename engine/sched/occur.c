@@ -15,10 +15,10 @@
 
 #define SECS_PER_DAY INT64_C(86400)
 #define SECS_PER_WEEK (7 * SECS_PER_DAY)
-#define LIMIT (INT64_C(1) << 55)   /* keeps every intermediate far from int64 overflow */
+#define LIMIT (INT64_C(1) << 55) /* keeps every intermediate far from int64 overflow */
 
 /* Indexed by enum tw_repeat. */
-static const char *const repeat_names[] = {"", "daily", "weekly", "monthly"};
+static const char *const repeat_names[] = { "", "daily", "weekly", "monthly" };
 
 int tw_repeat_parse(const char *s, enum tw_repeat *out, struct tw_err *err)
 {
@@ -119,22 +119,18 @@ int64_t tw_occur_next(int64_t once_at, enum tw_repeat r, unsigned anchor_day, in
     if (once_at <= -LIMIT || now >= LIMIT)
         return TW_OCCUR_NEVER;
     switch (r) {
-    case TW_REPEAT_DAILY:
-        return next_periodic(once_at, SECS_PER_DAY, now);
-    case TW_REPEAT_WEEKLY:
-        return next_periodic(once_at, SECS_PER_WEEK, now);
-    case TW_REPEAT_MONTHLY:
-        return next_monthly(once_at, anchor_day, now);
-    case TW_REPEAT_NONE:
-        break;
+    case TW_REPEAT_DAILY: return next_periodic(once_at, SECS_PER_DAY, now);
+    case TW_REPEAT_WEEKLY: return next_periodic(once_at, SECS_PER_WEEK, now);
+    case TW_REPEAT_MONTHLY: return next_monthly(once_at, anchor_day, now);
+    case TW_REPEAT_NONE: break;
     }
     return TW_OCCUR_NEVER;
 }
 
 /* ---- on a zone's wall clock (docs/reference.md §13) -------------------------------------------------- */
 
-#define TZ_LIMIT (INT64_C(1) << 40)   /* ~34,000 years: far past any time the API accepts */
-#define TZ_TRIES 8                    /* candidates looked at; 3 or 4 suffice (see below) */
+#define TZ_LIMIT (INT64_C(1) << 40) /* ~34,000 years: far past any time the API accepts */
+#define TZ_TRIES 8                  /* candidates looked at; 3 or 4 suffice (see below) */
 
 unsigned tw_occur_anchor_day_tz(int64_t t, const struct tw_tz *z)
 {

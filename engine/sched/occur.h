@@ -15,10 +15,10 @@ struct tw_tz;
 
 /* When adding a rule, also update repeat_names[] in occur.c and tw_occur_next. */
 enum tw_repeat {
-    TW_REPEAT_NONE = 0,   /* run once */
-    TW_REPEAT_DAILY,      /* same time of day, every day */
-    TW_REPEAT_WEEKLY,     /* same weekday and time, every 7 days */
-    TW_REPEAT_MONTHLY,    /* same day of month (anchored, clamped to the month) and time */
+    TW_REPEAT_NONE = 0, /* run once */
+    TW_REPEAT_DAILY,    /* same time of day, every day */
+    TW_REPEAT_WEEKLY,   /* same weekday and time, every 7 days */
+    TW_REPEAT_MONTHLY,  /* same day of month (anchored, clamped to the month) and time */
 };
 
 /* "No further occurrence": larger than every real time, so it sorts last. */

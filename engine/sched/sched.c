@@ -24,9 +24,9 @@
 #include "core/mem.h"
 #include "sched/sched_int.h"
 
-#define CHECK_EVERY_MS 60000     /* longest sleep of the wheel timer: clock-jump check period */
-#define CLOCK_JUMP_MS 1000       /* a wall/monotonic offset change larger than this re-arms */
-#define RETRY_MS 1000            /* back-off when a due task cannot be queued (no memory) */
+#define CHECK_EVERY_MS 60000 /* longest sleep of the wheel timer: clock-jump check period */
+#define CLOCK_JUMP_MS 1000   /* a wall/monotonic offset change larger than this re-arms */
+#define RETRY_MS 1000        /* back-off when a due task cannot be queued (no memory) */
 
 struct tw_sched_task *tw_sched_entry_get(const struct tw_sched *s, int64_t id)
 {
@@ -48,8 +48,10 @@ static void on_timer_fire(struct tw_timer *timer)
     struct tw_sched *s = firing;
 
     if (tw_squeue_push(&s->queue, t->chain, &t->qlink, false) != TW_OK) {
-        tw_logf(TW_LOG_ERROR, "sched.enomem", "task %lld is due but cannot be queued: "
-                "out of memory, retrying in 1 s", (long long)t->h.key);
+        tw_logf(TW_LOG_ERROR, "sched.enomem",
+                "task %lld is due but cannot be queued: "
+                "out of memory, retrying in 1 s",
+                (long long)t->h.key);
         tw_wheel_arm(s->wheel, &t->timer, tw_wheel_now(s->wheel) + RETRY_MS);
     }
 }
@@ -130,8 +132,10 @@ static void check_clock(struct tw_sched *s)
 
     if (jump < CLOCK_JUMP_MS && jump > -CLOCK_JUMP_MS)
         return;
-    tw_logf(TW_LOG_WARN, "sched.clock_jump", "the wall clock moved by %lld ms: re-arming %zu "
-            "tasks", (long long)jump, s->tasks.n);
+    tw_logf(TW_LOG_WARN, "sched.clock_jump",
+            "the wall clock moved by %lld ms: re-arming %zu "
+            "tasks",
+            (long long)jump, s->tasks.n);
     s->wall_minus_mono_ms = off;
     tw_imap_each(&s->tasks, rearm_one, s);
 }
@@ -175,7 +179,7 @@ void tw_sched_notify_why(struct tw_sched *s, int64_t task_id, const struct tw_er
 
 struct rebuild {
     struct tw_sched *s;
-    int64_t *stale;              /* INPROGRESS ids, then their chains: pairs */
+    int64_t *stale; /* INPROGRESS ids, then their chains: pairs */
     size_t n_stale;
     size_t cap_stale;
 };
@@ -200,7 +204,7 @@ static int rebuild_one(void *ctx, const struct tw_task_brief *b)
         return TW_OK;
     }
     if (b->state != TW_STATE_READY && b->repeat[0] == '\0')
-        return TW_OK;            /* a finished one-off task: nothing to schedule */
+        return TW_OK; /* a finished one-off task: nothing to schedule */
     t = tw_sched_entry_add(rb->s, b->id, b->chain);
     if (t == NULL)
         return TW_ENOMEM;
@@ -259,10 +263,15 @@ static void on_pump_more(evutil_socket_t fd, short what, void *arg)
 int tw_sched_create(const struct tw_sched_deps *d, struct tw_sched **out, struct tw_err *err)
 {
     struct tw_runner_opts ro = {
-        .base = d->base, .workers = d->cfg->workers, .task_timeout_s = d->cfg->task_timeout_s,
-        .kill_grace_ms = d->kill_grace_ms, .work = d->work, .work_ctx = d->work_ctx,
+        .base = d->base,
+        .workers = d->cfg->workers,
+        .task_timeout_s = d->cfg->task_timeout_s,
+        .kill_grace_ms = d->kill_grace_ms,
+        .work = d->work,
+        .work_ctx = d->work_ctx,
         .worker_nice = d->cfg->worker_nice,
-        .done = tw_sched_on_run_end, .progress = tw_sched_on_progress,
+        .done = tw_sched_on_run_end,
+        .progress = tw_sched_on_progress,
     };
     struct tw_sched *s;
     uint64_t t0 = tw_clock_mono_ms();
@@ -293,8 +302,10 @@ int tw_sched_create(const struct tw_sched_deps *d, struct tw_sched **out, struct
         ret = rebuild(s, err);
     if (ret != TW_OK)
         goto fail;
-    tw_logf(TW_LOG_INFO, "sched.ready", "%zu tasks scheduled, %llu interrupted runs recovered, "
-            "in %llu ms", s->tasks.n, (unsigned long long)s->st.recovered,
+    tw_logf(TW_LOG_INFO, "sched.ready",
+            "%zu tasks scheduled, %llu interrupted runs recovered, "
+            "in %llu ms",
+            s->tasks.n, (unsigned long long)s->st.recovered,
             (unsigned long long)(tw_clock_mono_ms() - t0));
     schedule_tick(s);
     *out = s;

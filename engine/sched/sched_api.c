@@ -29,7 +29,7 @@ void tw_sched_task_changed(struct tw_sched *s, int64_t task_id)
     int rc;
 
     if (t != NULL && (t->flags & TW_SF_RUNNING))
-        return;                  /* the end of the run re-reads the task */
+        return; /* the end of the run re-reads the task */
     memset(&task, 0, sizeof(task));
     rc = tw_store_task_get(s->d.store, task_id, &task, &err);
     if (rc == TW_ENOTFOUND) {
@@ -70,7 +70,7 @@ void tw_sched_task_deleted(struct tw_sched *s, int64_t task_id)
     }
     if (t->flags & TW_SF_RUNNING) {
         t->flags |= TW_SF_DELETED;
-        tw_runner_cancel(s->runner, task_id);   /* its end arrives as TW_RUN_CANCELLED */
+        tw_runner_cancel(s->runner, task_id); /* its end arrives as TW_RUN_CANCELLED */
         return;
     }
     tw_sched_entry_drop(s, t);
@@ -114,7 +114,7 @@ int tw_sched_execute(struct tw_sched *s, int64_t task_id, tw_sched_exec_done_fn 
         ret = tw_err_set(err, TW_ENOMEM, "out of memory");
         goto out;
     }
-    tw_timer_disarm(&t->timer);  /* trigger.once is kept: the end of the run re-arms it */
+    tw_timer_disarm(&t->timer); /* trigger.once is kept: the end of the run re-arms it */
     t->flags |= TW_SF_EXECUTE;
     /*
      * Pump before registering the waiter, with a probe for this task: a start that fails here

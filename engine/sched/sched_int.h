@@ -19,15 +19,15 @@
 
 /* ---- intrusive int64 hash map (chained, power-of-two buckets, grows at load 1) ---- */
 
-struct tw_hnode {                /* embed in the owner */
-    struct tw_hnode *next;       /* bucket chain */
-    int64_t key;                 /* set before tw_imap_put; never changed while in a map */
+struct tw_hnode {          /* embed in the owner */
+    struct tw_hnode *next; /* bucket chain */
+    int64_t key;           /* set before tw_imap_put; never changed while in a map */
 };
 
 struct tw_imap {
-    struct tw_hnode **buckets;   /* nbuckets heads */
-    size_t nbuckets;             /* power of two */
-    size_t n;                    /* nodes in the map */
+    struct tw_hnode **buckets; /* nbuckets heads */
+    size_t nbuckets;           /* power of two */
+    size_t n;                  /* nodes in the map */
 };
 
 /* An empty map with room for about size_hint nodes. TW_OK or TW_ENOMEM. */
@@ -59,10 +59,10 @@ void tw_imap_each(struct tw_imap *m, void (*fn)(struct tw_hnode *node, void *arg
  * running items and freed when it has neither.
  */
 struct tw_squeue {
-    struct tw_imap chains;       /* struct tw_squeue_chain by chain id */
-    struct tw_list ring;         /* chains eligible to start, in turn order */
-    uint32_t cap;                /* max running per chain; 0 = no cap */
-    size_t queued;               /* items waiting, all chains */
+    struct tw_imap chains; /* struct tw_squeue_chain by chain id */
+    struct tw_list ring;   /* chains eligible to start, in turn order */
+    uint32_t cap;          /* max running per chain; 0 = no cap */
+    size_t queued;         /* items waiting, all chains */
 };
 
 int tw_squeue_init(struct tw_squeue *q, uint32_t per_chain_cap);
@@ -95,10 +95,10 @@ uint32_t tw_squeue_running(const struct tw_squeue *q, int64_t chain);
 
 /* When adding a flag, check start() and tw_sched_on_run_end() in sched_run.c. */
 enum tw_sched_flag {
-    TW_SF_RUNNING = 1u << 0,     /* popped from the queue and started (or being started) */
-    TW_SF_EXECUTE = 1u << 1,     /* the queued/running instance is a POST /execute */
-    TW_SF_DELETED = 1u << 2,     /* deleted while running: free when the run ends */
-    TW_SF_RECOVERED = 1u << 3,   /* interrupted by the previous process: run it whatever once */
+    TW_SF_RUNNING = 1u << 0,   /* popped from the queue and started (or being started) */
+    TW_SF_EXECUTE = 1u << 1,   /* the queued/running instance is a POST /execute */
+    TW_SF_DELETED = 1u << 2,   /* deleted while running: free when the run ends */
+    TW_SF_RECOVERED = 1u << 3, /* interrupted by the previous process: run it whatever once */
 };
 
 /*
@@ -106,12 +106,12 @@ enum tw_sched_flag {
  * 32 (timer) + 16 (queue link) + 16 (map node) + 8 + 8 + 8 = 88 bytes.
  */
 struct tw_sched_task {
-    struct tw_timer timer;       /* armed at trigger.once, on the wheel's monotonic ms scale */
-    struct tw_list qlink;        /* in s->queue while due and waiting for a worker */
-    struct tw_hnode h;           /* key = task id; in s->tasks */
-    int64_t chain;               /* the task's chain, for the fair queue */
-    int64_t once_at;             /* UTC seconds the timer is armed for */
-    uint32_t flags;              /* enum tw_sched_flag */
+    struct tw_timer timer; /* armed at trigger.once, on the wheel's monotonic ms scale */
+    struct tw_list qlink;  /* in s->queue while due and waiting for a worker */
+    struct tw_hnode h;     /* key = task id; in s->tasks */
+    int64_t chain;         /* the task's chain, for the fair queue */
+    int64_t once_at;       /* UTC seconds the timer is armed for */
+    uint32_t flags;        /* enum tw_sched_flag */
 };
 
 /* A held POST /execute waiting for the end of its run. */
@@ -119,34 +119,34 @@ struct tw_sched_waiter {
     struct tw_sched_waiter *next; /* s->waiters */
     int64_t task_id;
     tw_sched_exec_done_fn *cb;
-    void *arg;                   /* borrowed from the API */
+    void *arg; /* borrowed from the API */
 };
 
 /* tw_sched_execute's view of the start it asked for, filled while it pumps (sched_run.c). */
 struct tw_sched_probe {
-    int64_t task_id;             /* the task being executed */
-    bool failed;                 /* it was popped and could not start */
-    struct tw_err err;           /* why, when failed */
+    int64_t task_id;   /* the task being executed */
+    bool failed;       /* it was popped and could not start */
+    struct tw_err err; /* why, when failed */
 };
 
 struct tw_sched {
-    struct tw_sched_deps d;      /* as given */
-    struct tw_wheel *wheel;      /* every armed entry's timer */
-    struct event *tick;          /* the one libevent timer driving the wheel */
-    struct event *grace;         /* shutdown grace, then interrupt */
-    struct event *later;         /* zero-delay: on_drained outside the caller's stack */
-    struct event *pump_more;     /* zero-delay: the rest of a pump, after the loop's I/O */
-    struct tw_runner *runner;    /* the worker pool */
-    struct tw_imap tasks;        /* struct tw_sched_task by task id */
-    struct tw_squeue queue;      /* due entries, fair across chains */
+    struct tw_sched_deps d;          /* as given */
+    struct tw_wheel *wheel;          /* every armed entry's timer */
+    struct event *tick;              /* the one libevent timer driving the wheel */
+    struct event *grace;             /* shutdown grace, then interrupt */
+    struct event *later;             /* zero-delay: on_drained outside the caller's stack */
+    struct event *pump_more;         /* zero-delay: the rest of a pump, after the loop's I/O */
+    struct tw_runner *runner;        /* the worker pool */
+    struct tw_imap tasks;            /* struct tw_sched_task by task id */
+    struct tw_squeue queue;          /* due entries, fair across chains */
     struct tw_sched_waiter *waiters; /* held executes, rarely more than a few */
-    struct tw_sched_probe *probe; /* set only during tw_sched_execute's own pump */
-    int64_t wall_minus_mono_ms;  /* the offset arms were computed with */
-    bool stopping;               /* tw_sched_shutdown was called: start nothing */
-    bool drained;                /* on_drained was called */
+    struct tw_sched_probe *probe;    /* set only during tw_sched_execute's own pump */
+    int64_t wall_minus_mono_ms;      /* the offset arms were computed with */
+    bool stopping;                   /* tw_sched_shutdown was called: start nothing */
+    bool drained;                    /* on_drained was called */
     tw_sched_drained_fn *on_drained;
     void *drained_arg;
-    struct tw_sched_stats st;    /* counters; tasks/armed/queued/running computed on demand */
+    struct tw_sched_stats st; /* counters; tasks/armed/queued/running computed on demand */
 };
 
 struct tw_sched_task *tw_sched_entry_get(const struct tw_sched *s, int64_t id);
@@ -177,17 +177,16 @@ int tw_sched_recover(struct tw_sched *s, int64_t id, int64_t chain, struct tw_er
 
 /* The target.since window of a task's run (sched_since.c). */
 struct tw_sched_window {
-    bool since;                  /* target.since is set; nothing below is valid otherwise */
-    int64_t from;                /* the watermark, INT64_MIN: from the beginning */
-    char *key;                   /* what the run exports, saved with the watermark; owned */
+    bool since;   /* target.since is set; nothing below is valid otherwise */
+    int64_t from; /* the watermark, INT64_MIN: from the beginning */
+    char *key;    /* what the run exports, saved with the watermark; owned */
 };
 /* Fill *w for task (read from the store: the watermark is not part of struct tw_task). */
-int tw_sched_since_window(struct tw_sched *s, const struct tw_task *task,
-                          struct tw_sched_window *w, struct tw_err *err);
+int tw_sched_since_window(struct tw_sched *s, const struct tw_task *task, struct tw_sched_window *w,
+                          struct tw_err *err);
 void tw_sched_window_fini(struct tw_sched_window *w);
 /* "success (changes FROM .. TO)" (docs/reference.md §13) into buf; returns buf. */
-const char *tw_sched_window_msg(const struct tw_sched_window *w, int64_t to, char *buf,
-                                size_t n);
+const char *tw_sched_window_msg(const struct tw_sched_window *w, int64_t to, char *buf, size_t n);
 
 /* sched_stats.c: metrics in s->st and the run.started / run.finished log lines */
 void tw_sched_stats_init(struct tw_sched *s);

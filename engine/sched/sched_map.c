@@ -63,7 +63,7 @@ static void grow(struct tw_imap *m)
 
     m->buckets = tw_calloc(old_n * 2, sizeof(*m->buckets));
     if (m->buckets == NULL) {
-        m->buckets = old;      /* keep working, just with longer chains */
+        m->buckets = old; /* keep working, just with longer chains */
         return;
     }
     m->nbuckets = old_n * 2;

@@ -11,11 +11,11 @@
 #include "core/mem.h"
 
 struct tw_squeue_chain {
-    struct tw_hnode h;           /* key = chain id; in q->chains */
-    struct tw_list items;        /* waiting items, FIFO */
-    struct tw_list ring;         /* link in q->ring; unlinked when not eligible */
-    uint32_t waiting;            /* length of items */
-    uint32_t running;            /* popped and not yet ended */
+    struct tw_hnode h;    /* key = chain id; in q->chains */
+    struct tw_list items; /* waiting items, FIFO */
+    struct tw_list ring;  /* link in q->ring; unlinked when not eligible */
+    uint32_t waiting;     /* length of items */
+    uint32_t running;     /* popped and not yet ended */
 };
 
 static struct tw_squeue_chain *chain_get(const struct tw_squeue *q, int64_t chain)
@@ -60,7 +60,7 @@ static void free_chain(struct tw_hnode *h, void *arg)
 
     (void)arg;
     TW_LIST_FOREACH_SAFE(it, tmp, &c->items)
-        tw_list_node_init(it);
+    tw_list_node_init(it);
     tw_free(c);
 }
 
@@ -106,7 +106,7 @@ void tw_squeue_remove(struct tw_squeue *q, int64_t chain, struct tw_list *item)
     tw_list_remove(item);
     q->queued--;
     if (c == NULL)
-        return;                  /* cannot happen: a queued item's chain has a node */
+        return; /* cannot happen: a queued item's chain has a node */
     c->waiting--;
     settle(q, c);
 }
@@ -125,7 +125,7 @@ struct tw_list *tw_squeue_pop(struct tw_squeue *q, int64_t *chain)
     c->running++;
     q->queued--;
     *chain = c->h.key;
-    tw_list_remove(&c->ring);    /* its turn is used: to the back of the ring, if eligible */
+    tw_list_remove(&c->ring); /* its turn is used: to the back of the ring, if eligible */
     settle(q, c);
     return item;
 }

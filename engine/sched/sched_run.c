@@ -32,7 +32,7 @@
 #include "sched/sched_int.h"
 
 #define MSG_INTERRUPTED "interrupted: server stopped during run"
-#define PUMP_SLICE 8             /* starts per turn of the event loop (tw_sched_pump) */
+#define PUMP_SLICE 8 /* starts per turn of the event loop (tw_sched_pump) */
 
 /* A copy of the trigger JSON with "once" set to once_at; NULL when it cannot be built. */
 static char *trigger_with_once(const char *trigger_json, int64_t once_at)
@@ -47,7 +47,7 @@ static char *trigger_with_once(const char *trigger_json, int64_t once_at)
         text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(root);
     copy = tw_strdup(text);
-    free(text);                  /* allocated by jansson with malloc */
+    free(text); /* allocated by jansson with malloc */
     return copy;
 }
 
@@ -64,8 +64,10 @@ static const struct tw_tz *task_zone(const struct tw_task *task)
     struct tw_err err;
 
     if (name != NULL && tw_tz_get(name, &z, &err) != TW_OK) {
-        tw_logf(TW_LOG_ERROR, "sched.timezone", "task %lld: %s; its next run is computed in "
-                "UTC", (long long)task->id, err.msg);
+        tw_logf(TW_LOG_ERROR, "sched.timezone",
+                "task %lld: %s; its next run is computed in "
+                "UTC",
+                (long long)task->id, err.msg);
         z = NULL;
     }
     json_decref(root);
@@ -95,12 +97,16 @@ static void record_end(struct tw_sched *s, struct tw_sched_task *t, const struct
         o->next_trigger_json = trigger;
     }
     if (tw_store_run_finish(s->d.store, task->id, o, &err) != TW_OK) {
-        tw_logf(TW_LOG_ERROR, "sched.finish", "task %lld: cannot record the end of its run "
-                "(%s): %s", (long long)task->id, o->msg ? o->msg : "", err.msg);
-        next = TW_OCCUR_NEVER;   /* still INPROGRESS in the store: recovered at next start */
+        tw_logf(TW_LOG_ERROR, "sched.finish",
+                "task %lld: cannot record the end of its run "
+                "(%s): %s",
+                (long long)task->id, o->msg ? o->msg : "", err.msg);
+        next = TW_OCCUR_NEVER; /* still INPROGRESS in the store: recovered at next start */
     } else if (rep != TW_REPEAT_NONE && next == TW_OCCUR_NEVER) {
-        tw_logf(TW_LOG_ERROR, "sched.advance", "task %lld: cannot compute its next run: it "
-                "will not repeat until its trigger is updated", (long long)task->id);
+        tw_logf(TW_LOG_ERROR, "sched.advance",
+                "task %lld: cannot compute its next run: it "
+                "will not repeat until its trigger is updated",
+                (long long)task->id);
     }
     if (next != TW_OCCUR_NEVER && !s->stopping)
         tw_sched_arm(s, t, next);
@@ -169,7 +175,7 @@ static int resolve(struct tw_sched *s, const struct tw_task *task, char **format
     if (inline_seg != NULL) {
         text = json_dumps(inline_seg, JSON_COMPACT | JSON_PRESERVE_ORDER);
         *segment = tw_strdup(text);
-        free(text);              /* allocated by jansson with malloc */
+        free(text); /* allocated by jansson with malloc */
         if (*segment == NULL)
             ret = tw_err_set(err, TW_ENOMEM, "out of memory preparing the run");
     } else if (task->segment_id > 0) {
@@ -187,8 +193,7 @@ static int resolve(struct tw_sched *s, const struct tw_task *task, char **format
 }
 
 /* Build the job and fork its worker. TW_OK, or an error with a sentence for the task's log. */
-static int launch(struct tw_sched *s, const struct tw_task *task, int64_t now,
-                  struct tw_err *err)
+static int launch(struct tw_sched *s, const struct tw_task *task, int64_t now, struct tw_err *err)
 {
     char dir[4096], tmp[4096 + 16];
     char *format = NULL, *segment = NULL;
@@ -235,8 +240,7 @@ static void not_started(struct tw_sched *s, struct tw_sched_task *t, const struc
     t->flags &= ~(uint32_t)(TW_SF_RUNNING | TW_SF_EXECUTE);
     tw_squeue_run_end(&s->queue, t->chain);
     if (retry)
-        tw_logf(TW_LOG_ERROR, "sched.start", "task %lld cannot start: %s", (long long)id,
-                err->msg);
+        tw_logf(TW_LOG_ERROR, "sched.start", "task %lld cannot start: %s", (long long)id, err->msg);
     if (retry || (rc == TW_OK && tw_sched_schedulable(task) && task->state != TW_STATE_INPROGRESS &&
                   !s->stopping))
         tw_sched_arm(s, t, retry ? tw_clock_wall_s() + 1 : task->once_at);
@@ -355,10 +359,11 @@ static bool interrupted_runs_again(struct tw_sched *s, int64_t id, int64_t now)
 
     memset(&task, 0, sizeof(task));
     if (tw_store_task_get(s->d.store, id, &task, &err) != TW_OK)
-        return true;             /* cannot tell: keep the usual write */
+        return true; /* cannot tell: keep the usual write */
     due = task.once_at <= now;
     if (!due)
-        tw_logf(TW_LOG_INFO, "sched.interrupt", "task %lld: interrupted before its trigger.once; "
+        tw_logf(TW_LOG_INFO, "sched.interrupt",
+                "task %lld: interrupted before its trigger.once; "
                 "left INPROGRESS so that the next start recovers it and runs it again",
                 (long long)id);
     tw_task_fini(&task);
@@ -398,8 +403,10 @@ static void end_finished(struct tw_sched *s, struct tw_sched_task *t,
     /* target.since: the DONE run moves the watermark to its start and names its window. The
      * task cannot change while it runs (PUT answers 409), so this is the window it ran. */
     if (res->end == TW_RUN_DONE && tw_sched_since_window(s, &task, &win, &err) != TW_OK)
-        tw_logf(TW_LOG_ERROR, "sched.since", "task %lld: cannot read its export watermark, "
-                "which stays where it was: %s", (long long)task.id, err.msg);
+        tw_logf(TW_LOG_ERROR, "sched.since",
+                "task %lld: cannot read its export watermark, "
+                "which stays where it was: %s",
+                (long long)task.id, err.msg);
     if (res->end == TW_RUN_DONE && win.since) {
         o.msg = tw_sched_window_msg(&win, task.last_run_date, msg, sizeof(msg));
         o.since_key = win.key;
@@ -429,12 +436,12 @@ void tw_sched_on_run_end(void *ctx, const struct tw_run_result *res)
                 (long long)res->task_id);
     } else if (res->end == TW_RUN_CANCELLED || (t->flags & TW_SF_DELETED)) {
         t->flags = 0;
-        tw_sched_entry_drop(s, t);   /* deleted: nothing of this run is written */
+        tw_sched_entry_drop(s, t); /* deleted: nothing of this run is written */
     } else if (res->end == TW_RUN_INTERRUPTED) {
         t->flags = 0;
         if (interrupted_runs_again(s, res->task_id, res->end_time))
             end_interrupted(s, res->task_id, res->end_time);
-        tw_sched_entry_drop(s, t);   /* READY (or INPROGRESS, see above): the next start runs it */
+        tw_sched_entry_drop(s, t); /* READY (or INPROGRESS, see above): the next start runs it */
     } else {
         t->flags = 0;
         end_finished(s, t, res);
@@ -443,7 +450,7 @@ void tw_sched_on_run_end(void *ctx, const struct tw_run_result *res)
     if (s->stopping)
         tw_sched_check_drained(s);
     else
-        pump_soon(s);            /* not here: one SIGCHLD may end dozens of runs in a row */
+        pump_soon(s); /* not here: one SIGCHLD may end dozens of runs in a row */
 }
 
 void tw_sched_on_progress(void *ctx, int64_t task_id, const struct tw_run_counts *c)
@@ -451,8 +458,8 @@ void tw_sched_on_progress(void *ctx, int64_t task_id, const struct tw_run_counts
     struct tw_sched *s = ctx;
     struct tw_err err;
 
-    if (tw_store_run_progress(s->d.store, task_id, tw_clock_wall_s(), c->total, c->errors,
-                              c->skips, c->success, &err) != TW_OK)
+    if (tw_store_run_progress(s->d.store, task_id, tw_clock_wall_s(), c->total, c->errors, c->skips,
+                              c->success, &err) != TW_OK)
         tw_logf(TW_LOG_WARN, "sched.progress", "task %lld: cannot record progress: %s",
                 (long long)task_id, err.msg);
 }
@@ -464,11 +471,11 @@ int tw_sched_recover(struct tw_sched *s, int64_t id, int64_t chain, struct tw_er
     int64_t now = tw_clock_wall_s();
 
     end_interrupted(s, id, now);
-    if (tw_run_paths(s->d.cfg->results_dir, chain, id, dir, sizeof(dir), tmp, sizeof(tmp)) ==
-        TW_OK)
+    if (tw_run_paths(s->d.cfg->results_dir, chain, id, dir, sizeof(dir), tmp, sizeof(tmp)) == TW_OK)
         (void)unlink(tmp);
-    tw_logf(TW_LOG_INFO, "sched.recover", "task %lld: INPROGRESS -> READY (" MSG_INTERRUPTED
-            "); it runs again now", (long long)id);
+    tw_logf(TW_LOG_INFO, "sched.recover",
+            "task %lld: INPROGRESS -> READY (" MSG_INTERRUPTED "); it runs again now",
+            (long long)id);
     t = tw_sched_entry_add(s, id, chain);
     if (t == NULL)
         return tw_err_set(err, TW_ENOMEM, "scheduler: out of memory while recovering tasks");

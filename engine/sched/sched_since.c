@@ -30,8 +30,7 @@ static char *window_key(const struct tw_task *task, const json_t *trigger)
     char *text = NULL;
     char *copy;
 
-    if (k == NULL ||
-        json_object_set_new(k, "export_index", json_string(task->export_index)) != 0 ||
+    if (k == NULL || json_object_set_new(k, "export_index", json_string(task->export_index)) != 0 ||
         (seg != NULL && json_object_set(k, "segment", (json_t *)seg) != 0) ||
         (seg_id != NULL && json_object_set(k, "segment_id", (json_t *)seg_id) != 0)) {
         json_decref(k);
@@ -40,12 +39,12 @@ static char *window_key(const struct tw_task *task, const json_t *trigger)
     text = json_dumps(k, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(k);
     copy = tw_strdup(text);
-    free(text);                  /* allocated by jansson with malloc */
+    free(text); /* allocated by jansson with malloc */
     return copy;
 }
 
-int tw_sched_since_window(struct tw_sched *s, const struct tw_task *task,
-                          struct tw_sched_window *w, struct tw_err *err)
+int tw_sched_since_window(struct tw_sched *s, const struct tw_task *task, struct tw_sched_window *w,
+                          struct tw_err *err)
 {
     json_t *target = json_loads(task->target_json, 0, NULL);
     json_t *trigger = json_loads(task->trigger_json, 0, NULL);
@@ -82,8 +81,7 @@ void tw_sched_window_fini(struct tw_sched_window *w)
     memset(w, 0, sizeof(*w));
 }
 
-const char *tw_sched_window_msg(const struct tw_sched_window *w, int64_t to, char *buf,
-                                size_t n)
+const char *tw_sched_window_msg(const struct tw_sched_window *w, int64_t to, char *buf, size_t n)
 {
     char a[TW_TIME_BUFSZ], b[TW_TIME_BUFSZ];
 

@@ -82,6 +82,6 @@ void tw_sched_note_end(struct tw_sched *s, const struct tw_task *task,
     snprintf(errors, sizeof(errors), "%" PRId64, res->counts.errors);
     tw_log(TW_LOG_INFO, "run.finished", "task", id, "chain", chain, "index",
            task->export_index ? task->export_index : "", "result", done ? "done" : "error",
-           "duration_ms", ms, "total", total, "success", success, "skips", skips,
-           "errors", errors, (const char *)NULL);
+           "duration_ms", ms, "total", total, "success", success, "skips", skips, "errors", errors,
+           (const char *)NULL);
 }

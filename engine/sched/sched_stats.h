@@ -13,25 +13,25 @@
 
 struct tw_sched;
 
-#define TW_SCHED_MAX_INDEXES 32  /* export indexes with their own records counter */
+#define TW_SCHED_MAX_INDEXES 32 /* export indexes with their own records counter */
 
 struct tw_sched_stats {
-    size_t tasks;                /* entries: armed, queued or running */
-    size_t armed;                /* waiting for their time in the wheel */
-    size_t queued;               /* due, waiting for a worker */
-    unsigned running;            /* workers busy */
-    uint64_t started;            /* runs started since creation */
-    uint64_t done;               /* runs that ended DONE */
-    uint64_t failed;             /* runs that ended ERROR (including ones never forked) */
-    uint64_t recovered;          /* INPROGRESS tasks recovered at creation */
+    size_t tasks;       /* entries: armed, queued or running */
+    size_t armed;       /* waiting for their time in the wheel */
+    size_t queued;      /* due, waiting for a worker */
+    unsigned running;   /* workers busy */
+    uint64_t started;   /* runs started since creation */
+    uint64_t done;      /* runs that ended DONE */
+    uint64_t failed;    /* runs that ended ERROR (including ones never forked) */
+    uint64_t recovered; /* INPROGRESS tasks recovered at creation */
     /* For metrics (sched_stats.c). */
-    unsigned workers;            /* size of the worker pool (cfg->workers) */
-    struct tw_histo lateness_s;  /* scheduled runs: start time - due time, seconds */
-    struct tw_histo run_s;       /* runs that ended DONE or ERROR in a worker: wall seconds */
-    size_t n_exported;           /* entries used in exported[] */
+    unsigned workers;           /* size of the worker pool (cfg->workers) */
+    struct tw_histo lateness_s; /* scheduled runs: start time - due time, seconds */
+    struct tw_histo run_s;      /* runs that ended DONE or ERROR in a worker: wall seconds */
+    size_t n_exported;          /* entries used in exported[] */
     struct {
-        char index[48];          /* export_index */
-        uint64_t records;        /* records written by runs that ended DONE (counts.success) */
+        char index[48];               /* export_index */
+        uint64_t records;             /* records written by runs that ended DONE (counts.success) */
     } exported[TW_SCHED_MAX_INDEXES]; /* further indexes are counted under "other" */
 };
 

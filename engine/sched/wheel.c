@@ -31,16 +31,16 @@
 #define SLOT_BITS 8
 #define SLOTS (1u << SLOT_BITS)
 #define WORDS (SLOTS / 64)
-#define WHEEL_BITS (LEVELS * SLOT_BITS)   /* 32: the wheel spans 2^32 ms */
+#define WHEEL_BITS (LEVELS * SLOT_BITS) /* 32: the wheel spans 2^32 ms */
 
 struct tw_wheel {
-    uint64_t now_ms;                         /* C: every timer with expiry <= C has fired or is due */
-    uint64_t due_min_ms;                     /* lower bound of expiries on 'due' (stale after disarm) */
-    uint64_t over_min_ms;                    /* lower bound of expiries on 'overflow' (likewise) */
-    uint64_t used[LEVELS][WORDS];            /* bit set: the slot may be non-empty */
-    struct tw_list due;                      /* armed at or before C; fire on the next run */
-    struct tw_list overflow;                 /* beyond the 2^32 ms block of C */
-    struct tw_list slots[LEVELS][SLOTS];     /* the wheel proper */
+    uint64_t now_ms;                     /* C: every timer with expiry <= C has fired or is due */
+    uint64_t due_min_ms;                 /* lower bound of expiries on 'due' (stale after disarm) */
+    uint64_t over_min_ms;                /* lower bound of expiries on 'overflow' (likewise) */
+    uint64_t used[LEVELS][WORDS];        /* bit set: the slot may be non-empty */
+    struct tw_list due;                  /* armed at or before C; fire on the next run */
+    struct tw_list overflow;             /* beyond the 2^32 ms block of C */
+    struct tw_list slots[LEVELS][SLOTS]; /* the wheel proper */
 };
 
 static unsigned digit(uint64_t t, unsigned level)
@@ -122,7 +122,7 @@ static void forget_all(struct tw_list *head)
     struct tw_list *tmp;
 
     TW_LIST_FOREACH_SAFE(it, tmp, head)
-        tw_list_node_init(it);
+    tw_list_node_init(it);
     tw_list_init(head);
 }
 
@@ -232,7 +232,8 @@ static void replace_all(struct tw_wheel *w, struct tw_list *from, struct tw_list
     struct tw_list *tmp;
     struct tw_timer *t;
 
-    TW_LIST_FOREACH_SAFE(it, tmp, from) {
+    TW_LIST_FOREACH_SAFE(it, tmp, from)
+    {
         t = timer_of(it);
         tw_list_node_init(it);
         if (t->expire_at_ms <= w->now_ms)
@@ -283,7 +284,8 @@ static void take_due(struct tw_wheel *w, uint64_t now, struct tw_list *out)
     }
     /* The clock went backwards: keep what is not due yet by the caller's own 'now'. */
     w->due_min_ms = UINT64_MAX;
-    TW_LIST_FOREACH_SAFE(it, tmp, &w->due) {
+    TW_LIST_FOREACH_SAFE(it, tmp, &w->due)
+    {
         e = timer_of(it)->expire_at_ms;
         if (e <= now) {
             tw_list_remove(it);
@@ -314,7 +316,7 @@ size_t tw_wheel_run(struct tw_wheel *w, uint64_t now_ms)
         node = todo.next;
         tw_list_remove(node);
         t = timer_of(node);
-        t->fire(t);   /* may free t's owner: t is not touched after this */
+        t->fire(t); /* may free t's owner: t is not touched after this */
         fired++;
     }
     return fired;

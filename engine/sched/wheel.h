@@ -28,10 +28,10 @@ struct tw_timer;
 /* Called when the timer expires; the timer is already disarmed when this runs. */
 typedef void tw_timer_fn(struct tw_timer *t);
 
-struct tw_timer {                    /* embed in the owner (task, connection); 32 bytes */
-    struct tw_list link;             /* slot/due/overflow list; next == NULL when not armed */
-    uint64_t expire_at_ms;           /* absolute time on the caller's monotonic ms scale */
-    tw_timer_fn *fire;               /* called once per expiry; find the owner with TW_CONTAINER_OF */
+struct tw_timer {          /* embed in the owner (task, connection); 32 bytes */
+    struct tw_list link;   /* slot/due/overflow list; next == NULL when not armed */
+    uint64_t expire_at_ms; /* absolute time on the caller's monotonic ms scale */
+    tw_timer_fn *fire;     /* called once per expiry; find the owner with TW_CONTAINER_OF */
 };
 
 /* Prepare a timer (caller-provided storage) as not armed, with its callback. */

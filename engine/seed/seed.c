@@ -31,8 +31,8 @@ const char tw_seed_schema_sql[] =
     ;
 
 static const char *const tables[] = {
-    "users", "transactions", "transaction_items", "vouchers", "wallet_ledger", "products",
-    "product_variants",
+    "users",         "transactions", "transaction_items", "vouchers",
+    "wallet_ledger", "products",     "product_variants",
 };
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))
 
@@ -129,40 +129,54 @@ static int prepare_inserts(struct tw_seed_ctx *c)
 {
     int rc;
 
-    if ((rc = prepare(c, "INSERT INTO users (id, chain_id, entity_code, username, firstname, "
-                         "lastname, gender, birthday, country_code, store_id, created_date, "
-                         "last_modified, spaaza_opted_in, mailing_list_opted_in, loyalty_status, "
-                         "rfm_recency, rfm_frequency, rfm_monetary, wallet_balance) VALUES "
-                         "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &c->ins_user)) ||
-        (rc = prepare(c, "INSERT INTO transactions (id, chain_id, retailer_basket_code, "
-                         "timestamp, type, user_id, store_code, currency, subtotal, "
-                         "shipping_charge, total_value, payment_method, employee_code) VALUES "
-                         "(?,?,?,?,?,?,?,?,?,?,?,?,?)", &c->ins_tx)) ||
-        (rc = prepare(c, "INSERT INTO transaction_items (transaction_id, chain_id, position, "
-                         "retailer_product_code, barcode, name, quantity, sale_price, "
-                         "original_price, basket_item_subtotal, item_is_promotional) VALUES "
-                         "(?,?,?,?,?,?,?,?,?,?,?)", &c->ins_item)) ||
-        (rc = prepare(c, "INSERT INTO vouchers (id, chain_id, user_id, campaign_id, "
-                         "campaign_name, type, status, amount, amount_redeemed, currency, "
-                         "created_date, date_time_claimed, date_time_redeemed, expiry_date, "
-                         "deleted) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", &c->ins_voucher)) ||
-        (rc = prepare(c, "INSERT INTO wallet_ledger (id, chain_id, user_id, timestamp, type, "
-                         "amount, balance_after, currency, campaign_id, basket_id, description) "
-                         "VALUES (?,?,?,?,?,?,?,?,?,?,?)", &c->ins_ledger)) ||
-        (rc = prepare(c, "INSERT INTO products (id, chain_id, owner_code, name, description, "
-                         "brand, category, price, cost_price, unit, is_promotional, web_url, "
-                         "created_date) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", &c->ins_product)) ||
-        (rc = prepare(c, "INSERT INTO product_variants (id, chain_id, product_id, owner_code, "
-                         "size, colour, price, barcode, image_url, created_date) VALUES "
-                         "(?,?,?,?,?,?,?,?,?,?)", &c->ins_variant)))
+    if ((rc = prepare(c,
+                      "INSERT INTO users (id, chain_id, entity_code, username, firstname, "
+                      "lastname, gender, birthday, country_code, store_id, created_date, "
+                      "last_modified, spaaza_opted_in, mailing_list_opted_in, loyalty_status, "
+                      "rfm_recency, rfm_frequency, rfm_monetary, wallet_balance) VALUES "
+                      "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      &c->ins_user)) ||
+        (rc = prepare(c,
+                      "INSERT INTO transactions (id, chain_id, retailer_basket_code, "
+                      "timestamp, type, user_id, store_code, currency, subtotal, "
+                      "shipping_charge, total_value, payment_method, employee_code) VALUES "
+                      "(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      &c->ins_tx)) ||
+        (rc = prepare(c,
+                      "INSERT INTO transaction_items (transaction_id, chain_id, position, "
+                      "retailer_product_code, barcode, name, quantity, sale_price, "
+                      "original_price, basket_item_subtotal, item_is_promotional) VALUES "
+                      "(?,?,?,?,?,?,?,?,?,?,?)",
+                      &c->ins_item)) ||
+        (rc = prepare(c,
+                      "INSERT INTO vouchers (id, chain_id, user_id, campaign_id, "
+                      "campaign_name, type, status, amount, amount_redeemed, currency, "
+                      "created_date, date_time_claimed, date_time_redeemed, expiry_date, "
+                      "deleted) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      &c->ins_voucher)) ||
+        (rc = prepare(c,
+                      "INSERT INTO wallet_ledger (id, chain_id, user_id, timestamp, type, "
+                      "amount, balance_after, currency, campaign_id, basket_id, description) "
+                      "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                      &c->ins_ledger)) ||
+        (rc = prepare(c,
+                      "INSERT INTO products (id, chain_id, owner_code, name, description, "
+                      "brand, category, price, cost_price, unit, is_promotional, web_url, "
+                      "created_date) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                      &c->ins_product)) ||
+        (rc = prepare(c,
+                      "INSERT INTO product_variants (id, chain_id, product_id, owner_code, "
+                      "size, colour, price, barcode, image_url, created_date) VALUES "
+                      "(?,?,?,?,?,?,?,?,?,?)",
+                      &c->ins_variant)))
         return rc;
     return TW_OK;
 }
 
 static void finalize_inserts(struct tw_seed_ctx *c)
 {
-    sqlite3_stmt **all[] = {&c->ins_user, &c->ins_tx, &c->ins_item, &c->ins_voucher,
-                            &c->ins_ledger, &c->ins_product, &c->ins_variant};
+    sqlite3_stmt **all[] = { &c->ins_user,   &c->ins_tx,      &c->ins_item,   &c->ins_voucher,
+                             &c->ins_ledger, &c->ins_product, &c->ins_variant };
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         sqlite3_finalize(*all[i]);
@@ -212,13 +226,17 @@ static int delete_chains(struct tw_seed_ctx *c, const struct tw_seed_opts *o)
         char sql[160];
         int64_t others;
 
-        snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE chain_id NOT IN "
-                 "(SELECT id FROM temp.seed_chains) LIMIT 1", tables[t]);
+        snprintf(sql, sizeof(sql),
+                 "SELECT 1 FROM %s WHERE chain_id NOT IN "
+                 "(SELECT id FROM temp.seed_chains) LIMIT 1",
+                 tables[t]);
         if ((rc = query_int(c, sql, &others, "looking for other chains' rows")))
             return rc;
         if (others)
-            snprintf(sql, sizeof(sql), "DELETE FROM %s WHERE chain_id IN "
-                     "(SELECT id FROM temp.seed_chains)", tables[t]);
+            snprintf(sql, sizeof(sql),
+                     "DELETE FROM %s WHERE chain_id IN "
+                     "(SELECT id FROM temp.seed_chains)",
+                     tables[t]);
         else
             snprintf(sql, sizeof(sql), "DELETE FROM %s", tables[t]);
         if ((rc = exec(c, sql, "deleting the chains' old rows")))
@@ -284,7 +302,8 @@ static int list_indexes(struct run *r)
         c->db,
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND "
         "tbl_name IN ('users', 'transactions', 'transaction_items', 'vouchers', "
-        "'wallet_ledger', 'products', 'product_variants') ORDER BY name", -1, &st, NULL);
+        "'wallet_ledger', 'products', 'product_variants') ORDER BY name",
+        -1, &st, NULL);
 
     while (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
         struct saved_index *ix;
@@ -340,8 +359,10 @@ static int check_opts(const struct tw_seed_opts *o, struct tw_err *err)
     if (o->n_chains == 0 || !o->chains)
         return tw_err_set(err, TW_EINVAL, "seed: no chains given");
     if (o->users_per_chain > TW_SEED_MAX_USERS)
-        return tw_err_set(err, TW_EINVAL, "seed: %llu users per chain is more than the %llu "
-                          "allowed", (unsigned long long)o->users_per_chain, TW_SEED_MAX_USERS);
+        return tw_err_set(err, TW_EINVAL,
+                          "seed: %llu users per chain is more than the %llu "
+                          "allowed",
+                          (unsigned long long)o->users_per_chain, TW_SEED_MAX_USERS);
     for (size_t i = 0; i < o->n_chains; i++)
         for (size_t j = 0; j < i; j++)
             if (o->chains[i] == o->chains[j])

@@ -29,11 +29,11 @@
 #define TW_SEED_MAX_USERS 100000000ULL
 
 struct tw_seed_opts {
-    const char *db_path;        /* SQLite file; created if missing */
-    const int64_t *chains;      /* chain ids, distinct, at least one */
+    const char *db_path;   /* SQLite file; created if missing */
+    const int64_t *chains; /* chain ids, distinct, at least one */
     size_t n_chains;
-    uint64_t users_per_chain;   /* 0 is allowed: the chains get only the product catalogue */
-    uint64_t seed;              /* PRNG seed; the same seed gives the same data */
+    uint64_t users_per_chain; /* 0 is allowed: the chains get only the product catalogue */
+    uint64_t seed;            /* PRNG seed; the same seed gives the same data */
 };
 
 /* Rows inserted by one run, summed over its chains. */

@@ -29,8 +29,8 @@
 #define TW_SEED_DAY INT64_C(86400)
 
 /* Per-user bounds; the generators never exceed them, so per-user scratch is on the stack. */
-#define TW_SEED_MAX_TX 20       /* transactions: uniform 0..20, mean 10 */
-#define TW_SEED_MAX_ITEMS 6     /* items per transaction: 1..6, mean 3.5 */
+#define TW_SEED_MAX_TX 20   /* transactions: uniform 0..20, mean 10 */
+#define TW_SEED_MAX_ITEMS 6 /* items per transaction: 1..6, mean 3.5 */
 
 /* PRNG streams (the third seeding input), one per kind of thing generated. */
 enum tw_seed_stream {
@@ -46,15 +46,15 @@ struct tw_seed_rng {
 /* ---- catalogue kept in memory while a chain's transactions reference it ---- */
 
 struct tw_seed_product {
-    char code[16];              /* owner_code = items' retailer_product_code */
+    char code[16]; /* owner_code = items' retailer_product_code */
     char name[96];
     bool promotional;
 };
 
 struct tw_seed_variant {
-    uint32_t product;           /* index into the chain's products */
-    int32_t price;              /* minor units */
-    char barcode[14];           /* EAN-13 */
+    uint32_t product; /* index into the chain's products */
+    int32_t price;    /* minor units */
+    char barcode[14]; /* EAN-13 */
 };
 
 /* ---- what the users loop knows about one user's transactions ---- */
@@ -62,19 +62,19 @@ struct tw_seed_variant {
 struct tw_seed_tx {
     int64_t id;
     int64_t time;
-    int64_t total;              /* total_value, minor units; negative for returns */
+    int64_t total; /* total_value, minor units; negative for returns */
     bool sale;
-    bool foreign;               /* in another currency than the chain's (a few web orders) */
-    char basket[32];            /* retailer_basket_code */
+    bool foreign;    /* in another currency than the chain's (a few web orders) */
+    char basket[32]; /* retailer_basket_code */
 };
 
 struct tw_seed_user {
     int64_t id;
-    uint64_t number;            /* 0-based within the chain */
+    uint64_t number; /* 0-based within the chain */
     int64_t created;
     size_t n_tx;
     struct tw_seed_tx tx[TW_SEED_MAX_TX];
-    int64_t balance;            /* wallet balance after the ledger: users.wallet_balance */
+    int64_t balance; /* wallet balance after the ledger: users.wallet_balance */
 };
 
 struct tw_seed_ctx {
@@ -126,15 +126,15 @@ int tw_seed_sql_error(struct tw_seed_ctx *c, int rc, const char *what);
 /* ---- word tables (seed_data.c) ---- */
 
 struct tw_seed_name {
-    const char *text;           /* as displayed, may be non-ASCII */
-    const char *slug;           /* lowercase ASCII, for usernames */
+    const char *text; /* as displayed, may be non-ASCII */
+    const char *slug; /* lowercase ASCII, for usernames */
 };
 
 struct tw_seed_noun {
     const char *noun;
     const char *category;
     const char *unit;
-    int sizes;                  /* index into tw_seed_size_sets */
+    int sizes; /* index into tw_seed_size_sets */
 };
 
 struct tw_seed_list {

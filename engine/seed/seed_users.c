@@ -61,10 +61,10 @@ static int insert_items(struct tw_seed_ctx *c, int64_t tx_id, const struct item 
 }
 
 /* Draw a basket's items; returns its subtotal. Returns (sale == false) have negative counts. */
-static int64_t draw_items(struct tw_seed_ctx *c, struct tw_seed_rng *r, bool sale,
-                          struct item *it, int n)
+static int64_t draw_items(struct tw_seed_ctx *c, struct tw_seed_rng *r, bool sale, struct item *it,
+                          int n)
 {
-    static const int discounts[] = {10, 20, 25, 30, 50};
+    static const int discounts[] = { 10, 20, 25, 30, 50 };
     int64_t subtotal = 0;
 
     for (int i = 0; i < n; i++) {
@@ -91,7 +91,7 @@ static int transaction(struct tw_seed_ctx *c, struct tw_seed_rng *r, struct tw_s
     struct tw_seed_tx *tx = &u->tx[k];
     struct item items[TW_SEED_MAX_ITEMS];
     bool web = tw_seed_chance(r, 150);
-    bool sale = k == 0 || !tw_seed_chance(r, 40);      /* a return needs an earlier purchase */
+    bool sale = k == 0 || !tw_seed_chance(r, 40); /* a return needs an earlier purchase */
     bool home = store_id > 0 && tw_seed_chance(r, 750);
     unsigned store = home ? (unsigned)store_id : (unsigned)tw_seed_range(r, 1, c->n_stores);
     int n = (int)tw_seed_range(r, 1, TW_SEED_MAX_ITEMS);
@@ -172,10 +172,10 @@ static int insert_user(struct tw_seed_ctx *c, struct tw_seed_rng *r, const struc
                        const struct tw_seed_name *first, const struct tw_seed_name *last,
                        int64_t store_id)
 {
-    static const int64_t freq[4] = {4, 8, 12, 16};
-    static const int64_t money[4] = {30000, 100000, 200000, 300000};  /* minor units spent */
-    static const int64_t recency[4] = {-365, -180, -90, -30};         /* minus days since last */
-    static const char *const tiers[] = {"bronze", "bronze", "silver", "gold", "platinum"};
+    static const int64_t freq[4] = { 4, 8, 12, 16 };
+    static const int64_t money[4] = { 30000, 100000, 200000, 300000 }; /* minor units spent */
+    static const int64_t recency[4] = { -365, -180, -90, -30 };        /* minus days since last */
+    static const char *const tiers[] = { "bronze", "bronze", "silver", "gold", "platinum" };
     int64_t spend = 0, last_tx = u->created;
     unsigned g = (unsigned)tw_seed_below(r, 1000);
     bool birthday_null = tw_seed_chance(r, 80);
@@ -198,8 +198,7 @@ static int insert_user(struct tw_seed_ctx *c, struct tw_seed_rng *r, const struc
              (unsigned long long)u->number + 1);
     tw_seed_fmt_date(birthday, bday);
     tw_seed_fmt_time(u->created, created);
-    tw_seed_fmt_time(last_tx + touched < TW_SEED_T1 ? last_tx + touched : TW_SEED_T1 - 1,
-                     modified);
+    tw_seed_fmt_time(last_tx + touched < TW_SEED_T1 ? last_tx + touched : TW_SEED_T1 - 1, modified);
 
     tw_seed_bind_int(st, 1, u->id, false);
     tw_seed_bind_int(st, 2, c->chain, false);
@@ -251,7 +250,7 @@ static int user(struct tw_seed_ctx *c, uint64_t number)
     }
     /* Joined in the first 80% of the window, so everyone has time to shop. */
     u.created = TW_SEED_T0 + tw_seed_range(&r, 0, (TW_SEED_T1 - TW_SEED_T0) / 5 * 4);
-    store_id = tw_seed_chance(&r, 150) ? 0 : tw_seed_range(&r, 1, c->n_stores);  /* 0: none */
+    store_id = tw_seed_chance(&r, 150) ? 0 : tw_seed_range(&r, 1, c->n_stores); /* 0: none */
 
     u.n_tx = draw_times(&r, u.created, times);
     for (size_t k = 0; k < u.n_tx; k++)

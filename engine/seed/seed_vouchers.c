@@ -11,11 +11,11 @@
  */
 #include "seed/seed_int.h"
 
-static const char *const types[] = {"basket", "product", "wallet"};
+static const char *const types[] = { "basket", "product", "wallet" };
 
 enum status { AVAILABLE, CLAIMED, REDEEMED, EXPIRED };
 
-static const char *const status_names[] = {"available", "claimed", "redeemed", "expired"};
+static const char *const status_names[] = { "available", "claimed", "redeemed", "expired" };
 
 struct voucher {
     enum status status;
@@ -45,9 +45,7 @@ static void draw_dates(struct tw_seed_rng *r, const struct tw_seed_user *u, stru
     v->claimed = v->redeemed = v->expiry = 0;
     v->amount_redeemed = -1;
     switch (v->status) {
-    case AVAILABLE:
-        v->expiry = future_expiry(r);
-        break;
+    case AVAILABLE: v->expiry = future_expiry(r); break;
     case CLAIMED:
         v->claimed = tw_seed_range(r, v->created, TW_SEED_T1 - 1);
         v->expiry = future_expiry(r);
@@ -60,8 +58,7 @@ static void draw_dates(struct tw_seed_rng *r, const struct tw_seed_user *u, stru
         latest = v->claimed + 60 * TW_SEED_DAY;
         v->redeemed = tw_seed_range(r, v->claimed, latest < TW_SEED_T1 ? latest : TW_SEED_T1 - 1);
         v->expiry = v->created + validity > v->redeemed ? v->created + validity : v->redeemed;
-        v->amount_redeemed =
-            tw_seed_chance(r, 800) ? v->amount : tw_seed_range(r, 1, v->amount);
+        v->amount_redeemed = tw_seed_chance(r, 800) ? v->amount : tw_seed_range(r, 1, v->amount);
         break;
     }
     case EXPIRED: {

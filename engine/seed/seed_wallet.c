@@ -20,15 +20,15 @@ enum kind { WELCOME, CASHBACK, SPEND, CAMPAIGN, ADJUST, EXPIRY };
 
 struct event {
     int64_t time;
-    int seq;                    /* draw order: breaks time ties, so the sort is deterministic */
+    int seq; /* draw order: breaks time ties, so the sort is deterministic */
     enum kind kind;
-    int64_t amount;             /* wanted: positive for credits, the most to take for debits */
-    size_t tx;                  /* CASHBACK, SPEND: index into the user's transactions */
-    size_t campaign;            /* CAMPAIGN: index into tw_seed_campaigns */
+    int64_t amount;  /* wanted: positive for credits, the most to take for debits */
+    size_t tx;       /* CASHBACK, SPEND: index into the user's transactions */
+    size_t campaign; /* CAMPAIGN: index into tw_seed_campaigns */
 };
 
-static void add(struct event *ev, int *n, int64_t time, enum kind kind, int64_t amount,
-                size_t tx, size_t campaign)
+static void add(struct event *ev, int *n, int64_t time, enum kind kind, int64_t amount, size_t tx,
+                size_t campaign)
 {
     struct event *e = &ev[*n];
 
@@ -104,8 +104,8 @@ static int insert(struct tw_seed_ctx *c, const struct tw_seed_user *u, const str
                   int64_t amount, int64_t balance, const char *description)
 {
     static const char *const types[] = {
-        [WELCOME] = "credit", [CASHBACK] = "credit", [SPEND] = "debit",
-        [CAMPAIGN] = "credit", [ADJUST] = "credit", [EXPIRY] = "expiry",
+        [WELCOME] = "credit",  [CASHBACK] = "credit", [SPEND] = "debit",
+        [CAMPAIGN] = "credit", [ADJUST] = "credit",   [EXPIRY] = "expiry",
     };
     sqlite3_stmt *st = c->ins_ledger;
     bool has_basket = e->kind == CASHBACK || e->kind == SPEND;
@@ -167,7 +167,7 @@ int tw_seed_wallet(struct tw_seed_ctx *c, struct tw_seed_rng *r, struct tw_seed_
             break;
         }
         if (amount == 0)
-            continue;           /* nothing to take from an empty wallet */
+            continue; /* nothing to take from an empty wallet */
         balance += amount;
         if ((rc = insert(c, u, e, amount, balance, no_text ? NULL : text)))
             return rc;

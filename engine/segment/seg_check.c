@@ -73,8 +73,8 @@ int tw_seg_resolve(const json_t *rule, const char *index, const struct tw_field 
             snprintf(path, sizeof(path), "%s.nested", rule_path);
             return tw_err_field(err, TW_EINVAL, path,
                                 "%s: \"%s\" is a field of the nested list \"%s\"; set "
-                                "\"nested\": true and \"nesting_path\": \"%s\"", path, name,
-                                fields[owner].name, fields[owner].name);
+                                "\"nested\": true and \"nesting_path\": \"%s\"",
+                                path, name, fields[owner].name, fields[owner].name);
         }
         if (i < 0 || fields[i].type == TW_FIELD_LIST || !(fields[i].flags & TW_FIELD_FILTERABLE))
             return tw_err_field(err, TW_EINVAL, path,
@@ -99,14 +99,14 @@ int tw_seg_resolve(const json_t *rule, const char *index, const struct tw_field 
     }
     nl = strlen(nesting);
     if (strncmp(name, nesting, nl) == 0 && name[nl] == '.')
-        name += nl + 1;             /* "items.retailer_product_code" */
+        name += nl + 1; /* "items.retailer_product_code" */
     s = find(fields[i].nested, name);
     if (s < 0 || !(fields[i].nested[s].flags & TW_FIELD_FILTERABLE)) {
         valid[0] = '\0';
         list_names(valid, sizeof(valid), fields[i].nested, nesting);
         return tw_err_field(err, TW_EINVAL, path,
-                            "%s: \"%s\" is not a filterable field of %s.%s (valid: %s)", path,
-                            name, index, nesting, valid);
+                            "%s: \"%s\" is not a filterable field of %s.%s (valid: %s)", path, name,
+                            index, nesting, valid);
     }
     ref->field = (uint32_t)i;
     ref->sub = (uint32_t)s;
@@ -125,11 +125,12 @@ int tw_seg_check(const json_t *segment, const char *index, const struct tw_field
     size_t i;
     int rc;
 
-    json_array_foreach(rules, i, rule) {
+    json_array_foreach(rules, i, rule)
+    {
         snprintf(rule_path, sizeof(rule_path), "%s.rules[%zu]", path, i);
         op = json_string_value(json_object_get(rule, "operator"));
         if (op != NULL && strcmp(op, "script") == 0)
-            continue;               /* no field; the name: tw_seg_check_scripts */
+            continue; /* no field; the name: tw_seg_check_scripts */
         rc = tw_seg_resolve(rule, index, fields, rule_path, &ref, err);
         if (rc != TW_OK)
             return rc;
@@ -138,8 +139,8 @@ int tw_seg_check(const json_t *segment, const char *index, const struct tw_field
         if (type == NULL || strcmp(type, want) != 0) {
             snprintf(fpath, sizeof(fpath), "%s.field_type", rule_path);
             return tw_err_field(err, TW_EINVAL, fpath,
-                                "%s: field %s of index %s is of type \"%s\" (got \"%s\")",
-                                fpath, ref.f->name, index, want, type ? type : "");
+                                "%s: field %s of index %s is of type \"%s\" (got \"%s\")", fpath,
+                                ref.f->name, index, want, type ? type : "");
         }
     }
     return TW_OK;
@@ -153,7 +154,8 @@ int tw_seg_check_scripts(const json_t *segment, const char *const *scripts, cons
     char fpath[192], valid[400] = "";
     size_t i, k;
 
-    json_array_foreach(json_object_get(segment, "rules"), i, rule) {
+    json_array_foreach(json_object_get(segment, "rules"), i, rule)
+    {
         op = json_string_value(json_object_get(rule, "operator"));
         if (op == NULL || strcmp(op, "script") != 0)
             continue;
@@ -169,8 +171,8 @@ int tw_seg_check_scripts(const json_t *segment, const char *const *scripts, cons
                      valid[0] ? ", " : "", scripts[k]);
         snprintf(fpath, sizeof(fpath), "%s.rules[%zu].script", path, i);
         return tw_err_field(err, TW_EINVAL, fpath,
-                            "%s: no Lua segment script \"%s\" is installed (installed: %s)",
-                            fpath, name ? name : "", valid[0] ? valid : "none");
+                            "%s: no Lua segment script \"%s\" is installed (installed: %s)", fpath,
+                            name ? name : "", valid[0] ? valid : "none");
     }
     return TW_OK;
 }

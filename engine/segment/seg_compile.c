@@ -15,7 +15,7 @@
 #include "segment/seg_int.h"
 
 #define DAY 86400
-#define BOUND_MAX (INT64_MAX / 4)    /* far beyond any field value; keeps +1/-1 safe */
+#define BOUND_MAX (INT64_MAX / 4) /* far beyond any field value; keeps +1/-1 safe */
 
 static bool is_text(uint32_t t)
 {
@@ -123,7 +123,7 @@ static int compile_equality(struct tw_seg_rule *ru, const json_t *value, bool ne
             sv.d = json_number_value(v);
         } else {
             if (!json_is_number(v) || !exact_int(json_number_value(v) * scale_of(t), &sv.i))
-                continue;             /* 12.5 on an INT equals no value */
+                continue; /* 12.5 on an INT equals no value */
         }
         rc = add_val(ru, &sv, err);
         if (rc != TW_OK)
@@ -164,10 +164,10 @@ static int compile_number(struct tw_seg_rule *ru, int op, const json_t *rule)
         ru->hi = int_bound(max * s, false);
     } else if (op == TW_SOP_GREATER) {
         ru->has_lo = true;
-        ru->lo = int_bound(v * s, false) + 1;     /* f > v  <=>  f >= floor(v) + 1 */
+        ru->lo = int_bound(v * s, false) + 1; /* f > v  <=>  f >= floor(v) + 1 */
     } else {
         ru->has_hi = true;
-        ru->hi = int_bound(v * s, true) - 1;      /* f < v  <=>  f <= ceil(v) - 1 */
+        ru->hi = int_bound(v * s, true) - 1; /* f < v  <=>  f <= ceil(v) - 1 */
     }
     return TW_OK;
 }
@@ -189,8 +189,8 @@ static int parse_time(const json_t *rule, const char *key, int64_t *t, bool *dat
  * whole day, a date-only end of "is_before_date" before it starts, and a date-only end of
  * "is_between_date" includes its whole day (docs/reference.md §6).
  */
-static int compile_date(struct tw_seg_rule *ru, int op, const json_t *rule,
-                        int64_t run_start, const char *rule_path, struct tw_err *err)
+static int compile_date(struct tw_seg_rule *ru, int op, const json_t *rule, int64_t run_start,
+                        const char *rule_path, struct tw_err *err)
 {
     bool date_only = false;
     int64_t t, span;
@@ -219,20 +219,19 @@ static int compile_date(struct tw_seg_rule *ru, int op, const json_t *rule,
         ru->has_hi = true;
         ru->hi = date_only ? t + DAY - 1 : t;
     } else {
-        span = tw_seg_unit_find_seconds(
-                   json_string_value(json_object_get(rule, "time_factor"))) *
+        span = tw_seg_unit_find_seconds(json_string_value(json_object_get(rule, "time_factor"))) *
                json_integer_value(json_object_get(rule, "time_amount"));
         if (span <= 0)
             return tw_err_field(err, TW_EINVAL, rule_path, "%s: bad relative time", rule_path);
         if (op == TW_SOP_REL_LESS) {
-            ru->has_lo = true;           /* field >= run_start - N·unit */
+            ru->has_lo = true; /* field >= run_start - N·unit */
             ru->lo = run_start - span;
         } else {
-            ru->has_hi = true;           /* field <  run_start - N·unit */
+            ru->has_hi = true; /* field <  run_start - N·unit */
             ru->hi = run_start - span - 1;
         }
     }
-    if (ru->ref.f->type == TW_FIELD_DATE) {   /* whole days: exact for midnight values */
+    if (ru->ref.f->type == TW_FIELD_DATE) { /* whole days: exact for midnight values */
         ru->lo = ceil_day(ru->lo);
         ru->hi = floor_day(ru->hi);
     }
@@ -250,22 +249,19 @@ static int compile_rule(struct tw_seg_rule *ru, const json_t *rule, int64_t run_
     if (name == NULL)
         return tw_err_field(err, TW_EINVAL, rule_path, "%s: no operator", rule_path);
     switch (op) {
-    case TW_SOP_EXISTS:
-        ru->kind = TW_SK_EXISTS;
-        return TW_OK;
-    case TW_SOP_MISSING:
-        ru->kind = TW_SK_MISSING;
-        return TW_OK;
+    case TW_SOP_EXISTS: ru->kind = TW_SK_EXISTS; return TW_OK;
+    case TW_SOP_MISSING: ru->kind = TW_SK_MISSING; return TW_OK;
     case TW_SOP_IS:
-    case TW_SOP_IS_NOT:
-        return compile_equality(ru, value, op == TW_SOP_IS_NOT, err);
+    case TW_SOP_IS_NOT: return compile_equality(ru, value, op == TW_SOP_IS_NOT, err);
     case TW_SOP_CONTAINS:
     case TW_SOP_NOT_CONTAINS: {
         struct tw_seg_val sv = { 0, 0, (char *)json_string_value(value), 0 };
 
         if (!is_text(t) || sv.s == NULL)
-            return tw_err_field(err, TW_EINVAL, rule_path, "%s: %s needs a text field and a "
-                                "string value", rule_path, name);
+            return tw_err_field(err, TW_EINVAL, rule_path,
+                                "%s: %s needs a text field and a "
+                                "string value",
+                                rule_path, name);
         sv.len = strlen(sv.s);
         ru->kind = op == TW_SOP_CONTAINS ? TW_SK_CONTAINS : TW_SK_NOT_CONTAINS;
         return add_val(ru, &sv, err);
@@ -274,20 +270,21 @@ static int compile_rule(struct tw_seg_rule *ru, const json_t *rule, int64_t run_
     case TW_SOP_GREATER:
     case TW_SOP_LESS:
         if (tw_field_seg_type(t) != TW_SEG_NUMBER)
-            return tw_err_field(err, TW_EINVAL, rule_path, "%s: %s needs a number field",
-                                rule_path, name);
+            return tw_err_field(err, TW_EINVAL, rule_path, "%s: %s needs a number field", rule_path,
+                                name);
         return compile_number(ru, op, rule);
     default:
         if (op >= 0 && (tw_seg_ops[op].types & TW_SEG_TYPE_BIT(TW_SEG_DATE)) && is_date(t))
             return compile_date(ru, op, rule, run_start, rule_path, err);
-        return tw_err_field(err, TW_EINVAL, rule_path, "%s: operator %s does not apply to "
-                            "field %s", rule_path, name, ru->ref.f->name);
+        return tw_err_field(err, TW_EINVAL, rule_path,
+                            "%s: operator %s does not apply to "
+                            "field %s",
+                            rule_path, name, ru->ref.f->name);
     }
 }
 
 /* A script rule: remember its name and params for tw_seg_bind_lua. True when rule is one. */
-static bool compile_script(struct tw_seg_rule *ru, const json_t *rule, int *rc,
-                           struct tw_err *err)
+static bool compile_script(struct tw_seg_rule *ru, const json_t *rule, int *rc, struct tw_err *err)
 {
     const char *op = json_string_value(json_object_get(rule, "operator"));
     const json_t *params = json_object_get(rule, "params");
@@ -326,7 +323,8 @@ int tw_seg_compile(const json_t *segment, const struct tw_field *fields, int64_t
             return tw_err_set(err, TW_ENOMEM, "out of memory compiling the segment");
         }
     }
-    json_array_foreach(rules, i, rule) {
+    json_array_foreach(rules, i, rule)
+    {
         snprintf(rule_path, sizeof(rule_path), "segment.rules[%zu]", i);
         g->n++;
         if (compile_script(&g->rules[i], rule, &rc, err))
@@ -356,7 +354,7 @@ void tw_seg_destroy(struct tw_seg *g)
             tw_free(g->rules[i].vals[j].s);
         tw_free(g->rules[i].vals);
         tw_free(g->rules[i].script);
-        free(g->rules[i].params);   /* json_dumps: malloc */
+        free(g->rules[i].params); /* json_dumps: malloc */
     }
     tw_free(g->rules);
     tw_free(g);

@@ -87,9 +87,8 @@ static bool in_list(const struct tw_seg_rule *ru, const struct tw_record *r,
     if (is_text(t)) {
         text = tw_record_text(r, s);
         for (i = 0; i < ru->nvals; i++)
-            if (ru->vals[i].len == s->len &&
-                (ru->ci ? eq_ci(text, ru->vals[i].s, s->len)
-                        : memcmp(text, ru->vals[i].s, s->len) == 0))
+            if (ru->vals[i].len == s->len && (ru->ci ? eq_ci(text, ru->vals[i].s, s->len)
+                                                     : memcmp(text, ru->vals[i].s, s->len) == 0))
                 return true;
     } else if (t == TW_FIELD_NUMBER) {
         for (i = 0; i < ru->nvals; i++)
@@ -111,24 +110,17 @@ static bool match_slot(const struct tw_seg_rule *ru, const struct tw_record *r,
     int64_t x;
 
     switch (ru->kind) {
-    case TW_SK_NEVER:
-        return false;
-    case TW_SK_ALWAYS:
-        return true;
-    case TW_SK_EXISTS:
-        return !unset;
-    case TW_SK_MISSING:
-        return unset;
-    default:
-        break;
+    case TW_SK_NEVER: return false;
+    case TW_SK_ALWAYS: return true;
+    case TW_SK_EXISTS: return !unset;
+    case TW_SK_MISSING: return unset;
+    default: break;
     }
     if (!s->set)
         return ru->kind == TW_SK_NOT_IN;
     switch (ru->kind) {
-    case TW_SK_IN:
-        return in_list(ru, r, s);
-    case TW_SK_NOT_IN:
-        return !in_list(ru, r, s);
+    case TW_SK_IN: return in_list(ru, r, s);
+    case TW_SK_NOT_IN: return !in_list(ru, r, s);
     case TW_SK_CONTAINS:
         return contains_ci(tw_record_text(r, s), s->len, ru->vals[0].s, ru->vals[0].len);
     case TW_SK_NOT_CONTAINS:
@@ -144,8 +136,7 @@ static bool match_slot(const struct tw_seg_rule *ru, const struct tw_record *r,
     case TW_SK_DRANGE:
         return (!ru->has_lo || (ru->lo_incl ? s->v.d >= ru->dlo : s->v.d > ru->dlo)) &&
                (!ru->has_hi || (ru->hi_incl ? s->v.d <= ru->dhi : s->v.d < ru->dhi));
-    default:
-        return false;
+    default: return false;
     }
 }
 
@@ -153,7 +144,7 @@ static bool match_slot(const struct tw_seg_rule *ru, const struct tw_record *r,
 static bool match_script(const struct tw_seg *g, const struct tw_seg_rule *ru,
                          const struct tw_record *r)
 {
-    struct tw_seg *mg = (struct tw_seg *)g;  /* the failure is state, not the rule's meaning */
+    struct tw_seg *mg = (struct tw_seg *)g; /* the failure is state, not the rule's meaning */
     bool match = false;
 
     if (g->lua == NULL) {

@@ -39,9 +39,9 @@
 #include "lua/lua.h"
 
 #define MAX_RULES 100
-#define MAX_VALUES 1000              /* elements of an is/is_not value array */
-#define MAX_TEXT_CHARS 10000         /* any string in a rule */
-#define MAX_NAME_CHARS 128           /* field_name, nesting_path */
+#define MAX_VALUES 1000      /* elements of an is/is_not value array */
+#define MAX_TEXT_CHARS 10000 /* any string in a rule */
+#define MAX_NAME_CHARS 128   /* field_name, nesting_path */
 #define MAX_SCRIPT_CHARS 64
 #define MAX_SPAN_S (10000LL * 365 * 86400)
 
@@ -90,11 +90,13 @@ static int find_op(const json_t *v, const char *path, const struct tw_seg_op_def
 static int check_scalar(const json_t *v, const char *path, unsigned type, bool list_ok,
                         struct tw_err *err)
 {
-    const char *want = type == F_NUMBER    ? (list_ok ? "a number or a non-empty array of numbers"
-                                                      : "a number")
+    const char *want = type == F_NUMBER
+                           ? (list_ok ? "a number or a non-empty array of numbers" : "a number")
                        : type == F_BOOLEAN ? (list_ok ? "a boolean or a non-empty array of "
-                                                        "booleans" : "a boolean")
-                       : list_ok ? "a string or a non-empty array of strings" : "a string";
+                                                        "booleans"
+                                                      : "a boolean")
+                       : list_ok           ? "a string or a non-empty array of strings"
+                                           : "a string";
     const char *s;
 
     if (type == F_NUMBER && json_is_number(v))
@@ -139,7 +141,7 @@ static int check_value(const json_t *v, const char *path, const struct tw_seg_op
             return tw_val_fail(err, path, "%s", terr.msg);
         return TW_OK;
     }
-    if (op->types == F_NUMBER)  /* is_greater_than, is_less_than */
+    if (op->types == F_NUMBER) /* is_greater_than, is_less_than */
         return check_scalar(v, path, F_NUMBER, false, err);
     /* contains, does_not_contain */
     if ((rc = tw_val_string(v, path, MAX_TEXT_CHARS, &s, err)) != TW_OK)
@@ -189,7 +191,8 @@ static int check_op_keys(const json_t *rule, const char *path, const struct tw_s
         (rc = check_date(v, tw_val_path(p, path, "end_date"), &end_start, &end, err)) != TW_OK)
         return rc;
     if ((op->needs & TW_SEG_KEY_START) && (op->needs & TW_SEG_KEY_END) && end < start)
-        return tw_val_fail(err, tw_val_path(p, path, "end_date"), "must not be before "
+        return tw_val_fail(err, tw_val_path(p, path, "end_date"),
+                           "must not be before "
                            "start_date (got start_date %s, end_date %s)",
                            json_string_value(json_object_get(rule, "start_date")),
                            json_string_value(json_object_get(rule, "end_date")));
@@ -203,8 +206,10 @@ static int check_op_keys(const json_t *rule, const char *path, const struct tw_s
         if (!json_is_number(max))
             return tw_val_type_fail(max, tw_val_path(p, path, "max"), "a number", err);
         if (json_number_value(max) < json_number_value(min))
-            return tw_val_fail(err, tw_val_path(p, path, "max"), "must not be less than min "
-                               "(got min %s, max %s)", tw_val_got(min, got, sizeof(got)),
+            return tw_val_fail(err, tw_val_path(p, path, "max"),
+                               "must not be less than min "
+                               "(got min %s, max %s)",
+                               tw_val_got(min, got, sizeof(got)),
                                tw_val_got(max, got2, sizeof(got2)));
     }
     if ((v = json_object_get(rule, "time_factor")) != NULL &&
@@ -215,8 +220,9 @@ static int check_op_keys(const json_t *rule, const char *path, const struct tw_s
         if ((rc = tw_val_int(v, tw_val_path(p, path, "time_amount"), 1, &amount, err)) != TW_OK)
             return rc;
         if (amount > MAX_SPAN_S / tw_seg_unit_seconds[factor])
-            return tw_val_fail(err, p, "must be at most %" PRId64 " for time_factor %s (got %"
-                               PRId64 ")", (int64_t)(MAX_SPAN_S / tw_seg_unit_seconds[factor]),
+            return tw_val_fail(err, p,
+                               "must be at most %" PRId64 " for time_factor %s (got %" PRId64 ")",
+                               (int64_t)(MAX_SPAN_S / tw_seg_unit_seconds[factor]),
                                tw_seg_unit_names[factor], amount);
     }
     if ((v = json_object_get(rule, "script")) != NULL) {
@@ -225,9 +231,11 @@ static int check_op_keys(const json_t *rule, const char *path, const struct tw_s
             return rc;
         /* The name becomes lua/segments/<name>.lua: no '/', no '.', nothing to escape. */
         if (s[0] == '\0' || s[strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                                         "0123456789_-")] != '\0')
-            return tw_val_fail(err, p, "must be a script name of letters, digits, '_' and '-' "
-                               "(got %s)", tw_val_got(v, got, sizeof(got)));
+                                        "0123456789_-")] != '\0')
+            return tw_val_fail(err, p,
+                               "must be a script name of letters, digits, '_' and '-' "
+                               "(got %s)",
+                               tw_val_got(v, got, sizeof(got)));
     }
     if ((v = json_object_get(rule, "params")) != NULL && !json_is_object(v))
         return tw_val_type_fail(v, tw_val_path(p, path, "params"), "an object", err);
@@ -252,8 +260,10 @@ static int check_field(const json_t *rule, const char *path, const struct tw_seg
 
     *type = F_ANY;
     if (name == NULL && !script)
-        return tw_val_fail(err, tw_val_path(p, path, "field_name"), "is required for "
-                           "operator %s", op->name);
+        return tw_val_fail(err, tw_val_path(p, path, "field_name"),
+                           "is required for "
+                           "operator %s",
+                           op->name);
     if (name != NULL) {
         if ((rc = tw_val_string(name, tw_val_path(p, path, "field_name"), MAX_NAME_CHARS, &s,
                                 err)) != TW_OK)
@@ -262,11 +272,13 @@ static int check_field(const json_t *rule, const char *path, const struct tw_seg
             return tw_val_fail(err, p, "must not be empty");
     }
     if (ftype == NULL && !script)
-        return tw_val_fail(err, tw_val_path(p, path, "field_type"), "is required for "
-                           "operator %s", op->name);
+        return tw_val_fail(err, tw_val_path(p, path, "field_type"),
+                           "is required for "
+                           "operator %s",
+                           op->name);
     if (ftype != NULL) {
-        if ((rc = tw_val_enum(ftype, tw_val_path(p, path, "field_type"),
-                              tw_field_seg_type_names, &i, err)) != TW_OK)
+        if ((rc = tw_val_enum(ftype, tw_val_path(p, path, "field_type"), tw_field_seg_type_names,
+                              &i, err)) != TW_OK)
             return rc;
         *type = 1u << i;
     }
@@ -289,13 +301,12 @@ static int check_field(const json_t *rule, const char *path, const struct tw_seg
     return TW_OK;
 }
 
-static int check_rule(const json_t *rule, const char *rules_path, size_t idx,
-                      struct tw_err *err)
+static int check_rule(const json_t *rule, const char *rules_path, size_t idx, struct tw_err *err)
 {
-    static const char *const keys[] = { "field_name", "field_type", "operator", "value",
-                                         "start_date", "end_date", "min", "max", "time_factor",
-                                         "time_amount", "nested", "nesting_path", "script",
-                                         "params", NULL };
+    static const char *const keys[] = { "field_name",  "field_type",  "operator", "value",
+                                        "start_date",  "end_date",    "min",      "max",
+                                        "time_factor", "time_amount", "nested",   "nesting_path",
+                                        "script",      "params",      NULL };
     char path[TW_VAL_PATHSZ];
     char p[TW_VAL_PATHSZ];
     char names[128];
@@ -317,19 +328,24 @@ static int check_rule(const json_t *rule, const char *rules_path, size_t idx,
     if ((rc = check_field(rule, path, op, &type, err)) != TW_OK)
         return rc;
     if (!(op->types & type))
-        return tw_val_fail(err, tw_val_path(p, path, "operator"), "\"%s\" does not apply to "
-                           "field_type %s (it applies to %s)", op->name,
-                           json_string_value(json_object_get(rule, "field_type")),
+        return tw_val_fail(err, tw_val_path(p, path, "operator"),
+                           "\"%s\" does not apply to "
+                           "field_type %s (it applies to %s)",
+                           op->name, json_string_value(json_object_get(rule, "field_type")),
                            type_names(op->types, names, sizeof(names)));
     for (b = 0; tw_seg_op_keys[b] != NULL; b++) {
         bool given = json_object_get(rule, tw_seg_op_keys[b]) != NULL;
 
         if (given && !((op->needs | op->may) & (1u << b)))
-            return tw_val_fail(err, tw_val_path(p, path, tw_seg_op_keys[b]), "does not apply to "
-                               "operator %s", op->name);
+            return tw_val_fail(err, tw_val_path(p, path, tw_seg_op_keys[b]),
+                               "does not apply to "
+                               "operator %s",
+                               op->name);
         if (!given && (op->needs & (1u << b)))
-            return tw_val_fail(err, tw_val_path(p, path, tw_seg_op_keys[b]), "is required for "
-                               "operator %s", op->name);
+            return tw_val_fail(err, tw_val_path(p, path, tw_seg_op_keys[b]),
+                               "is required for "
+                               "operator %s",
+                               op->name);
     }
     return check_op_keys(rule, path, op, type, err);
 }
@@ -352,7 +368,7 @@ static json_t *canonical(const json_t *seg)
         else if (v == NULL && strcmp(order[i], "join") == 0)
             v = json_string("all");
         else if (v != NULL)
-            json_incref(v);     /* a string or an integer: safe to share */
+            json_incref(v); /* a string or an integer: safe to share */
         else
             continue;
         if (json_object_set_new(c, order[i], v) != 0) {
@@ -407,8 +423,8 @@ int tw_seg_parse(const json_t *seg, const char *export_index, int64_t chain,
         if ((rc = tw_val_int(v, tw_val_path(p, path, "chain_id"), 1, &chain_id, err)) != TW_OK)
             return rc;
         if (chain != 0 && chain_id != chain)
-            return tw_val_fail(err, p, "must equal the task's chain %" PRId64 " (got %" PRId64
-                               ")", chain, chain_id);
+            return tw_val_fail(err, p, "must equal the task's chain %" PRId64 " (got %" PRId64 ")",
+                               chain, chain_id);
     }
     tw_val_path(p, path, "rules");
     if ((rules = json_object_get(seg, "rules")) == NULL)

@@ -33,12 +33,8 @@ static uint32_t plan(const struct tw_seg_rule *ru, uint32_t ops[], struct tw_val
 
     memset(vals, 0, max * sizeof(*vals));
     switch (ru->kind) {
-    case TW_SK_EXISTS:
-        ops[n++] = TW_OP_NOT_NULL;
-        break;
-    case TW_SK_MISSING:
-        ops[n++] = TW_OP_IS_NULL;
-        break;
+    case TW_SK_EXISTS: ops[n++] = TW_OP_NOT_NULL; break;
+    case TW_SK_MISSING: ops[n++] = TW_OP_IS_NULL; break;
     case TW_SK_IN:
         if (ru->ci)
             return 0;
@@ -85,8 +81,7 @@ static uint32_t plan(const struct tw_seg_rule *ru, uint32_t ops[], struct tw_val
             vals[n++].d = ru->dhi;
         }
         break;
-    default:
-        return 0;
+    default: return 0;
     }
     if (ru->ref.sub != TW_COND_TOP && n > 1)
         return 0;
@@ -94,8 +89,7 @@ static uint32_t plan(const struct tw_seg_rule *ru, uint32_t ops[], struct tw_val
 }
 
 /* An EQ/IN of every listed value, as one condition. */
-static int add_in(struct tw_query *q, const struct tw_seg_rule *ru, uint32_t op,
-                  struct tw_err *err)
+static int add_in(struct tw_query *q, const struct tw_seg_rule *ru, uint32_t op, struct tw_err *err)
 {
     struct tw_value *in = tw_calloc(ru->nvals, sizeof(*in));
     uint32_t j;

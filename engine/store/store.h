@@ -31,8 +31,8 @@ enum tw_task_state {
     TW_STATE_ERROR = 3,
 };
 
-const char *tw_task_state_name(int state);          /* "READY", ...; "?" when unknown */
-int tw_task_state_parse(const char *s);             /* -1 when unknown */
+const char *tw_task_state_name(int state); /* "READY", ...; "?" when unknown */
+int tw_task_state_parse(const char *s);    /* -1 when unknown */
 
 enum tw_access_level {
     TW_LEVEL_NONE = 0,
@@ -40,46 +40,46 @@ enum tw_access_level {
     TW_LEVEL_WRITE = 2,
 };
 
-const char *tw_level_name(int level);               /* "read", "write" */
-int tw_level_parse(const char *s);                  /* -1 when unknown */
+const char *tw_level_name(int level); /* "read", "write" */
+int tw_level_parse(const char *s);    /* -1 when unknown */
 
 struct tw_task {
-    int64_t id;                 /* assigned by tw_store_task_insert, never reused */
-    int64_t chain;              /* owning chain; immutable */
-    char *desc;                 /* free text */
-    int state;                  /* enum tw_task_state */
-    int64_t last_run_date;      /* start of the latest run; 0 = never run */
-    int64_t last_modified;      /* last change of anything */
+    int64_t id;            /* assigned by tw_store_task_insert, never reused */
+    int64_t chain;         /* owning chain; immutable */
+    char *desc;            /* free text */
+    int state;             /* enum tw_task_state */
+    int64_t last_run_date; /* start of the latest run; 0 = never run */
+    int64_t last_modified; /* last change of anything */
     int64_t created_date;
-    char *trigger_json;         /* the canonical trigger object, compact JSON text */
-    char *target_json;          /* the canonical target object, compact JSON text */
-    char *debug;                /* client's diagnostic string, "" by default */
-    int64_t version;            /* 1 on insert, +1 on every change */
-    char *result;               /* file name of the latest good result; NULL before one */
+    char *trigger_json; /* the canonical trigger object, compact JSON text */
+    char *target_json;  /* the canonical target object, compact JSON text */
+    char *debug;        /* client's diagnostic string, "" by default */
+    int64_t version;    /* 1 on insert, +1 on every change */
+    char *result;       /* file name of the latest good result; NULL before one */
     /* Denormalised from trigger/target, so the store can filter and schedule without JSON. */
-    int64_t once_at;            /* trigger.once */
-    char *repeat;               /* "", "daily", "weekly", "monthly" */
-    int64_t anchor_day;         /* day of month first given, for monthly repeats (1..31) */
-    char *action;               /* target.action */
-    char *export_index;         /* target.export_index */
-    char *campaign_id;          /* target.campaign_id or NULL */
-    int64_t segment_id;         /* trigger.segment_id or 0 */
+    int64_t once_at;    /* trigger.once */
+    char *repeat;       /* "", "daily", "weekly", "monthly" */
+    int64_t anchor_day; /* day of month first given, for monthly repeats (1..31) */
+    char *action;       /* target.action */
+    char *export_index; /* target.export_index */
+    char *campaign_id;  /* target.campaign_id or NULL */
+    int64_t segment_id; /* trigger.segment_id or 0 */
     /* The latest good result file. */
-    char *result_path;          /* absolute path of the file, NULL when none */
-    int64_t result_size;        /* bytes */
-    char *result_sha256;        /* lowercase hex */
-    int64_t result_time;        /* when it was published */
-    bool result_expired;        /* pruned by retention: result stays as history */
-    int64_t result_ino;         /* inode of the published file (0: unknown, older rows) */
+    char *result_path;   /* absolute path of the file, NULL when none */
+    int64_t result_size; /* bytes */
+    char *result_sha256; /* lowercase hex */
+    int64_t result_time; /* when it was published */
+    bool result_expired; /* pruned by retention: result stays as history */
+    int64_t result_ino;  /* inode of the published file (0: unknown, older rows) */
 };
 
 void tw_task_fini(struct tw_task *t);
 
 struct tw_task_log {
-    int64_t id;                 /* row id, increasing */
+    int64_t id; /* row id, increasing */
     int64_t time;
     char *msg;
-    bool has_counts;            /* the entry that ends a run, or "progress" */
+    bool has_counts; /* the entry that ends a run, or "progress" */
     int64_t total;
     int64_t errors;
     int64_t skips;
@@ -91,21 +91,21 @@ void tw_store_free_logs(struct tw_task_log *logs, size_t n);
 void tw_store_free_tasks(struct tw_task *tasks, size_t n);
 
 struct tw_task_filter {
-    const int64_t *chains;      /* the chains the caller may read; required, n_chains >= 1 */
+    const int64_t *chains; /* the chains the caller may read; required, n_chains >= 1 */
     size_t n_chains;
-    int state;                  /* -1: any */
-    const char *action;         /* NULL: any */
-    const char *export_index;   /* NULL: any */
-    const char *campaign_id;    /* NULL: any */
+    int state;                /* -1: any */
+    const char *action;       /* NULL: any */
+    const char *export_index; /* NULL: any */
+    const char *campaign_id;  /* NULL: any */
     uint32_t limit;
     uint32_t offset;
 };
 
 /* An Idempotency-Key remembered with the task it created. */
 struct tw_idem {
-    const char *caller;         /* who sent it ("token:<id>" or "user:<id>") */
-    const char *key;            /* the header value, <= 255 chars */
-    const char *body_sha256;    /* hex digest of the request body */
+    const char *caller;      /* who sent it ("token:<id>" or "user:<id>") */
+    const char *key;         /* the header value, <= 255 chars */
+    const char *body_sha256; /* hex digest of the request body */
     int64_t created;
 };
 
@@ -167,16 +167,16 @@ int tw_store_run_progress(struct tw_store *s, int64_t id, int64_t now, int64_t t
                           int64_t errors, int64_t skips, int64_t success, struct tw_err *err);
 
 struct tw_run_outcome {
-    int state;                  /* TW_STATE_DONE or TW_STATE_ERROR (or READY when interrupted) */
-    int64_t time;               /* end of the run */
-    const char *msg;            /* "success" or the error sentence */
-    bool has_counts;            /* false for an interrupted run */
+    int state;       /* TW_STATE_DONE or TW_STATE_ERROR (or READY when interrupted) */
+    int64_t time;    /* end of the run */
+    const char *msg; /* "success" or the error sentence */
+    bool has_counts; /* false for an interrupted run */
     int64_t total, errors, skips, success;
-    const char *result;         /* new result file name, NULL: keep the previous result */
+    const char *result; /* new result file name, NULL: keep the previous result */
     const char *result_path;
     int64_t result_size;
     const char *result_sha256;
-    int64_t next_once_at;       /* 0: keep trigger.once */
+    int64_t next_once_at;          /* 0: keep trigger.once */
     const char *next_trigger_json; /* NULL: keep; else the trigger with once advanced */
     /* target.since (docs/reference.md §13): with state DONE and since_key non-NULL, the task's watermark
      * becomes since_at (the run's start) for since_key (see tw_store_since_get). */
@@ -198,8 +198,7 @@ int tw_store_run_finish(struct tw_store *s, int64_t id, const struct tw_run_outc
  * DONE run that saved one (0: none) and *key (caller tw_free()s; NULL when none) what that
  * run exported. TW_ENOTFOUND when there is no task id.
  */
-int tw_store_since_get(struct tw_store *s, int64_t id, int64_t *at, char **key,
-                       struct tw_err *err);
+int tw_store_since_get(struct tw_store *s, int64_t id, int64_t *at, char **key, struct tw_err *err);
 
 /* Mark the task's result as pruned by retention (result name stays). */
 int tw_store_result_expire(struct tw_store *s, int64_t id, struct tw_err *err);
@@ -211,7 +210,7 @@ struct tw_task_brief {
     int state;
     int64_t once_at;
     int64_t version;
-    const char *repeat;         /* valid only during the callback */
+    const char *repeat; /* valid only during the callback */
 };
 
 typedef int tw_store_scan_fn(void *ctx, const struct tw_task_brief *b);
@@ -240,10 +239,10 @@ int tw_store_idem_get(struct tw_store *s, const char *caller, const char *key, i
 /* ---- tokens ---- */
 
 struct tw_token {
-    char id[37];                /* UUID text */
+    char id[37]; /* UUID text */
     char *desc;
-    int level;                  /* enum tw_access_level */
-    int64_t *chains;            /* chains it may use */
+    int level;       /* enum tw_access_level */
+    int64_t *chains; /* chains it may use */
     size_t n_chains;
     unsigned char secret_mac[32]; /* HMAC-SHA256(server key, secret) */
     int64_t created;
@@ -262,13 +261,13 @@ int tw_store_token_revoke(struct tw_store *s, const char *id, struct tw_err *err
 
 struct tw_chain_access {
     int64_t chain;
-    int level;                  /* enum tw_access_level */
+    int level; /* enum tw_access_level */
 };
 
 struct tw_user {
     int64_t id;
     char *name;
-    char *pw_hash;              /* crypt(3) string */
+    char *pw_hash; /* crypt(3) string */
     struct tw_chain_access *access;
     size_t n_access;
 };
@@ -293,7 +292,7 @@ struct tw_segment {
     int64_t id;
     int64_t chain;
     char *name;
-    char *segment_json;         /* canonical segment object, compact JSON text */
+    char *segment_json; /* canonical segment object, compact JSON text */
     int64_t created;
     int64_t last_modified;
 };
@@ -318,8 +317,7 @@ int tw_store_segment_delete(struct tw_store *s, int64_t id, int64_t **users, siz
 /* Delete user name (its chain access and sessions go with it). TW_ENOTFOUND when absent. */
 int tw_store_user_remove(struct tw_store *s, const char *name, struct tw_err *err);
 /* End every session of user name; *n gets how many. TW_ENOTFOUND when there is no such user. */
-int tw_store_sessions_revoke(struct tw_store *s, const char *name, int64_t *n,
-                             struct tw_err *err);
+int tw_store_sessions_revoke(struct tw_store *s, const char *name, int64_t *n, struct tw_err *err);
 
 /* ---- upkeep: limits, retention, health (store_upkeep.c) ---- */
 
@@ -331,9 +329,9 @@ struct tw_store_limits {
 
 /* Totals since the store was opened, for GET /metrics. */
 struct tw_store_upkeep_stats {
-    uint64_t results_pruned;     /* result files removed by retention */
+    uint64_t results_pruned; /* result files removed by retention */
     uint64_t result_bytes_pruned;
-    uint64_t logs_trimmed;       /* log entries removed by logs_keep */
+    uint64_t logs_trimmed; /* log entries removed by logs_keep */
 };
 
 /* Limits apply to later calls; all zero (the state after open) means none. */
@@ -343,7 +341,7 @@ void tw_store_get_upkeep_stats(const struct tw_store *s, struct tw_store_upkeep_
 /* A result due for retention: the caller removes the file, then tw_store_result_expire. */
 struct tw_store_expiring {
     int64_t id;
-    char *path;                 /* owned; free with tw_store_free_expiring */
+    char *path; /* owned; free with tw_store_free_expiring */
     int64_t size;
 };
 
@@ -374,7 +372,6 @@ int tw_store_health(struct tw_store *s, struct tw_err *err);
 
 /* ---- transactions (appended) ---- */
 
-
 /* ---- webhooks (webhook/webhook.h says how deliveries are signed and retried) ---- */
 
 /* Bits of tw_webhook_events: the run ends a webhook is sent for. */
@@ -392,24 +389,24 @@ int tw_store_webhook_get(struct tw_store *s, int64_t task_id, char **url, unsign
  * Add secret as the chain's newest webhook secret; every older one that is still valid now
  * expires at now + overlap_s (the rotation overlap).
  */
-int tw_store_webhook_secret_add(struct tw_store *s, int64_t chain, const char *secret,
-                                int64_t now, int64_t overlap_s, struct tw_err *err);
+int tw_store_webhook_secret_add(struct tw_store *s, int64_t chain, const char *secret, int64_t now,
+                                int64_t overlap_s, struct tw_err *err);
 /* The chain's secrets valid at now, newest first (caller frees with tw_store_free_strings). */
-int tw_store_webhook_secrets(struct tw_store *s, int64_t chain, int64_t now, char ***out,
-                             size_t *n, struct tw_err *err);
+int tw_store_webhook_secrets(struct tw_store *s, int64_t chain, int64_t now, char ***out, size_t *n,
+                             struct tw_err *err);
 void tw_store_free_strings(char **v, size_t n);
 
 /* One pending delivery of the durable outbox. */
 struct tw_delivery {
-    int64_t id;                 /* outbox row */
-    char uuid[37];              /* the delivery id, the same on every attempt */
+    int64_t id;    /* outbox row */
+    char uuid[37]; /* the delivery id, the same on every attempt */
     int64_t task_id;
     int64_t chain;
-    char *event;                /* "task.done" | "task.error" */
+    char *event; /* "task.done" | "task.error" */
     char *url;
-    char *body;                 /* the JSON POSTed, fixed when the run ended */
-    unsigned attempts;          /* made so far */
-    int64_t next_at;            /* due time of the next attempt, ms since the epoch */
+    char *body;        /* the JSON POSTed, fixed when the run ended */
+    unsigned attempts; /* made so far */
+    int64_t next_at;   /* due time of the next attempt, ms since the epoch */
 };
 void tw_store_free_deliveries(struct tw_delivery *d, size_t n);
 
@@ -430,10 +427,10 @@ int tw_store_outbox_lease(struct tw_store *s, int64_t id, int64_t until_ms, stru
 struct tw_delivery_attempt {
     char uuid[37];
     char *event;
-    unsigned attempt;           /* 1, 2, ... */
-    int64_t time;               /* unix seconds */
-    long status;                /* HTTP status, 0 when there was none */
-    char *error;                /* "" when the receiver answered */
+    unsigned attempt; /* 1, 2, ... */
+    int64_t time;     /* unix seconds */
+    long status;      /* HTTP status, 0 when there was none */
+    char *error;      /* "" when the receiver answered */
     int64_t duration_ms;
 };
 void tw_store_free_attempts(struct tw_delivery_attempt *a, size_t n);

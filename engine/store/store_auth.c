@@ -84,8 +84,7 @@ static int read_token_chains(struct tw_store *s, struct tw_token *out, struct tw
     return ret < 0 ? ret : TW_OK;
 }
 
-int tw_store_token_get(struct tw_store *s, const char *id, struct tw_token *out,
-                       struct tw_err *err)
+int tw_store_token_get(struct tw_store *s, const char *id, struct tw_token *out, struct tw_err *err)
 {
     sqlite3_stmt *q = tw_store_stmt(s, TW_STMT_TOKEN_GET);
     const void *mac;
@@ -302,7 +301,7 @@ int tw_store_session_insert(struct tw_store *s, int64_t user_id, const unsigned 
     sqlite3_bind_int64(q, 3, expires);
     ret = tw_store_step(s, q, "insert session", err);
     tw_store_done(q);
-    if (ret == TW_ENOTFOUND)   /* the foreign key: no such user */
+    if (ret == TW_ENOTFOUND) /* the foreign key: no such user */
         ret = tw_err_set(err, TW_ENOTFOUND, "no user %lld", (long long)user_id);
     return ret < 0 ? ret : TW_OK;
 }
@@ -398,8 +397,7 @@ int tw_store_user_remove(struct tw_store *s, const char *name, struct tw_err *er
     return tw_store_op_end(s, ret < 0 ? ret : TW_OK, err);
 }
 
-int tw_store_sessions_revoke(struct tw_store *s, const char *name, int64_t *n,
-                             struct tw_err *err)
+int tw_store_sessions_revoke(struct tw_store *s, const char *name, int64_t *n, struct tw_err *err)
 {
     sqlite3_stmt *q = tw_store_stmt(s, TW_STMT_SESSION_DELETE_USER);
     int64_t id = 0;

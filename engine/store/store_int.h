@@ -104,46 +104,41 @@ enum tw_stmt {
 };
 
 /* Statements whose WHERE holds "chain IN (...)"; see tw_store_in_stmt. */
-enum tw_in_stmt {
-    TW_IN_TASK_LIST,
-    TW_IN_TASK_COUNT,
-    TW_IN_SEG_LIST,
-    TW_IN_COUNT
-};
+enum tw_in_stmt { TW_IN_TASK_LIST, TW_IN_TASK_COUNT, TW_IN_SEG_LIST, TW_IN_COUNT };
 
-#define TW_IN_BUCKETS 15       /* buckets of 1, 2, 4, ... 16384 placeholders */
+#define TW_IN_BUCKETS 15 /* buckets of 1, 2, 4, ... 16384 placeholders */
 #define TW_IN_MAX (1 << (TW_IN_BUCKETS - 1))
-#define TW_IN_FIRST_PARAM 7    /* the IN list binds ?7, ?8, ...; ?1..?6 are the fixed filters */
+#define TW_IN_FIRST_PARAM 7 /* the IN list binds ?7, ?8, ...; ?1..?6 are the fixed filters */
 
 /* Kinds of task_logs rows (column "kind"). */
 enum tw_log_kind {
-    TW_LOG_PLAIN = 0,          /* a state change or a note */
-    TW_LOG_PROGRESS = 1,       /* the single in-place "progress" entry of a running task */
-    TW_LOG_RUN_END = 2,        /* the entry that ends a run: "success" or the error sentence */
+    TW_LOG_PLAIN = 0,    /* a state change or a note */
+    TW_LOG_PROGRESS = 1, /* the single in-place "progress" entry of a running task */
+    TW_LOG_RUN_END = 2,  /* the entry that ends a run: "success" or the error sentence */
 };
 
 struct tw_store {
-    sqlite3 *db;                                    /* the one connection */
-    sqlite3_stmt *stmts[TW_STMT_COUNT];             /* fixed statements, prepared at open */
+    sqlite3 *db;                                        /* the one connection */
+    sqlite3_stmt *stmts[TW_STMT_COUNT];                 /* fixed statements, prepared at open */
     sqlite3_stmt *in_stmts[TW_IN_COUNT][TW_IN_BUCKETS]; /* IN-list statements, lazily */
-    int tx_depth;                                   /* 0: autocommit; 1: BEGIN; >1: savepoints */
-    bool tx_aborted;                                /* SQLite rolled the whole tx back itself */
+    int tx_depth;    /* 0: autocommit; 1: BEGIN; >1: savepoints */
+    bool tx_aborted; /* SQLite rolled the whole tx back itself */
     /* store_upkeep.c: the file's identity, health and limits */
-    char *path;                                     /* the database file; owned */
-    uint64_t dev, ino;                              /* identity of path at open */
-    bool gone;                                      /* path removed or replaced: refuse writes */
-    bool write_failed;                              /* the latest write failed (disk, I/O) */
-    char why[512];                                  /* reason for gone / write_failed */
-    uint64_t probe_ms;                              /* when the health probe last wrote */
-    int probe_ret;                                  /* and what it returned */
+    char *path;        /* the database file; owned */
+    uint64_t dev, ino; /* identity of path at open */
+    bool gone;         /* path removed or replaced: refuse writes */
+    bool write_failed; /* the latest write failed (disk, I/O) */
+    char why[512];     /* reason for gone / write_failed */
+    uint64_t probe_ms; /* when the health probe last wrote */
+    int probe_ret;     /* and what it returned */
     struct tw_store_limits limits;
     struct tw_store_upkeep_stats upkeep;
 };
 
 /* One migration step: a SQL script run in one transaction, then user_version = its index+1. */
 struct tw_store_migration {
-    const char *what;           /* a few words for messages and the schema notes */
-    const char *sql;            /* the script; constant text, never built from data */
+    const char *what; /* a few words for messages and the schema notes */
+    const char *sql;  /* the script; constant text, never built from data */
 };
 
 extern const struct tw_store_migration tw_store_migrations[];
@@ -196,16 +191,15 @@ int tw_store_grow(void **arr, size_t *cap, size_t n, size_t elem);
 
 /* Run counts carried by a log entry. */
 struct tw_store_counts {
-    int64_t total;              /* records read */
-    int64_t errors;             /* records that could not be written */
-    int64_t skips;              /* records filtered out or declined */
-    int64_t success;            /* records written */
+    int64_t total;   /* records read */
+    int64_t errors;  /* records that could not be written */
+    int64_t skips;   /* records filtered out or declined */
+    int64_t success; /* records written */
 };
 
 /* Append a log row of kind to task_id; c NULL: no counts. Does not touch the task row. */
 int tw_store_log_insert(struct tw_store *s, int64_t task_id, int64_t time, const char *msg,
-                        enum tw_log_kind kind, const struct tw_store_counts *c,
-                        struct tw_err *err);
+                        enum tw_log_kind kind, const struct tw_store_counts *c, struct tw_err *err);
 
 /* Read version and state of task id. TW_ENOTFOUND when there is none. */
 int tw_store_task_probe(struct tw_store *s, int64_t id, int64_t *version, int *state,

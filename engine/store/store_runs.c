@@ -23,8 +23,7 @@
 #include "store/store_int.h"
 
 int tw_store_log_insert(struct tw_store *s, int64_t task_id, int64_t time, const char *msg,
-                        enum tw_log_kind kind, const struct tw_store_counts *c,
-                        struct tw_err *err)
+                        enum tw_log_kind kind, const struct tw_store_counts *c, struct tw_err *err)
 {
     sqlite3_stmt *q = tw_store_stmt(s, TW_STMT_LOG_INSERT);
     int rc = SQLITE_OK;
@@ -258,8 +257,8 @@ int tw_store_run_finish(struct tw_store *s, int64_t id, const struct tw_run_outc
     if (ret == 0)
         ret = log_transition(s, id, o->time, TW_STATE_INPROGRESS, o->state, err);
     if (ret == 0 && o->msg != NULL)
-        ret = tw_store_log_insert(s, id, o->time, o->msg, TW_LOG_RUN_END,
-                                  o->has_counts ? &c : NULL, err);
+        ret = tw_store_log_insert(s, id, o->time, o->msg, TW_LOG_RUN_END, o->has_counts ? &c : NULL,
+                                  err);
     if (ret == 0) {
         q = tw_store_stmt(s, TW_STMT_RUN_FINISH);
         if (bind_finish(q, id, o) != SQLITE_OK)

@@ -195,9 +195,8 @@ const struct tw_store_migration tw_store_migrations[] = {
     { "indexes for segment use, state counts and idempotency pruning", migration_2 },
     { "watermarks of incremental exports (target.since)", migration_3 },
     { "result file identity, retention index and the health probe row", migration_4 },
-    { "webhooks: task targets, chain secrets, the delivery outbox and attempts",
-      migration_5 },
+    { "webhooks: task targets, chain secrets, the delivery outbox and attempts", migration_5 },
 };
 
-const int tw_store_migration_count =
-    (int)(sizeof(tw_store_migrations) / sizeof(tw_store_migrations[0]));
+const int tw_store_migration_count = (int)(sizeof(tw_store_migrations) /
+                                           sizeof(tw_store_migrations[0]));

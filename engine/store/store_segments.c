@@ -50,8 +50,7 @@ int tw_store_segment_insert(struct tw_store *s, struct tw_segment *g, struct tw_
     return TW_OK;
 }
 
-int tw_store_segment_get(struct tw_store *s, int64_t id, struct tw_segment *out,
-                         struct tw_err *err)
+int tw_store_segment_get(struct tw_store *s, int64_t id, struct tw_segment *out, struct tw_err *err)
 {
     sqlite3_stmt *q = tw_store_stmt(s, TW_STMT_SEG_GET);
     int ret;
@@ -188,8 +187,8 @@ int tw_store_segment_delete(struct tw_store *s, int64_t id, int64_t **users, siz
         return ret;
     ret = segment_users(s, id, &found, &n_found, err);
     if (ret == TW_OK && n_found > 0)
-        ret = tw_err_set(err, TW_ECONFLICT, "segment %lld is used by %zu task%s",
-                         (long long)id, n_found, n_found == 1 ? "" : "s");
+        ret = tw_err_set(err, TW_ECONFLICT, "segment %lld is used by %zu task%s", (long long)id,
+                         n_found, n_found == 1 ? "" : "s");
     if (ret == TW_OK) {
         sqlite3_bind_int64(q, 1, id);
         ret = tw_store_step(s, q, "delete segment", err);

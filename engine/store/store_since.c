@@ -18,12 +18,15 @@ int tw_store_since_save(struct tw_store *s, int64_t id, const struct tw_run_outc
 
     if (o->state != TW_STATE_DONE || o->since_key == NULL)
         return TW_OK;
-    rc = sqlite3_prepare_v2(s->db, "UPDATE tasks SET since_at = ?2, since_key = ?3 "
-                            "WHERE id = ?1", -1, &q, NULL);
+    rc = sqlite3_prepare_v2(s->db,
+                            "UPDATE tasks SET since_at = ?2, since_key = ?3 "
+                            "WHERE id = ?1",
+                            -1, &q, NULL);
     if (rc != SQLITE_OK)
         return tw_store_fail(s, rc, "save the export watermark", err);
-    if (sqlite3_bind_int64(q, 1, id) != SQLITE_OK || sqlite3_bind_int64(q, 2, o->since_at) !=
-        SQLITE_OK || sqlite3_bind_text(q, 3, o->since_key, -1, SQLITE_STATIC) != SQLITE_OK)
+    if (sqlite3_bind_int64(q, 1, id) != SQLITE_OK ||
+        sqlite3_bind_int64(q, 2, o->since_at) != SQLITE_OK ||
+        sqlite3_bind_text(q, 3, o->since_key, -1, SQLITE_STATIC) != SQLITE_OK)
         ret = tw_store_fail(s, SQLITE_ERROR, "save the export watermark", err);
     else
         ret = tw_store_step(s, q, "save the export watermark", err);
@@ -31,8 +34,7 @@ int tw_store_since_save(struct tw_store *s, int64_t id, const struct tw_run_outc
     return ret < 0 ? ret : TW_OK;
 }
 
-int tw_store_since_get(struct tw_store *s, int64_t id, int64_t *at, char **key,
-                       struct tw_err *err)
+int tw_store_since_get(struct tw_store *s, int64_t id, int64_t *at, char **key, struct tw_err *err)
 {
     sqlite3_stmt *q = NULL;
     int rc;
@@ -40,8 +42,8 @@ int tw_store_since_get(struct tw_store *s, int64_t id, int64_t *at, char **key,
 
     *at = 0;
     *key = NULL;
-    rc = sqlite3_prepare_v2(s->db, "SELECT since_at, since_key FROM tasks WHERE id = ?1", -1,
-                            &q, NULL);
+    rc = sqlite3_prepare_v2(s->db, "SELECT since_at, since_key FROM tasks WHERE id = ?1", -1, &q,
+                            NULL);
     if (rc != SQLITE_OK)
         return tw_store_fail(s, rc, "read the export watermark", err);
     sqlite3_bind_int64(q, 1, id);

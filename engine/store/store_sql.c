@@ -12,10 +12,10 @@
 #include "core/mem.h"
 
 /* Column order read by read_task() in store_tasks.c: keep both in step. */
-#define TASK_COLS                                                                          \
-    "id, chain, description, state, last_run_date, last_modified, created_date, "          \
-    "trigger_json, target_json, debug, version, result, once_at, repeat, anchor_day, "     \
-    "action, export_index, campaign_id, segment_id, result_path, result_size, "            \
+#define TASK_COLS                                                                      \
+    "id, chain, description, state, last_run_date, last_modified, created_date, "      \
+    "trigger_json, target_json, debug, version, result, once_at, repeat, anchor_day, " \
+    "action, export_index, campaign_id, segment_id, result_path, result_size, "        \
     "result_sha256, result_time, result_expired, result_ino"
 
 #define LOG_COLS "id, time, msg, has_counts, total, errors, skips, success"
@@ -56,16 +56,14 @@ const char *const tw_store_sql[TW_STMT_COUNT] = {
     [TW_STMT_LOG_INSERT] =
         "INSERT INTO task_logs (task_id, time, msg, kind, has_counts, total, errors, skips, "
         "success) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    [TW_STMT_LOG_LIST] =
-        "SELECT " LOG_COLS " FROM task_logs WHERE task_id = ?1 ORDER BY id DESC "
-        "LIMIT ?2 OFFSET ?3",
+    [TW_STMT_LOG_LIST] = "SELECT " LOG_COLS " FROM task_logs WHERE task_id = ?1 ORDER BY id DESC "
+                         "LIMIT ?2 OFFSET ?3",
     [TW_STMT_LOG_PROGRESS_UPDATE] =
         "UPDATE task_logs SET time = ?2, total = ?3, errors = ?4, skips = ?5, success = ?6 "
         "WHERE task_id = ?1 AND kind = 1",
     [TW_STMT_LOG_PROGRESS_DELETE] = "DELETE FROM task_logs WHERE task_id = ?1 AND kind = 1",
-    [TW_STMT_RUN_START] =
-        "UPDATE tasks SET state = 1, last_run_date = ?2, last_modified = ?2, "
-        "version = version + 1 WHERE id = ?1",
+    [TW_STMT_RUN_START] = "UPDATE tasks SET state = 1, last_run_date = ?2, last_modified = ?2, "
+                          "version = version + 1 WHERE id = ?1",
     /* NULL result keeps the previous result; 0 next_once_at / NULL trigger keep them too. */
     [TW_STMT_RUN_FINISH] =
         "UPDATE tasks SET state = ?2, last_modified = ?3, version = version + 1, "
@@ -85,9 +83,8 @@ const char *const tw_store_sql[TW_STMT_COUNT] = {
         "INSERT INTO idempotency (caller, idem_key, body_sha256, task_id, created) "
         "VALUES (?1, ?2, ?3, ?4, ?5)",
     [TW_STMT_IDEM_PRUNE] = "DELETE FROM idempotency WHERE created < ?1",
-    [TW_STMT_IDEM_GET] =
-        "SELECT task_id, body_sha256 FROM idempotency "
-        "WHERE caller = ?1 AND idem_key = ?2 AND created >= ?3",
+    [TW_STMT_IDEM_GET] = "SELECT task_id, body_sha256 FROM idempotency "
+                         "WHERE caller = ?1 AND idem_key = ?2 AND created >= ?3",
 
     [TW_STMT_TOKEN_INSERT] =
         "INSERT INTO tokens (id, description, level, secret_mac, created, revoked) "
@@ -97,8 +94,7 @@ const char *const tw_store_sql[TW_STMT_COUNT] = {
         "INSERT OR IGNORE INTO token_chains (token_id, chain) VALUES (?1, ?2)",
     [TW_STMT_TOKEN_GET] =
         "SELECT id, description, level, secret_mac, created, revoked FROM tokens WHERE id = ?1",
-    [TW_STMT_TOKEN_CHAINS] =
-        "SELECT chain FROM token_chains WHERE token_id = ?1 ORDER BY chain",
+    [TW_STMT_TOKEN_CHAINS] = "SELECT chain FROM token_chains WHERE token_id = ?1 ORDER BY chain",
     [TW_STMT_TOKEN_IDS] = "SELECT id FROM tokens ORDER BY created, id",
     [TW_STMT_TOKEN_REVOKE] = "UPDATE tokens SET revoked = 1 WHERE id = ?1",
 
@@ -130,14 +126,12 @@ const char *const tw_store_sql[TW_STMT_COUNT] = {
     [TW_STMT_SEG_DELETE] = "DELETE FROM segments WHERE id = ?1",
 
     /* the current (unexpired) result file of each task */
-    [TW_STMT_RESULT_BYTES] =
-        "SELECT count(*), coalesce(sum(result_size), 0) FROM tasks "
-        "WHERE result_path IS NOT NULL AND result_expired = 0",
+    [TW_STMT_RESULT_BYTES] = "SELECT count(*), coalesce(sum(result_size), 0) FROM tasks "
+                             "WHERE result_path IS NOT NULL AND result_expired = 0",
 
     /* one row, rewritten by the health check to prove that a commit reaches the disk */
-    [TW_STMT_HEALTH_PROBE] =
-        "INSERT INTO store_health (id, at) VALUES (1, ?1) "
-        "ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+    [TW_STMT_HEALTH_PROBE] = "INSERT INTO store_health (id, at) VALUES (1, ?1) "
+                             "ON CONFLICT (id) DO UPDATE SET at = excluded.at",
     /* a running task is skipped: its worker may be renaming a new result over the path */
     [TW_STMT_RESULTS_EXPIRING] =
         "SELECT id, result_path, result_size FROM tasks WHERE result_path IS NOT NULL "
@@ -175,9 +169,8 @@ const char *const tw_store_sql[TW_STMT_COUNT] = {
     [TW_STMT_OUTBOX_INSERT] =
         "INSERT INTO webhook_outbox (uuid, task_id, chain, event, url, body, attempts, next_at) "
         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7)",
-    [TW_STMT_OUTBOX_DUE] =
-        "SELECT id, uuid, task_id, chain, event, url, body, attempts, next_at "
-        "FROM webhook_outbox WHERE next_at <= ?1 ORDER BY next_at, id LIMIT ?2",
+    [TW_STMT_OUTBOX_DUE] = "SELECT id, uuid, task_id, chain, event, url, body, attempts, next_at "
+                           "FROM webhook_outbox WHERE next_at <= ?1 ORDER BY next_at, id LIMIT ?2",
     [TW_STMT_OUTBOX_NEXT] = "SELECT min(next_at) FROM webhook_outbox",
     [TW_STMT_OUTBOX_RESCHEDULE] =
         "UPDATE webhook_outbox SET attempts = attempts + 1, next_at = ?2 WHERE id = ?1",
@@ -200,19 +193,16 @@ static const struct {
     const char *head;
     const char *tail;
 } in_sql[TW_IN_COUNT] = {
-    [TW_IN_TASK_LIST] = {
-        "SELECT " TASK_COLS " FROM tasks WHERE chain IN (",
-        ") AND (?1 < 0 OR state = ?1) AND (?2 IS NULL OR action = ?2) "
-        "AND (?3 IS NULL OR export_index = ?3) AND (?4 IS NULL OR campaign_id = ?4) "
-        "ORDER BY id DESC LIMIT ?5 OFFSET ?6" },
+    [TW_IN_TASK_LIST] = { "SELECT " TASK_COLS " FROM tasks WHERE chain IN (",
+                          ") AND (?1 < 0 OR state = ?1) AND (?2 IS NULL OR action = ?2) "
+                          "AND (?3 IS NULL OR export_index = ?3) AND (?4 IS NULL OR campaign_id = ?4) "
+                          "ORDER BY id DESC LIMIT ?5 OFFSET ?6" },
     /* the same filter as TW_IN_TASK_LIST, so X-Total-Count agrees with the pages */
-    [TW_IN_TASK_COUNT] = {
-        "SELECT count(*) FROM tasks WHERE chain IN (",
-        ") AND (?1 < 0 OR state = ?1) AND (?2 IS NULL OR action = ?2) "
-        "AND (?3 IS NULL OR export_index = ?3) AND (?4 IS NULL OR campaign_id = ?4)" },
-    [TW_IN_SEG_LIST] = {
-        "SELECT " SEG_COLS " FROM segments WHERE chain IN (",
-        ") ORDER BY id DESC" },
+    [TW_IN_TASK_COUNT] = { "SELECT count(*) FROM tasks WHERE chain IN (",
+                           ") AND (?1 < 0 OR state = ?1) AND (?2 IS NULL OR action = ?2) "
+                           "AND (?3 IS NULL OR export_index = ?3) AND (?4 IS NULL OR campaign_id = ?4)" },
+    [TW_IN_SEG_LIST] = { "SELECT " SEG_COLS " FROM segments WHERE chain IN (",
+                         ") ORDER BY id DESC" },
 };
 
 static size_t bucket_of(size_t n)
@@ -233,8 +223,8 @@ int tw_store_in_stmt(struct tw_store *s, enum tw_in_stmt kind, size_t n, sqlite3
 
     *out = NULL;
     if (n < 1 || n > TW_IN_MAX)
-        return tw_err_set(err, TW_EINVAL, "store: %zu chains in one query (1 to %d allowed)",
-                          n, TW_IN_MAX);
+        return tw_err_set(err, TW_EINVAL, "store: %zu chains in one query (1 to %d allowed)", n,
+                          TW_IN_MAX);
     b = bucket_of(n);
     count = (size_t)1 << b;
     *slots = count;
@@ -253,8 +243,7 @@ int tw_store_in_stmt(struct tw_store *s, enum tw_in_stmt kind, size_t n, sqlite3
                                 i + TW_IN_FIRST_PARAM);
     snprintf(sql + pos, len - pos, "%s", in_sql[kind].tail);
     /* PERSISTENT: these live as long as the store, like the fixed statements */
-    rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->in_stmts[kind][b],
-                            NULL);
+    rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s->in_stmts[kind][b], NULL);
     if (rc != SQLITE_OK) {
         ret = tw_store_fail(s, rc, "prepare list query", err);
         s->in_stmts[kind][b] = NULL;

@@ -84,7 +84,7 @@ int tw_store_col_str(sqlite3_stmt *q, int i, char **out)
         return TW_OK;
     text = sqlite3_column_text(q, i);
     if (text == NULL)
-        return TW_ENOMEM;   /* a non-NULL value that SQLite could not convert: out of memory */
+        return TW_ENOMEM; /* a non-NULL value that SQLite could not convert: out of memory */
     *out = tw_strndup((const char *)text, (size_t)sqlite3_column_bytes(q, i));
     return *out == NULL ? TW_ENOMEM : TW_OK;
 }
@@ -161,7 +161,8 @@ int tw_store_op_end(struct tw_store *s, int ret, struct tw_err *err)
     if (s->tx_depth <= 0)
         return tw_err_set(err, TW_EINTERNAL, "store: commit without a transaction");
     if (ret == TW_OK && s->tx_aborted && s->tx_depth == 1)
-        ret = tw_err_set(err, TW_ESTORE, "store: commit: the transaction was rolled back "
+        ret = tw_err_set(err, TW_ESTORE,
+                         "store: commit: the transaction was rolled back "
                          "after an earlier error");
     if (ret != TW_OK) {
         op_rollback(s);
@@ -173,7 +174,7 @@ int tw_store_op_end(struct tw_store *s, int ret, struct tw_err *err)
         return ret;
     }
     if (s->tx_depth == 1)
-        tw_store_note_write(s, SQLITE_OK);   /* a commit reached the disk: writes work */
+        tw_store_note_write(s, SQLITE_OK); /* a commit reached the disk: writes work */
     s->tx_depth--;
     return TW_OK;
 }
@@ -227,7 +228,7 @@ static int migrate_step(sqlite3 *db, int to, struct tw_err *err)
     if (ret != TW_OK)
         goto out;
     if (have >= to) {
-        ret = TW_OK;        /* another process migrated while we waited for the lock */
+        ret = TW_OK; /* another process migrated while we waited for the lock */
         goto out;
     }
     /* PRAGMA takes no parameters; the number is ours, never input */
@@ -288,10 +289,10 @@ static int configure(sqlite3 *db, const char *path, struct tw_err *err)
     }
     mode = sqlite3_column_text(q, 0);
     /* an in-memory database (tests) answers "memory": there is no journal to share */
-    if (mode == NULL || (strcmp((const char *)mode, "wal") != 0 &&
-                         strcmp((const char *)mode, "memory") != 0)) {
-        tw_err_set(err, TW_ESTORE, "store: open %s: cannot use WAL mode (journal_mode is %s)",
-                   path, mode ? (const char *)mode : "unknown");
+    if (mode == NULL ||
+        (strcmp((const char *)mode, "wal") != 0 && strcmp((const char *)mode, "memory") != 0)) {
+        tw_err_set(err, TW_ESTORE, "store: open %s: cannot use WAL mode (journal_mode is %s)", path,
+                   mode ? (const char *)mode : "unknown");
         goto out;
     }
     if (sqlite3_exec(db, "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON", NULL, NULL,
@@ -376,8 +377,8 @@ int tw_store_open(const char *path, struct tw_store **out, struct tw_err *err)
             ret = tw_err_set(err, TW_EINTERNAL, "store: statement %d has no SQL", i);
             goto fail;
         }
-        if (sqlite3_prepare_v3(s->db, tw_store_sql[i], -1, SQLITE_PREPARE_PERSISTENT,
-                               &s->stmts[i], NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v3(s->db, tw_store_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmts[i],
+                               NULL) != SQLITE_OK) {
             ret = tw_err_set(err, TW_ESTORE, "store: prepare statement %d: %s", i,
                              sqlite3_errmsg(s->db));
             goto fail;

@@ -190,7 +190,7 @@ int tw_store_task_list(struct tw_store *s, const struct tw_task_filter *f, struc
     *n = 0;
     *total = 0;
     if (f->n_chains == 0)
-        return TW_OK;       /* a caller that may read no chain sees no tasks */
+        return TW_OK; /* a caller that may read no chain sees no tasks */
     ret = tw_store_in_stmt(s, TW_IN_TASK_COUNT, f->n_chains, &q, &slots, err);
     if (ret != TW_OK)
         return ret;
@@ -238,8 +238,7 @@ out:
 }
 
 /* Why did the conditional update match nothing? */
-static int explain_update_miss(struct tw_store *s, int64_t id, int64_t expected,
-                               struct tw_err *err)
+static int explain_update_miss(struct tw_store *s, int64_t id, int64_t expected, struct tw_err *err)
 {
     int64_t version = 0;
     int state = 0;
@@ -252,10 +251,9 @@ static int explain_update_miss(struct tw_store *s, int64_t id, int64_t expected,
         return tw_err_field(err, TW_ECONFLICT, "state", "task is INPROGRESS");
     if (version != expected)
         return tw_err_field(err, TW_ECONFLICT, "version",
-                            "version %lld does not match stored version %lld",
-                            (long long)expected, (long long)version);
-    return tw_err_set(err, TW_ESTORE, "store: update task %lld: no row changed",
-                      (long long)id);
+                            "version %lld does not match stored version %lld", (long long)expected,
+                            (long long)version);
+    return tw_err_set(err, TW_ESTORE, "store: update task %lld: no row changed", (long long)id);
 }
 
 int tw_store_task_update(struct tw_store *s, struct tw_task *t, int64_t expected_version,
@@ -293,7 +291,7 @@ int tw_store_task_update(struct tw_store *s, struct tw_task *t, int64_t expected
     if (ret == 0 && log_msg != NULL)
         ret = tw_store_log_insert(s, t->id, t->last_modified, log_msg, TW_LOG_PLAIN, NULL, err);
     if (ret == 0 && log_msg != NULL)
-        ret = tw_store_log_trim(s, t->id, err);   /* a task updated often, never run */
+        ret = tw_store_log_trim(s, t->id, err); /* a task updated often, never run */
     ret = tw_store_op_end(s, ret < 0 ? ret : TW_OK, err);
     if (ret == TW_OK)
         t->version = expected_version + 1;
@@ -318,8 +316,8 @@ int tw_store_task_delete(struct tw_store *s, int64_t id, struct tw_err *err)
 
 /* One row of a scan batch, copied out so no statement is open during the callback. */
 struct scan_row {
-    struct tw_task_brief b;     /* b.repeat points at repeat below */
-    char *repeat;               /* owned */
+    struct tw_task_brief b; /* b.repeat points at repeat below */
+    char *repeat;           /* owned */
 };
 
 static void free_rows(struct scan_row *rows, size_t n)

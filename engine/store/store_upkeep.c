@@ -63,7 +63,8 @@ int tw_store_chain_quota(struct tw_store *s, int64_t chain, struct tw_err *err)
         return tw_err_field(err, TW_ELIMIT, "chain",
                             "chain %" PRId64 " already has %" PRId64 " tasks, the most "
                             "limits.max_tasks_per_chain allows; delete tasks it no longer "
-                            "needs", chain, n);
+                            "needs",
+                            chain, n);
     return TW_OK;
 }
 
@@ -159,15 +160,17 @@ int tw_store_check_file(struct tw_store *s, struct tw_err *err)
     if (s->gone)
         return tw_err_set(err, TW_ESTORE, "%s", s->why);
     if (s->path == NULL || s->ino == 0)
-        return TW_OK;      /* in-memory or temporary database: nothing on disk to lose */
+        return TW_OK; /* in-memory or temporary database: nothing on disk to lose */
     if (stat(s->path, &st) != 0) {
         s->gone = true;
-        snprintf(s->why, sizeof(s->why), "store: the database file %s was removed while the "
-                 "server ran (%s); writes are refused, restore it and restart", s->path,
-                 strerror(errno));
+        snprintf(s->why, sizeof(s->why),
+                 "store: the database file %s was removed while the "
+                 "server ran (%s); writes are refused, restore it and restart",
+                 s->path, strerror(errno));
     } else if ((uint64_t)st.st_dev != s->dev || (uint64_t)st.st_ino != s->ino) {
         s->gone = true;
-        snprintf(s->why, sizeof(s->why), "store: the database file %s was replaced by another "
+        snprintf(s->why, sizeof(s->why),
+                 "store: the database file %s was replaced by another "
                  "file while the server ran; writes are refused, restart to use the new one",
                  s->path);
     }

@@ -55,8 +55,8 @@ int tw_store_webhook_get(struct tw_store *s, int64_t task_id, char **url, unsign
     return ret;
 }
 
-int tw_store_webhook_secret_add(struct tw_store *s, int64_t chain, const char *secret,
-                                int64_t now, int64_t overlap_s, struct tw_err *err)
+int tw_store_webhook_secret_add(struct tw_store *s, int64_t chain, const char *secret, int64_t now,
+                                int64_t overlap_s, struct tw_err *err)
 {
     sqlite3_stmt *q;
     int ret = tw_store_op_begin(s, err);
@@ -86,8 +86,8 @@ void tw_store_free_strings(char **v, size_t n)
     tw_free(v);
 }
 
-int tw_store_webhook_secrets(struct tw_store *s, int64_t chain, int64_t now, char ***out,
-                             size_t *n, struct tw_err *err)
+int tw_store_webhook_secrets(struct tw_store *s, int64_t chain, int64_t now, char ***out, size_t *n,
+                             struct tw_err *err)
 {
     sqlite3_stmt *q = tw_store_stmt(s, TW_STMT_HOOK_SECRETS);
     char **v = NULL;
@@ -234,8 +234,7 @@ int tw_store_outbox_lease(struct tw_store *s, int64_t id, int64_t until_ms, stru
 }
 
 int tw_store_outbox_record(struct tw_store *s, int64_t id, int64_t task_id,
-                           const struct tw_delivery_attempt *a, int64_t next_at,
-                           struct tw_err *err)
+                           const struct tw_delivery_attempt *a, int64_t next_at, struct tw_err *err)
 {
     sqlite3_stmt *q;
     int ret = tw_store_op_begin(s, err);

@@ -43,8 +43,8 @@ int tw_webhook_enqueue(struct tw_store *s, int64_t task_id, int64_t chain, int s
     }
     tw_time_format(now_ms / 1000, when);
     doc = json_pack("{s:s, s:s, s:s, s:O}", "event",
-                    state == TW_STATE_DONE ? "task.done" : "task.error", "delivery", d.uuid,
-                    "time", when, "task", (json_t *)task);
+                    state == TW_STATE_DONE ? "task.done" : "task.error", "delivery", d.uuid, "time",
+                    when, "task", (json_t *)task);
     if (doc != NULL)
         body = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(doc);

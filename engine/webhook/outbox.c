@@ -26,18 +26,18 @@ struct tw_outbox {
     struct tw_httpc *http;
     struct tw_outbox_conf conf;
     struct event *timer;
-    struct tw_list flights;     /* posted, not yet answered */
+    struct tw_list flights; /* posted, not yet answered */
     struct tw_outbox_stats stats;
 };
 
 /* One delivery in flight. */
 struct flight {
-    struct tw_list link;        /* on o->flights while posted */
+    struct tw_list link; /* on o->flights while posted */
     struct tw_outbox *o;
     int64_t id, task_id;
     char uuid[37];
     char event[16];
-    unsigned attempt;           /* the number of this attempt, 1-based */
+    unsigned attempt; /* the number of this attempt, 1-based */
 };
 
 static int64_t now_ms(void)
@@ -153,20 +153,23 @@ static void post(struct tw_outbox *o, const struct tw_delivery *d)
         rc = tw_store_webhook_secrets(o->store, d->chain, now_ms() / 1000, &secrets, &n_secrets,
                                       &err);
     if (rc == TW_OK && n_secrets == 0) {
-        snprintf(why, sizeof(why), "chain %lld has no webhook secret: run `taskwheel "
-                 "webhook-secret --chain %lld`", (long long)d->chain, (long long)d->chain);
+        snprintf(why, sizeof(why),
+                 "chain %lld has no webhook secret: run `taskwheel "
+                 "webhook-secret --chain %lld`",
+                 (long long)d->chain, (long long)d->chain);
         record(o, f, 0, why, 0);
         tw_free(f);
         return;
     }
     if (rc == TW_OK)
-        rc = tw_webhook_signature((const char *const *)secrets, n_secrets, now_ms() / 1000,
-                                  d->body, strlen(d->body), sig, sizeof(sig), &err);
+        rc = tw_webhook_signature((const char *const *)secrets, n_secrets, now_ms() / 1000, d->body,
+                                  strlen(d->body), sig, sizeof(sig), &err);
     tw_store_free_strings(secrets, n_secrets);
     if (rc == TW_OK) {
         const char *headers[] = { "Content-Type: application/json", sig_h, NULL };
-        struct tw_httpc_req req = { d->url, headers, d->body, strlen(d->body),
-                                    o->conf.timeout_ms, o->conf.allow_private };
+        struct tw_httpc_req req = {
+            d->url, headers, d->body, strlen(d->body), o->conf.timeout_ms, o->conf.allow_private
+        };
 
         snprintf(sig_h, sizeof(sig_h), "Taskwheel-Signature: %s", sig);
         rc = tw_httpc_post(o->http, &req, on_posted, f, &err);
@@ -189,8 +192,8 @@ static void pump(struct tw_outbox *o)
     size_t n = 0;
 
     if (o->stats.inflight < o->conf.max_inflight &&
-        tw_store_outbox_due(o->store, now_ms(), o->conf.max_inflight - o->stats.inflight, &due,
-                            &n, &err) != TW_OK)
+        tw_store_outbox_due(o->store, now_ms(), o->conf.max_inflight - o->stats.inflight, &due, &n,
+                            &err) != TW_OK)
         tw_log(TW_LOG_WARN, "webhook.outbox", "error", err.msg, NULL);
     for (size_t i = 0; i < n; i++)
         post(o, &due[i]);
@@ -205,9 +208,8 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
     pump(arg);
 }
 
-struct tw_outbox *tw_outbox_new(struct event_base *base, struct tw_store *s,
-                                struct tw_httpc *http, const struct tw_outbox_conf *conf,
-                                struct tw_err *err)
+struct tw_outbox *tw_outbox_new(struct event_base *base, struct tw_store *s, struct tw_httpc *http,
+                                const struct tw_outbox_conf *conf, struct tw_err *err)
 {
     struct tw_outbox *o = tw_calloc(1, sizeof(*o));
 
@@ -249,7 +251,8 @@ void tw_outbox_free(struct tw_outbox *o)
 
     if (o == NULL)
         return;
-    TW_LIST_FOREACH_SAFE(it, tmp, &o->flights) {
+    TW_LIST_FOREACH_SAFE(it, tmp, &o->flights)
+    {
         tw_list_remove(it);
         tw_free(TW_CONTAINER_OF(it, struct flight, link));
     }

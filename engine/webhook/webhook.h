@@ -56,17 +56,17 @@ int tw_webhook_enqueue(struct tw_store *s, int64_t task_id, int64_t chain, int s
 /* ---------------------------------------------------------------- the outbox pump */
 
 struct tw_outbox_conf {
-    long timeout_ms;            /* webhooks.timeout: a 2xx within this is success */
-    unsigned max_attempts;      /* webhooks.max_attempts: then the delivery is given up */
-    bool allow_private;         /* webhooks.allow_private */
-    long backoff_unit_ms;       /* 1000 in service; the first retry gap, doubled per retry */
-    unsigned max_inflight;      /* deliveries posted at once */
+    long timeout_ms;       /* webhooks.timeout: a 2xx within this is success */
+    unsigned max_attempts; /* webhooks.max_attempts: then the delivery is given up */
+    bool allow_private;    /* webhooks.allow_private */
+    long backoff_unit_ms;  /* 1000 in service; the first retry gap, doubled per retry */
+    unsigned max_inflight; /* deliveries posted at once */
 };
 
 struct tw_outbox_stats {
-    uint64_t delivered;         /* deliveries that got a 2xx */
-    uint64_t failed_attempts;   /* attempts without a 2xx */
-    uint64_t given_up;          /* deliveries dropped after max_attempts */
+    uint64_t delivered;       /* deliveries that got a 2xx */
+    uint64_t failed_attempts; /* attempts without a 2xx */
+    uint64_t given_up;        /* deliveries dropped after max_attempts */
     unsigned inflight;
 };
 
@@ -77,9 +77,8 @@ struct tw_outbox;
  * httpc (never blocking the loop), records each attempt, and reschedules failures. All
  * borrowed pointers must outlive it.
  */
-struct tw_outbox *tw_outbox_new(struct event_base *base, struct tw_store *s,
-                                struct tw_httpc *http, const struct tw_outbox_conf *conf,
-                                struct tw_err *err);
+struct tw_outbox *tw_outbox_new(struct event_base *base, struct tw_store *s, struct tw_httpc *http,
+                                const struct tw_outbox_conf *conf, struct tw_err *err);
 /* Something was queued: look at the outbox now rather than at the next planned wake-up. */
 void tw_outbox_kick(struct tw_outbox *o);
 void tw_outbox_stats(const struct tw_outbox *o, struct tw_outbox_stats *out);

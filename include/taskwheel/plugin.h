@@ -60,10 +60,9 @@ extern "C" {
 #else
 #define TW_SIG_ENDIAN "le"
 #endif
-#define TW_BUILD_SIG                                                                       \
+#define TW_BUILD_SIG                                                                        \
     "tw" TW_SIG_STR(TW_ABI_MAJOR) ";ptr" TW_SIG_STR(__SIZEOF_POINTER__) ";long" TW_SIG_STR( \
-        __SIZEOF_LONG__) ";size" TW_SIG_STR(__SIZEOF_SIZE_T__) ";dbl" TW_SIG_STR(           \
-        __SIZEOF_DOUBLE__) ";" TW_SIG_ENDIAN
+        __SIZEOF_LONG__) ";size" TW_SIG_STR(__SIZEOF_SIZE_T__) ";dbl" TW_SIG_STR(__SIZEOF_DOUBLE__) ";" TW_SIG_ENDIAN
 
 /*
  * Status codes a plugin returns and passes to host->err_set. Same values as the engine's own
@@ -133,19 +132,13 @@ static inline enum tw_seg_type tw_field_seg_type(uint32_t type)
     switch (type) {
     case TW_FIELD_INT:
     case TW_FIELD_MONEY:
-    case TW_FIELD_NUMBER:
-        return TW_SEG_NUMBER;
-    case TW_FIELD_KEYWORD:
-        return TW_SEG_KEYWORD;
-    case TW_FIELD_TEXT:
-        return TW_SEG_TEXT;
-    case TW_FIELD_BOOL:
-        return TW_SEG_BOOLEAN;
+    case TW_FIELD_NUMBER: return TW_SEG_NUMBER;
+    case TW_FIELD_KEYWORD: return TW_SEG_KEYWORD;
+    case TW_FIELD_TEXT: return TW_SEG_TEXT;
+    case TW_FIELD_BOOL: return TW_SEG_BOOLEAN;
     case TW_FIELD_DATE:
-    case TW_FIELD_DATETIME:
-        return TW_SEG_DATE;
-    default:
-        return TW_SEG_NONE;
+    case TW_FIELD_DATETIME: return TW_SEG_DATE;
+    default: return TW_SEG_NONE;
     }
 }
 
@@ -245,8 +238,7 @@ struct tw_host {
     uint32_t size;      /* sizeof(struct tw_host) in the engine */
 
     /* Log one line, printf-style, tagged with the plugin's index. level: TW_PLUGIN_LOG_*. */
-    void (*log)(const struct tw_host *host, int level, const char *fmt, ...)
-        TW_PLUGIN_PRINTF(3, 4);
+    void (*log)(const struct tw_host *host, int level, const char *fmt, ...) TW_PLUGIN_PRINTF(3, 4);
     /*
      * Fill err (may be NULL) with a sentence a user can act on; returns code, so a plugin can
      * `return host->err_set(err, TW_PLUGIN_ESOURCE, "...")`. The engine prefixes
@@ -345,8 +337,7 @@ struct tw_index_plugin {
     const char *label;             /* file label, "Wallet" -> Wallet_Export-1.csv; [A-Za-z0-9_-] */
     const char *version;           /* the plugin's own version, shown by `taskwheel plugins` */
     const struct tw_field *fields; /* the columns, in export order; {0}-terminated */
-    int (*open)(const struct tw_host *host, struct tw_query *q, void **cursor,
-                struct tw_err *err);
+    int (*open)(const struct tw_host *host, struct tw_query *q, void **cursor, struct tw_err *err);
     int (*next)(void *cursor, struct tw_record *out, struct tw_err *err);
     void (*close)(void *cursor);
     /* ABI 1.1: members below read as NULL for a plugin built against 1.0. */
@@ -367,11 +358,15 @@ struct tw_index_plugin {
  *   TW_INDEX_PLUGIN(.index = "users", .label = "User", .version = "1.0.0",
  *                   .fields = user_fields, .open = u_open, .next = u_next, .close = u_close);
  */
-#define TW_INDEX_PLUGIN(...)                                                    \
-    TW_PLUGIN_EXPORT extern const struct tw_index_plugin tw_index_plugin_v1;    \
-    TW_PLUGIN_EXPORT const struct tw_index_plugin tw_index_plugin_v1 = {        \
-        .abi_major = TW_ABI_MAJOR, .abi_minor = TW_ABI_MINOR,                   \
-        .size = sizeof(struct tw_index_plugin), .signature = TW_BUILD_SIG, __VA_ARGS__}
+#define TW_INDEX_PLUGIN(...)                                                 \
+    TW_PLUGIN_EXPORT extern const struct tw_index_plugin tw_index_plugin_v1; \
+    TW_PLUGIN_EXPORT const struct tw_index_plugin tw_index_plugin_v1 = {     \
+        .abi_major = TW_ABI_MAJOR,                                           \
+        .abi_minor = TW_ABI_MINOR,                                           \
+        .size = sizeof(struct tw_index_plugin),                              \
+        .signature = TW_BUILD_SIG,                                           \
+        __VA_ARGS__                                                          \
+    }
 
 #ifdef __cplusplus
 }

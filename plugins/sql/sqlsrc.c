@@ -94,9 +94,7 @@ static int bind_params(sqlite3_stmt *st, const struct tw_sql_param *p, uint32_t 
 
     for (i = 0; i < n && rc == SQLITE_OK; i++) {
         switch (p[i].type) {
-        case TW_FIELD_NUMBER:
-            rc = sqlite3_bind_double(st, (int)i + 2, p[i].v->d);
-            break;
+        case TW_FIELD_NUMBER: rc = sqlite3_bind_double(st, (int)i + 2, p[i].v->d); break;
         case TW_FIELD_KEYWORD:
         case TW_FIELD_TEXT:
         case TW_FIELD_DATE:
@@ -104,9 +102,7 @@ static int bind_params(sqlite3_stmt *st, const struct tw_sql_param *p, uint32_t 
             rc = sqlite3_bind_text(st, (int)i + 2, p[i].v->s ? p[i].v->s : "", (int)p[i].v->len,
                                    SQLITE_STATIC);
             break;
-        default:
-            rc = sqlite3_bind_int64(st, (int)i + 2, p[i].v->i);
-            break;
+        default: rc = sqlite3_bind_int64(st, (int)i + 2, p[i].v->i); break;
         }
     }
     return rc;
@@ -128,7 +124,7 @@ static int prepare(struct sql_cursor *c, struct tw_query *q, const struct tw_sql
                    struct tw_err *err)
 {
     const struct tw_host *h = c->host;
-    struct tw_sql_str sql = {.host = h};
+    struct tw_sql_str sql = { .host = h };
     struct tw_sql_param *params;
     uint32_t np = 0;
     uint32_t max = total_values(h, q);
@@ -261,11 +257,8 @@ static void set_value(const struct tw_host *h, struct tw_record *r, sqlite3_stmt
         else
             h->rec_set_bool(r, col, sqlite3_column_int64(st, sc) != 0);
         return;
-    case TW_FIELD_NUMBER:
-        h->rec_set_double(r, col, sqlite3_column_double(st, sc));
-        return;
-    default:
-        break;
+    case TW_FIELD_NUMBER: h->rec_set_double(r, col, sqlite3_column_double(st, sc)); return;
+    default: break;
     }
     s = (const char *)sqlite3_column_text(st, sc);
     if (s == NULL) {

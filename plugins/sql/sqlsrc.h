@@ -45,10 +45,10 @@ void tw_sql_close(void *cursor);
 /* ---- internal to the helper (sqlwhere.c, sqlwindow.c) ---- */
 
 struct tw_sql_str {
-    char *p;      /* NUL-terminated */
-    size_t len;   /* bytes used */
-    size_t cap;   /* allocated */
-    int failed;   /* an append ran out of memory */
+    char *p;                    /* NUL-terminated */
+    size_t len;                 /* bytes used */
+    size_t cap;                 /* allocated */
+    int failed;                 /* an append ran out of memory */
     const struct tw_host *host; /* allocator */
 };
 

@@ -68,7 +68,7 @@ static void add_cond(struct tw_sql_str *sql, const struct tw_cond *c, const stru
                      struct tw_sql_param *params, uint32_t *np)
 {
     static const char *const cmp[] = {
-        [TW_OP_EQ] = " = ?", [TW_OP_LT] = " < ?", [TW_OP_LE] = " <= ?",
+        [TW_OP_EQ] = " = ?", [TW_OP_LT] = " < ?",  [TW_OP_LE] = " <= ?",
         [TW_OP_GT] = " > ?", [TW_OP_GE] = " >= ?",
     };
     uint32_t i;

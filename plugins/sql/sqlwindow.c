@@ -36,7 +36,8 @@ int tw_sql_window(const struct tw_host *host, const struct tw_query *q,
         host->q_window == NULL || !host->q_window(q, &from, &to))
         return TW_PLUGIN_OK;
     if (ix->change == NULL)
-        return host->err_set(err, TW_PLUGIN_EINVAL, "this index has no change column, so "
+        return host->err_set(err, TW_PLUGIN_EINVAL,
+                             "this index has no change column, so "
                              "target.since cannot be applied");
     if (utc_text(to, to_text) != 0 || (from != INT64_MIN && utc_text(from, from_text) != 0))
         return host->err_set(err, TW_PLUGIN_EINVAL, "target.since window out of range");

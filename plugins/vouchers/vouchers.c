@@ -10,20 +10,20 @@
 #define F TW_FIELD_FILTERABLE
 
 static const struct tw_field voucher_fields[] = {
-    {.name = "id", .type = TW_FIELD_INT, .flags = F},
-    {.name = "user_id", .type = TW_FIELD_INT, .flags = F},
-    {.name = "campaign_id", .type = TW_FIELD_INT, .flags = F},
-    {.name = "campaign_name", .type = TW_FIELD_TEXT, .flags = F},
-    {.name = "type", .type = TW_FIELD_KEYWORD, .flags = F},
-    {.name = "status", .type = TW_FIELD_KEYWORD, .flags = F},
-    {.name = "amount", .type = TW_FIELD_MONEY, .flags = F},
-    {.name = "amount_redeemed", .type = TW_FIELD_MONEY, .flags = F},
-    {.name = "currency", .type = TW_FIELD_KEYWORD, .flags = F},
-    {.name = "created_date", .type = TW_FIELD_DATETIME, .flags = F},
-    {.name = "date_time_claimed", .type = TW_FIELD_DATETIME, .flags = F},
-    {.name = "date_time_redeemed", .type = TW_FIELD_DATETIME, .flags = F},
-    {.name = "expiry_date", .type = TW_FIELD_DATE, .flags = F},
-    {0},
+    { .name = "id", .type = TW_FIELD_INT, .flags = F },
+    { .name = "user_id", .type = TW_FIELD_INT, .flags = F },
+    { .name = "campaign_id", .type = TW_FIELD_INT, .flags = F },
+    { .name = "campaign_name", .type = TW_FIELD_TEXT, .flags = F },
+    { .name = "type", .type = TW_FIELD_KEYWORD, .flags = F },
+    { .name = "status", .type = TW_FIELD_KEYWORD, .flags = F },
+    { .name = "amount", .type = TW_FIELD_MONEY, .flags = F },
+    { .name = "amount_redeemed", .type = TW_FIELD_MONEY, .flags = F },
+    { .name = "currency", .type = TW_FIELD_KEYWORD, .flags = F },
+    { .name = "created_date", .type = TW_FIELD_DATETIME, .flags = F },
+    { .name = "date_time_claimed", .type = TW_FIELD_DATETIME, .flags = F },
+    { .name = "date_time_redeemed", .type = TW_FIELD_DATETIME, .flags = F },
+    { .name = "expiry_date", .type = TW_FIELD_DATE, .flags = F },
+    { 0 },
 };
 
 /* Changed: created_date, or the latest of claimed/redeemed when later (docs/reference.md §13). */

@@ -10,21 +10,21 @@
 #define F TW_FIELD_FILTERABLE
 
 static const struct tw_field ledger_fields[] = {
-    {.name = "id", .type = TW_FIELD_INT, .flags = F},
-    {.name = "user_id", .type = TW_FIELD_INT, .flags = F},
-    {.name = "timestamp", .type = TW_FIELD_DATETIME, .flags = F},
-    {.name = "type", .type = TW_FIELD_KEYWORD, .flags = F},
-    {.name = "amount", .type = TW_FIELD_MONEY, .flags = F},
-    {.name = "balance_after", .type = TW_FIELD_MONEY, .flags = F},
-    {.name = "currency", .type = TW_FIELD_KEYWORD, .flags = F},
-    {.name = "campaign_id", .type = TW_FIELD_INT, .flags = F},
-    {.name = "basket_id", .type = TW_FIELD_INT, .flags = F},
-    {.name = "description", .type = TW_FIELD_TEXT, .flags = F},
-    {0},
+    { .name = "id", .type = TW_FIELD_INT, .flags = F },
+    { .name = "user_id", .type = TW_FIELD_INT, .flags = F },
+    { .name = "timestamp", .type = TW_FIELD_DATETIME, .flags = F },
+    { .name = "type", .type = TW_FIELD_KEYWORD, .flags = F },
+    { .name = "amount", .type = TW_FIELD_MONEY, .flags = F },
+    { .name = "balance_after", .type = TW_FIELD_MONEY, .flags = F },
+    { .name = "currency", .type = TW_FIELD_KEYWORD, .flags = F },
+    { .name = "campaign_id", .type = TW_FIELD_INT, .flags = F },
+    { .name = "basket_id", .type = TW_FIELD_INT, .flags = F },
+    { .name = "description", .type = TW_FIELD_TEXT, .flags = F },
+    { 0 },
 };
 
-static const struct tw_sql_index ledger_source = {.table = "wallet_ledger",
-                                                  .change = "t.timestamp"};
+static const struct tw_sql_index ledger_source = { .table = "wallet_ledger",
+                                                   .change = "t.timestamp" };
 
 static int ledger_open(const struct tw_host *host, struct tw_query *q, void **cursor,
                        struct tw_err *err)

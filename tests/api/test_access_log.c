@@ -36,8 +36,10 @@ static void start_logged(struct tw_srv *s, const char *log_yaml, char *log_path,
     snprintf(log_path, len, "%s/server.log", s->dir);
     f = fopen(s->config, "w");
     cr_assert_not_null(f);
-    fprintf(f, "listen: \"127.0.0.1:0\"\ndata_dir: \"%s/var\"\nplugins_dir: \"%s/plugins\"\n"
-            "lua_dir: \"%s/lua\"\n%s", s->dir, TW_BUILD_DIR, TW_SOURCE_DIR, log_yaml);
+    fprintf(f,
+            "listen: \"127.0.0.1:0\"\ndata_dir: \"%s/var\"\nplugins_dir: \"%s/plugins\"\n"
+            "lua_dir: \"%s/lua\"\n%s",
+            s->dir, TW_BUILD_DIR, TW_SOURCE_DIR, log_yaml);
     fclose(f);
     snprintf(ready, sizeof(ready), "%s/ready", s->dir);
     s->pid = fork();
@@ -46,8 +48,7 @@ static void start_logged(struct tw_srv *s, const char *log_yaml, char *log_path,
         fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
         if (fd == -1 || dup2(fd, 2) == -1)
             _exit(126);
-        execl(TW_BINARY, TW_BINARY, "serve", "-c", s->config, "--ready-file", ready,
-              (char *)NULL);
+        execl(TW_BINARY, TW_BINARY, "serve", "-c", s->config, "--ready-file", ready, (char *)NULL);
         _exit(127);
     }
     for (i = 0; i < 1500; i++) {
@@ -98,8 +99,7 @@ static size_t n_seen;
 
 /* tw_http, remembering the response's X-Request-Id. */
 static void req(struct tw_srv *s, const char *method, const char *path, const char *token,
-                const char *const *headers, const char *body, const char *route,
-                struct tw_resp *r)
+                const char *const *headers, const char *body, const char *route, struct tw_resp *r)
 {
     tw_http(s, method, path, token, headers, body, r);
     cr_assert_lt(n_seen, sizeof(seen) / sizeof(seen[0]));
@@ -120,10 +120,9 @@ static const char *str(const json_t *o, const char *k)
 Test(access_log, json_lines_ids_and_no_secrets, .timeout = 120)
 {
     static const char *const chains[] = { "1764", NULL };
-    static const char *const seed[] = { "seed", "--rows", "30", "--chains", "1764", "--seed",
-                                        "2", NULL };
-    static const char *const add_user[] = { "user", "add", "alice", "--chain", "1764=write",
-                                            NULL };
+    static const char *const seed[] = { "seed", "--rows", "30", "--chains",
+                                        "1764", "--seed", "2",  NULL };
+    static const char *const add_user[] = { "user", "add", "alice", "--chain", "1764=write", NULL };
     const char *password = "Pw-hunter2-very-secret";
     const char *wrong_pw = "Wrong-pw-also-secret";
     char log_path[400], path[512], *token, *log, *line, *save = NULL, bad_token[256];

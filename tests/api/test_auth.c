@@ -124,7 +124,7 @@ Test(auth, revoked_token_is_401)
     cr_assert(strstr(out, id) != NULL && strstr(out, "revoked") != NULL, "%s", out);
     cr_assert(strstr(out, tok + 37) == NULL, "token list must never print a secret");
     free(out);
-    cr_assert_eq(tw_srv_cli(&srv, NULL, NULL, args), 0);   /* revoking twice is fine */
+    cr_assert_eq(tw_srv_cli(&srv, NULL, NULL, args), 0); /* revoking twice is fine */
     args[2] = "00000000-0000-4000-8000-000000000000";
     cr_assert_eq(tw_srv_cli(&srv, NULL, NULL, args), 1);
     free(tok);
@@ -162,7 +162,7 @@ Test(auth, other_chains_tasks_do_not_exist)
     char path[64], total[16];
     struct tw_resp r;
 
-    create_as(a, 2, 403);           /* chain A's token cannot create for chain B */
+    create_as(a, 2, 403); /* chain A's token cannot create for chain B */
     snprintf(path, sizeof(path), "/tasks/%" JSON_INTEGER_FORMAT, id);
     tw_http(&srv, "GET", path, b, NULL, NULL, &r);
     tw_assert_error(&r, 404, "task_not_found", NULL);
@@ -181,7 +181,7 @@ Test(auth, other_chains_tasks_do_not_exist)
     tw_http(&srv, "GET", "/tasks?chain=1", b, NULL, NULL, &r);
     tw_assert_error(&r, 403, "permission_denied", "chain");
     tw_resp_fini(&r);
-    tw_http(&srv, "GET", path, a, NULL, NULL, &r);   /* untouched */
+    tw_http(&srv, "GET", path, a, NULL, NULL, &r); /* untouched */
     cr_assert_eq(r.status, 200);
     cr_assert_eq(json_integer_value(json_object_get(r.json, "version")), 1);
     tw_resp_fini(&r);
@@ -289,12 +289,12 @@ Test(auth, failed_logins_are_throttled)
         tw_assert_error(&r, 401, "no_valid_session", NULL);
         tw_resp_fini(&r);
     }
-    login("carol", "pw-carol", &r);      /* even the right password waits */
+    login("carol", "pw-carol", &r); /* even the right password waits */
     tw_assert_error(&r, 429, "rate_limited", NULL);
     cr_assert(tw_resp_header(&r, "Retry-After", retry, sizeof(retry)));
     cr_assert_gt(atoi(retry), 0);
     tw_resp_fini(&r);
-    login("dave-unknown", "x", &r);      /* another name is unaffected */
+    login("dave-unknown", "x", &r); /* another name is unaffected */
     tw_assert_error(&r, 401, "no_valid_session", NULL);
     tw_resp_fini(&r);
 }

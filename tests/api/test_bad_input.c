@@ -93,16 +93,22 @@ Test(bad_input, validation_errors_name_the_field)
     b = tw_task_body(1, "\"segmnet\": {}");
     post_expect(b, 400, "validation_failed", "segmnet");
     free(b);
-    post_expect("{\"chain\": -3, \"desc\": \"x\", \"target\": {\"action\": \"export\", \"export_index\": \"users\"},"
-                " \"trigger\": {\"once\": \"2030-01-01T00:00:00Z\"}}", 400, "validation_failed", "chain");
-    post_expect("{\"chain\": 1, \"desc\": \"x\", \"target\": {\"action\": \"export\", \"export_index\": \"users\"},"
-                " \"trigger\": {\"once\": \"2030-01-01T00:00:00Z\", \"repeat\": \"hourly\"}}", 400,
-                "validation_failed", "trigger.repeat");
-    post_expect("{\"chain\": 1, \"desc\": \"x\", \"target\": {\"action\": \"export\", \"export_index\": \"nope\"},"
-                " \"trigger\": {\"once\": \"2030-01-01T00:00:00Z\"}}", 400, "validation_failed",
-                "target.export_index");
-    post_expect("{\"chain\": 1, \"desc\": \"x\", \"target\": {\"action\": \"export\", \"export_index\": \"users\"},"
-                " \"trigger\": {\"once\": \"yesterday\"}}", 400, "validation_failed", "trigger.once");
+    post_expect(
+        "{\"chain\": -3, \"desc\": \"x\", \"target\": {\"action\": \"export\", \"export_index\": \"users\"},"
+        " \"trigger\": {\"once\": \"2030-01-01T00:00:00Z\"}}",
+        400, "validation_failed", "chain");
+    post_expect(
+        "{\"chain\": 1, \"desc\": \"x\", \"target\": {\"action\": \"export\", \"export_index\": \"users\"},"
+        " \"trigger\": {\"once\": \"2030-01-01T00:00:00Z\", \"repeat\": \"hourly\"}}",
+        400, "validation_failed", "trigger.repeat");
+    post_expect(
+        "{\"chain\": 1, \"desc\": \"x\", \"target\": {\"action\": \"export\", \"export_index\": \"nope\"},"
+        " \"trigger\": {\"once\": \"2030-01-01T00:00:00Z\"}}",
+        400, "validation_failed", "target.export_index");
+    post_expect(
+        "{\"chain\": 1, \"desc\": \"x\", \"target\": {\"action\": \"export\", \"export_index\": \"users\"},"
+        " \"trigger\": {\"once\": \"yesterday\"}}",
+        400, "validation_failed", "trigger.once");
     assert_nothing_stored();
 }
 
@@ -110,8 +116,9 @@ Test(bad_input, bad_ids_and_query_values)
 {
     static const char *const paths[] = { "/tasks/-1", "/tasks/abc", "/tasks/1.5",
                                          "/tasks/99999999999999999999999" };
-    static const char *const queries[] = { "/tasks?limit=-1", "/tasks?limit=abc", "/tasks?limit=1001",
-                                           "/tasks?offset=-5", "/tasks?chain=x", "/tasks?bogus=1" };
+    static const char *const queries[] = { "/tasks?limit=-1",   "/tasks?limit=abc",
+                                           "/tasks?limit=1001", "/tasks?offset=-5",
+                                           "/tasks?chain=x",    "/tasks?bogus=1" };
     struct tw_resp r;
     size_t i;
 
@@ -158,7 +165,7 @@ Test(bad_input, header_of_100k_is_refused)
     cr_assert(r.status >= 400 && r.status < 500, "got %ld", r.status);
     tw_resp_fini(&r);
     free(h);
-    assert_nothing_stored();    /* and the server still answers */
+    assert_nothing_stored(); /* and the server still answers */
 }
 
 Test(bad_input, slow_client_is_cut_off)
@@ -182,7 +189,7 @@ Test(bad_input, slow_client_is_cut_off)
             closed = 1;
         else if (!closed && send(fd, " ", 1, MSG_NOSIGNAL) < 0)
             closed = 1;
-        assert_nothing_stored();          /* others are served meanwhile */
+        assert_nothing_stored(); /* others are served meanwhile */
     }
     close(fd);
     cr_assert(closed, "slow client was not disconnected");

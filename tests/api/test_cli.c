@@ -29,9 +29,9 @@ static int run(const char *args, char **out)
 
 Test(cli, help_on_every_subcommand)
 {
-    static const char *const cmds[] = { "--help", "serve --help", "token --help",
-                                        "token create --help", "user --help",
-                                        "check-config --help" };
+    static const char *const cmds[] = { "--help",       "serve --help",
+                                        "token --help", "token create --help",
+                                        "user --help",  "check-config --help" };
     size_t i;
 
     for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
@@ -84,8 +84,8 @@ Test(cli, config_errors_name_file_line_and_key)
     f = fopen(path, "w");
     fclose(f);
     /* check-config also loads plugins_dir, whose default ./build/plugins is relative. */
-    snprintf(cmd, sizeof(cmd), "cd %s && %s check-config -c %s >/dev/null 2>&1; echo rc=$?",
-             dir, TW_BINARY, path);
+    snprintf(cmd, sizeof(cmd), "cd %s && %s check-config -c %s >/dev/null 2>&1; echo rc=$?", dir,
+             TW_BINARY, path);
     p = popen(cmd, "r");
     memset(line, 0, sizeof(line));
     cr_assert(fread(line, 1, sizeof(line) - 1, p) > 0);
@@ -94,8 +94,8 @@ Test(cli, config_errors_name_file_line_and_key)
     snprintf(cmd, sizeof(cmd), "mkdir -p %s/build && ln -s %s/plugins %s/build/plugins", dir,
              TW_BUILD_DIR, dir);
     cr_assert_eq(system(cmd), 0);
-    snprintf(cmd, sizeof(cmd), "cd %s && %s check-config -c %s >/dev/null 2>&1", dir,
-             TW_BINARY, path);
+    snprintf(cmd, sizeof(cmd), "cd %s && %s check-config -c %s >/dev/null 2>&1", dir, TW_BINARY,
+             path);
     cr_assert_eq(WEXITSTATUS(system(cmd)), 0, "an empty file is a valid configuration");
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     cr_assert_eq(system(cmd), 0);

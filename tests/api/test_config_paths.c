@@ -53,8 +53,8 @@ static int run_from_root(const char *args, const char **out)
     int st;
 
     snprintf(path, sizeof(path), "%s/out.txt", dir);
-    snprintf(cmd, sizeof(cmd), "cd / && '%s' %s -c '%s/config.yaml' > '%s' 2>&1", TW_BINARY,
-             args, dir, path);
+    snprintf(cmd, sizeof(cmd), "cd / && '%s' %s -c '%s/config.yaml' > '%s' 2>&1", TW_BINARY, args,
+             dir, path);
     st = system(cmd);
     f = fopen(path, "r");
     cr_assert_not_null(f);
@@ -82,8 +82,10 @@ Test(config_paths, check_config_creates_nothing_and_paths_follow_the_file, .init
     char yaml[512], want[256];
     const char *out;
 
-    snprintf(yaml, sizeof(yaml), "data_dir: var\nplugins_dir: \"%s/plugins\"\nlua_dir: lua\n"
-             "log: { level: warn }\n", TW_BUILD_DIR);
+    snprintf(yaml, sizeof(yaml),
+             "data_dir: var\nplugins_dir: \"%s/plugins\"\nlua_dir: lua\n"
+             "log: { level: warn }\n",
+             TW_BUILD_DIR);
     write_config(yaml);
     cr_assert_eq(run_from_root("check-config", &out), 0, "%s", out);
     snprintf(want, sizeof(want), "data_dir %s/var does not exist yet", dir);

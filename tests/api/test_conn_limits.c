@@ -156,9 +156,9 @@ Test(conn_limits, check_config_says_when_max_connections_does_not_fit_the_fd_lim
     int saved, fd, rc;
     FILE *f;
 
-    tw_srv_init(&srv, NULL);              /* http.max_connections: 10000 by default */
+    tw_srv_init(&srv, NULL); /* http.max_connections: 10000 by default */
     snprintf(log_path, sizeof(log_path), "%s/check.err", srv.dir);
-    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);    /* this test process only */
+    cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0); /* this test process only */
     fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     saved = dup(2);
     dup2(fd, 2);
@@ -172,5 +172,6 @@ Test(conn_limits, check_config_says_when_max_connections_does_not_fit_the_fd_lim
     cr_assert_not_null(fgets(line, sizeof(line), f));
     fclose(f);
     cr_assert(strstr(line, "http.max_connections (10000) does not fit under the open-file limit "
-                           "(1000)") != NULL, "%s", line);
+                           "(1000)") != NULL,
+              "%s", line);
 }

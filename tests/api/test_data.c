@@ -27,8 +27,8 @@ static char *tok;
 
 static void start(const char *extra_yaml, const char *lua_dir)
 {
-    static const char *const seed[] = { "seed", "--rows", "60", "--chains", "1764,1765",
-                                        "--seed", "3", NULL };
+    static const char *const seed[] = { "seed",      "--rows", "60", "--chains",
+                                        "1764,1765", "--seed", "3",  NULL };
     static const char *const chains[] = { "1764", "1765", NULL };
 
     tw_srv_init_dirs(&srv, NULL, lua_dir, extra_yaml);
@@ -53,8 +53,8 @@ static long long create(long chain, const char *index, const char *format,
     snprintf(body, sizeof(body),
              "{\"chain\": %ld, \"desc\": \"data test\", \"target\": {\"action\": \"export\", "
              "\"export_index\": \"%s\", \"export_format\": \"%s\"}, \"trigger\": {\"once\": "
-             "\"2099-01-01T00:00:00Z\"%s%s}}", chain, index, format,
-             trigger_extra ? ", " : "", trigger_extra ? trigger_extra : "");
+             "\"2099-01-01T00:00:00Z\"%s%s}}",
+             chain, index, format, trigger_extra ? ", " : "", trigger_extra ? trigger_extra : "");
     tw_http(&srv, "POST", "/tasks", tok, NULL, body, &r);
     cr_assert_eq(r.status, 201, "create: %ld %s", r.status, r.body);
     id = json_integer_value(json_object_get(r.json, "id"));
@@ -157,8 +157,8 @@ static void change_rows(void)
 
     snprintf(db, sizeof(db), "%s/var/retail.db", srv.dir);
     cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
-    cr_assert_eq(sqlite3_exec(h, "UPDATE users SET firstname = firstname || 'x'", NULL, NULL,
-                              NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
+    cr_assert_eq(sqlite3_exec(h, "UPDATE users SET firstname = firstname || 'x'", NULL, NULL, NULL),
+                 SQLITE_OK, "%s", sqlite3_errmsg(h));
     sqlite3_close(h);
 }
 
@@ -238,8 +238,7 @@ Test(data, resumed_download_never_splices_two_results, .timeout = 120)
     cr_assert_not_null(f);
     fputs("id,other\n1,2\n", f);
     fclose(f);
-    snprintf(h, sizeof(h), "%s/var/results/%d/%lld/User_Export-%lld.csv", srv.dir, CHAIN, id,
-             id);
+    snprintf(h, sizeof(h), "%s/var/results/%d/%lld/User_Export-%lld.csv", srv.dir, CHAIN, id, id);
     cr_assert_eq(rename(file, h), 0, "%s", strerror(errno));
     tw_http(&srv, "GET", p2, NULL, NULL, NULL, &r);
     cr_assert_eq(r.status, 410, "a file the store does not know: %ld %s", r.status, r.body);
@@ -280,15 +279,17 @@ Test(data, retention_prunes_at_start_and_says_result_expired, .timeout = 120)
     execute(id, "DONE");
     execute(keep, "DONE");
     download_url(id, p1, sizeof(p1), sha);
-    snprintf(file, sizeof(file), "%s/var/results/%d/%lld/User_Export-%lld.csv", srv.dir, CHAIN,
-             id, id);
+    snprintf(file, sizeof(file), "%s/var/results/%d/%lld/User_Export-%lld.csv", srv.dir, CHAIN, id,
+             id);
     cr_assert_eq(stat(file, &st), 0);
     /* the server is down for ten days: its result is now ten days old */
     cr_assert_eq(tw_srv_stop(&srv, SIGTERM), 0);
     snprintf(db, sizeof(db), "%s/var/taskwheel.db", srv.dir);
     cr_assert_eq(sqlite3_open(db, &h), SQLITE_OK);
-    snprintf(path, sizeof(path), "UPDATE tasks SET result_time = result_time - 864000 "
-             "WHERE id = %lld", id);
+    snprintf(path, sizeof(path),
+             "UPDATE tasks SET result_time = result_time - 864000 "
+             "WHERE id = %lld",
+             id);
     cr_assert_eq(sqlite3_exec(h, path, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
     sqlite3_close(h);
     tw_srv_start(&srv);
@@ -458,7 +459,8 @@ Test(data, segment_update_is_checked_against_its_tasks, .timeout = 120)
     /* a field of another index */
     tw_http(&srv, "PUT", path, tok, NULL,
             "{\"segment\": {\"rules\": [{\"field_name\": \"total_value\", \"field_type\": "
-            "\"number\", \"operator\": \"is_greater_than\", \"value\": 2}]}}", &r);
+            "\"number\", \"operator\": \"is_greater_than\", \"value\": 2}]}}",
+            &r);
     tw_assert_error(&r, 400, "validation_failed", NULL);
     snprintf(msg, sizeof(msg), "tasks %lld, %lld", t1, t2);
     cr_assert(strstr(r.body, msg) != NULL, "the tasks are not named: %s", r.body);
@@ -473,13 +475,14 @@ Test(data, segment_update_is_checked_against_its_tasks, .timeout = 120)
     /* nothing changed */
     tw_http(&srv, "GET", path, tok, NULL, NULL, &r);
     cr_assert_eq(r.status, 200);
-    cr_assert(strstr(r.body, "\"is_greater_than\"") != NULL &&
-              strstr(r.body, "\"users\"") != NULL, "%s", r.body);
+    cr_assert(strstr(r.body, "\"is_greater_than\"") != NULL && strstr(r.body, "\"users\"") != NULL,
+              "%s", r.body);
     tw_resp_fini(&r);
     /* a change that fits every task is saved, and the tasks run with it */
     tw_http(&srv, "PUT", path, tok, NULL,
             "{\"segment\": {\"index\": \"users\", \"rules\": [{\"field_name\": \"gender\", "
-            "\"field_type\": \"keyword\", \"operator\": \"exists\"}]}}", &r);
+            "\"field_type\": \"keyword\", \"operator\": \"exists\"}]}}",
+            &r);
     cr_assert_eq(r.status, 200, "%s", r.body);
     tw_resp_fini(&r);
     execute(t1, "DONE");

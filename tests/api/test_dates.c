@@ -25,7 +25,7 @@ static const char *const birthdays[EDGES] = {
     "1899-12-31", "1900-02-28", "1900-03-01", "1969-12-31", "1970-01-01", "2000-02-29",
 };
 static const char *const created_in[EDGES] = {
-    "1899-12-31T23:59:59Z", "2020-01-01T00:00:00Z", "2020-01-01T00:00:00Z",
+    "1899-12-31T23:59:59Z",      "2020-01-01T00:00:00Z", "2020-01-01T00:00:00Z",
     "1970-01-01T00:59:59+01:00", "1970-01-01T00:00:00Z", "0001-01-01T00:00:00Z",
 };
 static const char *const created_out[EDGES] = {
@@ -42,16 +42,21 @@ static void edit_source(void)
 
     snprintf(path, sizeof(path), "%s/var/retail.db", srv.dir);
     cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    cr_assert_eq(sqlite3_exec(db, "UPDATE users SET birthday = NULL", NULL, NULL, NULL),
+    cr_assert_eq(sqlite3_exec(db, "UPDATE users SET birthday = NULL", NULL, NULL, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db,
+                                    "SELECT id FROM users WHERE chain_id = 1764 ORDER BY id"
+                                    " LIMIT 6",
+                                    -1, &st, NULL),
                  SQLITE_OK);
-    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT id FROM users WHERE chain_id = 1764 ORDER BY id"
-                                    " LIMIT 6", -1, &st, NULL), SQLITE_OK);
     while (sqlite3_step(st) == SQLITE_ROW)
         ids[i++] = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
     cr_assert_eq(i, EDGES);
-    cr_assert_eq(sqlite3_prepare_v2(db, "UPDATE users SET birthday = ?, created_date = ? "
-                                    "WHERE id = ?", -1, &st, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db,
+                                    "UPDATE users SET birthday = ?, created_date = ? "
+                                    "WHERE id = ?",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
     for (i = 0; i < EDGES; i++) {
         sqlite3_bind_text(st, 1, birthdays[i], -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, created_in[i], -1, SQLITE_STATIC);
@@ -90,8 +95,8 @@ static void create(const char *segment, const char *once, struct tw_resp *r)
     snprintf(body, sizeof(body),
              "{\"chain\": 1764, \"desc\": \"dates\", \"target\": {\"action\": \"export\", "
              "\"export_index\": \"users\", \"export_format\": \"json\"}, \"trigger\": "
-             "{\"once\": \"%s\"%s%s}}", once, segment ? ", \"segment\": " : "",
-             segment ? segment : "");
+             "{\"once\": \"%s\"%s%s}}",
+             once, segment ? ", \"segment\": " : "", segment ? segment : "");
     tw_http(&srv, "POST", "/tasks", tok, NULL, body, r);
 }
 
@@ -111,8 +116,8 @@ static json_t *export_with(const char *segment)
     snprintf(path, sizeof(path), "/tasks/%lld/execute", id);
     tw_http(&srv, "POST", path, tok, NULL, NULL, &r);
     cr_assert_eq(r.status, 200, "%s", r.body);
-    cr_assert_str_eq(json_string_value(json_object_get(r.json, "code")), "DONE", "%s: %s",
-                     segment, r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(r.json, "code")), "DONE", "%s: %s", segment,
+                     r.body);
     tw_resp_fini(&r);
     snprintf(path, sizeof(path), "/tasks/%lld/download_url", id);
     tw_http(&srv, "GET", path, tok, NULL, NULL, &r);
@@ -140,7 +145,8 @@ static void expect(const char *segment, unsigned want)
     size_t k;
     int i;
 
-    json_array_foreach(arr, k, o) {
+    json_array_foreach(arr, k, o)
+    {
         long long id = (long long)json_integer_value(json_object_get(o, "id"));
 
         for (i = 0; i < EDGES && ids[i] != id; i++)
@@ -155,12 +161,12 @@ static void expect(const char *segment, unsigned want)
     json_decref(arr);
 }
 
-#define RULE(op, rest) \
-    "{\"rules\": [{\"field_name\": \"birthday\", \"field_type\": \"date\", \"operator\": \"" \
-    op "\", " rest "}]}"
-#define CREATED(op, rest) \
-    "{\"rules\": [{\"field_name\": \"created_date\", \"field_type\": \"date\", \"operator\": \"" \
-    op "\", " rest "}]}"
+#define RULE(op, rest)                                                                          \
+    "{\"rules\": [{\"field_name\": \"birthday\", \"field_type\": \"date\", \"operator\": \"" op \
+    "\", " rest "}]}"
+#define CREATED(op, rest)                                                                           \
+    "{\"rules\": [{\"field_name\": \"created_date\", \"field_type\": \"date\", \"operator\": \"" op \
+    "\", " rest "}]}"
 
 Test(dates, rules_before_1970_select_and_export_exactly)
 {
@@ -169,9 +175,11 @@ Test(dates, rules_before_1970_select_and_export_exactly)
     expect(RULE("is_before_date", "\"end_date\": \"1900-01-01\""), 0x01);
     expect(RULE("is_before_date", "\"end_date\": \"1900-03-01\""), 0x03);
     expect(RULE("is_between_date", "\"start_date\": \"1899-12-31\", \"end_date\": "
-                "\"1900-02-28\""), 0x03);
+                                   "\"1900-02-28\""),
+           0x03);
     expect(RULE("is_between_date", "\"start_date\": \"1969-12-31\", \"end_date\": "
-                "\"1970-01-01\""), 0x18);
+                                   "\"1970-01-01\""),
+           0x18);
     expect(RULE("is_after_date", "\"start_date\": \"1969-12-31\""), 0x30);
     expect(RULE("is_after_date", "\"start_date\": \"1969-12-30T23:59:59Z\""), 0x38);
     expect(RULE("is_date", "\"value\": \"2000-02-29\""), 0x20);
@@ -182,7 +190,8 @@ Test(dates, rules_before_1970_select_and_export_exactly)
     expect("{\"join\": \"any\", \"rules\": [{\"field_name\": \"birthday\", \"field_type\": "
            "\"date\", \"operator\": \"is_before_date\", \"end_date\": \"1900-01-01\"}, "
            "{\"field_name\": \"birthday\", \"field_type\": \"date\", \"operator\": \"is_date\", "
-           "\"value\": \"2000-02-29\"}]}", 0x21);
+           "\"value\": \"2000-02-29\"}]}",
+           0x21);
     /* date-times at the edges, pushed down (user 3's source text has an offset, which the SQL
      * source compares as text: see the next test) */
     expect(CREATED("is_before_date", "\"end_date\": \"1900-01-01\""), 0x21);
@@ -199,13 +208,14 @@ Test(dates, date_times_with_offsets_before_1970_per_record)
     expect("{\"join\": \"any\", \"rules\": [{\"field_name\": \"created_date\", \"field_type\": "
            "\"date\", \"operator\": \"is_before_date\", \"end_date\": \"1970-01-01T00:00:00Z\"}, "
            "{\"field_name\": \"firstname\", \"field_type\": \"text\", \"operator\": \"is\", "
-           "\"value\": \"no such name\"}]}", 0x29);
+           "\"value\": \"no such name\"}]}",
+           0x29);
 }
 
 Test(dates, impossible_dates_and_old_run_times_are_refused)
 {
     static const char *const bad[] = {
-        RULE("is_before_date", "\"end_date\": \"1900-02-29\""),     /* 1900 is not leap */
+        RULE("is_before_date", "\"end_date\": \"1900-02-29\""), /* 1900 is not leap */
         RULE("is_date", "\"value\": \"0000-01-01\""),
         RULE("is_after_date", "\"start_date\": \"1899-13-01\""),
         RULE("is_before_date", "\"end_date\": \"0001-01-01T00:00:00+01:00\""),

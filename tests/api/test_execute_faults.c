@@ -47,7 +47,8 @@ static long long create(long chain)
     snprintf(body, sizeof(body),
              "{\"chain\": %ld, \"desc\": \"execute faults\", \"target\": {\"action\": "
              "\"export\", \"export_index\": \"testrun\", \"export_format\": \"csv\"}, "
-             "\"trigger\": {\"once\": \"2099-01-01T00:00:00Z\"}}", chain);
+             "\"trigger\": {\"once\": \"2099-01-01T00:00:00Z\"}}",
+             chain);
     tw_http(&srv, "POST", "/tasks", tok, NULL, body, &r);
     cr_assert_eq(r.status, 201, "%s", r.body);
     id = (long long)json_integer_value(json_object_get(r.json, "id"));
@@ -79,7 +80,7 @@ Test(execute_faults, store_cannot_commit_is_503_and_the_server_keeps_serving)
     const char *code;
 
     snprintf(path, sizeof(path), "/tasks/%lld/execute", id);
-    tw_http(&srv, "POST", path, tok, NULL, NULL, &r);           /* a previous run: DONE/ERROR */
+    tw_http(&srv, "POST", path, tok, NULL, NULL, &r); /* a previous run: DONE/ERROR */
     cr_assert_eq(r.status, 200, "%s", r.body);
     code = json_string_value(json_object_get(r.json, "code"));
     cr_assert(code != NULL && strcmp(code, "DONE") == 0, "%s", r.body);
@@ -134,7 +135,7 @@ Test(execute_faults, held_execute_of_a_queued_task_deleted_meanwhile_is_404)
     pthread_t th;
     char path[64];
     struct tw_resp r;
-    long long busy = create(9004);    /* hangs: holds the only worker */
+    long long busy = create(9004); /* hangs: holds the only worker */
     int i;
 
     memset(&c, 0, sizeof(c));
@@ -164,7 +165,7 @@ Test(execute_faults, held_execute_of_a_queued_task_deleted_meanwhile_is_404)
     tw_assert_error(&c.r, 404, "task_not_found", NULL);
     tw_resp_fini(&c.r);
     snprintf(path, sizeof(path), "/tasks/%lld", busy);
-    tw_http(&srv, "DELETE", path, tok, NULL, NULL, &r);     /* cancels the hanging run */
+    tw_http(&srv, "DELETE", path, tok, NULL, NULL, &r); /* cancels the hanging run */
     cr_assert_eq(r.status, 204, "%s", r.body);
     tw_resp_fini(&r);
 }

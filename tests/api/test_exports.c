@@ -28,8 +28,8 @@
 #define SEED_ROWS "400"
 
 static struct tw_srv srv;
-static char *tok;        /* write on both chains */
-static long url_ttl = 3600;  /* results.url_ttl of the running server */
+static char *tok;           /* write on both chains */
+static long url_ttl = 3600; /* results.url_ttl of the running server */
 
 /* ---------------------------------------------------------------------------------------- */
 /* Index descriptions: docs/reference.md §7.1 columns, their CSV/JSON names, source columns and kinds.    */
@@ -40,92 +40,134 @@ static long url_ttl = 3600;  /* results.url_ttl of the running server */
  * (canonical text in the source, exported as is).
  */
 struct col {
-    const char *csv;     /* CSV header name */
-    const char *json;    /* JSON key (inside "items" for nested columns) */
-    const char *sql;     /* source expression */
+    const char *csv;  /* CSV header name */
+    const char *json; /* JSON key (inside "items" for nested columns) */
+    const char *sql;  /* source expression */
     char kind;
-    bool nested;         /* a column of the transactions' items */
+    bool nested; /* a column of the transactions' items */
 };
 
 struct index_spec {
     const char *index;
     const char *label;
     const char *table;
-    const char *filter;  /* extra source condition, or NULL */
+    const char *filter; /* extra source condition, or NULL */
     const struct col *cols;
     size_t ncols;
-    bool nested;         /* has the items list (transactions) */
+    bool nested; /* has the items list (transactions) */
 };
 
-#define C(name, kind) { name, name, "t." name, kind, false }
-#define I(csv, json, kind) { csv, json, "i." json, kind, true }
+#define C(name, kind)                      \
+    {                                      \
+        name, name, "t." name, kind, false \
+    }
+#define I(csv, json, kind)               \
+    {                                    \
+        csv, json, "i." json, kind, true \
+    }
 
 static const struct col user_cols[] = {
-    C("id", 'i'), C("entity_code", 't'), C("username", 't'), C("firstname", 't'),
-    C("lastname", 't'), C("gender", 't'), C("birthday", 'd'), C("country_code", 't'),
-    C("store_id", 'i'), C("created_date", 'd'), C("last_modified", 'd'),
-    C("spaaza_opted_in", 'b'), C("mailing_list_opted_in", 'b'), C("loyalty_status", 't'),
-    C("rfm_recency", 'i'), C("rfm_frequency", 'i'), C("rfm_monetary", 'i'),
+    C("id", 'i'),
+    C("entity_code", 't'),
+    C("username", 't'),
+    C("firstname", 't'),
+    C("lastname", 't'),
+    C("gender", 't'),
+    C("birthday", 'd'),
+    C("country_code", 't'),
+    C("store_id", 'i'),
+    C("created_date", 'd'),
+    C("last_modified", 'd'),
+    C("spaaza_opted_in", 'b'),
+    C("mailing_list_opted_in", 'b'),
+    C("loyalty_status", 't'),
+    C("rfm_recency", 'i'),
+    C("rfm_frequency", 'i'),
+    C("rfm_monetary", 'i'),
     C("wallet_balance", 'm'),
 };
 static const struct col transaction_cols[] = {
-    C("id", 'i'), C("retailer_basket_code", 't'), C("timestamp", 'd'), C("type", 't'),
-    C("user_id", 'i'), C("store_code", 't'), C("currency", 't'), C("subtotal", 'm'),
-    C("shipping_charge", 'm'), C("total_value", 'm'), C("payment_method", 't'),
+    C("id", 'i'),
+    C("retailer_basket_code", 't'),
+    C("timestamp", 'd'),
+    C("type", 't'),
+    C("user_id", 'i'),
+    C("store_code", 't'),
+    C("currency", 't'),
+    C("subtotal", 'm'),
+    C("shipping_charge", 'm'),
+    C("total_value", 'm'),
+    C("payment_method", 't'),
     C("employee_code", 't'),
     I("item_retailer_product_code", "retailer_product_code", 't'),
-    I("item_barcode", "barcode", 't'), I("item_name", "name", 't'),
-    I("item_quantity", "quantity", 'i'), I("item_sale_price", "sale_price", 'm'),
+    I("item_barcode", "barcode", 't'),
+    I("item_name", "name", 't'),
+    I("item_quantity", "quantity", 'i'),
+    I("item_sale_price", "sale_price", 'm'),
     I("item_original_price", "original_price", 'm'),
     I("item_subtotal", "basket_item_subtotal", 'm'),
     I("item_is_promotional", "item_is_promotional", 'b'),
 };
 static const struct col voucher_cols[] = {
-    C("id", 'i'), C("user_id", 'i'), C("campaign_id", 'i'), C("campaign_name", 't'),
-    C("type", 't'), C("status", 't'), C("amount", 'm'), C("amount_redeemed", 'm'),
-    C("currency", 't'), C("created_date", 'd'), C("date_time_claimed", 'd'),
-    C("date_time_redeemed", 'd'), C("expiry_date", 'd'),
+    C("id", 'i'),
+    C("user_id", 'i'),
+    C("campaign_id", 'i'),
+    C("campaign_name", 't'),
+    C("type", 't'),
+    C("status", 't'),
+    C("amount", 'm'),
+    C("amount_redeemed", 'm'),
+    C("currency", 't'),
+    C("created_date", 'd'),
+    C("date_time_claimed", 'd'),
+    C("date_time_redeemed", 'd'),
+    C("expiry_date", 'd'),
 };
 static const struct col wallet_cols[] = {
-    C("id", 'i'), C("user_id", 'i'), C("timestamp", 'd'), C("type", 't'), C("amount", 'm'),
-    C("balance_after", 'm'), C("currency", 't'), C("campaign_id", 'i'), C("basket_id", 'i'),
-    C("description", 't'),
+    C("id", 'i'),        C("user_id", 'i'),       C("timestamp", 'd'), C("type", 't'),
+    C("amount", 'm'),    C("balance_after", 'm'), C("currency", 't'),  C("campaign_id", 'i'),
+    C("basket_id", 'i'), C("description", 't'),
 };
 static const struct col product_cols[] = {
-    C("id", 'i'), C("owner_code", 't'), C("name", 't'), C("description", 't'),
-    C("brand", 't'), C("category", 't'), C("price", 'm'), C("cost_price", 'm'),
-    C("unit", 't'), C("is_promotional", 'b'), C("web_url", 't'), C("created_date", 'd'),
+    C("id", 'i'),    C("owner_code", 't'),     C("name", 't'),    C("description", 't'),
+    C("brand", 't'), C("category", 't'),       C("price", 'm'),   C("cost_price", 'm'),
+    C("unit", 't'),  C("is_promotional", 'b'), C("web_url", 't'), C("created_date", 'd'),
 };
 static const struct col variant_cols[] = {
-    C("id", 'i'), C("product_id", 'i'), C("owner_code", 't'), C("size", 't'),
-    C("colour", 't'), C("price", 'm'), C("barcode", 't'), C("image_url", 't'),
-    C("created_date", 'd'),
+    C("id", 'i'),      C("product_id", 'i'), C("owner_code", 't'),
+    C("size", 't'),    C("colour", 't'),     C("price", 'm'),
+    C("barcode", 't'), C("image_url", 't'),  C("created_date", 'd'),
 };
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
-static const struct index_spec IDX_USERS = { "users", "User", "users", NULL, user_cols,
-                                             N(user_cols), false };
-static const struct index_spec IDX_TRANSACTIONS = { "transactions", "Transaction",
-                                                    "transactions", NULL, transaction_cols,
-                                                    N(transaction_cols), true };
-static const struct index_spec IDX_VOUCHERS = { "vouchers", "Voucher", "vouchers",
-                                                "t.deleted = 0", voucher_cols, N(voucher_cols),
-                                                false };
-static const struct index_spec IDX_WALLET = { "wallet-ledger", "Wallet", "wallet_ledger", NULL,
-                                              wallet_cols, N(wallet_cols), false };
-static const struct index_spec IDX_PRODUCTS = { "products", "Product", "products", NULL,
+static const struct index_spec IDX_USERS = { "users",   "User",       "users", NULL,
+                                             user_cols, N(user_cols), false };
+static const struct index_spec IDX_TRANSACTIONS = {
+    "transactions", "Transaction", "transactions", NULL, transaction_cols, N(transaction_cols), true
+};
+static const struct index_spec IDX_VOUCHERS = {
+    "vouchers", "Voucher", "vouchers", "t.deleted = 0", voucher_cols, N(voucher_cols), false
+};
+static const struct index_spec IDX_WALLET = {
+    "wallet-ledger", "Wallet", "wallet_ledger", NULL, wallet_cols, N(wallet_cols), false
+};
+static const struct index_spec IDX_PRODUCTS = { "products",   "Product",       "products", NULL,
                                                 product_cols, N(product_cols), false };
-static const struct index_spec IDX_VARIANTS = { "product-variants", "ProductVariant",
-                                                "product_variants", NULL, variant_cols,
-                                                N(variant_cols), false };
+static const struct index_spec IDX_VARIANTS = { "product-variants",
+                                                "ProductVariant",
+                                                "product_variants",
+                                                NULL,
+                                                variant_cols,
+                                                N(variant_cols),
+                                                false };
 
 /* ---------------------------------------------------------------------------------------- */
 /* Server, seeding, tasks.                                                                  */
 
 static void seed(struct tw_srv *s)
 {
-    static const char *const args[] = { "seed", "--rows", SEED_ROWS, "--chains", "1764,1765",
-                                        "--seed", "7", NULL };
+    static const char *const args[] = { "seed",      "--rows", SEED_ROWS, "--chains",
+                                        "1764,1765", "--seed", "7",       NULL };
 
     cr_assert_eq(tw_srv_cli(s, NULL, NULL, args), 0, "taskwheel seed failed");
 }
@@ -158,8 +200,7 @@ static void source_path(char *buf, size_t len)
 
 /* Create an export task; target_extra / trigger_extra are added inside those objects. */
 static json_int_t create_task(long chain, const char *index, const char *format,
-                              const char *target_extra, const char *once,
-                              const char *trigger_extra)
+                              const char *target_extra, const char *once, const char *trigger_extra)
 {
     char body[2048];
     struct tw_resp r;
@@ -188,8 +229,7 @@ static void execute_task(json_int_t id, const char *want_code)
 
     snprintf(path, sizeof(path), "/tasks/%" JSON_INTEGER_FORMAT "/execute", id);
     tw_http(&srv, "POST", path, tok, NULL, NULL, &r);
-    cr_assert_eq(r.status, 200, "execute %" JSON_INTEGER_FORMAT ": %ld %s", id, r.status,
-                 r.body);
+    cr_assert_eq(r.status, 200, "execute %" JSON_INTEGER_FORMAT ": %ld %s", id, r.status, r.body);
     cr_assert_str_eq(json_string_value(json_object_get(r.json, "code")), want_code,
                      "execute %" JSON_INTEGER_FORMAT ": %s", id, r.body);
     cr_assert(json_is_string(json_object_get(r.json, "last_run_date")), "%s", r.body);
@@ -226,7 +266,7 @@ static void sha256_hex(const void *data, size_t len, char out[65])
 
 struct dl_url {
     char url[2048];
-    char path[2048];     /* the url without scheme and host: what the test server is asked */
+    char path[2048]; /* the url without scheme and host: what the test server is asked */
     json_int_t size;
     char sha256[65];
 };
@@ -247,8 +287,8 @@ static void download_url(json_int_t id, struct dl_url *u)
     cr_assert_not_null(url, "%s", r.body);
     cr_assert(exp != NULL && strlen(exp) == 20 && exp[19] == 'Z', "%s", r.body);
     cr_assert(json_is_integer(json_object_get(r.json, "size")), "%s", r.body);
-    cr_assert(sha != NULL && strlen(sha) == 64 && strspn(sha, "0123456789abcdef") == 64,
-              "%s", r.body);
+    cr_assert(sha != NULL && strlen(sha) == 64 && strspn(sha, "0123456789abcdef") == 64, "%s",
+              r.body);
     cr_assert(strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0, "%s", url);
     p = strstr(url, "/downloads/");
     cr_assert_not_null(p, "%s", url);
@@ -293,12 +333,13 @@ static void header(const struct tw_resp *r, const char *name, char *buf, size_t 
 }
 
 /* One finished export, downloaded and checked against download_url. */
-struct export {
+struct export
+{
     json_int_t id;
-    char name[256];              /* result file name */
+    char name[256]; /* result file name */
     json_int_t total, success, skips, errors;
     struct dl_url u;
-    char *body;                  /* the downloaded file */
+    char *body; /* the downloaded file */
     size_t len;
 };
 
@@ -346,21 +387,21 @@ static const char *content_type_for(const char *format, bool gzip)
  * Create (future once, so only the execute runs it), execute, check the task's final state,
  * logs and result name, then download and check the file.
  */
-static void run_export(long chain, const struct index_spec *x, const char *format,
-                       bool gzip, struct export *e)
+static void run_export(long chain, const struct index_spec *x, const char *format, bool gzip,
+                       struct export *e)
 {
     json_t *task, *last;
     const char *result;
 
     memset(e, 0, sizeof(*e));
-    e->id = create_task(chain, x->index, format,
-                        gzip ? "\"compression\": \"gzip\"" : NULL, NULL, NULL);
+    e->id = create_task(chain, x->index, format, gzip ? "\"compression\": \"gzip\"" : NULL, NULL,
+                        NULL);
     execute_task(e->id, "DONE");
     task = tw_task_get(&srv, tok, e->id);
     cr_assert_str_eq(json_string_value(json_object_get(json_object_get(task, "state"), "code")),
                      "DONE");
-    snprintf(e->name, sizeof(e->name), "%s_Export-%" JSON_INTEGER_FORMAT ".%s%s", x->label,
-             e->id, format, gzip ? ".gz" : "");
+    snprintf(e->name, sizeof(e->name), "%s_Export-%" JSON_INTEGER_FORMAT ".%s%s", x->label, e->id,
+             format, gzip ? ".gz" : "");
     result = json_string_value(json_object_get(task, "result"));
     cr_assert_not_null(result);
     cr_assert_str_eq(result, e->name);
@@ -372,8 +413,7 @@ static void run_export(long chain, const struct index_spec *x, const char *forma
     e->errors = log_int(last, "errors");
     cr_assert_eq(e->total, e->success + e->skips + e->errors);
     cr_assert_eq(e->errors, 0, "%s: %lld errors", x->index, (long long)e->errors);
-    cr_assert_eq(e->skips, 0, "%s: %lld skips without a segment", x->index,
-                 (long long)e->skips);
+    cr_assert_eq(e->skips, 0, "%s: %lld skips without a segment", x->index, (long long)e->skips);
     cr_assert_eq(tw_task_log_count(task, "READY -> INPROGRESS"), 1);
     cr_assert_eq(tw_task_log_count(task, "INPROGRESS -> DONE"), 1);
     json_decref(task);
@@ -459,8 +499,8 @@ static void csv_parse(const char *p, size_t len, struct csv *out)
                 continue;
             }
             cr_assert(i + 1 < len && p[i] == '\r' && p[i + 1] == '\n',
-                      "csv: row %zu field %zu not followed by ',' or CRLF (byte %zu)",
-                      out->nrows, row.n, i);
+                      "csv: row %zu field %zu not followed by ',' or CRLF (byte %zu)", out->nrows,
+                      row.n, i);
             i += 2;
             break;
         }
@@ -512,8 +552,8 @@ static sqlite3 *open_source(void)
     sqlite3 *db = NULL;
 
     source_path(path, sizeof(path));
-    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK,
-                 "open %s", path);
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK, "open %s",
+                 path);
     return db;
 }
 
@@ -604,13 +644,9 @@ static char *expect_csv(sqlite3_stmt *st, int j, char kind)
     case 'i':
         snprintf(num, sizeof(num), "%lld", (long long)sqlite3_column_int64(st, j));
         return strdup(num);
-    case 'm':
-        fmt_money(sqlite3_column_int64(st, j), num, sizeof(num));
-        return strdup(num);
-    case 'b':
-        return strdup(sqlite3_column_int64(st, j) ? "true" : "false");
-    case 'd':
-        return strdup((const char *)sqlite3_column_text(st, j));
+    case 'm': fmt_money(sqlite3_column_int64(st, j), num, sizeof(num)); return strdup(num);
+    case 'b': return strdup(sqlite3_column_int64(st, j) ? "true" : "false");
+    case 'd': return strdup((const char *)sqlite3_column_text(st, j));
     default:
         t = (const char *)sqlite3_column_text(st, j);
         out = malloc(strlen(t) + 2);
@@ -621,8 +657,7 @@ static char *expect_csv(sqlite3_stmt *st, int j, char kind)
 }
 
 /* JSON value v against source column j of kind; ctx names the place for messages. */
-static void check_json_value(const json_t *v, sqlite3_stmt *st, int j, char kind,
-                             const char *ctx)
+static void check_json_value(const json_t *v, sqlite3_stmt *st, int j, char kind, const char *ctx)
 {
     long long n;
 
@@ -640,8 +675,8 @@ static void check_json_value(const json_t *v, sqlite3_stmt *st, int j, char kind
         break;
     case 'm':
         cr_assert(json_is_number(v), "%s: expected a number", ctx);
-        cr_assert_eq(llround(json_number_value(v) * 100.0), n, "%s: %.17g != %lld minor units",
-                     ctx, json_number_value(v), n);
+        cr_assert_eq(llround(json_number_value(v) * 100.0), n, "%s: %.17g != %lld minor units", ctx,
+                     json_number_value(v), n);
         break;
     case 'b':
         cr_assert(json_is_boolean(v), "%s: expected a boolean", ctx);
@@ -649,8 +684,7 @@ static void check_json_value(const json_t *v, sqlite3_stmt *st, int j, char kind
         break;
     default:
         cr_assert(json_is_string(v), "%s: expected a string", ctx);
-        cr_assert_str_eq(json_string_value(v), (const char *)sqlite3_column_text(st, j),
-                         "%s", ctx);
+        cr_assert_str_eq(json_string_value(v), (const char *)sqlite3_column_text(st, j), "%s", ctx);
         break;
     }
 }
@@ -685,8 +719,8 @@ static size_t compare_csv(const struct csv *c, const struct index_spec *x, long 
         for (j = 0; j < x->ncols; j++) {
             char *want = expect_csv(st, (int)j, x->cols[j].kind);
 
-            cr_assert_str_eq(r->f[j], want, "%s: row %zu (id %lld) column %s", x->index, row,
-                             id, x->cols[j].csv);
+            cr_assert_str_eq(r->f[j], want, "%s: row %zu (id %lld) column %s", x->index, row, id,
+                             x->cols[j].csv);
             if (x->cols[j].kind == 't' && want[0] == '\'')
                 ++*guarded;
             if (strchr(want, '\n') != NULL)
@@ -727,19 +761,18 @@ static size_t compare_json(const json_t *arr, const struct index_spec *x, long c
         cr_assert_eq(rc, SQLITE_ROW, "%s: the JSON has more records than the source (%zu)",
                      x->index, k);
         /* keys in column order, the nested list last */
-        json_object_foreach((json_t *)o, key, v) {
+        json_object_foreach((json_t *)o, key, v)
+        {
             const char *want = i < top ? x->cols[i].json : "items";
 
             cr_assert(i <= top, "%s: element %zu has extra key %s", x->index, k, key);
             cr_assert_str_eq(key, want, "%s: element %zu key %zu", x->index, k, i);
             i++;
         }
-        cr_assert_eq(i, x->nested ? top + 1 : top, "%s: element %zu has %zu keys", x->index, k,
-                     i);
+        cr_assert_eq(i, x->nested ? top + 1 : top, "%s: element %zu has %zu keys", x->index, k, i);
         for (j = 0; j < top; j++) {
             snprintf(ctx, sizeof(ctx), "%s[%zu].%s", x->index, k, x->cols[j].json);
-            check_json_value(json_object_get(o, x->cols[j].json), st, (int)j, x->cols[j].kind,
-                             ctx);
+            check_json_value(json_object_get(o, x->cols[j].json), st, (int)j, x->cols[j].kind, ctx);
         }
         if (!x->nested) {
             rc = sqlite3_step(st);
@@ -758,14 +791,16 @@ static size_t compare_json(const json_t *arr, const struct index_spec *x, long c
             long long id = json_integer_value(json_object_get(o, "id"));
 
             cr_assert_eq(rc, SQLITE_ROW, "%s[%zu]: more items than the source", x->index, k);
-            cr_assert_eq(sqlite3_column_int64(st, 0), id, "%s[%zu]: item %zu belongs to "
-                         "another basket in the source", x->index, k, i);
+            cr_assert_eq(sqlite3_column_int64(st, 0), id,
+                         "%s[%zu]: item %zu belongs to "
+                         "another basket in the source",
+                         x->index, k, i);
             cr_assert_eq(json_object_size(it), x->ncols - top);
             for (j = top; j < x->ncols; j++) {
                 snprintf(ctx, sizeof(ctx), "%s[%zu].items[%zu].%s", x->index, k, i,
                          x->cols[j].json);
-                check_json_value(json_object_get(it, x->cols[j].json), st, (int)j,
-                                 x->cols[j].kind, ctx);
+                check_json_value(json_object_get(it, x->cols[j].json), st, (int)j, x->cols[j].kind,
+                                 ctx);
             }
             rc = sqlite3_step(st);
         }
@@ -774,8 +809,8 @@ static size_t compare_json(const json_t *arr, const struct index_spec *x, long c
                       sqlite3_column_int64(st, 0) != json_integer_value(json_object_get(o, "id")),
                   "%s[%zu]: fewer items than the source", x->index, k);
     }
-    cr_assert_eq(rc, SQLITE_DONE, "%s: the source has more records than the JSON (%zu)",
-                 x->index, json_array_size(arr));
+    cr_assert_eq(rc, SQLITE_DONE, "%s: the source has more records than the JSON (%zu)", x->index,
+                 json_array_size(arr));
     sqlite3_finalize(st);
     sqlite3_close(db);
     return json_array_size(arr);
@@ -801,19 +836,18 @@ static void check_index(const struct index_spec *x)
     sqlite3 *db;
     json_t *arr;
 
-    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s AS t WHERE t.chain_id = ?1%s%s",
-             x->table, x->filter ? " AND " : "", x->filter ? x->filter : "");
+    snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s AS t WHERE t.chain_id = ?1%s%s", x->table,
+             x->filter ? " AND " : "", x->filter ? x->filter : "");
     db = open_source();
     want = sql_int(db, sql, CHAIN_A);
     sqlite3_close(db);
     cr_assert(want > 10, "%s: the seed gave only %lld records", x->index, want);
 
     run_export(CHAIN_A, x, "csv", false, &c);
-    cr_assert_eq(c.total, want, "%s: total %lld, the source has %lld", x->index,
-                 (long long)c.total, want);
+    cr_assert_eq(c.total, want, "%s: total %lld, the source has %lld", x->index, (long long)c.total,
+                 want);
     cr_assert_eq(c.success, want);
-    cr_assert(c.len < 3 || memcmp(c.body, "\xEF\xBB\xBF", 3) != 0, "%s: CSV has a BOM",
-              x->index);
+    cr_assert(c.len < 3 || memcmp(c.body, "\xEF\xBB\xBF", 3) != 0, "%s: CSV has a BOM", x->index);
     csv_parse(c.body, c.len, &parsed);
     records = compare_csv(&parsed, x, CHAIN_A, &guarded, &multiline);
     cr_assert_eq((long long)records, c.success);
@@ -852,15 +886,17 @@ Test(exports, transactions_csv_and_json)
     sqlite3 *db = open_source();
 
     /* the data exercises repeated basket columns and, if the seed has one, an empty basket */
-    cr_assert(sql_int(db, "SELECT COUNT(*) FROM (SELECT transaction_id FROM transaction_items"
-                          " WHERE chain_id = ?1 GROUP BY transaction_id HAVING COUNT(*) > 1)",
+    cr_assert(sql_int(db,
+                      "SELECT COUNT(*) FROM (SELECT transaction_id FROM transaction_items"
+                      " WHERE chain_id = ?1 GROUP BY transaction_id HAVING COUNT(*) > 1)",
                       CHAIN_A) > 0);
     sqlite3_close(db);
     /* a basket without items (the seed has none): one CSV row with empty item columns */
     source_exec("INSERT INTO transactions (id, chain_id, retailer_basket_code, timestamp, type,"
                 " currency, subtotal, shipping_charge, total_value)"
                 " SELECT MAX(id) + 1, ?1, 'EMPTY, \"basket\"', '2026-01-02T03:04:05Z', 'sale',"
-                " 'EUR', 0, -5, -5 FROM transactions", CHAIN_A);
+                " 'EUR', 0, -5, -5 FROM transactions",
+                CHAIN_A);
     check_index(&IDX_TRANSACTIONS);
 }
 
@@ -870,7 +906,8 @@ Test(exports, vouchers_csv_and_json)
 
     /* one more deleted voucher, whatever the seed did: deleted ones are never exported */
     source_exec("UPDATE vouchers SET deleted = 1 WHERE id = (SELECT MIN(id) + 3 FROM vouchers"
-                " WHERE chain_id = ?1)", CHAIN_A);
+                " WHERE chain_id = ?1)",
+                CHAIN_A);
     db = open_source();
     cr_assert(sql_int(db, "SELECT COUNT(*) FROM vouchers WHERE chain_id = ?1 AND deleted = 1",
                       CHAIN_A) > 0);
@@ -916,8 +953,8 @@ Test(exports, chain_isolation)
     csv_parse(a.body, a.len, &parsed);
     compare_csv(&parsed, &IDX_USERS, CHAIN_A, &guarded, &multiline);
     db = open_source();
-    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT chain_id FROM users WHERE id = ?1", -1, &st,
-                                    NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT chain_id FROM users WHERE id = ?1", -1, &st, NULL),
+                 SQLITE_OK);
     for (i = 1; i < parsed.nrows; i++) {
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, strtoll(parsed.rows[i].f[0], NULL, 10));
@@ -954,8 +991,10 @@ Test(exports, chain_isolation)
         sqlite3_reset(st);
         sqlite3_bind_int64(st, 1, json_integer_value(uid));
         cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
-        cr_assert_eq(sqlite3_column_int64(st, 0), CHAIN_B, "basket %zu of chain B has a user "
-                     "of chain %lld", i, (long long)sqlite3_column_int64(st, 0));
+        cr_assert_eq(sqlite3_column_int64(st, 0), CHAIN_B,
+                     "basket %zu of chain B has a user "
+                     "of chain %lld",
+                     i, (long long)sqlite3_column_int64(st, 0));
     }
     json_decref(arr);
     tw_resp_fini(&r);
@@ -1013,8 +1052,12 @@ static void gunzip(const char *in, size_t len, char **out, size_t *out_len)
 
 Test(exports, gzip_matches_uncompressed)
 {
-    static const struct { const struct index_spec *x; const char *format; } cases[] = {
-        { &IDX_USERS, "csv" }, { &IDX_TRANSACTIONS, "json" },
+    static const struct {
+        const struct index_spec *x;
+        const char *format;
+    } cases[] = {
+        { &IDX_USERS, "csv" },
+        { &IDX_TRANSACTIONS, "json" },
     };
     size_t k;
 
@@ -1024,18 +1067,19 @@ Test(exports, gzip_matches_uncompressed)
         size_t raw_len;
 
         run_export(CHAIN_A, cases[k].x, cases[k].format, false, &plain);
-        run_export(CHAIN_A, cases[k].x, cases[k].format, true, &gz);   /* .gz name, type */
+        run_export(CHAIN_A, cases[k].x, cases[k].format, true, &gz); /* .gz name, type */
         cr_assert_eq(gz.success, plain.success);
         cr_assert_eq(gz.total, plain.total);
         cr_assert(gz.len >= 18 && (unsigned char)gz.body[0] == 0x1f &&
-                  (unsigned char)gz.body[1] == 0x8b, "%s is not gzip", gz.name);
+                      (unsigned char)gz.body[1] == 0x8b,
+                  "%s is not gzip", gz.name);
         cr_assert(gz.len < plain.len, "%s: %zu bytes, not smaller than %zu", gz.name, gz.len,
                   plain.len);
         gunzip(gz.body, gz.len, &raw, &raw_len);
         cr_assert_eq(raw_len, plain.len, "%s: %zu bytes unpacked, plain export %zu", gz.name,
                      raw_len, plain.len);
-        cr_assert(memcmp(raw, plain.body, raw_len) == 0, "%s differs from %s unpacked",
-                  gz.name, plain.name);
+        cr_assert(memcmp(raw, plain.body, raw_len) == 0, "%s differs from %s unpacked", gz.name,
+                  plain.name);
         free(raw);
         export_fini(&plain);
         export_fini(&gz);
@@ -1333,7 +1377,7 @@ Test(exports_ttl, expired_url_is_403, .init = expiring_setup, .fini = teardown, 
     struct tw_resp r;
     struct timespec ts = { 2, 500 * 1000 * 1000 };
 
-    run_export(CHAIN_A, &IDX_PRODUCTS, "json", false, &e);   /* downloads within the TTL */
+    run_export(CHAIN_A, &IDX_PRODUCTS, "json", false, &e); /* downloads within the TTL */
     nanosleep(&ts, NULL);
     fetch("GET", e.u.path, NULL, &r);
     tw_assert_error(&r, 403, "url_expired", NULL);
@@ -1418,9 +1462,9 @@ static void check_rerun_keeps_result(bool repeating, bool corrupt)
                            "\"repeat\": \"daily\"");
         task = tw_wait_state(&srv, tok, e.id, "DONE", 60);
         cr_assert_str_eq(json_string_value(json_object_get(final_log(task), "msg")), "success");
-        cr_assert_str_neq(json_string_value(json_object_get(json_object_get(task, "trigger"),
-                                                            "once")),
-                          "2020-01-01T00:00:00Z", "trigger.once not advanced");
+        cr_assert_str_neq(
+            json_string_value(json_object_get(json_object_get(task, "trigger"), "once")),
+            "2020-01-01T00:00:00Z", "trigger.once not advanced");
         snprintf(e.name, sizeof(e.name), "Voucher_Export-%" JSON_INTEGER_FORMAT ".csv", e.id);
         json_decref(task);
         download_url(e.id, &e.u);
@@ -1475,15 +1519,14 @@ Test(exports_faults, rerun_failing_keeps_previous_result, .init = setup, .fini =
     check_rerun_keeps_result(false, false);
 }
 
-Test(exports_faults, repeating_task_failing_keeps_previous_result, .init = setup,
-     .fini = teardown, .timeout = 120)
+Test(exports_faults, repeating_task_failing_keeps_previous_result, .init = setup, .fini = teardown,
+     .timeout = 120)
 {
     check_rerun_keeps_result(true, true);
 }
 
 /* The results directory cannot take the task's files: ERROR naming it, nothing published. */
-Test(exports_faults, unusable_results_dir_is_error, .init = setup, .fini = teardown,
-     .timeout = 120)
+Test(exports_faults, unusable_results_dir_is_error, .init = setup, .fini = teardown, .timeout = 120)
 {
     json_int_t id;
     json_t *task;

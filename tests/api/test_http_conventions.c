@@ -89,7 +89,7 @@ Test(http_conventions, head_answers_like_get_without_a_body)
         tw_http(&srv, "HEAD", paths[i], tok, NULL, NULL, &h);
         cr_assert_eq(h.status, g.status, "%s: HEAD %ld, GET %ld", paths[i], h.status, g.status);
         cr_assert_eq(h.len, 0);
-        if (strcmp(paths[i], "/metrics") != 0) {    /* metrics change between the two */
+        if (strcmp(paths[i], "/metrics") != 0) { /* metrics change between the two */
             cr_assert(tw_resp_header(&g, "Content-Length", a, sizeof(a)));
             cr_assert(tw_resp_header(&h, "Content-Length", b, sizeof(b)), "%s", paths[i]);
             cr_assert_str_eq(a, b, "%s", paths[i]);
@@ -98,8 +98,10 @@ Test(http_conventions, head_answers_like_get_without_a_body)
         tw_resp_fini(&h);
     }
     /* On the wire: the headers end the response, whatever Content-Length says. */
-    snprintf(raw_req, sizeof(raw_req), "HEAD /tasks HTTP/1.1\r\nHost: x\r\nAuthorization: "
-             "Bearer %s\r\nConnection: close\r\n\r\n", tok);
+    snprintf(raw_req, sizeof(raw_req),
+             "HEAD /tasks HTTP/1.1\r\nHost: x\r\nAuthorization: "
+             "Bearer %s\r\nConnection: close\r\n\r\n",
+             tok);
     n = raw(raw_req, buf, sizeof(buf));
     cr_assert(n > 4 && strncmp(buf, "HTTP/1.1 200", 12) == 0, "%s", buf);
     cr_assert_str_eq(buf + n - 4, "\r\n\r\n", "a body followed the headers: %s", buf);
@@ -118,10 +120,14 @@ Test(http_conventions, cors_preflight_and_exposed_headers_for_allowed_origins_on
                                        "Access-Control-Request-Headers: authorization", NULL };
     static const char *const other[] = { "Origin: https://evil.example.net", NULL };
     static const char *const ok[] = { "Origin: https://console.example.com", NULL };
-    static const char *const want_headers[] = { "Authorization", "Idempotency-Key", "If-Match",
-                                                "Prefer", "X-Spaaza-Session-User-Id",
+    static const char *const want_headers[] = { "Authorization",
+                                                "Idempotency-Key",
+                                                "If-Match",
+                                                "Prefer",
+                                                "X-Spaaza-Session-User-Id",
                                                 "X-Spaaza-Session-Key",
-                                                "X-Spaaza-Session-Chain-Id", NULL };
+                                                "X-Spaaza-Session-Chain-Id",
+                                                NULL };
     char v[512];
     struct tw_resp r;
     size_t i;

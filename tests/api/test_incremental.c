@@ -27,9 +27,9 @@
 #define FIXTURES TW_BUILD_DIR "/tests/plugins"
 
 /* A user's change time, written here independently of the plugin's expression. */
-#define USER_CHANGED                                                                        \
-    "(CASE WHEN last_modified IS NULL THEN created_date "                                 \
-    "WHEN created_date IS NULL OR last_modified > created_date THEN last_modified "       \
+#define USER_CHANGED                                                                \
+    "(CASE WHEN last_modified IS NULL THEN created_date "                           \
+    "WHEN created_date IS NULL OR last_modified > created_date THEN last_modified " \
     "ELSE created_date END)"
 
 static struct tw_srv srv;
@@ -38,8 +38,8 @@ static char *tok;
 static void setup(void)
 {
     static const char *const chains[] = { "1764", "1765", NULL };
-    static const char *const args[] = { "seed", "--rows", "300", "--chains", "1764,1765",
-                                        "--seed", "11", NULL };
+    static const char *const args[] = { "seed",      "--rows", "300", "--chains",
+                                        "1764,1765", "--seed", "11",  NULL };
 
     tw_srv_init(&srv, NULL);
     cr_assert_eq(tw_srv_cli(&srv, NULL, NULL, args), 0, "taskwheel seed failed");
@@ -98,8 +98,8 @@ static void last_run(long long id, char start[32], char msg[160], long long *suc
     json_t *task = tw_task_get(&srv, tok, id);
     json_t *log = json_array_get(json_object_get(task, "logs"), 0);
 
-    snprintf(start, 32, "%s", json_string_value(json_object_get(json_object_get(task, "state"),
-                                                                "last_run_date")));
+    snprintf(start, 32, "%s",
+             json_string_value(json_object_get(json_object_get(task, "state"), "last_run_date")));
     snprintf(msg, 160, "%s", json_string_value(json_object_get(log, "msg")));
     if (success != NULL)
         *success = json_integer_value(json_object_get(log, "success"));
@@ -127,8 +127,8 @@ static int cmp_ll(const void *a, const void *b)
 }
 
 /* ids selected by sql (?1 chain, ?2 and ?3 text bounds when present), ascending. */
-static size_t sql_ids(const char *sql, long chain, const char *b1, const char *b2,
-                      long long *ids, size_t max)
+static size_t sql_ids(const char *sql, long chain, const char *b1, const char *b2, long long *ids,
+                      size_t max)
 {
     char path[512];
     sqlite3 *db;
@@ -232,11 +232,11 @@ static void same_ids(const long long *got, size_t ngot, const long long *want, s
 {
     size_t i;
 
-    cr_assert_eq(ngot, nwant, "%s: the export has %zu records, the source query %zu", what,
-                 ngot, nwant);
+    cr_assert_eq(ngot, nwant, "%s: the export has %zu records, the source query %zu", what, ngot,
+                 nwant);
     for (i = 0; i < ngot; i++)
-        cr_assert_eq(got[i], want[i], "%s: record %zu is id %lld, the source query says %lld",
-                     what, i, got[i], want[i]);
+        cr_assert_eq(got[i], want[i], "%s: record %zu is id %lld, the source query says %lld", what,
+                     i, got[i], want[i]);
 }
 
 #define MAXIDS 2000
@@ -258,15 +258,15 @@ Test(incremental, changed_rows_of_the_chain_only_and_errors_keep_the_window)
 {
     static long long got[MAXIDS], want[MAXIDS], other[MAXIDS];
     char t1[32], t2[32], t3[32], t4[32], msg[160], expect[160], src[512], away[600];
-    long long id = create("\"since\": \"last_success\", \"compression\": \"gzip\"", NULL,
-                          "users", "json");
+    long long id = create("\"since\": \"last_success\", \"compression\": \"gzip\"", NULL, "users",
+                          "json");
     size_t ng, nw, no;
     json_t *task;
 
     /* The task object carries since (docs/reference.md §1: only when set). */
     task = tw_task_get(&srv, tok, id);
-    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(task, "target"),
-                                                       "since")), "last_success");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(task, "target"), "since")),
+                     "last_success");
     json_decref(task);
 
     /* First run: everything changed before its start (and rows without a change time). */
@@ -275,8 +275,9 @@ Test(incremental, changed_rows_of_the_chain_only_and_errors_keep_the_window)
     snprintf(expect, sizeof(expect), "success (changes from the beginning .. %s)", t1);
     cr_assert_str_eq(msg, expect);
     ng = export_ids(id, true, got, MAXIDS);
-    nw = sql_ids("SELECT id FROM users WHERE chain_id = ?1 AND (" USER_CHANGED " IS NULL OR "
-                 USER_CHANGED " < ?2)", CHAIN_A, t1, NULL, want, MAXIDS);
+    nw = sql_ids("SELECT id FROM users WHERE chain_id = ?1 AND (" USER_CHANGED
+                 " IS NULL OR " USER_CHANGED " < ?2)",
+                 CHAIN_A, t1, NULL, want, MAXIDS);
     cr_assert_gt(nw, 100);
     same_ids(got, ng, want, nw, "first run");
 
@@ -299,16 +300,18 @@ Test(incremental, changed_rows_of_the_chain_only_and_errors_keep_the_window)
     snprintf(expect, sizeof(expect), "success (changes %s .. %s)", t1, t3);
     cr_assert_str_eq(msg, expect, "the window must start at the last good run, not the error");
     ng = export_ids(id, true, got, MAXIDS);
-    nw = sql_ids("SELECT id FROM users WHERE chain_id = ?1 AND " USER_CHANGED " >= ?2 AND "
-                 USER_CHANGED " < ?3", CHAIN_A, t1, t3, want, MAXIDS);
+    nw = sql_ids("SELECT id FROM users WHERE chain_id = ?1 AND " USER_CHANGED
+                 " >= ?2 AND " USER_CHANGED " < ?3",
+                 CHAIN_A, t1, t3, want, MAXIDS);
     same_ids(got, ng, want, nw, "second good run");
     /* Exactly the rows changed above in chain A: 1 new + every 7th id of the chain. */
     no = sql_ids("SELECT id FROM users WHERE chain_id = ?1 AND (id % 7 = 0 OR "
-                 "username = 'new-in-a')", CHAIN_A, NULL, NULL, other, MAXIDS);
+                 "username = 'new-in-a')",
+                 CHAIN_A, NULL, NULL, other, MAXIDS);
     same_ids(got, ng, other, no, "changed rows of chain A");
     /* Chain B changed too, and none of it is here. */
-    no = sql_ids("SELECT id FROM users WHERE chain_id = ?1 AND " USER_CHANGED " >= ?2",
-                 CHAIN_B, t1, NULL, other, MAXIDS);
+    no = sql_ids("SELECT id FROM users WHERE chain_id = ?1 AND " USER_CHANGED " >= ?2", CHAIN_B, t1,
+                 NULL, other, MAXIDS);
     cr_assert_gt(no, 5);
     for (size_t i = 0; i < ng; i++)
         cr_assert_null(bsearch(&got[i], other, no, sizeof(*other), cmp_ll),
@@ -337,7 +340,8 @@ Test(incremental, segment_applies_inside_the_window)
     last_run(id, t1, msg, NULL);
     ng = export_ids(id, false, got, MAXIDS);
     nw = sql_ids("SELECT id FROM users WHERE chain_id = ?1 AND id > 150 AND (" USER_CHANGED
-                 " IS NULL OR " USER_CHANGED " < ?2)", CHAIN_A, t1, NULL, want, MAXIDS);
+                 " IS NULL OR " USER_CHANGED " < ?2)",
+                 CHAIN_A, t1, NULL, want, MAXIDS);
     same_ids(got, ng, want, nw, "first run with a segment");
     change_users(t1);
     wait_past(t1);
@@ -345,7 +349,8 @@ Test(incremental, segment_applies_inside_the_window)
     last_run(id, t2, msg, NULL);
     ng = export_ids(id, false, got, MAXIDS);
     nw = sql_ids("SELECT id FROM users WHERE chain_id = ?1 AND id > 150 AND " USER_CHANGED
-                 " >= ?2 AND " USER_CHANGED " < ?3", CHAIN_A, t1, t2, want, MAXIDS);
+                 " >= ?2 AND " USER_CHANGED " < ?3",
+                 CHAIN_A, t1, t2, want, MAXIDS);
     cr_assert_gt(nw, 0);
     cr_assert_lt(nw, 60, "the segment must cut the window");
     same_ids(got, ng, want, nw, "second run with a segment");
@@ -357,13 +362,16 @@ Test(incremental, segment_applies_inside_the_window)
  */
 Test(incremental, every_index_and_format)
 {
-    static const struct { const char *index, *table, *changed, *touch; } idx[] = {
+    static const struct {
+        const char *index, *table, *changed, *touch;
+    } idx[] = {
         { "users", "users", USER_CHANGED, "last_modified" },
         { "transactions", "transactions", "timestamp", "timestamp" },
         { "wallet-ledger", "wallet_ledger", "timestamp", "timestamp" },
         { "vouchers", "vouchers",
           "max(coalesce(created_date, ''), coalesce(date_time_claimed, ''), "
-          "coalesce(date_time_redeemed, ''))", "date_time_redeemed" },
+          "coalesce(date_time_redeemed, ''))",
+          "date_time_redeemed" },
         { "products", "products", "created_date", "created_date" },
         { "product-variants", "product_variants", "created_date", "created_date" },
     };
@@ -383,8 +391,8 @@ Test(incremental, every_index_and_format)
         }
     /* Every task's first run is over; touch a few rows of each table in both chains. */
     for (i = 0; i < 6; i++) {
-        snprintf(sql, sizeof(sql), "UPDATE %s SET %s = '%s' WHERE id %% 11 = 3%s;",
-                 idx[i].table, idx[i].touch, t1[5][3],
+        snprintf(sql, sizeof(sql), "UPDATE %s SET %s = '%s' WHERE id %% 11 = 3%s;", idx[i].table,
+                 idx[i].touch, t1[5][3],
                  strcmp(idx[i].table, "vouchers") == 0 ? " AND deleted = 0" : "");
         source_exec(sql);
     }
@@ -395,9 +403,10 @@ Test(incremental, every_index_and_format)
             last_run(ids[i][f], t2, msg, &success);
             snprintf(expect, sizeof(expect), "success (changes %s .. %s)", t1[i][f], t2);
             cr_assert_str_eq(msg, expect, "%s/%s", idx[i].index, formats[f]);
-            snprintf(sql, sizeof(sql), "SELECT id FROM %s WHERE chain_id = ?1%s AND %s >= ?2 "
-                     "AND %s < ?3", idx[i].table,
-                     strcmp(idx[i].table, "vouchers") == 0 ? " AND deleted = 0" : "",
+            snprintf(sql, sizeof(sql),
+                     "SELECT id FROM %s WHERE chain_id = ?1%s AND %s >= ?2 "
+                     "AND %s < ?3",
+                     idx[i].table, strcmp(idx[i].table, "vouchers") == 0 ? " AND deleted = 0" : "",
                      idx[i].changed, idx[i].changed);
             nw = sql_ids(sql, CHAIN_A, t1[i][f], t2, want, MAXIDS);
             cr_assert_gt(nw, 0, "%s: no changes to export", idx[i].index);
@@ -405,7 +414,7 @@ Test(incremental, every_index_and_format)
                 strcmp(formats[f], "ndjson") == 0)
                 cr_assert_eq(success, (long long)nw, "%s/%s: %lld records written, %zu changed",
                              idx[i].index, formats[f], success, nw);
-            else   /* csv and tsv write one row per line item */
+            else /* csv and tsv write one row per line item */
                 cr_assert_geq(success, (long long)nw, "%s/%s", idx[i].index, formats[f]);
         }
 }
@@ -426,14 +435,16 @@ Test(incremental, abi_1_0_plugin_refuses_since, .init = NULL, .fini = NULL)
     t = tw_srv_token(&old, "write", chains);
     tw_http(&old, "POST", "/tasks", t, NULL, body, &r);
     tw_assert_error(&r, 400, "validation_failed", "target.since");
-    cr_assert(strstr(json_string_value(json_object_get(json_object_get(r.json, "error"),
-                                                       "description")),
-                     "old-minor") != NULL, "%s", r.body);
+    cr_assert(
+        strstr(json_string_value(json_object_get(json_object_get(r.json, "error"), "description")),
+               "old-minor") != NULL,
+        "%s", r.body);
     tw_resp_fini(&r);
     tw_http(&old, "POST", "/tasks", t, NULL,
             "{\"chain\": 1764, \"desc\": \"d\", \"target\": {\"action\": \"export\", "
             "\"export_index\": \"old-minor\"}, \"trigger\": {\"once\": "
-            "\"2099-01-01T00:00:00Z\"}}", &r);
+            "\"2099-01-01T00:00:00Z\"}}",
+            &r);
     cr_assert_eq(r.status, 201, "the 1.0 plugin's index still works: %s", r.body);
     tw_resp_fini(&r);
     free(t);
@@ -447,13 +458,15 @@ Test(incremental, since_values_are_checked)
     tw_http(&srv, "POST", "/tasks", tok, NULL,
             "{\"chain\": 1764, \"desc\": \"d\", \"target\": {\"action\": \"export\", "
             "\"export_index\": \"users\", \"since\": \"yesterday\"}, \"trigger\": {\"once\": "
-            "\"2099-01-01T00:00:00Z\"}}", &r);
+            "\"2099-01-01T00:00:00Z\"}}",
+            &r);
     tw_assert_error(&r, 400, "validation_failed", "target.since");
     tw_resp_fini(&r);
     tw_http(&srv, "POST", "/tasks", tok, NULL,
             "{\"chain\": 1764, \"desc\": \"d\", \"target\": {\"action\": \"export\", "
             "\"export_index\": \"users\", \"since\": null}, \"trigger\": {\"once\": "
-            "\"2099-01-01T00:00:00Z\"}}", &r);
+            "\"2099-01-01T00:00:00Z\"}}",
+            &r);
     tw_assert_error(&r, 400, "validation_failed", "target.since");
     tw_resp_fini(&r);
 }
@@ -463,12 +476,14 @@ Test(incremental, since_values_are_checked)
 Test(incremental, timezone_is_validated)
 {
     char name[303], body[1024];
-    const char *bad[] = { "\"Mars/Olympus_Mons\"", "\"utc+2\"", "\"\"", name,
-                          "\"../../etc/passwd\"", "\"/usr/share/zoneinfo/UTC\"", "2", "null" };
+    const char *bad[] = {
+        "\"Mars/Olympus_Mons\"",       "\"utc+2\"", "\"\"", name, "\"../../etc/passwd\"",
+        "\"/usr/share/zoneinfo/UTC\"", "2",         "null"
+    };
     struct tw_resp r;
     size_t i;
 
-    name[0] = '"';                 /* a 300-character name, quoted */
+    name[0] = '"'; /* a 300-character name, quoted */
     memset(name + 1, 'A', 300);
     name[301] = '"';
     name[302] = '\0';
@@ -476,7 +491,8 @@ Test(incremental, timezone_is_validated)
         snprintf(body, sizeof(body),
                  "{\"chain\": 1764, \"desc\": \"d\", \"target\": {\"action\": \"export\", "
                  "\"export_index\": \"users\"}, \"trigger\": {\"once\": "
-                 "\"2099-01-01T00:00:00Z\", \"repeat\": \"daily\", \"timezone\": %s}}", bad[i]);
+                 "\"2099-01-01T00:00:00Z\", \"repeat\": \"daily\", \"timezone\": %s}}",
+                 bad[i]);
         tw_http(&srv, "POST", "/tasks", tok, NULL, body, &r);
         tw_assert_error(&r, 400, "validation_failed", "trigger.timezone");
         tw_resp_fini(&r);
@@ -501,7 +517,8 @@ Test(incremental, timezone_returned_only_when_set_and_repeats_follow_it)
             "{\"chain\": 1764, \"desc\": \"tz\", \"target\": {\"action\": \"export\", "
             "\"export_index\": \"products\"}, \"trigger\": {\"once\": "
             "\"2020-01-10T09:00:00+01:00\", \"repeat\": \"daily\", \"timezone\": "
-            "\"Europe/Amsterdam\"}}", &r);
+            "\"Europe/Amsterdam\"}}",
+            &r);
     cr_assert_eq(r.status, 201, "%s", r.body);
     trig = json_object_get(r.json, "trigger");
     cr_assert_str_eq(json_string_value(json_object_get(trig, "timezone")), "Europe/Amsterdam");
@@ -519,9 +536,11 @@ Test(incremental, timezone_returned_only_when_set_and_repeats_follow_it)
         char cmd[512], out[64] = "";
         FILE *p;
 
-        snprintf(cmd, sizeof(cmd), "python3 -c \"import datetime as d, zoneinfo as z; "
+        snprintf(cmd, sizeof(cmd),
+                 "python3 -c \"import datetime as d, zoneinfo as z; "
                  "print(d.datetime.fromisoformat('%.19s+00:00').astimezone("
-                 "z.ZoneInfo('Europe/Amsterdam')).strftime('%%H:%%M'))\"", once);
+                 "z.ZoneInfo('Europe/Amsterdam')).strftime('%%H:%%M'))\"",
+                 once);
         p = popen(cmd, "r");
         cr_assert_not_null(p);
         cr_assert_not_null(fgets(out, sizeof(out), p));

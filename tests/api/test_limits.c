@@ -56,7 +56,7 @@ Test(limits, connections_beyond_the_limit_get_503)
     tw_assert_error(&r, 503, "unavailable", NULL);
     tw_resp_fini(&r);
     close(a);
-    usleep(200 * 1000);        /* let the server see the close */
+    usleep(200 * 1000); /* let the server see the close */
     tw_http(&srv, "GET", "/healthz", NULL, NULL, NULL, &r);
     cr_assert_eq(r.status, 200, "%s", r.body);
     tw_resp_fini(&r);

@@ -87,8 +87,9 @@ static void run_script(const char *script, char *state, size_t slen, char *msg, 
     tw_resp_fini(&r);
     snprintf(path, sizeof(path), "/tasks/%lld", id);
     tw_http(&srv, "GET", path, tok, NULL, NULL, &r);
-    snprintf(msg, len, "%s", json_string_value(json_object_get(
-        json_array_get(json_object_get(r.json, "logs"), 0), "msg")));
+    snprintf(msg, len, "%s",
+             json_string_value(
+                 json_object_get(json_array_get(json_object_get(r.json, "logs"), 0), "msg")));
     tw_resp_fini(&r);
 }
 
@@ -105,7 +106,8 @@ Test(lua_cpu, costly_builtins_and_loops_end_in_error_naming_the_script)
     run_script("spin", state, sizeof(state), msg, sizeof(msg));
     cr_assert_str_eq(state, "ERROR", "%s", msg);
     cr_assert(strstr(msg, "segments/spin.lua:2: script exceeded its CPU time limit "
-                          "(lua.max_cpu_seconds 1)") != NULL, "%s", msg);
+                          "(lua.max_cpu_seconds 1)") != NULL,
+              "%s", msg);
 
     /* the limit is each run's own: the next run of a cheap script is not charged for them */
     run_script("fine", state, sizeof(state), msg, sizeof(msg));

@@ -31,7 +31,7 @@ static void put_file(const char *rel, const char *text)
     cr_assert_not_null(f, "%s", tmp);
     fputs(text, f);
     cr_assert_eq(fclose(f), 0);
-    cr_assert_eq(rename(tmp, path), 0);   /* how editors and deploy tools install a file */
+    cr_assert_eq(rename(tmp, path), 0); /* how editors and deploy tools install a file */
 }
 
 static void setup(void)
@@ -71,12 +71,15 @@ static long create(const char *format, const char *script, long long *id)
     long status;
 
     if (script != NULL)
-        snprintf(seg, sizeof(seg), ", \"segment\": {\"rules\": [{\"operator\": \"script\", "
-                 "\"script\": \"%s\"}]}", script);
+        snprintf(seg, sizeof(seg),
+                 ", \"segment\": {\"rules\": [{\"operator\": \"script\", "
+                 "\"script\": \"%s\"}]}",
+                 script);
     snprintf(body, sizeof(body),
              "{\"chain\": 1764, \"desc\": \"x\", \"target\": {\"action\": \"export\", "
              "\"export_index\": \"users\", \"export_format\": \"%s\"}, \"trigger\": "
-             "{\"once\": \"2099-01-01T00:00:00Z\"%s}}", format, seg);
+             "{\"once\": \"2099-01-01T00:00:00Z\"%s}}",
+             format, seg);
     tw_http(&srv, "POST", "/tasks", tok, NULL, body, &r);
     status = r.status;
     if (status == 201 && id != NULL)
@@ -114,8 +117,9 @@ static void run(long long id, const char *want_code, char *msg, size_t len)
     cr_assert_str_eq(json_string_value(json_object_get(r.json, "code")), want_code, "%s", r.body);
     tw_resp_fini(&r);
     task = tw_task_get(&srv, tok, id);
-    snprintf(msg, len, "%s", json_string_value(json_object_get(
-        json_array_get(json_object_get(task, "logs"), 0), "msg")));
+    snprintf(msg, len, "%s",
+             json_string_value(
+                 json_object_get(json_array_get(json_object_get(task, "logs"), 0), "msg")));
     json_decref(task);
 }
 

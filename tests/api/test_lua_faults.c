@@ -55,14 +55,17 @@ static void run_script(const char *script, char *msg, size_t len, char *state, s
     tw_resp_fini(&r);
     path[strlen(path) - strlen("/execute")] = '\0';
     tw_http(&srv, "GET", path, tok, NULL, NULL, &r);
-    snprintf(msg, len, "%s", json_string_value(json_object_get(
-        json_array_get(json_object_get(r.json, "logs"), 0), "msg")));
+    snprintf(msg, len, "%s",
+             json_string_value(
+                 json_object_get(json_array_get(json_object_get(r.json, "logs"), 0), "msg")));
     tw_resp_fini(&r);
 }
 
 Test(lua_faults, every_fixture_ends_its_run_in_error_naming_file_and_line)
 {
-    static const struct { const char *script, *words; } cases[] = {
+    static const struct {
+        const char *script, *words;
+    } cases[] = {
         { "infinite_loop", "instruction budget" },
         { "loop_in_pcall", "instruction budget" },
         { "memory_bomb", "out of memory" },
@@ -82,8 +85,8 @@ Test(lua_faults, every_fixture_ends_its_run_in_error_naming_file_and_line)
         cr_assert_str_eq(state, "ERROR", "%s ended %s: %s", cases[i].script, state, msg);
         cr_assert(strstr(msg, cases[i].script) != NULL && strstr(msg, ".lua:") != NULL,
                   "%s: the log names the file and line: %s", cases[i].script, msg);
-        cr_assert(strstr(msg, cases[i].words) != NULL, "%s: \"%s\" not in: %s",
-                  cases[i].script, cases[i].words, msg);
+        cr_assert(strstr(msg, cases[i].words) != NULL, "%s: \"%s\" not in: %s", cases[i].script,
+                  cases[i].words, msg);
         tw_http(&srv, "GET", "/healthz", NULL, NULL, NULL, &r);
         cr_assert_eq(r.status, 200, "the server keeps serving after %s", cases[i].script);
         tw_resp_fini(&r);

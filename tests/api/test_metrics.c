@@ -20,16 +20,16 @@
 
 struct sample {
     char name[128];
-    char labels[512];       /* as written, without le: k="v",k="v" ("" when none) */
+    char labels[512]; /* as written, without le: k="v",k="v" ("" when none) */
     bool has_le;
     double le;
     double value;
-    size_t family;          /* index in expo.fam */
+    size_t family; /* index in expo.fam */
 };
 
 struct family {
     char name[128];
-    char type[16];          /* "" until # TYPE */
+    char type[16]; /* "" until # TYPE */
     bool help;
     size_t samples;
 };
@@ -209,7 +209,7 @@ static bool parse_sample(struct expo *e, const char *line, size_t ln, char *why,
         p++;
     if (!parse_value(v0, (size_t)(p - v0), &sm.value))
         return fail(why, wl, ln, "bad sample value", line);
-    if (*p == ' ') {            /* optional timestamp: an integer */
+    if (*p == ' ') { /* optional timestamp: an integer */
         p++;
         if (*p == '-')
             p++;
@@ -222,8 +222,7 @@ static bool parse_sample(struct expo *e, const char *line, size_t ln, char *why,
         return fail(why, wl, ln, "trailing characters", line);
     f = e->nf ? &e->fam[e->nf - 1] : NULL;
     if (f == NULL || !sample_of(f, sm.name))
-        return fail(why, wl, ln, "sample outside its family (no HELP/TYPE right before it)",
-                    line);
+        return fail(why, wl, ln, "sample outside its family (no HELP/TYPE right before it)", line);
     if (!f->help || f->type[0] == '\0')
         return fail(why, wl, ln, "sample before both HELP and TYPE", line);
     if (strcmp(f->type, "histogram") == 0 &&
@@ -318,8 +317,8 @@ static bool check_histograms(const struct expo *e, char *why, size_t wl)
             snprintf(want, sizeof(want), "%s_bucket", f->name);
             if (strcmp(x->name, want) == 0) {
                 if (seen_inf || x->le <= prev_le) {
-                    snprintf(why, wl, "%s{%s}: le not strictly increasing or after +Inf",
-                             f->name, b->labels);
+                    snprintf(why, wl, "%s{%s}: le not strictly increasing or after +Inf", f->name,
+                             b->labels);
                     return false;
                 }
                 if (x->value < prev_count) {
@@ -339,8 +338,10 @@ static bool check_histograms(const struct expo *e, char *why, size_t wl)
             }
         }
         if (!seen_inf || !sum || count < 0 || inf != count) {
-            snprintf(why, wl, "%s{%s}: needs le=\"+Inf\", _sum and _count with +Inf == _count "
-                     "(inf %g, count %g, sum %d)", f->name, b->labels, inf, count, sum);
+            snprintf(why, wl,
+                     "%s{%s}: needs le=\"+Inf\", _sum and _count with +Inf == _count "
+                     "(inf %g, count %g, sum %d)",
+                     f->name, b->labels, inf, count, sum);
             return false;
         }
     }
@@ -415,10 +416,11 @@ static bool accepts(const char *text)
 
 Test(metrics_parser, accepts_and_refuses)
 {
-    const char *hist = H("x_seconds", "histogram")
-        "x_seconds_bucket{r=\"a\\\\b\\\"c\\nd\",le=\"0.5\"} 1\n"
-        "x_seconds_bucket{r=\"a\\\\b\\\"c\\nd\",le=\"+Inf\"} 2\n"
-        "x_seconds_sum{r=\"a\\\\b\\\"c\\nd\"} 3.5\nx_seconds_count{r=\"a\\\\b\\\"c\\nd\"} 2\n";
+    const char *hist = H(
+        "x_seconds",
+        "histogram") "x_seconds_bucket{r=\"a\\\\b\\\"c\\nd\",le=\"0.5\"} 1\n"
+                     "x_seconds_bucket{r=\"a\\\\b\\\"c\\nd\",le=\"+Inf\"} 2\n"
+                     "x_seconds_sum{r=\"a\\\\b\\\"c\\nd\"} 3.5\nx_seconds_count{r=\"a\\\\b\\\"c\\nd\"} 2\n";
 
     cr_assert(accepts(H("a_total", "counter") "a_total 1\n"));
     cr_assert(accepts(hist), "escaped label values are fine");
@@ -437,13 +439,15 @@ Test(metrics_parser, accepts_and_refuses)
     cr_assert(!accepts(H("a", "gauge") H("b", "gauge") "a 1\n"), "sample out of its family");
     cr_assert(!accepts(H("a", "gauge") "a 1\n" H("b", "gauge") "b 1\n# HELP a again\n"));
     cr_assert(!accepts(H("h", "histogram") "h_bucket{le=\"1\"} 2\nh_bucket{le=\"+Inf\"} 1\n"
-                       "h_sum 1\nh_count 1\n"), "not cumulative");
+                                           "h_sum 1\nh_count 1\n"),
+              "not cumulative");
     cr_assert(!accepts(H("h", "histogram") "h_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n"),
               "no +Inf");
     cr_assert(!accepts(H("h", "histogram") "h_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 1\n"),
               "+Inf != count");
     cr_assert(!accepts(H("h", "histogram") "h_bucket{le=\"2\"} 1\nh_bucket{le=\"1\"} 1\n"
-                       "h_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n"), "le decreasing");
+                                           "h_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n"),
+              "le decreasing");
     cr_assert(!accepts(H("h", "histogram") "h_bucket{le=\"+Inf\"} 1\nh_count 1\n"), "no _sum");
     cr_assert(!accepts(H("c_total", "counter") "c_total -1\n"), "negative counter");
 }
@@ -456,8 +460,8 @@ static char *tok;
 static void setup(void)
 {
     static const char *const chains[] = { "1764", NULL };
-    static const char *const seed[] = { "seed", "--rows", "60", "--chains", "1764", "--seed",
-                                        "5", NULL };
+    static const char *const seed[] = { "seed", "--rows", "60", "--chains",
+                                        "1764", "--seed", "5",  NULL };
 
     tw_srv_init(&srv, NULL);
     cr_assert_eq(tw_srv_cli(&srv, NULL, NULL, seed), 0, "seed failed");
@@ -545,7 +549,7 @@ Test(metrics, format_families_and_http_counters)
     long long id;
     size_t i;
 
-    get("/tasks", tok, 200);            /* at least one request before the first scrape */
+    get("/tasks", tok, 200); /* at least one request before the first scrape */
     scrape(&srv, NULL, &a);
     for (i = 0; i < sizeof(families) / sizeof(families[0]); i++) {
         const struct family *f = fam(&a, families[i][0]);
@@ -558,8 +562,8 @@ Test(metrics, format_families_and_http_counters)
     cr_assert_eq(val(&a, "taskwheel_tasks", "state=\"INPROGRESS\""), 0);
     cr_assert_eq(val(&a, "taskwheel_tasks", "state=\"DONE\""), 0);
     cr_assert_eq(val(&a, "taskwheel_tasks", "state=\"ERROR\""), 0);
-    cr_assert_eq(val(&a, "taskwheel_workers_busy", "") + val(&a, "taskwheel_workers_idle", ""),
-                 2, "busy + idle = workers (default 2)");
+    cr_assert_eq(val(&a, "taskwheel_workers_busy", "") + val(&a, "taskwheel_workers_idle", ""), 2,
+                 "busy + idle = workers (default 2)");
     cr_assert_eq(val(&a, "taskwheel_http_requests_total", list_ok), 1);
 
     id = create_task(NULL);
@@ -578,19 +582,21 @@ Test(metrics, format_families_and_http_counters)
     cr_assert_eq(val(&b, "taskwheel_tasks", "state=\"READY\""), 1);
     cr_assert_eq(val(&b, "taskwheel_http_requests_total", list_ok),
                  val(&a, "taskwheel_http_requests_total", list_ok) + 3);
-    cr_assert_eq(val(&b, "taskwheel_http_requests_total",
-                     "route=\"/tasks\",method=\"POST\",status=\"201\""), 1);
+    cr_assert_eq(
+        val(&b, "taskwheel_http_requests_total", "route=\"/tasks\",method=\"POST\",status=\"201\""),
+        1);
     cr_assert_eq(val(&b, "taskwheel_http_requests_total", one_ok), 1);
     cr_assert_eq(val(&b, "taskwheel_http_requests_total", one_404), 1);
     cr_assert_eq(val(&b, "taskwheel_http_requests_total", unmatched), 1);
     cr_assert_eq(val(&b, "taskwheel_http_requests_total", not_allowed), 1);
     /* the first scrape was answered before the second one read the counters */
     cr_assert_eq(val(&b, "taskwheel_http_requests_total",
-                     "route=\"/metrics\",method=\"GET\",status=\"200\""), 1);
+                     "route=\"/metrics\",method=\"GET\",status=\"200\""),
+                 1);
     cr_assert_eq(val(&b, "taskwheel_http_request_duration_seconds_count", "route=\"/tasks\""),
                  val(&b, "taskwheel_http_requests_total", list_ok) +
-                 val(&b, "taskwheel_http_requests_total",
-                     "route=\"/tasks\",method=\"POST\",status=\"201\""));
+                     val(&b, "taskwheel_http_requests_total",
+                         "route=\"/tasks\",method=\"POST\",status=\"201\""));
     cr_assert(val(&b, "taskwheel_http_request_duration_seconds_sum", "route=\"/tasks\"") >= 0);
     /* labels carry route patterns only: never a raw path, an id or a query */
     for (i = 0; i < b.n; i++) {
@@ -637,8 +643,7 @@ Test(metrics, runs_lateness_records_and_storage)
     cr_assert_eq(val(&b, "taskwheel_run_duration_seconds_count", ""), 2);
     cr_assert_eq(val(&b, "taskwheel_sched_lateness_seconds_count", ""), 1,
                  "only the scheduled run is late; an execute is not");
-    cr_assert(val(&b, "taskwheel_sched_lateness_seconds_sum", "") > 1e8,
-              "due in 2020: years late");
+    cr_assert(val(&b, "taskwheel_sched_lateness_seconds_sum", "") > 1e8, "due in 2020: years late");
     cr_assert(val(&b, "taskwheel_records_exported_total", "index=\"users\"") >= 60,
               "two runs of 60 users of chain 1764 (got %g)",
               val(&b, "taskwheel_records_exported_total", "index=\"users\""));
@@ -659,7 +664,8 @@ Test(metrics, runs_lateness_records_and_storage)
     cr_assert_eq(val(&b, "taskwheel_workers_idle", ""), 2);
     /* the held execute is counted once, under its pattern */
     cr_assert_eq(val(&b, "taskwheel_http_requests_total",
-                     "route=\"/tasks/{id}/execute\",method=\"POST\",status=\"200\""), 1);
+                     "route=\"/tasks/{id}/execute\",method=\"POST\",status=\"200\""),
+                 1);
     expo_fini(&a);
     expo_fini(&b);
 }
@@ -684,7 +690,7 @@ Test(metrics, request_ids)
     cr_assert(tw_resp_header(&r, "X-Request-Id", id, sizeof(id)));
     cr_assert(hex16(id), "generated id \"%s\"", id);
     tw_resp_fini(&r);
-    tw_http(&srv, "GET", "/nope", NULL, NULL, NULL, &r);     /* errors carry one too */
+    tw_http(&srv, "GET", "/nope", NULL, NULL, NULL, &r); /* errors carry one too */
     cr_assert(tw_resp_header(&r, "X-Request-Id", id2, sizeof(id2)));
     cr_assert(hex16(id2));
     cr_assert_str_neq(id, id2);
@@ -736,14 +742,15 @@ Test(metrics_auth, require_token, .timeout = 60)
     tw_http(&s, "GET", "/metrics", bad, NULL, NULL, &r);
     tw_assert_error(&r, 401, "no_valid_session", NULL);
     tw_resp_fini(&r);
-    scrape(&s, t, &e);          /* any valid token will do, whatever its chains or level */
+    scrape(&s, t, &e); /* any valid token will do, whatever its chains or level */
     cr_assert_eq(val(&e, "taskwheel_http_requests_total",
-                     "route=\"/metrics\",method=\"GET\",status=\"401\""), 2);
+                     "route=\"/metrics\",method=\"GET\",status=\"401\""),
+                 2);
     expo_fini(&e);
     free(t);
     tw_srv_fini(&s, true);
 
-    tw_srv_init(&s, NULL);      /* the default is open */
+    tw_srv_init(&s, NULL); /* the default is open */
     scrape(&s, NULL, &e);
     expo_fini(&e);
     tw_srv_fini(&s, true);

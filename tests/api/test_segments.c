@@ -11,15 +11,15 @@
 #include "harness.h"
 
 static struct tw_srv srv;
-static char *tok;        /* write on chains 1764 and 1765 */
-static char *tok_b;      /* write on chain 1765 only */
+static char *tok;   /* write on chains 1764 and 1765 */
+static char *tok_b; /* write on chain 1765 only */
 
 static void setup(void)
 {
     static const char *const both[] = { "1764", "1765", NULL };
     static const char *const b[] = { "1765", NULL };
-    static const char *const seed[] = { "seed", "--rows", "200", "--chains", "1764,1765",
-                                        "--seed", "3", NULL };
+    static const char *const seed[] = { "seed",      "--rows", "200", "--chains",
+                                        "1764,1765", "--seed", "3",   NULL };
 
     tw_srv_init(&srv, NULL);
     cr_assert_eq(tw_srv_cli(&srv, NULL, NULL, seed), 0, "seed failed");
@@ -61,13 +61,14 @@ Test(segments, crud_round_trip)
 
     tw_http(&srv, "POST", "/segments", tok, NULL, big_spenders, &r);
     cr_assert_eq(r.status, 201, "%s", r.body);
-    cr_assert(json_is_string(json_object_get(r.json, "id")), "id is a string (docs/reference.md §6.4)");
+    cr_assert(json_is_string(json_object_get(r.json, "id")),
+              "id is a string (docs/reference.md §6.4)");
     snprintf(id, sizeof(id), "%s", json_string_value(json_object_get(r.json, "id")));
     snprintf(path, sizeof(path), "/segments/%s", id);
     cr_assert(tw_resp_header(&r, "Location", loc, sizeof(loc)));
     cr_assert_str_eq(loc, path);
-    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(r.json, "segment"),
-                                                       "join")), "all", "canonical form");
+    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(r.json, "segment"), "join")),
+                     "all", "canonical form");
     tw_resp_fini(&r);
 
     tw_http(&srv, "GET", path, tok, NULL, NULL, &r);
@@ -105,7 +106,8 @@ Test(segments, validation_names_the_rule_and_lists_fields)
             "{\"chain\": 1764, \"name\": \"x\", \"segment\": {\"index\": \"users\", \"rules\": ["
             "{\"field_name\": \"id\", \"field_type\": \"number\", \"operator\": \"exists\"},"
             "{\"field_name\": \"shoe_size\", \"field_type\": \"number\", "
-            "\"operator\": \"exists\"}]}}", &r);
+            "\"operator\": \"exists\"}]}}",
+            &r);
     tw_assert_error(&r, 400, "validation_failed", "segment.rules[1].field_name");
     cr_assert(strstr(r.body, "firstname") != NULL, "lists the valid fields: %s", r.body);
     tw_resp_fini(&r);
@@ -113,14 +115,16 @@ Test(segments, validation_names_the_rule_and_lists_fields)
     tw_http(&srv, "POST", "/segments", tok, NULL,
             "{\"chain\": 1764, \"name\": \"x\", \"segment\": {\"index\": \"users\", \"rules\": ["
             "{\"field_name\": \"firstname\", \"field_type\": \"number\", "
-            "\"operator\": \"exists\"}]}}", &r);
+            "\"operator\": \"exists\"}]}}",
+            &r);
     tw_assert_error(&r, 400, "validation_failed", "segment.rules[0].field_type");
     tw_resp_fini(&r);
 
     tw_http(&srv, "POST", "/segments", tok, NULL,
             "{\"chain\": 1764, \"name\": \"x\", \"segment\": {\"index\": \"transactions\", "
             "\"rules\": [{\"field_name\": \"barcode\", \"field_type\": \"keyword\", "
-            "\"operator\": \"is\", \"value\": \"1\"}]}}", &r);
+            "\"operator\": \"is\", \"value\": \"1\"}]}}",
+            &r);
     tw_assert_error(&r, 400, "validation_failed", "segment.rules[0].nested");
     tw_resp_fini(&r);
 
@@ -169,7 +173,8 @@ Test(segments, other_chains_cannot_see_or_use_them)
     snprintf(body, sizeof(body),
              "{\"chain\": 1765, \"desc\": \"x\", \"target\": {\"action\": \"export\", "
              "\"export_index\": \"transactions\"}, \"trigger\": {\"once\": "
-             "\"2030-01-01T00:00:00Z\", \"segment_id\": \"%s\"}}", id);
+             "\"2030-01-01T00:00:00Z\", \"segment_id\": \"%s\"}}",
+             id);
     tw_http(&srv, "POST", "/tasks", tok, NULL, body, &r);
     tw_assert_error(&r, 404, "segment_not_found", "trigger.segment_id");
     tw_resp_fini(&r);
@@ -188,7 +193,8 @@ Test(segments, in_use_cannot_be_deleted_and_runs_use_the_current_rules)
     snprintf(body, sizeof(body),
              "{\"chain\": 1764, \"desc\": \"x\", \"target\": {\"action\": \"export\", "
              "\"export_index\": \"users\"}, \"trigger\": {\"once\": "
-             "\"2030-01-01T00:00:00Z\", \"segment_id\": \"%s\"}}", id);
+             "\"2030-01-01T00:00:00Z\", \"segment_id\": \"%s\"}}",
+             id);
     tw_http(&srv, "POST", "/tasks", tok, NULL, body, &r);
     tw_assert_error(&r, 400, "validation_failed", NULL);
     tw_resp_fini(&r);
@@ -196,7 +202,8 @@ Test(segments, in_use_cannot_be_deleted_and_runs_use_the_current_rules)
     snprintf(body, sizeof(body),
              "{\"chain\": 1764, \"desc\": \"x\", \"target\": {\"action\": \"export\", "
              "\"export_index\": \"transactions\"}, \"trigger\": {\"once\": "
-             "\"2030-01-01T00:00:00Z\", \"segment_id\": \"%s\"}}", id);
+             "\"2030-01-01T00:00:00Z\", \"segment_id\": \"%s\"}}",
+             id);
     tw_http(&srv, "POST", "/tasks", tok, NULL, body, &r);
     cr_assert_eq(r.status, 201, "%s", r.body);
     snprintf(task, sizeof(task), "/tasks/%lld/execute",
@@ -223,7 +230,8 @@ Test(segments, in_use_cannot_be_deleted_and_runs_use_the_current_rules)
     tw_http(&srv, "PUT", path, tok, NULL,
             "{\"segment\": {\"index\": \"transactions\", \"rules\": [{\"field_name\": "
             "\"total_value\", \"field_type\": \"number\", \"operator\": \"is_greater_than\", "
-            "\"value\": 200}]}}", &r);
+            "\"value\": 200}]}}",
+            &r);
     cr_assert_eq(r.status, 200, "%s", r.body);
     tw_resp_fini(&r);
     strcat(task, "/execute");
@@ -258,8 +266,8 @@ static json_int_t run_task(const char *body, char *state, size_t statelen)
     tw_resp_fini(&r);
     path[strlen(path) - strlen("/execute")] = '\0';
     tw_http(&srv, "GET", path, tok, NULL, NULL, &r);
-    n = json_integer_value(json_object_get(json_array_get(json_object_get(r.json, "logs"), 0),
-                                           "success"));
+    n = json_integer_value(
+        json_object_get(json_array_get(json_object_get(r.json, "logs"), 0), "success"));
     tw_resp_fini(&r);
     return n;
 }
@@ -292,7 +300,8 @@ Test(segments, lua_script_rule_selects_like_the_equivalent_number_rule)
             "{\"chain\": 1764, \"desc\": \"x\", \"target\": {\"action\": \"export\", "
             "\"export_index\": \"transactions\"}, \"trigger\": {\"once\": "
             "\"2030-01-01T00:00:00Z\", \"segment\": {\"rules\": [{\"operator\": \"script\", "
-            "\"script\": \"no_such_script\"}]}}}", &r);
+            "\"script\": \"no_such_script\"}]}}}",
+            &r);
     tw_assert_error(&r, 400, "validation_failed", "trigger.segment.rules[0].script");
     cr_assert(strstr(r.body, "high_value") != NULL, "%s", r.body);
     tw_resp_fini(&r);
@@ -306,12 +315,14 @@ Test(segments, lua_formatters_are_export_formats)
     cr_assert_gt(run_task("{\"chain\": 1764, \"desc\": \"x\", \"target\": {\"action\": "
                           "\"export\", \"export_index\": \"users\", \"export_format\": "
                           "\"ndjson\"}, \"trigger\": {\"once\": \"2030-01-01T00:00:00Z\"}}",
-                          state, sizeof(state)), 0);
+                          state, sizeof(state)),
+                 0);
     cr_assert_str_eq(state, "DONE");
     tw_http(&srv, "POST", "/tasks", tok, NULL,
             "{\"chain\": 1764, \"desc\": \"x\", \"target\": {\"action\": \"export\", "
             "\"export_index\": \"users\", \"export_format\": \"xml\"}, \"trigger\": {\"once\": "
-            "\"2030-01-01T00:00:00Z\"}}", &r);
+            "\"2030-01-01T00:00:00Z\"}}",
+            &r);
     tw_assert_error(&r, 400, "validation_failed", "target.export_format");
     cr_assert(strstr(r.body, "ndjson") != NULL && strstr(r.body, "tsv") != NULL, "%s", r.body);
     tw_resp_fini(&r);

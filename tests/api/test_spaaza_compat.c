@@ -71,7 +71,8 @@ Test(spaaza_compat, null_optional_fields_mean_absent)
     json_t *trig;
 
     post_task("{\"once\": \"2099-01-01T00:00:00Z\", \"repeat\": null, \"segment\": null, "
-              "\"segment_id\": null}", ", \"debug\": null", &r);
+              "\"segment_id\": null}",
+              ", \"debug\": null", &r);
     cr_assert_eq(r.status, 201, "%s", r.body);
     trig = json_object_get(r.json, "trigger");
     cr_assert_str_eq(json_string_value(json_object_get(trig, "repeat")), "");
@@ -97,8 +98,9 @@ Test(spaaza_compat, segment_id_takes_console_string_ids)
     tw_assert_error(&r, 400, "validation_failed", "trigger.segment_id");
     tw_resp_fini(&r);
     post_task("{\"once\": \"2099-01-01T00:00:00Z\", \"segment_id\": "
-              "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", NULL, &r);
-    tw_assert_error(&r, 400, "validation_failed", "trigger.segment_id");   /* 65 characters */
+              "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+              NULL, &r);
+    tw_assert_error(&r, 400, "validation_failed", "trigger.segment_id"); /* 65 characters */
     tw_resp_fini(&r);
     post_task("{\"once\": \"2099-01-01T00:00:00Z\", \"segment_id\": \"424242\"}", NULL, &r);
     tw_assert_error(&r, 404, "segment_not_found", "trigger.segment_id");
@@ -127,8 +129,10 @@ static void post_params(int depth, struct tw_resp *r)
         snprintf(tmp, sizeof(tmp), "{\"a\": %s}", params);
         snprintf(params, sizeof(params), "%s", tmp);
     }
-    snprintf(trig, sizeof(trig), "{\"once\": \"2099-01-01T00:00:00Z\", \"segment\": {\"rules\": "
-             "[{\"operator\": \"script\", \"script\": \"high_value\", \"params\": %s}]}}", params);
+    snprintf(trig, sizeof(trig),
+             "{\"once\": \"2099-01-01T00:00:00Z\", \"segment\": {\"rules\": "
+             "[{\"operator\": \"script\", \"script\": \"high_value\", \"params\": %s}]}}",
+             params);
     post_task(trig, NULL, r);
 }
 
@@ -136,7 +140,7 @@ Test(spaaza_compat, params_nested_deeper_than_32_are_refused_at_create)
 {
     struct tw_resp r;
 
-    post_params(32, &r);          /* params + 31 objects + a number at level 32 */
+    post_params(32, &r); /* params + 31 objects + a number at level 32 */
     cr_assert_eq(r.status, 201, "%s", r.body);
     tw_resp_fini(&r);
     post_params(33, &r);
@@ -163,8 +167,10 @@ Test(spaaza_compat, put_to_another_chain_says_what_it_got)
 
 Test(spaaza_compat, if_match_must_be_a_whole_version)
 {
-    static const char *const bad[][2] = { { "If-Match: \"1", NULL }, { "If-Match: +1", NULL },
-                                          { "If-Match: 1\"", NULL }, { "If-Match: \" 1\"", NULL } };
+    static const char *const bad[][2] = { { "If-Match: \"1", NULL },
+                                          { "If-Match: +1", NULL },
+                                          { "If-Match: 1\"", NULL },
+                                          { "If-Match: \" 1\"", NULL } };
     static const char *const good[] = { "If-Match: \"1\"", NULL };
     char path[64];
     struct tw_resp r;
@@ -190,7 +196,8 @@ Test(spaaza_compat, ambiguous_framing_and_missing_host_are_400)
     char buf[8192];
 
     raw("POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 30\r\n"
-        "Connection: close\r\n\r\n{}", buf, sizeof(buf));
+        "Connection: close\r\n\r\n{}",
+        buf, sizeof(buf));
     cr_assert(strncmp(buf, "HTTP/1.1 400", 12) == 0, "%s", buf);
     cr_assert(strstr(buf, "Content-Length") != NULL, "%s", buf);
     raw("GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n", buf, sizeof(buf));
@@ -201,10 +208,11 @@ Test(spaaza_compat, ambiguous_framing_and_missing_host_are_400)
     cr_assert(strncmp(buf, "HTTP/1.1 400", 12) == 0, "%s", buf);
     /* HTTP/1.0 has no Host requirement; the same Content-Length twice is one length. */
     raw("GET /healthz HTTP/1.0\r\n\r\n", buf, sizeof(buf));
-    cr_assert(strncmp(buf, "HTTP/1.0 200", 12) == 0 || strncmp(buf, "HTTP/1.1 200", 12) == 0,
-              "%s", buf);
+    cr_assert(strncmp(buf, "HTTP/1.0 200", 12) == 0 || strncmp(buf, "HTTP/1.1 200", 12) == 0, "%s",
+              buf);
     raw("POST /auth/login HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\n"
-        "Connection: close\r\n\r\n{}", buf, sizeof(buf));
+        "Connection: close\r\n\r\n{}",
+        buf, sizeof(buf));
     cr_assert(strncmp(buf, "HTTP/1.1 400", 12) == 0 && strstr(buf, "username") != NULL,
               "validated as a login body: %s", buf);
 }
@@ -259,7 +267,7 @@ static void expect_first_line(const char *headers, char *line, size_t len)
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
     cr_assert(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
     cr_assert(write(fd, headers, strlen(headers)) == (ssize_t)strlen(headers));
-    n = read(fd, line, len - 1);         /* no body is ever sent: the server answers first */
+    n = read(fd, line, len - 1); /* no body is ever sent: the server answers first */
     cr_assert_gt(n, 0);
     line[n] = '\0';
     eol = strstr(line, "\r\n");
@@ -277,12 +285,16 @@ Test(spaaza_compat, expect_100_continue_with_a_bad_token_gets_401_before_the_upl
                       "application/json\r\nContent-Length: 1153434\r\nExpect: 100-continue\r\n\r\n",
                       line, sizeof(line));
     cr_assert_str_eq(line, "HTTP/1.1 401 Unauthorized");
-    snprintf(req, sizeof(req), "POST /tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-             "Content-Length: 1153434\r\nExpect: 100-continue\r\n\r\n", tok);
+    snprintf(req, sizeof(req),
+             "POST /tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+             "Content-Length: 1153434\r\nExpect: 100-continue\r\n\r\n",
+             tok);
     expect_first_line(req, line, sizeof(line));
     cr_assert_str_eq(line, "HTTP/1.1 413 Payload Too Large");
-    snprintf(req, sizeof(req), "POST /tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
-             "Content-Length: 100\r\nExpect: 100-continue\r\n\r\n", tok);
+    snprintf(req, sizeof(req),
+             "POST /tasks HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n"
+             "Content-Length: 100\r\nExpect: 100-continue\r\n\r\n",
+             tok);
     expect_first_line(req, line, sizeof(line));
     cr_assert_str_eq(line, "HTTP/1.1 100 Continue");
 }

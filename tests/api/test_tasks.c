@@ -11,7 +11,7 @@
 #include "harness.h"
 
 static struct tw_srv srv;
-static char *tok;        /* write on chains 1 and 2 */
+static char *tok; /* write on chains 1 and 2 */
 
 static void setup(void)
 {
@@ -45,8 +45,8 @@ static json_int_t create(long chain, const char *extra)
 
 Test(tasks, create_returns_spec_shape_and_location)
 {
-    static const char *const order[] = { "id", "chain", "desc", "state", "trigger", "target",
-                                         "logs", "debug", "version", "result" };
+    static const char *const order[] = { "id",     "chain", "desc",  "state",   "trigger",
+                                         "target", "logs",  "debug", "version", "result" };
     char *body = tw_task_body(1, "\"debug\": \"d1\"");
     char loc[64], want[64];
     struct tw_resp r;
@@ -57,7 +57,8 @@ Test(tasks, create_returns_spec_shape_and_location)
     tw_http(&srv, "POST", "/tasks", tok, NULL, body, &r);
     free(body);
     cr_assert_eq(r.status, 201, "%s", r.body);
-    json_object_foreach(r.json, key, v) {
+    json_object_foreach(r.json, key, v)
+    {
         cr_assert(i < 10);
         cr_assert_str_eq(key, order[i], "field %zu is %s", i, key);
         i++;
@@ -85,15 +86,16 @@ Test(tasks, times_are_normalised_to_utc)
     struct tw_resp r;
     json_int_t id = create(1, NULL);
     char path[64];
-    const char *put = "{\"trigger\": {\"once\": \"2030-06-01T02:30:00.750+02:00\", \"repeat\": \"weekly\"}}";
+    const char *put =
+        "{\"trigger\": {\"once\": \"2030-06-01T02:30:00.750+02:00\", \"repeat\": \"weekly\"}}";
 
     snprintf(path, sizeof(path), "/tasks/%" JSON_INTEGER_FORMAT, id);
     tw_http(&srv, "PUT", path, tok, NULL, put, &r);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_str_eq(json_string_value(json_object_get(json_object_get(r.json, "trigger"), "once")),
                      "2030-06-01T00:30:00Z");
-    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(r.json, "trigger"), "repeat")),
-                     "weekly");
+    cr_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(r.json, "trigger"), "repeat")), "weekly");
     cr_assert_eq(json_integer_value(json_object_get(r.json, "version")), 2);
     tw_resp_fini(&r);
 }
@@ -136,7 +138,8 @@ Test(tasks, list_filters)
 
     create(1, NULL);
     create(1, NULL);
-    tw_http(&srv, "GET", "/tasks?status=READY&action=export&export_index=users", tok, NULL, NULL, &r);
+    tw_http(&srv, "GET", "/tasks?status=READY&action=export&export_index=users", tok, NULL, NULL,
+            &r);
     cr_assert_eq(json_array_size(r.json), 2);
     tw_resp_fini(&r);
     tw_http(&srv, "GET", "/tasks?status=DONE", tok, NULL, NULL, &r);
@@ -165,15 +168,19 @@ Test(tasks, update_replaces_whole_fields_and_bumps_version)
     json_int_t id = create(1, "\"debug\": \"keep\"");
 
     snprintf(path, sizeof(path), "/tasks/%" JSON_INTEGER_FORMAT, id);
-    tw_http(&srv, "PUT", path, tok, NULL,
-            "{\"desc\": \"new\", \"target\": {\"action\": \"export\", \"export_index\": \"vouchers\"}}", &r);
+    tw_http(
+        &srv, "PUT", path, tok, NULL,
+        "{\"desc\": \"new\", \"target\": {\"action\": \"export\", \"export_index\": \"vouchers\"}}",
+        &r);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert_str_eq(json_string_value(json_object_get(r.json, "desc")), "new");
     cr_assert_str_eq(json_string_value(json_object_get(r.json, "debug")), "keep");
-    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(r.json, "target"), "export_index")),
-                     "vouchers");
-    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(r.json, "target"), "export_format")),
-                     "csv");
+    cr_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(r.json, "target"), "export_index")),
+        "vouchers");
+    cr_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(r.json, "target"), "export_format")),
+        "csv");
     cr_assert_eq(json_integer_value(json_object_get(r.json, "version")), 2);
     tw_resp_fini(&r);
 }
@@ -350,9 +357,9 @@ static void store_set_campaign(json_int_t id, const char *campaign)
     snprintf(path, sizeof(path), "%s/var/taskwheel.db", srv.dir);
     cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK, "%s", path);
     sqlite3_busy_timeout(db, 10000);
-    cr_assert_eq(sqlite3_prepare_v2(db, "UPDATE tasks SET campaign_id = ?1 WHERE id = ?2", -1,
-                                    &st, NULL),
-                 SQLITE_OK, "%s", sqlite3_errmsg(db));
+    cr_assert_eq(
+        sqlite3_prepare_v2(db, "UPDATE tasks SET campaign_id = ?1 WHERE id = ?2", -1, &st, NULL),
+        SQLITE_OK, "%s", sqlite3_errmsg(db));
     sqlite3_bind_text(st, 1, campaign, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, id);
     cr_assert_eq(sqlite3_step(st), SQLITE_DONE, "%s", sqlite3_errmsg(db));

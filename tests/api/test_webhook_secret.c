@@ -50,8 +50,11 @@ Test(webhook_secret, rotation_prints_a_new_secret_and_keeps_the_old_one_a_day)
 
     snprintf(db, sizeof(db), "%s/var/taskwheel.db", srv.dir);
     cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-    cr_assert_eq(sqlite3_prepare_v2(h, "SELECT secret, expires FROM webhook_secrets WHERE "
-                                       "chain = 1764 ORDER BY id", -1, &q, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(h,
+                                    "SELECT secret, expires FROM webhook_secrets WHERE "
+                                    "chain = 1764 ORDER BY id",
+                                    -1, &q, NULL),
+                 SQLITE_OK);
     while (sqlite3_step(q) == SQLITE_ROW) {
         const char *s = (const char *)sqlite3_column_text(q, 0);
         long long expires = sqlite3_column_int64(q, 1);

@@ -111,8 +111,8 @@ static const char *state_code(const json_t *task)
 
 static const char *log_msg(const json_t *task, size_t i)
 {
-    return json_string_value(json_object_get(json_array_get(json_object_get(task, "logs"), i),
-                                             "msg"));
+    return json_string_value(
+        json_object_get(json_array_get(json_object_get(task, "logs"), i), "msg"));
 }
 
 static void results_dir(long chain, long long id, char *buf, size_t len)
@@ -362,8 +362,9 @@ Test(runs, execute_respond_async_answers_202_and_a_second_execute_409)
     t = tw_wait_state(&srv, tok, id, "DONE", WAIT_S);
     cr_assert_eq(tw_task_log_count(t, "success"), 1, "the refused executes started nothing");
     cr_assert_eq(tw_task_log_count(t, "READY -> INPROGRESS"), 1);
-    cr_assert_eq(json_integer_value(json_object_get(json_array_get(json_object_get(t, "logs"), 0),
-                                                    "success")), 5);
+    cr_assert_eq(json_integer_value(
+                     json_object_get(json_array_get(json_object_get(t, "logs"), 0), "success")),
+                 5);
     assert_result_file(9002, id, t, 5);
     json_decref(t);
 }
@@ -763,20 +764,20 @@ Test(runs, killed_spares_and_spawner_are_replaced)
         if (round == 1) {
             pid = server_child_pid("tw-spare");
             cr_assert_gt(pid, 0);
-            cr_assert_eq(kill(pid, SIGKILL), 0);   /* and a spare, so a new one is needed */
+            cr_assert_eq(kill(pid, SIGKILL), 0); /* and a spare, so a new one is needed */
         }
         sleep_ms(200);
         id = create_idle(9001);
         execute(id, NULL, &r);
         cr_assert_eq(r.status, 200, "%s", r.body);
-        cr_assert_str_eq(json_string_value(json_object_get(r.json, "code")), "DONE",
-                         "round %d: %s", round, r.body);
+        cr_assert_str_eq(json_string_value(json_object_get(r.json, "code")), "DONE", "round %d: %s",
+                         round, r.body);
         tw_resp_fini(&r);
-        id = create_idle(9001);   /* and one more, so a killed spare is met either way */
+        id = create_idle(9001); /* and one more, so a killed spare is met either way */
         execute(id, NULL, &r);
         cr_assert_eq(r.status, 200, "%s", r.body);
-        cr_assert_str_eq(json_string_value(json_object_get(r.json, "code")), "DONE",
-                         "round %d: %s", round, r.body);
+        cr_assert_str_eq(json_string_value(json_object_get(r.json, "code")), "DONE", "round %d: %s",
+                         round, r.body);
         tw_resp_fini(&r);
     }
     cr_assert_eq(wait_children("tw-spawner", 1), 1, "a new spawner");

@@ -88,8 +88,10 @@ static bool chattr_store(const char *flag)
 {
     char cmd[1200];
 
-    snprintf(cmd, sizeof(cmd), "chattr %s '%s/var/taskwheel.db' '%s/var/taskwheel.db-wal' "
-             "2>/dev/null", flag, srv.dir, srv.dir);
+    snprintf(cmd, sizeof(cmd),
+             "chattr %s '%s/var/taskwheel.db' '%s/var/taskwheel.db-wal' "
+             "2>/dev/null",
+             flag, srv.dir, srv.dir);
     return system(cmd) == 0;
 }
 
@@ -124,8 +126,7 @@ Test(store, removed_store_is_noticed_and_writes_refused, .timeout = 120)
     cr_assert_eq(system(cmd), 0);
     wait_health(503, body, sizeof(body));
     cr_assert(strstr(body, "removed") != NULL, "%s", body);
-    cr_assert_eq(create_status(body, sizeof(body)), 503, "a 201 here is lost at restart: %s",
-                 body);
+    cr_assert_eq(create_status(body, sizeof(body)), 503, "a 201 here is lost at restart: %s", body);
     cr_assert(strstr(body, "\"unavailable\"") != NULL, "%s", body);
     cr_assert_eq(get_status("/healthz", NULL, 0), 503, "unhealthy for good");
     stop(true);
@@ -138,8 +139,10 @@ Test(store, replaced_store_is_noticed_and_writes_refused, .timeout = 120)
     start();
     cr_assert_eq(create_status(body, sizeof(body)), 201, "%s", body);
     /* a restore copied over the live file: another inode under the same name */
-    snprintf(cmd, sizeof(cmd), "cp '%s/var/taskwheel.db' '%s/var/copy.db' && "
-             "mv '%s/var/copy.db' '%s/var/taskwheel.db'", srv.dir, srv.dir, srv.dir, srv.dir);
+    snprintf(cmd, sizeof(cmd),
+             "cp '%s/var/taskwheel.db' '%s/var/copy.db' && "
+             "mv '%s/var/copy.db' '%s/var/taskwheel.db'",
+             srv.dir, srv.dir, srv.dir, srv.dir);
     cr_assert_eq(system(cmd), 0);
     wait_health(503, body, sizeof(body));
     cr_assert(strstr(body, "replaced") != NULL, "%s", body);
@@ -165,7 +168,7 @@ Test(store, databases_are_private_and_readable_dirs_are_reported, .timeout = 120
     int saved, fd;
     FILE *f;
 
-    umask(022);     /* what a shell usually has: the server must not depend on it */
+    umask(022); /* what a shell usually has: the server must not depend on it */
     start();
     cr_assert_eq(create_status(line, sizeof(line)), 201, "%s", line);
     cr_assert_eq(tw_srv_cli(&srv, NULL, NULL, seed), 0);
@@ -184,7 +187,7 @@ Test(store, databases_are_private_and_readable_dirs_are_reported, .timeout = 120
     fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     cr_assert(fd != -1);
     saved = dup(2);
-    dup2(fd, 2);            /* the server inherits stderr, where it logs */
+    dup2(fd, 2); /* the server inherits stderr, where it logs */
     tw_srv_start(&srv);
     dup2(saved, 2);
     close(saved);

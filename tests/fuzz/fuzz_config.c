@@ -31,8 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         tw_err_clear(&err);
         if (tw_config_load_string(s, "fuzz.yaml", &again, &err) != TW_OK ||
             !tw_config_equal(cfg, again)) {
-            fprintf(stderr, "config loaded twice differs or fails the second time: %s\n",
-                    err.msg);
+            fprintf(stderr, "config loaded twice differs or fails the second time: %s\n", err.msg);
             abort();
         }
         tw_config_destroy(again);

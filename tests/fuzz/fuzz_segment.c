@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const struct tw_validate_ctx ctx = {
     .indexes = fz_indexes,
     .formats = fz_formats,
-    .check_segment = NULL,   /* this target calls tw_seg_check itself */
+    .check_segment = NULL, /* this target calls tw_seg_check itself */
     .check_ctx = NULL,
 };
 
@@ -71,7 +71,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     (void)argc;
     (void)argv;
     must(tw_record_create(fz_fields, &records[0], &err), "record_create");
-    must(tw_record_create(fz_fields, &records[1], &err), "record_create");   /* all null */
+    must(tw_record_create(fz_fields, &records[1], &err), "record_create"); /* all null */
     r = records[0];
     must(tw_record_set_chain(r, 1764), "chain");
     must(tw_record_set_int(r, FZ_ID, 90210), "id");
@@ -116,8 +116,8 @@ static void run(const json_t *canon)
     if (rc != TW_OK) {
         char *s = tw_json_compact(canon);
 
-        fprintf(stderr, "tw_seg_compile refused what tw_seg_check accepted: %s\n  %s\n",
-                err.msg, s ? s : "(null)");
+        fprintf(stderr, "tw_seg_compile refused what tw_seg_check accepted: %s\n  %s\n", err.msg,
+                s ? s : "(null)");
         abort();
     }
     for (size_t i = 0; i < 2; i++)
@@ -133,8 +133,8 @@ static void run(const json_t *canon)
             if (m != k) {
                 char *s = tw_json_compact(canon);
 
-                fprintf(stderr, "record %zu: tw_seg_match %d but tw_seg_keep %d\n  %s\n", i, m,
-                        k, s ? s : "(null)");
+                fprintf(stderr, "record %zu: tw_seg_match %d but tw_seg_keep %d\n  %s\n", i, m, k,
+                        s ? s : "(null)");
                 abort();
             }
         }

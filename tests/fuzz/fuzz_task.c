@@ -82,7 +82,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *body;
 
     if (size == 0)
-        return 0;   /* the API answers an empty body itself */
+        return 0; /* the API answers an empty body itself */
     body = json_loadb((const char *)data, size, JSON_REJECT_DUPLICATES, &jerr);
     if (body == NULL)
         return 0;
@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     for (size_t m = 0; m < sizeof(modes) / sizeof(modes[0]); m++) {
         tw_err_clear(&err);
-        memset(&in, 0xA5, sizeof(in));   /* nothing may be read before it is written */
+        memset(&in, 0xA5, sizeof(in)); /* nothing may be read before it is written */
         if (tw_task_input_parse(body, modes[m], &ctx, &in, &err) != TW_OK) {
             if (err.code == TW_OK || err.msg[0] == '\0') {
                 fprintf(stderr, "refused without a message (mode %zu)\n", m);

@@ -31,15 +31,17 @@ static void roundtrip(int64_t t, const char *orig)
     int64_t back = -1;
 
     if (t < MIN_T || t > MAX_T) {
-        fprintf(stderr, "\"%s\" -> %" PRId64 ": outside 0001-01-01T00:00:00Z..9999-12-31T23:59:59Z"
-                " (formats as \"%s\")\n", orig, t, tw_time_format(t, buf));
+        fprintf(stderr,
+                "\"%s\" -> %" PRId64 ": outside 0001-01-01T00:00:00Z..9999-12-31T23:59:59Z"
+                " (formats as \"%s\")\n",
+                orig, t, tw_time_format(t, buf));
         abort();
     }
     tw_time_format(t, buf);
     tw_err_clear(&err);
     if (tw_time_parse(buf, &back, &err) != TW_OK || back != t) {
-        fprintf(stderr, "\"%s\" -> %" PRId64 " -> \"%s\" -> %" PRId64 " (%s)\n", orig, t, buf,
-                back, err.msg);
+        fprintf(stderr, "\"%s\" -> %" PRId64 " -> \"%s\" -> %" PRId64 " (%s)\n", orig, t, buf, back,
+                err.msg);
         abort();
     }
 }
@@ -69,8 +71,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (rc2 != TW_OK && err.msg[0] == '\0')
         abort();
     if (strlen(s) > 10 && (rc1 != rc2 || (rc1 == TW_OK && (t1 != t2 || date_only)))) {
-        fprintf(stderr, "\"%s\": tw_time_parse %d/%" PRId64 ", date_or_time %d/%" PRId64 "\n",
-                s, rc1, t1, rc2, t2);
+        fprintf(stderr, "\"%s\": tw_time_parse %d/%" PRId64 ", date_or_time %d/%" PRId64 "\n", s,
+                rc1, t1, rc2, t2);
         abort();
     }
     if (rc2 == TW_OK && date_only) {

@@ -20,10 +20,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const int64_t samples[] = { INT64_C(-5000000000), INT64_C(-1), 0,
-                                       INT64_C(1774746000), INT64_C(1792893600),
-                                       INT64_C(2145916800), INT64_C(4102444800),
-                                       INT64_C(253402300799) };
+    static const int64_t samples[] = {
+        INT64_C(-5000000000), INT64_C(-1),          0,
+        INT64_C(1774746000),  INT64_C(1792893600),  INT64_C(2145916800),
+        INT64_C(4102444800),  INT64_C(253402300799)
+    };
     struct tw_tz *z = NULL;
     struct tw_err err;
     size_t i;
@@ -45,8 +46,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         back = tw_tz_from_local(z, t + off);
         if (back > t || back + tw_tz_offset(z, back) != t + off) {
-            fprintf(stderr, "wall time of %" PRId64 " (offset %d) maps back to %" PRId64
-                    " (offset %d)\n", t, off, back, tw_tz_offset(z, back));
+            fprintf(stderr,
+                    "wall time of %" PRId64 " (offset %d) maps back to %" PRId64 " (offset %d)\n",
+                    t, off, back, tw_tz_offset(z, back));
             abort();
         }
     }

@@ -90,7 +90,7 @@ void tw_srv_start(struct tw_srv *s)
         execl(TW_BINARY, TW_BINARY, "serve", "-c", s->config, "--ready-file", ready, (char *)NULL);
         _exit(127);
     }
-    for (i = 0; i < 1500; i++) {        /* up to 30 s: sanitizer builds start slowly */
+    for (i = 0; i < 1500; i++) { /* up to 30 s: sanitizer builds start slowly */
         if (read_port(ready, &s->port))
             break;
         if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
@@ -304,14 +304,15 @@ void tw_assert_error(const struct tw_resp *r, long status, const char *name, con
 
     cr_assert_eq(r->status, status, "expected HTTP %ld, got %ld: %s", status, r->status, r->body);
     cr_assert_not_null(r->json, "error body is not JSON: %s", r->body);
-    cr_assert_str_eq(json_string_value(json_object_get(json_object_get(r->json, "result"), "status")),
-                     "error");
+    cr_assert_str_eq(
+        json_string_value(json_object_get(json_object_get(r->json, "result"), "status")), "error");
     e = json_object_get(r->json, "error");
     cr_assert_str_eq(json_string_value(json_object_get(e, "name")), name, "body: %s", r->body);
     cr_assert(json_is_integer(json_object_get(e, "code")));
     cr_assert(json_string_length(json_object_get(e, "description")) > 0);
     if (field != NULL)
-        cr_assert_str_eq(json_string_value(json_object_get(e, "field")), field, "body: %s", r->body);
+        cr_assert_str_eq(json_string_value(json_object_get(e, "field")), field, "body: %s",
+                         r->body);
 }
 
 json_t *tw_task_get(struct tw_srv *s, const char *token, long long id)
@@ -360,7 +361,8 @@ size_t tw_task_log_count(const json_t *task, const char *msg)
     json_t *logs = json_object_get(task, "logs"), *e;
     size_t i, n = 0;
 
-    json_array_foreach(logs, i, e) {
+    json_array_foreach(logs, i, e)
+    {
         const char *m = json_string_value(json_object_get(e, "msg"));
 
         if (m != NULL && strcmp(m, msg) == 0)
@@ -374,11 +376,12 @@ char *tw_task_body(long chain, const char *extra_fields)
     char *b = malloc(2048);
 
     cr_assert_not_null(b);
-    snprintf(b, 2048,
-             "{\"chain\": %ld, \"desc\": \"test export\","
-             " \"target\": {\"action\": \"export\", \"export_index\": \"users\", \"export_format\": \"csv\"},"
-             " \"trigger\": {\"once\": \"2099-01-01T00:00:00Z\"}%s%s}",
-             chain, extra_fields ? ", " : "", extra_fields ? extra_fields : "");
+    snprintf(
+        b, 2048,
+        "{\"chain\": %ld, \"desc\": \"test export\","
+        " \"target\": {\"action\": \"export\", \"export_index\": \"users\", \"export_format\": \"csv\"},"
+        " \"trigger\": {\"once\": \"2099-01-01T00:00:00Z\"}%s%s}",
+        chain, extra_fields ? ", " : "", extra_fields ? extra_fields : "");
     return b;
 }
 
@@ -409,9 +412,11 @@ int tw_children(pid_t parent, const char *comm, pid_t *one, int *nice)
         snprintf(name, sizeof(name), "%.*s", (int)(p - q - 1), q + 1);
         /* ") state ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime
          * stime cutime cstime priority nice" */
-        if (sscanf(p + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
-                   "%d", &ppid, &ni) != 2 || ppid != parent ||
-            (comm != NULL && strcmp(name, comm) != 0))
+        if (sscanf(p + 2,
+                   "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d "
+                   "%d",
+                   &ppid, &ni) != 2 ||
+            ppid != parent || (comm != NULL && strcmp(name, comm) != 0))
             continue;
         n++;
         if (one != NULL)

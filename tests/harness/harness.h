@@ -14,20 +14,20 @@
 #include <jansson.h>
 
 struct tw_srv {
-    char dir[256];          /* temporary directory holding config.yaml and var/ */
-    char config[300];       /* path of config.yaml */
-    char base_url[64];      /* http://127.0.0.1:PORT */
+    char dir[256];     /* temporary directory holding config.yaml and var/ */
+    char config[300];  /* path of config.yaml */
+    char base_url[64]; /* http://127.0.0.1:PORT */
     unsigned port;
-    pid_t pid;              /* server process, 0 when stopped */
-    char extra[4096];       /* extra YAML appended to the config */
+    pid_t pid;        /* server process, 0 when stopped */
+    char extra[4096]; /* extra YAML appended to the config */
 };
 
 struct tw_resp {
     long status;
-    char *body;             /* NUL-terminated */
+    char *body; /* NUL-terminated */
     size_t len;
-    char *headers;          /* raw response headers */
-    json_t *json;           /* parsed body, or NULL */
+    char *headers; /* raw response headers */
+    json_t *json;  /* parsed body, or NULL */
 };
 
 /* Create the directory and config (with extra_yaml appended, may be NULL) and start. */

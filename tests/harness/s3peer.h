@@ -10,10 +10,10 @@
 #include <sys/types.h>
 
 struct tw_s3peer {
-    char dir[256];      /* s3rver's storage directory */
-    char endpoint[64];  /* http://127.0.0.1:PORT */
+    char dir[256];     /* s3rver's storage directory */
+    char endpoint[64]; /* http://127.0.0.1:PORT */
     unsigned port;
-    pid_t pid;          /* 0 when stopped */
+    pid_t pid; /* 0 when stopped */
     char bucket[64];
 };
 

@@ -44,8 +44,10 @@ static int s_open(const struct tw_host *host, struct tw_query *q, void **out, st
     memset(c, 0, sizeof(*c));
     c->host = host;
     if (sqlite3_open_v2(host->source(host), &c->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(c->db, "SELECT id, chain_id, code, name, opened FROM stores "
-                           "WHERE chain_id = ?1 ORDER BY id", -1, &c->stmt, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(c->db,
+                           "SELECT id, chain_id, code, name, opened FROM stores "
+                           "WHERE chain_id = ?1 ORDER BY id",
+                           -1, &c->stmt, NULL) != SQLITE_OK ||
         sqlite3_bind_int64(c->stmt, 1, host->q_chain(q)) != SQLITE_OK) {
         int rc = host->err_set(err, TW_PLUGIN_ESOURCE, "cannot read stores from %s: %s",
                                host->source(host), sqlite3_errmsg(c->db));

@@ -10,8 +10,16 @@
 #include "fixture_stubs.h"
 
 TW_PLUGIN_EXPORT const struct tw_index_plugin tw_index_plugin_v1 = {
-    .abi_major = TW_ABI_MAJOR, .abi_minor = 0,
-    .size = offsetof(struct tw_index_plugin, change_column), .signature = TW_BUILD_SIG,
-    .index = "old-minor", .label = "OldMinor", .version = "1.0.0", .fields = stub_fields,
-    .open = stub_open, .next = stub_next, .close = stub_close,
-    .change_column = "beyond the 1.0 size: never read"};
+    .abi_major = TW_ABI_MAJOR,
+    .abi_minor = 0,
+    .size = offsetof(struct tw_index_plugin, change_column),
+    .signature = TW_BUILD_SIG,
+    .index = "old-minor",
+    .label = "OldMinor",
+    .version = "1.0.0",
+    .fields = stub_fields,
+    .open = stub_open,
+    .next = stub_next,
+    .close = stub_close,
+    .change_column = "beyond the 1.0 size: never read"
+};

@@ -1,7 +1,7 @@
 /* Fixture: claims index "crash", which crash_in_next.so (loaded first: name order) serves. */
 #include <taskwheel/plugin.h>
 
-static const struct tw_field dup_fields[] = {{.name = "id", .type = TW_FIELD_INT}, {0}};
+static const struct tw_field dup_fields[] = { { .name = "id", .type = TW_FIELD_INT }, { 0 } };
 
 static int dup_open(const struct tw_host *host, struct tw_query *q, void **cursor,
                     struct tw_err *err)

@@ -4,7 +4,7 @@
 
 #include <taskwheel/plugin.h>
 
-static const struct tw_field stub_fields[] = {{.name = "id", .type = TW_FIELD_INT}, {0}};
+static const struct tw_field stub_fields[] = { { .name = "id", .type = TW_FIELD_INT }, { 0 } };
 
 static int stub_open(const struct tw_host *host, struct tw_query *q, void **cursor,
                      struct tw_err *err)

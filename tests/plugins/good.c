@@ -11,28 +11,29 @@
 #include <taskwheel/plugin.h>
 
 static const struct tw_field tag_fields[] = {
-    {.name = "tag", .type = TW_FIELD_KEYWORD, .flags = TW_FIELD_FILTERABLE},
-    {.name = "weight", .type = TW_FIELD_INT, .flags = TW_FIELD_FILTERABLE},
-    {0},
+    { .name = "tag", .type = TW_FIELD_KEYWORD, .flags = TW_FIELD_FILTERABLE },
+    { .name = "weight", .type = TW_FIELD_INT, .flags = TW_FIELD_FILTERABLE },
+    { 0 },
 };
 
 static const struct tw_field fixture_fields[] = {
-    {.name = "id", .type = TW_FIELD_INT, .flags = TW_FIELD_FILTERABLE},
-    {.name = "name", .type = TW_FIELD_TEXT, .flags = TW_FIELD_FILTERABLE},
-    {.name = "code", .type = TW_FIELD_KEYWORD, .flags = TW_FIELD_FILTERABLE},
-    {.name = "amount", .type = TW_FIELD_MONEY, .flags = TW_FIELD_FILTERABLE},
-    {.name = "ratio", .type = TW_FIELD_NUMBER, .flags = TW_FIELD_FILTERABLE},
-    {.name = "active", .type = TW_FIELD_BOOL, .flags = TW_FIELD_FILTERABLE},
-    {.name = "day", .type = TW_FIELD_DATE, .flags = TW_FIELD_FILTERABLE},
-    {.name = "at", .type = TW_FIELD_DATETIME, .flags = TW_FIELD_FILTERABLE},
-    {.name = "tags", .type = TW_FIELD_LIST, .flags = TW_FIELD_NESTED, .nested = tag_fields},
-    {0},
+    { .name = "id", .type = TW_FIELD_INT, .flags = TW_FIELD_FILTERABLE },
+    { .name = "name", .type = TW_FIELD_TEXT, .flags = TW_FIELD_FILTERABLE },
+    { .name = "code", .type = TW_FIELD_KEYWORD, .flags = TW_FIELD_FILTERABLE },
+    { .name = "amount", .type = TW_FIELD_MONEY, .flags = TW_FIELD_FILTERABLE },
+    { .name = "ratio", .type = TW_FIELD_NUMBER, .flags = TW_FIELD_FILTERABLE },
+    { .name = "active", .type = TW_FIELD_BOOL, .flags = TW_FIELD_FILTERABLE },
+    { .name = "day", .type = TW_FIELD_DATE, .flags = TW_FIELD_FILTERABLE },
+    { .name = "at", .type = TW_FIELD_DATETIME, .flags = TW_FIELD_FILTERABLE },
+    { .name = "tags", .type = TW_FIELD_LIST, .flags = TW_FIELD_NESTED, .nested = tag_fields },
+    { 0 },
 };
 
 /* Names chosen to need quoting, escaping and the formula guard. */
 static const char *const names[] = {
-    "plain", "with, comma", "with \"quote\"", "two\nlines", "=SUM(A1:A9)", "-minus",
-    "Zoë ✓ ünïcode", "", "tab\tinside", "back\\slash", "+plus", "@at",
+    "plain",       "with, comma", "with \"quote\"", "two\nlines",
+    "=SUM(A1:A9)", "-minus",      "Zoë ✓ ünïcode",  "",
+    "tab\tinside", "back\\slash", "+plus",          "@at",
 };
 
 struct cursor {
@@ -55,7 +56,8 @@ static int fx_open(const struct tw_host *host, struct tw_query *q, void **out, s
     uint32_t i;
 
     if (strstr(src, "fail") != NULL)
-        return host->err_set(err, TW_PLUGIN_ESOURCE, "source database unavailable: %s", "told to fail");
+        return host->err_set(err, TW_PLUGIN_ESOURCE, "source database unavailable: %s",
+                             "told to fail");
     c = host->alloc(sizeof(*c));
     if (c == NULL)
         return host->err_set(err, TW_PLUGIN_ENOMEM, "out of memory");

@@ -10,8 +10,9 @@
 
 #include <taskwheel/plugin.h>
 
-#define PIN(type, member, off) \
-    _Static_assert(offsetof(struct type, member) == (off), #type "." #member " moved: ABI 1.0 layout changed")
+#define PIN(type, member, off)                             \
+    _Static_assert(offsetof(struct type, member) == (off), \
+                   #type "." #member " moved: ABI 1.0 layout changed")
 
 #if __SIZEOF_POINTER__ == 8 && __SIZEOF_LONG__ == 8
 PIN(tw_index_plugin, abi_major, 0);
@@ -85,9 +86,9 @@ _Static_assert(TW_FIELD_INT == 1 && TW_FIELD_MONEY == 2 && TW_FIELD_NUMBER == 3 
                    TW_FIELD_KEYWORD == 4 && TW_FIELD_TEXT == 5 && TW_FIELD_BOOL == 6 &&
                    TW_FIELD_DATE == 7 && TW_FIELD_DATETIME == 8 && TW_FIELD_LIST == 9,
                "field type values changed");
-_Static_assert(TW_OP_EQ == 1 && TW_OP_NE == 2 && TW_OP_LT == 3 && TW_OP_LE == 4 &&
-                   TW_OP_GT == 5 && TW_OP_GE == 6 && TW_OP_IN == 7 && TW_OP_CONTAINS_CI == 8 &&
-                   TW_OP_IS_NULL == 9 && TW_OP_NOT_NULL == 10,
+_Static_assert(TW_OP_EQ == 1 && TW_OP_NE == 2 && TW_OP_LT == 3 && TW_OP_LE == 4 && TW_OP_GT == 5 &&
+                   TW_OP_GE == 6 && TW_OP_IN == 7 && TW_OP_CONTAINS_CI == 8 && TW_OP_IS_NULL == 9 &&
+                   TW_OP_NOT_NULL == 10,
                "condition op values changed");
 _Static_assert(TW_FIELD_FILTERABLE == 1 && TW_FIELD_NESTED == 2, "field flags changed");
 _Static_assert(TW_JOIN_ALL == 0 && TW_JOIN_ANY == 1, "join values changed");

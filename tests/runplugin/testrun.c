@@ -21,9 +21,9 @@
 #include <taskwheel/plugin.h>
 
 static const struct tw_field testrun_fields[] = {
-    {.name = "id", .type = TW_FIELD_INT, .flags = TW_FIELD_FILTERABLE},
-    {.name = "name", .type = TW_FIELD_KEYWORD, .flags = TW_FIELD_FILTERABLE},
-    {0},
+    { .name = "id", .type = TW_FIELD_INT, .flags = TW_FIELD_FILTERABLE },
+    { .name = "name", .type = TW_FIELD_KEYWORD, .flags = TW_FIELD_FILTERABLE },
+    { 0 },
 };
 
 struct cursor {
@@ -72,7 +72,7 @@ static int tr_next(void *cursor, struct tw_record *r, struct tw_err *err)
     if (c->i >= c->rows)
         return 0;
     if (c->slow) {
-        struct timespec ts = {1, 0};
+        struct timespec ts = { 1, 0 };
 
         while (nanosleep(&ts, &ts) != 0)
             ;

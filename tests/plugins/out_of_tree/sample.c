@@ -9,12 +9,12 @@
 #include <taskwheel/plugin.h>
 
 static const struct tw_field sample_fields[] = {
-    {.name = "id", .type = TW_FIELD_INT, .flags = TW_FIELD_FILTERABLE},
-    {.name = "city", .type = TW_FIELD_KEYWORD, .flags = TW_FIELD_FILTERABLE},
-    {.name = "price", .type = TW_FIELD_MONEY, .flags = TW_FIELD_FILTERABLE},
-    {.name = "open", .type = TW_FIELD_BOOL},
-    {.name = "since", .type = TW_FIELD_DATETIME},
-    {0},
+    { .name = "id", .type = TW_FIELD_INT, .flags = TW_FIELD_FILTERABLE },
+    { .name = "city", .type = TW_FIELD_KEYWORD, .flags = TW_FIELD_FILTERABLE },
+    { .name = "price", .type = TW_FIELD_MONEY, .flags = TW_FIELD_FILTERABLE },
+    { .name = "open", .type = TW_FIELD_BOOL },
+    { .name = "since", .type = TW_FIELD_DATETIME },
+    { 0 },
 };
 
 struct sample_cursor {
@@ -39,7 +39,7 @@ static int sample_open(const struct tw_host *host, struct tw_query *q, void **cu
 
 static int sample_next(void *cursor, struct tw_record *r, struct tw_err *err)
 {
-    static const char *const cities[] = {"Amsterdam", "Utrecht", "Den Haag, NL"};
+    static const char *const cities[] = { "Amsterdam", "Utrecht", "Den Haag, NL" };
     struct sample_cursor *c = cursor;
     const struct tw_host *h = c->host;
 
@@ -63,6 +63,5 @@ static void sample_close(void *cursor)
     c->host->free(c);
 }
 
-TW_INDEX_PLUGIN(.index = "sample", .label = "Sample", .version = "1.0.0",
-                .fields = sample_fields, .open = sample_open, .next = sample_next,
-                .close = sample_close);
+TW_INDEX_PLUGIN(.index = "sample", .label = "Sample", .version = "1.0.0", .fields = sample_fields,
+                .open = sample_open, .next = sample_next, .close = sample_close);

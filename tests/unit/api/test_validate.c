@@ -12,7 +12,7 @@
 #include "api/validate.h"
 #include "core/mem.h"
 
-static const char *const indexes[] = { "users", "transactions", "vouchers", "wallet-ledger",
+static const char *const indexes[] = { "users",    "transactions",     "vouchers", "wallet-ledger",
                                        "products", "product-variants", NULL };
 static const char *const formats[] = { "csv", "json", "ndjson", "tsv", NULL };
 static const struct tw_validate_ctx vctx = { indexes, formats, NULL, NULL, NULL };
@@ -55,8 +55,9 @@ Test(validate, create_minimal)
     cr_expect(!in.has_debug && in.debug == NULL);
     cr_expect(!in.has_version);
     cr_expect(in.has_target && in.has_trigger);
-    assert_compact(in.target,
-                   "{\"action\":\"export\",\"export_index\":\"transactions\",\"export_format\":\"csv\"}");
+    assert_compact(
+        in.target,
+        "{\"action\":\"export\",\"export_index\":\"transactions\",\"export_format\":\"csv\"}");
     assert_compact(in.trigger, "{\"once\":\"2026-05-27T12:00:00Z\",\"repeat\":\"\"}");
     cr_expect_eq(in.once_at, 1779883200);
     cr_expect_str_eq(in.repeat, "");
@@ -85,11 +86,11 @@ Test(validate, create_full)
     cr_expect(in.has_debug);
     cr_expect_str_eq(in.debug, "trace me");
     assert_compact(in.target, "{\"action\":\"export\",\"export_index\":\"transactions\","
-                   "\"export_format\":\"ndjson\",\"compression\":\"gzip\"}");
+                              "\"export_format\":\"ndjson\",\"compression\":\"gzip\"}");
     assert_compact(in.trigger, "{\"once\":\"2026-01-31T07:00:00Z\",\"repeat\":\"monthly\","
-                   "\"segment\":{\"entity\":\"people\",\"join\":\"any\",\"rules\":[{"
-                   "\"field_name\":\"total_value\",\"field_type\":\"number\","
-                   "\"operator\":\"is_between_number\",\"min\":10,\"max\":100.5}]}}");
+                               "\"segment\":{\"entity\":\"people\",\"join\":\"any\",\"rules\":[{"
+                               "\"field_name\":\"total_value\",\"field_type\":\"number\","
+                               "\"operator\":\"is_between_number\",\"min\":10,\"max\":100.5}]}}");
     cr_expect_str_eq(in.repeat, "monthly");
     cr_expect_eq(in.anchor_day, 31);
     cr_expect_str_eq(in.export_format, "ndjson");
@@ -110,9 +111,9 @@ ParameterizedTestParameters(validate, once_normalized)
         { "2026-05-27T14:00:00+02:00", "2026-05-27T12:00:00Z", 27 },
         { "2026-05-27T14:00:00.987+02:00", "2026-05-27T12:00:00Z", 27 },
         { "2026-05-27T12:00:00.999Z", "2026-05-27T12:00:00Z", 27 },
-        { "2026-01-01T01:30:00+02:00", "2025-12-31T23:30:00Z", 31 },   /* UTC day decides */
+        { "2026-01-01T01:30:00+02:00", "2025-12-31T23:30:00Z", 31 }, /* UTC day decides */
         { "2026-02-28T23:00:00-02:00", "2026-03-01T01:00:00Z", 1 },
-        { "2020-01-01T00:00:00Z", "2020-01-01T00:00:00Z", 1 },          /* past: accepted */
+        { "2020-01-01T00:00:00Z", "2020-01-01T00:00:00Z", 1 }, /* past: accepted */
     };
 
     return cr_make_param_array(struct once_case, cases, sizeof(cases) / sizeof(cases[0]));
@@ -125,8 +126,9 @@ ParameterizedTest(struct once_case *c, validate, once_normalized)
     struct tw_task_input in;
     struct tw_err err;
 
-    snprintf(body, sizeof(body), "{\"chain\":1,\"desc\":\"\",\"target\":" TARGET
-             ",\"trigger\":{\"once\":\"%s\"}}", c->in);
+    snprintf(body, sizeof(body),
+             "{\"chain\":1,\"desc\":\"\",\"target\":" TARGET ",\"trigger\":{\"once\":\"%s\"}}",
+             c->in);
     cr_assert_eq(parse(body, TW_INPUT_CREATE, &in, &err), TW_OK, "%s: %s", c->in, err.msg);
     snprintf(want, sizeof(want), "{\"once\":\"%s\",\"repeat\":\"\"}", c->want);
     assert_compact(in.trigger, want);
@@ -155,7 +157,8 @@ ParameterizedTestParameters(validate, canonical)
           "{\"action\":\"export\",\"export_index\":\"users\",\"export_format\":\"json\"}",
           "{\"once\":\"2026-05-27T12:00:00Z\",\"repeat\":\"weekly\",\"segment_id\":\"42\"}", 42 },
         /* null means absent for the optional fields (Spaaza clients send it) */
-        { TARGET, "{\"once\":\"2026-05-27T12:00:00Z\",\"repeat\":null,\"segment\":null,"
+        { TARGET,
+          "{\"once\":\"2026-05-27T12:00:00Z\",\"repeat\":null,\"segment\":null,"
           "\"segment_id\":null}",
           "{\"action\":\"export\",\"export_index\":\"transactions\",\"export_format\":\"csv\"}",
           "{\"once\":\"2026-05-27T12:00:00Z\",\"repeat\":\"\"}", 0 },
@@ -172,7 +175,8 @@ ParameterizedTestParameters(validate, canonical)
         { TARGET, "{\"once\":\"2026-05-27T12:00:00Z\",\"segment_id\":\"9223372036854775807\"}",
           "{\"action\":\"export\",\"export_index\":\"transactions\",\"export_format\":\"csv\"}",
           "{\"once\":\"2026-05-27T12:00:00Z\",\"repeat\":\"\","
-          "\"segment_id\":\"9223372036854775807\"}", INT64_MAX },
+          "\"segment_id\":\"9223372036854775807\"}",
+          INT64_MAX },
     };
 
     return cr_make_param_array(struct canon_case, cases, sizeof(cases) / sizeof(cases[0]));
@@ -207,16 +211,16 @@ Test(validate, canonical_reparses_to_itself)
     cr_assert_eq(parse(body, TW_INPUT_CREATE, &a, &err), TW_OK, "%s", err.msg);
     ta = tw_json_compact(a.target);
     ga = tw_json_compact(a.trigger);
-    snprintf(again, sizeof(again), "{\"chain\":5,\"desc\":\"x\",\"target\":%s,\"trigger\":%s}",
-             ta, ga);
+    snprintf(again, sizeof(again), "{\"chain\":5,\"desc\":\"x\",\"target\":%s,\"trigger\":%s}", ta,
+             ga);
     cr_assert_eq(parse(again, TW_INPUT_CREATE, &b, &err), TW_OK, "%s", err.msg);
     tb = tw_json_compact(b.target);
     gb = tw_json_compact(b.trigger);
     cr_expect_str_eq(ta, tb);
     cr_expect_str_eq(ga, gb);
     cr_expect_str_eq(ga, "{\"once\":\"2026-05-27T10:00:00Z\",\"repeat\":\"\",\"segment\":{"
-                     "\"entity\":\"people\",\"index\":\"users\",\"join\":\"all\","
-                     "\"chain_id\":5,\"rules\":[]}}");
+                         "\"entity\":\"people\",\"index\":\"users\",\"join\":\"all\","
+                         "\"chain_id\":5,\"rules\":[]}}");
     tw_free(ta);
     tw_free(ga);
     tw_free(tb);
@@ -249,14 +253,15 @@ Test(validate, update_empty_and_partial)
     struct tw_err err;
 
     cr_assert_eq(parse("{}", TW_INPUT_UPDATE, &in, &err), TW_OK, "%s", err.msg);
-    cr_expect(!in.has_chain && !in.has_desc && !in.has_target && !in.has_trigger &&
-              !in.has_debug && !in.has_version);
+    cr_expect(!in.has_chain && !in.has_desc && !in.has_target && !in.has_trigger && !in.has_debug &&
+              !in.has_version);
     tw_task_input_fini(&in);
 
     /* A trigger alone: its segment's index cannot be compared with a target not in view. */
     cr_assert_eq(parse("{\"trigger\":{\"once\":\"2026-05-27T12:00:00Z\",\"repeat\":\"daily\","
                        "\"segment\":{\"index\":\"users\",\"chain_id\":9,\"rules\":[]}}}",
-                       TW_INPUT_UPDATE, &in, &err), TW_OK, "%s", err.msg);
+                       TW_INPUT_UPDATE, &in, &err),
+                 TW_OK, "%s", err.msg);
     cr_expect(in.has_trigger && !in.has_target);
     cr_expect_str_eq(in.repeat, "daily");
     tw_task_input_fini(&in);
@@ -274,13 +279,13 @@ Test(validate, desc_counts_code_points)
     for (i = 0; i < 1000; i++)
         memcpy(desc + 2 * i, "\xc3\xa9", 2);
     desc[2000] = '\0';
-    snprintf(body, sizeof(body), "{\"chain\":1,\"desc\":\"%s\",\"target\":" TARGET
-             ",\"trigger\":" TRIGGER "}", desc);
+    snprintf(body, sizeof(body),
+             "{\"chain\":1,\"desc\":\"%s\",\"target\":" TARGET ",\"trigger\":" TRIGGER "}", desc);
     cr_assert_eq(parse(body, TW_INPUT_CREATE, &in, &err), TW_OK, "%s", err.msg);
     tw_task_input_fini(&in);
     memcpy(desc + 2000, "\xc3\xa9", 3);
-    snprintf(body, sizeof(body), "{\"chain\":1,\"desc\":\"%s\",\"target\":" TARGET
-             ",\"trigger\":" TRIGGER "}", desc);
+    snprintf(body, sizeof(body),
+             "{\"chain\":1,\"desc\":\"%s\",\"target\":" TARGET ",\"trigger\":" TRIGGER "}", desc);
     cr_assert_eq(parse(body, TW_INPUT_CREATE, &in, &err), TW_EINVAL);
     cr_expect_str_eq(err.field, "desc");
     cr_expect_str_eq(err.msg, "desc: must be at most 1000 characters (got 1001)");
@@ -336,7 +341,8 @@ ParameterizedTestParameters(validate, errors)
 {
     static struct bad cases[] = {
         /* top level, CREATE */
-        { C, "{" BASE ",\"extra\":1}", "extra", "extra: unknown field (expected one of chain, "
+        { C, "{" BASE ",\"extra\":1}", "extra",
+          "extra: unknown field (expected one of chain, "
           "desc, target, trigger, debug)" },
         { C, "{" BASE ",\"id\":5}", "id", "unknown field" },
         { C, "{" BASE ",\"version\":1}", "version", "unknown field" },
@@ -349,16 +355,16 @@ ParameterizedTestParameters(validate, errors)
           "chain", "chain: must be an integer (got \"12\")" },
         { C, "{\"chain\":12.0,\"desc\":\"d\",\"target\":" TARGET ",\"trigger\":" TRIGGER "}",
           "chain", "chain: must be an integer (got 12.0)" },
-        { C, "{\"chain\":0,\"desc\":\"d\",\"target\":" TARGET ",\"trigger\":" TRIGGER "}",
-          "chain", "chain: must be at least 1 (got 0)" },
-        { C, "{\"chain\":-7,\"desc\":\"d\",\"target\":" TARGET ",\"trigger\":" TRIGGER "}",
-          "chain", "(got -7)" },
+        { C, "{\"chain\":0,\"desc\":\"d\",\"target\":" TARGET ",\"trigger\":" TRIGGER "}", "chain",
+          "chain: must be at least 1 (got 0)" },
+        { C, "{\"chain\":-7,\"desc\":\"d\",\"target\":" TARGET ",\"trigger\":" TRIGGER "}", "chain",
+          "(got -7)" },
         { C, "{\"chain\":true,\"desc\":\"d\",\"target\":" TARGET ",\"trigger\":" TRIGGER "}",
           "chain", "must be an integer (got true)" },
-        { C, "{\"chain\":1,\"desc\":12,\"target\":" TARGET ",\"trigger\":" TRIGGER "}",
-          "desc", "desc: must be a string (got number)" },
-        { C, "{\"chain\":1,\"desc\":null,\"target\":" TARGET ",\"trigger\":" TRIGGER "}",
-          "desc", "desc: must be a string (got null)" },
+        { C, "{\"chain\":1,\"desc\":12,\"target\":" TARGET ",\"trigger\":" TRIGGER "}", "desc",
+          "desc: must be a string (got number)" },
+        { C, "{\"chain\":1,\"desc\":null,\"target\":" TARGET ",\"trigger\":" TRIGGER "}", "desc",
+          "desc: must be a string (got null)" },
         { C, "{" BASE ",\"debug\":[\"x\"]}", "debug", "debug: must be a string (got array)" },
         /* target */
         { C, WITH_TARGET("\"x\""), "target", "target: must be an object (got \"x\")" },
@@ -367,16 +373,20 @@ ParameterizedTestParameters(validate, errors)
           "target.action: must be one of export (got \"import\")" },
         { C, WITH_TARGET("{\"action\":\"export\"}"), "target.export_index", "is required" },
         { C, WITH_TARGET("{\"action\":\"export\",\"export_index\":\"orders\"}"),
-          "target.export_index", "must be one of users, transactions, vouchers, wallet-ledger, "
+          "target.export_index",
+          "must be one of users, transactions, vouchers, wallet-ledger, "
           "products, product-variants (got \"orders\")" },
         { C, WITH_TARGET("{\"action\":\"export\",\"export_index\":7}"), "target.export_index",
           "(got number)" },
-        { C, WITH_TARGET("{\"action\":\"export\",\"export_index\":\"users\",\"export_format\":"
-                         "\"xml\"}"), "target.export_format",
+        { C,
+          WITH_TARGET("{\"action\":\"export\",\"export_index\":\"users\",\"export_format\":"
+                      "\"xml\"}"),
+          "target.export_format",
           "target.export_format: must be one of csv, json, ndjson, tsv (got \"xml\")" },
-        { C, WITH_TARGET("{\"action\":\"export\",\"export_index\":\"users\",\"compression\":"
-                         "\"zip\"}"), "target.compression",
-          "must be one of none, gzip (got \"zip\")" },
+        { C,
+          WITH_TARGET("{\"action\":\"export\",\"export_index\":\"users\",\"compression\":"
+                      "\"zip\"}"),
+          "target.compression", "must be one of none, gzip (got \"zip\")" },
         { C, WITH_TARGET("{\"action\":\"export\",\"export_index\":\"users\",\"campaign_id\":3}"),
           "target.campaign_id", "target.campaign_id: unknown field" },
         /* trigger */
@@ -385,29 +395,32 @@ ParameterizedTestParameters(validate, errors)
         { C, WITH_TRIGGER("{\"once\":\"tomorrow\"}"), "trigger.once", "\"tomorrow\"" },
         { C, WITH_TRIGGER("{\"once\":\"2026-05-27T12:00:00\"}"), "trigger.once",
           "2026-05-27T12:00:00" },
-        { C, WITH_TRIGGER("{\"once\":\"2026-02-30T12:00:00Z\"}"), "trigger.once",
-          "2026-02-30" },
+        { C, WITH_TRIGGER("{\"once\":\"2026-02-30T12:00:00Z\"}"), "trigger.once", "2026-02-30" },
         { C, WITH_TRIGGER("{\"once\":1779883200}"), "trigger.once",
           "trigger.once: must be a string (got number)" },
         { C, WITH_TRIGGER("{\"once\":\"2026-05-27T12:00:00Z\",\"repeat\":\"hourly\"}"),
           "trigger.repeat",
           "trigger.repeat: must be one of daily, weekly, monthly (got \"hourly\")" },
         { C, WITH_TRIGGER("{\"once\":\"2026-05-27T12:00:00Z\",\"segmnet\":{\"rules\":[]}}"),
-          "trigger.segmnet", "trigger.segmnet: unknown field (expected one of once, repeat, "
+          "trigger.segmnet",
+          "trigger.segmnet: unknown field (expected one of once, repeat, "
           "segment, segment_id, timezone)" },
-        { C, WITH_TRIGGER("{\"once\":\"2026-05-27T12:00:00Z\",\"segment\":{\"rules\":[]},"
-                          "\"segment_id\":\"4\"}"), "trigger.segment_id", "together" },
+        { C,
+          WITH_TRIGGER("{\"once\":\"2026-05-27T12:00:00Z\",\"segment\":{\"rules\":[]},"
+                       "\"segment_id\":\"4\"}"),
+          "trigger.segment_id", "together" },
         { C, WITH_TRIGGER("{\"once\":\"2026-05-27T12:00:00Z\",\"segment_id\":\"\"}"),
           "trigger.segment_id", "(got \"\")" },
         { C, WITH_TRIGGER("{\"once\":\"2026-05-27T12:00:00Z\",\"segment_id\":\" 4\"}"),
           "trigger.segment_id", "(got \" 4\")" },
         { C, WITH_TRIGGER("{\"once\":\"2026-05-27T12:00:00Z\",\"segment_id\":\"a/b\"}"),
           "trigger.segment_id", "(got \"a/b\")" },
-        { C, WITH_TRIGGER("{\"once\":\"2026-05-27T12:00:00Z\",\"segment_id\":"
-                          "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}"),
+        { C,
+          WITH_TRIGGER("{\"once\":\"2026-05-27T12:00:00Z\",\"segment_id\":"
+                       "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}"),
           "trigger.segment_id", "64" },
-        { C, WITH_TRIGGER("{\"once\":\"2026-05-27T12:00:00Z\",\"segment\":[]}"),
-          "trigger.segment", "trigger.segment: must be an object (got array)" },
+        { C, WITH_TRIGGER("{\"once\":\"2026-05-27T12:00:00Z\",\"segment\":[]}"), "trigger.segment",
+          "trigger.segment: must be an object (got array)" },
         { C, WITH_TRIGGER("{\"once\":\"2026-05-27T12:00:00Z\",\"segment_id\":0}"),
           "trigger.segment_id", "(got 0)" },
         { C, WITH_TRIGGER("{\"once\":\"2026-05-27T12:00:00Z\",\"segment_id\":4.5}"),
@@ -423,8 +436,8 @@ ParameterizedTestParameters(validate, errors)
         { U, "{\"version\":3.0}", "version", "(got 3.0)" },
         { U, "{\"chain\":\"1764\"}", "chain", "(got \"1764\")" },
         { U, "{\"trigger\":null}", "trigger", "trigger: must be an object (got null)" },
-        { U, "{\"target\":{\"action\":\"export\",\"export_index\":\"users\",\"x\":1}}",
-          "target.x", "unknown field" },
+        { U, "{\"target\":{\"action\":\"export\",\"export_index\":\"users\",\"x\":1}}", "target.x",
+          "unknown field" },
         { U, "{\"desc\":false}", "desc", "desc: must be a string (got false)" },
     };
 
@@ -436,12 +449,12 @@ ParameterizedTest(struct bad *c, validate, errors)
     struct tw_task_input in;
     struct tw_err err;
 
-    cr_assert_eq(parse(c->body, (enum tw_input_mode)c->mode, &in, &err), TW_EINVAL,
-                 "accepted: %s", c->body);
+    cr_assert_eq(parse(c->body, (enum tw_input_mode)c->mode, &in, &err), TW_EINVAL, "accepted: %s",
+                 c->body);
     cr_expect_eq(err.code, TW_EINVAL);
     cr_expect_str_eq(err.field, c->field, "%s: field %s, want %s", c->body, err.field, c->field);
-    cr_expect(strstr(err.msg, c->msg) != NULL, "%s: message \"%s\" lacks \"%s\"", c->body,
-              err.msg, c->msg);
+    cr_expect(strstr(err.msg, c->msg) != NULL, "%s: message \"%s\" lacks \"%s\"", c->body, err.msg,
+              c->msg);
     /* The message starts with the path, so the description alone says where. */
     cr_expect(strncmp(err.msg, err.field, strlen(err.field)) == 0, "%s", err.msg);
     /* On error nothing is left to release. */
@@ -451,7 +464,7 @@ ParameterizedTest(struct bad *c, validate, errors)
 /* Client text echoed in a message or field is cut short, on a UTF-8 character boundary. */
 static bool valid_utf8(const char *s)
 {
-    json_t *j = json_string(s);     /* jansson refuses invalid UTF-8 */
+    json_t *j = json_string(s); /* jansson refuses invalid UTF-8 */
     bool ok = j != NULL;
 
     json_decref(j);
@@ -467,7 +480,7 @@ Test(validate, long_client_text_is_cut_cleanly)
     size_t i;
 
     for (i = 0; i < 1000; i++)
-        memcpy(text + 3 * i, "\xe2\x82\xac", 3);     /* euro signs */
+        memcpy(text + 3 * i, "\xe2\x82\xac", 3); /* euro signs */
     text[3000] = '\0';
     snprintf(body, sizeof(body), "{" BASE ",\"x%s\":1}", text);
     cr_assert_eq(parse(body, TW_INPUT_CREATE, &in, &err), TW_EINVAL);
@@ -519,8 +532,8 @@ Test(validate, out_of_memory_is_clean)
 
 Test(validate, compact_numbers_and_order)
 {
-    json_t *j = json_loads("{\"z\":1,\"a\":0.1,\"m\":[12.0,1e300,-2.5],\"s\":\"\\u00e9\"}",
-                           0, NULL);
+    json_t *j = json_loads("{\"z\":1,\"a\":0.1,\"m\":[12.0,1e300,-2.5],\"s\":\"\\u00e9\"}", 0,
+                           NULL);
 
     cr_assert_not_null(j);
     /* Insertion order kept; reals written as people write them (not 0.10000000000000001). */

@@ -12,9 +12,9 @@
 #include "api/validate.h"
 #include "core/mem.h"
 
-static const char *const seg_indexes[] = { "users", "transactions", "vouchers",
-                                           "wallet-ledger", "products", "product-variants",
-                                           NULL };
+static const char *const seg_indexes[] = {
+    "users", "transactions", "vouchers", "wallet-ledger", "products", "product-variants", NULL
+};
 static const char *const seg_formats[] = { "csv", "json", NULL };
 
 /* A body for chain 1764 exporting transactions, with the given segment. */
@@ -26,9 +26,11 @@ static int parse_segment(const char *segment, const struct tw_validate_ctx *ctx,
     json_t *body;
     int rc;
 
-    snprintf(text, sizeof(text), "{\"chain\":1764,\"desc\":\"d\",\"target\":{\"action\":"
+    snprintf(text, sizeof(text),
+             "{\"chain\":1764,\"desc\":\"d\",\"target\":{\"action\":"
              "\"export\",\"export_index\":\"transactions\"},\"trigger\":{\"once\":"
-             "\"2026-05-27T12:00:00Z\",\"segment\":%s}}", segment);
+             "\"2026-05-27T12:00:00Z\",\"segment\":%s}}",
+             segment);
     body = json_loads(text, 0, &je);
     cr_assert_not_null(body, "test body is not JSON: %s: %s", text, je.text);
     rc = tw_task_input_parse(body, TW_INPUT_CREATE, ctx, in, err);
@@ -100,8 +102,8 @@ ParameterizedTest(struct good_seg *c, segment, valid)
     struct tw_task_input in;
     struct tw_err err;
 
-    cr_assert_eq(parse_segment(c->segment, &plain, &in, &err), TW_OK, "%s: %s [%s]",
-                 c->segment, err.msg, err.field);
+    cr_assert_eq(parse_segment(c->segment, &plain, &in, &err), TW_OK, "%s: %s [%s]", c->segment,
+                 err.msg, err.field);
     tw_task_input_fini(&in);
 }
 
@@ -134,12 +136,13 @@ ParameterizedTestParameters(segment, errors)
         { "{\"rules\":{}}", "trigger.segment.rules", "must be an array (got object)" },
         { RULES("\"x\""), R(0), R(0) ": must be an object (got \"x\")" },
         { RULES(OK_RULE "," OK_RULE ",{\"field_name\":\"a\",\"field_type\":\"keyword\","
-                "\"operator\":\"exists\",\"segmnet\":1}"), R(2) ".segmnet",
-          R(2) ".segmnet: unknown field" },
+                        "\"operator\":\"exists\",\"segmnet\":1}"),
+          R(2) ".segmnet", R(2) ".segmnet: unknown field" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"keyword\"}"), R(0) ".operator",
           "is required" },
         { RULES(OK_RULE ",{\"field_name\":\"a\",\"field_type\":\"keyword\",\"operator\":"
-                "\"equals\",\"value\":\"x\"}"), R(1) ".operator", "(got \"equals\")" },
+                        "\"equals\",\"value\":\"x\"}"),
+          R(1) ".operator", "(got \"equals\")" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"keyword\",\"operator\":5}"),
           R(0) ".operator", "(got number)" },
         { RULES("{\"field_type\":\"keyword\",\"operator\":\"is\",\"value\":\"x\"}"),
@@ -149,65 +152,81 @@ ParameterizedTestParameters(segment, errors)
         { RULES("{\"field_name\":\"a\",\"operator\":\"exists\"}"), R(0) ".field_type",
           "is required" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"string\",\"operator\":\"exists\"}"),
-          R(0) ".field_type", "must be one of keyword, text, number, date, boolean "
+          R(0) ".field_type",
+          "must be one of keyword, text, number, date, boolean "
           "(got \"string\")" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"number\",\"operator\":\"contains\","
-                "\"value\":\"1\"}"), R(0) ".operator",
+                "\"value\":\"1\"}"),
+          R(0) ".operator",
           "\"contains\" does not apply to field_type number (it applies to keyword, text)" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"date\",\"operator\":\"is\","
-                "\"value\":\"2026-05-26\"}"), R(0) ".operator", "field_type date" },
+                "\"value\":\"2026-05-26\"}"),
+          R(0) ".operator", "field_type date" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"keyword\",\"operator\":\"is\"}"),
           R(0) ".value", "is required for operator is" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"keyword\",\"operator\":\"is\","
-                "\"value\":\"x\",\"min\":1}"), R(0) ".min", "does not apply to operator is" },
+                "\"value\":\"x\",\"min\":1}"),
+          R(0) ".min", "does not apply to operator is" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"keyword\",\"operator\":\"is\","
-                "\"value\":[]}"), R(0) ".value", "must hold 1 to 1000 values (got 0)" },
+                "\"value\":[]}"),
+          R(0) ".value", "must hold 1 to 1000 values (got 0)" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"keyword\",\"operator\":\"is\","
-                "\"value\":null}"), R(0) ".value", "(got null)" },
+                "\"value\":null}"),
+          R(0) ".value", "(got null)" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"number\",\"operator\":\"is\","
-                "\"value\":\"5\"}"), R(0) ".value",
-          "must be a number or a non-empty array of numbers (got \"5\")" },
+                "\"value\":\"5\"}"),
+          R(0) ".value", "must be a number or a non-empty array of numbers (got \"5\")" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"keyword\",\"operator\":\"is_not\","
-                "\"value\":[\"a\",5]}"), R(0) ".value[1]", "must be a string (got number)" },
+                "\"value\":[\"a\",5]}"),
+          R(0) ".value[1]", "must be a string (got number)" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"boolean\",\"operator\":\"is\","
-                "\"value\":\"true\"}"), R(0) ".value", "(got \"true\")" },
+                "\"value\":\"true\"}"),
+          R(0) ".value", "(got \"true\")" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"text\",\"operator\":\"contains\","
-                "\"value\":\"\"}"), R(0) ".value", "must not be empty" },
+                "\"value\":\"\"}"),
+          R(0) ".value", "must not be empty" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"text\",\"operator\":\"contains\","
-                "\"value\":[\"x\"]}"), R(0) ".value", "must be a string (got array)" },
+                "\"value\":[\"x\"]}"),
+          R(0) ".value", "must be a string (got array)" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"date\",\"operator\":\"is_date\","
-                "\"value\":\"yesterday\"}"), R(0) ".value", "yesterday" },
+                "\"value\":\"yesterday\"}"),
+          R(0) ".value", "yesterday" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"date\",\"operator\":\"is_after_date\"}"),
           R(0) ".start_date", "is required for operator is_after_date" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"date\",\"operator\":\"is_after_date\","
-                "\"start_date\":\"2026-05-26\",\"end_date\":\"2026-05-27\"}"), R(0) ".end_date",
-          "does not apply to operator is_after_date" },
+                "\"start_date\":\"2026-05-26\",\"end_date\":\"2026-05-27\"}"),
+          R(0) ".end_date", "does not apply to operator is_after_date" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"date\",\"operator\":\"is_before_date\","
-                "\"end_date\":\"2026-13-01\"}"), R(0) ".end_date", "2026-13-01" },
+                "\"end_date\":\"2026-13-01\"}"),
+          R(0) ".end_date", "2026-13-01" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"date\",\"operator\":\"is_before_date\","
-                "\"end_date\":20260526}"), R(0) ".end_date", "must be a string (got number)" },
+                "\"end_date\":20260526}"),
+          R(0) ".end_date", "must be a string (got number)" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"date\",\"operator\":\"is_between_date\","
                 "\"start_date\":\"2026-05-27\",\"end_date\":\"2026-05-26T23:59:59Z\"}"),
-          R(0) ".end_date", "must not be before start_date (got start_date 2026-05-27, "
+          R(0) ".end_date",
+          "must not be before start_date (got start_date 2026-05-27, "
           "end_date 2026-05-26T23:59:59Z)" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"number\",\"operator\":"
-                "\"is_between_number\",\"min\":100,\"max\":10}"), R(0) ".max",
-          "must not be less than min (got min 100, max 10)" },
+                "\"is_between_number\",\"min\":100,\"max\":10}"),
+          R(0) ".max", "must not be less than min (got min 100, max 10)" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"number\",\"operator\":"
-                "\"is_between_number\",\"min\":1}"), R(0) ".max", "is required" },
+                "\"is_between_number\",\"min\":1}"),
+          R(0) ".max", "is required" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"number\",\"operator\":"
-                "\"is_between_number\",\"min\":\"5\",\"max\":9}"), R(0) ".min",
-          "must be a number (got \"5\")" },
+                "\"is_between_number\",\"min\":\"5\",\"max\":9}"),
+          R(0) ".min", "must be a number (got \"5\")" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"number\",\"operator\":"
-                "\"is_greater_than\",\"value\":[1,2]}"), R(0) ".value",
-          "must be a number (got array)" },
+                "\"is_greater_than\",\"value\":[1,2]}"),
+          R(0) ".value", "must be a number (got array)" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"date\",\"operator\":"
                 "\"relative_less_than\",\"time_factor\":\"fortnight\",\"time_amount\":1}"),
-          R(0) ".time_factor", "must be one of minute, hour, day, week, month, year "
+          R(0) ".time_factor",
+          "must be one of minute, hour, day, week, month, year "
           "(got \"fortnight\")" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"date\",\"operator\":"
-                "\"relative_less_than\",\"time_factor\":\"day\"}"), R(0) ".time_amount",
-          "is required" },
+                "\"relative_less_than\",\"time_factor\":\"day\"}"),
+          R(0) ".time_amount", "is required" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"date\",\"operator\":"
                 "\"relative_more_than\",\"time_factor\":\"day\",\"time_amount\":0}"),
           R(0) ".time_amount", "must be at least 1 (got 0)" },
@@ -226,13 +245,17 @@ ParameterizedTestParameters(segment, errors)
         { RULES("{\"operator\":\"script\",\"script\":\"x\",\"nested\":true}"), R(0) ".nested",
           "does not apply to operator script" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"keyword\",\"operator\":\"exists\","
-                "\"params\":{}}"), R(0) ".params", "does not apply to operator exists" },
+                "\"params\":{}}"),
+          R(0) ".params", "does not apply to operator exists" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"keyword\",\"operator\":\"exists\","
-                "\"nested\":\"yes\"}"), R(0) ".nested", "must be a boolean (got \"yes\")" },
+                "\"nested\":\"yes\"}"),
+          R(0) ".nested", "must be a boolean (got \"yes\")" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"keyword\",\"operator\":\"exists\","
-                "\"nested\":true}"), R(0) ".nesting_path", "is required when nested is true" },
+                "\"nested\":true}"),
+          R(0) ".nesting_path", "is required when nested is true" },
         { RULES("{\"field_name\":\"a\",\"field_type\":\"keyword\",\"operator\":\"exists\","
-                "\"nesting_path\":\"items\"}"), R(0) ".nesting_path", "needs \"nested\": true" },
+                "\"nesting_path\":\"items\"}"),
+          R(0) ".nesting_path", "needs \"nested\": true" },
     };
 
     return cr_make_param_array(struct bad_seg, cases, sizeof(cases) / sizeof(cases[0]));
@@ -245,8 +268,7 @@ ParameterizedTest(struct bad_seg *c, segment, errors)
 
     cr_assert_eq(parse_segment(c->segment, &plain, &in, &err), TW_EINVAL, "accepted: %s",
                  c->segment);
-    cr_expect_str_eq(err.field, c->field, "%s: field %s, want %s", c->segment, err.field,
-                     c->field);
+    cr_expect_str_eq(err.field, c->field, "%s: field %s, want %s", c->segment, err.field, c->field);
     cr_expect(strstr(err.msg, c->msg) != NULL, "%s: message \"%s\" lacks \"%s\"", c->segment,
               err.msg, c->msg);
     cr_expect(strncmp(err.msg, err.field, strlen(err.field)) == 0, "%s", err.msg);
@@ -292,12 +314,13 @@ Test(segment, canonical_fills_defaults_in_grammar_order)
     char *got;
 
     cr_assert_eq(parse_segment("{\"rules\":[{\"operator\":\"exists\",\"field_type\":\"date\","
-                               "\"field_name\":\"timestamp\"}],\"chain_id\":1764}", &plain,
-                               &in, &err), TW_OK, "%s", err.msg);
+                               "\"field_name\":\"timestamp\"}],\"chain_id\":1764}",
+                               &plain, &in, &err),
+                 TW_OK, "%s", err.msg);
     got = tw_json_compact(json_object_get(in.trigger, "segment"));
     cr_expect_str_eq(got, "{\"entity\":\"people\",\"join\":\"all\",\"chain_id\":1764,\"rules\":"
-                     "[{\"operator\":\"exists\",\"field_type\":\"date\","
-                     "\"field_name\":\"timestamp\"}]}");
+                          "[{\"operator\":\"exists\",\"field_type\":\"date\","
+                          "\"field_name\":\"timestamp\"}]}");
     tw_free(got);
     tw_task_input_fini(&in);
 }
@@ -311,8 +334,8 @@ struct seen {
     char segment[512];
 };
 
-static int fake_check(void *ctx, const json_t *segment, const char *export_index,
-                      int64_t chain, const char *path, struct tw_err *err)
+static int fake_check(void *ctx, const json_t *segment, const char *export_index, int64_t chain,
+                      const char *path, struct tw_err *err)
 {
     struct seen *s = ctx;
     const json_t *rule = json_array_get(json_object_get(segment, "rules"), 0);
@@ -325,8 +348,8 @@ static int fake_check(void *ctx, const json_t *segment, const char *export_index
     snprintf(s->path, sizeof(s->path), "%s", path);
     snprintf(s->segment, sizeof(s->segment), "%s", dump ? dump : "");
     tw_free(dump);
-    if (rule != NULL && strcmp(json_string_value(json_object_get(rule, "field_name")),
-                               "secret") == 0) {
+    if (rule != NULL &&
+        strcmp(json_string_value(json_object_get(rule, "field_name")), "secret") == 0) {
         snprintf(field, sizeof(field), "%s.rules[0].field_name", path);
         return tw_err_field(err, TW_EINVAL, field, "%s: no such field", field);
     }
@@ -351,7 +374,9 @@ Test(segment, check_segment_called_with_index_chain_and_path)
     tw_task_input_fini(&in);
 
     cr_expect_eq(parse_segment(RULES("{\"field_name\":\"secret\",\"field_type\":\"keyword\","
-                                     "\"operator\":\"exists\"}"), &ctx, &in, &err), TW_EINVAL);
+                                     "\"operator\":\"exists\"}"),
+                               &ctx, &in, &err),
+                 TW_EINVAL);
     cr_expect_str_eq(err.field, "trigger.segment.rules[0].field_name");
     cr_expect_str_eq(err.msg, "trigger.segment.rules[0].field_name: no such field");
     cr_expect_null(in.trigger);
@@ -367,8 +392,9 @@ Test(segment, check_segment_in_update_mode)
 
     /* Trigger alone, no index anywhere: nothing to check the fields against yet. */
     memset(&seen, 0, sizeof(seen));
-    body = json_loads("{\"trigger\":{\"once\":\"2026-05-27T12:00:00Z\",\"segment\":"
-                      RULES(OK_RULE) "}}", 0, NULL);
+    body = json_loads(
+        "{\"trigger\":{\"once\":\"2026-05-27T12:00:00Z\",\"segment\":" RULES(OK_RULE) "}}", 0,
+        NULL);
     cr_assert_not_null(body);
     cr_expect_eq(tw_task_input_parse(body, TW_INPUT_UPDATE, &ctx, &in, &err), TW_OK);
     cr_expect_eq(seen.calls, 0);
@@ -377,7 +403,8 @@ Test(segment, check_segment_in_update_mode)
 
     /* The segment names its index: that is the one checked; chain unknown is 0. */
     body = json_loads("{\"trigger\":{\"once\":\"2026-05-27T12:00:00Z\",\"segment\":{"
-                      "\"index\":\"vouchers\",\"rules\":[" OK_RULE "]}}}", 0, NULL);
+                      "\"index\":\"vouchers\",\"rules\":[" OK_RULE "]}}}",
+                      0, NULL);
     cr_assert_not_null(body);
     cr_expect_eq(tw_task_input_parse(body, TW_INPUT_UPDATE, &ctx, &in, &err), TW_OK);
     cr_expect_eq(seen.calls, 1);
@@ -395,8 +422,8 @@ Test(segment, direct_call_for_saved_segments)
 
     cr_assert_not_null(seg);
     tw_err_clear(&err);
-    cr_expect_eq(tw_segment_input_parse(seg, NULL, 0, &plain, "segment", &canon, &err), TW_OK,
-                 "%s", err.msg);
+    cr_expect_eq(tw_segment_input_parse(seg, NULL, 0, &plain, "segment", &canon, &err), TW_OK, "%s",
+                 err.msg);
     cr_assert_not_null(canon);
     cr_expect_str_eq(json_string_value(json_object_get(canon, "index")), "users");
     json_decref(canon);

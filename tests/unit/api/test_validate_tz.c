@@ -32,8 +32,10 @@ static char *with(const char *target_extra, const char *trigger)
 {
     static char buf[1024];
 
-    snprintf(buf, sizeof(buf), "{\"chain\":1764,\"desc\":\"d\",\"target\":{\"action\":\"export\","
-             "\"export_index\":\"users\"%s},\"trigger\":%s}", target_extra, trigger);
+    snprintf(buf, sizeof(buf),
+             "{\"chain\":1764,\"desc\":\"d\",\"target\":{\"action\":\"export\","
+             "\"export_index\":\"users\"%s},\"trigger\":%s}",
+             target_extra, trigger);
     return buf;
 }
 
@@ -45,8 +47,9 @@ Test(validate_tz, timezone_kept_and_local_anchor)
 
     /* 2026-01-31 00:30 in Sydney is the 30th in UTC: the anchor is the local 31st. */
     cr_assert_eq(parse(with("", "{\"once\":\"2026-01-31T00:30:00+11:00\",\"repeat\":\"monthly\","
-                            "\"timezone\":\"Australia/Sydney\"}"), &in, &err), TW_OK, "%s",
-                 err.msg);
+                                "\"timezone\":\"Australia/Sydney\"}"),
+                       &in, &err),
+                 TW_OK, "%s", err.msg);
     cr_expect_eq(in.anchor_day, 31);
     t = tw_json_compact(in.trigger);
     cr_expect_str_eq(t, "{\"once\":\"2026-01-30T13:30:00Z\",\"repeat\":\"monthly\","
@@ -56,22 +59,30 @@ Test(validate_tz, timezone_kept_and_local_anchor)
 
     /* Without timezone: UTC, and none in the canonical trigger. */
     cr_assert_eq(parse(with("", "{\"once\":\"2026-01-31T00:30:00+11:00\",\"repeat\":\"monthly\"}"),
-                       &in, &err), TW_OK, "%s", err.msg);
+                       &in, &err),
+                 TW_OK, "%s", err.msg);
     cr_expect_eq(in.anchor_day, 30);
     cr_expect_null(json_object_get(in.trigger, "timezone"));
     tw_task_input_fini(&in);
 
     /* "UTC" given is kept as given. */
-    cr_assert_eq(parse(with("", "{\"once\":\"2026-01-31T00:30:00Z\",\"timezone\":\"UTC\"}"), &in,
-                       &err), TW_OK, "%s", err.msg);
+    cr_assert_eq(
+        parse(with("", "{\"once\":\"2026-01-31T00:30:00Z\",\"timezone\":\"UTC\"}"), &in, &err),
+        TW_OK, "%s", err.msg);
     cr_expect_str_eq(json_string_value(json_object_get(in.trigger, "timezone")), "UTC");
     tw_task_input_fini(&in);
 }
 
 Test(validate_tz, bad_timezones)
 {
-    static const char *const bad[] = { "\"Mars/Base\"", "\"utc+2\"", "\"\"", "\"../../etc/passwd\"",
-                                       "\"Europe/Amsterdam/\"", "\"right/UTC\"", "3", "null",
+    static const char *const bad[] = { "\"Mars/Base\"",
+                                       "\"utc+2\"",
+                                       "\"\"",
+                                       "\"../../etc/passwd\"",
+                                       "\"Europe/Amsterdam/\"",
+                                       "\"right/UTC\"",
+                                       "3",
+                                       "null",
                                        "[\"UTC\"]" };
     char trig[512], name[310];
     struct tw_task_input in;
@@ -79,8 +90,7 @@ Test(validate_tz, bad_timezones)
     size_t i;
 
     for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        snprintf(trig, sizeof(trig), "{\"once\":\"2026-01-31T00:30:00Z\",\"timezone\":%s}",
-                 bad[i]);
+        snprintf(trig, sizeof(trig), "{\"once\":\"2026-01-31T00:30:00Z\",\"timezone\":%s}", bad[i]);
         cr_expect_eq(parse(with("", trig), &in, &err), TW_EINVAL, "accepted %s", bad[i]);
         cr_expect_str_eq(err.field, "trigger.timezone", "%s: %s", bad[i], err.msg);
         cr_expect(strncmp(err.msg, "trigger.timezone: ", 18) == 0, "%s", err.msg);
@@ -100,17 +110,20 @@ Test(validate_tz, since)
     char body[512];
 
     cr_assert_eq(parse(with(",\"since\":\"last_success\"", "{\"once\":\"2026-01-31T00:30:00Z\"}"),
-                       &in, &err), TW_OK, "%s", err.msg);
+                       &in, &err),
+                 TW_OK, "%s", err.msg);
     cr_expect_str_eq(json_string_value(json_object_get(in.target, "since")), "last_success");
     tw_task_input_fini(&in);
     cr_assert_eq(parse(with("", "{\"once\":\"2026-01-31T00:30:00Z\"}"), &in, &err), TW_OK);
     cr_expect_null(json_object_get(in.target, "since"));
     tw_task_input_fini(&in);
 
-    cr_expect_eq(parse(with(",\"since\":\"always\"", "{\"once\":\"2026-01-31T00:30:00Z\"}"), &in,
-                       &err), TW_EINVAL);
+    cr_expect_eq(
+        parse(with(",\"since\":\"always\"", "{\"once\":\"2026-01-31T00:30:00Z\"}"), &in, &err),
+        TW_EINVAL);
     cr_expect_str_eq(err.field, "target.since");
-    snprintf(body, sizeof(body), "{\"chain\":1764,\"desc\":\"d\",\"target\":{\"action\":\"export\","
+    snprintf(body, sizeof(body),
+             "{\"chain\":1764,\"desc\":\"d\",\"target\":{\"action\":\"export\","
              "\"export_index\":\"old-minor\",\"since\":\"last_success\"},\"trigger\":"
              "{\"once\":\"2026-01-31T00:30:00Z\"}}");
     cr_expect_eq(parse(body, &in, &err), TW_EINVAL);

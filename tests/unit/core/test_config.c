@@ -67,8 +67,8 @@ Test(config, defaults_match_spec)
 
 Test(config, empty_forms_are_all_defaults)
 {
-    static const char *const empties[] = {"", "\n\n", "# nothing\n", "---\n", "~\n",
-                                          "http:\n", "store: {}\nlog: ~\n"};
+    static const char *const empties[] = { "",    "\n\n",    "# nothing\n",        "---\n",
+                                           "~\n", "http:\n", "store: {}\nlog: ~\n" };
     struct tw_config *def = load_ok("");
 
     for (size_t i = 0; i < sizeof(empties) / sizeof(empties[0]); i++) {
@@ -92,7 +92,7 @@ Test(config, example_file_equals_defaults)
 
     tw_err_clear(&err);
     /* From its own directory, where its relative paths mean what the defaults mean. */
-    cr_assert_eq(chdir(TW_SOURCE_DIR), 0);  /* each test runs in its own process */
+    cr_assert_eq(chdir(TW_SOURCE_DIR), 0); /* each test runs in its own process */
     cr_assert_eq(tw_config_load("config.yaml.example", &ex, &err), TW_OK, "%s", err.msg);
     cr_assert_str_eq(ex->path, "config.yaml.example");
     cr_assert(tw_config_equal(ex, def), "config.yaml.example differs from the defaults");
@@ -136,7 +136,6 @@ Test(config, public_url_follows_listen_unless_set)
     cr_assert_str_eq(c->results_public_url, "https://dl.example/x");
     tw_config_destroy(c);
 }
-
 
 /* Every key of the table is spelled out in the example, not merely defaulted. */
 Test(config, example_file_documents_every_key)
@@ -182,7 +181,7 @@ Test(config, every_key_set)
     cr_assert_str_eq(c->listen, "[::1]:0");
     cr_assert_str_eq(c->store_path, "/db/tasks.db");
     cr_assert_str_eq(c->source_path, "retail copy.db");
-    cr_assert_str_eq(c->results_dir, "/srv/tw/results");   /* still derived */
+    cr_assert_str_eq(c->results_dir, "/srv/tw/results"); /* still derived */
     cr_assert_str_eq(c->results_public_url, "https://x.example/dl");
     cr_assert_eq(c->workers, 256);
     cr_assert_eq(c->max_runs_per_chain, 3);
@@ -214,10 +213,17 @@ Test(config, data_dir_moves_derived_paths)
 Test(config, accepts_edge_values)
 {
     static const char *const ok[] = {
-        "listen: localhost:65535", "listen: 0.0.0.0:0", "listen: '[::]:80'",
-        "workers: 1", "http: {max_body: 1024}", "execute_wait: 3600",
-        "results: {url_ttl: 1}", "metrics: {require_token: FALSE}", "data_dir: 123",
-        "results: {public_url: 'http://h'}", "workers: 007",
+        "listen: localhost:65535",
+        "listen: 0.0.0.0:0",
+        "listen: '[::]:80'",
+        "workers: 1",
+        "http: {max_body: 1024}",
+        "execute_wait: 3600",
+        "results: {url_ttl: 1}",
+        "metrics: {require_token: FALSE}",
+        "data_dir: 123",
+        "results: {public_url: 'http://h'}",
+        "workers: 007",
     };
 
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
@@ -236,115 +242,163 @@ struct bad {
     char field[32]; /* err.field */
 };
 
-#define TOP "listen, data_dir, store, source, plugins_dir, lua_dir, workers, " \
-            "max_runs_per_chain, worker_nice, task_timeout, execute_wait, shutdown_grace, " \
-            "logs_keep, results, http, auth, lua, log, metrics, cors, limits"
+#define TOP                                                                         \
+    "listen, data_dir, store, source, plugins_dir, lua_dir, workers, "              \
+    "max_runs_per_chain, worker_nice, task_timeout, execute_wait, shutdown_grace, " \
+    "logs_keep, results, http, auth, lua, log, metrics, cors, limits"
 
 ParameterizedTestParameters(config, rejects)
 {
     static struct bad cases[] = {
         /* unknown keys */
-        {"wrokers: 2", "t.yaml:1:1: wrokers: unknown key (valid keys at the top level: " TOP ")",
-         "wrokers"},
-        {"http:\n  max_bodyy: 5\n", "t.yaml:2:3: http.max_bodyy: unknown key (valid keys in "
-         "http: max_body, max_connections, read_timeout, max_header_size)", "http.max_bodyy"},
-        {"results: {dir: x, ttl: 5}", "t.yaml:1:19: results.ttl: unknown key (valid keys in "
-         "results: dir, retention_days, url_ttl, public_url)", "results.ttl"},
-        {"http.max_body: 2048", "t.yaml:1:1: http.max_body: unknown key (valid keys at the top "
-         "level: " TOP "); nest a section's keys under it instead of using dots",
-         "http.max_body"},
-        {"workers:\n  count: 2", "t.yaml:2:3: workers: must be an integer between 1 and 256 "
-         "(got a mapping)", "workers"},
+        { "wrokers: 2", "t.yaml:1:1: wrokers: unknown key (valid keys at the top level: " TOP ")",
+          "wrokers" },
+        { "http:\n  max_bodyy: 5\n",
+          "t.yaml:2:3: http.max_bodyy: unknown key (valid keys in "
+          "http: max_body, max_connections, read_timeout, max_header_size)",
+          "http.max_bodyy" },
+        { "results: {dir: x, ttl: 5}",
+          "t.yaml:1:19: results.ttl: unknown key (valid keys in "
+          "results: dir, retention_days, url_ttl, public_url)",
+          "results.ttl" },
+        { "http.max_body: 2048",
+          "t.yaml:1:1: http.max_body: unknown key (valid keys at the top "
+          "level: " TOP "); nest a section's keys under it instead of using dots",
+          "http.max_body" },
+        { "workers:\n  count: 2",
+          "t.yaml:2:3: workers: must be an integer between 1 and 256 "
+          "(got a mapping)",
+          "workers" },
         /* cors.allow_origins: origins as browsers send them, no paths */
-        {"cors: {allow_origins: \"https://a.example/app\"}", "t.yaml:1:23: cors.allow_origins: "
-         "must be none, * or a comma-separated list of origins like "
-         "https://console.example.com (no path) (got \"https://a.example/app\")",
-         "cors.allow_origins"},
-        {"cors: {allow_origins: \"console.example.com\"}", "t.yaml:1:23: cors.allow_origins: "
-         "must be none, * or a comma-separated list of origins like "
-         "https://console.example.com (no path) (got \"console.example.com\")",
-         "cors.allow_origins"},
+        { "cors: {allow_origins: \"https://a.example/app\"}",
+          "t.yaml:1:23: cors.allow_origins: "
+          "must be none, * or a comma-separated list of origins like "
+          "https://console.example.com (no path) (got \"https://a.example/app\")",
+          "cors.allow_origins" },
+        { "cors: {allow_origins: \"console.example.com\"}",
+          "t.yaml:1:23: cors.allow_origins: "
+          "must be none, * or a comma-separated list of origins like "
+          "https://console.example.com (no path) (got \"console.example.com\")",
+          "cors.allow_origins" },
         /* wrong types */
-        {"workers: abc", "t.yaml:1:10: workers: must be an integer between 1 and 256 (got "
-         "\"abc\")", "workers"},
-        {"results:\n  url_ttl: soon\n", "t.yaml:2:12: results.url_ttl: must be an integer "
-         "between 1 and 604800 (got \"soon\")", "results.url_ttl"},
-        {"workers: \"2\"", "t.yaml:1:10: workers: must be an integer between 1 and 256, "
-         "written without quotes (got \"2\")", "workers"},
-        {"workers: 2.5", "t.yaml:1:10: workers: must be an integer between 1 and 256 (got "
-         "\"2.5\")", "workers"},
-        {"workers:", "t.yaml:1:9: workers: must be an integer between 1 and 256 (got nothing)",
-         "workers"},
-        {"workers: [2]", "t.yaml:1:10: workers: must be an integer between 1 and 256 (got a "
-         "sequence)", "workers"},
-        {"metrics: {require_token: yes}", "t.yaml:1:26: metrics.require_token: must be true "
-         "or false (got \"yes\")", "metrics.require_token"},
-        {"metrics: {require_token: 'true'}", "t.yaml:1:26: metrics.require_token: must be "
-         "true or false (got \"true\")", "metrics.require_token"},
-        {"data_dir: [a]", "t.yaml:1:11: data_dir: must be a string (got a sequence)",
-         "data_dir"},
-        {"data_dir: ~", "t.yaml:1:11: data_dir: must be a string (got nothing)", "data_dir"},
-        {"data_dir: ''", "t.yaml:1:11: data_dir: must not be empty", "data_dir"},
-        {"store: sqlite", "t.yaml:1:8: store: must be a mapping of keys (got a scalar)",
-         "store"},
-        {"- workers: 2", "t.yaml:1:1: the file must be a mapping of keys such as \"workers: 2\" "
-         "(got a sequence)", ""},
-        {"just text", "t.yaml:1:1: the file must be a mapping of keys*", ""},
+        { "workers: abc",
+          "t.yaml:1:10: workers: must be an integer between 1 and 256 (got "
+          "\"abc\")",
+          "workers" },
+        { "results:\n  url_ttl: soon\n",
+          "t.yaml:2:12: results.url_ttl: must be an integer "
+          "between 1 and 604800 (got \"soon\")",
+          "results.url_ttl" },
+        { "workers: \"2\"",
+          "t.yaml:1:10: workers: must be an integer between 1 and 256, "
+          "written without quotes (got \"2\")",
+          "workers" },
+        { "workers: 2.5",
+          "t.yaml:1:10: workers: must be an integer between 1 and 256 (got "
+          "\"2.5\")",
+          "workers" },
+        { "workers:", "t.yaml:1:9: workers: must be an integer between 1 and 256 (got nothing)",
+          "workers" },
+        { "workers: [2]",
+          "t.yaml:1:10: workers: must be an integer between 1 and 256 (got a "
+          "sequence)",
+          "workers" },
+        { "metrics: {require_token: yes}",
+          "t.yaml:1:26: metrics.require_token: must be true "
+          "or false (got \"yes\")",
+          "metrics.require_token" },
+        { "metrics: {require_token: 'true'}",
+          "t.yaml:1:26: metrics.require_token: must be "
+          "true or false (got \"true\")",
+          "metrics.require_token" },
+        { "data_dir: [a]", "t.yaml:1:11: data_dir: must be a string (got a sequence)", "data_dir" },
+        { "data_dir: ~", "t.yaml:1:11: data_dir: must be a string (got nothing)", "data_dir" },
+        { "data_dir: ''", "t.yaml:1:11: data_dir: must not be empty", "data_dir" },
+        { "store: sqlite", "t.yaml:1:8: store: must be a mapping of keys (got a scalar)", "store" },
+        { "- workers: 2",
+          "t.yaml:1:1: the file must be a mapping of keys such as \"workers: 2\" "
+          "(got a sequence)",
+          "" },
+        { "just text", "t.yaml:1:1: the file must be a mapping of keys*", "" },
         /* out of range */
-        {"workers: 0", "t.yaml:1:10: workers: must be an integer between 1 and 256 (got "
-         "\"0\")", "workers"},
-        {"workers: 257", "t.yaml:1:10: workers: must be an integer between 1 and 256 (got "
-         "\"257\")", "workers"},
-        {"workers: -1", "t.yaml:1:10: workers: must be an integer between 1 and 256*",
-         "workers"},
-        {"workers: 99999999999999999999999", "t.yaml:1:10: workers: must be an integer*",
-         "workers"},
-        {"task_timeout: 0", "t.yaml:1:15: task_timeout: must be an integer between 1 and*",
-         "task_timeout"},
-        {"execute_wait: 3601", "t.yaml:1:15: execute_wait: must be an integer between 0 and "
-         "3600 (got \"3601\")", "execute_wait"},
-        {"results: {url_ttl: 0}", "t.yaml:1:20: results.url_ttl: must be an integer between 1 "
-         "and 604800 (got \"0\")", "results.url_ttl"},
-        {"results: {url_ttl: 604801}", "t.yaml:1:20: results.url_ttl: must be*",
-         "results.url_ttl"},
-        {"http: {max_body: 1023}", "t.yaml:1:18: http.max_body: must be an integer between "
-         "1024 and 1073741824 (got \"1023\")", "http.max_body"},
-        {"http: {max_body: 1073741825}", "t.yaml:1:18: http.max_body: must be*",
-         "http.max_body"},
-        {"max_runs_per_chain: 257", "t.yaml:1:21: max_runs_per_chain: must be*",
-         "max_runs_per_chain"},
-        {"worker_nice: 20", "t.yaml:1:14: worker_nice: must be an integer between 0 and 19 "
-         "(got \"20\")", "worker_nice"},
-        {"worker_nice: -1", "t.yaml:1:14: worker_nice: must be*", "worker_nice"},
-        {"log: {level: verbose}", "t.yaml:1:14: log.level: must be one of debug, info, warn, "
-         "error (got \"verbose\")", "log.level"},
-        {"log: {level: inf}", "t.yaml:1:14: log.level: must be one of*", "log.level"},
-        {"log: {format: text}", "t.yaml:1:15: log.format: must be one of json, logfmt (got "
-         "\"text\")", "log.format"},
-        {"store: {driver: postgres}", "t.yaml:1:17: store.driver: must be one of sqlite (got "
-         "\"postgres\")", "store.driver"},
-        {"source: {driver: mysql}", "t.yaml:1:18: source.driver: must be one of sqlite*",
-         "source.driver"},
-        {"listen: 8080", "t.yaml:1:9: listen: must be \"host:port\" with a port between 0 and "
-         "65535 (got \"8080\")", "listen"},
-        {"listen: 'host:65536'", "t.yaml:1:9: listen: must be \"host:port\"*", "listen"},
-        {"listen: ':80'", "t.yaml:1:9: listen: must be \"host:port\"*", "listen"},
-        {"listen: 'host:'", "t.yaml:1:9: listen: must be \"host:port\"*", "listen"},
-        {"listen: '::1:80'", "t.yaml:1:9: listen: must be \"host:port\"*", "listen"},
-        {"listen: 'h:-1'", "t.yaml:1:9: listen: must be \"host:port\"*", "listen"},
-        {"results: {public_url: ftp://x}", "t.yaml:1:23: results.public_url: must be a URL "
-         "starting with http:// or https:// (got \"ftp://x\")", "results.public_url"},
-        {"results: {public_url: 'https://'}", "t.yaml:1:23: results.public_url: must be a URL*",
-         "results.public_url"},
+        { "workers: 0",
+          "t.yaml:1:10: workers: must be an integer between 1 and 256 (got "
+          "\"0\")",
+          "workers" },
+        { "workers: 257",
+          "t.yaml:1:10: workers: must be an integer between 1 and 256 (got "
+          "\"257\")",
+          "workers" },
+        { "workers: -1", "t.yaml:1:10: workers: must be an integer between 1 and 256*", "workers" },
+        { "workers: 99999999999999999999999", "t.yaml:1:10: workers: must be an integer*",
+          "workers" },
+        { "task_timeout: 0", "t.yaml:1:15: task_timeout: must be an integer between 1 and*",
+          "task_timeout" },
+        { "execute_wait: 3601",
+          "t.yaml:1:15: execute_wait: must be an integer between 0 and "
+          "3600 (got \"3601\")",
+          "execute_wait" },
+        { "results: {url_ttl: 0}",
+          "t.yaml:1:20: results.url_ttl: must be an integer between 1 "
+          "and 604800 (got \"0\")",
+          "results.url_ttl" },
+        { "results: {url_ttl: 604801}", "t.yaml:1:20: results.url_ttl: must be*",
+          "results.url_ttl" },
+        { "http: {max_body: 1023}",
+          "t.yaml:1:18: http.max_body: must be an integer between "
+          "1024 and 1073741824 (got \"1023\")",
+          "http.max_body" },
+        { "http: {max_body: 1073741825}", "t.yaml:1:18: http.max_body: must be*", "http.max_body" },
+        { "max_runs_per_chain: 257", "t.yaml:1:21: max_runs_per_chain: must be*",
+          "max_runs_per_chain" },
+        { "worker_nice: 20",
+          "t.yaml:1:14: worker_nice: must be an integer between 0 and 19 "
+          "(got \"20\")",
+          "worker_nice" },
+        { "worker_nice: -1", "t.yaml:1:14: worker_nice: must be*", "worker_nice" },
+        { "log: {level: verbose}",
+          "t.yaml:1:14: log.level: must be one of debug, info, warn, "
+          "error (got \"verbose\")",
+          "log.level" },
+        { "log: {level: inf}", "t.yaml:1:14: log.level: must be one of*", "log.level" },
+        { "log: {format: text}",
+          "t.yaml:1:15: log.format: must be one of json, logfmt (got "
+          "\"text\")",
+          "log.format" },
+        { "store: {driver: postgres}",
+          "t.yaml:1:17: store.driver: must be one of sqlite (got "
+          "\"postgres\")",
+          "store.driver" },
+        { "source: {driver: mysql}", "t.yaml:1:18: source.driver: must be one of sqlite*",
+          "source.driver" },
+        { "listen: 8080",
+          "t.yaml:1:9: listen: must be \"host:port\" with a port between 0 and "
+          "65535 (got \"8080\")",
+          "listen" },
+        { "listen: 'host:65536'", "t.yaml:1:9: listen: must be \"host:port\"*", "listen" },
+        { "listen: ':80'", "t.yaml:1:9: listen: must be \"host:port\"*", "listen" },
+        { "listen: 'host:'", "t.yaml:1:9: listen: must be \"host:port\"*", "listen" },
+        { "listen: '::1:80'", "t.yaml:1:9: listen: must be \"host:port\"*", "listen" },
+        { "listen: 'h:-1'", "t.yaml:1:9: listen: must be \"host:port\"*", "listen" },
+        { "results: {public_url: ftp://x}",
+          "t.yaml:1:23: results.public_url: must be a URL "
+          "starting with http:// or https:// (got \"ftp://x\")",
+          "results.public_url" },
+        { "results: {public_url: 'https://'}", "t.yaml:1:23: results.public_url: must be a URL*",
+          "results.public_url" },
         /* YAML-level */
-        {"workers: 2\nworkers: 3\n", "t.yaml:2:1: workers: duplicate key (first given at line "
-         "1)", ""},
-        {"log:\n  level: info\n  level: warn\n", "t.yaml:3:3: level: duplicate key*", ""},
-        {"workers: 2\nhttp: {max_body: 2048\n", "t.yaml:3:1: did not find expected ',' or "
-         "'}' (while parsing a flow mapping that started at line 2)", ""},
-        {"workers: 2\n  lua_dir: x\n", "t.yaml:2:10: mapping values are not allowed*", ""},
-        {"base: &b 1\n", "t.yaml:1:7: anchors (&b) are not supported; write the value out", ""},
-        {"a: 1\n---\nb: 2\n", "t.yaml:2:1: only one document per file is supported*", ""},
+        { "workers: 2\nworkers: 3\n",
+          "t.yaml:2:1: workers: duplicate key (first given at line "
+          "1)",
+          "" },
+        { "log:\n  level: info\n  level: warn\n", "t.yaml:3:3: level: duplicate key*", "" },
+        { "workers: 2\nhttp: {max_body: 2048\n",
+          "t.yaml:3:1: did not find expected ',' or "
+          "'}' (while parsing a flow mapping that started at line 2)",
+          "" },
+        { "workers: 2\n  lua_dir: x\n", "t.yaml:2:10: mapping values are not allowed*", "" },
+        { "base: &b 1\n", "t.yaml:1:7: anchors (&b) are not supported; write the value out", "" },
+        { "a: 1\n---\nb: 2\n", "t.yaml:2:1: only one document per file is supported*", "" },
     };
 
     return cr_make_param_array(struct bad, cases, sizeof(cases) / sizeof(cases[0]));
@@ -357,8 +411,8 @@ ParameterizedTest(struct bad *c, config, rejects)
     size_t len = strlen(c->msg);
 
     tw_err_clear(&err);
-    cr_assert_eq(tw_config_load_string(c->in, "t.yaml", &cfg, &err), TW_EINVAL,
-                 "accepted: %s", c->in);
+    cr_assert_eq(tw_config_load_string(c->in, "t.yaml", &cfg, &err), TW_EINVAL, "accepted: %s",
+                 c->in);
     cr_assert_eq(err.code, TW_EINVAL);
     cr_assert_eq(cfg, (struct tw_config *)1, "output written on error");
     if (c->msg[len - 1] == '*')
@@ -388,7 +442,7 @@ static void make_dir(void)
 /* Every name the file tests create, then the directory itself. */
 static void remove_dir(void)
 {
-    static const char *const names[] = {"bad.yaml", "empty.yaml", "config.yaml"};
+    static const char *const names[] = { "bad.yaml", "empty.yaml", "config.yaml" };
     char path[256];
 
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -415,9 +469,8 @@ Test(config, file_errors_name_the_file, .init = make_dir, .fini = remove_dir)
     snprintf(path, sizeof(path), "%s/bad.yaml", dir);
     write_file(path, "workers: 2\nlog:\n  level: loud\n");
     cr_assert_eq(tw_config_load(path, &c, &err), TW_EINVAL);
-    cr_assert(strstr(err.msg, "/bad.yaml:3:10: log.level: must be one of") != NULL, "%s",
-              err.msg);
-    if (geteuid() != 0) {  /* root reads anything */
+    cr_assert(strstr(err.msg, "/bad.yaml:3:10: log.level: must be one of") != NULL, "%s", err.msg);
+    if (geteuid() != 0) { /* root reads anything */
         chmod(path, 0);
         cr_assert_eq(tw_config_load(path, &c, &err), TW_EIO);
         cr_assert(strstr(err.msg, "Permission denied") != NULL, "%s", err.msg);
@@ -445,7 +498,7 @@ Test(config, null_path_uses_cwd_config_yaml_or_defaults, .init = make_dir, .fini
     struct tw_config *c = NULL;
     struct tw_err err;
 
-    cr_assert_eq(chdir(dir), 0);  /* each test runs in its own process */
+    cr_assert_eq(chdir(dir), 0); /* each test runs in its own process */
     cr_assert_eq(tw_config_load(NULL, &c, &err), TW_OK, "%s", err.msg);
     cr_assert_null(c->path);
     cr_assert_eq(c->workers, 2);
@@ -458,7 +511,7 @@ Test(config, null_path_uses_cwd_config_yaml_or_defaults, .init = make_dir, .fini
     write_file("config.yaml", "workers: five\n");
     cr_assert_eq(tw_config_load(NULL, &c, &err), TW_EINVAL);
     cr_assert_str_eq(err.msg, "config.yaml:1:10: workers: must be an integer between 1 and 256 "
-                     "(got \"five\")");
+                              "(got \"five\")");
 }
 
 Test(config, survives_allocation_failure_at_every_step)
@@ -500,8 +553,7 @@ Test(config, describe_lists_every_key)
         cr_assert(strstr(text, want) != NULL, "%s missing", want);
     }
     cr_assert(strstr(text, "| `store.path` | `<data_dir>/taskwheel.db` |") != NULL, "%s", text);
-    cr_assert(strstr(text, "| `workers` | `2` | worker processes (1..256) |") != NULL, "%s",
-              text);
+    cr_assert(strstr(text, "| `workers` | `2` | worker processes (1..256) |") != NULL, "%s", text);
 }
 
 Test(config, equal_sees_each_difference)
@@ -536,7 +588,7 @@ Test(config, relative_paths_resolve_against_the_file, .init = make_dir, .fini = 
     cr_assert_eq(tw_config_load(path, &c, &err), TW_OK, "%s", err.msg);
     snprintf(want, sizeof(want), "%s/var", dir);
     cr_assert_str_eq(c->data_dir, want);
-    snprintf(want, sizeof(want), "%s/var/taskwheel.db", dir);  /* derived from data_dir */
+    snprintf(want, sizeof(want), "%s/var/taskwheel.db", dir); /* derived from data_dir */
     cr_assert_str_eq(c->store_path, want);
     snprintf(want, sizeof(want), "%s/scripts/lua", dir);
     cr_assert_str_eq(c->lua_dir, want);

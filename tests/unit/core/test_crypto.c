@@ -58,7 +58,7 @@ Test(crypto, hmac_agrees_with_one_shot_hmac)
     for (len = 0; len < sizeof(data); len++) {
         data[len] = (unsigned char)(len * 31 + 7);
         if (len % 3 == 0)
-            key[len % TW_KEY_BYTES] ^= (unsigned char)len;   /* a new key now and then */
+            key[len % TW_KEY_BYTES] ^= (unsigned char)len; /* a new key now and then */
         tw_hmac_sha256(key, data, len, mine);
         HMAC(EVP_sha256(), key, TW_KEY_BYTES, data, len, ref, &n);
         cr_assert_eq(memcmp(mine, ref, 32), 0, "length %zu", len);

@@ -69,8 +69,16 @@ Test(fmt, money_matches_integer_arithmetic_everywhere)
 
 Test(fmt, doubles_are_shortest_and_exact)
 {
-    static const double values[] = {0.1, 0.25, 1.0 / 3.0, 1e21, 123456.789, -2.5, 5e-324,
-                                    1.7976931348623157e308, 0.30000000000000004, 100.0};
+    static const double values[] = { 0.1,
+                                     0.25,
+                                     1.0 / 3.0,
+                                     1e21,
+                                     123456.789,
+                                     -2.5,
+                                     5e-324,
+                                     1.7976931348623157e308,
+                                     0.30000000000000004,
+                                     100.0 };
     char buf[TW_FMT_NUM_MAX + 1];
     size_t i;
     size_t n;

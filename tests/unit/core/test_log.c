@@ -13,7 +13,7 @@
 #include "core/log.h"
 #include "core/mem.h"
 
-#define NOW_MS 1779796800123LL  /* 2026-05-26T12:00:00.123Z */
+#define NOW_MS 1779796800123LL /* 2026-05-26T12:00:00.123Z */
 
 static FILE *out;
 static char text[65536];
@@ -65,8 +65,8 @@ Test(log, json_fields_in_order)
 {
     tw_log(TW_LOG_INFO, "server.listen", "addr", "127.0.0.1:8080", "workers", "2", NULL);
     cr_assert_str_eq(captured(), "{\"time\":\"2026-05-26T12:00:00.123Z\",\"level\":\"info\","
-                     "\"event\":\"server.listen\",\"addr\":\"127.0.0.1:8080\","
-                     "\"workers\":\"2\"}\n");
+                                 "\"event\":\"server.listen\",\"addr\":\"127.0.0.1:8080\","
+                                 "\"workers\":\"2\"}\n");
 }
 
 Test(log, json_escapes_everything_that_needs_it)
@@ -86,7 +86,12 @@ Test(log, json_invalid_utf8_becomes_replacement_char)
     json_t *j;
 
     /* A lone continuation byte, a truncated sequence, an overlong NUL and a surrogate. */
-    tw_log(TW_LOG_ERROR, "x", "v", "a\x80" "b\xE2\x82" "c\xC0\x80" "d\xED\xA0\x80", NULL);
+    tw_log(TW_LOG_ERROR, "x", "v",
+           "a\x80"
+           "b\xE2\x82"
+           "c\xC0\x80"
+           "d\xED\xA0\x80",
+           NULL);
     j = captured_json();
     cr_assert_str_eq(json_string_value(json_object_get(j, "v")),
                      "a\uFFFDb\uFFFD\uFFFDc\uFFFD\uFFFDd\uFFFD\uFFFD\uFFFD");
@@ -119,11 +124,11 @@ Test(log, level_filter)
 Test(log, logfmt_quotes_only_when_needed)
 {
     tw_log_setup(TW_LOG_INFO, TW_LOG_LOGFMT);
-    tw_log(TW_LOG_INFO, "task.state", "task", "17", "msg", "hello world", "q", "a\"b=c",
-           "empty", "", "none", (const char *)NULL, "bad key", "x\ny", NULL);
+    tw_log(TW_LOG_INFO, "task.state", "task", "17", "msg", "hello world", "q", "a\"b=c", "empty",
+           "", "none", (const char *)NULL, "bad key", "x\ny", NULL);
     cr_assert_str_eq(captured(), "time=2026-05-26T12:00:00.123Z level=info event=task.state "
-                     "task=17 msg=\"hello world\" q=\"a\\\"b=c\" empty=\"\" none= "
-                     "bad_key=\"x\\ny\"\n");
+                                 "task=17 msg=\"hello world\" q=\"a\\\"b=c\" empty=\"\" none= "
+                                 "bad_key=\"x\\ny\"\n");
 }
 
 Test(log, logf_formats_msg)
@@ -143,7 +148,7 @@ Test(log, long_value_is_cut_and_stays_valid)
     const char *v;
     json_t *j;
 
-    memset(big, '"', sizeof(big) - 1);  /* every byte doubles when escaped */
+    memset(big, '"', sizeof(big) - 1); /* every byte doubles when escaped */
     tw_log(TW_LOG_INFO, "big", "v", big, "after", "dropped", NULL);
     j = captured_json();
     cr_assert_leq(strlen(text), 8192);
@@ -162,8 +167,8 @@ Test(log, many_pairs_are_dropped_whole)
 
     memset(chunk, 'x', sizeof(chunk) - 1);
     /* Each pair is ~1 KiB; the ninth cannot fit and must vanish entirely, key included. */
-    tw_log(TW_LOG_INFO, "many", "a", chunk, "b", chunk, "c", chunk, "d", chunk, "e", chunk,
-           "f", chunk, "g", chunk, "h", chunk, "i", chunk, "j", chunk, NULL);
+    tw_log(TW_LOG_INFO, "many", "a", chunk, "b", chunk, "c", chunk, "d", chunk, "e", chunk, "f",
+           chunk, "g", chunk, "h", chunk, "i", chunk, "j", chunk, NULL);
     j = captured_json();
     cr_assert_not_null(json_object_get(j, "a"));
     cr_assert_leq(strlen(text), 8192);

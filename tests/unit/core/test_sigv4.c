@@ -64,7 +64,12 @@ Test(sigv4, aws_example_put_object)
           "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072" },
     };
     struct tw_sigv4_request req = {
-        "PUT", "/test$file.text", NULL, 0, h, 5,
+        "PUT",
+        "/test$file.text",
+        NULL,
+        0,
+        h,
+        5,
         "44ce7dd67c959e0d3524ffac1771dfbba87d2b6b4b4e99e42034a8b803f8b072"
     };
     struct tw_err err;
@@ -153,16 +158,21 @@ Test(sigv4, bad_input_is_an_error_not_a_signature)
     struct tw_err err;
     char url[1024], tiny[40];
 
-    cr_assert_eq(tw_sigv4_presign(&creds, &req, "https://" HOST, 0, EXAMPLE_TIME, url,
-                                  sizeof(url), &err), TW_EINVAL);
+    cr_assert_eq(
+        tw_sigv4_presign(&creds, &req, "https://" HOST, 0, EXAMPLE_TIME, url, sizeof(url), &err),
+        TW_EINVAL);
     cr_assert_eq(tw_sigv4_presign(&creds, &req, "https://" HOST, 604801, EXAMPLE_TIME, url,
-                                  sizeof(url), &err), TW_EINVAL);
-    cr_assert_eq(tw_sigv4_presign(&empty, &req, "https://" HOST, 60, EXAMPLE_TIME, url,
-                                  sizeof(url), &err), TW_EINVAL);
+                                  sizeof(url), &err),
+                 TW_EINVAL);
+    cr_assert_eq(
+        tw_sigv4_presign(&empty, &req, "https://" HOST, 60, EXAMPLE_TIME, url, sizeof(url), &err),
+        TW_EINVAL);
     cr_assert_eq(tw_sigv4_presign(&creds, &nohost, "https://" HOST, 60, EXAMPLE_TIME, url,
-                                  sizeof(url), &err), TW_EINVAL);
-    cr_assert_eq(tw_sigv4_presign(&creds, &req, "https://" HOST, 60, EXAMPLE_TIME, tiny,
-                                  sizeof(tiny), &err), TW_EINVAL);
+                                  sizeof(url), &err),
+                 TW_EINVAL);
+    cr_assert_eq(
+        tw_sigv4_presign(&creds, &req, "https://" HOST, 60, EXAMPLE_TIME, tiny, sizeof(tiny), &err),
+        TW_EINVAL);
     cr_assert_eq(tw_sigv4_authorization(&creds, &req, EXAMPLE_TIME, tiny, sizeof(tiny), &err),
                  TW_EINVAL);
 }

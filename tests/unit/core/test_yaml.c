@@ -37,7 +37,7 @@ Test(yaml, tree_shape_positions_and_order)
 
     cr_assert_eq(root->kind, TW_YAML_MAPPING);
     cr_assert_eq(root->n, 3);
-    cr_assert_str_eq(root->pairs[0].key->scalar, "zeta");    /* file order, not sorted */
+    cr_assert_str_eq(root->pairs[0].key->scalar, "zeta"); /* file order, not sorted */
     cr_assert_str_eq(root->pairs[1].key->scalar, "alpha");
     cr_assert_str_eq(root->pairs[2].key->scalar, "mid");
     cr_assert_eq(root->pairs[0].key->line, 2);
@@ -58,7 +58,7 @@ Test(yaml, tree_shape_positions_and_order)
     cr_assert_eq(tw_yaml_get(mid, "c")->n, 2);
     cr_assert_eq(tw_yaml_get(mid, "c")->items[1]->col, 22);
     cr_assert_null(tw_yaml_get(mid, "zzz"));
-    cr_assert_null(tw_yaml_get(alpha, "x"));   /* not a mapping */
+    cr_assert_null(tw_yaml_get(alpha, "x")); /* not a mapping */
     tw_yaml_destroy(root);
 }
 
@@ -96,31 +96,31 @@ Test(yaml, long_many_items)
 }
 
 struct bad {
-    char in[64];     /* YAML text */
-    char msg[120];   /* the whole message, or its beginning when it ends in '*' */
+    char in[64];   /* YAML text */
+    char msg[120]; /* the whole message, or its beginning when it ends in '*' */
 };
 
 ParameterizedTestParameters(yaml, rejects)
 {
     static struct bad cases[] = {
-        {"a: 1\nb: 2\na: 3\n", "t.yaml:3:1: a: duplicate key (first given at line 1)"},
-        {"x:\n  a: 1\n  a: 2\n", "t.yaml:3:3: a: duplicate key (first given at line 2)"},
-        {"x: {a: 1, a: 2}", "t.yaml:1:11: a: duplicate key (first given at line 1)"},
-        {"x: &base 1\n", "t.yaml:1:4: anchors (&base) are not supported; write the value out"},
-        {"x: &m {a: 1}\n", "t.yaml:1:4: anchors (&m) are not supported*"},
-        {"x: *y\n", "t.yaml:1:4: aliases (*y) are not supported; write the value out"},
-        {"x: !!int 1\n", "t.yaml:1:4: tags (tag:yaml.org,2002:int) are not supported"},
-        {"x: !custom [1]\n", "t.yaml:1:4: tags (!custom) are not supported"},
-        {"a: 1\n---\nb: 2\n", "t.yaml:2:1: only one document per file is supported*"},
-        {"? [a, b]\n: 1\n", "t.yaml:1:3: mapping keys must be plain strings"},
-        {"{[a]: 1}", "t.yaml:1:2: mapping keys must be plain strings"},
-        {"a: b: c\n", "t.yaml:1:5: mapping values are not allowed in this context"},
-        {"a: [1, 2\nb: 3\n", "t.yaml:2:2: did not find expected ',' or ']'*"},
-        {"a:\n  b: 1\n c: 2\n", "t.yaml:3:2: did not find expected key*"},
-        {"a: \"unterminated\n", "t.yaml:2:1: found unexpected end of stream*"},
-        {"a: \"nul\\0here\"\n", "t.yaml:1:4: NUL characters are not allowed"},
-        {"a: 1\nbc: \x01\n", "t.yaml:2:5: control characters are not allowed (byte 9)"},
-        {"a: 1\nb: \xc3\x28\n", "t.yaml:2:5: invalid trailing UTF-8 octet (byte 9)"},
+        { "a: 1\nb: 2\na: 3\n", "t.yaml:3:1: a: duplicate key (first given at line 1)" },
+        { "x:\n  a: 1\n  a: 2\n", "t.yaml:3:3: a: duplicate key (first given at line 2)" },
+        { "x: {a: 1, a: 2}", "t.yaml:1:11: a: duplicate key (first given at line 1)" },
+        { "x: &base 1\n", "t.yaml:1:4: anchors (&base) are not supported; write the value out" },
+        { "x: &m {a: 1}\n", "t.yaml:1:4: anchors (&m) are not supported*" },
+        { "x: *y\n", "t.yaml:1:4: aliases (*y) are not supported; write the value out" },
+        { "x: !!int 1\n", "t.yaml:1:4: tags (tag:yaml.org,2002:int) are not supported" },
+        { "x: !custom [1]\n", "t.yaml:1:4: tags (!custom) are not supported" },
+        { "a: 1\n---\nb: 2\n", "t.yaml:2:1: only one document per file is supported*" },
+        { "? [a, b]\n: 1\n", "t.yaml:1:3: mapping keys must be plain strings" },
+        { "{[a]: 1}", "t.yaml:1:2: mapping keys must be plain strings" },
+        { "a: b: c\n", "t.yaml:1:5: mapping values are not allowed in this context" },
+        { "a: [1, 2\nb: 3\n", "t.yaml:2:2: did not find expected ',' or ']'*" },
+        { "a:\n  b: 1\n c: 2\n", "t.yaml:3:2: did not find expected key*" },
+        { "a: \"unterminated\n", "t.yaml:2:1: found unexpected end of stream*" },
+        { "a: \"nul\\0here\"\n", "t.yaml:1:4: NUL characters are not allowed" },
+        { "a: 1\nbc: \x01\n", "t.yaml:2:5: control characters are not allowed (byte 9)" },
+        { "a: 1\nb: \xc3\x28\n", "t.yaml:2:5: invalid trailing UTF-8 octet (byte 9)" },
     };
 
     return cr_make_param_array(struct bad, cases, sizeof(cases) / sizeof(cases[0]));
@@ -133,8 +133,8 @@ ParameterizedTest(struct bad *c, yaml, rejects)
     size_t len = strlen(c->msg);
 
     tw_err_clear(&err);
-    cr_assert_eq(tw_yaml_parse(c->in, strlen(c->in), "t.yaml", &n, &err), TW_EINVAL,
-                 "accepted: %s", c->in);
+    cr_assert_eq(tw_yaml_parse(c->in, strlen(c->in), "t.yaml", &n, &err), TW_EINVAL, "accepted: %s",
+                 c->in);
     cr_assert_eq(n, (struct tw_yaml_node *)1, "output written on error");
     if (c->msg[len - 1] == '*')
         cr_assert(strncmp(err.msg, c->msg, len - 1) == 0, "got \"%s\", want \"%s\"", err.msg,
@@ -173,21 +173,21 @@ Test(yaml, scalar_helpers)
     char buf[80];
 
     cr_assert(tw_yaml_as_uint(it[0], &v) && v == 12);
-    cr_assert(tw_yaml_as_uint(it[1], &v) && v == 34);     /* callers check ->plain */
+    cr_assert(tw_yaml_as_uint(it[1], &v) && v == 34); /* callers check ->plain */
     cr_assert(!tw_yaml_as_uint(it[2], &v));
     cr_assert(!tw_yaml_as_uint(it[3], &v));
     cr_assert(tw_yaml_as_uint(it[4], &v) && v == UINT64_MAX);
-    cr_assert(!tw_yaml_as_uint(it[5], &v));                /* overflow */
+    cr_assert(!tw_yaml_as_uint(it[5], &v)); /* overflow */
     cr_assert(!tw_yaml_as_uint(it[6], &v));
     cr_assert(!tw_yaml_as_uint(it[14], &v));
     cr_assert(tw_yaml_as_bool(it[7], &b) && b);
     cr_assert(tw_yaml_as_bool(it[8], &b) && !b);
-    cr_assert(!tw_yaml_as_bool(it[9], &b));               /* quoted: a string */
-    cr_assert(!tw_yaml_as_bool(it[10], &b));              /* YAML 1.1 only */
+    cr_assert(!tw_yaml_as_bool(it[9], &b));  /* quoted: a string */
+    cr_assert(!tw_yaml_as_bool(it[10], &b)); /* YAML 1.1 only */
     cr_assert(tw_yaml_is_null(it[11]));
     cr_assert(tw_yaml_is_null(it[12]));
     cr_assert(!tw_yaml_is_null(it[13]));
-    cr_assert(!tw_yaml_is_null(it[6]));                   /* '' is an empty string */
+    cr_assert(!tw_yaml_is_null(it[6])); /* '' is an empty string */
     cr_assert_str_eq(tw_yaml_describe(it[0], buf, sizeof(buf)), "\"12\"");
     cr_assert_str_eq(tw_yaml_describe(it[12], buf, sizeof(buf)), "nothing");
     cr_assert_str_eq(tw_yaml_describe(it[14], buf, sizeof(buf)), "a mapping");

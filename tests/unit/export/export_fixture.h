@@ -202,7 +202,7 @@ static inline size_t csv_col(const struct csv_doc *doc, const char *name)
 static inline struct tw_export_job xfx_job(struct xfx *f, const char *index, const char *format,
                                            const char *source, int64_t chain)
 {
-    struct tw_export_job job = {0};
+    struct tw_export_job job = { 0 };
 
     job.plugin = tw_plugin_registry_find(f->reg, index);
     cr_assert_not_null(job.plugin, "no plugin for %s", index);

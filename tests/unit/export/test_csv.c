@@ -21,8 +21,7 @@ TestSuite(csv, .init = setup, .fini = teardown, .timeout = 20);
 
 Test(csv, header_and_rfc4180_shape)
 {
-    static const char header[] =
-        "id,name,code,amount,ratio,active,day,at,item_tag,item_weight\r\n";
+    static const char header[] = "id,name,code,amount,ratio,active,day,at,item_tag,item_weight\r\n";
     struct tw_export_job job = xfx_job(&f, "fixture", "csv", "rows=12", 1764);
     struct tw_export_stats st;
     struct csv_doc doc;
@@ -49,11 +48,13 @@ Test(csv, quoting_doubling_and_formula_guard)
     struct tw_export_stats st;
     char *text = xfx_run(&job, &st);
 
-    cr_assert(strstr(text, "\r\n1,plain,K-1,-37.66,0.25,true,2026-01-02,2026-05-26T12:00:01Z,t0,0\r\n"),
-              "%s", text);
+    cr_assert(
+        strstr(text, "\r\n1,plain,K-1,-37.66,0.25,true,2026-01-02,2026-05-26T12:00:01Z,t0,0\r\n"),
+        "%s", text);
     cr_assert(strstr(text, "\r\n2,\"with, comma\",K-1,-25.32,0.5,false,"), "%s", text);
     cr_assert(strstr(text, "\r\n3,\"with \"\"quote\"\"\",K-1,-12.98,0.75,true,2026-01-04,"
-                           "2026-05-26T12:00:03Z,,\r\n"), "%s", text);
+                           "2026-05-26T12:00:03Z,,\r\n"),
+              "%s", text);
     cr_assert(strstr(text, "\r\n4,\"two\nlines\",K-1,-0.64,1,false,"), "%s", text);
     cr_assert(strstr(text, "\r\n5,'=SUM(A1:A9),K-1,11.70,1.25,"), "%s", text);
     cr_assert(strstr(text, "\r\n6,'-minus,K-1,24.04,"), "%s", text);
@@ -76,7 +77,8 @@ Test(csv, items_repeat_the_record_columns)
 
     /* Record 2 has two elements: two rows, identical up to the element columns. */
     cr_assert(strstr(text, "2026-05-26T12:00:02Z,t0,0\r\n2,\"with, comma\",K-1,-25.32,0.5,false,"
-                           "2026-01-03,2026-05-26T12:00:02Z,t1,10\r\n"), "%s", text);
+                           "2026-01-03,2026-05-26T12:00:02Z,t1,10\r\n"),
+              "%s", text);
     free(text);
 }
 
@@ -106,11 +108,12 @@ Test(csv, item_column_names)
 Test(csv, a_huge_cell_across_buffer_flushes)
 {
     /* Record columns bigger than the stream buffer still repeat correctly per element. */
-    static const struct tw_field sub[] = {{.name = "n", .type = TW_FIELD_INT}, {0}};
+    static const struct tw_field sub[] = { { .name = "n", .type = TW_FIELD_INT }, { 0 } };
     static const struct tw_field fields[] = {
-        {.name = "big", .type = TW_FIELD_TEXT},
-        {.name = "l", .type = TW_FIELD_LIST, .flags = TW_FIELD_NESTED, .nested = sub},
-        {0}};
+        { .name = "big", .type = TW_FIELD_TEXT },
+        { .name = "l", .type = TW_FIELD_LIST, .flags = TW_FIELD_NESTED, .nested = sub },
+        { 0 }
+    };
     struct tw_record *r;
     struct tw_out out;
     struct tw_err err;

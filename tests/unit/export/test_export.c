@@ -130,7 +130,7 @@ Test(export, plugin_errors_name_the_plugin)
 Test(export, pushdown_is_reported_and_chain_is_the_jobs)
 {
     struct tw_export_job job = xfx_job(&f, "fixture", "csv", "rows=10", 1764);
-    struct tw_value v = {.i = 6};
+    struct tw_value v = { .i = 6 };
     struct tw_export_stats st;
     struct tw_query q;
     struct tw_err err;
@@ -169,8 +169,7 @@ Test(export, a_crashing_plugin_kills_only_its_process)
     cr_assert_eq(waitpid(pid, &status, 0), pid);
     cr_assert(!(WIFEXITED(status) && WEXITSTATUS(status) == 0), "the child should have died");
     /* SIGSEGV normally; under AddressSanitizer (abort_on_error) the crash arrives as SIGABRT. */
-    cr_assert(WIFSIGNALED(status) ? WTERMSIG(status) == SIGSEGV || WTERMSIG(status) == SIGABRT
-                                  : 1);
+    cr_assert(WIFSIGNALED(status) ? WTERMSIG(status) == SIGSEGV || WTERMSIG(status) == SIGABRT : 1);
     cr_assert_eq(access(TW_BUILD_DIR "/nonexistent", F_OK), -1);
     /* Only a temp file can be left; it never becomes a result, and sweeping removes it. */
     tw_result_sweep(f.dir);
@@ -207,7 +206,7 @@ Test(export, out_of_tree_plugin_builds_loads_and_exports)
 
 Test(export, job_validation)
 {
-    struct tw_export_job job = {0};
+    struct tw_export_job job = { 0 };
     struct tw_export_stats st;
     struct tw_err err;
 

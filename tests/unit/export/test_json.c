@@ -22,8 +22,9 @@ static void teardown(void)
 TestSuite(json, .init = setup, .fini = teardown, .timeout = 20);
 
 static const char *const names[] = {
-    "plain", "with, comma", "with \"quote\"", "two\nlines", "=SUM(A1:A9)", "-minus",
-    "Zoë ✓ ünïcode", "", "tab\tinside", "back\\slash", "+plus", "@at",
+    "plain",       "with, comma", "with \"quote\"", "two\nlines",
+    "=SUM(A1:A9)", "-minus",      "Zoë ✓ ünïcode",  "",
+    "tab\tinside", "back\\slash", "+plus",          "@at",
 };
 
 Test(json, parses_back_field_by_field)
@@ -44,9 +45,10 @@ Test(json, parses_back_field_by_field)
     cr_assert(json_is_array(doc));
     cr_assert_eq(json_array_size(doc), 30);
     cr_assert_str_eq(st.file, "Fixture_Export-12345.json");
-    json_array_foreach(doc, i, o) {
-        static const char *const order[] = {"id", "name", "code", "amount", "ratio",
-                                            "active", "day", "at", "tags"};
+    json_array_foreach(doc, i, o)
+    {
+        static const char *const order[] = { "id",     "name", "code", "amount", "ratio",
+                                             "active", "day",  "at",   "tags" };
         k = 0;
         id = (long)i + 1;
         json_object_foreach(o, key, v) /* keys in column order */
@@ -55,8 +57,7 @@ Test(json, parses_back_field_by_field)
         if (id % 7 == 0)
             cr_assert(json_is_null(json_object_get(o, "name")));
         else
-            cr_assert_str_eq(json_string_value(json_object_get(o, "name")),
-                             names[(id - 1) % 12]);
+            cr_assert_str_eq(json_string_value(json_object_get(o, "name")), names[(id - 1) % 12]);
         /* Money is a JSON number with two decimals; read it back through its text. */
         cr_assert(json_is_real(json_object_get(o, "amount")));
         cr_assert_float_eq(json_real_value(json_object_get(o, "amount")),
@@ -68,9 +69,8 @@ Test(json, parses_back_field_by_field)
         cr_assert_eq(strlen(json_string_value(json_object_get(o, "day"))), 10);
         cr_assert_eq(json_array_size(json_object_get(o, "tags")), (size_t)(id % 3));
         if (id % 3 == 2)
-            cr_assert_eq(json_integer_value(
-                             json_object_get(json_array_get(json_object_get(o, "tags"), 1),
-                                             "weight")),
+            cr_assert_eq(json_integer_value(json_object_get(
+                             json_array_get(json_object_get(o, "tags"), 1), "weight")),
                          10);
     }
     /* Money keeps its two decimals in the text itself. */
@@ -97,7 +97,7 @@ Test(json, zero_records_is_an_empty_array)
 
 Test(json, control_bytes_are_escaped)
 {
-    static const struct tw_field fields[] = {{.name = "s", .type = TW_FIELD_TEXT}, {0}};
+    static const struct tw_field fields[] = { { .name = "s", .type = TW_FIELD_TEXT }, { 0 } };
     static const char raw[] = "a\x01\x1f\b\f\"\\\x7f/é";
     struct tw_record *r;
     struct tw_out out;

@@ -142,8 +142,8 @@ Test(out, a_full_disk_is_named_as_such_and_sticks)
         tw_out_write(&out, block, sizeof(block));
     cr_assert_eq(tw_out_status(&out), TW_EIO);
     cr_assert_eq(tw_out_finish(&out, &bytes, sha, &err), TW_EIO);
-    cr_assert_str_eq(err.msg,
-                     "results: disk full writing /var/r/User_Export-1.csv (No space left on device)");
+    cr_assert_str_eq(
+        err.msg, "results: disk full writing /var/r/User_Export-1.csv (No space left on device)");
     tw_out_fini(&out);
     close(fd);
 }

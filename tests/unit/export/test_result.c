@@ -80,7 +80,7 @@ Test(result, disk_full_fails_and_publishes_nothing)
     pid = fork();
     cr_assert_neq(pid, -1);
     if (pid == 0) {
-        struct rlimit rl = {.rlim_cur = 1 << 20, .rlim_max = 1 << 20};
+        struct rlimit rl = { .rlim_cur = 1 << 20, .rlim_max = 1 << 20 };
         struct tw_export_stats st;
         struct tw_err err;
         int ret;

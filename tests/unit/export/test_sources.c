@@ -82,17 +82,17 @@ struct idx {
     const char *index;
     const char *table;
     const char *filter;
-    int rows_1764;    /* records of chain 1764 */
+    int rows_1764;     /* records of chain 1764 */
     int csv_rows_1764; /* CSV data rows (transactions: one per item) */
 };
 
 static const struct idx indexes[] = {
-    {"users", "users", "1", 3, 3},
-    {"transactions", "transactions", "1", 3, 5},
-    {"vouchers", "vouchers", "deleted = 0", 2, 2},
-    {"wallet-ledger", "wallet_ledger", "1", 2, 2},
-    {"products", "products", "1", 2, 2},
-    {"product-variants", "product_variants", "1", 2, 2},
+    { "users", "users", "1", 3, 3 },
+    { "transactions", "transactions", "1", 3, 5 },
+    { "vouchers", "vouchers", "deleted = 0", 2, 2 },
+    { "wallet-ledger", "wallet_ledger", "1", 2, 2 },
+    { "products", "products", "1", 2, 2 },
+    { "product-variants", "product_variants", "1", 2, 2 },
 };
 
 /* The expected export text of column c of the current row of st, by field type ("" = null). */
@@ -138,9 +138,7 @@ static void check_json(json_t *v, sqlite3_stmt *st, int c, uint32_t type, const 
         cr_assert(json_is_boolean(v), "%s", what);
         cr_assert_eq(json_is_true(v), sqlite3_column_int64(st, c) != 0, "%s", what);
         break;
-    default:
-        cr_assert_str_eq(json_string_value(v), want, "%s", what);
-        break;
+    default: cr_assert_str_eq(json_string_value(v), want, "%s", what); break;
     }
 }
 
@@ -227,8 +225,8 @@ Test(sources, csv_matches_the_database_field_by_field)
                               "%s row %zu col %s: guarded %s, got %s", ix->index, row,
                               doc.rows[0][c], want, doc.rows[row][c]);
                 else
-                    cr_assert_str_eq(doc.rows[row][c], want, "%s row %zu col %s", ix->index,
-                                     row, doc.rows[0][c]);
+                    cr_assert_str_eq(doc.rows[row][c], want, "%s row %zu col %s", ix->index, row,
+                                     doc.rows[0][c]);
             }
             row++;
         }
@@ -289,8 +287,8 @@ Test(sources, json_matches_the_database_field_by_field)
                     continue;
                 }
                 for (j = 0; fd->nested[j].name != NULL; j++)
-                    check_json(json_object_get(json_array_get(v, item), fd->nested[j].name), q,
-                               c++, fd->nested[j].type, fd->nested[j].name);
+                    check_json(json_object_get(json_array_get(v, item), fd->nested[j].name), q, c++,
+                               fd->nested[j].type, fd->nested[j].name);
                 item++;
             }
         }
@@ -304,7 +302,7 @@ Test(sources, json_matches_the_database_field_by_field)
 
 Test(sources, other_chain_sees_only_its_rows)
 {
-    static const int ids_1765[] = {2, 11, 22, 31, 41, 51};
+    static const int ids_1765[] = { 2, 11, 22, 31, 41, 51 };
     size_t k;
 
     for (k = 0; k < sizeof(indexes) / sizeof(indexes[0]); k++) {
@@ -318,8 +316,8 @@ Test(sources, other_chain_sees_only_its_rows)
         doc = json_loads(text, 0, NULL);
         cr_assert_eq(json_array_size(doc), 1, "%s", indexes[k].index);
         cr_assert_eq(st.total, 1);
-        cr_assert_eq(json_integer_value(json_object_get(json_array_get(doc, 0), "id")),
-                     ids_1765[k], "%s: %s", indexes[k].index, text);
+        cr_assert_eq(json_integer_value(json_object_get(json_array_get(doc, 0), "id")), ids_1765[k],
+                     "%s: %s", indexes[k].index, text);
         json_decref(doc);
         free(text);
     }
@@ -334,8 +332,12 @@ Test(sources, transactions_items_in_position_order)
     json_t *items = json_object_get(json_array_get(doc, 0), "items");
 
     cr_assert_eq(json_array_size(items), 3);
-    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 0), "retailer_product_code")), "SKU-1");
-    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(items, 2), "retailer_product_code")), "SKU-3");
+    cr_assert_str_eq(
+        json_string_value(json_object_get(json_array_get(items, 0), "retailer_product_code")),
+        "SKU-1");
+    cr_assert_str_eq(
+        json_string_value(json_object_get(json_array_get(items, 2), "retailer_product_code")),
+        "SKU-3");
     cr_assert_eq(json_array_size(json_object_get(json_array_get(doc, 1), "items")), 0);
     json_decref(doc);
     free(text);
@@ -344,9 +346,9 @@ Test(sources, transactions_items_in_position_order)
 Test(sources, pushdown_runs_in_sql)
 {
     struct tw_export_job job = xfx_job(&f, "users", "csv", db_path, 1764);
-    struct tw_value nl = {.s = "NL", .len = 2};
-    struct tw_value neil = {.s = "NEIL", .len = 4};
-    struct tw_value de = {.s = "DE", .len = 2};
+    struct tw_value nl = { .s = "NL", .len = 2 };
+    struct tw_value neil = { .s = "NEIL", .len = 4 };
+    struct tw_value de = { .s = "DE", .len = 2 };
     struct tw_export_stats st;
     struct tw_query q;
     struct tw_err err;
@@ -392,7 +394,7 @@ Test(sources, missing_database_says_so)
     struct tw_err err;
 
     cr_assert_eq(tw_export_run(&job, &st, &err), TW_ESOURCE);
-    cr_assert_str_eq(err.msg,
-                     "plugin transactions: source database unavailable: unable to open database file");
+    cr_assert_str_eq(
+        err.msg, "plugin transactions: source database unavailable: unable to open database file");
     cr_assert_eq(xfx_count_files(f.dir), 1, "only retail.db");
 }

@@ -36,7 +36,7 @@ static const char *const hostile[] = {
 /* What the JSON export writer writes for s: the text between "s": and the closing brace. */
 static char *via_export(const char *s, size_t n)
 {
-    static const struct tw_field fields[] = {{.name = "s", .type = TW_FIELD_TEXT}, {0}};
+    static const struct tw_field fields[] = { { .name = "s", .type = TW_FIELD_TEXT }, { 0 } };
     char path[] = "/tmp/tw_text_XXXXXX";
     struct tw_record *r;
     struct tw_out out;
@@ -182,7 +182,7 @@ Test(text_layer, invalid_utf8_refused_by_records_replaced_by_the_log)
         "ab\xe2\x9c",       /* cut in the middle */
         "\xff",
     };
-    static const struct tw_field fields[] = {{.name = "s", .type = TW_FIELD_TEXT}, {0}};
+    static const struct tw_field fields[] = { { .name = "s", .type = TW_FIELD_TEXT }, { 0 } };
     struct tw_record *r;
     struct tw_err err;
     json_t *j;

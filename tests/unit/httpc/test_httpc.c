@@ -19,8 +19,8 @@
 struct receiver {
     struct evhttp *http;
     unsigned port;
-    int answer;             /* status to answer */
-    int seen;               /* requests received */
+    int answer; /* status to answer */
+    int seen;   /* requests received */
     char last_body[256];
     char last_sig[128];
 };
@@ -85,8 +85,8 @@ static void post(struct tw_httpc *c, const char *url, bool allow_private, long t
 {
     static const char *const headers[] = { "Content-Type: application/json",
                                            "X-Test-Sig: t=1,v1=ab", NULL };
-    struct tw_httpc_req req = { url, headers, "{\"event\":\"task.done\"}", 21, timeout_ms,
-                                allow_private };
+    struct tw_httpc_req req = { url, headers,    "{\"event\":\"task.done\"}",
+                                21,  timeout_ms, allow_private };
     struct tw_err err;
 
     cr_assert_eq(tw_httpc_post(c, &req, on_done, o, &err), TW_OK, "%s", err.msg);
@@ -216,15 +216,36 @@ Test(httpc, hanging_peers_time_out_and_never_hold_the_loop)
 
 Test(httpc, private_address_table)
 {
-    static const struct { const char *a; bool bad; } cases[] = {
-        { "127.0.0.1", true }, { "127.255.1.2", true }, { "10.0.0.1", true },
-        { "172.16.0.1", true }, { "172.31.255.255", true }, { "172.32.0.1", false },
-        { "192.168.1.1", true }, { "169.254.169.254", true }, { "100.64.0.1", true },
-        { "0.0.0.0", true }, { "224.0.0.1", true }, { "255.255.255.255", true },
-        { "8.8.8.8", false }, { "93.184.216.34", false }, { "::1", true }, { "::", true },
-        { "fe80::1", true }, { "fd00::1", true }, { "fc00::1", true }, { "ff02::1", true },
-        { "::ffff:127.0.0.1", true }, { "::ffff:10.1.2.3", true }, { "::ffff:8.8.8.8", false },
-        { "2001:4860:4860::8888", false }, { "example.com", false }, { "", false },
+    static const struct {
+        const char *a;
+        bool bad;
+    } cases[] = {
+        { "127.0.0.1", true },
+        { "127.255.1.2", true },
+        { "10.0.0.1", true },
+        { "172.16.0.1", true },
+        { "172.31.255.255", true },
+        { "172.32.0.1", false },
+        { "192.168.1.1", true },
+        { "169.254.169.254", true },
+        { "100.64.0.1", true },
+        { "0.0.0.0", true },
+        { "224.0.0.1", true },
+        { "255.255.255.255", true },
+        { "8.8.8.8", false },
+        { "93.184.216.34", false },
+        { "::1", true },
+        { "::", true },
+        { "fe80::1", true },
+        { "fd00::1", true },
+        { "fc00::1", true },
+        { "ff02::1", true },
+        { "::ffff:127.0.0.1", true },
+        { "::ffff:10.1.2.3", true },
+        { "::ffff:8.8.8.8", false },
+        { "2001:4860:4860::8888", false },
+        { "example.com", false },
+        { "", false },
     };
     const char *why;
 

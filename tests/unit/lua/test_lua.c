@@ -26,7 +26,7 @@
 #define SHIPPED TW_SOURCE_DIR "/lua"
 #define RUN_START 1779796800 /* 2026-05-26T12:00:00Z */
 
-static const struct tw_lua_limits limits = {.max_memory = 8u << 20, .max_instructions = 1000000};
+static const struct tw_lua_limits limits = { .max_memory = 8u << 20, .max_instructions = 1000000 };
 
 static struct tw_lua *vm;
 static char dir[64];
@@ -84,29 +84,29 @@ static double now_s(void)
 /* ---------------------------------------------------------------- records */
 
 static const struct tw_field money_fields[] = {
-    {.name = "total_value", .type = TW_FIELD_MONEY, .flags = TW_FIELD_FILTERABLE},
-    {0},
+    { .name = "total_value", .type = TW_FIELD_MONEY, .flags = TW_FIELD_FILTERABLE },
+    { 0 },
 };
 
 static const struct tw_field item_fields[] = {
-    {.name = "sku", .type = TW_FIELD_KEYWORD},
-    {.name = "qty", .type = TW_FIELD_INT},
-    {.name = "basket_price", .type = TW_FIELD_MONEY},
-    {0},
+    { .name = "sku", .type = TW_FIELD_KEYWORD },
+    { .name = "qty", .type = TW_FIELD_INT },
+    { .name = "basket_price", .type = TW_FIELD_MONEY },
+    { 0 },
 };
 
 static const struct tw_field all_fields[] = {
-    {.name = "id", .type = TW_FIELD_INT},
-    {.name = "amount", .type = TW_FIELD_MONEY},
-    {.name = "ratio", .type = TW_FIELD_NUMBER},
-    {.name = "code", .type = TW_FIELD_KEYWORD},
-    {.name = "name", .type = TW_FIELD_TEXT},
-    {.name = "active", .type = TW_FIELD_BOOL},
-    {.name = "day", .type = TW_FIELD_DATE},
-    {.name = "at", .type = TW_FIELD_DATETIME},
-    {.name = "items", .type = TW_FIELD_LIST, .flags = TW_FIELD_NESTED, .nested = item_fields},
-    {.name = "note", .type = TW_FIELD_TEXT},
-    {0},
+    { .name = "id", .type = TW_FIELD_INT },
+    { .name = "amount", .type = TW_FIELD_MONEY },
+    { .name = "ratio", .type = TW_FIELD_NUMBER },
+    { .name = "code", .type = TW_FIELD_KEYWORD },
+    { .name = "name", .type = TW_FIELD_TEXT },
+    { .name = "active", .type = TW_FIELD_BOOL },
+    { .name = "day", .type = TW_FIELD_DATE },
+    { .name = "at", .type = TW_FIELD_DATETIME },
+    { .name = "items", .type = TW_FIELD_LIST, .flags = TW_FIELD_NESTED, .nested = item_fields },
+    { .name = "note", .type = TW_FIELD_TEXT },
+    { 0 },
 };
 
 static struct tw_record *money_record(int64_t minor)
@@ -161,22 +161,23 @@ struct fault {
 };
 
 static struct fault faults[] = {
-    {"infinite_loop", false, "segments/infinite_loop.lua:3:", "instruction budget"},
-    {"loop_in_pcall", false, "segments/loop_in_pcall.lua:5:", "instruction budget"},
-    {"memory_bomb", false, "segments/memory_bomb.lua:5:", "out of memory"},
-    {"memory_bomb_caught", false, "segments/memory_bomb_caught.lua:6:", "out of memory"},
-    {"os_execute", false, "segments/os_execute.lua:3:", "global 'os'"},
-    {"io_open", false, "segments/io_open.lua:3:", "global 'io'"},
-    {"load_bytecode", false, "segments/load_bytecode.lua:3:", "field 'dump'"},
-    {"require", false, "segments/require.lua:3:", "global 'require'"},
-    {"wrong_return", false, "segments/wrong_return.lua:2:", "match must return a boolean, "
-                                                             "not string"},
-    {"runtime_error", false, "segments/runtime_error.lua:4:", "attempt to compare"},
-    {"gc_finalizer", false, "segments/gc_finalizer.lua:3:", "__gc"},
-    {"error_at_load", true, "segments/error_at_load.lua:3:", "attempt to index a nil value"},
-    {"syntax_error", true, "segments/syntax_error.lua:4:", "unexpected symbol"},
-    {"no_match", true, "segments/no_match.lua: ", "does not define function match"},
-    {"loop_at_load", true, "segments/loop_at_load.lua:3:", "instruction budget"},
+    { "infinite_loop", false, "segments/infinite_loop.lua:3:", "instruction budget" },
+    { "loop_in_pcall", false, "segments/loop_in_pcall.lua:5:", "instruction budget" },
+    { "memory_bomb", false, "segments/memory_bomb.lua:5:", "out of memory" },
+    { "memory_bomb_caught", false, "segments/memory_bomb_caught.lua:6:", "out of memory" },
+    { "os_execute", false, "segments/os_execute.lua:3:", "global 'os'" },
+    { "io_open", false, "segments/io_open.lua:3:", "global 'io'" },
+    { "load_bytecode", false, "segments/load_bytecode.lua:3:", "field 'dump'" },
+    { "require", false, "segments/require.lua:3:", "global 'require'" },
+    { "wrong_return", false, "segments/wrong_return.lua:2:",
+      "match must return a boolean, "
+      "not string" },
+    { "runtime_error", false, "segments/runtime_error.lua:4:", "attempt to compare" },
+    { "gc_finalizer", false, "segments/gc_finalizer.lua:3:", "__gc" },
+    { "error_at_load", true, "segments/error_at_load.lua:3:", "attempt to index a nil value" },
+    { "syntax_error", true, "segments/syntax_error.lua:4:", "unexpected symbol" },
+    { "no_match", true, "segments/no_match.lua: ", "does not define function match" },
+    { "loop_at_load", true, "segments/loop_at_load.lua:3:", "instruction budget" },
 };
 
 ParameterizedTestParameters(lua, fixture_fails_cleanly)
@@ -192,8 +193,9 @@ static void check_works(struct tw_lua *l)
     bool match = false;
     int ref;
 
-    cr_assert_eq(tw_lua_rule_load(l, SHIPPED "/segments/high_value.lua", "{\"min_spend\": 10}",
-                                  &ref, &err), TW_OK, "%s", err.msg);
+    cr_assert_eq(
+        tw_lua_rule_load(l, SHIPPED "/segments/high_value.lua", "{\"min_spend\": 10}", &ref, &err),
+        TW_OK, "%s", err.msg);
     cr_assert_eq(tw_lua_rule_call(l, ref, r, &match, &err), TW_OK, "%s", err.msg);
     cr_assert(match);
     tw_record_destroy(r);
@@ -254,7 +256,8 @@ Test(lua, the_sandbox_has_only_the_allowed_libraries)
     struct tw_err err;
     bool match = false;
     int ref;
-    const char *p = script("segments/probe.lua",
+    const char *p = script(
+        "segments/probe.lua",
         "function match(r, p)\n"
         "  assert(io == nil and os == nil and debug == nil and package == nil)\n"
         "  assert(coroutine == nil, 'coroutine')\n"
@@ -314,25 +317,23 @@ Test(lua, load_errors)
     struct tw_err err;
     int ref;
 
-    cr_assert_eq(tw_lua_rule_load(vm, FIXTURE("no_such_script"), NULL, &ref, &err),
-                 TW_ENOTFOUND);
+    cr_assert_eq(tw_lua_rule_load(vm, FIXTURE("no_such_script"), NULL, &ref, &err), TW_ENOTFOUND);
     cr_assert(strstr(err.msg, "segments/no_such_script.lua"), "%s", err.msg);
     cr_assert_eq(tw_lua_rule_load(vm, SHIPPED "/segments/high_value.lua", "{bad", &ref, &err),
                  TW_EINVAL);
-    cr_assert_eq(tw_lua_format_load(vm, FIXTURE("high_value_missing"), &ref, &err),
-                 TW_ENOTFOUND);
+    cr_assert_eq(tw_lua_format_load(vm, FIXTURE("high_value_missing"), &ref, &err), TW_ENOTFOUND);
     /* A rule is not a formatter, and refs are checked. */
-    cr_assert_eq(tw_lua_rule_load(vm, SHIPPED "/segments/high_value.lua", NULL, &ref, &err),
-                 TW_OK, "%s", err.msg);
-    cr_assert_eq(tw_lua_format_footer(vm, ref, &(const char *){NULL}, &(size_t){0}, &err),
+    cr_assert_eq(tw_lua_rule_load(vm, SHIPPED "/segments/high_value.lua", NULL, &ref, &err), TW_OK,
+                 "%s", err.msg);
+    cr_assert_eq(tw_lua_format_footer(vm, ref, &(const char *){ NULL }, &(size_t){ 0 }, &err),
                  TW_EINVAL);
-    cr_assert_eq(tw_lua_rule_call(vm, ref + 1, NULL, &(bool){false}, &err), TW_EINVAL);
-    cr_assert_eq(tw_lua_rule_call(vm, -1, NULL, &(bool){false}, &err), TW_EINVAL);
+    cr_assert_eq(tw_lua_rule_call(vm, ref + 1, NULL, &(bool){ false }, &err), TW_EINVAL);
+    cr_assert_eq(tw_lua_rule_call(vm, -1, NULL, &(bool){ false }, &err), TW_EINVAL);
 }
 
 Test(lua, tiny_memory_cap_fails_at_create)
 {
-    struct tw_lua_limits tiny = {.max_memory = 4096, .max_instructions = 1000};
+    struct tw_lua_limits tiny = { .max_memory = 4096, .max_instructions = 1000 };
     struct tw_lua *l = NULL;
     struct tw_err err;
 
@@ -445,8 +446,8 @@ Test(lua, record_fields_and_formatter_calls)
     int ret;
 
     cr_assert_eq(tw_record_create(all_fields, &r, &err), TW_OK);
-    cr_assert_eq(tw_lua_format_load(vm, script("formats/describe.lua", describe_src), &ref,
-                                    &err), TW_OK, "%s", err.msg);
+    cr_assert_eq(tw_lua_format_load(vm, script("formats/describe.lua", describe_src), &ref, &err),
+                 TW_OK, "%s", err.msg);
     ret = tw_lua_format_header(vm, ref, all_fields, &out, &len, &err);
     expect_out(ret, &err, out, len,
                "id:int amount:money ratio:number code:keyword name:text active:bool day:date "
@@ -516,26 +517,26 @@ Test(lua, params_reach_lua_typed)
     bool match = false;
     int ref;
     const char *p = script("segments/params.lua",
-        "function match(r, p)\n"
-        "  assert(math.type(p.n) == 'integer' and p.n == 3, 'n')\n"
-        "  assert(math.type(p.f) == 'float' and p.f == 1.5, 'f')\n"
-        "  assert(p.s == 'x' and p.b == true and p.no == false, 's b no')\n"
-        "  assert(p.z == tw.null, 'z')\n"
-        "  assert(#p.a == 3 and p.a[1] == 1 and p.a[3].k == 'v', 'a')\n"
-        "  assert(p.o.q.r == 1, 'o')\n"
-        "  return true\n"
-        "end\n");
+                           "function match(r, p)\n"
+                           "  assert(math.type(p.n) == 'integer' and p.n == 3, 'n')\n"
+                           "  assert(math.type(p.f) == 'float' and p.f == 1.5, 'f')\n"
+                           "  assert(p.s == 'x' and p.b == true and p.no == false, 's b no')\n"
+                           "  assert(p.z == tw.null, 'z')\n"
+                           "  assert(#p.a == 3 and p.a[1] == 1 and p.a[3].k == 'v', 'a')\n"
+                           "  assert(p.o.q.r == 1, 'o')\n"
+                           "  return true\n"
+                           "end\n");
 
     cr_assert_eq(tw_lua_rule_load(vm, p,
                                   "{\"n\": 3, \"f\": 1.5, \"s\": \"x\", \"b\": true, \"no\": "
                                   "false, \"z\": null, \"a\": [1, 2, {\"k\": \"v\"}], \"o\": "
                                   "{\"q\": {\"r\": 1}}}",
-                                  &ref, &err), TW_OK, "%s", err.msg);
+                                  &ref, &err),
+                 TW_OK, "%s", err.msg);
     cr_assert_eq(tw_lua_rule_call(vm, ref, r, &match, &err), TW_OK, "%s", err.msg);
     cr_assert(match);
     /* No params: an empty table. */
-    cr_assert_eq(tw_lua_rule_load(vm, SHIPPED "/segments/high_value.lua", NULL, &ref, &err),
-                 TW_OK);
+    cr_assert_eq(tw_lua_rule_load(vm, SHIPPED "/segments/high_value.lua", NULL, &ref, &err), TW_OK);
     cr_assert_eq(tw_lua_rule_call(vm, ref, r, &match, &err), TW_OK, "%s", err.msg);
     cr_assert(match);
     tw_record_destroy(r);
@@ -553,7 +554,8 @@ Test(lua, tw_helpers)
     int hello = 0;
     FILE *log = tmpfile();
     int ref;
-    const char *p = script("segments/helpers.lua",
+    const char *p = script(
+        "segments/helpers.lua",
         "function match(r, p)\n"
         "  assert(tw.now() == 1779796800 and math.type(tw.now()) == 'integer', 'now')\n"
         "  assert(tw.format_time(1779796800) == '2026-05-26T12:00:00Z', 'format_time')\n"
@@ -602,7 +604,8 @@ Test(lua, tw_json_encodes_in_column_order)
     struct tw_err err;
     bool match = false;
     int ref;
-    const char *p = script("segments/json.lua",
+    const char *p = script(
+        "segments/json.lua",
         "local F = { {name='b', type='money'}, {name='a', type='text'},\n"
         "            {name='l', type='list', fields={ {name='x', type='int'} }},\n"
         "            {name='n', type='int'} }\n"
@@ -635,7 +638,8 @@ Test(lua, tw_json_with_fields_refuses_what_is_not_a_record)
     struct tw_err err;
     bool match = false;
     int ref;
-    const char *p = script("segments/json_shapes.lua",
+    const char *p = script(
+        "segments/json_shapes.lua",
         "local F = { {name='a', type='int'}, {name='l', type='list', fields={ {name='x', type='int'} }} }\n"
         "local function fails(v, words)\n"
         "  local ok, msg = pcall(tw.json, v, F)\n"
@@ -696,8 +700,8 @@ Test(lua, shipped_ndjson)
     int ref;
 
     cr_assert_eq(tw_record_create(all_fields, &r, &err), TW_OK);
-    cr_assert_eq(tw_lua_format_load(vm, SHIPPED "/formats/ndjson.lua", &ref, &err), TW_OK,
-                 "%s", err.msg);
+    cr_assert_eq(tw_lua_format_load(vm, SHIPPED "/formats/ndjson.lua", &ref, &err), TW_OK, "%s",
+                 err.msg);
     cr_assert_eq(tw_lua_format_header(vm, ref, all_fields, &out, &len, &err), TW_OK);
     cr_assert_null(out);
     fill_all(r);
@@ -708,8 +712,8 @@ Test(lua, shipped_ndjson)
     cr_assert(strstr(out, "\"amount\":12.50,"), "%.*s", (int)len, out);
     cr_assert(strstr(out, "\"ratio\":0.1,"), "%.*s", (int)len, out);
     cr_assert(strstr(out, "\"basket_price\":-0.05}"), "%.*s", (int)len, out);
-    cr_assert(strstr(out, "\"name\":\"Zo\xc3\xab \\\"q\\\"\\ttab\\nline\\\\\""), "%.*s",
-              (int)len, out);
+    cr_assert(strstr(out, "\"name\":\"Zo\xc3\xab \\\"q\\\"\\ttab\\nline\\\\\""), "%.*s", (int)len,
+              out);
     o = json_loadb(out, len, 0, &jerr);
     cr_assert_not_null(o, "%s: %.*s", jerr.text, (int)len, out);
     cr_assert_eq(json_integer_value(json_object_get(o, "id")), 42);
@@ -771,7 +775,8 @@ Test(lua, shipped_segments)
 
     r = money_record(49999);
     cr_assert_eq(tw_lua_rule_load(vm, SHIPPED "/segments/high_value.lua", "{\"min_spend\": 500}",
-                                  &ref, &err), TW_OK, "%s", err.msg);
+                                  &ref, &err),
+                 TW_OK, "%s", err.msg);
     cr_assert_eq(tw_lua_rule_call(vm, ref, r, &match, &err), TW_OK, "%s", err.msg);
     cr_assert_not(match);
     tw_record_set_money(r, 0, 50000);
@@ -786,15 +791,15 @@ Test(lua, shipped_segments)
 Test(lua, shipped_segments_on_transactions)
 {
     static const struct tw_field tx_items[] = {
-        {.name = "retailer_product_code", .type = TW_FIELD_KEYWORD},
-        {.name = "quantity", .type = TW_FIELD_INT},
-        {0},
+        { .name = "retailer_product_code", .type = TW_FIELD_KEYWORD },
+        { .name = "quantity", .type = TW_FIELD_INT },
+        { 0 },
     };
     static const struct tw_field tx[] = {
-        {.name = "timestamp", .type = TW_FIELD_DATETIME},
-        {.name = "total_value", .type = TW_FIELD_MONEY},
-        {.name = "items", .type = TW_FIELD_LIST, .flags = TW_FIELD_NESTED, .nested = tx_items},
-        {0},
+        { .name = "timestamp", .type = TW_FIELD_DATETIME },
+        { .name = "total_value", .type = TW_FIELD_MONEY },
+        { .name = "items", .type = TW_FIELD_LIST, .flags = TW_FIELD_NESTED, .nested = tx_items },
+        { 0 },
     };
     struct tw_record *r;
     struct tw_err err;
@@ -803,11 +808,13 @@ Test(lua, shipped_segments_on_transactions)
     int bought;
 
     cr_assert_eq(tw_record_create(tx, &r, &err), TW_OK);
-    cr_assert_eq(tw_lua_rule_load(vm, SHIPPED "/segments/recent_buyer.lua", "{\"days\": 7}",
-                                  &recent, &err), TW_OK, "%s", err.msg);
+    cr_assert_eq(
+        tw_lua_rule_load(vm, SHIPPED "/segments/recent_buyer.lua", "{\"days\": 7}", &recent, &err),
+        TW_OK, "%s", err.msg);
     cr_assert_eq(tw_lua_rule_load(vm, SHIPPED "/segments/bought_product.lua",
                                   "{\"codes\": [\"SKU-1\", \"SKU-2\"], \"min_quantity\": 2}",
-                                  &bought, &err), TW_OK, "%s", err.msg);
+                                  &bought, &err),
+                 TW_OK, "%s", err.msg);
     tw_record_set_time(r, 0, RUN_START - 6 * 86400);
     tw_record_set_money(r, 1, 100);
     cr_assert_eq(tw_record_item_begin(r, 2), TW_OK);

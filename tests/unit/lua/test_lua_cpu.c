@@ -19,8 +19,8 @@
 #define FATAL_EXIT 42
 
 static const struct tw_field fields[] = {
-    {.name = "id", .type = TW_FIELD_INT, .flags = TW_FIELD_FILTERABLE},
-    {0},
+    { .name = "id", .type = TW_FIELD_INT, .flags = TW_FIELD_FILTERABLE },
+    { 0 },
 };
 
 static char dir[64];
@@ -100,7 +100,7 @@ static int run_child(const char *path, bool twice, char *out, size_t len)
             _exit(3);
         tw_record_set_int(r, 0, 1);
         rc = tw_lua_rule_call(vm, ref, r, &match, &err);
-        if (rc == TW_ESCRIPT && twice)  /* the limit is spent: the next call fails at once */
+        if (rc == TW_ESCRIPT && twice) /* the limit is spent: the next call fails at once */
             rc = tw_lua_rule_call(vm, ref, r, &match, &err);
         n = write(pipe_fd, rc == TW_OK ? "ok" : err.msg, strlen(rc == TW_OK ? "ok" : err.msg));
         _exit(n < 0 ? 1 : 0);
@@ -117,13 +117,12 @@ static int run_child(const char *path, bool twice, char *out, size_t len)
 Test(lua_cpu, lua_code_stops_with_an_error_naming_script_and_line)
 {
     char msg[1024];
-    const char *p = script("spin.lua",
-                           "function match(r, p)\n"
-                           "  local x = 0\n"
-                           "  while true do\n"
-                           "    pcall(function() while true do x = x + 1 end end)\n"
-                           "  end\n"
-                           "end\n");
+    const char *p = script("spin.lua", "function match(r, p)\n"
+                                       "  local x = 0\n"
+                                       "  while true do\n"
+                                       "    pcall(function() while true do x = x + 1 end end)\n"
+                                       "  end\n"
+                                       "end\n");
 
     cr_assert_eq(run_child(p, false, msg, sizeof(msg)), 0, "%s", msg);
     cr_assert(strstr(msg, "segments/spin.lua:") != NULL, "%s", msg);
@@ -136,8 +135,8 @@ Test(lua_cpu, a_spent_limit_fails_the_next_call_at_once)
     const char *p = script("spin2.lua", "function match(r, p) while true do end end\n");
 
     cr_assert_eq(run_child(p, true, msg, sizeof(msg)), 0, "%s", msg);
-    cr_assert(strstr(msg, "segments/spin2.lua: script exceeded its CPU time limit") != NULL,
-              "%s", msg);
+    cr_assert(strstr(msg, "segments/spin2.lua: script exceeded its CPU time limit") != NULL, "%s",
+              msg);
 }
 
 Test(lua_cpu, a_library_function_that_does_not_return_ends_the_process_naming_the_script)
@@ -158,10 +157,9 @@ Test(lua_cpu, a_library_function_that_does_not_return_ends_the_process_naming_th
 Test(lua_cpu, quick_scripts_are_not_affected)
 {
     char msg[1024];
-    const char *p = script("quick.lua",
-                           "function match(r, p)\n"
-                           "  return string.find(('a'):rep(1000), 'a+b') == nil\n"
-                           "end\n");
+    const char *p = script("quick.lua", "function match(r, p)\n"
+                                        "  return string.find(('a'):rep(1000), 'a+b') == nil\n"
+                                        "end\n");
 
     cr_assert_eq(run_child(p, false, msg, sizeof(msg)), 0, "%s", msg);
     cr_assert_str_eq(msg, "ok");

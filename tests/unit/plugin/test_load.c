@@ -97,11 +97,11 @@ Test(load, missing_dir_is_an_error)
 
 Test(load, builtin_plugins_load_with_spec_columns)
 {
-    static const char *const indexes[] = {"users", "transactions", "vouchers", "wallet-ledger",
-                                          "products", "product-variants"};
-    static const char *const labels[] = {"User", "Transaction", "Voucher", "Wallet", "Product",
-                                         "ProductVariant"};
-    static const unsigned ncols[] = {18, 13, 13, 10, 12, 9};
+    static const char *const indexes[] = { "users",         "transactions", "vouchers",
+                                           "wallet-ledger", "products",     "product-variants" };
+    static const char *const labels[] = { "User",   "Transaction", "Voucher",
+                                          "Wallet", "Product",     "ProductVariant" };
+    static const unsigned ncols[] = { 18, 13, 13, 10, 12, 9 };
     const struct tw_plugin *p;
     struct tw_err err;
     size_t i;
@@ -142,7 +142,8 @@ Test(load, print_lists_fields_types_and_refusals)
               text);
     cr_assert(strstr(text, "refused: plugin " FIXTURES "/too_small.so"), "%s", text);
     cr_assert(strstr(text, "old-minor  label OldMinor  version 1.0.0  file " FIXTURES
-                     "/abi_1_0.so\n  changes: none (no target.since)\n"), "%s", text);
+                           "/abi_1_0.so\n  changes: none (no target.since)\n"),
+              "%s", text);
     free(text);
 }
 
@@ -162,10 +163,17 @@ static void f_close(void *c)
 
 static int add_table(const struct tw_field *fields, struct tw_err *err)
 {
-    struct tw_index_plugin d = {.abi_major = TW_ABI_MAJOR, .abi_minor = TW_ABI_MINOR,
-                                .size = sizeof(d), .signature = TW_BUILD_SIG, .index = "t",
-                                .label = "T", .version = "1", .fields = fields,
-                                .open = f_open, .next = f_next, .close = f_close};
+    struct tw_index_plugin d = { .abi_major = TW_ABI_MAJOR,
+                                 .abi_minor = TW_ABI_MINOR,
+                                 .size = sizeof(d),
+                                 .signature = TW_BUILD_SIG,
+                                 .index = "t",
+                                 .label = "T",
+                                 .version = "1",
+                                 .fields = fields,
+                                 .open = f_open,
+                                 .next = f_next,
+                                 .close = f_close };
     static struct tw_index_plugin keep;
 
     keep = d; /* must outlive the registry when accepted */
@@ -174,25 +182,31 @@ static int add_table(const struct tw_field *fields, struct tw_err *err)
 
 Test(load, field_table_refusals)
 {
-    static const struct tw_field sub[] = {{.name = "x", .type = TW_FIELD_INT}, {0}};
+    static const struct tw_field sub[] = { { .name = "x", .type = TW_FIELD_INT }, { 0 } };
     static const struct tw_field nested_list[] = {
-        {.name = "l", .type = TW_FIELD_LIST, .flags = TW_FIELD_NESTED, .nested = sub}, {0}};
-    static const struct tw_field unknown_type[] = {{.name = "a", .type = 42}, {0}};
-    static const struct tw_field no_name[] = {{.name = "a", .type = 1}, {.type = 1}, {0}};
-    static const struct tw_field empty_name[] = {{.name = "", .type = 1}, {0}};
+        { .name = "l", .type = TW_FIELD_LIST, .flags = TW_FIELD_NESTED, .nested = sub }, { 0 }
+    };
+    static const struct tw_field unknown_type[] = { { .name = "a", .type = 42 }, { 0 } };
+    static const struct tw_field no_name[] = { { .name = "a", .type = 1 }, { .type = 1 }, { 0 } };
+    static const struct tw_field empty_name[] = { { .name = "", .type = 1 }, { 0 } };
     static const struct tw_field no_sub[] = {
-        {.name = "l", .type = TW_FIELD_LIST, .flags = TW_FIELD_NESTED}, {0}};
-    static const struct tw_field no_flag[] = {{.name = "l", .type = TW_FIELD_LIST, .nested = sub},
-                                              {0}};
+        { .name = "l", .type = TW_FIELD_LIST, .flags = TW_FIELD_NESTED }, { 0 }
+    };
+    static const struct tw_field no_flag[] = {
+        { .name = "l", .type = TW_FIELD_LIST, .nested = sub }, { 0 }
+    };
     static const struct tw_field two_levels[] = {
-        {.name = "l", .type = TW_FIELD_LIST, .flags = TW_FIELD_NESTED, .nested = nested_list},
-        {0}};
-    static const struct tw_field odd_name[] = {{.name = "a b", .type = 1}, {0}};
-    static const struct tw_field empty[] = {{0}};
+        { .name = "l", .type = TW_FIELD_LIST, .flags = TW_FIELD_NESTED, .nested = nested_list },
+        { 0 }
+    };
+    static const struct tw_field odd_name[] = { { .name = "a b", .type = 1 }, { 0 } };
+    static const struct tw_field empty[] = { { 0 } };
     struct tw_err err;
 
     cr_assert_eq(add_table(unknown_type, &err), TW_EINVAL);
-    cr_assert(strstr(err.msg, "plugin inline: index t: bad field table: field \"a\" has unknown type 42"), "%s", err.msg);
+    cr_assert(
+        strstr(err.msg, "plugin inline: index t: bad field table: field \"a\" has unknown type 42"),
+        "%s", err.msg);
     cr_assert_eq(add_table(no_name, &err), TW_EINVAL);
     cr_assert(strstr(err.msg, "field 1 has no name"), "%s", err.msg);
     cr_assert_eq(add_table(empty_name, &err), TW_EINVAL);
@@ -213,13 +227,20 @@ Test(load, field_table_refusals)
 
 Test(load, descriptor_refusals)
 {
-    static const struct tw_field ok[] = {{.name = "id", .type = TW_FIELD_INT}, {0}};
+    static const struct tw_field ok[] = { { .name = "id", .type = TW_FIELD_INT }, { 0 } };
     static struct tw_index_plugin d;
     struct tw_err err;
 
-    d = (struct tw_index_plugin){.abi_major = 1, .size = sizeof(d), .signature = TW_BUILD_SIG,
-                                 .index = "../x", .label = "L", .version = "1", .fields = ok,
-                                 .open = f_open, .next = f_next, .close = f_close};
+    d = (struct tw_index_plugin){ .abi_major = 1,
+                                  .size = sizeof(d),
+                                  .signature = TW_BUILD_SIG,
+                                  .index = "../x",
+                                  .label = "L",
+                                  .version = "1",
+                                  .fields = ok,
+                                  .open = f_open,
+                                  .next = f_next,
+                                  .close = f_close };
     cr_assert_eq(tw_plugin_registry_add(reg, &d, "inline", &err), TW_EINVAL);
     cr_assert(strstr(err.msg, "index name"), "%s", err.msg);
     d.index = "x";
@@ -233,6 +254,5 @@ Test(load, descriptor_refusals)
     d.next = f_next;
     cr_assert_eq(tw_plugin_registry_add(reg, &d, "inline", &err), TW_OK, "%s", err.msg);
     cr_assert_eq(tw_plugin_registry_add(reg, &d, "again", &err), TW_EINVAL);
-    cr_assert(strstr(err.msg, "plugin again: index x is already served by inline"), "%s",
-              err.msg);
+    cr_assert(strstr(err.msg, "plugin again: index x is already served by inline"), "%s", err.msg);
 }

@@ -10,9 +10,9 @@ Test(query, conditions_copy_and_read_through_the_host)
     struct tw_query q;
     struct tw_err err;
     char word[8] = "abc";
-    struct tw_value v = {.s = word, .len = 3};
-    struct tw_value days[2] = {{.i = 1779796800}, {.i = 0}};
-    struct tw_value in[3] = {{.i = 1}, {.i = 2}, {.i = 3}};
+    struct tw_value v = { .s = word, .len = 3 };
+    struct tw_value days[2] = { { .i = 1779796800 }, { .i = 0 } };
+    struct tw_value in[3] = { { .i = 1 }, { .i = 2 }, { .i = 3 } };
     const struct tw_cond *c;
 
     tw_query_init(&q, 1764, 1779796800, TW_JOIN_ANY);

@@ -9,20 +9,20 @@
 #include "plugin/plugin.h"
 
 static const struct tw_field sub[] = {
-    {.name = "sku", .type = TW_FIELD_KEYWORD},
-    {.name = "qty", .type = TW_FIELD_INT},
-    {0},
+    { .name = "sku", .type = TW_FIELD_KEYWORD },
+    { .name = "qty", .type = TW_FIELD_INT },
+    { 0 },
 };
 static const struct tw_field fields[] = {
-    {.name = "id", .type = TW_FIELD_INT},
-    {.name = "name", .type = TW_FIELD_TEXT},
-    {.name = "amount", .type = TW_FIELD_MONEY},
-    {.name = "ratio", .type = TW_FIELD_NUMBER},
-    {.name = "ok", .type = TW_FIELD_BOOL},
-    {.name = "day", .type = TW_FIELD_DATE},
-    {.name = "at", .type = TW_FIELD_DATETIME},
-    {.name = "items", .type = TW_FIELD_LIST, .flags = TW_FIELD_NESTED, .nested = sub},
-    {0},
+    { .name = "id", .type = TW_FIELD_INT },
+    { .name = "name", .type = TW_FIELD_TEXT },
+    { .name = "amount", .type = TW_FIELD_MONEY },
+    { .name = "ratio", .type = TW_FIELD_NUMBER },
+    { .name = "ok", .type = TW_FIELD_BOOL },
+    { .name = "day", .type = TW_FIELD_DATE },
+    { .name = "at", .type = TW_FIELD_DATETIME },
+    { .name = "items", .type = TW_FIELD_LIST, .flags = TW_FIELD_NESTED, .nested = sub },
+    { 0 },
 };
 
 static struct tw_record *r;

@@ -30,10 +30,17 @@ static void teardown(void)
 static struct tw_s3_conf conf_for(const struct tw_s3peer *p)
 {
     return (struct tw_s3_conf){
-        .endpoint = p->endpoint, .region = "us-east-1", .bucket = p->bucket,
-        .prefix = "taskwheel/", .path_style = 1, .access_key_id = AKID,
-        .secret_access_key = SECRET, .session_token = "", .part_size = TW_S3_MIN_PART,
-        .timeout_s = 10, .retry_base_ms = 20,
+        .endpoint = p->endpoint,
+        .region = "us-east-1",
+        .bucket = p->bucket,
+        .prefix = "taskwheel/",
+        .path_style = 1,
+        .access_key_id = AKID,
+        .secret_access_key = SECRET,
+        .session_token = "",
+        .part_size = TW_S3_MIN_PART,
+        .timeout_s = 10,
+        .retry_base_ms = 20,
     };
 }
 
@@ -146,13 +153,19 @@ Test(s3, presigned_url_is_the_sdks_and_fetches_the_object)
     long status = 0;
 
     upload(&c, key, text, strlen(text), 64, &parts);
-    cr_assert_eq(tw_s3_presign_get(&c, key, 900, 1780000000, mine, sizeof(mine), &err), TW_OK,
-                 "%s", err.msg);
+    cr_assert_eq(tw_s3_presign_get(&c, key, 900, 1780000000, mine, sizeof(mine), &err), TW_OK, "%s",
+                 err.msg);
     snprintf(expires, sizeof(expires), "%d", 900);
     snprintf(when, sizeof(when), "%d", 1780000000);
     {
-        const char *args[] = { "presign.js", peer.endpoint, "us-east-1", peer.bucket,
-                               "taskwheel/1764/10/vouchers 2026+1.csv", expires, when, "1",
+        const char *args[] = { "presign.js",
+                               peer.endpoint,
+                               "us-east-1",
+                               peer.bucket,
+                               "taskwheel/1764/10/vouchers 2026+1.csv",
+                               expires,
+                               when,
+                               "1",
                                NULL };
 
         cr_assert_eq(tw_s3peer_node(AKID, SECRET, sdk, sizeof(sdk), args), 0);
@@ -179,19 +192,30 @@ Test(s3, presigned_url_is_the_sdks_and_fetches_the_object)
 Test(s3, virtual_hosted_presign_matches_the_sdk_too)
 {
     struct tw_s3_conf c = {
-        .endpoint = "https://s3.eu-west-1.amazonaws.com", .region = "eu-west-1",
-        .bucket = "exports", .prefix = "tw/", .path_style = 0,
+        .endpoint = "https://s3.eu-west-1.amazonaws.com",
+        .region = "eu-west-1",
+        .bucket = "exports",
+        .prefix = "tw/",
+        .path_style = 0,
         .access_key_id = "AKIAIOSFODNN7EXAMPLE",
         .secret_access_key = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
         .part_size = TW_S3_MIN_PART,
     };
-    const char *args[] = { "presign.js", "https://s3.eu-west-1.amazonaws.com", "eu-west-1",
-                           "exports", "tw/1764/3/users.csv", "3600", "1780000000", "0", NULL };
+    const char *args[] = { "presign.js",
+                           "https://s3.eu-west-1.amazonaws.com",
+                           "eu-west-1",
+                           "exports",
+                           "tw/1764/3/users.csv",
+                           "3600",
+                           "1780000000",
+                           "0",
+                           NULL };
     char mine[2048], sdk[2048];
     struct tw_err err;
 
-    cr_assert_eq(tw_s3_presign_get(&c, "1764/3/users.csv", 3600, 1780000000, mine, sizeof(mine),
-                                   &err), TW_OK, "%s", err.msg);
+    cr_assert_eq(
+        tw_s3_presign_get(&c, "1764/3/users.csv", 3600, 1780000000, mine, sizeof(mine), &err),
+        TW_OK, "%s", err.msg);
     cr_assert_eq(tw_s3peer_node(c.access_key_id, c.secret_access_key, sdk, sizeof(sdk), args), 0);
     cr_assert_str_eq(mine, sdk);
 }
@@ -207,8 +231,9 @@ Test(s3, delete_removes_and_a_missing_object_is_fine)
     cr_assert_eq(tw_s3_delete(&c, "1764/11/a.csv", &err), TW_OK, "%s", err.msg);
     cr_assert_eq(tw_s3_delete(&c, "1764/11/a.csv", &err), TW_OK, "%s", err.msg);
     {
-        const char *args[] = { "get.js", peer.endpoint, "us-east-1", peer.bucket,
-                               "taskwheel/1764/11/a.csv", NULL };
+        const char *args[] = {
+            "get.js", peer.endpoint, "us-east-1", peer.bucket, "taskwheel/1764/11/a.csv", NULL
+        };
 
         cr_assert_neq(tw_s3peer_node(AKID, SECRET, got, sizeof(got), args), 0,
                       "the object must be gone");
@@ -265,8 +290,8 @@ Test(s3, store_killed_mid_upload_fails_and_leaves_no_object)
 
     tw_s3peer_restart(&peer);
     {
-        const char *args[] = { "list_uploads.js", peer.endpoint, "us-east-1", peer.bucket,
-                               "taskwheel/1764/12/", NULL };
+        const char *args[] = { "list_uploads.js", peer.endpoint,        "us-east-1",
+                               peer.bucket,       "taskwheel/1764/12/", NULL };
 
         cr_assert_eq(tw_s3peer_node(AKID, SECRET, got, sizeof(got), args), 0);
     }

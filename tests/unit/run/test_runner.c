@@ -26,7 +26,7 @@
 #include "run/runner.h"
 
 struct got {
-    int n;                      /* results received */
+    int n; /* results received */
     int end;
     bool has_counts;
     struct tw_run_counts counts;
@@ -34,7 +34,7 @@ struct got {
     char name[256];
     char path[512];
     int64_t size;
-    int progress;               /* progress callbacks */
+    int progress; /* progress callbacks */
     bool cancel_on_progress;
 };
 
@@ -42,8 +42,8 @@ static struct event_base *base;
 static struct tw_runner *runner;
 static struct got got;
 static char dir[64];
-static int want;                /* stop the loop after this many results */
-static unsigned worker_nice;    /* for make_runner; 0 unless a test sets it */
+static int want;             /* stop the loop after this many results */
+static unsigned worker_nice; /* for make_runner; 0 unless a test sets it */
 
 static void on_done(void *ctx, const struct tw_run_result *res)
 {
@@ -74,8 +74,15 @@ static void on_progress(void *ctx, int64_t task_id, const struct tw_run_counts *
 static void make_runner(tw_work_fn *work, void *wctx, unsigned workers, uint32_t timeout_s)
 {
     struct tw_runner_opts o = {
-        .base = base, .workers = workers, .task_timeout_s = timeout_s, .kill_grace_ms = 300,
-        .work = work, .work_ctx = wctx, .done = on_done, .progress = on_progress, .ctx = &got,
+        .base = base,
+        .workers = workers,
+        .task_timeout_s = timeout_s,
+        .kill_grace_ms = 300,
+        .work = work,
+        .work_ctx = wctx,
+        .done = on_done,
+        .progress = on_progress,
+        .ctx = &got,
         .worker_nice = worker_nice,
     };
     struct tw_err err = { 0 };
@@ -87,9 +94,13 @@ static int start(int64_t id, struct tw_err *err)
 {
     char rdir[256], tmp[300];
     struct tw_run_job job = {
-        .task_id = id, .chain = 7, .run_start = 1700000000, .export_index = "users",
+        .task_id = id,
+        .chain = 7,
+        .run_start = 1700000000,
+        .export_index = "users",
         .export_format = "csv",
-        .result_dir = rdir, .tmp_path = tmp,
+        .result_dir = rdir,
+        .tmp_path = tmp,
     };
 
     cr_assert_eq(tw_run_paths(dir, 7, id, rdir, sizeof(rdir), tmp, sizeof(tmp)), TW_OK);
@@ -246,7 +257,7 @@ static char seg_char(size_t i)
     return (char)('a' + (i * 7 + i / 26) % 26);
 }
 
-#define BIG_SEGMENT 300000       /* well past a socket's buffer: the job needs several sends */
+#define BIG_SEGMENT 300000 /* well past a socket's buffer: the job needs several sends */
 
 /* Reports whether every string of the job arrived whole ("same") or where it differs. */
 static int work_echo(const struct tw_run_job *job, struct tw_run_report *rep, void *ctx)
@@ -258,7 +269,8 @@ static int work_echo(const struct tw_run_job *job, struct tw_run_report *rep, vo
     if (job->segment_json == NULL)
         return tw_run_report_error(rep, &c, "null %s %s %s %lld %lld", job->export_index,
                                    job->export_format, job->gzip ? "gzip" : "plain",
-                                   (long long)job->chain, (long long)job->run_start), 0;
+                                   (long long)job->chain, (long long)job->run_start),
+               0;
     n = strlen(job->segment_json);
     if (n != BIG_SEGMENT)
         return tw_run_report_error(rep, &c, "segment of %zu bytes", n), 0;
@@ -436,7 +448,7 @@ static void never_called(evutil_socket_t fd, short what, void *arg)
 
 Test(runner, child_drops_inherited_fds_and_handlers)
 {
-    int sock = socket(AF_INET, SOCK_STREAM, 0);   /* like the listening socket: no CLOEXEC */
+    int sock = socket(AF_INET, SOCK_STREAM, 0); /* like the listening socket: no CLOEXEC */
     struct event *sig = evsignal_new(base, SIGTERM, never_called, NULL);
 
     cr_assert_neq(sock, -1);
@@ -463,9 +475,14 @@ Test(runner, job_strings_reach_the_worker_whole)
 {
     char *seg = tw_malloc(BIG_SEGMENT + 1), rdir[256], tmp[300];
     struct tw_run_job job = {
-        .task_id = 1, .chain = 7, .run_start = 1700000000, .export_index = "users",
-        .export_format = "csv", .gzip = true,
-        .result_dir = rdir, .tmp_path = tmp,
+        .task_id = 1,
+        .chain = 7,
+        .run_start = 1700000000,
+        .export_index = "users",
+        .export_format = "csv",
+        .gzip = true,
+        .result_dir = rdir,
+        .tmp_path = tmp,
     };
     size_t i;
 
@@ -475,7 +492,7 @@ Test(runner, job_strings_reach_the_worker_whole)
     seg[BIG_SEGMENT] = '\0';
     make_runner(work_echo, NULL, 2, 10);
     cr_assert_eq(tw_run_paths(dir, 7, 1, rdir, sizeof(rdir), tmp, sizeof(tmp)), TW_OK);
-    cr_assert_eq(tw_runner_start(runner, &job, NULL), TW_OK);   /* NULL segment */
+    cr_assert_eq(tw_runner_start(runner, &job, NULL), TW_OK); /* NULL segment */
     wait_for(1);
     cr_assert_str_eq(got.msg, "null users csv gzip 7 1700000000");
     job.task_id = 2;
@@ -523,7 +540,11 @@ Test(runner, worker_nice_zero_keeps_the_server_priority)
 Test(runner, worker_nice_above_19_is_refused)
 {
     struct tw_runner_opts o = {
-        .base = base, .workers = 1, .work = work_nice, .done = on_done, .ctx = &got,
+        .base = base,
+        .workers = 1,
+        .work = work_nice,
+        .done = on_done,
+        .ctx = &got,
         .worker_nice = 20,
     };
     struct tw_err err = { 0 };
@@ -542,12 +563,12 @@ Test(runner, stuck_spawner_delays_starts_briefly_then_is_replaced)
     pid_t sp, sp2;
 
     make_runner(work_error, NULL, 1, 10);
-    cr_assert_eq(start(1, NULL), TW_OK);       /* takes the one spare; no refill yet */
+    cr_assert_eq(start(1, NULL), TW_OK); /* takes the one spare; no refill yet */
     wait_for(1);
     sp = find_child("tw-spawner", NULL);
     cr_assert_gt(sp, 0);
     cr_assert_eq(kill(sp, SIGSTOP), 0);
-    cr_assert_eq(start(2, NULL), TW_OK);       /* forked by the runner */
+    cr_assert_eq(start(2, NULL), TW_OK); /* forked by the runner */
     wait_for(2);
     cr_assert_str_eq(got.msg, "plugin users: source database unavailable");
     cr_assert_eq(find_child("tw-spawner", NULL), sp, "a slow spawner is kept");
@@ -558,8 +579,7 @@ Test(runner, stuck_spawner_delays_starts_briefly_then_is_replaced)
     tw_clock_fake_clear();
     cr_assert_str_eq(got.msg, "plugin users: source database unavailable");
     sp2 = find_child("tw-spawner", NULL);
-    cr_assert(sp2 > 0 && sp2 != sp, "the silent spawner was replaced (%d, %d)", (int)sp,
-              (int)sp2);
+    cr_assert(sp2 > 0 && sp2 != sp, "the silent spawner was replaced (%d, %d)", (int)sp, (int)sp2);
     cr_assert_eq(kill(sp, 0), -1, "the old spawner is gone");
 }
 

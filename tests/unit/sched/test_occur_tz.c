@@ -47,16 +47,16 @@ Test(occur_tz, matches_python_zoneinfo, .timeout = 300)
 
     cr_assert_not_null(p, "cannot run %s", cmd);
     while (fgets(line, sizeof(line), p) != NULL) {
-        cr_assert_eq(sscanf(line, "%79s %15s %u %lld %lld %lld", name, rep_s, &anchor, &once,
-                            &now, &want), 6, "bad line from the script: %s", line);
+        cr_assert_eq(
+            sscanf(line, "%79s %15s %u %lld %lld %lld", name, rep_s, &anchor, &once, &now, &want),
+            6, "bad line from the script: %s", line);
         cr_assert_eq(tw_repeat_parse(rep_s, &rep, NULL), TW_OK);
         got = tw_occur_next_tz(once, rep, anchor, now, zone(name));
         lines++;
         if (got != want && bad++ < 10)
-            cr_log_error("%s %s anchor %u once %s now %s: got %s, zoneinfo says %s", name,
-                         rep_s, anchor, tw_time_format(once, when[0]),
-                         tw_time_format(now, when[1]), tw_time_format(got, when[2]),
-                         tw_time_format(want, when[0]));
+            cr_log_error("%s %s anchor %u once %s now %s: got %s, zoneinfo says %s", name, rep_s,
+                         anchor, tw_time_format(once, when[0]), tw_time_format(now, when[1]),
+                         tw_time_format(got, when[2]), tw_time_format(want, when[0]));
     }
     cr_assert_eq(pclose(p), 0, "%s failed (python3 with zoneinfo and tzdata are needed)", cmd);
     cr_assert_gt(lines, 100000, "the script printed only %zu checks", lines);
@@ -67,7 +67,7 @@ Test(occur_tz, matches_python_zoneinfo, .timeout = 300)
 Test(occur_tz, amsterdam_daily_keeps_local_time)
 {
     const struct tw_tz *z = zone("Europe/Amsterdam");
-    int64_t once = at("2026-03-27T08:00:00Z");     /* 09:00 CET */
+    int64_t once = at("2026-03-27T08:00:00Z"); /* 09:00 CET */
 
     /* Sunday 2026-03-29 02:00 CET -> 03:00 CEST: 09:00 is then 07:00Z. */
     cr_assert_eq(tw_occur_next_tz(once, TW_REPEAT_DAILY, 0, at("2026-03-28T12:00:00Z"), z),
@@ -80,13 +80,13 @@ Test(occur_tz, amsterdam_daily_keeps_local_time)
 Test(occur_tz, gap_runs_same_offset_after_and_overlap_once)
 {
     const struct tw_tz *z = zone("Europe/Amsterdam");
-    int64_t once = at("2026-03-20T01:30:00Z");     /* 02:30 CET */
+    int64_t once = at("2026-03-20T01:30:00Z"); /* 02:30 CET */
 
     /* 02:30 does not exist on 2026-03-29: run at 03:30 CEST = 01:30Z. */
     cr_assert_eq(tw_occur_next_tz(once, TW_REPEAT_DAILY, 0, at("2026-03-28T12:00:00Z"), z),
                  at("2026-03-29T01:30:00Z"));
     /* 02:30 happens twice on 2026-10-25 (00:30Z CEST, 01:30Z CET): the first only. */
-    once = at("2026-10-20T00:30:00Z");             /* 02:30 CEST */
+    once = at("2026-10-20T00:30:00Z"); /* 02:30 CEST */
     cr_assert_eq(tw_occur_next_tz(once, TW_REPEAT_DAILY, 0, at("2026-10-24T12:00:00Z"), z),
                  at("2026-10-25T00:30:00Z"));
     cr_assert_eq(tw_occur_next_tz(once, TW_REPEAT_DAILY, 0, at("2026-10-25T00:30:00Z"), z),
@@ -96,7 +96,7 @@ Test(occur_tz, gap_runs_same_offset_after_and_overlap_once)
 Test(occur_tz, monthly_anchored_to_local_day)
 {
     const struct tw_tz *z = zone("Australia/Sydney");
-    int64_t once = at("2026-01-30T13:30:00Z");     /* 2026-01-31 00:30 AEDT (+11) */
+    int64_t once = at("2026-01-30T13:30:00Z"); /* 2026-01-31 00:30 AEDT (+11) */
 
     cr_assert_eq(tw_occur_anchor_day_tz(once, z), 31);
     cr_assert_eq(tw_occur_anchor_day_tz(once, NULL), 30);
@@ -112,7 +112,7 @@ Test(occur_tz, monthly_anchored_to_local_day)
 Test(occur_tz, missed_occurrences_run_once_and_utc_is_unchanged)
 {
     const struct tw_tz *z = zone("America/New_York");
-    int64_t once = at("2026-01-05T14:00:00Z");     /* 09:00 EST */
+    int64_t once = at("2026-01-05T14:00:00Z"); /* 09:00 EST */
 
     /* Down for months: the next one is the first after now, not a backlog. */
     cr_assert_eq(tw_occur_next_tz(once, TW_REPEAT_WEEKLY, 0, at("2026-07-01T00:00:00Z"), z),
@@ -120,15 +120,16 @@ Test(occur_tz, missed_occurrences_run_once_and_utc_is_unchanged)
     cr_assert_eq(tw_occur_next_tz(once, TW_REPEAT_NONE, 0, at("2026-07-01T00:00:00Z"), z),
                  TW_OCCUR_NEVER);
     cr_assert_eq(tw_occur_next_tz(once, TW_REPEAT_WEEKLY, 0, once - 1, z), once);
-    cr_assert_eq(tw_occur_next_tz(once, TW_REPEAT_MONTHLY, 0, at("2026-07-01T00:00:00Z"),
-                                  zone("UTC")),
-                 tw_occur_next(once, TW_REPEAT_MONTHLY, 0, at("2026-07-01T00:00:00Z")));
+    cr_assert_eq(
+        tw_occur_next_tz(once, TW_REPEAT_MONTHLY, 0, at("2026-07-01T00:00:00Z"), zone("UTC")),
+        tw_occur_next(once, TW_REPEAT_MONTHLY, 0, at("2026-07-01T00:00:00Z")));
 }
 
 /* Offsets against zoneinfo's, including after 2037 (the footer rule) and before 1900. */
 Test(tz, offsets_match_python, .timeout = 120)
 {
-    const char *cmd = "python3 -c \"\n"
+    const char *cmd =
+        "python3 -c \"\n"
         "import datetime as dt\nfrom zoneinfo import ZoneInfo\n"
         "for n in ['Europe/Amsterdam','America/New_York','Australia/Sydney','Asia/Kolkata',"
         "'Pacific/Chatham','America/Sao_Paulo','Africa/Casablanca','Europe/Dublin']:\n"
@@ -156,10 +157,23 @@ Test(tz, offsets_match_python, .timeout = 120)
 Test(tz, names_are_checked)
 {
     static const char *const refused[] = {
-        "", "utc+2", "Mars/Olympus_Mons", "../etc/passwd", "/usr/share/zoneinfo/UTC",
-        "Europe/../Europe/Amsterdam", "Europe//Amsterdam", "Europe/Amsterdam/", ".hidden",
-        "localtime", "posixrules", "zone.tab", "Europe/Amsterdam\n", "right/Europe/Amsterdam",
-        "Europe", "iso3166.tab", "tzdata.zi",
+        "",
+        "utc+2",
+        "Mars/Olympus_Mons",
+        "../etc/passwd",
+        "/usr/share/zoneinfo/UTC",
+        "Europe/../Europe/Amsterdam",
+        "Europe//Amsterdam",
+        "Europe/Amsterdam/",
+        ".hidden",
+        "localtime",
+        "posixrules",
+        "zone.tab",
+        "Europe/Amsterdam\n",
+        "right/Europe/Amsterdam",
+        "Europe",
+        "iso3166.tab",
+        "tzdata.zi",
     };
     char long_name[301];
     const struct tw_tz *z = NULL;
@@ -188,7 +202,8 @@ Test(tz, corrupt_files_are_refused)
                                         "\0\0\0\0\0\0\0\xff\0\0\0\x01\0\0\0\0";
     static const unsigned char overflow[] =
         "TZif\0\0\0\x8f\0\xff\0\x98\x81\x1d\0 a\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0"
-        "\0\xff\xff\xff\xff\0\0\x01\0\0\0\0\0\0\0\0\0\0" "2";
+        "\0\xff\xff\xff\xff\0\0\x01\0\0\0\0\0\0\0\0\0\0"
+        "2";
     struct tw_tz *z = NULL;
     struct tw_err err;
 

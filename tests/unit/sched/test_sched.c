@@ -111,7 +111,11 @@ TestSuite(sched, .init = setup, .fini = teardown, .timeout = 30);
 static void make_sched(tw_work_fn *work)
 {
     struct tw_sched_deps d = {
-        .cfg = &cfg, .store = store, .base = base, .work = work, .kill_grace_ms = 200,
+        .cfg = &cfg,
+        .store = store,
+        .base = base,
+        .work = work,
+        .kill_grace_ms = 200,
     };
     struct tw_err err = { 0 };
 
@@ -268,7 +272,7 @@ Test(sched, future_task_waits_for_its_time)
 
 Test(sched, repeating_task_advances_and_rearms)
 {
-    int64_t once = tw_clock_wall_s() - 86400 * 3 - 5;   /* three missed days */
+    int64_t once = tw_clock_wall_s() - 86400 * 3 - 5; /* three missed days */
     char when[TW_TIME_BUFSZ];
     struct tw_sched_stats st;
     struct tw_task t;
@@ -278,8 +282,8 @@ Test(sched, repeating_task_advances_and_rearms)
     loop_until(watched_done, 5000);
     t = get(watched);
     cr_assert_eq(t.once_at, once + 4 * 86400, "missed occurrences run once");
-    cr_assert_not_null(strstr(t.trigger_json, tw_time_format(once + 4 * 86400, when)),
-                       "%s", t.trigger_json);
+    cr_assert_not_null(strstr(t.trigger_json, tw_time_format(once + 4 * 86400, when)), "%s",
+                       t.trigger_json);
     cr_assert_not_null(strstr(t.trigger_json, "\"repeat\":\"daily\""));
     tw_task_fini(&t);
     tw_sched_get_stats(sched, &st);
@@ -404,7 +408,7 @@ Test(sched, per_chain_cap_lets_other_chains_run)
     cr_assert_eq(st.queued, 3);
 }
 
-static bool seen_partial;      /* the loop ran I/O while a burst was only partly started */
+static bool seen_partial; /* the loop ran I/O while a burst was only partly started */
 static int burst_running;
 
 static void on_readable(evutil_socket_t fd, short what, void *arg)
@@ -434,7 +438,7 @@ Test(sched, burst_leaves_the_loop_to_io_between_slices)
     int p[2], i;
 
     cr_assert_eq(pipe(p), 0);
-    cr_assert_eq(write(p[1], "x", 1), 1);       /* always readable: fires every turn */
+    cr_assert_eq(write(p[1], "x", 1), 1); /* always readable: fires every turn */
     ev = event_new(base, p[0], EV_READ | EV_PERSIST, on_readable, NULL);
     cr_assert_eq(event_add(ev, NULL), 0);
     cfg.workers = 24;
@@ -464,7 +468,7 @@ Test(sched, task_changed_rearms)
     tw_task_fini(&t);
     tw_sched_task_changed(sched, watched);
     loop_until(watched_done, 5000);
-    tw_sched_task_changed(sched, watched);   /* DONE one-off: nothing to arm */
+    tw_sched_task_changed(sched, watched); /* DONE one-off: nothing to arm */
     tw_sched_get_stats(sched, &st);
     cr_assert_eq(st.tasks, 0);
 }

@@ -141,13 +141,13 @@ Test(squeue, remove_and_free_chain)
     push(&a, 1, 0);
     push(&b, 2, 0);
     tw_squeue_remove(&q, 1, &a.link);
-    tw_squeue_remove(&q, 1, &a.link);   /* not queued: no-op */
+    tw_squeue_remove(&q, 1, &a.link); /* not queued: no-op */
     cr_assert_eq(q.queued, 1);
     cr_assert_eq(q.chains.n, 1);
     cr_assert_eq(pop(), &b);
     cr_assert_null(pop());
     tw_squeue_run_end(&q, 2);
-    tw_squeue_run_end(&q, 2);           /* unknown now: no-op */
+    tw_squeue_run_end(&q, 2); /* unknown now: no-op */
     cr_assert_eq(q.chains.n, 0);
 }
 

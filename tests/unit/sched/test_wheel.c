@@ -14,8 +14,14 @@
 
 static struct tw_wheel *w;
 
-static void setup(void) { w = tw_wheel_create(0 /* now_ms */); }
-static void teardown(void) { tw_wheel_destroy(w); }
+static void setup(void)
+{
+    w = tw_wheel_create(0 /* now_ms */);
+}
+static void teardown(void)
+{
+    tw_wheel_destroy(w);
+}
 
 TestSuite(wheel, .init = setup, .fini = teardown, .timeout = 10);
 
@@ -23,10 +29,10 @@ TestSuite(wheel, .init = setup, .fini = teardown, .timeout = 10);
 
 struct probe {
     struct tw_timer timer;
-    int fired;                 /* times fired */
-    uint64_t fired_at_ms;      /* the wheel's now at the last fire */
-    uint64_t rearm_to_ms;      /* when non-zero, the callback re-arms itself there once */
-    struct tw_timer *victim;   /* when set, the callback disarms this timer */
+    int fired;               /* times fired */
+    uint64_t fired_at_ms;    /* the wheel's now at the last fire */
+    uint64_t rearm_to_ms;    /* when non-zero, the callback re-arms itself there once */
+    struct tw_timer *victim; /* when set, the callback disarms this timer */
 };
 
 static void probe_fire(struct tw_timer *t)
@@ -174,7 +180,7 @@ Test(wheel, callbacks_disarming_each_other_fire_one)
 
 struct owned {
     struct tw_timer timer;
-    int *count;   /* incremented before the owner frees itself */
+    int *count; /* incremented before the owner frees itself */
 };
 
 static void free_self(struct tw_timer *t)
@@ -224,7 +230,7 @@ Test(wheel, destroy_disarms_what_is_left)
 
 Test(wheel, overflow_timer_follows_deadlines_to_exact_time)
 {
-    const uint64_t due = UINT64_C(100) * 24 * 3600 * 1000 + 12345;   /* 100 days */
+    const uint64_t due = UINT64_C(100) * 24 * 3600 * 1000 + 12345; /* 100 days */
     struct probe p;
     uint64_t d;
     int runs = 0;
@@ -272,7 +278,7 @@ Test(wheel, clock_going_back_fires_nothing_early)
 
     cr_assert_eq(tw_wheel_run(w, 1000), 0);
     probe_init(&p);
-    tw_wheel_arm(w, &p.timer, 900);   /* due: at or before the wheel's time */
+    tw_wheel_arm(w, &p.timer, 900); /* due: at or before the wheel's time */
     cr_assert_eq(tw_wheel_run(w, 800), 0);
     cr_assert_eq(tw_wheel_now(w), 1000);
     cr_assert(tw_timer_is_armed(&p.timer));
@@ -285,18 +291,18 @@ Test(wheel, clock_going_back_fires_nothing_early)
 
 struct item {
     struct tw_timer timer;
-    bool armed;         /* model: should the wheel hold it? */
-    uint64_t expire;    /* model: its expiry when armed */
-    bool expected;      /* armed with expire <= now when the current run started */
-    bool touched;       /* armed or disarmed by a callback during this run before firing */
-    bool fired;         /* fired during the current run */
+    bool armed;      /* model: should the wheel hold it? */
+    uint64_t expire; /* model: its expiry when armed */
+    bool expected;   /* armed with expire <= now when the current run started */
+    bool touched;    /* armed or disarmed by a callback during this run before firing */
+    bool fired;      /* fired during the current run */
 };
 
 static struct item items[N_ITEMS];
 static uint64_t rng;
 static uint64_t now;
 static bool in_run;
-static bool chaos;       /* callbacks arm and disarm timers */
+static bool chaos; /* callbacks arm and disarm timers */
 
 static uint64_t rnd(void)
 {
@@ -306,7 +312,10 @@ static uint64_t rnd(void)
     return rng;
 }
 
-static uint64_t below(uint64_t n) { return n == 0 ? 0 : rnd() % n; }
+static uint64_t below(uint64_t n)
+{
+    return n == 0 ? 0 : rnd() % n;
+}
 
 static void model_arm(struct item *it, uint64_t at)
 {
@@ -376,8 +385,8 @@ static void check_deadline(void)
         if (items[i].armed && items[i].expire < min)
             min = items[i].expire;
     }
-    cr_assert_leq(d, min, "deadline %llu later than earliest timer %llu",
-                  (unsigned long long)d, (unsigned long long)min);
+    cr_assert_leq(d, min, "deadline %llu later than earliest timer %llu", (unsigned long long)d,
+                  (unsigned long long)min);
     if (min == UINT64_MAX)
         cr_assert_eq(d, UINT64_MAX);
     if (min > now)

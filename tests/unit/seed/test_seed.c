@@ -20,11 +20,11 @@
 #include "core/mem.h"
 #include "seed/seed.h"
 
-#define USERS 500   /* enough for every awkward name (1 in 50 users) and product to appear */
+#define USERS 500 /* enough for every awkward name (1 in 50 users) and product to appear */
 
 static const char *const tables[] = {
-    "users", "transactions", "transaction_items", "vouchers", "wallet_ledger", "products",
-    "product_variants",
+    "users",         "transactions", "transaction_items", "vouchers",
+    "wallet_ledger", "products",     "product_variants",
 };
 #define N_TABLES (sizeof(tables) / sizeof(tables[0]))
 
@@ -59,8 +59,9 @@ static const char *path_of(const char *name)
 static void seed_ok(const char *path, const int64_t *chains, size_t n, uint64_t users,
                     uint64_t seed, struct tw_seed_stats *stats)
 {
-    struct tw_seed_opts o = {.db_path = path, .chains = chains, .n_chains = n,
-                             .users_per_chain = users, .seed = seed};
+    struct tw_seed_opts o = {
+        .db_path = path, .chains = chains, .n_chains = n, .users_per_chain = users, .seed = seed
+    };
     struct tw_err err;
 
     tw_err_clear(&err);
@@ -129,7 +130,8 @@ static char *dump(const char *path, const char *where)
     tw_buf_init(&b, (size_t)1 << 30);
     for (size_t t = 0; t < N_TABLES; t++) {
         char sql[256];
-        const char *key = strcmp(tables[t], "transaction_items") ? "id" : "transaction_id, position";
+        const char *key = strcmp(tables[t], "transaction_items") ? "id"
+                                                                 : "transaction_id, position";
 
         snprintf(sql, sizeof(sql), "SELECT * FROM %s %s ORDER BY %s", tables[t], where, key);
         tw_buf_printf(&b, "== %s\n", tables[t]);
@@ -165,7 +167,7 @@ Test(seed, schema_embedded_copy)
 
 Test(seed, same_options_same_tables_other_seed_different)
 {
-    int64_t chains[] = {1764, 1765};
+    int64_t chains[] = { 1764, 1765 };
     const char *a = path_of("a.db"), *b = path_of("b.db"), *c = path_of("c.db");
     char *da, *db, *dc;
 
@@ -195,19 +197,17 @@ Test(seed, stats_match_rows_and_proportions)
     cr_assert_eq(s.users, USERS);
     cr_assert_eq((int64_t)s.users, q_int(db, "SELECT COUNT(*) FROM users"));
     cr_assert_eq((int64_t)s.transactions, q_int(db, "SELECT COUNT(*) FROM transactions"));
-    cr_assert_eq((int64_t)s.transaction_items,
-                 q_int(db, "SELECT COUNT(*) FROM transaction_items"));
+    cr_assert_eq((int64_t)s.transaction_items, q_int(db, "SELECT COUNT(*) FROM transaction_items"));
     cr_assert_eq((int64_t)s.vouchers, q_int(db, "SELECT COUNT(*) FROM vouchers"));
     cr_assert_eq((int64_t)s.wallet_ledger, q_int(db, "SELECT COUNT(*) FROM wallet_ledger"));
     cr_assert_eq((int64_t)s.products, q_int(db, "SELECT COUNT(*) FROM products"));
-    cr_assert_eq((int64_t)s.product_variants,
-                 q_int(db, "SELECT COUNT(*) FROM product_variants"));
+    cr_assert_eq((int64_t)s.product_variants, q_int(db, "SELECT COUNT(*) FROM product_variants"));
     /* ~10 transactions and ~3 vouchers per user, 1-6 items per basket, 1-5 variants. */
     cr_assert(s.transactions > 8 * USERS && s.transactions < 12 * USERS, "%llu",
               (unsigned long long)s.transactions);
     cr_assert(s.vouchers > 2 * USERS && s.vouchers < 4 * USERS);
     cr_assert(s.wallet_ledger > USERS);
-    cr_assert_eq(s.products, USERS / 10);   /* max(20, N/10) */
+    cr_assert_eq(s.products, USERS / 10); /* max(20, N/10) */
     none(db, "items per basket 1..6, positions 1..n",
          "SELECT COUNT(*) FROM (SELECT COUNT(*) n, MIN(position) lo, MAX(position) hi "
          "FROM transaction_items GROUP BY transaction_id) WHERE n < 1 OR n > 6 OR lo != 1 "
@@ -259,8 +259,9 @@ Test(seed, baskets_add_up)
          "SELECT COUNT(*) FROM transactions WHERE (type = 'sale' AND subtotal <= 0) OR "
          "(type = 'return' AND (subtotal >= 0 OR shipping_charge != 0)) OR "
          "type NOT IN ('sale', 'return')");
-    none(db, "currencies", "SELECT COUNT(*) FROM transactions WHERE currency NOT IN "
-                           "('EUR', 'GBP', 'USD')");
+    none(db, "currencies",
+         "SELECT COUNT(*) FROM transactions WHERE currency NOT IN "
+         "('EUR', 'GBP', 'USD')");
     none(db, "transactions after the user joined",
          "SELECT COUNT(*) FROM transactions t JOIN users u ON u.id = t.user_id "
          "WHERE t.timestamp < u.created_date");
@@ -312,9 +313,11 @@ Test(seed, vouchers_tell_a_possible_story)
     seed_ok(p, &chain, 1, USERS, 5, NULL);
     db = open_db(p);
     cr_assert_eq(q_int(db, "SELECT COUNT(DISTINCT status) FROM vouchers WHERE status IN "
-                           "('available', 'claimed', 'redeemed', 'expired')"), 4);
-    none(db, "unknown status", "SELECT COUNT(*) FROM vouchers WHERE status NOT IN "
-                               "('available', 'claimed', 'redeemed', 'expired')");
+                           "('available', 'claimed', 'redeemed', 'expired')"),
+                 4);
+    none(db, "unknown status",
+         "SELECT COUNT(*) FROM vouchers WHERE status NOT IN "
+         "('available', 'claimed', 'redeemed', 'expired')");
     none(db, "created <= claimed <= redeemed",
          "SELECT COUNT(*) FROM vouchers WHERE date_time_claimed < created_date OR "
          "date_time_redeemed < date_time_claimed OR (date_time_redeemed IS NOT NULL AND "
@@ -346,7 +349,7 @@ Test(seed, vouchers_tell_a_possible_story)
 
 Test(seed, references_point_at_real_rows)
 {
-    int64_t chains[] = {1764, 1765};
+    int64_t chains[] = { 1764, 1765 };
     const char *p = path_of("r.db");
     sqlite3 *db;
 
@@ -360,8 +363,9 @@ Test(seed, references_point_at_real_rows)
     none(db, "item chain = basket chain",
          "SELECT COUNT(*) FROM transaction_items i JOIN transactions t ON t.id = "
          "i.transaction_id WHERE t.chain_id != i.chain_id");
-    none(db, "orphan items", "SELECT COUNT(*) FROM transaction_items i WHERE NOT EXISTS "
-                             "(SELECT 1 FROM transactions t WHERE t.id = i.transaction_id)");
+    none(db, "orphan items",
+         "SELECT COUNT(*) FROM transaction_items i WHERE NOT EXISTS "
+         "(SELECT 1 FROM transactions t WHERE t.id = i.transaction_id)");
     none(db, "transaction user in the same chain",
          "SELECT COUNT(*) FROM transactions t WHERE NOT EXISTS (SELECT 1 FROM users u WHERE "
          "u.id = t.user_id AND u.chain_id = t.chain_id)");
@@ -394,11 +398,15 @@ Test(seed, times_and_dates_are_well_formed_and_in_the_window)
     int64_t chain = 1764;
     const char *p = path_of("f.db");
     static const char *const cols[][2] = {
-        {"users", "created_date"},         {"users", "last_modified"},
-        {"transactions", "timestamp"},     {"vouchers", "created_date"},
-        {"vouchers", "date_time_claimed"}, {"vouchers", "date_time_redeemed"},
-        {"wallet_ledger", "timestamp"},    {"products", "created_date"},
-        {"product_variants", "created_date"},
+        { "users", "created_date" },
+        { "users", "last_modified" },
+        { "transactions", "timestamp" },
+        { "vouchers", "created_date" },
+        { "vouchers", "date_time_claimed" },
+        { "vouchers", "date_time_redeemed" },
+        { "wallet_ledger", "timestamp" },
+        { "products", "created_date" },
+        { "product_variants", "created_date" },
     };
     sqlite3 *db;
 
@@ -411,22 +419,24 @@ Test(seed, times_and_dates_are_well_formed_and_in_the_window)
         snprintf(sql, sizeof(sql),
                  "SELECT COUNT(*) FROM %s WHERE %s IS NOT NULL AND (%s IS NOT "
                  "strftime('%%Y-%%m-%%dT%%H:%%M:%%SZ', %s) OR %s < '2025-01-01' OR "
-                 "%s >= '2026-11-01')", cols[i][0], cols[i][1], cols[i][1], cols[i][1],
-                 cols[i][1], cols[i][1]);
+                 "%s >= '2026-11-01')",
+                 cols[i][0], cols[i][1], cols[i][1], cols[i][1], cols[i][1], cols[i][1]);
         none(db, cols[i][1], sql);
     }
-    none(db, "birthday", "SELECT COUNT(*) FROM users WHERE birthday IS NOT NULL AND (birthday "
-                         "IS NOT date(birthday) OR birthday < '1945' OR birthday > '2009')");
-    none(db, "expiry_date", "SELECT COUNT(*) FROM vouchers WHERE expiry_date IS NOT date("
-                            "expiry_date) AND expiry_date IS NOT NULL");
+    none(db, "birthday",
+         "SELECT COUNT(*) FROM users WHERE birthday IS NOT NULL AND (birthday "
+         "IS NOT date(birthday) OR birthday < '1945' OR birthday > '2009')");
+    none(db, "expiry_date",
+         "SELECT COUNT(*) FROM vouchers WHERE expiry_date IS NOT date("
+         "expiry_date) AND expiry_date IS NOT NULL");
     none(db, "last_modified >= created_date",
          "SELECT COUNT(*) FROM users WHERE last_modified < created_date");
     none(db, "variant created after its product",
          "SELECT COUNT(*) FROM product_variants v JOIN products p ON p.id = v.product_id "
          "WHERE v.created_date < p.created_date");
     /* The formatter across a leap day: 2028 is outside the window, so use sqlite's view. */
-    cr_assert_eq(q_int(db, "SELECT COUNT(DISTINCT substr(timestamp, 1, 7)) FROM transactions"),
-                 22, "every month of the window has baskets");
+    cr_assert_eq(q_int(db, "SELECT COUNT(DISTINCT substr(timestamp, 1, 7)) FROM transactions"), 22,
+                 "every month of the window has baskets");
     sqlite3_close(db);
 }
 
@@ -484,7 +494,7 @@ Test(seed, awkward_text_and_nulls_are_present)
 
 Test(seed, chains_are_isolated_with_expected_rows)
 {
-    int64_t chains[] = {1764, 1765};
+    int64_t chains[] = { 1764, 1765 };
     const char *p = path_of("i.db");
     struct tw_seed_stats s;
     sqlite3 *db;
@@ -548,7 +558,7 @@ static char *dump_chain_content(const char *path, int64_t chain)
 
 Test(seed, a_chains_data_does_not_depend_on_the_other_chains)
 {
-    int64_t alone[] = {1765}, both[] = {1764, 1765};
+    int64_t alone[] = { 1765 }, both[] = { 1764, 1765 };
     const char *a = path_of("alone.db"), *b = path_of("both.db");
     char *da, *db;
 
@@ -563,7 +573,7 @@ Test(seed, a_chains_data_does_not_depend_on_the_other_chains)
 
 Test(seed, reseeding_replaces_and_leaves_other_chains_alone)
 {
-    int64_t both[] = {1764, 1765}, first[] = {1764};
+    int64_t both[] = { 1764, 1765 }, first[] = { 1764 };
     const char *p = path_of("re.db");
     char *d1, *d2, *other1, *other2;
     int64_t n;
@@ -616,9 +626,11 @@ static char *index_list(sqlite3 *db)
     struct tw_buf b;
 
     tw_buf_init(&b, 1 << 20);
-    cr_assert_eq(sqlite3_prepare_v2(db, "SELECT name, sql FROM sqlite_master WHERE type = "
-                                        "'index' AND sql IS NOT NULL ORDER BY name",
-                                    -1, &st, NULL), SQLITE_OK);
+    cr_assert_eq(sqlite3_prepare_v2(db,
+                                    "SELECT name, sql FROM sqlite_master WHERE type = "
+                                    "'index' AND sql IS NOT NULL ORDER BY name",
+                                    -1, &st, NULL),
+                 SQLITE_OK);
     while (sqlite3_step(st) == SQLITE_ROW)
         tw_buf_printf(&b, "%s %s; ", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1));
     sqlite3_finalize(st);
@@ -651,9 +663,11 @@ Test(seed, leaves_indexes_and_wal_behind)
     got = index_list(db);
     cr_assert_str_eq(got, want);
     cr_assert_eq(q_int(db, "SELECT COUNT(*) FROM pragma_journal_mode WHERE journal_mode = "
-                           "'wal'"), 1);
+                           "'wal'"),
+                 1);
     cr_assert_eq(q_int(db, "SELECT COUNT(*) FROM pragma_integrity_check WHERE integrity_check "
-                           "= 'ok'"), 1);
+                           "= 'ok'"),
+                 1);
     sqlite3_close(db);
     tw_free(want);
     tw_free(got);
@@ -662,8 +676,9 @@ Test(seed, leaves_indexes_and_wal_behind)
 static int seed_err(const char *path, const int64_t *chains, size_t n, uint64_t users,
                     struct tw_err *err)
 {
-    struct tw_seed_opts o = {.db_path = path, .chains = chains, .n_chains = n,
-                             .users_per_chain = users, .seed = 1};
+    struct tw_seed_opts o = {
+        .db_path = path, .chains = chains, .n_chains = n, .users_per_chain = users, .seed = 1
+    };
     struct tw_seed_stats s;
 
     tw_err_clear(err);
@@ -703,7 +718,7 @@ Test(seed, a_file_that_is_not_a_database_is_an_io_error)
 
 Test(seed, bad_options_are_invalid)
 {
-    int64_t chains[] = {7, 8, 7};
+    int64_t chains[] = { 7, 8, 7 };
     const char *p = path_of("bad.db");
     struct tw_err err;
 

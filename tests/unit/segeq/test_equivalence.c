@@ -69,10 +69,10 @@ static bool chance(unsigned pct)
 /* A filterable field with the distinct non-null values the chain's data has for it. */
 struct gfield {
     const char *name;
-    uint32_t type;     /* TW_FIELD_* */
-    bool nested;       /* a sub-field of the list */
-    char **text;       /* TEXT, KEYWORD, DATE, DATETIME */
-    int64_t *ints;     /* INT, MONEY (cents), BOOL */
+    uint32_t type; /* TW_FIELD_* */
+    bool nested;   /* a sub-field of the list */
+    char **text;   /* TEXT, KEYWORD, DATE, DATETIME */
+    int64_t *ints; /* INT, MONEY (cents), BOOL */
     size_t n;
 };
 
@@ -134,7 +134,8 @@ static void setup(void)
     /* tmpfs when there is one: every export fsyncs its result. */
     snprintf(E.dir, sizeof(E.dir), "%s/tw_segeq_XXXXXX",
              stat("/dev/shm", &sb) == 0 && S_ISDIR(sb.st_mode) && access("/dev/shm", W_OK) == 0
-                 ? "/dev/shm" : "/tmp");
+                 ? "/dev/shm"
+                 : "/tmp");
     cr_assert_not_null(mkdtemp(E.dir));
     snprintf(E.db_path, sizeof(E.db_path), "%s/retail.db", E.dir);
     o.db_path = E.db_path;
@@ -164,8 +165,10 @@ static void load_pool(struct ix *x, struct gfield *g)
     char sql[256];
     sqlite3_stmt *st;
 
-    snprintf(sql, sizeof(sql), "SELECT DISTINCT %s FROM %s WHERE chain_id = ? AND %s IS NOT NULL "
-             "ORDER BY 1", g->name, g->nested ? x->items_table : x->table, g->name);
+    snprintf(sql, sizeof(sql),
+             "SELECT DISTINCT %s FROM %s WHERE chain_id = ? AND %s IS NOT NULL "
+             "ORDER BY 1",
+             g->name, g->nested ? x->items_table : x->table, g->name);
     cr_assert_eq(sqlite3_prepare_v2(E.db, sql, -1, &st, NULL), SQLITE_OK, "%s: %s", sql,
                  sqlite3_errmsg(E.db));
     sqlite3_bind_int64(st, 1, CHAIN);
@@ -362,21 +365,11 @@ static void date_text(const struct gfield *g, char out[32], bool allow_shift)
     /* Times before 1970 are drawn like any other (issue 11 #21: birthdays from 1945). */
     (void)tmp;
     switch (below(allow_shift ? 5 : 3)) {
-    case 0:
-        snprintf(out, 32, "%s", v);
-        break;
-    case 1:
-        fmt_time(t, true, out);
-        break;
-    case 2:
-        fmt_time(t + (int64_t)below(DAY), false, out);
-        break;
-    case 3:
-        fmt_time(t + 1, false, out);
-        break;
-    default:
-        fmt_time(t - 1, false, out);
-        break;
+    case 0: snprintf(out, 32, "%s", v); break;
+    case 1: fmt_time(t, true, out); break;
+    case 2: fmt_time(t + (int64_t)below(DAY), false, out); break;
+    case 3: fmt_time(t + 1, false, out); break;
+    default: fmt_time(t - 1, false, out); break;
     }
 }
 
@@ -433,12 +426,16 @@ static json_t *gen_rule(const struct ix *x, bool allow_nested)
             json_object_set_new(r, "value", json_boolean(chance(50)));
         }
     } else if (g->type == TW_FIELD_DATE || g->type == TW_FIELD_DATETIME) {
-        static const char *const ops[] = { "is_date", "is_after_date", "is_before_date",
-                                           "is_between_date", "relative_less_than",
-                                           "relative_more_than" };
-        static const struct { const char *name; int64_t s; } units[] = {
-            { "minute", 60 }, { "hour", 3600 }, { "day", DAY }, { "week", 7 * DAY },
-            { "month", 30 * DAY }, { "year", 365 * DAY },
+        static const char *const ops[] = {
+            "is_date",         "is_after_date",      "is_before_date",
+            "is_between_date", "relative_less_than", "relative_more_than"
+        };
+        static const struct {
+            const char *name;
+            int64_t s;
+        } units[] = {
+            { "minute", 60 },    { "hour", 3600 },      { "day", DAY },
+            { "week", 7 * DAY }, { "month", 30 * DAY }, { "year", 365 * DAY },
         };
 
         op = ops[below(6)];
@@ -459,7 +456,7 @@ static json_t *gen_rule(const struct ix *x, bool allow_nested)
             date_text(g, buf2, true);
             s = epoch_of(buf, &d1);
             e = epoch_of(buf2, &d2);
-            if (e + (d2 ? DAY - 1 : 0) < s) {    /* swap into a valid order */
+            if (e + (d2 ? DAY - 1 : 0) < s) { /* swap into a valid order */
                 char t[32];
 
                 memcpy(t, buf, 32), memcpy(buf, buf2, 32), memcpy(buf2, t, 32);
@@ -483,8 +480,8 @@ static json_t *gen_rule(const struct ix *x, bool allow_nested)
             json_object_set_new(r, "time_amount", json_integer(amount));
         }
     } else {
-        static const char *const ops[] = { "is", "is_not", "is_between_number",
-                                           "is_greater_than", "is_less_than" };
+        static const char *const ops[] = { "is", "is_not", "is_between_number", "is_greater_than",
+                                           "is_less_than" };
 
         op = ops[below(5)];
         if (strcmp(op, "is_between_number") == 0) {
@@ -492,7 +489,7 @@ static json_t *gen_rule(const struct ix *x, bool allow_nested)
 
             json_object_set_new(r, "min", json_real(a < b ? a : b));
             json_object_set_new(r, "max", json_real(a < b ? b : a));
-        } else if (op[0] == 'i' && op[2] != '_' && chance(30)) {   /* is, is_not: a list */
+        } else if (op[0] == 'i' && op[2] != '_' && chance(30)) { /* is, is_not: a list */
             json_t *a = json_array();
 
             for (i = 0, n = 1 + below(3); i < n; i++)
@@ -630,8 +627,10 @@ static void sql_cond(struct sqlb *b, const json_t *rule, const char *col, uint32
         in_list(b, value, type);
         sadd(b, ")");
     } else if (strcmp(op, "is_not") == 0) {
-        sadd(b, type == TW_FIELD_TEXT ? "(%s IS NULL OR lower(%s) NOT IN " :
-                                        "(%s IS NULL OR %s NOT IN ", col, col);
+        sadd(b,
+             type == TW_FIELD_TEXT ? "(%s IS NULL OR lower(%s) NOT IN "
+                                   : "(%s IS NULL OR %s NOT IN ",
+             col, col);
         in_list(b, value, type);
         sadd(b, ")");
     } else if (strcmp(op, "contains") == 0) {
@@ -657,7 +656,7 @@ static void sql_cond(struct sqlb *b, const json_t *rule, const char *col, uint32
     } else if (strcmp(op, "is_after_date") == 0) {
         t = epoch_of(json_string_value(json_object_get(rule, "start_date")), &d);
         sadd(b, "(unixepoch(%s) > ?)", col);
-        pint(b, d ? t + DAY - 1 : t);            /* after the whole day */
+        pint(b, d ? t + DAY - 1 : t); /* after the whole day */
     } else if (strcmp(op, "is_before_date") == 0) {
         t = epoch_of(json_string_value(json_object_get(rule, "end_date")), &d);
         sadd(b, "(unixepoch(%s) < ?)", col);
@@ -666,15 +665,19 @@ static void sql_cond(struct sqlb *b, const json_t *rule, const char *col, uint32
         sadd(b, "(unixepoch(%s) BETWEEN ? AND ?)", col);
         pint(b, epoch_of(json_string_value(json_object_get(rule, "start_date")), NULL));
         t = epoch_of(json_string_value(json_object_get(rule, "end_date")), &d);
-        pint(b, d ? t + DAY - 1 : t);            /* a date-only end includes its day */
+        pint(b, d ? t + DAY - 1 : t); /* a date-only end includes its day */
     } else if (strncmp(op, "relative_", 9) == 0) {
         const char *f = json_string_value(json_object_get(rule, "time_factor"));
-        int64_t unit = strcmp(f, "minute") == 0 ? 60 : strcmp(f, "hour") == 0 ? 3600
-                       : strcmp(f, "day") == 0 ? DAY : strcmp(f, "week") == 0 ? 7 * DAY
-                       : strcmp(f, "month") == 0 ? 30 * DAY : 365 * DAY;
+        int64_t unit = strcmp(f, "minute") == 0  ? 60
+                       : strcmp(f, "hour") == 0  ? 3600
+                       : strcmp(f, "day") == 0   ? DAY
+                       : strcmp(f, "week") == 0  ? 7 * DAY
+                       : strcmp(f, "month") == 0 ? 30 * DAY
+                                                 : 365 * DAY;
 
-        sadd(b, strcmp(op, "relative_less_than") == 0 ? "(unixepoch(%s) >= ?)"
-                                                       : "(unixepoch(%s) < ?)", col);
+        sadd(b,
+             strcmp(op, "relative_less_than") == 0 ? "(unixepoch(%s) >= ?)" : "(unixepoch(%s) < ?)",
+             col);
         pint(b, RUN_START - unit * json_integer_value(json_object_get(rule, "time_amount")));
     } else {
         cr_assert_fail("operator %s not translated", op);
@@ -708,18 +711,21 @@ static void sql_segment(struct sqlb *b, const struct ix *x, const json_t *seg)
     pint(b, CHAIN);
     if (json_array_size(rules) == 0)
         sadd(b, "1");
-    json_array_foreach(rules, i, rule) {
+    json_array_foreach(rules, i, rule)
+    {
         bool nested = json_is_true(json_object_get(rule, "nested"));
-        const struct gfield *g =
-            field_of(x, json_string_value(json_object_get(rule, "field_name")), nested);
+        const struct gfield *g = field_of(x, json_string_value(json_object_get(rule, "field_name")),
+                                          nested);
 
         if (i > 0)
             sadd(b, any ? " OR " : " AND ");
         snprintf(col, sizeof(col), "%s.\"%s\"", nested ? "i" : "t", g->name);
         if (nested)
             /* any element of the list matches */
-            sadd(b, "EXISTS (SELECT 1 FROM %s AS i WHERE i.transaction_id = t.id AND "
-                 "i.chain_id = t.chain_id AND ", x->items_table);
+            sadd(b,
+                 "EXISTS (SELECT 1 FROM %s AS i WHERE i.transaction_id = t.id AND "
+                 "i.chain_id = t.chain_id AND ",
+                 x->items_table);
         sql_cond(b, rule, col, g->type);
         if (nested)
             sadd(b, ")");
@@ -838,8 +844,7 @@ static void export_ids(const struct ix *x, struct tw_query *q,
     cr_assert_not_null(doc, "%s: %s", st.path, jerr.text);
     free(text);
     out->n = 0;
-    json_array_foreach(doc, i, rec)
-        ids_add(out, json_integer_value(json_object_get(rec, "id")));
+    json_array_foreach(doc, i, rec) ids_add(out, json_integer_value(json_object_get(rec, "id")));
     cr_assert_eq(out->n, st.success);
     json_decref(doc);
     unlink(st.path);
@@ -875,8 +880,7 @@ static void three_free(struct three *r)
 }
 
 /* Compute the three id sets for raw (validated first); a difference is logged and counted. */
-static void check_one(const struct ix *x, const json_t *raw, int k, int *failures,
-                      struct three *r)
+static void check_one(const struct ix *x, const json_t *raw, int k, int *failures, struct three *r)
 {
     static const char *const indexes[] = { "users", "transactions", NULL };
     static const char *const formats[] = { "json", NULL };
@@ -888,15 +892,14 @@ static void check_one(const struct ix *x, const json_t *raw, int k, int *failure
     uint32_t i;
 
     tw_err_clear(&err);
-    cr_assert_eq(tw_segment_input_parse(raw, x->index, CHAIN, &vctx, "segment", &seg, &err),
-                 TW_OK, "generated an invalid segment (%s): %s", err.msg,
-                 json_dumps(raw, JSON_COMPACT));
-    cr_assert_eq(tw_seg_check(seg, x->index, x->plugin->desc.fields, "segment", &err), TW_OK,
-                 "%s", err.msg);
-    cr_assert_eq(tw_seg_compile(seg, x->plugin->desc.fields, RUN_START, &g1, &err), TW_OK,
-                 "%s", err.msg);
-    cr_assert_eq(tw_seg_compile(seg, x->plugin->desc.fields, RUN_START, &g2, &err), TW_OK,
-                 "%s", err.msg);
+    cr_assert_eq(tw_segment_input_parse(raw, x->index, CHAIN, &vctx, "segment", &seg, &err), TW_OK,
+                 "generated an invalid segment (%s): %s", err.msg, json_dumps(raw, JSON_COMPACT));
+    cr_assert_eq(tw_seg_check(seg, x->index, x->plugin->desc.fields, "segment", &err), TW_OK, "%s",
+                 err.msg);
+    cr_assert_eq(tw_seg_compile(seg, x->plugin->desc.fields, RUN_START, &g1, &err), TW_OK, "%s",
+                 err.msg);
+    cr_assert_eq(tw_seg_compile(seg, x->plugin->desc.fields, RUN_START, &g2, &err), TW_OK, "%s",
+                 err.msg);
 
     /* (a) pushdown + residual */
     tw_query_init(&q, CHAIN, RUN_START, tw_seg_join(g1));
@@ -918,8 +921,8 @@ static void check_one(const struct ix *x, const json_t *raw, int k, int *failure
         if ((*failures)++ < MAX_REPORTS)
             cr_log_error("%s rule set %d differs: pushdown+residual %zu ids, C only %zu, "
                          "SQL %zu (first differing id: pushdown %lld, C %lld; %u of %u "
-                         "conditions applied)\n  %s", x->index, k, r->a.n, r->b.n, r->c.n,
-                         (long long)first_diff(&r->a, &r->c),
+                         "conditions applied)\n  %s",
+                         x->index, k, r->a.n, r->b.n, r->c.n, (long long)first_diff(&r->a, &r->c),
                          (long long)first_diff(&r->b, &r->c), r->napplied, r->nconds, text);
         free(text);
     }
@@ -963,16 +966,18 @@ static void run(const char *index, const char *table, const char *items_table, i
         applied_all += r.nconds > 0 && r.napplied == r.nconds;
         json_decref(raw);
     }
-    fprintf(stderr, "segeq %s: %d rule sets over %llu records: %d match something, %d a "
+    fprintf(stderr,
+            "segeq %s: %d rule sets over %llu records: %d match something, %d a "
             "proper subset, %d had conditions applied by the source (%d all of them), "
-            "%d differ\n", index, sets, (unsigned long long)total, nonempty, partial, pushed,
-            applied_all, failures);
+            "%d differ\n",
+            index, sets, (unsigned long long)total, nonempty, partial, pushed, applied_all,
+            failures);
     /* The generator must produce rules that select something, and exercise pushdown. */
     cr_expect_gt(nonempty, sets / 2, "too few rule sets match anything");
     cr_expect_gt(partial, sets / 3, "too few rule sets select a proper subset");
     cr_expect_gt(pushed, sets / 4, "too few rule sets were pushed down");
-    cr_assert_eq(failures, 0, "%d of %d %s rule sets gave different ids (first %d above)",
-                 failures, sets, index, failures < MAX_REPORTS ? failures : MAX_REPORTS);
+    cr_assert_eq(failures, 0, "%d of %d %s rule sets gave different ids (first %d above)", failures,
+                 sets, index, failures < MAX_REPORTS ? failures : MAX_REPORTS);
     three_free(&r);
     ix_fini(&x);
 }
@@ -992,8 +997,9 @@ Test(segeq, other_chain_is_seeded)
 {
     sqlite3_stmt *st;
 
-    cr_assert_eq(sqlite3_prepare_v2(E.db, "SELECT count(*) FROM users WHERE chain_id = ?", -1,
-                                    &st, NULL), SQLITE_OK);
+    cr_assert_eq(
+        sqlite3_prepare_v2(E.db, "SELECT count(*) FROM users WHERE chain_id = ?", -1, &st, NULL),
+        SQLITE_OK);
     sqlite3_bind_int64(st, 1, OTHER_CHAIN);
     cr_assert_eq(sqlite3_step(st), SQLITE_ROW);
     cr_assert_eq(sqlite3_column_int64(st, 0), USERS);
@@ -1093,8 +1099,7 @@ static void run_edges(const char *index, const char *table, const char *items_ta
         json_decref(raw);
         free(text);
     }
-    cr_assert_eq(failures, 0, "%d of %zu %s edge rule sets gave different ids", failures, n,
-                 index);
+    cr_assert_eq(failures, 0, "%d of %zu %s edge rule sets gave different ids", failures, n, index);
     three_free(&r);
     ix_fini(&x);
 }

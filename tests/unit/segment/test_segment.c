@@ -20,25 +20,25 @@ enum { S_SKU, S_QTY, S_PRICE, S_LABEL };
 #define F TW_FIELD_FILTERABLE
 
 static const struct tw_field item_fields[] = {
-    {.name = "sku", .type = TW_FIELD_KEYWORD, .flags = F},
-    {.name = "qty", .type = TW_FIELD_INT, .flags = F},
-    {.name = "price", .type = TW_FIELD_MONEY, .flags = F},
-    {.name = "label", .type = TW_FIELD_TEXT, .flags = F},
-    {0},
+    { .name = "sku", .type = TW_FIELD_KEYWORD, .flags = F },
+    { .name = "qty", .type = TW_FIELD_INT, .flags = F },
+    { .name = "price", .type = TW_FIELD_MONEY, .flags = F },
+    { .name = "label", .type = TW_FIELD_TEXT, .flags = F },
+    { 0 },
 };
 
 static const struct tw_field fields[] = {
-    {.name = "id", .type = TW_FIELD_INT, .flags = F},
-    {.name = "code", .type = TW_FIELD_KEYWORD, .flags = F},
-    {.name = "name", .type = TW_FIELD_TEXT, .flags = F},
-    {.name = "amount", .type = TW_FIELD_MONEY, .flags = F},
-    {.name = "score", .type = TW_FIELD_NUMBER, .flags = F},
-    {.name = "active", .type = TW_FIELD_BOOL, .flags = F},
-    {.name = "birthday", .type = TW_FIELD_DATE, .flags = F},
-    {.name = "ts", .type = TW_FIELD_DATETIME, .flags = F},
-    {.name = "items", .type = TW_FIELD_LIST, .flags = TW_FIELD_NESTED, .nested = item_fields},
-    {.name = "secret", .type = TW_FIELD_KEYWORD, .flags = 0},
-    {0},
+    { .name = "id", .type = TW_FIELD_INT, .flags = F },
+    { .name = "code", .type = TW_FIELD_KEYWORD, .flags = F },
+    { .name = "name", .type = TW_FIELD_TEXT, .flags = F },
+    { .name = "amount", .type = TW_FIELD_MONEY, .flags = F },
+    { .name = "score", .type = TW_FIELD_NUMBER, .flags = F },
+    { .name = "active", .type = TW_FIELD_BOOL, .flags = F },
+    { .name = "birthday", .type = TW_FIELD_DATE, .flags = F },
+    { .name = "ts", .type = TW_FIELD_DATETIME, .flags = F },
+    { .name = "items", .type = TW_FIELD_LIST, .flags = TW_FIELD_NESTED, .nested = item_fields },
+    { .name = "secret", .type = TW_FIELD_KEYWORD, .flags = 0 },
+    { 0 },
 };
 
 static struct tw_record *r;
@@ -83,8 +83,8 @@ static int match_seg(const char *seg)
     int m, k;
 
     tw_err_clear(&err);
-    cr_assert_eq(tw_seg_check(j, "test", fields, "trigger.segment", &err), TW_OK,
-                 "check %s: %s", seg, err.msg);
+    cr_assert_eq(tw_seg_check(j, "test", fields, "trigger.segment", &err), TW_OK, "check %s: %s",
+                 seg, err.msg);
     cr_assert_eq(tw_seg_compile(j, fields, RS, &g, &err), TW_OK, "compile %s: %s", seg, err.msg);
     m = tw_seg_match(g, r);
     k = tw_seg_keep(g, r, &err);
@@ -360,17 +360,20 @@ Test(segment, is_between_date_inclusive)
        "'start_date':'2026-05-01','end_date':'2026-05-02T23:59:59Z'}");
     set_bday("2026-05-04");
     NO("{'field_name':'birthday','field_type':'date','operator':'is_between_date',"
-        "'start_date':'2026-05-01','end_date':'2026-05-03'}");
+       "'start_date':'2026-05-01','end_date':'2026-05-03'}");
     set_bday("2026-04-30");
     NO("{'field_name':'birthday','field_type':'date','operator':'is_between_date',"
-        "'start_date':'2026-05-01','end_date':'2026-05-03'}");
+       "'start_date':'2026-05-01','end_date':'2026-05-03'}");
 }
 
 Test(segment, relative_cutoffs)
 {
-    static const struct { const char *factor; int64_t unit; } units[] = {
-        {"minute", 60}, {"hour", 3600}, {"day", 86400}, {"week", 7 * 86400},
-        {"month", 30 * 86400}, {"year", 365 * 86400},
+    static const struct {
+        const char *factor;
+        int64_t unit;
+    } units[] = {
+        { "minute", 60 },      { "hour", 3600 },        { "day", 86400 },
+        { "week", 7 * 86400 }, { "month", 30 * 86400 }, { "year", 365 * 86400 },
     };
     char less[256], more[256];
     size_t i;
@@ -380,10 +383,12 @@ Test(segment, relative_cutoffs)
         for (n = 1; n <= 3; n += 2) {
             int64_t cut = RS - n * units[i].unit;
 
-            snprintf(less, sizeof(less), "{'field_name':'ts','field_type':'date','operator':"
+            snprintf(less, sizeof(less),
+                     "{'field_name':'ts','field_type':'date','operator':"
                      "'relative_less_than','time_factor':'%s','time_amount':%d}",
                      units[i].factor, n);
-            snprintf(more, sizeof(more), "{'field_name':'ts','field_type':'date','operator':"
+            snprintf(more, sizeof(more),
+                     "{'field_name':'ts','field_type':'date','operator':"
                      "'relative_more_than','time_factor':'%s','time_amount':%d}",
                      units[i].factor, n);
             tw_record_set_time(r, C_TS, cut); /* exactly N units ago: "less than" */
@@ -480,7 +485,8 @@ Test(segment, number_ranges_exact_boundaries)
 
 Test(segment, exists_and_empty_text)
 {
-    static const char *const ex = "{'field_name':'code','field_type':'keyword','operator':'exists'}";
+    static const char *const ex =
+        "{'field_name':'code','field_type':'keyword','operator':'exists'}";
     static const char *const dne =
         "{'field_name':'code','field_type':'keyword','operator':'does_not_exist'}";
 
@@ -596,7 +602,8 @@ Test(segment, nested_any_element)
                            "{'field_name':'sku','field_type':'keyword','operator':'is',"
                            "'value':'A','nested':true,'nesting_path':'items'},"
                            "{'field_name':'qty','field_type':'number','operator':'is',"
-                           "'value':5,'nested':true,'nesting_path':'items'}]}"), 1);
+                           "'value':5,'nested':true,'nesting_path':'items'}]}"),
+                 1);
     tw_record_reset(r);
     add_item("A", 1, 500, NULL);
     add_item("A", 2, 500, NULL);
@@ -614,8 +621,8 @@ Test(segment, join_all_any_and_empty)
     char seg[1024];
 
     set_text(C_CODE, "x");
-#define JOIN(join, a, b) (snprintf(seg, sizeof(seg), "{'join':'%s','rules':[%s,%s]}", join, a, b), \
-                          match_seg(seg))
+#define JOIN(join, a, b) \
+    (snprintf(seg, sizeof(seg), "{'join':'%s','rules':[%s,%s]}", join, a, b), match_seg(seg))
     cr_assert_eq(JOIN("all", t, t), 1);
     cr_assert_eq(JOIN("all", t, f), 0);
     cr_assert_eq(JOIN("all", f, t), 0);
@@ -697,8 +704,7 @@ static void check_script(const char *seg, const char *const *installed, const ch
 
 Test(segment, check_errors)
 {
-    static const char *const ok =
-        "{'field_name':'id','field_type':'number','operator':'exists'}";
+    static const char *const ok = "{'field_name':'id','field_type':'number','operator':'exists'}";
     char seg[1024];
 
     check_fails("{'rules':[{'field_name':'nope','field_type':'keyword','operator':'exists'}]}",
@@ -710,11 +716,15 @@ Test(segment, check_errors)
                 "trigger.segment.rules[0].field_name", "not a filterable field of index test");
     check_fails("{'rules':[{'field_name':'items','field_type':'keyword','operator':'exists'}]}",
                 "trigger.segment.rules[0].field_name", NULL);
-    snprintf(seg, sizeof(seg), "{'rules':[%s,{'field_name':'code','field_type':'number',"
-             "'operator':'exists'}]}", ok);
+    snprintf(seg, sizeof(seg),
+             "{'rules':[%s,{'field_name':'code','field_type':'number',"
+             "'operator':'exists'}]}",
+             ok);
     check_fails(seg, "trigger.segment.rules[1].field_type", "\"keyword\"");
-    snprintf(seg, sizeof(seg), "{'rules':[%s,%s,{'field_name':'birthday','field_type':'number',"
-             "'operator':'exists'}]}", ok, ok);
+    snprintf(seg, sizeof(seg),
+             "{'rules':[%s,%s,{'field_name':'birthday','field_type':'number',"
+             "'operator':'exists'}]}",
+             ok, ok);
     check_fails(seg, "trigger.segment.rules[2].field_type", "\"date\"");
     check_fails("{'rules':[{'field_name':'name','field_type':'keyword','operator':'exists'}]}",
                 "trigger.segment.rules[0].field_type", "\"text\"");
@@ -723,7 +733,8 @@ Test(segment, check_errors)
     check_fails("{'rules':[{'field_name':'sku','field_type':'keyword','operator':'exists'}]}",
                 "trigger.segment.rules[0].nested", "\"nesting_path\": \"items\"");
     check_fails("{'rules':[{'field_name':'items.sku','field_type':'keyword',"
-                "'operator':'exists'}]}", "trigger.segment.rules[0].field_name", NULL);
+                "'operator':'exists'}]}",
+                "trigger.segment.rules[0].field_name", NULL);
     check_fails("{'rules':[{'field_name':'sku','field_type':'keyword','operator':'exists',"
                 "'nested':true,'nesting_path':'basket'}]}",
                 "trigger.segment.rules[0].nesting_path", "(valid: items)");
@@ -732,7 +743,8 @@ Test(segment, check_errors)
                 "trigger.segment.rules[0].nesting_path", NULL);
     check_fails("{'rules':[{'field_name':'code','field_type':'keyword','operator':'exists',"
                 "'nested':true,'nesting_path':'items'}]}",
-                "trigger.segment.rules[0].field_name", "(valid: items.sku, items.qty, "
+                "trigger.segment.rules[0].field_name",
+                "(valid: items.sku, items.qty, "
                 "items.price, items.label)");
     check_fails("{'rules':[{'field_name':'qty','field_type':'keyword','operator':'exists',"
                 "'nested':true,'nesting_path':'items'}]}",
@@ -759,8 +771,7 @@ Test(segment, check_accepts_valid)
                       "'nested':true,'nesting_path':'items'}]}");
     struct tw_err err;
 
-    cr_assert_eq(tw_seg_check(j, "test", fields, "trigger.segment", &err), TW_OK, "%s",
-                 err.msg);
+    cr_assert_eq(tw_seg_check(j, "test", fields, "trigger.segment", &err), TW_OK, "%s", err.msg);
     json_decref(j);
 }
 

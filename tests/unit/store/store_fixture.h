@@ -15,9 +15,9 @@
 #include "store/store.h"
 
 struct fx {
-    char dir[64];               /* the temporary directory */
-    char path[128];             /* dir/tw.db */
-    struct tw_store *s;         /* open store, or NULL */
+    char dir[64];       /* the temporary directory */
+    char path[128];     /* dir/tw.db */
+    struct tw_store *s; /* open store, or NULL */
 };
 
 static inline void fx_mkdir(struct fx *f)

@@ -166,12 +166,12 @@ Test(store_auth, idempotency_window)
 
     fx_task(&t, 1, "users");
     cr_assert_eq(tw_store_task_insert(fx.s, &t, &idem, &err), TW_OK, "%s", err.msg);
-    cr_assert_eq(tw_store_idem_get(fx.s, idem.caller, "key-1", 1000, &task_id, sha, &err),
-                 TW_OK, "%s", err.msg);
+    cr_assert_eq(tw_store_idem_get(fx.s, idem.caller, "key-1", 1000, &task_id, sha, &err), TW_OK,
+                 "%s", err.msg);
     cr_assert_eq(task_id, t.id);
     cr_assert_str_eq(sha, "feed");
-    cr_assert_eq(tw_store_idem_get(fx.s, "user:1", "key-1", 0, &task_id, sha, &err),
-                 TW_ENOTFOUND, "keys are per caller");
+    cr_assert_eq(tw_store_idem_get(fx.s, "user:1", "key-1", 0, &task_id, sha, &err), TW_ENOTFOUND,
+                 "keys are per caller");
     cr_assert_eq(tw_store_idem_get(fx.s, idem.caller, "key-2", 0, &task_id, sha, &err),
                  TW_ENOTFOUND);
     /* older than the window: ignored, pruned, and the key can be used again */
@@ -183,8 +183,7 @@ Test(store_auth, idempotency_window)
     idem.body_sha256 = "beef";
     fx_task(&t, 1, "users");
     cr_assert_eq(tw_store_task_insert(fx.s, &t, &idem, &err), TW_OK, "%s", err.msg);
-    cr_assert_eq(tw_store_idem_get(fx.s, idem.caller, "key-1", 1500, &task_id, sha, &err),
-                 TW_OK);
+    cr_assert_eq(tw_store_idem_get(fx.s, idem.caller, "key-1", 1500, &task_id, sha, &err), TW_OK);
     cr_assert_eq(task_id, t.id);
     cr_assert_str_eq(sha, "beef");
 }

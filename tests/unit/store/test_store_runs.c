@@ -30,8 +30,7 @@ static void load_logs(int64_t id)
     tw_store_free_logs(logs, n_logs);
     logs = NULL;
     n_logs = 0;
-    cr_assert_eq(tw_store_log_list(fx.s, id, 100, 0, &logs, &n_logs, &err), TW_OK, "%s",
-                 err.msg);
+    cr_assert_eq(tw_store_log_list(fx.s, id, 100, 0, &logs, &n_logs, &err), TW_OK, "%s", err.msg);
 }
 
 static void free_logs(void)
@@ -85,10 +84,8 @@ Test(store_runs, progress_is_one_entry_updated_in_place)
     cr_assert_str_eq(err.msg, "task is not INPROGRESS (it is READY)");
     cr_assert_eq(tw_store_run_progress(fx.s, 999, 3000, 1, 0, 0, 1, &err), TW_ENOTFOUND);
     cr_assert_eq(tw_store_run_start(fx.s, id, 3000, &err), TW_OK);
-    cr_assert_eq(tw_store_run_progress(fx.s, id, 3001, 10, 1, 2, 7, &err), TW_OK, "%s",
-                 err.msg);
-    cr_assert_eq(tw_store_run_progress(fx.s, id, 3002, 20, 1, 3, 16, &err), TW_OK, "%s",
-                 err.msg);
+    cr_assert_eq(tw_store_run_progress(fx.s, id, 3001, 10, 1, 2, 7, &err), TW_OK, "%s", err.msg);
+    cr_assert_eq(tw_store_run_progress(fx.s, id, 3002, 20, 1, 3, 16, &err), TW_OK, "%s", err.msg);
     cr_assert_eq(fx_version(fx.s, id), 4);
     load_logs(id);
     cr_assert_eq(n_logs, 2);
@@ -106,11 +103,20 @@ Test(store_runs, progress_is_one_entry_updated_in_place)
 Test(store_runs, finish_logs_outcome_on_top_and_stores_result)
 {
     struct tw_run_outcome o = {
-        .state = TW_STATE_DONE, .time = 3004, .msg = "success", .has_counts = true,
-        .total = 48211, .errors = 0, .skips = 3, .success = 48208,
-        .result = "Wallet_Export-1.csv", .result_path = "/r/1/Wallet_Export-1.csv",
-        .result_size = 1234, .result_sha256 = "ab12",
-        .next_once_at = 90000, .next_trigger_json = "{\"once\":\"next\"}",
+        .state = TW_STATE_DONE,
+        .time = 3004,
+        .msg = "success",
+        .has_counts = true,
+        .total = 48211,
+        .errors = 0,
+        .skips = 3,
+        .success = 48208,
+        .result = "Wallet_Export-1.csv",
+        .result_path = "/r/1/Wallet_Export-1.csv",
+        .result_size = 1234,
+        .result_sha256 = "ab12",
+        .next_once_at = 90000,
+        .next_trigger_json = "{\"once\":\"next\"}",
     };
     struct tw_err err = { 0 };
     int64_t id = fx_insert(fx.s, 1, "wallet-ledger");
@@ -138,7 +144,7 @@ Test(store_runs, finish_logs_outcome_on_top_and_stores_result)
 
     t = get(id);
     cr_assert_eq(t.state, TW_STATE_DONE);
-    cr_assert_eq(t.version, 4);     /* insert, start, progress, finish */
+    cr_assert_eq(t.version, 4); /* insert, start, progress, finish */
     cr_assert_eq(t.last_modified, 3004);
     cr_assert_eq(t.last_run_date, 3000);
     cr_assert_str_eq(t.result, "Wallet_Export-1.csv");
@@ -154,12 +160,22 @@ Test(store_runs, finish_logs_outcome_on_top_and_stores_result)
 Test(store_runs, failed_rerun_keeps_last_good_result)
 {
     struct tw_run_outcome ok = {
-        .state = TW_STATE_DONE, .time = 3004, .msg = "success", .has_counts = true,
-        .result = "r1.csv", .result_path = "/r1.csv", .result_size = 1, .result_sha256 = "aa",
+        .state = TW_STATE_DONE,
+        .time = 3004,
+        .msg = "success",
+        .has_counts = true,
+        .result = "r1.csv",
+        .result_path = "/r1.csv",
+        .result_size = 1,
+        .result_sha256 = "aa",
     };
     struct tw_run_outcome bad = {
-        .state = TW_STATE_ERROR, .time = 4004, .msg = "plugin users: source unavailable",
-        .has_counts = true, .total = 1, .errors = 1,
+        .state = TW_STATE_ERROR,
+        .time = 4004,
+        .msg = "plugin users: source unavailable",
+        .has_counts = true,
+        .total = 1,
+        .errors = 1,
     };
     struct tw_err err = { 0 };
     int64_t id = fx_insert(fx.s, 1, "users");
@@ -198,7 +214,9 @@ Test(store_runs, failed_rerun_keeps_last_good_result)
 Test(store_runs, interrupted_run_goes_back_to_ready)
 {
     struct tw_run_outcome o = {
-        .state = TW_STATE_READY, .time = 3500, .msg = "interrupted: the engine stopped",
+        .state = TW_STATE_READY,
+        .time = 3500,
+        .msg = "interrupted: the engine stopped",
     };
     struct tw_err err = { 0 };
     int64_t id = fx_insert(fx.s, 1, "users");

@@ -21,7 +21,7 @@ TestSuite(store_segments, .init = setup, .fini = teardown, .timeout = 30);
 
 static int64_t add_segment(int64_t chain, const char *name)
 {
-    struct tw_segment g = { 0, chain, (char *)name, (char *)"{\"join\":\"all\",\"rules\":[]}",
+    struct tw_segment g = { 0,   chain, (char *)name, (char *)"{\"join\":\"all\",\"rules\":[]}",
                             100, 100 };
     struct tw_err err = { 0 };
 
@@ -44,7 +44,7 @@ Test(store_segments, round_trip_and_update)
     tw_store_segment_fini(&got);
 
     upd.id = id;
-    upd.chain = 9999;           /* ignored: a segment stays in its chain */
+    upd.chain = 9999; /* ignored: a segment stays in its chain */
     upd.name = (char *)"renamed";
     upd.segment_json = (char *)"{\"join\":\"any\",\"rules\":[]}";
     upd.last_modified = 200;
@@ -101,7 +101,7 @@ Test(store_segments, delete_refused_while_used)
     t.segment_id = seg;
     cr_assert_eq(tw_store_task_insert(fx.s, &t, NULL, &err), TW_OK);
     t1 = t.id;
-    fx_insert(fx.s, 1, "users");  /* no segment */
+    fx_insert(fx.s, 1, "users"); /* no segment */
     fx_task(&t, 1, "users");
     t.segment_id = seg;
     cr_assert_eq(tw_store_task_insert(fx.s, &t, NULL, &err), TW_OK);
@@ -118,8 +118,7 @@ Test(store_segments, delete_refused_while_used)
 
     cr_assert_eq(tw_store_task_delete(fx.s, t1, &err), TW_OK);
     cr_assert_eq(tw_store_task_delete(fx.s, t2, &err), TW_OK);
-    cr_assert_eq(tw_store_segment_delete(fx.s, seg, &users, &n_users, &err), TW_OK, "%s",
-                 err.msg);
+    cr_assert_eq(tw_store_segment_delete(fx.s, seg, &users, &n_users, &err), TW_OK, "%s", err.msg);
     cr_assert_null(users);
     cr_assert_eq(n_users, 0);
     cr_assert_eq(tw_store_segment_get(fx.s, seg, &got, &err), TW_ENOTFOUND);

@@ -85,14 +85,17 @@ static void make_v1_db(const char *path)
     cr_assert_eq(sqlite3_exec(db, "PRAGMA foreign_keys = ON", NULL, NULL, NULL), SQLITE_OK);
     cr_assert_eq(tw_store_migrate(db, 1, &err), TW_OK, "%s", err.msg);
     cr_assert_eq(pragma_int(db, "PRAGMA user_version"), 1);
-    cr_assert_eq(sqlite3_exec(db,
-        "INSERT INTO tasks (chain, description, state, last_modified, created_date, "
-        "trigger_json, target_json, once_at, action, export_index, version) "
-        "VALUES (42, 'old task', 2, 10, 10, '{}', '{}', 20, 'export', 'users', 5);"
-        "INSERT INTO task_logs (task_id, time, msg) VALUES (1, 10, 'READY -> INPROGRESS');"
-        "INSERT INTO segments (chain, name, segment_json, created, last_modified) "
-        "VALUES (42, 'seg', '{}', 1, 1);",
-        NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(db));
+    cr_assert_eq(
+        sqlite3_exec(
+            db,
+            "INSERT INTO tasks (chain, description, state, last_modified, created_date, "
+            "trigger_json, target_json, once_at, action, export_index, version) "
+            "VALUES (42, 'old task', 2, 10, 10, '{}', '{}', 20, 'export', 'users', 5);"
+            "INSERT INTO task_logs (task_id, time, msg) VALUES (1, 10, 'READY -> INPROGRESS');"
+            "INSERT INTO segments (chain, name, segment_json, created, last_modified) "
+            "VALUES (42, 'seg', '{}', 1, 1);",
+            NULL, NULL, NULL),
+        SQLITE_OK, "%s", sqlite3_errmsg(db));
     cr_assert_eq(pragma_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'tasks_segment'"),
                  0);
     sqlite3_close(db);
@@ -120,8 +123,8 @@ Test(store_sqlite, upgrades_version_1_in_place)
     cr_assert_eq(tw_store_log_list(fx.s, 1, 10, 0, &logs, &n, &err), TW_OK);
     cr_assert_eq(n, 1);
     tw_store_free_logs(logs, n);
-    cr_assert_eq(pragma_int(fx.s->db,
-                            "SELECT count(*) FROM sqlite_master WHERE name = 'tasks_segment'"), 1);
+    cr_assert_eq(
+        pragma_int(fx.s->db, "SELECT count(*) FROM sqlite_master WHERE name = 'tasks_segment'"), 1);
     /* the new index serves the segment-in-use check */
     cr_assert_eq(tw_store_segment_delete(fx.s, 1, &(int64_t *){ NULL }, &(size_t){ 0 }, &err),
                  TW_OK, "%s", err.msg);
@@ -207,8 +210,8 @@ Test(store_sqlite, in_stmt_bounds)
     cr_assert_eq(slots, 4);
     cr_assert_eq(tw_store_in_stmt(fx.s, TW_IN_TASK_LIST, 1000, &q, &slots, &err), TW_OK);
     cr_assert_eq(slots, 1024);
-    cr_assert_eq(tw_store_in_stmt(fx.s, TW_IN_TASK_LIST, TW_IN_MAX, &q, &slots, &err), TW_OK,
-                 "%s", err.msg);
+    cr_assert_eq(tw_store_in_stmt(fx.s, TW_IN_TASK_LIST, TW_IN_MAX, &q, &slots, &err), TW_OK, "%s",
+                 err.msg);
     cr_assert_eq(slots, TW_IN_MAX);
 }
 

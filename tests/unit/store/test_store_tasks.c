@@ -33,8 +33,8 @@ Test(store_tasks, insert_get_round_trip)
     t.campaign_id = (char *)"c-9";
     t.segment_id = 0;
     t.last_run_date = 0;
-    t.version = 77;             /* ignored */
-    t.id = 99;                  /* ignored */
+    t.version = 77; /* ignored */
+    t.id = 99;      /* ignored */
     cr_assert_eq(tw_store_task_insert(fx.s, &t, NULL, &err), TW_OK, "%s", err.msg);
     cr_assert_eq(t.id, 1);
     cr_assert_eq(t.version, 1);
@@ -62,7 +62,7 @@ Test(store_tasks, insert_get_round_trip)
     cr_assert_null(got.result_sha256);
     cr_assert_not(got.result_expired);
     tw_task_fini(&got);
-    tw_task_fini(&got);         /* fini twice is harmless */
+    tw_task_fini(&got); /* fini twice is harmless */
 }
 
 Test(store_tasks, null_desc_and_debug_become_empty)
@@ -207,13 +207,13 @@ Test(store_tasks, list_with_a_thousand_chains)
 
     seed_ten();
     for (i = 0; i < 1000; i++)
-        chains[i] = 1000 + i;   /* none of the seeded chains ... */
+        chains[i] = 1000 + i; /* none of the seeded chains ... */
     list(&f, 0, 0, 0);
-    chains[999] = 2;            /* ... until the last, whose value also pads the bucket */
+    chains[999] = 2; /* ... until the last, whose value also pads the bucket */
     list(&f, 5, 5, 10);
     chains[0] = 1;
     list(&f, 10, 10, 10);
-    f.n_chains = 3;             /* a different bucket, cached separately */
+    f.n_chains = 3; /* a different bucket, cached separately */
     list(&f, 5, 5, 9);
 }
 
@@ -241,8 +241,7 @@ Test(store_tasks, update_replaces_fields_and_bumps_version)
     struct tw_task t = updated(id), got;
     size_t n = 0;
 
-    cr_assert_eq(tw_store_task_update(fx.s, &t, 1, "trigger changed", &err), TW_OK, "%s",
-                 err.msg);
+    cr_assert_eq(tw_store_task_update(fx.s, &t, 1, "trigger changed", &err), TW_OK, "%s", err.msg);
     cr_assert_eq(t.version, 2);
     cr_assert_eq(tw_store_task_get(fx.s, id, &got, &err), TW_OK);
     cr_assert_str_eq(got.desc, "new desc");
@@ -304,8 +303,7 @@ Test(store_tasks, delete_removes_logs_and_keys_and_ids_are_never_reused)
     cr_assert_eq(tw_store_task_delete(fx.s, t.id, &err), TW_OK, "%s", err.msg);
     cr_assert_eq(tw_store_task_get(fx.s, t.id, &t, &err), TW_ENOTFOUND);
     cr_assert_eq(tw_store_log_list(fx.s, 1, 10, 0, &logs, &n, &err), TW_ENOTFOUND);
-    cr_assert_eq(tw_store_idem_get(fx.s, "token:a", "key", 0, &task_id, sha, &err),
-                 TW_ENOTFOUND);
+    cr_assert_eq(tw_store_idem_get(fx.s, "token:a", "key", 0, &task_id, sha, &err), TW_ENOTFOUND);
     cr_assert_eq(tw_store_task_delete(fx.s, 1, &err), TW_ENOTFOUND);
     cr_assert_str_eq(err.msg, "task 1 not found");
     /* the deleted task was the newest, and still its id is not handed out again */
@@ -325,8 +323,8 @@ Test(store_tasks, insert_with_idempotency_key)
 
     fx_task(&t, 1, "users");
     cr_assert_eq(tw_store_task_insert(fx.s, &t, &idem, &err), TW_OK, "%s", err.msg);
-    cr_assert_eq(tw_store_idem_get(fx.s, "user:7", "abc", 400, &task_id, sha, &err), TW_OK,
-                 "%s", err.msg);
+    cr_assert_eq(tw_store_idem_get(fx.s, "user:7", "abc", 400, &task_id, sha, &err), TW_OK, "%s",
+                 err.msg);
     cr_assert_eq(task_id, t.id);
     cr_assert_str_eq(sha, "0123456789abcdef");
     /* same caller and key again: refused, and the task is not inserted */
@@ -341,11 +339,11 @@ Test(store_tasks, insert_with_idempotency_key)
 }
 
 struct scan_ctx {
-    int64_t seen;               /* rows delivered */
-    int64_t last_id;            /* to check ascending order */
-    int64_t stop_at;            /* return 7 at this id; 0: never */
+    int64_t seen;    /* rows delivered */
+    int64_t last_id; /* to check ascending order */
+    int64_t stop_at; /* return 7 at this id; 0: never */
     int64_t chain_sum;
-    struct tw_store *s;         /* non-NULL: write from the callback */
+    struct tw_store *s; /* non-NULL: write from the callback */
 };
 
 static int on_task(void *p, const struct tw_task_brief *b)
@@ -359,8 +357,7 @@ static int on_task(void *p, const struct tw_task_brief *b)
     c->seen++;
     c->chain_sum += b->chain;
     if (c->s != NULL)
-        cr_assert_eq(tw_store_log_add(c->s, b->id, 5000, "recovered", &err), TW_OK, "%s",
-                     err.msg);
+        cr_assert_eq(tw_store_log_add(c->s, b->id, 5000, "recovered", &err), TW_OK, "%s", err.msg);
     if (b->id == c->stop_at)
         return 7;
     return 0;
@@ -388,7 +385,7 @@ Test(store_tasks, bulk_insert_100k_and_scan)
     cr_assert_eq(counts[TW_STATE_READY], 100000);
 
     memset(&c, 0, sizeof(c));
-    c.stop_at = 600;            /* inside the second batch */
+    c.stop_at = 600; /* inside the second batch */
     cr_assert_eq(tw_store_task_scan(fx.s, on_task, &c, &err), 7);
     cr_assert_eq(c.seen, 600);
 }
@@ -424,7 +421,7 @@ Test(store_tasks, count_by_state)
 
     cr_assert_eq(tw_store_task_count_by_state(fx.s, counts, &err), TW_OK);
     cr_assert_eq(counts[0] + counts[1] + counts[2] + counts[3], 0);
-    seed_ten();                 /* 9 READY, task 9 INPROGRESS */
+    seed_ten(); /* 9 READY, task 9 INPROGRESS */
     cr_assert_eq(tw_store_run_start(fx.s, 1, 3000, &err), TW_OK);
     cr_assert_eq(tw_store_run_finish(fx.s, 1, &o, &err), TW_OK, "%s", err.msg);
     cr_assert_eq(tw_store_task_count_by_state(fx.s, counts, &err), TW_OK);

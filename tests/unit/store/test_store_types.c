@@ -69,17 +69,27 @@ static bool all_zero(const void *p, size_t n)
  */
 Test(store_types, fini_releases_zeroes_and_accepts_null)
 {
-    struct tw_task t = { .id = 9, .desc = tw_strdup("d"), .trigger_json = tw_strdup("{}"),
-                         .target_json = tw_strdup("{}"), .debug = tw_strdup("x"),
-                         .result = tw_strdup("r"), .repeat = tw_strdup("daily"),
-                         .action = tw_strdup("export"), .export_index = tw_strdup("users"),
-                         .campaign_id = tw_strdup("7"), .result_path = tw_strdup("/p"),
+    struct tw_task t = { .id = 9,
+                         .desc = tw_strdup("d"),
+                         .trigger_json = tw_strdup("{}"),
+                         .target_json = tw_strdup("{}"),
+                         .debug = tw_strdup("x"),
+                         .result = tw_strdup("r"),
+                         .repeat = tw_strdup("daily"),
+                         .action = tw_strdup("export"),
+                         .export_index = tw_strdup("users"),
+                         .campaign_id = tw_strdup("7"),
+                         .result_path = tw_strdup("/p"),
                          .result_sha256 = tw_strdup("ab") };
     struct tw_task_log l = { .id = 1, .msg = tw_strdup("m") };
-    struct tw_token k = { .desc = tw_strdup("k"), .chains = tw_calloc(2, sizeof(int64_t)),
+    struct tw_token k = { .desc = tw_strdup("k"),
+                          .chains = tw_calloc(2, sizeof(int64_t)),
                           .n_chains = 2 };
-    struct tw_user u = { .id = 3, .name = tw_strdup("u"), .pw_hash = tw_strdup("$h"),
-                         .access = tw_calloc(1, sizeof(struct tw_chain_access)), .n_access = 1 };
+    struct tw_user u = { .id = 3,
+                         .name = tw_strdup("u"),
+                         .pw_hash = tw_strdup("$h"),
+                         .access = tw_calloc(1, sizeof(struct tw_chain_access)),
+                         .n_access = 1 };
     struct tw_segment g = { .id = 4, .name = tw_strdup("g"), .segment_json = tw_strdup("{}") };
     struct tw_task *tasks = tw_calloc(2, sizeof(*tasks));
 

@@ -35,7 +35,7 @@ Test(store_upkeep, quota_per_chain)
     cr_assert_eq(tw_store_task_insert(fx.s, &t, NULL, &err), TW_ELIMIT);
     cr_assert_str_eq(err.field, "chain");
     cr_assert(strstr(err.msg, "limits.max_tasks_per_chain") != NULL, "%s", err.msg);
-    fx_insert(fx.s, 8, "users");     /* each chain has its own */
+    fx_insert(fx.s, 8, "users"); /* each chain has its own */
 }
 
 static void finish(int64_t id, int64_t at)

@@ -40,8 +40,8 @@ Test(store_webhooks, set_get_replace_remove_and_cascade)
     cr_assert_str_eq(url, "https://h.example/x");
     cr_assert_eq(events, 3);
     tw_free(url);
-    cr_assert_eq(tw_store_webhook_set(fx.s, id, "https://h.example/y", TW_WEBHOOK_ON_ERROR,
-                                      &err), TW_OK);
+    cr_assert_eq(tw_store_webhook_set(fx.s, id, "https://h.example/y", TW_WEBHOOK_ON_ERROR, &err),
+                 TW_OK);
     cr_assert_eq(tw_store_webhook_get(fx.s, id, &url, &events, &err), TW_OK);
     cr_assert_str_eq(url, "https://h.example/y");
     cr_assert_eq(events, TW_WEBHOOK_ON_ERROR);
@@ -65,8 +65,7 @@ Test(store_webhooks, rotation_keeps_the_old_secret_for_the_overlap)
     cr_assert_eq(tw_store_webhook_secrets(fx.s, 1764, 1000, &v, &n, &err), TW_OK);
     cr_assert_eq(n, 0);
     cr_assert_eq(tw_store_webhook_secret_add(fx.s, 1764, "whsec_a", 1000, 86400, &err), TW_OK);
-    cr_assert_eq(tw_store_webhook_secret_add(fx.s, 1765, "whsec_other", 1000, 86400, &err),
-                 TW_OK);
+    cr_assert_eq(tw_store_webhook_secret_add(fx.s, 1765, "whsec_other", 1000, 86400, &err), TW_OK);
     cr_assert_eq(tw_store_webhook_secret_add(fx.s, 1764, "whsec_b", 2000, 86400, &err), TW_OK);
 
     cr_assert_eq(tw_store_webhook_secrets(fx.s, 1764, 2000, &v, &n, &err), TW_OK);
@@ -126,8 +125,7 @@ Test(store_webhooks, outbox_survives_reopen_keeps_its_id_and_closes)
     a.status = 500;
     a.error = (char *)"";
     a.duration_ms = 12;
-    cr_assert_eq(tw_store_outbox_record(fx.s, due[0].id, 7, &a, 501, &err), TW_OK, "%s",
-                 err.msg);
+    cr_assert_eq(tw_store_outbox_record(fx.s, due[0].id, 7, &a, 501, &err), TW_OK, "%s", err.msg);
     tw_store_free_deliveries(due, n);
     cr_assert_eq(tw_store_outbox_due(fx.s, 501, 10, &due, &n, &err), TW_OK);
     cr_assert_eq(n, 1);

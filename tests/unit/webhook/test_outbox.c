@@ -30,13 +30,13 @@
 struct receiver {
     struct evhttp *http;
     unsigned port;
-    int fail_first;             /* answer 500 to this many */
+    int fail_first; /* answer 500 to this many */
     int seen;
     int bad_signatures;
-    char delivery[8][64];       /* the "delivery" of each attempt */
-    struct timespec at[8];      /* when each attempt arrived */
+    char delivery[8][64];  /* the "delivery" of each attempt */
+    struct timespec at[8]; /* when each attempt arrived */
     struct event_base *base;
-    int stop_at;                /* loopexit after this many attempts */
+    int stop_at; /* loopexit after this many attempts */
 };
 
 /* The receiver's own check: some v1= equals HMAC-SHA256(SECRET, "<t>." + body). */
@@ -52,8 +52,8 @@ static int signature_ok(const char *header, const char *body, size_t len)
     msg = malloc(strlen(t) + 1 + len);
     sprintf(msg, "%s.", t);
     memcpy(msg + strlen(t) + 1, body, len);
-    HMAC(EVP_sha256(), SECRET, (int)strlen(SECRET), (unsigned char *)msg, strlen(t) + 1 + len,
-         mac, &mlen);
+    HMAC(EVP_sha256(), SECRET, (int)strlen(SECRET), (unsigned char *)msg, strlen(t) + 1 + len, mac,
+         &mlen);
     free(msg);
     for (int i = 0; i < 32; i++)
         sprintf(hex + 2 * i, "%02x", mac[i]);
@@ -73,8 +73,9 @@ static void on_request(struct evhttp_request *req, void *arg)
     int n = r->seen;
 
     evbuffer_copyout(in, body, len);
-    if (!signature_ok(evhttp_find_header(evhttp_request_get_input_headers(req),
-                                         "Taskwheel-Signature"), body, len))
+    if (!signature_ok(
+            evhttp_find_header(evhttp_request_get_input_headers(req), "Taskwheel-Signature"), body,
+            len))
         r->bad_signatures++;
     doc = json_loads(body, 0, NULL);
     if (n < 8) {
@@ -90,8 +91,7 @@ static void on_request(struct evhttp_request *req, void *arg)
         event_base_loopexit(r->base, NULL);
 }
 
-static void receiver_start(struct event_base *base, struct receiver *r, int fail_first,
-                           int stop_at)
+static void receiver_start(struct event_base *base, struct receiver *r, int fail_first, int stop_at)
 {
     struct evhttp_bound_socket *bs;
     struct sockaddr_in sa;
@@ -155,7 +155,10 @@ static void queue(int64_t id, int state, bool expect)
 }
 
 static const struct tw_outbox_conf fast = {
-    .timeout_ms = 2000, .max_attempts = 12, .allow_private = true, .backoff_unit_ms = 20,
+    .timeout_ms = 2000,
+    .max_attempts = 12,
+    .allow_private = true,
+    .backoff_unit_ms = 20,
     .max_inflight = 8,
 };
 

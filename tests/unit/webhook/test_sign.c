@@ -17,12 +17,14 @@ Test(webhook, signature_with_one_and_two_secrets)
     struct tw_err err;
     char sig[400];
 
-    cr_assert_eq(tw_webhook_signature(one, 1, 1780000000, body, strlen(body), sig, sizeof(sig),
-                                      &err), TW_OK, "%s", err.msg);
+    cr_assert_eq(
+        tw_webhook_signature(one, 1, 1780000000, body, strlen(body), sig, sizeof(sig), &err), TW_OK,
+        "%s", err.msg);
     cr_assert_str_eq(sig, "t=1780000000,v1=f87f945306e6d0d76ce2c20db88f36cba29ac21052fbb22e94323"
                           "62a4d2f4f99");
-    cr_assert_eq(tw_webhook_signature(two, 2, 1780000000, body, strlen(body), sig, sizeof(sig),
-                                      &err), TW_OK, "%s", err.msg);
+    cr_assert_eq(
+        tw_webhook_signature(two, 2, 1780000000, body, strlen(body), sig, sizeof(sig), &err), TW_OK,
+        "%s", err.msg);
     cr_assert_str_eq(sig, "t=1780000000,v1=f87f945306e6d0d76ce2c20db88f36cba29ac21052fbb22e94323"
                           "62a4d2f4f99,v1=1ac212ec92ab81ec03ca0fd14c0b091c86d6fa89d33b551977f27"
                           "216e8ef9a41");
