@@ -106,7 +106,7 @@ Test(execute_faults, store_cannot_commit_is_503_and_the_server_keeps_serving)
     tw_http(&srv, "GET", "/healthz", NULL, NULL, NULL, &r);
     cr_assert_eq(r.status, 200, "%s", r.body);
     tw_resp_fini(&r);
-    tw_wait_state(&srv, tok, id, st, 10);
+    json_decref(tw_wait_state(&srv, tok, id, st, 10));
     tw_http(&srv, "POST", path, tok, NULL, NULL, &r);
     cr_assert_eq(r.status, 200, "after the store is writable again: %s", r.body);
     tw_resp_fini(&r);
