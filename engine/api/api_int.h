@@ -161,6 +161,10 @@ bool tw_api_check_segment_ref(struct tw_req *r, const struct tw_task_input *in);
 
 /* The docs/reference.md §1 task object; logs (n of them, newest first) are borrowed. NULL on ENOMEM. */
 json_t *tw_task_json(const struct tw_task *t, const struct tw_task_log *logs, size_t n);
+/* The same, with trigger and target given as objects already in memory (borrowed; NULL:
+ * parse t's stored text), so a reply built right after a write parses nothing. */
+json_t *tw_task_json_from(const struct tw_task *t, json_t *trigger, json_t *target,
+                          const struct tw_task_log *logs, size_t n);
 json_t *tw_task_state_json(const struct tw_task *t);
 json_t *tw_time_json(int64_t t); /* ISO string, or JSON null for 0 */
 

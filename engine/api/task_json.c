@@ -43,6 +43,12 @@ static json_t *stored_object(const char *text)
 
 json_t *tw_task_json(const struct tw_task *t, const struct tw_task_log *logs, size_t n)
 {
+    return tw_task_json_from(t, NULL, NULL, logs, n);
+}
+
+json_t *tw_task_json_from(const struct tw_task *t, json_t *trigger, json_t *target,
+                          const struct tw_task_log *logs, size_t n)
+{
     json_t *arr = json_array();
     size_t i;
 
@@ -55,8 +61,9 @@ json_t *tw_task_json(const struct tw_task *t, const struct tw_task_log *logs, si
         return NULL;
     return json_pack("{s:I, s:I, s:s, s:o, s:o, s:o, s:o, s:s, s:I, s:o}", "id", (json_int_t)t->id,
                      "chain", (json_int_t)t->chain, "desc", t->desc ? t->desc : "", "state",
-                     tw_task_state_json(t), "trigger", stored_object(t->trigger_json), "target",
-                     stored_object(t->target_json), "logs", arr, "debug", t->debug ? t->debug : "",
-                     "version", (json_int_t)t->version, "result",
+                     tw_task_state_json(t), "trigger",
+                     trigger ? json_incref(trigger) : stored_object(t->trigger_json), "target",
+                     target ? json_incref(target) : stored_object(t->target_json), "logs", arr,
+                     "debug", t->debug ? t->debug : "", "version", (json_int_t)t->version, "result",
                      t->result ? json_string(t->result) : json_null());
 }

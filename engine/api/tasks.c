@@ -108,7 +108,11 @@ bool tw_api_apply_input(struct tw_task *t, const struct tw_task_input *in)
         REPLACE(target_json, target);
         REPLACE(action, tw_strdup(in->action));
         REPLACE(export_index, tw_strdup(in->export_index));
-        ok = ok && t->action != NULL && t->export_index != NULL;
+        REPLACE(export_format, tw_strdup(in->export_format));
+        REPLACE(compression, tw_strdup(in->compression));
+        REPLACE(since, in->since != NULL ? tw_strdup(in->since) : NULL);
+        ok = ok && t->action != NULL && t->export_index != NULL && t->export_format != NULL &&
+             t->compression != NULL && (in->since == NULL || t->since != NULL);
     }
 #undef REPLACE
     if (t->debug == NULL)
@@ -210,12 +214,12 @@ void tw_api_tasks_create(struct tw_req *r)
         tw_reply_error(r, 500, "internal_error", NULL, "out of memory");
         return;
     }
-    tw_task_input_fini(&in);
     idem.caller = r->caller.name;
     idem.key = key;
     idem.body_sha256 = body_sha;
     idem.created = t.created_date;
     if (tw_store_task_insert(r->api->d.store, &t, key ? &idem : NULL, &err) != TW_OK) {
+        tw_task_input_fini(&in);
         tw_task_fini(&t);
         tw_reply_err(r, &err);
         return;
@@ -223,7 +227,9 @@ void tw_api_tasks_create(struct tw_req *r)
     tw_api_notify_changed(r, t.id);
     snprintf(location, sizeof(location), "/tasks/%" PRId64, t.id);
     tw_add_header(r, "Location", location);
-    tw_api_reply_task(r, 201, &t);
+    /* From memory: the validated trigger and target, and no logs (a new task has none yet). */
+    tw_reply_json(r, 201, tw_task_json_from(&t, in.trigger, in.target, NULL, 0));
+    tw_task_input_fini(&in);
     tw_task_fini(&t);
 }
 

@@ -114,6 +114,8 @@ static int parse_target(const json_t *v, const struct tw_validate_ctx *ctx,
     out->action = json_string_value(json_object_get(t, "action"));
     out->export_index = json_string_value(json_object_get(t, "export_index"));
     out->export_format = json_string_value(json_object_get(t, "export_format"));
+    out->compression = comp == 1 ? "gzip" : "none";
+    out->since = json_string_value(json_object_get(t, "since"));
     return TW_OK;
 }
 

@@ -61,6 +61,8 @@ struct tw_task_input {
     const char *action;
     const char *export_index;
     const char *export_format;
+    const char *compression; /* "gzip" or "none" */
+    const char *since;       /* target.since, NULL when absent */
 };
 
 /*

@@ -181,8 +181,13 @@ struct tw_sched_window {
     int64_t from; /* the watermark, INT64_MIN: from the beginning */
     char *key;    /* what the run exports, saved with the watermark; owned */
 };
-/* Fill *w for task (read from the store: the watermark is not part of struct tw_task). */
-int tw_sched_since_window(struct tw_sched *s, const struct tw_task *task, struct tw_sched_window *w,
+/*
+ * Fill *w for task (read from the store: the watermark is not part of struct tw_task). trigger
+ * is the task's trigger already parsed, or NULL to parse it here when the task has target.since.
+ */
+struct json_t;
+int tw_sched_since_window(struct tw_sched *s, const struct tw_task *task,
+                          const struct json_t *trigger, struct tw_sched_window *w,
                           struct tw_err *err);
 void tw_sched_window_fini(struct tw_sched_window *w);
 /* "success (changes FROM .. TO)" (docs/reference.md §13) into buf; returns buf. */

@@ -34,18 +34,17 @@
 #define MSG_INTERRUPTED "interrupted: server stopped during run"
 #define PUMP_SLICE 8 /* starts per turn of the event loop (tw_sched_pump) */
 
-/* A copy of the trigger JSON with "once" set to once_at; NULL when it cannot be built. */
-static char *trigger_with_once(const char *trigger_json, int64_t once_at)
+/* A copy of the parsed trigger root with "once" set to once_at (root is changed); NULL when
+ * it cannot be built. */
+static char *trigger_with_once(json_t *root, int64_t once_at)
 {
     char when[TW_TIME_BUFSZ];
-    json_t *root = json_loads(trigger_json, 0, NULL);
     char *text = NULL;
     char *copy = NULL;
 
     if (root != NULL && json_is_object(root) &&
         json_object_set_new(root, "once", json_string(tw_time_format(once_at, when))) == 0)
         text = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(root);
     copy = tw_strdup(text);
     free(text); /* allocated by jansson with malloc */
     return copy;
@@ -56,9 +55,8 @@ static char *trigger_with_once(const char *trigger_json, int64_t once_at)
  * the task was saved but cannot be loaded now (tzdata removed or broken since) falls back to
  * UTC with an error in the server log: running an hour off beats not running at all.
  */
-static const struct tw_tz *task_zone(const struct tw_task *task)
+static const struct tw_tz *task_zone(const struct tw_task *task, const json_t *root)
 {
-    json_t *root = json_loads(task->trigger_json, 0, NULL);
     const char *name = json_string_value(json_object_get(root, "timezone"));
     const struct tw_tz *z = NULL;
     struct tw_err err;
@@ -70,7 +68,6 @@ static const struct tw_tz *task_zone(const struct tw_task *task)
                 (long long)task->id, err.msg);
         z = NULL;
     }
-    json_decref(root);
     return z;
 }
 
@@ -83,14 +80,17 @@ static void record_end(struct tw_sched *s, struct tw_sched_task *t, const struct
 {
     enum tw_repeat rep = TW_REPEAT_NONE;
     int64_t next = TW_OCCUR_NEVER;
+    json_t *root = NULL; /* the trigger, parsed once for its zone and its next "once" */
     char *trigger = NULL;
     struct tw_err err;
 
-    if (tw_repeat_parse(task->repeat, &rep, NULL) == TW_OK && rep != TW_REPEAT_NONE)
+    if (tw_repeat_parse(task->repeat, &rep, NULL) == TW_OK && rep != TW_REPEAT_NONE) {
+        root = json_loads(task->trigger_json, 0, NULL);
         next = tw_occur_next_tz(task->once_at, rep, (unsigned)task->anchor_day, o->time,
-                                task_zone(task));
+                                task_zone(task, root));
+    }
     if (next != TW_OCCUR_NEVER && next != task->once_at) {
-        trigger = trigger_with_once(task->trigger_json, next);
+        trigger = trigger_with_once(root, next);
         if (trigger == NULL)
             next = TW_OCCUR_NEVER;
         o->next_once_at = trigger != NULL ? next : 0;
@@ -112,6 +112,7 @@ static void record_end(struct tw_sched *s, struct tw_sched_task *t, const struct
         tw_sched_arm(s, t, next);
     else
         tw_sched_entry_drop(s, t);
+    json_decref(root);
     tw_free(trigger);
 }
 
@@ -154,23 +155,18 @@ static void fail_without_worker(struct tw_sched *s, struct tw_sched_task *t,
 }
 
 /*
- * export_format and compression from the target and the segment (inline, or saved by id) for
- * the job: the worker gets them resolved and parses neither the target nor the trigger.
+ * The segment (inline in the parsed trigger, or saved by id) for the job: the worker gets it
+ * resolved and parses neither the target nor the trigger. export_format and compression are
+ * columns of the task (store migration 6), so no target JSON is parsed to start a run.
  */
-static int resolve(struct tw_sched *s, const struct tw_task *task, char **format, bool *gzip,
+static int resolve(struct tw_sched *s, const struct tw_task *task, const json_t *trigger,
                    char **segment, struct tw_err *err)
 {
-    json_t *target = json_loads(task->target_json, 0, NULL);
-    json_t *trigger = json_loads(task->trigger_json, 0, NULL);
-    json_t *inline_seg = json_object_get(trigger, "segment");
-    const char *c;
+    const json_t *inline_seg = json_object_get(trigger, "segment");
     struct tw_segment g;
     char *text = NULL;
     int ret = TW_OK;
 
-    *format = tw_strdup(json_string_value(json_object_get(target, "export_format")));
-    c = json_string_value(json_object_get(target, "compression"));
-    *gzip = c != NULL && strcmp(c, "gzip") == 0;
     memset(&g, 0, sizeof(g));
     if (inline_seg != NULL) {
         text = json_dumps(inline_seg, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -187,8 +183,6 @@ static int resolve(struct tw_sched *s, const struct tw_task *task, char **format
         g.segment_json = NULL;
         tw_store_segment_fini(&g);
     }
-    json_decref(target);
-    json_decref(trigger);
     return ret;
 }
 
@@ -196,9 +190,9 @@ static int resolve(struct tw_sched *s, const struct tw_task *task, char **format
 static int launch(struct tw_sched *s, const struct tw_task *task, int64_t now, struct tw_err *err)
 {
     char dir[4096], tmp[4096 + 16];
-    char *format = NULL, *segment = NULL;
+    json_t *trigger = NULL;
+    char *segment = NULL;
     struct tw_sched_window win;
-    bool gzip = false;
     struct tw_run_job job;
     int ret;
 
@@ -206,17 +200,20 @@ static int launch(struct tw_sched *s, const struct tw_task *task, int64_t now, s
                      sizeof(tmp)) != TW_OK)
         return tw_err_set(err, TW_EINVAL, "the result path under %s is too long",
                           s->d.cfg->results_dir);
-    ret = resolve(s, task, &format, &gzip, &segment, err);
+    trigger = json_loads(task->trigger_json, 0, NULL); /* the only parse to start a run */
+    if (trigger == NULL)
+        return tw_err_set(err, TW_ENOMEM, "out of memory preparing the run");
+    ret = resolve(s, task, trigger, &segment, err);
     if (ret == TW_OK)
-        ret = tw_sched_since_window(s, task, &win, err);
+        ret = tw_sched_since_window(s, task, trigger, &win, err);
     if (ret == TW_OK) {
         memset(&job, 0, sizeof(job));
         job.task_id = task->id;
         job.chain = task->chain;
         job.run_start = now;
         job.export_index = task->export_index;
-        job.export_format = format;
-        job.gzip = gzip;
+        job.export_format = task->export_format;
+        job.gzip = task->compression != NULL && strcmp(task->compression, "gzip") == 0;
         job.segment_json = segment;
         job.result_dir = dir;
         job.tmp_path = tmp;
@@ -225,7 +222,7 @@ static int launch(struct tw_sched *s, const struct tw_task *task, int64_t now, s
         ret = tw_runner_start(s->runner, &job, err);
         tw_sched_window_fini(&win);
     }
-    tw_free(format);
+    json_decref(trigger);
     tw_free(segment);
     return ret;
 }
@@ -402,7 +399,7 @@ static void end_finished(struct tw_sched *s, struct tw_sched_task *t,
     o.result_sha256 = res->result_sha256;
     /* target.since: the DONE run moves the watermark to its start and names its window. The
      * task cannot change while it runs (PUT answers 409), so this is the window it ran. */
-    if (res->end == TW_RUN_DONE && tw_sched_since_window(s, &task, &win, &err) != TW_OK)
+    if (res->end == TW_RUN_DONE && tw_sched_since_window(s, &task, NULL, &win, &err) != TW_OK)
         tw_logf(TW_LOG_ERROR, "sched.since",
                 "task %lld: cannot read its export watermark, "
                 "which stays where it was: %s",

@@ -43,12 +43,11 @@ static char *window_key(const struct tw_task *task, const json_t *trigger)
     return copy;
 }
 
-int tw_sched_since_window(struct tw_sched *s, const struct tw_task *task, struct tw_sched_window *w,
-                          struct tw_err *err)
+int tw_sched_since_window(struct tw_sched *s, const struct tw_task *task, const json_t *trigger,
+                          struct tw_sched_window *w, struct tw_err *err)
 {
-    json_t *target = json_loads(task->target_json, 0, NULL);
-    json_t *trigger = json_loads(task->trigger_json, 0, NULL);
-    const char *since = json_string_value(json_object_get(target, "since"));
+    const char *since = task->since; /* a column: no target JSON to parse */
+    json_t *parsed = NULL;
     char *stored = NULL;
     int64_t at = 0;
     int ret = TW_OK;
@@ -58,7 +57,9 @@ int tw_sched_since_window(struct tw_sched *s, const struct tw_task *task, struct
         goto out;
     w->since = true;
     w->from = INT64_MIN;
-    w->key = window_key(task, trigger);
+    if (trigger == NULL)
+        trigger = parsed = json_loads(task->trigger_json, 0, NULL);
+    w->key = trigger != NULL ? window_key(task, trigger) : NULL;
     if (w->key == NULL) {
         ret = tw_err_set(err, TW_ENOMEM, "out of memory preparing the run");
         goto out;
@@ -68,8 +69,7 @@ int tw_sched_since_window(struct tw_sched *s, const struct tw_task *task, struct
         w->from = at;
 out:
     tw_free(stored);
-    json_decref(target);
-    json_decref(trigger);
+    json_decref(parsed);
     if (ret != TW_OK)
         tw_sched_window_fini(w);
     return ret;

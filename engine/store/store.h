@@ -57,13 +57,16 @@ struct tw_task {
     int64_t version;    /* 1 on insert, +1 on every change */
     char *result;       /* file name of the latest good result; NULL before one */
     /* Denormalised from trigger/target, so the store can filter and schedule without JSON. */
-    int64_t once_at;    /* trigger.once */
-    char *repeat;       /* "", "daily", "weekly", "monthly" */
-    int64_t anchor_day; /* day of month first given, for monthly repeats (1..31) */
-    char *action;       /* target.action */
-    char *export_index; /* target.export_index */
-    char *campaign_id;  /* target.campaign_id or NULL */
-    int64_t segment_id; /* trigger.segment_id or 0 */
+    int64_t once_at;     /* trigger.once */
+    char *repeat;        /* "", "daily", "weekly", "monthly" */
+    int64_t anchor_day;  /* day of month first given, for monthly repeats (1..31) */
+    char *action;        /* target.action */
+    char *export_index;  /* target.export_index */
+    char *campaign_id;   /* target.campaign_id or NULL */
+    int64_t segment_id;  /* trigger.segment_id or 0 */
+    char *export_format; /* target.export_format ("csv" by default) */
+    char *compression;   /* target.compression: "none" or "gzip" */
+    char *since;         /* target.since or NULL */
     /* The latest good result file. */
     char *result_path;   /* absolute path of the file, NULL when none */
     int64_t result_size; /* bytes */

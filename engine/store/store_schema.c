@@ -190,12 +190,27 @@ static const char migration_5[] =
     ");"
     "CREATE INDEX webhook_attempts_task ON webhook_attempts(task_id, id);";
 
+static const char migration_6[] =
+    /*
+     * What a run needs from the target, stored when the task is saved so that starting a run
+     * parses no target JSON: target.export_format, target.compression ("none" when absent)
+     * and target.since (NULL when absent). Existing rows are filled from their target.
+     */
+    "ALTER TABLE tasks ADD COLUMN export_format TEXT NOT NULL DEFAULT 'csv';"
+    "ALTER TABLE tasks ADD COLUMN compression TEXT NOT NULL DEFAULT 'none';"
+    "ALTER TABLE tasks ADD COLUMN since TEXT;"
+    "UPDATE tasks SET"
+    " export_format = coalesce(json_extract(target_json, '$.export_format'), 'csv'),"
+    " compression = coalesce(json_extract(target_json, '$.compression'), 'none'),"
+    " since = json_extract(target_json, '$.since');";
+
 const struct tw_store_migration tw_store_migrations[] = {
     { "initial schema", migration_1 },
     { "indexes for segment use, state counts and idempotency pruning", migration_2 },
     { "watermarks of incremental exports (target.since)", migration_3 },
     { "result file identity, retention index and the health probe row", migration_4 },
     { "webhooks: task targets, chain secrets, the delivery outbox and attempts", migration_5 },
+    { "a run's target settings in columns (export_format, compression, since)", migration_6 },
 };
 
 const int tw_store_migration_count = (int)(sizeof(tw_store_migrations) /

@@ -16,7 +16,7 @@
     "id, chain, description, state, last_run_date, last_modified, created_date, "      \
     "trigger_json, target_json, debug, version, result, once_at, repeat, anchor_day, " \
     "action, export_index, campaign_id, segment_id, result_path, result_size, "        \
-    "result_sha256, result_time, result_expired, result_ino"
+    "result_sha256, result_time, result_expired, result_ino, export_format, compression, since"
 
 #define LOG_COLS "id, time, msg, has_counts, total, errors, skips, success"
 #define SEG_COLS "id, chain, name, segment_json, created, last_modified"
@@ -35,15 +35,16 @@ const char *const tw_store_sql[TW_STMT_COUNT] = {
         "INSERT INTO tasks (chain, description, state, last_run_date, last_modified, "
         "created_date, trigger_json, target_json, debug, version, result, once_at, repeat, "
         "anchor_day, action, export_index, campaign_id, segment_id, result_path, result_size, "
-        "result_sha256, result_time, result_expired) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-        "?9, 1, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+        "result_sha256, result_time, result_expired, export_format, compression, since) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, 1, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+        "?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
     [TW_STMT_TASK_GET] = "SELECT " TASK_COLS " FROM tasks WHERE id = ?1",
     [TW_STMT_TASK_PROBE] = "SELECT version, state FROM tasks WHERE id = ?1",
     [TW_STMT_TASK_UPDATE] =
         "UPDATE tasks SET description = ?3, trigger_json = ?4, target_json = ?5, debug = ?6, "
         "state = ?7, once_at = ?8, repeat = ?9, anchor_day = ?10, action = ?11, "
         "export_index = ?12, campaign_id = ?13, segment_id = ?14, last_modified = ?15, "
-        "version = version + 1 "
+        "export_format = ?16, compression = ?17, since = ?18, version = version + 1 "
         "WHERE id = ?1 AND version = ?2 AND state <> 1",
     [TW_STMT_TASK_DELETE] = "DELETE FROM tasks WHERE id = ?1",
     [TW_STMT_TASK_TOUCH] =

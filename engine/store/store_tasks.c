@@ -68,6 +68,9 @@ static int read_task(sqlite3_stmt *q, struct tw_task *t)
     t->result_time = sqlite3_column_int64(q, 22);
     t->result_expired = sqlite3_column_int(q, 23) != 0;
     t->result_ino = sqlite3_column_int64(q, 24);
+    rc = rc ? rc : tw_store_col_str(q, 25, &t->export_format);
+    rc = rc ? rc : tw_store_col_str(q, 26, &t->compression);
+    rc = rc ? rc : tw_store_col_str(q, 27, &t->since);
     return rc;
 }
 
@@ -126,6 +129,9 @@ int tw_store_task_insert(struct tw_store *s, struct tw_task *t, const struct tw_
     rc |= tw_store_bind_text(q, 20, t->result_sha256);
     rc |= sqlite3_bind_int64(q, 21, t->result_time);
     rc |= sqlite3_bind_int(q, 22, t->result_expired ? 1 : 0);
+    rc |= tw_store_bind_text(q, 23, t->export_format ? t->export_format : "csv");
+    rc |= tw_store_bind_text(q, 24, t->compression ? t->compression : "none");
+    rc |= tw_store_bind_text(q, 25, t->since);
     if (rc != SQLITE_OK)
         ret = tw_store_fail(s, rc, "insert task", err);
     else
@@ -281,6 +287,9 @@ int tw_store_task_update(struct tw_store *s, struct tw_task *t, int64_t expected
     rc |= tw_store_bind_text(q, 13, t->campaign_id);
     rc |= sqlite3_bind_int64(q, 14, t->segment_id);
     rc |= sqlite3_bind_int64(q, 15, t->last_modified);
+    rc |= tw_store_bind_text(q, 16, t->export_format ? t->export_format : "csv");
+    rc |= tw_store_bind_text(q, 17, t->compression ? t->compression : "none");
+    rc |= tw_store_bind_text(q, 18, t->since);
     if (rc != SQLITE_OK)
         ret = tw_store_fail(s, rc, "update task", err);
     else

@@ -71,6 +71,9 @@ void tw_task_fini(struct tw_task *t)
     tw_free(t->desc);
     tw_free(t->trigger_json);
     tw_free(t->target_json);
+    tw_free(t->export_format);
+    tw_free(t->compression);
+    tw_free(t->since);
     tw_free(t->debug);
     tw_free(t->result);
     tw_free(t->repeat);

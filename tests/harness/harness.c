@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include <dirent.h>
+#include <grp.h>
+#include <pwd.h>
 
 #include <criterion/criterion.h>
 #include <curl/curl.h>
@@ -36,12 +38,49 @@ void tw_srv_init_plugins(struct tw_srv *s, const char *plugins_dir, const char *
     tw_srv_init_dirs(s, plugins_dir, NULL, extra_yaml);
 }
 
+/* The user `nobody`; asserts it exists. */
+static const struct passwd *nobody(void)
+{
+    const struct passwd *pw = getpwnam("nobody");
+
+    cr_assert_not_null(pw, "no user nobody to run the server as");
+    return pw;
+}
+
+/* In a forked child before exec: become nobody when s asks for it (and we are root). */
+static void child_drop_privileges(const struct tw_srv *s)
+{
+    const struct passwd *pw;
+
+    if (!s->unprivileged || geteuid() != 0)
+        return;
+    pw = getpwnam("nobody");
+    if (pw == NULL || setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
+        setuid(pw->pw_uid) != 0 || setuid(0) == 0)
+        _exit(126); /* never run the server as root when the test asked otherwise */
+}
+
+static void init_dirs(struct tw_srv *s, const char *plugins_dir, const char *lua_dir,
+                      const char *extra_yaml, bool unprivileged);
+
+void tw_srv_init_unprivileged(struct tw_srv *s, const char *extra_yaml)
+{
+    init_dirs(s, NULL, NULL, extra_yaml, true);
+}
+
 void tw_srv_init_dirs(struct tw_srv *s, const char *plugins_dir, const char *lua_dir,
                       const char *extra_yaml)
+{
+    init_dirs(s, plugins_dir, lua_dir, extra_yaml, false);
+}
+
+static void init_dirs(struct tw_srv *s, const char *plugins_dir, const char *lua_dir,
+                      const char *extra_yaml, bool unprivileged)
 {
     char cfg[8192], plugins[1024], lua[1024];
 
     memset(s, 0, sizeof(*s));
+    s->unprivileged = unprivileged;
     snprintf(s->dir, sizeof(s->dir), "/tmp/twtest.XXXXXX");
     cr_assert_not_null(mkdtemp(s->dir));
     snprintf(s->config, sizeof(s->config), "%s/config.yaml", s->dir);
@@ -61,6 +100,12 @@ void tw_srv_init_dirs(struct tw_srv *s, const char *plugins_dir, const char *lua
              "%s",
              s->dir, plugins, lua, s->extra);
     write_file(s->config, cfg);
+    if (unprivileged && geteuid() == 0) {
+        const struct passwd *pw = nobody();
+
+        cr_assert_eq(chown(s->dir, pw->pw_uid, pw->pw_gid), 0, "chown %s", s->dir);
+        cr_assert_eq(chown(s->config, pw->pw_uid, pw->pw_gid), 0, "chown %s", s->config);
+    }
     tw_srv_start(s);
 }
 
@@ -87,6 +132,7 @@ void tw_srv_start(struct tw_srv *s)
     s->pid = fork();
     cr_assert(s->pid != -1);
     if (s->pid == 0) {
+        child_drop_privileges(s);
         execl(TW_BINARY, TW_BINARY, "serve", "-c", s->config, "--ready-file", ready, (char *)NULL);
         _exit(127);
     }
@@ -155,6 +201,7 @@ int tw_srv_cli(struct tw_srv *s, const char *stdin_text, char **out, const char 
         dup2(outp[1], 1);
         close(in[1]);
         close(outp[0]);
+        child_drop_privileges(s);
         execv(TW_BINARY, (char *const *)argv);
         _exit(127);
     }

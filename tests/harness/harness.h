@@ -18,8 +18,9 @@ struct tw_srv {
     char config[300];  /* path of config.yaml */
     char base_url[64]; /* http://127.0.0.1:PORT */
     unsigned port;
-    pid_t pid;        /* server process, 0 when stopped */
-    char extra[4096]; /* extra YAML appended to the config */
+    pid_t pid;         /* server process, 0 when stopped */
+    char extra[4096];  /* extra YAML appended to the config */
+    bool unprivileged; /* server and CLI run as `nobody` when the tests run as root */
 };
 
 struct tw_resp {
@@ -41,6 +42,14 @@ void tw_srv_init_plugins(struct tw_srv *s, const char *plugins_dir, const char *
 /* As tw_srv_init_plugins, with lua_dir too (NULL: the shipped <source>/lua). */
 void tw_srv_init_dirs(struct tw_srv *s, const char *plugins_dir, const char *lua_dir,
                       const char *extra_yaml);
+
+/*
+ * As tw_srv_init, but when the tests run as root the directory is given to the `nobody` user
+ * and the server (and tw_srv_cli) run as nobody, so that permission checks (a results
+ * directory made read-only) bite as they would for a real unprivileged server. Not root:
+ * exactly tw_srv_init.
+ */
+void tw_srv_init_unprivileged(struct tw_srv *s, const char *extra_yaml);
 
 /* The run-behaviour fixture plugin "testrun" (tests/runplugin/README.md) lives here alone. */
 #define TW_RUNPLUGINS_DIR TW_BUILD_DIR "/tests/runplugins"

@@ -131,6 +131,48 @@ Test(store_sqlite, upgrades_version_1_in_place)
     cr_assert_gt(fx_insert(fx.s, 42, "users"), 1);
 }
 
+/* Migration 6 fills the run's target columns of existing rows from their target JSON. */
+Test(store_sqlite, upgrade_fills_target_columns)
+{
+    struct tw_err err = { 0 };
+    struct tw_task t;
+    sqlite3 *db = NULL;
+
+    tw_store_close(fx.s);
+    fx.s = NULL;
+    unlink(fx.path);
+    cr_assert_eq(sqlite3_open(fx.path, &db), SQLITE_OK);
+    cr_assert_eq(tw_store_migrate(db, 5, &err), TW_OK, "%s", err.msg);
+    cr_assert_eq(
+        sqlite3_exec(db,
+                     "INSERT INTO tasks (chain, description, state, last_modified, created_date, "
+                     "trigger_json, target_json, once_at, action, export_index) VALUES "
+                     "(1, 'gz', 0, 10, 10, '{}', '{\"action\":\"export\",\"export_index\":"
+                     "\"users\",\"export_format\":\"json\",\"compression\":\"gzip\","
+                     "\"since\":\"last_success\"}', 20, 'export', 'users'),"
+                     "(1, 'plain', 0, 10, 10, '{}', '{\"action\":\"export\","
+                     "\"export_index\":\"users\",\"export_format\":\"csv\"}', 20, "
+                     "'export', 'users')",
+                     NULL, NULL, NULL),
+        SQLITE_OK, "%s", sqlite3_errmsg(db));
+    sqlite3_close(db);
+
+    fx_open(&fx);
+    cr_assert_eq(tw_store_schema_version(fx.s), tw_store_migration_count);
+    memset(&t, 0, sizeof(t));
+    cr_assert_eq(tw_store_task_get(fx.s, 1, &t, &err), TW_OK, "%s", err.msg);
+    cr_assert_str_eq(t.export_format, "json");
+    cr_assert_str_eq(t.compression, "gzip");
+    cr_assert_str_eq(t.since, "last_success");
+    tw_task_fini(&t);
+    memset(&t, 0, sizeof(t));
+    cr_assert_eq(tw_store_task_get(fx.s, 2, &t, &err), TW_OK, "%s", err.msg);
+    cr_assert_str_eq(t.export_format, "csv");
+    cr_assert_str_eq(t.compression, "none");
+    cr_assert_null(t.since);
+    tw_task_fini(&t);
+}
+
 Test(store_sqlite, refuses_newer_schema)
 {
     struct tw_store *s = NULL;

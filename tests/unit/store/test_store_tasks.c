@@ -32,6 +32,9 @@ Test(store_tasks, insert_get_round_trip)
     t.anchor_day = 31;
     t.campaign_id = (char *)"c-9";
     t.segment_id = 0;
+    t.export_format = (char *)"json";
+    t.compression = (char *)"gzip";
+    t.since = (char *)"last_success";
     t.last_run_date = 0;
     t.version = 77; /* ignored */
     t.id = 99;      /* ignored */
@@ -48,6 +51,9 @@ Test(store_tasks, insert_get_round_trip)
     cr_assert_eq(got.created_date, 1000);
     cr_assert_str_eq(got.trigger_json, t.trigger_json);
     cr_assert_str_eq(got.target_json, t.target_json);
+    cr_assert_str_eq(got.export_format, "json");
+    cr_assert_str_eq(got.compression, "gzip");
+    cr_assert_str_eq(got.since, "last_success");
     cr_assert_str_eq(got.debug, "dbg");
     cr_assert_eq(got.version, 1);
     cr_assert_null(got.result);
