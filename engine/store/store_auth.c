@@ -379,40 +379,36 @@ static int user_id_of(struct tw_store *s, const char *name, int64_t *id, struct 
     return ret;
 }
 
-int tw_store_user_remove(struct tw_store *s, const char *name, struct tw_err *err)
+/* Run stmt (bound to the id of user name) in one operation; *changes gets the rows it touched. */
+static int by_user(struct tw_store *s, const char *name, enum tw_stmt stmt, const char *what,
+                   int64_t *changes, struct tw_err *err)
 {
-    sqlite3_stmt *q = tw_store_stmt(s, TW_STMT_USER_DELETE);
+    sqlite3_stmt *q = tw_store_stmt(s, stmt);
     int64_t id = 0;
     int ret;
 
+    *changes = 0;
     ret = tw_store_op_begin(s, err);
     if (ret != TW_OK)
         return ret;
     ret = user_id_of(s, name, &id, err);
     if (ret == TW_OK) {
         sqlite3_bind_int64(q, 1, id);
-        ret = tw_store_step(s, q, "remove user", err);
+        ret = tw_store_step(s, q, what, err);
         tw_store_done(q);
+        *changes = sqlite3_changes64(s->db);
     }
     return tw_store_op_end(s, ret < 0 ? ret : TW_OK, err);
 }
 
+int tw_store_user_remove(struct tw_store *s, const char *name, struct tw_err *err)
+{
+    int64_t changes;
+
+    return by_user(s, name, TW_STMT_USER_DELETE, "remove user", &changes, err);
+}
+
 int tw_store_sessions_revoke(struct tw_store *s, const char *name, int64_t *n, struct tw_err *err)
 {
-    sqlite3_stmt *q = tw_store_stmt(s, TW_STMT_SESSION_DELETE_USER);
-    int64_t id = 0;
-    int ret;
-
-    *n = 0;
-    ret = tw_store_op_begin(s, err);
-    if (ret != TW_OK)
-        return ret;
-    ret = user_id_of(s, name, &id, err);
-    if (ret == TW_OK) {
-        sqlite3_bind_int64(q, 1, id);
-        ret = tw_store_step(s, q, "end sessions", err);
-        tw_store_done(q);
-        *n = sqlite3_changes64(s->db);
-    }
-    return tw_store_op_end(s, ret < 0 ? ret : TW_OK, err);
+    return by_user(s, name, TW_STMT_SESSION_DELETE_USER, "end sessions", n, err);
 }

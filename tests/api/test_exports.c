@@ -1026,40 +1026,6 @@ Test(exports, chain_isolation)
     export_fini(&a);
 }
 
-/* ---------------------------------------------------------------------------------------- */
-
-static void gunzip(const char *in, size_t len, char **out, size_t *out_len)
-{
-    z_stream z;
-    size_t cap = len * 8 + 1024;
-    int rc;
-
-    memset(&z, 0, sizeof(z));
-    cr_assert_eq(inflateInit2(&z, 16 + MAX_WBITS), Z_OK);
-    *out = malloc(cap);
-    cr_assert_not_null(*out);
-    z.next_in = (Bytef *)in;
-    z.avail_in = (uInt)len;
-    for (;;) {
-        z.next_out = (Bytef *)*out + z.total_out;
-        z.avail_out = (uInt)(cap - z.total_out);
-        rc = inflate(&z, Z_NO_FLUSH);
-        if (rc == Z_STREAM_END)
-            break;
-        cr_assert(rc == Z_OK || rc == Z_BUF_ERROR, "inflate: %d %s", rc, z.msg ? z.msg : "");
-        if (z.avail_out == 0) {
-            cap *= 2;
-            *out = realloc(*out, cap);
-            cr_assert_not_null(*out);
-        } else {
-            cr_assert_fail("gzip stream truncated (%lu bytes out)", (unsigned long)z.total_out);
-        }
-    }
-    cr_assert_eq(z.avail_in, 0, "bytes after the gzip stream");
-    *out_len = z.total_out;
-    inflateEnd(&z);
-}
-
 Test(exports, gzip_matches_uncompressed)
 {
     static const struct {
@@ -1085,7 +1051,7 @@ Test(exports, gzip_matches_uncompressed)
                   "%s is not gzip", gz.name);
         cr_assert(gz.len < plain.len, "%s: %zu bytes, not smaller than %zu", gz.name, gz.len,
                   plain.len);
-        gunzip(gz.body, gz.len, &raw, &raw_len);
+        tw_gunzip(gz.body, gz.len, &raw, &raw_len);
         cr_assert_eq(raw_len, plain.len, "%s: %zu bytes unpacked, plain export %zu", gz.name,
                      raw_len, plain.len);
         cr_assert(memcmp(raw, plain.body, raw_len) == 0, "%s differs from %s unpacked", gz.name,

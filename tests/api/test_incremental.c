@@ -166,33 +166,6 @@ static void source_exec(const char *sql)
     sqlite3_close(db);
 }
 
-static void gunzip(const char *in, size_t len, char **out, size_t *out_len)
-{
-    z_stream z;
-    size_t cap = len * 8 + 1024;
-    int rc;
-
-    memset(&z, 0, sizeof(z));
-    cr_assert_eq(inflateInit2(&z, 16 + MAX_WBITS), Z_OK);
-    *out = malloc(cap);
-    cr_assert_not_null(*out);
-    z.next_in = (Bytef *)in;
-    z.avail_in = (uInt)len;
-    for (;;) {
-        z.next_out = (Bytef *)*out + z.total_out;
-        z.avail_out = (uInt)(cap - z.total_out);
-        rc = inflate(&z, Z_NO_FLUSH);
-        if (rc == Z_STREAM_END)
-            break;
-        cr_assert(rc == Z_OK && z.avail_out == 0, "inflate: %d", rc);
-        cap *= 2;
-        *out = realloc(*out, cap);
-        cr_assert_not_null(*out);
-    }
-    *out_len = z.total_out;
-    inflateEnd(&z);
-}
-
 /* The ids in the task's current JSON result (gzipped when gz), ascending. */
 static size_t export_ids(long long id, bool gz, long long *ids, size_t max)
 {
@@ -212,7 +185,7 @@ static size_t export_ids(long long id, bool gz, long long *ids, size_t max)
     tw_http(&srv, "GET", p, NULL, NULL, NULL, &f);
     cr_assert_eq(f.status, 200);
     if (gz)
-        gunzip(f.body, f.len, &raw, &raw_len);
+        tw_gunzip(f.body, f.len, &raw, &raw_len);
     arr = json_loadb(gz ? raw : f.body, gz ? raw_len : f.len, 0, NULL);
     cr_assert(json_is_array(arr), "the result is not a JSON array");
     for (i = 0; i < json_array_size(arr); i++) {

@@ -107,4 +107,8 @@ char *tw_task_body(long chain, const char *extra_fields);
  */
 int tw_children(pid_t parent, const char *comm, pid_t *one, int *nice);
 
+/* Unpack a whole gzip stream into *out (malloc'd, caller frees); asserts it is one complete
+ * stream with nothing after it. */
+void tw_gunzip(const char *in, size_t len, char **out, size_t *out_len);
+
 #endif
