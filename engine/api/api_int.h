@@ -241,4 +241,9 @@ void tw_metrics_http(struct tw_api *api, const char *route, const char *method, 
 void tw_metrics_destroy(struct tw_metrics *m);
 void tw_api_metrics(struct tw_req *r);
 
+/* ---- console.c: the web console's static files (compiled in, engine/assets) ---- */
+/* Whether path is /console or under /console/ (served by tw_api_console, no credentials). */
+bool tw_console_path(const char *path);
+void tw_api_console(struct tw_req *r);
+
 #endif

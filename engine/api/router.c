@@ -96,6 +96,10 @@ void tw_router_dispatch(struct tw_req *r)
     bool read_txn;
     size_t i;
 
+    if (tw_console_path(r->path)) { /* /console, /console/{file...}: static, open (console.c) */
+        tw_api_console(r);
+        return;
+    }
     for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         if (!match(r, routes[i].pattern, r->path))
             continue;
