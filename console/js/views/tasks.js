@@ -70,9 +70,9 @@ export function renderTasks(main, { auth, navigate, query }) {
       if (res.body.length === 0) body.append(h('tr', {}, h('td', { colspan: '8', class: 'muted' }, status ? 'No tasks in this state.' : 'No tasks yet. Create one with “New task”.')));
       status_.textContent = `${total} task${total === 1 ? '' : 's'} · updated ${new Date().toLocaleTimeString('en-GB')} · refreshes every ${POLL_MS / 1000} s`;
       error.hidden = true;
-      pager.replaceChildren(
+      pager.replaceChildren(...[
         offset > 0 ? h('a', { href: `#/tasks${qs({ status, offset: Math.max(0, offset - PAGE) })}` }, '← Newer') : null,
-        total > offset + PAGE ? h('a', { href: `#/tasks${qs({ status, offset: offset + PAGE })}` }, 'Older →') : null);
+        total > offset + PAGE ? h('a', { href: `#/tasks${qs({ status, offset: offset + PAGE })}` }, 'Older →') : null].filter(Boolean));
     } catch (e) {
       if (!alive) return;
       error.textContent = e instanceof ApiError ? `${e.name}: ${e.description}` : String(e);
