@@ -4,6 +4,8 @@
 import { api, setAuth, takeFlash, ApiError } from '../api.js';
 import { h, field, show } from '../dom.js';
 
+const LAST_CHAIN = 'taskwheel.console.chain';
+
 export function renderSignIn(main, { done }) {
   const flash = takeFlash();
   const msg = h('div', { class: 'notice', id: 'signin-message', role: 'alert', hidden: !flash }, flash || '');
@@ -19,7 +21,8 @@ export function renderSignIn(main, { done }) {
   const token = h('input', { type: 'password', id: 'signin-token', name: 'token', autocomplete: 'off', spellcheck: 'false' });
   const username = h('input', { type: 'text', id: 'signin-username', name: 'username', autocomplete: 'username' });
   const password = h('input', { type: 'password', id: 'signin-password', name: 'password', autocomplete: 'current-password' });
-  const chain = h('input', { type: 'number', id: 'signin-chain', name: 'chain', min: '1', step: '1', required: true, inputmode: 'numeric' });
+  // The last chain used here (a number, not a secret) is offered again.
+  const chain = h('input', { type: 'number', id: 'signin-chain', name: 'chain', min: '1', step: '1', required: true, inputmode: 'numeric', value: localStorage.getItem(LAST_CHAIN) || '' });
   const tokenBox = h('div', {}, field('Service token', token, 'TOKEN_ID:SECRET, as printed by `taskwheel token create`.'));
   const userBox = h('div', { hidden: true }, field('User name', username), field('Password', password));
   const submit = h('button', { type: 'submit', class: 'primary', id: 'signin-submit' }, 'Sign in');
@@ -66,6 +69,7 @@ export function renderSignIn(main, { done }) {
       // Check the credentials and the chain before entering: the service's answer is the message.
       await api.get(`/tasks?chain=${c}&limit=1`, { auth, quiet401: true });
       setAuth(auth);
+      localStorage.setItem(LAST_CHAIN, String(c));
       done();
     } catch (e) {
       setMsg(e instanceof ApiError ? e.description : String(e), true);
