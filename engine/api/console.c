@@ -138,7 +138,12 @@ void tw_api_console(struct tw_req *r)
         tw_reply_empty(r, 304);
         return;
     }
+    /* The bytes are static: referenced, not copied. */
+    if (evbuffer_add_reference(evhttp_request_get_output_buffer(r->ev), a->data, a->len, NULL,
+                               NULL) != 0) {
+        tw_reply_error(r, 500, "internal_error", NULL, "out of memory sending %.200s", r->path);
+        return;
+    }
     tw_add_header(r, "Content-Type", a->content_type);
-    evbuffer_add_reference(evhttp_request_get_output_buffer(r->ev), a->data, a->len, NULL, NULL);
     tw_reply_send(r, 200);
 }

@@ -229,6 +229,21 @@ async function desktopFlow(browser) {
   await shot(page, 'desktop-5-task-done');
   step(`downloaded ${path.basename(file)} (${bytes.length} bytes), SHA-256 ${sha} matches`);
 
+  // 5b. Edit: a new description; the trigger is unchanged, so the task is not rescheduled.
+  const before = (await apiCall('GET', `/tasks/${id}`, { token: TOKEN })).json;
+  await page.locator('#task-edit').click();
+  await page.locator('#task-form').waitFor();
+  await page.waitForFunction(() => document.getElementById('task-desc').value !== '');
+  assert.equal(await page.locator('fieldset.rule').count(), 2, 'the edit form shows both rules');
+  await page.locator('#task-desc').fill('Transactions over 0 (edited in the console)');
+  await page.locator('#task-submit').click();
+  await page.locator('#task-title', { hasText: 'edited in the console' }).waitFor({ timeout: WAIT });
+  const after = (await apiCall('GET', `/tasks/${id}`, { token: TOKEN })).json;
+  assert.equal(after.version, before.version + 1);
+  assert.equal(after.state.code, 'DONE', 'an edit without a new trigger keeps the state');
+  assert.deepEqual(after.trigger, before.trigger);
+  step(`task ${id} edited (version ${after.version})`);
+
   // 6. The task list shows it, filtered by state.
   await page.locator('#nav a[data-nav="tasks"]').click();
   await page.locator('.filters a[data-filter="DONE"]').click();
