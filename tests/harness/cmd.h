@@ -1,0 +1,29 @@
+/*
+ * Running the built `taskwheel` binary as a user would, for the CLI client's tests: with a
+ * chosen environment, piped (stdout and stderr apart) or under a pseudo-terminal.
+ */
+#ifndef TW_TESTS_CMD_H
+#define TW_TESTS_CMD_H
+
+#include <stddef.h>
+
+struct tw_cmd {
+    int code;  /* exit status, 128+signal when killed */
+    char *out; /* standard output (NUL-terminated, owned) */
+    char *err; /* standard error (piped runs); "" under a terminal, where both are in out */
+};
+
+/*
+ * Run TW_BINARY with args (NULL-terminated, without the program name) and env (NULL-terminated
+ * "NAME=value" strings added to an environment that has no TASKWHEEL_* variables; may be
+ * NULL), stdin_text on standard input (NULL: empty). Waits for the end.
+ */
+void tw_cmd_run(const char *const *args, const char *const *env, const char *stdin_text,
+                struct tw_cmd *c);
+
+/* The same under a new pseudo-terminal (forkpty): stdin, stdout and stderr are the terminal. */
+void tw_cmd_run_pty(const char *const *args, const char *const *env, struct tw_cmd *c);
+
+void tw_cmd_fini(struct tw_cmd *c);
+
+#endif
