@@ -130,8 +130,8 @@ static void show_new_entries(struct follow *f, const json_t *logs)
         snprintf(f->seen_msg, sizeof(f->seen_msg), "%s", msg);
         snprintf(f->seen_time, sizeof(f->seen_time), "%s", s_or(e, "time", ""));
         f->have_seen = true;
-        if (!f->started)
-            continue; /* history from before the watch began */
+        if (!f->started || f->ctx->json)
+            continue; /* history from before the watch began; --json prints tasks only */
         tw_task_format_log(e, line, sizeof(line));
         say(f, line);
         if ((arrow = strstr(msg, " -> ")) != NULL)

@@ -104,7 +104,8 @@ void tw_proxy_bind(struct tw_proxy *p)
 
     memset(p, 0, sizeof(*p));
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
-    p->fd = socket(AF_INET, SOCK_STREAM, 0);
+    /* Non-blocking: libevent's listener accepts until EAGAIN. */
+    p->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     cr_assert(p->fd >= 0);
     cr_assert(bind(p->fd, (struct sockaddr *)&a, sizeof(a)) == 0);
     cr_assert(listen(p->fd, 64) == 0);
