@@ -125,10 +125,7 @@ static char *body_from_flags(struct tw_task_ctx *ctx, const struct create_opts *
             return NULL;
         }
     }
-    if (o->once == NULL || strcmp(o->once, "now") == 0)
-        tw_time_format((int64_t)time(NULL), once);
-    else
-        snprintf(once, sizeof(once), "%.*s", (int)sizeof(once) - 1, o->once);
+    tw_time_format((int64_t)time(NULL), once); /* --once now, and the default */
     snprintf(desc, sizeof(desc), "%s export (taskwheel task create)", o->index);
 
     target = json_pack("{s:s, s:s, s:s}", "action", "export", "export_index", o->index,
