@@ -89,7 +89,8 @@ struct tw_client_dl {
  *   TW_OK verified; TW_ECONFLICT size or hash mismatch (err says which, and the file is left
  *   in place for the user to look at); TW_EIO network or file error; TW_EINVAL the file is
  *   larger than expected (nothing touched).
- * Nothing is ever deleted.
+ * Nothing the user had is ever deleted (an empty file this call created for an answer that
+ * never came is removed again).
  */
 int tw_client_download(struct tw_client *c, const char *url, const char *path, int64_t expect_size,
                        const char *expect_sha256, struct tw_client_dl *out, struct tw_err *err);

@@ -2,7 +2,8 @@
  * Result downloads for the command-line client (client.h, docs/client.md): a partial file is
  * resumed with a single Range request, the whole is checked against the size and SHA-256 that
  * download_url announced, and nothing is ever deleted: a file that does not match is left for
- * the user to look at, with a message saying what differs.
+ * the user to look at, with a message saying what differs. The one exception is a file this
+ * download created itself and never wrote a byte to (the URL was refused): it is removed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -237,6 +238,7 @@ int tw_client_download(struct tw_client *c, const char *url, const char *path, i
     unsigned dlen = 0;
     const char *shown = strcmp(path, "-") == 0 ? "standard output" : path;
     struct stat st;
+    bool created = false; /* the file is ours: made by this call */
     int rc = TW_OK;
     int64_t total;
 
@@ -252,7 +254,10 @@ int tw_client_download(struct tw_client *c, const char *url, const char *path, i
         d.fd = STDOUT_FILENO;
     } else {
         /* No O_TRUNC: what is there is either resumed or only checked, never thrown away. */
-        d.fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+        d.fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        created = d.fd >= 0;
+        if (d.fd < 0 && errno == EEXIST)
+            d.fd = open(path, O_RDWR | O_CLOEXEC);
         if (d.fd < 0) {
             rc = tw_err_set(err, TW_EIO, "cannot open %s: %s", path, strerror(errno));
             goto out;
@@ -309,6 +314,10 @@ int tw_client_download(struct tw_client *c, const char *url, const char *path, i
 out:
     if (d.seekable || (d.fd > 2 && strcmp(path, "-") != 0))
         close(d.fd);
+    /* An empty file this call made for an answer that never came is not left behind (one
+     * with bytes in it is kept: the next run resumes it). */
+    if (rc != TW_OK && created && d.have + d.fetched == 0 && expect_size != 0)
+        unlink(path);
     EVP_MD_CTX_free(d.md);
     return rc;
 }

@@ -206,3 +206,44 @@ Test(client_download, no_result_yet_is_the_service_error)
     tw_cmd_fini(&c);
     cr_assert_neq(stat(file, &st), 0, "no file is created when there is nothing to download");
 }
+
+/* A server whose download URLs lead nowhere (results.public_url on a closed port). */
+static void setup_dead_url(void)
+{
+    static const char *const chains[] = { "9001", NULL };
+
+    tw_srv_init_plugins(&srv, TW_RUNPLUGINS_DIR,
+                        "results: { public_url: \"http://127.0.0.1:1/nowhere\" }\n");
+    tok = tw_srv_token(&srv, "write", chains);
+}
+
+Test(client_download_dead_url, a_failed_fetch_leaves_no_empty_file, .init = setup_dead_url,
+     .fini = teardown, .timeout = 300)
+{
+    long long size, id;
+    char sha[65], ids[32], file[400];
+    struct tw_cmd c;
+    struct stat st;
+    FILE *f;
+
+    id = done_task(&size, sha);
+    snprintf(ids, sizeof(ids), "%lld", id);
+    snprintf(file, sizeof(file), "%s/never.csv", srv.dir);
+    twc_run(&c, srv.base_url, tok, "download", ids, "-o", file, NULL);
+    cr_assert_eq(c.code, 1, "%s%s", c.out, c.err);
+    cr_assert(strstr(c.err, "download from http://127.0.0.1:1 failed") != NULL, "%s", c.err);
+    cr_assert_eq(twc_lines(c.err), 1, "%s", c.err);
+    tw_cmd_fini(&c);
+    cr_assert_neq(stat(file, &st), 0, "the empty file made for it is gone");
+
+    /* A partial file the user had is kept as it was. */
+    f = fopen(file, "w");
+    cr_assert_not_null(f);
+    fputs("id,", f);
+    fclose(f);
+    twc_run(&c, srv.base_url, tok, "download", ids, "-o", file, NULL);
+    cr_assert_eq(c.code, 1, "%s%s", c.out, c.err);
+    tw_cmd_fini(&c);
+    cr_assert_eq(stat(file, &st), 0);
+    cr_assert_eq(st.st_size, 3);
+}
