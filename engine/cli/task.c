@@ -108,15 +108,17 @@ static bool read_password(const char *user, char *buf, size_t len)
     tty = fopen("/dev/tty", "r+");
     if (tty == NULL)
         return false;
+    /* Echo off before the prompt shows, so nothing typed after it is ever echoed. */
+    if (tcgetattr(fileno(tty), &old) != 0) {
+        fclose(tty);
+        return false;
+    }
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    quiet.c_lflag |= ECHONL;
+    tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
     fprintf(tty, "password for %s: ", user);
     fflush(tty);
-    ok = tcgetattr(fileno(tty), &old) == 0;
-    if (ok) {
-        quiet = old;
-        quiet.c_lflag &= ~(tcflag_t)ECHO;
-        quiet.c_lflag |= ECHONL;
-        tcsetattr(fileno(tty), TCSAFLUSH, &quiet);
-    }
     ok = fgets(buf, (int)len, tty) != NULL;
     tcsetattr(fileno(tty), TCSAFLUSH, &old);
     fclose(tty);

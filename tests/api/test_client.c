@@ -454,3 +454,20 @@ Test(client, admin_user_login)
     cr_assert(strstr(c.err, "TASKWHEEL_PASSWORD") != NULL, "%s", c.err);
     tw_cmd_fini(&c);
 }
+
+Test(client, admin_password_asked_on_the_terminal_without_echo)
+{
+    static const char *const add[] = { "user", "add", "bob", "--chain", "9001=read", NULL };
+    const char *args[] = {
+        "task", "list", "--user", "bob", "--chain", "9001", "--url", NULL, NULL
+    };
+    struct tw_cmd c;
+
+    args[7] = srv.base_url;
+    cr_assert_eq(tw_srv_cli(&srv, "s3cret-typed\n", NULL, add), 0);
+    tw_cmd_run_pty_answer(args, NULL, "password for bob: ", "s3cret-typed\n", &c);
+    cr_assert_eq(c.code, 0, "%s", c.out);
+    cr_assert(strstr(c.out, "ID ") != NULL, "signed in and listed: %s", c.out);
+    cr_assert_null(strstr(c.out, "s3cret-typed"), "the password was echoed: %s", c.out);
+    tw_cmd_fini(&c);
+}

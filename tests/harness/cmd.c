@@ -156,6 +156,12 @@ void tw_cmd_run(const char *const *args, const char *const *env, const char *std
 
 void tw_cmd_run_pty(const char *const *args, const char *const *env, struct tw_cmd *c)
 {
+    tw_cmd_run_pty_answer(args, env, NULL, NULL, c);
+}
+
+void tw_cmd_run_pty_answer(const char *const *args, const char *const *env, const char *prompt,
+                           const char *answer, struct tw_cmd *c)
+{
     char **argv = make_argv(args), **envp = make_env(env);
     struct winsize ws = { .ws_row = 24, .ws_col = 200 };
     struct grow go = { 0 };
@@ -177,6 +183,10 @@ void tw_cmd_run_pty(const char *const *args, const char *const *env, struct tw_c
         if (r <= 0) /* EIO once the child is gone and the terminal hung up */
             break;
         grow_add(&go, buf, (size_t)r);
+        if (prompt != NULL && strstr(go.buf, prompt) != NULL) {
+            cr_assert_eq(write(master, answer, strlen(answer)), (ssize_t)strlen(answer));
+            prompt = NULL;
+        }
     }
     close(master);
     waitpid(pid, &status, 0);

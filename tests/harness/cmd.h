@@ -24,6 +24,10 @@ void tw_cmd_run(const char *const *args, const char *const *env, const char *std
 /* The same under a new pseudo-terminal (forkpty): stdin, stdout and stderr are the terminal. */
 void tw_cmd_run_pty(const char *const *args, const char *const *env, struct tw_cmd *c);
 
+/* The same, typing answer (a line, "\n" included) once prompt has appeared on the terminal. */
+void tw_cmd_run_pty_answer(const char *const *args, const char *const *env, const char *prompt,
+                           const char *answer, struct tw_cmd *c);
+
 void tw_cmd_fini(struct tw_cmd *c);
 
 #endif
