@@ -235,6 +235,10 @@ int tw_task_create(int argc, char **argv)
     } else if ((body = body_from_flags(&ctx, &o)) == NULL) {
         return TW_EXIT_USAGE;
     }
+    if (o.idem_key != NULL && !tw_client_header_safe(o.idem_key)) {
+        free(body);
+        return tw_task_usage_error(&ctx, "--idempotency-key holds a control character");
+    }
     if (o.idem_key != NULL) {
         snprintf(idem, sizeof(idem), "Idempotency-Key: %.300s", o.idem_key);
         hdrs[0] = idem;

@@ -10,6 +10,7 @@
  * "READY -> INPROGRESS", its end entry and "INPROGRESS -> DONE".
  */
 #include <math.h>
+#include <sys/ioctl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,6 +260,12 @@ static int poll_once(struct follow *f)
 
         progress_text(task, prog, line, sizeof(line));
         if (f->tty) {
+            struct winsize ws;
+
+            /* A line longer than the terminal would wrap, and \r would redraw only its end. */
+            if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 &&
+                strlen(line) >= ws.ws_col)
+                line[ws.ws_col - 1] = '\0';
             fputs("\r\033[K", stdout);
             fputs(line, stdout);
             fflush(stdout);

@@ -10,6 +10,14 @@
 #include "client/client_int.h"
 #include "core/mem.h"
 
+bool tw_client_header_safe(const char *s)
+{
+    for (; *s != '\0'; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            return false;
+    return true;
+}
+
 int tw_client_new(const struct tw_client_opts *o, struct tw_client **out, struct tw_err *err)
 {
     struct tw_client *c;
@@ -22,6 +30,8 @@ int tw_client_new(const struct tw_client_opts *o, struct tw_client **out, struct
                           "the server URL must start with http:// or https:// "
                           "(got \"%s\")",
                           o->url ? o->url : "");
+    if (o->token != NULL && !tw_client_header_safe(o->token))
+        return tw_err_set(err, TW_EINVAL, "the token holds a control character");
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
         return tw_err_set(err, TW_EINTERNAL, "libcurl failed to initialise");
     c = tw_calloc(1, sizeof(*c));
@@ -278,6 +288,8 @@ int tw_client_login(struct tw_client *c, const char *user, const char *password,
 
     if (c->chain <= 0)
         return tw_err_set(err, TW_EINVAL, "an admin session acts on one chain: give --chain");
+    if (!tw_client_header_safe(user) || !tw_client_header_safe(password))
+        return tw_err_set(err, TW_EINVAL, "the user name or password holds a control character");
     req = json_pack("{s:s, s:s}", "username", user, "password", password);
     body = req ? json_dumps(req, JSON_COMPACT) : NULL;
     json_decref(req);

@@ -62,6 +62,9 @@ int tw_client_call(struct tw_client *c, const char *method, const char *path, co
  * "HTTP 404 task_not_found: no task 7 ..." from the envelope, or the start of the body. */
 bool tw_client_failed(const struct tw_client_resp *r, char *msg, size_t len);
 
+/* Whether s may go into a header value: no control characters (CR and LF above all). */
+bool tw_client_header_safe(const char *s);
+
 /* A query value escaped for a URL, into buf; false when it does not fit. */
 bool tw_client_escape(const char *s, char *buf, size_t len);
 

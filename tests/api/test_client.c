@@ -363,6 +363,12 @@ Test(client, usage_errors_exit_2)
     cr_assert(strstr(c.err, "/nonexistent/body.json") != NULL, "%s", c.err);
     tw_cmd_fini(&c);
 
+    twc_run(&c, srv.base_url, tok, "create", "--chain", "9001", "--index", "testrun",
+            "--idempotency-key", "a\r\nX-Injected: 1", NULL);
+    cr_assert_eq(c.code, 2, "%s%s", c.out, c.err);
+    cr_assert(strstr(c.err, "control character") != NULL, "%s", c.err);
+    tw_cmd_fini(&c);
+
     twc_run(&c, srv.base_url, tok, "frobnicate", NULL);
     cr_assert_eq(c.code, 2, "%s%s", c.out, c.err);
     tw_cmd_fini(&c);

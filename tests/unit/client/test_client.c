@@ -81,3 +81,16 @@ Test(client, unreachable_server_names_the_url)
     tw_client_resp_fini(&r);
     tw_client_free(c);
 }
+
+Test(client, header_values_with_control_characters_are_refused)
+{
+    struct tw_client_opts o = { .url = "http://127.0.0.1:9", .token = "id:se\r\nX-Evil: 1" };
+    struct tw_client *c = NULL;
+    struct tw_err err;
+
+    cr_assert(tw_client_header_safe("11111111-2222-4333-8444-555555555555:secret_-"));
+    cr_assert_not(tw_client_header_safe("a\nb"));
+    cr_assert_not(tw_client_header_safe("a\x7f"));
+    cr_assert_eq(tw_client_new(&o, &c, &err), TW_EINVAL);
+    cr_assert_null(c);
+}
