@@ -22,6 +22,7 @@
 #include "core/time.h"
 
 #define LOG_PAGE 100
+#define AWAY_MAX_S 60 /* how long a watch waits for a server that went away mid-run */
 
 struct follow {
     struct tw_task_ctx *ctx;
@@ -36,7 +37,8 @@ struct follow {
     char state[16]; /* the state last shown */
     char progress_time[32];
     long long progress_total;
-    bool drawn; /* a progress line is on the terminal */
+    bool drawn;         /* a progress line is on the terminal */
+    int64_t away_since; /* when the server stopped answering, 0 while it answers */
 };
 
 static const char *s_or(const json_t *o, const char *key, const char *dflt)
@@ -189,8 +191,27 @@ static int poll_once(struct follow *f)
 
     snprintf(path, sizeof(path), "/tasks/%lld?log_limit=%d", (long long)f->id, LOG_PAGE);
     tw_err_clear(&err);
-    if (tw_client_call(f->ctx->client, "GET", path, NULL, NULL, 60, &r, &err) != TW_OK ||
-        tw_client_failed(&r, msg, sizeof(msg))) {
+    rc = tw_client_call(f->ctx->client, "GET", path, NULL, NULL, 60, &r, &err);
+    if (f->started && (rc == TW_EIO || (rc == TW_OK && r.status == 503))) {
+        /* The run goes on without us: a server restarting or briefly away is waited for. */
+        int64_t now = (int64_t)time(NULL);
+
+        if (f->away_since == 0) {
+            f->away_since = now;
+            snprintf(line, sizeof(line), "%s: %s; retrying for up to %d s", f->ctx->cmd,
+                     rc == TW_EIO ? err.msg : "HTTP 503 unavailable", AWAY_MAX_S);
+            clear_line(f);
+            fflush(stdout);
+            fprintf(stderr, "%s\n", line);
+        }
+        if (now - f->away_since < AWAY_MAX_S) {
+            tw_client_resp_fini(&r);
+            return -1;
+        }
+    }
+    if (rc == TW_OK && r.status < 400)
+        f->away_since = 0;
+    if (rc != TW_OK || tw_client_failed(&r, msg, sizeof(msg))) {
         clear_line(f); /* the message must not land on the progress line */
         fflush(stdout);
         if (err.code == TW_OK && f->ctx->json)

@@ -3,12 +3,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "client/client.h"
 #include "client/client_int.h"
 #include "core/mem.h"
+
+#define RETRIES_429 3        /* a 429 with a short Retry-After is waited out this many times */
+#define RETRY_AFTER_MAX_S 30 /* longer than this: give the error to the user */
 
 bool tw_client_header_safe(const char *s)
 {
@@ -157,6 +161,15 @@ static size_t header_line(char *p, size_t size, size_t n, void *arg)
     struct tw_client_resp *r = arg;
     size_t len = size * n;
     static const char name[] = "X-Total-Count:";
+    static const char retry[] = "Retry-After:";
+
+    if (len > sizeof(retry) && len < 64 && strncasecmp(p, retry, sizeof(retry) - 1) == 0) {
+        char num[64];
+
+        memcpy(num, p + sizeof(retry) - 1, len - (sizeof(retry) - 1));
+        num[len - (sizeof(retry) - 1)] = '\0';
+        r->retry_after = strtol(num, NULL, 10);
+    }
 
     if (len > sizeof(name) && strncasecmp(p, name, sizeof(name) - 1) == 0) {
         char num[32];
@@ -186,9 +199,9 @@ static void read_envelope(struct tw_client_resp *r)
     r->err_field = json_string_value(json_object_get(e, "field"));
 }
 
-int tw_client_call(struct tw_client *c, const char *method, const char *path, const char *body,
-                   const char *const *headers, long timeout_s, struct tw_client_resp *r,
-                   struct tw_err *err)
+static int call_once(struct tw_client *c, const char *method, const char *path, const char *body,
+                     const char *const *headers, long timeout_s, struct tw_client_resp *r,
+                     struct tw_err *err)
 {
     struct curl_slist *hl = NULL, *tmp;
     struct sink s = { 0 };
@@ -198,6 +211,7 @@ int tw_client_call(struct tw_client *c, const char *method, const char *path, co
 
     memset(r, 0, sizeof(*r));
     r->total_count = -1;
+    r->retry_after = -1;
     if (snprintf(url, sizeof(url), "%s%s", c->base, path) >= (int)sizeof(url))
         return tw_err_set(err, TW_EINVAL, "request URL too long");
     for (i = 0; i < sizeof(c->auth) / sizeof(c->auth[0]); i++)
@@ -257,6 +271,23 @@ int tw_client_call(struct tw_client *c, const char *method, const char *path, co
         r->json = json_loadb(r->body, r->len, JSON_DECODE_ANY, NULL);
     read_envelope(r);
     return TW_OK;
+}
+
+int tw_client_call(struct tw_client *c, const char *method, const char *path, const char *body,
+                   const char *const *headers, long timeout_s, struct tw_client_resp *r,
+                   struct tw_err *err)
+{
+    int tries, rc;
+
+    for (tries = 0;; tries++) {
+        rc = call_once(c, method, path, body, headers, timeout_s, r, err);
+        /* rate_limited is answered before the request does anything: safe to send again. */
+        if (rc != TW_OK || r->status != 429 || tries == RETRIES_429 || r->retry_after < 0 ||
+            r->retry_after > RETRY_AFTER_MAX_S)
+            return rc;
+        tw_client_resp_fini(r);
+        sleep((unsigned)(r->retry_after > 0 ? r->retry_after : 1));
+    }
 }
 
 bool tw_client_failed(const struct tw_client_resp *r, char *msg, size_t len)

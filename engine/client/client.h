@@ -41,6 +41,7 @@ struct tw_client_resp {
     size_t len;            /* bytes of body */
     json_t *json;          /* the parsed body, NULL when it is not JSON */
     long long total_count; /* X-Total-Count, -1 when absent */
+    long retry_after;      /* Retry-After in seconds, -1 when absent */
     const char *err_name;  /* error.name of an error envelope, else NULL (points into json) */
     const char *err_desc;  /* error.description, else NULL */
     const char *err_field; /* error.field, else NULL */
@@ -51,7 +52,8 @@ void tw_client_resp_fini(struct tw_client_resp *r);
  * method path on the API: path starts with '/' and may hold a query, already escaped (see
  * tw_client_escape). body (may be NULL) is sent as application/json. headers: extra
  * NULL-terminated "Name: value" lines, may be NULL. timeout_s 0 waits as long as it takes
- * (a held execute). TW_OK whenever the server answered, whatever the status (see
+ * (a held execute). A 429 rate_limited with a Retry-After of at most 30 s is waited out and
+ * sent again, up to 3 times. TW_OK whenever the server answered, whatever the status (see
  * tw_client_failed); TW_EIO with "cannot reach URL: why" when it did not; TW_ENOMEM.
  */
 int tw_client_call(struct tw_client *c, const char *method, const char *path, const char *body,

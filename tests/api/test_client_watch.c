@@ -171,3 +171,29 @@ Test(client_watch, terminal_progress_line_redrawn_in_place)
               "%s", c.out);
     tw_cmd_fini(&c);
 }
+
+/* A server that allows each caller one request a second. */
+static void setup_limited(void)
+{
+    static const char *const chains[] = { "9002", NULL };
+
+    tw_srv_init_plugins(&srv, TW_RUNPLUGINS_DIR, "limits: { requests_per_second: 1 }\n");
+    tok = tw_srv_token(&srv, "write", chains);
+}
+
+Test(client_watch_limited, rate_limited_requests_are_waited_out, .init = setup_limited,
+     .fini = teardown, .timeout = 300)
+{
+    long long id = twc_create(srv.base_url, tok, "9002");
+    char ids[32];
+    struct tw_cmd c;
+
+    snprintf(ids, sizeof(ids), "%lld", id);
+    execute_async(id);
+    /* Twenty polls a second against one allowed: the 429s' Retry-After is honoured. */
+    twc_run(&c, srv.base_url, tok, "watch", ids, "--interval", "0.05", NULL);
+    cr_assert_eq(c.code, 0, "%s%s", c.out, c.err);
+    cr_assert(strstr(c.out, "INPROGRESS -> DONE") != NULL, "%s", c.out);
+    cr_assert_null(strstr(c.err, "rate_limited"), "%s", c.err);
+    tw_cmd_fini(&c);
+}
