@@ -4,6 +4,7 @@
  * place with the records so far, on a run long enough (testrun chain 9007: 40000 records, at
  * least 1.5 s per 10000, the engine's progress step) to show several updates.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,5 +196,52 @@ Test(client_watch_limited, rate_limited_requests_are_waited_out, .init = setup_l
     cr_assert_eq(c.code, 0, "%s%s", c.out, c.err);
     cr_assert(strstr(c.out, "INPROGRESS -> DONE") != NULL, "%s", c.out);
     cr_assert_null(strstr(c.err, "rate_limited"), "%s", c.err);
+    tw_cmd_fini(&c);
+}
+
+/* Once the watch has shown its first line: stop the server (SIGTERM lets the run finish),
+ * then start it again on the same port. */
+static bool restart_server(const char *out, void *arg)
+{
+    char cfg[8192], *p;
+    unsigned port = srv.port;
+    FILE *f;
+    size_t n;
+
+    if (strstr(out, (const char *)arg) == NULL)
+        return false;
+    tw_srv_stop(&srv, SIGTERM);
+    f = fopen(srv.config, "r+");
+    cr_assert_not_null(f);
+    n = fread(cfg, 1, sizeof(cfg) - 1, f);
+    cfg[n] = '\0';
+    p = strstr(cfg, "listen: \"127.0.0.1:0\"");
+    cr_assert_not_null(p, "%s", cfg);
+    fseek(f, 0, SEEK_SET);
+    fprintf(f, "%.*slisten: \"127.0.0.1:%u\"%s", (int)(p - cfg), cfg, port,
+            p + strlen("listen: \"127.0.0.1:0\""));
+    fclose(f);
+    tw_srv_start(&srv);
+    cr_assert_eq(srv.port, port);
+    return true;
+}
+
+Test(client_watch, rides_out_a_server_restart)
+{
+    /* 9007: a run of at least 6 s, so it is still going when the watch has started. */
+    long long id = twc_create(srv.base_url, tok, "9007");
+    const char *args[] = { "task",  "watch",      NULL,      "--interval", "0.2",
+                           "--url", srv.base_url, "--token", tok,          NULL };
+    char ids[32], first[64];
+    struct tw_cmd c;
+
+    snprintf(ids, sizeof(ids), "%lld", id);
+    snprintf(first, sizeof(first), "task %lld INPROGRESS (testrun", id);
+    args[2] = ids;
+    execute_async(id);
+    tw_cmd_run_pty_hook(args, NULL, restart_server, first, &c);
+    cr_assert_eq(c.code, 0, "%s", c.out);
+    cr_assert(strstr(c.out, "retrying for up to 60 s") != NULL, "%s", c.out);
+    cr_assert(strstr(c.out, "DONE") != NULL, "%s", c.out);
     tw_cmd_fini(&c);
 }

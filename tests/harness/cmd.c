@@ -159,8 +159,40 @@ void tw_cmd_run_pty(const char *const *args, const char *const *env, struct tw_c
     tw_cmd_run_pty_answer(args, env, NULL, NULL, c);
 }
 
+struct answer {
+    const char *prompt, *text;
+    int master;
+};
+
+static bool type_answer(const char *out, void *arg)
+{
+    struct answer *a = arg;
+
+    if (strstr(out, a->prompt) == NULL)
+        return false;
+    cr_assert_eq(write(a->master, a->text, strlen(a->text)), (ssize_t)strlen(a->text));
+    return true;
+}
+
+static void run_pty(const char *const *args, const char *const *env, tw_cmd_hook *hook, void *arg,
+                    struct answer *ans, struct tw_cmd *c);
+
 void tw_cmd_run_pty_answer(const char *const *args, const char *const *env, const char *prompt,
                            const char *answer, struct tw_cmd *c)
+{
+    struct answer a = { prompt, answer, -1 };
+
+    run_pty(args, env, prompt ? type_answer : NULL, &a, &a, c);
+}
+
+void tw_cmd_run_pty_hook(const char *const *args, const char *const *env, tw_cmd_hook *hook,
+                         void *arg, struct tw_cmd *c)
+{
+    run_pty(args, env, hook, arg, NULL, c);
+}
+
+static void run_pty(const char *const *args, const char *const *env, tw_cmd_hook *hook, void *arg,
+                    struct answer *ans, struct tw_cmd *c)
 {
     char **argv = make_argv(args), **envp = make_env(env);
     struct winsize ws = { .ws_row = 24, .ws_col = 200 };
@@ -174,6 +206,8 @@ void tw_cmd_run_pty_answer(const char *const *args, const char *const *env, cons
         execve(TW_BINARY, argv, envp);
         _exit(127);
     }
+    if (ans != NULL)
+        ans->master = master;
     for (;;) {
         char buf[8192];
         ssize_t r = read(master, buf, sizeof(buf));
@@ -183,10 +217,8 @@ void tw_cmd_run_pty_answer(const char *const *args, const char *const *env, cons
         if (r <= 0) /* EIO once the child is gone and the terminal hung up */
             break;
         grow_add(&go, buf, (size_t)r);
-        if (prompt != NULL && strstr(go.buf, prompt) != NULL) {
-            cr_assert_eq(write(master, answer, strlen(answer)), (ssize_t)strlen(answer));
-            prompt = NULL;
-        }
+        if (hook != NULL && hook(go.buf, arg))
+            hook = NULL;
     }
     close(master);
     waitpid(pid, &status, 0);

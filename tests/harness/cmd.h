@@ -5,6 +5,7 @@
 #ifndef TW_TESTS_CMD_H
 #define TW_TESTS_CMD_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct tw_cmd {
@@ -27,6 +28,14 @@ void tw_cmd_run_pty(const char *const *args, const char *const *env, struct tw_c
 /* The same, typing answer (a line, "\n" included) once prompt has appeared on the terminal. */
 void tw_cmd_run_pty_answer(const char *const *args, const char *const *env, const char *prompt,
                            const char *answer, struct tw_cmd *c);
+
+/*
+ * The same, calling hook(output so far, arg) after each read from the terminal until it
+ * returns true: a test acts on what the command has shown (stops a server, say).
+ */
+typedef bool tw_cmd_hook(const char *out, void *arg);
+void tw_cmd_run_pty_hook(const char *const *args, const char *const *env, tw_cmd_hook *hook,
+                         void *arg, struct tw_cmd *c);
 
 void tw_cmd_fini(struct tw_cmd *c);
 
