@@ -16,6 +16,7 @@ static const struct {
     { "check-config", tw_cli_check_config, "validate the configuration and plugins" },
     { "plugins", tw_cli_plugins, "list loaded index plugins and their fields" },
     { "webhook-secret", tw_cli_webhook_secret, "print a new webhook signing secret for a chain" },
+    { "task", tw_cli_task, "client: create, list, run, watch, download tasks on a server" },
     { "version", tw_cli_version, "print the version and the library versions" },
 };
 

@@ -21,5 +21,7 @@ int tw_cli_check_config(int argc, char **argv);
 int tw_cli_plugins(int argc, char **argv);
 int tw_cli_webhook_secret(int argc, char **argv);
 int tw_cli_version(int argc, char **argv);
+/* The HTTP client of a (remote) server: taskwheel task create|list|get|... (task.c). */
+int tw_cli_task(int argc, char **argv);
 
 #endif

@@ -10,6 +10,8 @@
  *   9004  hangs in open, ignoring SIGTERM (so the runner must escalate to SIGKILL)
  *   9005  _exit(3) in next (a worker that dies without a result)
  *   9006  open fails with "told to fail by chain 9006"
+ *   9007  40000 records, sleeping 1.5 ms after every 10th (at least 1.5 s per 10000 records,
+ *         the engine's progress step, so a run shows several progress updates)
  *   other 3 records
  */
 #include <signal.h>
@@ -31,6 +33,7 @@ struct cursor {
     int64_t chain;
     long rows, i;
     int slow;
+    int trickle; /* chain 9007 */
 };
 
 static int tr_open(const struct tw_host *host, struct tw_query *q, void **out, struct tw_err *err)
@@ -52,8 +55,9 @@ static int tr_open(const struct tw_host *host, struct tw_query *q, void **out, s
     memset(c, 0, sizeof(*c));
     c->host = host;
     c->chain = chain;
-    c->rows = chain == 9002 ? 5 : 3;
+    c->rows = chain == 9002 ? 5 : chain == 9007 ? 40000 : 3;
     c->slow = chain == 9002;
+    c->trickle = chain == 9007;
     *out = c;
     return TW_PLUGIN_OK;
 }
@@ -73,6 +77,12 @@ static int tr_next(void *cursor, struct tw_record *r, struct tw_err *err)
         return 0;
     if (c->slow) {
         struct timespec ts = { 1, 0 };
+
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+    }
+    if (c->trickle && c->i % 10 == 9) {
+        struct timespec ts = { 0, 1500 * 1000 };
 
         while (nanosleep(&ts, &ts) != 0)
             ;
