@@ -144,6 +144,17 @@ static int fail(struct tw_pg_store *p, PGresult *r, const char *what, struct tw_
     int code = TW_ESTORE;
 
     pg_msg(p->conn, msg, sizeof(msg));
+    /* in a pipeline the connection's message may be empty: the result holds the reason */
+    if (r != NULL && PQresultErrorMessage(r)[0] != '\0') {
+        size_t n;
+
+        snprintf(msg, sizeof(msg), "%s", PQresultErrorMessage(r));
+        for (n = strlen(msg); n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' ');)
+            msg[--n] = '\0';
+        for (n = 0; msg[n] != '\0'; n++)
+            if (msg[n] == '\n')
+                msg[n] = ' ';
+    }
     if (PQstatus(p->conn) != CONNECTION_OK) {
         if (p->tx_depth > 0)
             p->tx_aborted = true;
@@ -158,11 +169,76 @@ static int fail(struct tw_pg_store *p, PGresult *r, const char *what, struct tw_
     return tw_err_set(err, code, "store: %s: %s", what, msg);
 }
 
+/* Read the one result of a pipelined query (and the NULL after it). */
+static PGresult *next_result(PGconn *c)
+{
+    PGresult *r = PQgetResult(c), *extra;
+
+    if (r != NULL)
+        while ((extra = PQgetResult(c)) != NULL)
+            PQclear(extra);
+    return r;
+}
+
+/*
+ * Send the queued control statements, then the prepare of id if needed, then id itself, in
+ * one pipeline; read the results in order. The first failure is the answer.
+ */
+static int pipeline(struct tw_pg_store *p, enum tw_pg_stmt id, const char *name,
+                    const struct tw_pg_args *a, PGresult **out, const char *what,
+                    struct tw_err *err)
+{
+    bool prepare = !p->prepared[id];
+    int n_ctl = p->n_queued, i, ret = TW_OK;
+    PGresult *r;
+
+    p->n_queued = 0;
+    if (!PQenterPipelineMode(p->conn))
+        return fail(p, NULL, what, err);
+    for (i = 0; i < n_ctl; i++)
+        PQsendQueryParams(p->conn, p->queued[i], 0, NULL, NULL, NULL, NULL, 0);
+    if (prepare)
+        PQsendPrepare(p->conn, name, tw_pg_sql[id], 0, NULL);
+    PQsendQueryPrepared(p->conn, name, a != NULL ? a->n : 0, a != NULL ? a->v : NULL, NULL, NULL,
+                        0);
+    if (!PQpipelineSync(p->conn)) {
+        ret = fail(p, NULL, what, err);
+        goto out;
+    }
+    for (i = 0; i < n_ctl + (prepare ? 1 : 0) + 1; i++) {
+        ExecStatusType st;
+
+        r = next_result(p->conn);
+        st = PQresultStatus(r);
+        if (ret == TW_OK && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+            ret = fail(p, r, i < n_ctl ? p->queued[i] : what, err);
+        if (ret == TW_OK && i == n_ctl && prepare)
+            p->prepared[id] = true;
+        if (ret == TW_OK && i == n_ctl + (prepare ? 1 : 0))
+            *out = r;
+        else
+            PQclear(r);
+        if (r == NULL && PQstatus(p->conn) != CONNECTION_OK)
+            break;
+    }
+    /* the sync's own result */
+    r = PQgetResult(p->conn);
+    PQclear(r);
+out:
+    if (!PQexitPipelineMode(p->conn) && ret == TW_OK)
+        ret = fail(p, NULL, what, err);
+    if (ret != TW_OK && *out != NULL) {
+        PQclear(*out);
+        *out = NULL;
+    }
+    return ret;
+}
+
 int tw_pg_run(struct tw_pg_store *p, enum tw_pg_stmt id, const struct tw_pg_args *a, PGresult **res,
               int64_t *changed, const char *what, struct tw_err *err)
 {
     char name[16];
-    PGresult *r;
+    PGresult *r = NULL;
     ExecStatusType st;
     int ret;
 
@@ -174,22 +250,29 @@ int tw_pg_run(struct tw_pg_store *p, enum tw_pg_stmt id, const struct tw_pg_args
     if (ret != TW_OK)
         return ret;
     snprintf(name, sizeof(name), "tw%d", (int)id);
-    if (!p->prepared[id]) {
-        r = PQprepare(p->conn, name, tw_pg_sql[id], 0, NULL);
-        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+    if (p->n_queued > 0) {
+        ret = pipeline(p, id, name, a, &r, what, err);
+        if (ret != TW_OK)
+            return ret;
+    } else {
+        if (!p->prepared[id]) {
+            r = PQprepare(p->conn, name, tw_pg_sql[id], 0, NULL);
+            if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+                ret = fail(p, r, what, err);
+                PQclear(r);
+                return ret;
+            }
+            PQclear(r);
+            p->prepared[id] = true;
+        }
+        r = PQexecPrepared(p->conn, name, a != NULL ? a->n : 0, a != NULL ? a->v : NULL, NULL, NULL,
+                           0);
+        st = PQresultStatus(r);
+        if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
             ret = fail(p, r, what, err);
             PQclear(r);
             return ret;
         }
-        PQclear(r);
-        p->prepared[id] = true;
-    }
-    r = PQexecPrepared(p->conn, name, a != NULL ? a->n : 0, a != NULL ? a->v : NULL, NULL, NULL, 0);
-    st = PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        ret = fail(p, r, what, err);
-        PQclear(r);
-        return ret;
     }
     if (changed != NULL)
         *changed = strtoll(PQcmdTuples(r), NULL, 10);
@@ -202,15 +285,35 @@ int tw_pg_run(struct tw_pg_store *p, enum tw_pg_stmt id, const struct tw_pg_args
 
 /* ---- transactions ---- */
 
+/* Run sql now, after whatever control statements wait in the queue. */
 static int ctl(struct tw_pg_store *p, const char *sql, const char *what, struct tw_err *err)
 {
-    PGresult *r = PQexec(p->conn, sql);
-    int ret = TW_OK;
+    PGresult *r;
+    int ret = TW_OK, i;
 
+    for (i = 0; i < p->n_queued && ret == TW_OK; i++) {
+        r = PQexec(p->conn, p->queued[i]);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK)
+            ret = fail(p, r, p->queued[i], err);
+        PQclear(r);
+    }
+    p->n_queued = 0;
+    if (ret != TW_OK)
+        return ret;
+    r = PQexec(p->conn, sql);
     if (PQresultStatus(r) != PGRES_COMMAND_OK)
         ret = fail(p, r, what, err);
     PQclear(r);
     return ret;
+}
+
+/* Send sql with the next statement (or now, when the queue is full). */
+static int queue(struct tw_pg_store *p, const char *sql, const char *what, struct tw_err *err)
+{
+    if (p->n_queued == (int)(sizeof(p->queued) / sizeof(p->queued[0])))
+        return ctl(p, sql, what, err);
+    p->queued[p->n_queued++] = sql;
+    return TW_OK;
 }
 
 int tw_pg_op_begin(struct tw_pg_store *p, struct tw_err *err)
@@ -221,9 +324,9 @@ int tw_pg_op_begin(struct tw_pg_store *p, struct tw_err *err)
         return ret;
     if (p->tx_depth == 0) {
         p->tx_aborted = false;
-        ret = ctl(p, "BEGIN", "begin transaction", err);
+        ret = queue(p, "BEGIN", "begin transaction", err);
     } else {
-        ret = ctl(p, "SAVEPOINT tw_op", "savepoint", err);
+        ret = queue(p, "SAVEPOINT tw_op", "savepoint", err);
     }
     if (ret == TW_OK)
         p->tx_depth++;
@@ -234,6 +337,7 @@ static void op_rollback(struct tw_pg_store *p)
 {
     p->tx_depth--;
     if (PQstatus(p->conn) != CONNECTION_OK) {
+        p->n_queued = 0;
         if (p->tx_depth > 0)
             p->tx_aborted = true;
         return;
@@ -257,7 +361,10 @@ int tw_pg_op_end(struct tw_pg_store *p, int ret, struct tw_err *err)
         op_rollback(p);
         return ret;
     }
-    ret = ctl(p, p->tx_depth == 1 ? "COMMIT" : "RELEASE tw_op", "commit", err);
+    if (p->tx_depth == 1)
+        ret = ctl(p, "COMMIT", "commit", err);
+    else
+        ret = queue(p, "RELEASE tw_op", "release savepoint", err);
     if (ret != TW_OK) {
         op_rollback(p);
         return ret;

@@ -12,7 +12,10 @@
  *   Parameters are always bound, as text, never formatted into SQL. A chain list is one
  *   bigint[] parameter (chain = ANY($n)), so no statement depends on the list's length.
  * - Multi-statement operations run between tw_pg_op_begin and tw_pg_op_end, exactly like the
- *   SQLite store: BEGIN/COMMIT outermost, SAVEPOINTs inside tw_store_begin/commit.
+ *   SQLite store: BEGIN/COMMIT outermost, SAVEPOINTs inside tw_store_begin/commit (in
+ *   PostgreSQL a failed statement spoils the whole transaction, so the savepoint is what lets
+ *   a failed call inside tw_store_begin undo only itself). BEGIN, SAVEPOINT and RELEASE are
+ *   queued and sent in one pipeline with the next statement (libpq pipeline mode).
  * - The schema is a list of numbered steps mirroring the SQLite migrations (store_pg_schema.c),
  *   applied at open under an advisory lock; tw_schema holds the number of steps applied.
  */
@@ -112,7 +115,14 @@ struct tw_pg_store {
     PGconn *conn;
     char *dsn; /* owned; holds the password if the operator put one there: never log it */
     bool prepared[TW_PG_COUNT];
-    int tx_depth;    /* 0: autocommit; 1: BEGIN; >1: savepoints */
+    int tx_depth; /* 0: autocommit; 1: BEGIN; >1: savepoints */
+    /*
+     * Transaction control (BEGIN, SAVEPOINT, RELEASE) waits here and goes to the server in one
+     * pipeline with the next statement, so an operation of one statement inside a
+     * transaction is still one round trip.
+     */
+    const char *queued[8];
+    int n_queued;
     bool tx_aborted; /* the connection was lost inside a transaction */
     int schema_version;
     uint64_t probe_ms; /* the health probe: when it last ran and what it returned */
