@@ -28,6 +28,13 @@ int tw_store_open_conf(const struct tw_store_conf *c, struct tw_store **out, str
     return tw_err_set(err, TW_EINVAL, "store.driver: unknown driver \"%s\"", c->driver);
 }
 
+int tw_store_probe_conf(const struct tw_store_conf *c, struct tw_err *err)
+{
+    if (c->driver != NULL && strcmp(c->driver, "postgresql") == 0)
+        return tw_store_probe_pg(c->dsn != NULL ? c->dsn : "", err);
+    return TW_OK;
+}
+
 const char *tw_store_driver_name(const struct tw_store *s)
 {
     return DRV(s)->name;

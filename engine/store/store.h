@@ -131,6 +131,11 @@ struct tw_store_conf {
  */
 int tw_store_open_conf(const struct tw_store_conf *c, struct tw_store **out, struct tw_err *err);
 const char *tw_store_driver_name(const struct tw_store *s); /* "sqlite", "postgresql" */
+/*
+ * Can the configured store be reached, without creating or changing anything (check-config)?
+ * PostgreSQL: connects once; SQLite: nothing to try. Errors as tw_store_open_conf.
+ */
+int tw_store_probe_conf(const struct tw_store_conf *c, struct tw_err *err);
 void tw_store_close(struct tw_store *s);
 int tw_store_ping(struct tw_store *s, struct tw_err *err);
 int tw_store_schema_version(struct tw_store *s); /* PRAGMA user_version after migration */

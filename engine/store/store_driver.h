@@ -110,5 +110,7 @@ extern const struct tw_store_driver tw_pg_driver;
 /* Open the SQLite store at path (store_sqlite.c) or the PostgreSQL store at dsn (store_pg.c). */
 int tw_store_open_sqlite(const char *path, struct tw_store **out, struct tw_err *err);
 int tw_store_open_pg(const char *dsn, struct tw_store **out, struct tw_err *err);
+/* Connect to dsn once and hang up (store_pg.c). */
+int tw_store_probe_pg(const char *dsn, struct tw_err *err);
 
 #endif

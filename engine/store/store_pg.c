@@ -107,7 +107,7 @@ static const char *pg_msg(PGconn *c, char *buf, size_t cap)
     while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
         buf[--n] = '\0';
     for (n = 0; buf[n] != '\0'; n++)
-        if (buf[n] == '\n')
+        if (buf[n] == '\n' || buf[n] == '\t')
             buf[n] = ' ';
     return buf;
 }
@@ -451,12 +451,12 @@ static int dsn_error(const char *dsn, const char *msg, bool parsed, struct tw_er
                       buf);
 }
 
-int tw_store_open_pg(const char *dsn, struct tw_store **out, struct tw_err *err)
+/* Parse dsn and connect; *out gets the connection, or err says why (naming store.dsn). */
+static int connect_dsn(const char *dsn, PGconn **out, struct tw_err *err)
 {
     /* defaults first: the dsn (expanded from dbname) overrides them */
     static const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
     const char *vals[] = { "5", "taskwheel", dsn, NULL };
-    struct tw_pg_store *p;
     PQconninfoOption *opts;
     char *perr = NULL;
     char msg[512];
@@ -470,6 +470,27 @@ int tw_store_open_pg(const char *dsn, struct tw_store **out, struct tw_err *err)
         return ret;
     }
     PQconninfoFree(opts);
+    *out = PQconnectdbParams(keys, vals, 1);
+    if (*out == NULL || PQstatus(*out) != CONNECTION_OK)
+        return dsn_error(dsn, pg_msg(*out, msg, sizeof(msg)), true, err);
+    return TW_OK;
+}
+
+int tw_store_probe_pg(const char *dsn, struct tw_err *err)
+{
+    PGconn *c = NULL;
+    int ret = connect_dsn(dsn, &c, err);
+
+    PQfinish(c);
+    return ret;
+}
+
+int tw_store_open_pg(const char *dsn, struct tw_store **out, struct tw_err *err)
+{
+    struct tw_pg_store *p;
+    int ret;
+
+    *out = NULL;
     p = tw_calloc(1, sizeof(*p));
     if (p == NULL)
         return tw_err_set(err, TW_ENOMEM, "store: out of memory");
@@ -479,19 +500,15 @@ int tw_store_open_pg(const char *dsn, struct tw_store **out, struct tw_err *err)
         tw_free(p);
         return tw_err_set(err, TW_ENOMEM, "store: out of memory");
     }
-    p->conn = PQconnectdbParams(keys, vals, 1);
-    if (p->conn == NULL || PQstatus(p->conn) != CONNECTION_OK) {
-        ret = dsn_error(dsn, pg_msg(p->conn, msg, sizeof(msg)), true, err);
-        goto fail;
+    ret = connect_dsn(dsn, &p->conn, err);
+    if (ret == TW_OK)
+        ret = tw_pg_migrate(p, err);
+    if (ret != TW_OK) {
+        tw_pg_close((struct tw_store *)(void *)p);
+        return ret;
     }
-    ret = tw_pg_migrate(p, err);
-    if (ret != TW_OK)
-        goto fail;
     *out = (struct tw_store *)(void *)p;
     return TW_OK;
-fail:
-    tw_pg_close((struct tw_store *)(void *)p);
-    return ret;
 }
 
 void tw_pg_close(struct tw_store *s)
