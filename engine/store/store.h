@@ -136,6 +136,14 @@ const char *tw_store_driver_name(const struct tw_store *s); /* "sqlite", "postgr
  * PostgreSQL: connects once; SQLite: nothing to try. Errors as tw_store_open_conf.
  */
 int tw_store_probe_conf(const struct tw_store_conf *c, struct tw_err *err);
+
+/*
+ * Copy the whole SQLite store from into the empty PostgreSQL store to (store_copy.c): every
+ * table, ids kept, sequences advanced past them; one transaction on the target, so a failure
+ * leaves it empty. *rows gets the rows copied. TW_ECONFLICT when to already holds data,
+ * TW_EINVAL for another pair of drivers.
+ */
+int tw_store_copy(struct tw_store *from, struct tw_store *to, int64_t *rows, struct tw_err *err);
 void tw_store_close(struct tw_store *s);
 int tw_store_ping(struct tw_store *s, struct tw_err *err);
 int tw_store_schema_version(struct tw_store *s); /* PRAGMA user_version after migration */
