@@ -3,7 +3,7 @@
  * DONE and ERROR (with their logs and results) and a deleted task's id gap, copied into a
  * throwaway PostgreSQL cluster (tests/harness/pgpeer.h); the node started again on
  * PostgreSQL answers every request exactly as before, the old token still works, and a new
- * task gets an id past every old one, the deleted one's included.
+ * task gets an id past every old one, the deleted one's included, and runs on PostgreSQL.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -169,6 +169,9 @@ Test(pg_copy, every_answer_is_the_same_after_copying_into_postgresql)
     cr_assert_str_eq(after, before);
     fresh = create(&s, tok, "2099-01-01T00:00:00Z");
     cr_assert_gt(fresh, gone, "id %lld reused after the copy (deleted: %lld)", fresh, gone);
+    /* runs work on the copied store: the new task and the copied DONE one again */
+    execute(&s, tok, fresh, "DONE");
+    execute(&s, tok, ids[2], "DONE");
     free(before);
     free(after);
     free(tok);
