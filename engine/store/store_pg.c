@@ -13,6 +13,7 @@
 #include "core/mem.h"
 
 #define PROBE_EVERY_MS 1000 /* as the SQLite store: the health probe writes at most this often */
+#define RECONNECT_EVERY_MS 1000 /* while PostgreSQL is away, one reconnect attempt a second */
 
 /* ---- parameters and columns ---- */
 
@@ -128,11 +129,25 @@ int tw_pg_ensure(struct tw_pg_store *p, const char *what, struct tw_err *err)
                           "store: %s: the connection to PostgreSQL was lost in a transaction",
                           what);
     }
+    /*
+     * Reconnecting blocks the event loop (up to connect_timeout when the host does not
+     * answer), so while PostgreSQL stays away only one attempt a second is made; the calls in
+     * between fail at once with the last reason.
+     */
+    if (p->reset_ms != 0 && tw_clock_mono_ms() - p->reset_ms < RECONNECT_EVERY_MS)
+        return tw_err_set(err, TW_ESTORE, "store: %s: PostgreSQL is unreachable: %s", what,
+                          p->lost);
     PQreset(p->conn);
     memset(p->prepared, 0, sizeof(p->prepared));
-    if (PQstatus(p->conn) != CONNECTION_OK)
+    if (PQstatus(p->conn) != CONNECTION_OK) {
+        p->reset_ms = tw_clock_mono_ms();
+        if (p->reset_ms == 0)
+            p->reset_ms = 1;
+        snprintf(p->lost, sizeof(p->lost), "%s", pg_msg(p->conn, msg, sizeof(msg)));
         return tw_err_set(err, TW_ESTORE, "store: %s: PostgreSQL is unreachable: %s", what,
-                          pg_msg(p->conn, msg, sizeof(msg)));
+                          p->lost);
+    }
+    p->reset_ms = 0;
     return TW_OK;
 }
 

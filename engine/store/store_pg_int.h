@@ -125,6 +125,8 @@ struct tw_pg_store {
     int n_queued;
     bool tx_aborted; /* the connection was lost inside a transaction */
     int schema_version;
+    uint64_t reset_ms; /* when a reconnect last failed (0: never): retried once a second */
+    char lost[400];    /* and libpq's reason */
     uint64_t probe_ms; /* the health probe: when it last ran and what it returned */
     int probe_ret;
     char why[512];
