@@ -14,6 +14,8 @@ static const struct {
     { "user", tw_cli_user, "add, remove or sign out an admin user" },
     { "seed", tw_cli_seed, "fill the source database with demo data" },
     { "check-config", tw_cli_check_config, "validate the configuration and plugins" },
+    { "migrate", tw_cli_migrate, "create or migrate the task store's schema" },
+    { "store", tw_cli_store, "copy a SQLite task store into PostgreSQL (store copy)" },
     { "plugins", tw_cli_plugins, "list loaded index plugins and their fields" },
     { "webhook-secret", tw_cli_webhook_secret, "print a new webhook signing secret for a chain" },
     { "task", tw_cli_task, "client: create, list, run, watch, download tasks on a server" },

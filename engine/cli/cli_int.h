@@ -20,6 +20,12 @@ bool tw_cli_load_config(const char *path, struct tw_config **cfg);
 bool tw_cli_read_config(const char *path, struct tw_config **cfg);
 
 /* Open the task store and the server key of cfg; prints the reason and returns false. */
+/* The store the configuration names (store.driver, store.path, store.dsn). */
+void tw_cli_store_conf(const struct tw_config *cfg, struct tw_store_conf *c);
+int tw_cli_store_open(const struct tw_config *cfg, struct tw_store **store, struct tw_err *err);
+/* What to call it in messages and logs: the file, or "(postgresql, store.dsn)"; never the dsn. */
+const char *tw_cli_store_name(const struct tw_config *cfg);
+
 bool tw_cli_open_store(const struct tw_config *cfg, struct tw_store **store,
                        unsigned char key[TW_KEY_BYTES]);
 

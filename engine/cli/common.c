@@ -74,6 +74,28 @@ bool tw_cli_load_config(const char *path, struct tw_config **cfg)
     return true;
 }
 
+void tw_cli_store_conf(const struct tw_config *cfg, struct tw_store_conf *c)
+{
+    c->driver = cfg->store_driver;
+    c->path = cfg->store_path;
+    c->dsn = cfg->store_dsn;
+}
+
+int tw_cli_store_open(const struct tw_config *cfg, struct tw_store **store, struct tw_err *err)
+{
+    struct tw_store_conf c;
+
+    tw_cli_store_conf(cfg, &c);
+    return tw_store_open_conf(&c, store, err);
+}
+
+const char *tw_cli_store_name(const struct tw_config *cfg)
+{
+    /* never the dsn: it may hold a password */
+    return strcmp(cfg->store_driver, "postgresql") == 0 ? "(postgresql, store.dsn)"
+                                                        : cfg->store_path;
+}
+
 bool tw_cli_open_store(const struct tw_config *cfg, struct tw_store **store,
                        unsigned char key[TW_KEY_BYTES])
 {
@@ -86,8 +108,9 @@ bool tw_cli_open_store(const struct tw_config *cfg, struct tw_store **store,
         fprintf(stderr, "taskwheel: %s\n", err.msg);
         return false;
     }
-    if (tw_store_open(cfg->store_path, store, &err) != TW_OK) {
-        fprintf(stderr, "taskwheel: cannot open the task store %s: %s\n", cfg->store_path, err.msg);
+    if (tw_cli_store_open(cfg, store, &err) != TW_OK) {
+        fprintf(stderr, "taskwheel: cannot open the task store %s: %s\n", tw_cli_store_name(cfg),
+                err.msg);
         return false;
     }
     return true;

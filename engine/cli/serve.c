@@ -371,7 +371,7 @@ static int serve_run(struct tw_config *cfg, const char *ready_file)
     }
     snprintf(port_s, sizeof(port_s), "%u", tw_api_port(s.api));
     tw_log(TW_LOG_INFO, "server.listening", "listen", cfg->listen, "port", port_s, "store",
-           cfg->store_path, "public_url", cfg->results_public_url, NULL);
+           tw_cli_store_name(cfg), "public_url", cfg->results_public_url, NULL);
     if (cfg->results_public_url_from_listen &&
         (strncmp(cfg->listen, "0.0.0.0:", 8) == 0 || strncmp(cfg->listen, "[::]:", 5) == 0))
         tw_log(TW_LOG_WARN, "config.public_url", "public_url", cfg->results_public_url, "effect",
@@ -442,6 +442,20 @@ int tw_cli_serve(int argc, char **argv)
     return rc;
 }
 
+/* check-config: can the configured store be reached? Says why on stderr when not. */
+static bool check_store(const struct tw_config *cfg)
+{
+    struct tw_store_conf c;
+    struct tw_err err;
+
+    tw_err_clear(&err);
+    tw_cli_store_conf(cfg, &c);
+    if (tw_store_probe_conf(&c, &err) == TW_OK)
+        return true;
+    fprintf(stderr, "taskwheel check-config: %s\n", err.msg);
+    return false;
+}
+
 int tw_cli_check_config(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -478,6 +492,8 @@ int tw_cli_check_config(int argc, char **argv)
         fprintf(stderr, "taskwheel check-config: %s\n", tw_plugin_registry_refused(reg, i));
     if (!tw_cli_fd_fits(cfg, tw_cli_fd_hard(), fdmsg, sizeof(fdmsg)))
         fprintf(stderr, "taskwheel check-config: warning: %s\n", fdmsg);
+    if (!check_store(cfg)) /* said even when a plugin was refused: every reason at once */
+        rc = TW_EXIT_USAGE;
     if (rc == TW_EXIT_OK)
         printf("configuration OK: %s (%zu index plugins from %s)\n",
                cfg->path ? cfg->path : "(built-in defaults)", tw_plugin_registry_count(reg),

@@ -82,8 +82,11 @@ static const struct key keys[] = {
     { "listen", KEY_LISTEN, "127.0.0.1:8080", 0, 0, NULL, OFF(listen),
       "address of the HTTP API, \"host:port\"; port 0 picks a free port" },
     STR("data_dir", data_dir, "./var", "task store, keys and results unless set otherwise"),
-    CHOICE("store.driver", store_driver, "sqlite", "sqlite", "task store backend"),
+    CHOICE("store.driver", store_driver, "sqlite", "sqlite, postgresql", "task store backend"),
     STR("store.path", store_path, DERIVED "taskwheel.db", "task store database file"),
+    STR("store.dsn", store_dsn, "dbname=taskwheel",
+        "with store.driver postgresql: the libpq connection string (\"host=... dbname=...\" or "
+        "a postgresql:// URI); a password in it is never logged"),
     CHOICE("source.driver", source_driver, "sqlite", "sqlite", "source database backend"),
     STR("source.path", source_path, DERIVED "retail.db", "source (retail) database file"),
     STR("plugins_dir", plugins_dir, "./build/plugins",

@@ -23,8 +23,9 @@ struct tw_config {
     char *path;                      /* file it was loaded from, NULL when built-in defaults only */
     char *listen;                    /* "host:port"; port 0 picks a free port */
     char *data_dir;                  /* task store, keys and results unless set otherwise */
-    char *store_driver;              /* "sqlite" */
+    char *store_driver;              /* "sqlite" or "postgresql" */
     char *store_path;                /* task store database file */
+    char *store_dsn;                 /* postgresql: libpq connection string (never log it) */
     char *source_driver;             /* "sqlite" */
     char *source_path;               /* source (retail) database file */
     char *plugins_dir;               /* directory scanned for index plugins (*.so) */

@@ -116,6 +116,34 @@ struct tw_idem {
 
 /* Open (creating if needed) and migrate the database at path to the current schema. */
 int tw_store_open(const char *path, struct tw_store **out, struct tw_err *err);
+
+/* What the configuration says to open (store.driver, store.path, store.dsn). */
+struct tw_store_conf {
+    const char *driver; /* "sqlite" (also when NULL) or "postgresql" */
+    const char *path;   /* sqlite: the database file */
+    const char *dsn;    /* postgresql: the libpq connection string */
+};
+
+/*
+ * Open the configured store, creating or migrating its schema (PostgreSQL: under an advisory
+ * lock, so nodes starting together never race). Errors name the key and the driver's reason;
+ * a PostgreSQL dsn's password never appears in err.
+ */
+int tw_store_open_conf(const struct tw_store_conf *c, struct tw_store **out, struct tw_err *err);
+const char *tw_store_driver_name(const struct tw_store *s); /* "sqlite", "postgresql" */
+/*
+ * Can the configured store be reached, without creating or changing anything (check-config)?
+ * PostgreSQL: connects once; SQLite: nothing to try. Errors as tw_store_open_conf.
+ */
+int tw_store_probe_conf(const struct tw_store_conf *c, struct tw_err *err);
+
+/*
+ * Copy the whole SQLite store from into the empty PostgreSQL store to (store_copy.c): every
+ * table, ids kept, sequences advanced past them; one transaction on the target, so a failure
+ * leaves it empty. *rows gets the rows copied. TW_ECONFLICT when to already holds data,
+ * TW_EINVAL for another pair of drivers.
+ */
+int tw_store_copy(struct tw_store *from, struct tw_store *to, int64_t *rows, struct tw_err *err);
 void tw_store_close(struct tw_store *s);
 int tw_store_ping(struct tw_store *s, struct tw_err *err);
 int tw_store_schema_version(struct tw_store *s); /* PRAGMA user_version after migration */

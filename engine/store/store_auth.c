@@ -8,7 +8,7 @@
  * nothing about the session key itself (the auth layer compares token MACs in constant time).
  * Expired rows are pruned lazily on the paths that meet them, so no timer is needed.
  */
-#include "store/store.h"
+#include "store/store_int.h" /* first: it names the SQLite driver's functions */
 
 #include <stdio.h>
 #include <string.h>

@@ -20,7 +20,10 @@
 
 #include <sqlite3.h>
 
+#include "store/store_sqlite_names.h" /* before store.h: see store_driver.h */
+
 #include "store/store.h"
+#include "store/store_driver.h"
 
 /* When adding a statement, also add its SQL to tw_store_sql[] in store_sql.c. */
 enum tw_stmt {
@@ -118,6 +121,7 @@ enum tw_log_kind {
 };
 
 struct tw_store {
+    struct tw_store_head head;                          /* first: the driver (store.c) */
     sqlite3 *db;                                        /* the one connection */
     sqlite3_stmt *stmts[TW_STMT_COUNT];                 /* fixed statements, prepared at open */
     sqlite3_stmt *in_stmts[TW_IN_COUNT][TW_IN_BUCKETS]; /* IN-list statements, lazily */

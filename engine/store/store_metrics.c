@@ -4,7 +4,7 @@
  * columns rather than a walk of results.dir (a store query costs the same with a million
  * files, and the store is what download_url answers from).
  */
-#include "store/store.h"
+#include "store/store_int.h" /* first: it names the SQLite driver's functions */
 
 #include <sqlite3.h>
 

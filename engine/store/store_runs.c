@@ -11,7 +11,7 @@
  * Every change here bumps the task's version and last_modified, progress included, so a poller
  * that compares versions sees every change.
  */
-#include "store/store.h"
+#include "store/store_int.h" /* first: it names the SQLite driver's functions */
 
 #include <stdio.h>
 #include <string.h>

@@ -4,7 +4,7 @@
  * still names it; the refusal lists those tasks so the API can say which ones. The chain of a
  * segment is fixed at insert (like a task's), so an update cannot move it to another tenant.
  */
-#include "store/store.h"
+#include "store/store_int.h" /* first: it names the SQLite driver's functions */
 
 #include <string.h>
 

@@ -8,7 +8,7 @@
  * idempotency keys follow their task), a busy timeout (a backup tool or `sqlite3` shell may hold
  * a lock briefly). The parent process is the only writer, so no retry loop is needed above it.
  */
-#include "store/store.h"
+#include "store/store_int.h" /* first: it names the SQLite driver's functions */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -343,7 +343,7 @@ static int remember_file(struct tw_store *s, const char *path)
     return TW_OK;
 }
 
-int tw_store_open(const char *path, struct tw_store **out, struct tw_err *err)
+int tw_store_open_sqlite(const char *path, struct tw_store **out, struct tw_err *err)
 {
     struct tw_store *s;
     int ret;
@@ -353,6 +353,7 @@ int tw_store_open(const char *path, struct tw_store **out, struct tw_err *err)
     s = tw_calloc(1, sizeof(*s));
     if (s == NULL)
         return tw_err_set(err, TW_ENOMEM, "store: out of memory");
+    s->head.drv = &tw_sqlite_driver;
     ret = create_private(path, err);
     if (ret != TW_OK)
         goto fail;

@@ -8,7 +8,7 @@
  * The scan reads in keyset batches (id > last) with no statement open while the callback
  * runs: the callback may call any store function, and a million tasks never sit in memory.
  */
-#include "store/store.h"
+#include "store/store_int.h" /* first: it names the SQLite driver's functions */
 
 #include <string.h>
 

@@ -9,7 +9,7 @@
  *   (inside run_finish), so neither tasks nor logs grow without bound;
  * - retention: the results due for pruning, oldest first.
  */
-#include "store/store.h"
+#include "store/store_int.h" /* first: it names the SQLite driver's functions */
 
 #include <errno.h>
 #include <inttypes.h>

@@ -5,7 +5,7 @@
  * run's end, so a crash between the two cannot lose it; it leaves the outbox only when it was
  * delivered or given up, in the transaction that records that attempt.
  */
-#include "store/store.h"
+#include "store/store_int.h" /* first: it names the SQLite driver's functions */
 
 #include <stdio.h>
 #include <string.h>

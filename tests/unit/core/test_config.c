@@ -156,7 +156,7 @@ Test(config, example_file_documents_every_key)
             n = tw_yaml_get(n, seg);
         cr_assert_not_null(n, "config.yaml.example lacks %s", tw_config_key_path(i));
     }
-    cr_assert_eq(i, 33);
+    cr_assert_eq(i, 34);
     tw_yaml_destroy(root);
 }
 
@@ -366,7 +366,7 @@ ParameterizedTestParameters(config, rejects)
           "\"text\")",
           "log.format" },
         { "store: {driver: postgres}",
-          "t.yaml:1:17: store.driver: must be one of sqlite (got "
+          "t.yaml:1:17: store.driver: must be one of sqlite, postgresql (got "
           "\"postgres\")",
           "store.driver" },
         { "source: {driver: mysql}", "t.yaml:1:18: source.driver: must be one of sqlite*",

@@ -124,6 +124,7 @@ Test(store_upkeep, replaced_file_refuses_writes)
     struct tw_task t;
     int fd;
 
+    fx_sqlite_only();
     cr_assert_eq(tw_store_check_file(fx.s, &err), TW_OK);
     cr_assert_eq(tw_store_health(fx.s, &err), TW_OK, "%s", err.msg);
     fx_insert(fx.s, 7, "users");
@@ -146,6 +147,7 @@ Test(store_upkeep, created_private)
 {
     struct stat st;
 
+    fx_sqlite_only();
     cr_assert_eq(stat(fx.path, &st), 0);
     cr_assert_eq(st.st_mode & 077, 0, "mode %o", (unsigned)(st.st_mode & 0777));
 }

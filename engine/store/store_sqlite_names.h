@@ -1,0 +1,69 @@
+/*
+ * Included by store_int.h (the SQLite driver's private header) before store.h: the SQLite
+ * files define the SQLite driver's operations under these names, and store.c defines the
+ * public names as calls through the driver table (see store_driver.h).
+ */
+#ifndef TW_STORE_STORE_SQLITE_NAMES_H
+#define TW_STORE_STORE_SQLITE_NAMES_H
+
+#ifdef TW_STORE_STORE_H
+#error "a SQLite store file must include store/store_int.h before store/store.h"
+#endif
+
+#define tw_store_close tw_sqlite_close
+#define tw_store_ping tw_sqlite_ping
+#define tw_store_schema_version tw_sqlite_schema_version
+#define tw_store_task_insert tw_sqlite_task_insert
+#define tw_store_task_get tw_sqlite_task_get
+#define tw_store_task_list tw_sqlite_task_list
+#define tw_store_task_update tw_sqlite_task_update
+#define tw_store_task_delete tw_sqlite_task_delete
+#define tw_store_log_list tw_sqlite_log_list
+#define tw_store_log_add tw_sqlite_log_add
+#define tw_store_run_start tw_sqlite_run_start
+#define tw_store_run_progress tw_sqlite_run_progress
+#define tw_store_run_finish tw_sqlite_run_finish
+#define tw_store_since_get tw_sqlite_since_get
+#define tw_store_result_expire tw_sqlite_result_expire
+#define tw_store_task_scan tw_sqlite_task_scan
+#define tw_store_task_count_by_state tw_sqlite_task_count_by_state
+#define tw_store_result_usage tw_sqlite_result_usage
+#define tw_store_idem_get tw_sqlite_idem_get
+#define tw_store_token_insert tw_sqlite_token_insert
+#define tw_store_token_get tw_sqlite_token_get
+#define tw_store_token_list tw_sqlite_token_list
+#define tw_store_token_revoke tw_sqlite_token_revoke
+#define tw_store_user_put tw_sqlite_user_put
+#define tw_store_user_get_by_name tw_sqlite_user_get_by_name
+#define tw_store_user_get tw_sqlite_user_get
+#define tw_store_session_insert tw_sqlite_session_insert
+#define tw_store_session_check tw_sqlite_session_check
+#define tw_store_segment_insert tw_sqlite_segment_insert
+#define tw_store_segment_get tw_sqlite_segment_get
+#define tw_store_segment_list tw_sqlite_segment_list
+#define tw_store_segment_update tw_sqlite_segment_update
+#define tw_store_segment_users tw_sqlite_segment_users
+#define tw_store_segment_delete tw_sqlite_segment_delete
+#define tw_store_user_remove tw_sqlite_user_remove
+#define tw_store_sessions_revoke tw_sqlite_sessions_revoke
+#define tw_store_set_limits tw_sqlite_set_limits
+#define tw_store_get_upkeep_stats tw_sqlite_get_upkeep_stats
+#define tw_store_results_expiring tw_sqlite_results_expiring
+#define tw_store_note_pruned tw_sqlite_note_pruned
+#define tw_store_check_file tw_sqlite_check_file
+#define tw_store_health tw_sqlite_health
+#define tw_store_webhook_set tw_sqlite_webhook_set
+#define tw_store_webhook_get tw_sqlite_webhook_get
+#define tw_store_webhook_secret_add tw_sqlite_webhook_secret_add
+#define tw_store_webhook_secrets tw_sqlite_webhook_secrets
+#define tw_store_outbox_add tw_sqlite_outbox_add
+#define tw_store_outbox_due tw_sqlite_outbox_due
+#define tw_store_outbox_next tw_sqlite_outbox_next
+#define tw_store_outbox_lease tw_sqlite_outbox_lease
+#define tw_store_outbox_record tw_sqlite_outbox_record
+#define tw_store_delivery_list tw_sqlite_delivery_list
+#define tw_store_begin tw_sqlite_begin
+#define tw_store_commit tw_sqlite_commit
+#define tw_store_rollback tw_sqlite_rollback
+
+#endif
