@@ -1,5 +1,6 @@
 /* Test harness (see harness.h). */
 #include "harness.h"
+#include "oapi_record.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -345,6 +346,7 @@ void tw_http(struct tw_srv *s, const char *method, const char *path, const char 
     r->len = b.len;
     r->headers = h.data ? h.data : calloc(1, 1);
     r->json = r->len ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+    tw_oapi_record(s, method, path, r->status, r->headers, r->body, r->len);
 }
 
 void tw_resp_fini(struct tw_resp *r)

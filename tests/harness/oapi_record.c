@@ -1,0 +1,136 @@
+/* Responses checked against the OpenAPI document (see oapi_record.h). */
+
+#include "oapi_record.h"
+
+#include "harness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+#include <jansson.h>
+
+#define OAPI_DIR TW_SOURCE_DIR "/tests/openapi"
+#define OAPI_DOC TW_SOURCE_DIR "/docs/openapi.yaml"
+
+/* Base64 of len bytes (malloc'd): bodies may be gzip or a binary result file. */
+static char *base64(const unsigned char *in, size_t len)
+{
+    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc(4 * ((len + 2) / 3) + 1), *o = out;
+    size_t i;
+
+    cr_assert_not_null(out);
+    for (i = 0; i + 2 < len; i += 3) {
+        *o++ = abc[in[i] >> 2];
+        *o++ = abc[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+        *o++ = abc[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
+        *o++ = abc[in[i + 2] & 63];
+    }
+    if (i < len) {
+        *o++ = abc[in[i] >> 2];
+        *o++ = abc[((in[i] & 3) << 4) | (i + 1 < len ? in[i + 1] >> 4 : 0)];
+        *o++ = i + 1 < len ? abc[(in[i + 1] & 15) << 2] : '=';
+        *o++ = '=';
+    }
+    *o = '\0';
+    return out;
+}
+
+/* The header lines of the last response in libcurl's header block (after any 100 Continue or
+ * redirect), as [[name, value], ...]. */
+static json_t *header_pairs(const char *block)
+{
+    json_t *arr = json_array();
+    const char *p = block, *last = block;
+
+    /* the final response starts at the last status line */
+    while ((p = strstr(p, "HTTP/")) != NULL) {
+        if (p == block || (p >= block + 2 && p[-1] == '\n'))
+            last = p;
+        p++;
+    }
+    p = strstr(last, "\r\n");
+    while (p != NULL && p[2] != '\0' && p[2] != '\r') {
+        const char *line = p + 2, *eol = strstr(line, "\r\n"), *colon;
+        size_t ll = eol ? (size_t)(eol - line) : strlen(line);
+
+        colon = memchr(line, ':', ll);
+        if (colon != NULL) {
+            const char *v = colon + 1;
+
+            while (*v == ' ' || *v == '\t')
+                v++;
+            json_array_append_new(arr, json_pack("[s%, s%]", line, (size_t)(colon - line), v,
+                                                 (size_t)(line + ll - v)));
+        }
+        p = eol;
+    }
+    return arr;
+}
+
+/* The validator co-process of this test process (started on first use; it ends at our exit,
+ * when its stdin closes). */
+static pid_t validator_pid;
+static pid_t validator_owner; /* getpid() that started it: a forked child starts its own */
+static FILE *validator_in, *validator_out;
+
+static void validator_start(void)
+{
+    int in[2], out[2];
+    struct stat st;
+
+    cr_assert_eq(stat(OAPI_DIR "/node_modules/ajv", &st), 0,
+                 "tests/openapi/node_modules is missing: run `scripts/dev test` (or `npm ci` in "
+                 "tests/openapi) to install the OpenAPI validator");
+    /* close-on-exec: servers and CLI children must not hold the validator's stdin open */
+    cr_assert(pipe2(in, O_CLOEXEC) == 0 && pipe2(out, O_CLOEXEC) == 0);
+    signal(SIGPIPE, SIG_IGN); /* a dead validator is an error below, not a dead test */
+    validator_pid = fork();
+    cr_assert_neq(validator_pid, -1, "fork: %s", strerror(errno));
+    if (validator_pid == 0) {
+        dup2(in[0], 0);
+        dup2(out[1], 1);
+        execlp("node", "node", OAPI_DIR "/validate.mjs", OAPI_DOC, "--serve", (char *)NULL);
+        _exit(127);
+    }
+    close(in[0]);
+    close(out[1]);
+    validator_in = fdopen(in[1], "w");
+    validator_out = fdopen(out[0], "r");
+    cr_assert(validator_in != NULL && validator_out != NULL);
+    validator_owner = getpid();
+}
+
+void tw_oapi_record(const struct tw_srv *s, const char *method, const char *target, long status,
+                    const char *headers, const char *body, size_t len)
+{
+    char verdict[16384];
+    char *b64 = base64((const unsigned char *)body, len);
+    json_t *rec = json_pack("{s:s, s:s, s:i, s:o, s:s}", "method", method, "target", target,
+                            "status", (int)status, "headers", header_pairs(headers), "body", b64);
+
+    (void)s;
+    free(b64);
+    cr_assert_not_null(rec, "cannot record the response to %s %s", method, target);
+    if (validator_pid == 0 || validator_owner != getpid())
+        validator_start();
+    cr_assert(json_dumpf(rec, validator_in, JSON_COMPACT) == 0 &&
+                  fputc('\n', validator_in) != EOF && fflush(validator_in) == 0,
+              "the OpenAPI validator (tests/openapi/validate.mjs) is not running");
+    json_decref(rec);
+    cr_assert_not_null(fgets(verdict, sizeof(verdict), validator_out),
+                       "the OpenAPI validator (tests/openapi/validate.mjs) ended without a verdict "
+                       "on %s %s",
+                       method, target);
+    verdict[strcspn(verdict, "\n")] = '\0';
+    if (verdict[0] != '\0')
+        cr_expect_fail("response not described by docs/openapi.yaml: %s", verdict);
+}

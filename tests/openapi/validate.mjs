@@ -1,0 +1,233 @@
+// Validates recorded HTTP responses against docs/openapi.yaml (docs/openapi.md "How responses
+// are validated").
+//
+//   node validate.mjs OPENAPI.yaml RECORDS.jsonl
+//   node validate.mjs OPENAPI.yaml --serve      (records on stdin, a verdict line each on stdout)
+//
+// A record is one response per line, as tests/harness/oapi_record.c writes them:
+//   {"method": "GET", "target": "/tasks/1?log_limit=5", "status": 200,
+//    "headers": [["Content-Type", "application/json"], ...], "body": "<base64>"}
+// Prints one line per response that the document does not describe, and exits 1 if there was
+// any (0 when all fit, 2 on a usage or I/O error). Checks, in order: the path (a listed
+// template, else the document's x-unknown-path answer), the method (HEAD falls back to GET
+// without a body; a method not listed must be the x-unlisted-method answer), the status (exact,
+// else its NXX range), each header the response declares required and the value of each
+// declared header present, the Content-Type against the response's content, and the body
+// against its JSON Schema (ajv, draft 2020-12, with formats). A response that declares no
+// content must have an empty body.
+import fs from 'node:fs';
+import readline from 'node:readline';
+import zlib from 'node:zlib';
+import Ajv2020 from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import YAML from 'yaml';
+
+const DOC_ID = 'openapi.json';
+const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
+// ajv's messages, each once (a oneOf lists the same miss for every branch).
+const errorsText = (errors, dataVar) =>
+  [...new Set(ajv.errorsText(errors, { dataVar, separator: '\n' }).split('\n'))].join(', ');
+
+function usage(msg) {
+  process.stderr.write(`validate.mjs: ${msg}\n`);
+  process.exit(2);
+}
+
+if (process.argv.length !== 4) usage('usage: node validate.mjs OPENAPI.yaml RECORDS.jsonl|--serve');
+const serve = process.argv[3] === '--serve';
+let doc;
+let lines = [];
+try {
+  doc = YAML.parse(fs.readFileSync(process.argv[2], 'utf8'));
+  if (!serve) lines = fs.readFileSync(process.argv[3], 'utf8').split('\n').filter((l) => l.length > 0);
+} catch (e) {
+  usage(e.message);
+}
+
+const ajv = new Ajv2020({ strict: false, allErrors: true, validateSchema: false });
+addFormats(ajv);
+ajv.addSchema(doc, DOC_ID);
+
+const compiled = new Map();
+function validator(pointer) {
+  if (!compiled.has(pointer)) {
+    const ref = `${DOC_ID}#${pointer.split('/').map((s) => encodeURIComponent(s)).join('/')}`;
+    compiled.set(pointer, ajv.getSchema(ref));
+  }
+  return compiled.get(pointer);
+}
+
+const esc = (s) => s.replace(/~/g, '~0').replace(/\//g, '~1');
+function at(pointer) {
+  let o = doc;
+  for (const raw of pointer.split('/').slice(1)) {
+    o = o?.[raw.replace(/~1/g, '/').replace(/~0/g, '~')];
+  }
+  return o;
+}
+// Follow $refs: [object, its JSON pointer].
+function deref(obj, pointer) {
+  while (obj && typeof obj.$ref === 'string') {
+    pointer = obj.$ref.slice(1);
+    obj = at(pointer);
+  }
+  return [obj, pointer];
+}
+
+// The path template a request path matches: a literal match wins over placeholders.
+const templates = Object.keys(doc.paths ?? {});
+function matchPath(path) {
+  const segs = path.split('/');
+  let best = null;
+  let bestLiterals = -1;
+  for (const t of templates) {
+    const ts = t.split('/');
+    if (ts.length !== segs.length) continue;
+    let literals = 0;
+    let ok = true;
+    for (let i = 0; ok && i < ts.length; i++) {
+      if (/^\{[^}]+\}$/.test(ts[i])) ok = segs[i].length > 0;
+      else if (ts[i] === segs[i]) literals++;
+      else ok = false;
+    }
+    if (ok && literals > bestLiterals) {
+      best = t;
+      bestLiterals = literals;
+    }
+  }
+  return best;
+}
+
+function check(rec) {
+  const problems = [];
+  const path = rec.target.split('?')[0];
+  const method = rec.method.toLowerCase();
+  const status = String(rec.status);
+  const headers = new Map();
+  for (const [k, v] of rec.headers) {
+    const name = k.toLowerCase();
+    headers.set(name, headers.has(name) ? `${headers.get(name)}, ${v}` : v);
+  }
+  let body = Buffer.from(rec.body ?? '', 'base64');
+
+  let resp;
+  let respPtr;
+  let noBody = method === 'head' || rec.status === 204 || rec.status === 304;
+  const template = matchPath(path);
+  if (template === null) {
+    if (!doc['x-unknown-path']) return [`path ${path} is not in the document`];
+    if (status !== '404') return [`path ${path} is not in the document (answered ${status}, not 404)`];
+    [resp, respPtr] = deref(doc['x-unknown-path'], '/x-unknown-path');
+  } else {
+    const item = doc.paths[template];
+    let op = item[method];
+    let opMethod = method;
+    if (!op && method === 'head' && item.get) {
+      op = item.get;
+      opMethod = 'get';
+    }
+    if (!op) {
+      if (!doc['x-unlisted-method'] || status !== '405') {
+        const listed = METHODS.filter((m) => item[m]).join(', ');
+        return [`${rec.method} is not documented for ${template} (documented: ${listed}); answered ${status}`];
+      }
+      [resp, respPtr] = deref(doc['x-unlisted-method'], '/x-unlisted-method');
+    } else {
+      const base = `/paths/${esc(template)}/${opMethod}/responses`;
+      let key = status;
+      if (!op.responses?.[key]) key = `${status[0]}XX`;
+      if (!op.responses?.[key]) {
+        return [`status ${status} is not documented for ${opMethod.toUpperCase()} ${template} ` +
+          `(documented: ${Object.keys(op.responses ?? {}).join(', ')})`];
+      }
+      [resp, respPtr] = deref(op.responses[key], `${base}/${esc(key)}`);
+    }
+  }
+
+  for (const [name, h0] of Object.entries(resp.headers ?? {})) {
+    const [h, hPtr] = deref(h0, `${respPtr}/headers/${esc(name)}`);
+    const value = headers.get(name.toLowerCase());
+    if (value === undefined) {
+      if (h.required) problems.push(`header ${name} is required but missing`);
+      continue;
+    }
+    if (!h.schema) continue;
+    const [schema] = deref(h.schema, `${hPtr}/schema`);
+    let v = value;
+    if (schema.type === 'integer' || schema.type === 'number') v = /^-?[0-9.]+$/.test(value) ? Number(value) : value;
+    const validate = validator(`${hPtr}/schema`);
+    if (!validate(v)) problems.push(`header ${name}: ${JSON.stringify(value)} ${errorsText(validate.errors, name)}`);
+  }
+
+  if (noBody) return problems;
+  const type = (headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (!resp.content) {
+    if (body.length > 0) problems.push(`a body (${type || 'no Content-Type'}, ${body.length} bytes) where the document declares none`);
+    return problems;
+  }
+  if (!(type in resp.content)) {
+    problems.push(`Content-Type ${type || '(none)'} is not documented (documented: ${Object.keys(resp.content).join(', ')})`);
+    return problems;
+  }
+  const mt = resp.content[type];
+  if ((type !== 'application/json' && !type.endsWith('+json')) || !mt.schema) return problems;
+  if ((headers.get('content-encoding') ?? '').toLowerCase() === 'gzip') {
+    try {
+      body = zlib.gunzipSync(body);
+    } catch (e) {
+      problems.push(`Content-Encoding gzip but the body does not inflate: ${e.message}`);
+      return problems;
+    }
+  }
+  // A download (206 or a JSON export) may be a slice of a file: only whole bodies are parsed.
+  if (rec.status === 206) return problems;
+  let data;
+  try {
+    data = JSON.parse(body.toString('utf8'));
+  } catch (e) {
+    problems.push(`body is not JSON (${e.message}): ${body.toString('utf8').slice(0, 200)}`);
+    return problems;
+  }
+  const validate = validator(`${respPtr}/content/${esc(type)}/schema`);
+  if (!validate(data)) {
+    const text = JSON.stringify(data);
+    problems.push(`body ${errorsText(validate.errors, 'body')}; body: ` +
+      `${text.length > 400 ? `${text.slice(0, 400)}...` : text}`);
+  }
+  return problems;
+}
+
+// One verdict per record: "" when the document describes it, else what does not fit.
+function verdict(line) {
+  let rec;
+  try {
+    rec = JSON.parse(line);
+  } catch (e) {
+    return `bad record: ${e.message}`;
+  }
+  let problems;
+  try {
+    problems = check(rec);
+  } catch (e) {
+    problems = [`validator error: ${e.stack.replace(/\n/g, ' | ')}`];
+  }
+  if (problems.length === 0) return '';
+  return `${rec.method} ${rec.target} -> ${rec.status}: ${problems.join('; ')}`.replace(/\n/g, ' ');
+}
+
+if (serve) {
+  // A co-process of one test: a record per line in, a verdict per line out, until EOF.
+  const rl = readline.createInterface({ input: process.stdin, crlfDelay: Infinity });
+  rl.on('line', (line) => process.stdout.write(`${verdict(line)}\n`));
+} else {
+  let failed = 0;
+  for (const line of lines) {
+    const v = verdict(line);
+    if (v !== '') {
+      failed++;
+      process.stdout.write(`${v}\n`);
+    }
+  }
+  process.exit(failed > 0 ? 1 : 0);
+}
