@@ -162,6 +162,7 @@ void tw_srv_start(struct tw_srv *s)
 
     snprintf(ready, sizeof(ready), "%s/ready", s->dir);
     unlink(ready);
+    tw_oapi_start(); /* before the fork: the server must not inherit the validator's pipes */
     s->pid = fork();
     cr_assert(s->pid != -1);
     if (s->pid == 0) {

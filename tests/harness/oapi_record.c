@@ -98,6 +98,7 @@ static void validator_start(void)
     if (validator_pid == 0) {
         dup2(in[0], 0);
         dup2(out[1], 1);
+        setenv("TW_OAPI_CACHE", TW_BUILD_DIR "/tests/openapi-cache", 1);
         execlp("node", "node", OAPI_DIR "/validate.mjs", OAPI_DOC, "--serve", (char *)NULL);
         _exit(127);
     }
@@ -107,6 +108,12 @@ static void validator_start(void)
     validator_out = fdopen(out[0], "r");
     cr_assert(validator_in != NULL && validator_out != NULL);
     validator_owner = getpid();
+}
+
+void tw_oapi_start(void)
+{
+    if (validator_pid == 0 || validator_owner != getpid())
+        validator_start();
 }
 
 void tw_oapi_record(const struct tw_srv *s, const char *method, const char *target, long status,
@@ -120,8 +127,7 @@ void tw_oapi_record(const struct tw_srv *s, const char *method, const char *targ
     (void)s;
     free(b64);
     cr_assert_not_null(rec, "cannot record the response to %s %s", method, target);
-    if (validator_pid == 0 || validator_owner != getpid())
-        validator_start();
+    tw_oapi_start();
     cr_assert(json_dumpf(rec, validator_in, JSON_COMPACT) == 0 &&
                   fputc('\n', validator_in) != EOF && fflush(validator_in) == 0,
               "the OpenAPI validator (tests/openapi/validate.mjs) is not running");

@@ -12,6 +12,10 @@
 
 struct tw_srv;
 
+/* Start this process's validator now (tw_srv_start does, so that node's start-up overlaps the
+ * server's and never delays a test's timed steps); no-op when it runs. */
+void tw_oapi_start(void);
+
 /* Check one response of s: the request's method and target (path and query), the status,
  * the raw response header block as libcurl gave it, and the body. A misfit is cr_expect_fail. */
 void tw_oapi_record(const struct tw_srv *s, const char *method, const char *target, long status,

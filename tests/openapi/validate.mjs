@@ -15,12 +15,13 @@
 // declared header present, the Content-Type against the response's content, and the body
 // against its JSON Schema (ajv, draft 2020-12, with formats). A response that declares no
 // content must have an empty body.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import readline from 'node:readline';
 import zlib from 'node:zlib';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import YAML from 'yaml';
 
 const DOC_ID = 'openapi.json';
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
@@ -36,10 +37,32 @@ function usage(msg) {
 
 if (process.argv.length !== 4) usage('usage: node validate.mjs OPENAPI.yaml RECORDS.jsonl|--serve');
 const serve = process.argv[3] === '--serve';
+
+// The document. Parsing the YAML costs more than the rest of a start-up, and every API test
+// process starts a validator: the parsed form is kept as JSON in $TW_OAPI_CACHE (a directory,
+// when set), under the YAML's SHA-256, so a changed document is never read stale.
+async function loadDoc(file) {
+  const parse = async (t) => (await import('yaml')).default.parse(t); // only on a cache miss
+  const text = fs.readFileSync(file, 'utf8');
+  const dir = process.env.TW_OAPI_CACHE;
+  if (!dir) return parse(text);
+  const cached = path.join(dir, `openapi-${crypto.createHash('sha256').update(text).digest('hex')}.json`);
+  try {
+    return JSON.parse(fs.readFileSync(cached, 'utf8'));
+  } catch {
+    const doc = await parse(text);
+    fs.mkdirSync(dir, { recursive: true });
+    const tmp = `${cached}.${process.pid}`;
+    fs.writeFileSync(tmp, JSON.stringify(doc));
+    fs.renameSync(tmp, cached); // atomic: a concurrent test reads the old or the new file whole
+    return doc;
+  }
+}
+
 let doc;
 let lines = [];
 try {
-  doc = YAML.parse(fs.readFileSync(process.argv[2], 'utf8'));
+  doc = await loadDoc(process.argv[2]);
   if (!serve) lines = fs.readFileSync(process.argv[3], 'utf8').split('\n').filter((l) => l.length > 0);
 } catch (e) {
   usage(e.message);
@@ -101,7 +124,7 @@ function matchPath(path) {
 
 function check(rec) {
   const problems = [];
-  const path = rec.target.split('?')[0];
+  const reqPath = rec.target.split('?')[0];
   const method = rec.method.toLowerCase();
   const status = String(rec.status);
   const headers = new Map();
@@ -114,10 +137,10 @@ function check(rec) {
   let resp;
   let respPtr;
   let noBody = method === 'head' || rec.status === 204 || rec.status === 304;
-  const template = matchPath(path);
+  const template = matchPath(reqPath);
   if (template === null) {
-    if (!doc['x-unknown-path']) return [`path ${path} is not in the document`];
-    if (status !== '404') return [`path ${path} is not in the document (answered ${status}, not 404)`];
+    if (!doc['x-unknown-path']) return [`path ${reqPath} is not in the document`];
+    if (status !== '404') return [`path ${reqPath} is not in the document (answered ${status}, not 404)`];
     [resp, respPtr] = deref(doc['x-unknown-path'], '/x-unknown-path');
   } else {
     const item = doc.paths[template];
