@@ -40,6 +40,10 @@ const cases = [
       ['Content-Length', '3'], ['Content-Range', 'bytes 0-2/10'], ['ETag', '"ab"'], ['Last-Modified', 'x'],
       ['Accept-Ranges', 'bytes'], ['Cache-Control', 'private, no-store']], body: Buffer.from('a,b').toString('base64') }, ''],
 
+  ['an HTTP-layer refusal', { method: 'GET', target: '/tasks', status: 400, headers: [['Content-Type', 'text/html']],
+    body: Buffer.from('<HTML></HTML>').toString('base64') }, ''],
+  ['an HTML page of another status', { method: 'GET', target: '/tasks', status: 404, headers: [rid, ['Content-Type', 'text/html']],
+    body: Buffer.from('<HTML></HTML>').toString('base64') }, 'not documented'],
   ['an unknown path not answered 404', { method: 'GET', target: '/nope', status: 200, headers: [rid, ctJson], body: json({}) }, 'is not in the document'],
   ['an unlisted method not answered 405', { method: 'PATCH', target: '/tasks', status: 200, headers: [rid, ctJson], body: json([]) }, 'PATCH is not documented for /tasks'],
   ['an undocumented status', { method: 'GET', target: '/tasks', status: 418, headers: [rid, ctJson], body: err(101, 'validation_failed') }, 'status 418 is not documented'],

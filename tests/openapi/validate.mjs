@@ -9,7 +9,8 @@
 //    "headers": [["Content-Type", "application/json"], ...], "body": "<base64>"}
 // Prints one line per response that the document does not describe, and exits 1 if there was
 // any (0 when all fit, 2 on a usage or I/O error). Checks, in order: the path (a listed
-// template, else the document's x-unknown-path answer), the method (HEAD falls back to GET
+// template, else the document's x-unknown-path answer; an HTML page with a status of
+// x-http-layer-refusal is the HTTP parser's refusal on any path), the method (HEAD falls back to GET
 // without a body; a method not listed must be the x-unlisted-method answer), the status (exact,
 // else its NXX range), each header the response declares required and the value of each
 // declared header present, the Content-Type against the response's content, and the body
@@ -138,7 +139,12 @@ function check(rec) {
   let respPtr;
   let noBody = method === 'head' || rec.status === 204 || rec.status === 304;
   const template = matchPath(reqPath);
-  if (template === null) {
+  const refusal = doc['x-http-layer-refusal'];
+  const type0 = (headers.get('content-type') ?? '').split(';')[0].trim().toLowerCase();
+  if (refusal && refusal.statuses.includes(rec.status) && type0 === 'text/html') {
+    // refused by the HTTP parser before routing, on any path
+    [resp, respPtr] = deref(refusal.response, '/x-http-layer-refusal/response');
+  } else if (template === null) {
     if (!doc['x-unknown-path']) return [`path ${reqPath} is not in the document`];
     if (status !== '404') return [`path ${reqPath} is not in the document (answered ${status}, not 404)`];
     [resp, respPtr] = deref(doc['x-unknown-path'], '/x-unknown-path');
