@@ -143,3 +143,30 @@ void tw_oapi_record(const struct tw_srv *s, const char *method, const char *targ
     if (verdict[0] != '\0')
         cr_expect_fail("response not described by docs/openapi.yaml: %s", verdict);
 }
+
+void tw_oapi_raw(const struct tw_srv *s, const char *request, const char *response, size_t len)
+{
+    char method[16], target[2048], *head;
+    const char *p = response, *end = response + len, *hend, *cl;
+    long status;
+    size_t body_len;
+
+    if (sscanf(request, "%15s %2047s", method, target) != 2)
+        return;
+    /* skip interim 1xx answers (100 Continue) */
+    while ((hend = strstr(p, "\r\n\r\n")) != NULL && strncmp(p, "HTTP/1.", 7) == 0 && p + 9 < end &&
+           p[9] == '1')
+        p = hend + 4;
+    if (hend == NULL || sscanf(p, "HTTP/1.%*d %ld", &status) != 1)
+        return; /* closed without a whole answer: nothing to check */
+    head = strndup(p, (size_t)(hend + 2 - p));
+    cr_assert_not_null(head);
+    body_len = (size_t)(end - (hend + 4));
+    cl = strcasestr(head, "\r\nContent-Length:");
+    if (cl != NULL && strcmp(method, "HEAD") != 0 && (size_t)strtoul(cl + 17, NULL, 10) < body_len)
+        body_len = (size_t)strtoul(cl + 17, NULL, 10); /* pipelined: the first answer only */
+    if (strcmp(method, "HEAD") == 0)
+        body_len = 0;
+    tw_oapi_record(s, method, target, status, head, hend + 4, body_len);
+    free(head);
+}

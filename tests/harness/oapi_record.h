@@ -21,4 +21,9 @@ void tw_oapi_start(void);
 void tw_oapi_record(const struct tw_srv *s, const char *method, const char *target, long status,
                     const char *headers, const char *body, size_t len);
 
+/* The same for an answer read from a raw socket: request is the text sent (its first line gives
+ * the method and target), response the bytes read until the server closed. An answer cut short
+ * (no complete header block) is not checked. */
+void tw_oapi_raw(const struct tw_srv *s, const char *request, const char *response, size_t len);
+
 #endif
