@@ -20,16 +20,15 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+import { createRequire } from 'node:module';
 import zlib from 'node:zlib';
-import Ajv2020 from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 
 const DOC_ID = 'openapi.json';
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
 
 // ajv's messages, each once (a oneOf lists the same miss for every branch).
 const errorsText = (errors, dataVar) =>
-  [...new Set(ajv.errorsText(errors, { dataVar, separator: '\n' }).split('\n'))].join(', ');
+  [...new Set((errors ?? []).map((e) => `${dataVar}${e.instancePath} ${e.message}`))].join(', ');
 
 function usage(msg) {
   process.stderr.write(`validate.mjs: ${msg}\n`);
@@ -40,24 +39,39 @@ if (process.argv.length !== 4) usage('usage: node validate.mjs OPENAPI.yaml RECO
 const serve = process.argv[3] === '--serve';
 
 // The document. Parsing the YAML costs more than the rest of a start-up, and every API test
-// process starts a validator: the parsed form is kept as JSON in $TW_OAPI_CACHE (a directory,
-// when set), under the YAML's SHA-256, so a changed document is never read stale.
-async function loadDoc(file) {
-  const parse = async (t) => (await import('yaml')).default.parse(t); // only on a cache miss
-  const text = fs.readFileSync(file, 'utf8');
+// process starts a validator: the parsed form (and the compiled validators, below) are kept in
+// $TW_OAPI_CACHE (a directory, when set) under the SHA-256 of the YAML and of this script, so a
+// changed document is never read stale.
+let docHash = '';
+// The text cached in $TW_OAPI_CACHE under name, else make() (also stored there when set).
+async function cached(name, make) {
   const dir = process.env.TW_OAPI_CACHE;
-  if (!dir) return parse(text);
-  const cached = path.join(dir, `openapi-${crypto.createHash('sha256').update(text).digest('hex')}.json`);
-  try {
-    return JSON.parse(fs.readFileSync(cached, 'utf8'));
-  } catch {
-    const doc = await parse(text);
-    fs.mkdirSync(dir, { recursive: true });
-    const tmp = `${cached}.${process.pid}`;
-    fs.writeFileSync(tmp, JSON.stringify(doc));
-    fs.renameSync(tmp, cached); // atomic: a concurrent test reads the old or the new file whole
-    return doc;
+  const file = dir ? path.join(dir, name) : null;
+  if (file) {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch {
+      // not made yet
+    }
   }
+  const text = await make();
+  if (file) {
+    fs.mkdirSync(dir, { recursive: true });
+    const tmp = `${file}.${process.pid}`;
+    fs.writeFileSync(tmp, text);
+    fs.renameSync(tmp, file); // atomic: a concurrent test reads the old or the new file whole
+  }
+  return text;
+}
+
+async function loadDoc(file) {
+  const text = fs.readFileSync(file, 'utf8');
+  // keyed by the document and this script (which decides what is compiled and how)
+  docHash = crypto.createHash('sha256').update(text).update(fs.readFileSync(new URL(import.meta.url)))
+    .digest('hex');
+  // yaml is imported only on a cache miss
+  return JSON.parse(await cached(`openapi-${docHash}.json`,
+    async () => JSON.stringify((await import('yaml')).default.parse(text))));
 }
 
 let doc;
@@ -67,19 +81,6 @@ try {
   if (!serve) lines = fs.readFileSync(process.argv[3], 'utf8').split('\n').filter((l) => l.length > 0);
 } catch (e) {
   usage(e.message);
-}
-
-const ajv = new Ajv2020({ strict: false, allErrors: true, validateSchema: false });
-addFormats(ajv);
-ajv.addSchema(doc, DOC_ID);
-
-const compiled = new Map();
-function validator(pointer) {
-  if (!compiled.has(pointer)) {
-    const ref = `${DOC_ID}#${pointer.split('/').map((s) => encodeURIComponent(s)).join('/')}`;
-    compiled.set(pointer, ajv.getSchema(ref));
-  }
-  return compiled.get(pointer);
 }
 
 const esc = (s) => s.replace(/~/g, '~0').replace(/\//g, '~1');
@@ -97,6 +98,62 @@ function deref(obj, pointer) {
     obj = at(pointer);
   }
   return [obj, pointer];
+}
+
+// Every schema a response can be checked against (content and headers), by JSON pointer.
+function schemaPointers() {
+  const out = new Set();
+  const addResponse = (r0, ptr0) => {
+    const [r, ptr] = deref(r0, ptr0);
+    for (const [name, h0] of Object.entries(r?.headers ?? {})) {
+      const [h, hPtr] = deref(h0, `${ptr}/headers/${esc(name)}`);
+      if (h?.schema) out.add(`${hPtr}/schema`);
+    }
+    for (const [t, mt] of Object.entries(r?.content ?? {})) {
+      if (mt?.schema) out.add(`${ptr}/content/${esc(t)}/schema`);
+    }
+  };
+  for (const [p, item] of Object.entries(doc.paths ?? {})) {
+    for (const m of METHODS) {
+      for (const [st, r] of Object.entries(item[m]?.responses ?? {})) {
+        addResponse(r, `/paths/${esc(p)}/${m}/responses/${esc(st)}`);
+      }
+    }
+  }
+  if (doc['x-unknown-path']) addResponse(doc['x-unknown-path'], '/x-unknown-path');
+  if (doc['x-unlisted-method']) addResponse(doc['x-unlisted-method'], '/x-unlisted-method');
+  if (doc['x-http-layer-refusal']) addResponse(doc['x-http-layer-refusal'].response, '/x-http-layer-refusal/response');
+  return [...out].sort();
+}
+
+// The validators, compiled by ajv (draft 2020-12, ajv-formats) into standalone code once per
+// document (cached like the document: compiling costs more than node's own start-up) and
+// loaded as one function.
+const pointers = schemaPointers();
+const code = await cached(`validators-${docHash}.cjs`, async () => {
+  const { default: Ajv2020, _ } = await import('ajv/dist/2020.js');
+  const { default: addFormats } = await import('ajv-formats');
+  const { default: standaloneCode } = await import('ajv/dist/standalone/index.js');
+  const ajv = new Ajv2020({
+    strict: false, allErrors: true, validateSchema: false,
+    code: { source: true, formats: _`require("ajv-formats/dist/formats").fullFormats` },
+  });
+  addFormats(ajv);
+  ajv.addSchema(doc, DOC_ID);
+  const refs = {};
+  pointers.forEach((p, i) => {
+    refs[`v${i}`] = `${DOC_ID}#${p.split('/').map((seg) => encodeURIComponent(seg)).join('/')}`;
+  });
+  return standaloneCode(ajv, refs);
+});
+const mod = { exports: {} };
+// eslint-disable-next-line no-new-func
+new Function('require', 'module', 'exports', code)(createRequire(import.meta.url), mod, mod.exports);
+const compiled = new Map(pointers.map((p, i) => [p, mod.exports[`v${i}`]]));
+function validator(pointer) {
+  const v = compiled.get(pointer);
+  if (!v) throw new Error(`no validator for ${pointer}`);
+  return v;
 }
 
 // The path template a request path matches: a literal match wins over placeholders.
@@ -221,7 +278,7 @@ function check(rec) {
   const validate = validator(`${respPtr}/content/${esc(type)}/schema`);
   if (!validate(data)) {
     const text = JSON.stringify(data);
-    problems.push(`body ${errorsText(validate.errors, 'body')}; body: ` +
+    problems.push(`${errorsText(validate.errors, 'body')}; body: ` +
       `${text.length > 400 ? `${text.slice(0, 400)}...` : text}`);
   }
   return problems;
