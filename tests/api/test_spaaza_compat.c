@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "oapi_record.h"
 
 static struct tw_srv srv;
 static char *tok;
@@ -62,6 +63,7 @@ static size_t raw(const char *text, char *buf, size_t len)
         got += (size_t)n;
     buf[got] = '\0';
     close(fd);
+    tw_oapi_raw(&srv, text, buf, got); /* checked against docs/openapi.yaml like tw_http's */
     return got;
 }
 

@@ -1,5 +1,6 @@
 /* Test harness (see harness.h). */
 #include "harness.h"
+#include "oapi_record.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -161,6 +162,7 @@ void tw_srv_start(struct tw_srv *s)
 
     snprintf(ready, sizeof(ready), "%s/ready", s->dir);
     unlink(ready);
+    tw_oapi_start(); /* before the fork: the server must not inherit the validator's pipes */
     s->pid = fork();
     cr_assert(s->pid != -1);
     if (s->pid == 0) {
@@ -345,6 +347,7 @@ void tw_http(struct tw_srv *s, const char *method, const char *path, const char 
     r->len = b.len;
     r->headers = h.data ? h.data : calloc(1, 1);
     r->json = r->len ? json_loadb(r->body, r->len, 0, NULL) : NULL;
+    tw_oapi_record(s, method, path, r->status, r->headers, r->body, r->len);
 }
 
 void tw_resp_fini(struct tw_resp *r)
