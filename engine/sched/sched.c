@@ -270,6 +270,8 @@ int tw_sched_create(const struct tw_sched_deps *d, struct tw_sched **out, struct
         .work = d->work,
         .work_ctx = d->work_ctx,
         .worker_nice = d->cfg->worker_nice,
+        .workers_max_runs = d->cfg->workers_max_runs,
+        .workers_max_rss = d->cfg->workers_max_rss_bytes,
         .done = tw_sched_on_run_end,
         .progress = tw_sched_on_progress,
     };
