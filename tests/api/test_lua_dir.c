@@ -3,7 +3,8 @@
  * lua_dir/segments and lua_dir/formats are accepted by the API without a restart (a segment
  * script at once, a format within the rescan interval or at once after SIGHUP), removed ones
  * are refused again, SIGHUP does not stop the server, and tw.json given a list where a record
- * is expected fails the run naming the formatter instead of writing rows of nulls.
+ * is expected fails the run naming the formatter instead of writing rows of nulls; and a run
+ * sees no Lua global set by the run before it on the same reused worker.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -181,4 +182,31 @@ Test(lua_dir, tw_json_given_a_list_fails_the_run_naming_the_formatter)
     run(id, "ERROR", msg, sizeof(msg));
     cr_assert(strstr(msg, "formats/listy.lua:2") != NULL, "%s", msg);
     cr_assert(strstr(msg, "not a list") != NULL, "%s", msg);
+}
+
+/*
+ * Tenancy on reusable workers (issue 16): runs follow each other on the same pooled worker
+ * (the most recently used one goes first), yet a formatter's globals are the run's own: a
+ * fresh Lua state per run, so the second run does not see what the first one set.
+ */
+Test(lua_dir, a_run_sees_no_lua_global_of_the_run_before)
+{
+    char formats[96], msg[1024];
+    long long first, second;
+
+    snprintf(formats, sizeof(formats), "%s/formats", lua_dir);
+    cr_assert_eq(mkdir(formats, 0700), 0);
+    put_file("formats/leaky.lua", "function header(f)\n"
+                                  "  if LEFT ~= nil then error('saw ' .. LEFT) end\n"
+                                  "  LEFT = 'a global of an earlier run'\n"
+                                  "end\n"
+                                  "function row(r) return 'x\\n' end\n");
+    wait_status("leaky", 201, &first);
+    cr_assert_eq(create("leaky", NULL, &second), 201);
+    run(first, "DONE", msg, sizeof(msg));
+    cr_assert_str_eq(msg, "success");
+    run(second, "DONE", msg, sizeof(msg));
+    cr_assert_str_eq(msg, "success");
+    run(first, "DONE", msg, sizeof(msg));
+    cr_assert_str_eq(msg, "success");
 }
