@@ -255,54 +255,41 @@ static void not_started(struct tw_sched *s, struct tw_sched_task *t, const struc
 }
 
 /*
- * Claim the entry's run: re-read the task, check it should run now (an execute or a
- * recovered run always should), mark it INPROGRESS. The entry is already counted running for
- * its chain by the queue. True with *task filled (the caller launches it and finis *task);
- * false when it must not start after all, already handled (not_started).
+ * Start the entry's run: re-read the task, check it should run now (an execute or a
+ * recovered run always should), mark it INPROGRESS, fork. The entry is already counted
+ * running for its chain by the queue.
  */
-static bool claim(struct tw_sched *s, struct tw_sched_task *t, struct tw_task *task, int64_t now)
+static void start(struct tw_sched *s, struct tw_sched_task *t)
 {
     bool forced = (t->flags & (TW_SF_EXECUTE | TW_SF_RECOVERED)) != 0;
+    int64_t now = tw_clock_wall_s();
+    struct tw_task task;
     struct tw_err err;
     int rc;
 
     t->flags |= TW_SF_RUNNING;
-    memset(task, 0, sizeof(*task));
+    t->flags &= ~(uint32_t)TW_SF_RECOVERED;
+    memset(&task, 0, sizeof(task));
     tw_err_clear(&err);
-    rc = tw_store_task_get(s->d.store, t->h.key, task, &err);
-    if (rc == TW_OK && (task->state == TW_STATE_INPROGRESS ||
-                        (!forced && (!tw_sched_schedulable(task) || task->once_at > now)))) {
-        t->flags &= ~(uint32_t)TW_SF_RECOVERED;
-        not_started(s, t, task, TW_OK, &err);
-        tw_task_fini(task);
-        return false;
+    rc = tw_store_task_get(s->d.store, t->h.key, &task, &err);
+    if (rc == TW_OK && (task.state == TW_STATE_INPROGRESS ||
+                        (!forced && (!tw_sched_schedulable(&task) || task.once_at > now)))) {
+        not_started(s, t, &task, TW_OK, &err);
+        goto out;
     }
     if (rc == TW_OK)
-        rc = tw_store_run_start(s->d.store, task->id, now, &err);
+        rc = tw_store_run_start(s->d.store, task.id, now, &err);
     if (rc != TW_OK) {
-        t->flags &= ~(uint32_t)TW_SF_RECOVERED;
-        not_started(s, t, task, rc, &err);
-        tw_task_fini(task);
-        return false;
+        not_started(s, t, &task, rc, &err);
+        goto out;
     }
-    return true;
-}
-
-/* Hand a claimed run its worker (fails it when none can be had). Finis *task. */
-static void launch_claimed(struct tw_sched *s, struct tw_sched_task *t, struct tw_task *task,
-                           int64_t now)
-{
-    bool forced = (t->flags & (TW_SF_EXECUTE | TW_SF_RECOVERED)) != 0;
-    struct tw_err err;
-
-    t->flags &= ~(uint32_t)TW_SF_RECOVERED;
-    tw_err_clear(&err);
     s->st.started++;
-    if (launch(s, task, now, &err) != TW_OK)
-        fail_without_worker(s, t, task, err.msg);
+    if (launch(s, &task, now, &err) != TW_OK)
+        fail_without_worker(s, t, &task, err.msg);
     else
-        tw_sched_note_start(s, t, task, forced);
-    tw_task_fini(task);
+        tw_sched_note_start(s, t, &task, forced);
+out:
+    tw_task_fini(&task);
 }
 
 /* Run tw_sched_pump from the loop, after the I/O that is ready by then. */
@@ -315,52 +302,27 @@ static void pump_soon(struct tw_sched *s)
 
 /*
  * Start queued runs while workers are free, PUMP_SLICE at a time: each start costs the loop
- * store writes and the hand-out, so 100 runs due at once would hold the API for tens of
- * milliseconds. After a slice the rest waits for a zero-delay event, which the loop runs after
- * the I/O that is ready by then; with no requests waiting it follows at once.
- *
- * A slice is claimed in one store transaction (each claim a savepoint in it), then handed out:
- * one commit instead of one per run (bench/runs/bench_run_costs: a claim alone ~0.37 ms, most
- * of it the commit), and no worker gets a job whose INPROGRESS might still be rolled back.
- * When that commit fails, every run of the slice is "not started" and retried, as a single
- * failed claim is.
+ * ~0.5 ms (store writes, the hand-out), so 100 runs due at once would hold the API for 50 ms
+ * or more. After a slice the rest waits for a zero-delay event, which the loop runs after the
+ * I/O that is ready by then; with no requests waiting it follows at once.
  */
 void tw_sched_pump(struct tw_sched *s)
 {
-    struct tw_sched_task *picked[PUMP_SLICE];
-    struct tw_task tasks[PUMP_SLICE];
-    unsigned active = tw_runner_active(s->runner);
-    unsigned room = s->d.cfg->workers > active ? s->d.cfg->workers - active : 0;
-    int64_t now = tw_clock_wall_s();
     struct tw_list *item;
-    struct tw_err err;
-    bool grouped;
     int64_t chain;
-    int n = 0, i;
+    int n;
 
-    if (s->stopping || room == 0 || s->queue.queued == 0)
-        return;
-    tw_err_clear(&err);
-    grouped = tw_store_begin(s->d.store, &err) == TW_OK; /* else each claim commits alone */
-    while (n < PUMP_SLICE && (unsigned)n < room) {
+    for (n = 0; !s->stopping && tw_runner_has_room(s->runner); n++) {
+        if (n == PUMP_SLICE) {
+            if (s->queue.queued > 0)
+                pump_soon(s);
+            return;
+        }
         item = tw_squeue_pop(&s->queue, &chain);
         if (item == NULL)
             break;
-        picked[n] = TW_CONTAINER_OF(item, struct tw_sched_task, qlink);
-        if (claim(s, picked[n], &tasks[n], now))
-            n++;
+        start(s, TW_CONTAINER_OF(item, struct tw_sched_task, qlink));
     }
-    if (grouped && tw_store_commit(s->d.store, &err) != TW_OK) {
-        for (i = 0; i < n; i++) {
-            not_started(s, picked[i], &tasks[i], TW_ESTORE, &err);
-            tw_task_fini(&tasks[i]);
-        }
-        n = 0;
-    }
-    for (i = 0; i < n; i++)
-        launch_claimed(s, picked[i], &tasks[i], now);
-    if (s->queue.queued > 0 && tw_runner_has_room(s->runner))
-        pump_soon(s);
 }
 
 static void end_interrupted(struct tw_sched *s, int64_t id, int64_t now)
