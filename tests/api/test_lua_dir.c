@@ -37,8 +37,8 @@ static void put_file(const char *rel, const char *text)
 
 static void setup(void)
 {
-    static const char *const chains[] = { "1764", NULL };
-    static const char *const seed[] = { "seed", "--rows", "20", "--chains", "1764", NULL };
+    static const char *const chains[] = { "1764", "1765", NULL };
+    static const char *const seed[] = { "seed", "--rows", "20", "--chains", "1764,1765", NULL };
     char segs[96];
 
     snprintf(lua_dir, sizeof(lua_dir), "/tmp/twluadir.XXXXXX");
@@ -64,8 +64,8 @@ static void teardown(void)
 
 TestSuite(lua_dir, .init = setup, .fini = teardown, .timeout = 120);
 
-/* POST /tasks with format and (may be NULL) a script rule; returns the status, *id on 201. */
-static long create(const char *format, const char *script, long long *id)
+/* POST /tasks on chain with format and (may be NULL) a script rule; the status, *id on 201. */
+static long create_in(long chain, const char *format, const char *script, long long *id)
 {
     char body[1024], seg[256] = "";
     struct tw_resp r;
@@ -77,10 +77,10 @@ static long create(const char *format, const char *script, long long *id)
                  "\"script\": \"%s\"}]}",
                  script);
     snprintf(body, sizeof(body),
-             "{\"chain\": 1764, \"desc\": \"x\", \"target\": {\"action\": \"export\", "
+             "{\"chain\": %ld, \"desc\": \"x\", \"target\": {\"action\": \"export\", "
              "\"export_index\": \"users\", \"export_format\": \"%s\"}, \"trigger\": "
              "{\"once\": \"2099-01-01T00:00:00Z\"%s}}",
-             format, seg);
+             chain, format, seg);
     tw_http(&srv, "POST", "/tasks", tok, NULL, body, &r);
     status = r.status;
     if (status == 201 && id != NULL)
@@ -89,6 +89,11 @@ static long create(const char *format, const char *script, long long *id)
         cr_assert_fail("POST /tasks: %ld %s", r.status, r.body);
     tw_resp_fini(&r);
     return status;
+}
+
+static long create(const char *format, const char *script, long long *id)
+{
+    return create_in(1764, format, script, id);
 }
 
 /* Ask until the answer is want (the server looks at lua_dir every second): at most 15 s. */
@@ -185,9 +190,9 @@ Test(lua_dir, tw_json_given_a_list_fails_the_run_naming_the_formatter)
 }
 
 /*
- * Tenancy on reusable workers (issue 16): runs follow each other on the same pooled worker
- * (the most recently used one goes first), yet a formatter's globals are the run's own: a
- * fresh Lua state per run, so the second run does not see what the first one set.
+ * Tenancy on reusable workers (issue 16): runs of two chains follow each other on the same
+ * pooled worker (the most recently used one goes first), yet a formatter's globals are the
+ * run's own: a fresh Lua state per run, so a run does not see what the one before it set.
  */
 Test(lua_dir, a_run_sees_no_lua_global_of_the_run_before)
 {
@@ -202,7 +207,7 @@ Test(lua_dir, a_run_sees_no_lua_global_of_the_run_before)
                                   "end\n"
                                   "function row(r) return 'x\\n' end\n");
     wait_status("leaky", 201, &first);
-    cr_assert_eq(create("leaky", NULL, &second), 201);
+    cr_assert_eq(create_in(1765, "leaky", NULL, &second), 201); /* another chain */
     run(first, "DONE", msg, sizeof(msg));
     cr_assert_str_eq(msg, "success");
     run(second, "DONE", msg, sizeof(msg));
