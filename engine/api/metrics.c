@@ -269,6 +269,16 @@ static void render_sched(struct out *o, const struct tw_sched_stats *st)
     family(o, "taskwheel_workers_idle", "gauge", "Workers free to run a task.");
     put(o, "taskwheel_workers_idle %u\n",
         st->workers > st->running ? st->workers - st->running : 0);
+    family(o, "taskwheel_worker_processes_started_total", "counter",
+           "Reusable worker processes started (at start-up and as replacements).");
+    sample_u(o, "taskwheel_worker_processes_started_total", NULL, NULL,
+             st->worker_processes_started);
+    family(o, "taskwheel_workers_retired_total", "counter",
+           "Workers replaced after workers_max_runs runs or above workers_max_rss.");
+    sample_u(o, "taskwheel_workers_retired_total", NULL, NULL, st->workers_retired);
+    family(o, "taskwheel_worker_handovers_total", "counter",
+           "Jobs given to another worker because theirs died before taking them.");
+    sample_u(o, "taskwheel_worker_handovers_total", NULL, NULL, st->worker_handovers);
     family(o, "taskwheel_sched_queued", "gauge", "Due tasks waiting for a worker.");
     put(o, "taskwheel_sched_queued %zu\n", st->queued);
     family(o, "taskwheel_sched_armed", "gauge", "Tasks waiting for their time in the timer wheel.");

@@ -101,6 +101,12 @@ static const struct key keys[] = {
     U32("worker_nice", worker_nice, "19", 0, 19,
         "workers run this many nice levels below the server, so a burst of runs does not "
         "delay the API or the scheduler; 0 = the server's priority"),
+    U32("workers_max_runs", workers_max_runs, "1000", 1, 1000000000,
+        "runs a worker process does before it is replaced by a fresh one; 1 = a new process "
+        "for every run"),
+    U64("workers_max_rss", workers_max_rss_bytes, "536870912", 0, 1ULL << 40,
+        "a worker whose resident set is above this at the end of a run is replaced, bytes; "
+        "0 = no cap"),
     U32("task_timeout", task_timeout_s, "3600", 1, 2592000,
         "a run longer than this is stopped, seconds"),
     U32("execute_wait", execute_wait_s, "60", 0, 3600,

@@ -33,6 +33,8 @@ struct tw_config {
     uint32_t workers;                /* worker processes, 1..256 */
     uint32_t max_runs_per_chain;     /* concurrent runs per chain, 0 = no cap beyond workers */
     uint32_t worker_nice;            /* workers run this much nicer than the server, 0..19 */
+    uint32_t workers_max_runs;       /* runs per worker process before it is replaced, >= 1 */
+    uint64_t workers_max_rss_bytes;  /* a worker above this after a run is replaced; 0 = no cap */
     uint32_t task_timeout_s;         /* a run longer than this is stopped, seconds */
     uint32_t execute_wait_s;         /* how long POST /execute holds the request, seconds */
     uint32_t shutdown_grace_s;       /* how long SIGTERM waits for running runs, seconds */

@@ -18,9 +18,9 @@
  *     the process (the worker writes its ERROR report and _exits: worker.c). Nothing else is
  *     safe there: the C function may be inside malloc.
  *
- * The budget is per process, summed over every state and call: a worker runs exactly one job
- * and exits, so per process is per run, whether the worker was forked for the job or was a
- * spare waiting for one (the charge starts at tw_lua_cpu_limit, when the job is known).
+ * The budget is per run, summed over every state and call of the run: tw_lua_cpu_limit
+ * resets the charge when a worker starts a job (a pooled worker runs many in turn, issue 16),
+ * and export_work.c disarms the ticks with a limit of 0 when the job is done.
  */
 #include "lua/lua.h"
 

@@ -3,8 +3,10 @@
  * the index plugin and the writer, hands the export driver the runner's temp path (so a
  * cancelled or dead run leaves nothing the runner does not remove), and reports counts.
  *
- * Runs in the forked child: the registry and configuration were loaded by the parent before
- * the fork and are only read here.
+ * Runs in the worker process, once per run (a pooled worker runs many in turn): the registry
+ * and configuration were loaded by the parent before the worker was cloned and are only read
+ * here; everything a run makes (segment, Lua state, source connection, writer) is made for it
+ * and destroyed before it returns.
  */
 #include <stdio.h>
 #include <string.h>
@@ -72,7 +74,7 @@ static void on_lua_cpu_spent(void *ctx, const char *msg)
     tw_run_report_fatal(ctx, msg);
 }
 
-int tw_export_work(const struct tw_run_job *job, struct tw_run_report *rep, void *ctx)
+static int export_work(const struct tw_run_job *job, struct tw_run_report *rep, void *ctx)
 {
     const struct tw_export_work_ctx *w = ctx;
     struct tw_run_counts counts = { 0, 0, 0, 0 };
@@ -89,7 +91,7 @@ int tw_export_work(const struct tw_run_job *job, struct tw_run_report *rep, void
     struct tw_lua_writer_arg lua_arg;
     char lua_path[4096];
 
-    /* This process runs this one job: the limit starts now, so it is the run's own. */
+    /* Armed afresh for every run (a pooled worker runs many): the budget is this run's own. */
     tw_err_clear(&err);
     if (tw_lua_cpu_limit(w->cfg->lua_max_cpu_seconds, on_lua_cpu_spent, rep, &err) != TW_OK)
         return tw_run_report_error(rep, &counts, "%s", err.msg);
@@ -163,4 +165,18 @@ int tw_export_work(const struct tw_run_job *job, struct tw_run_report *rep, void
     }
     to_counts(&stats, &counts);
     return tw_run_report_success(rep, &counts, stats.file, (int64_t)stats.size, stats.sha256);
+}
+
+int tw_export_work(const struct tw_run_job *job, struct tw_run_report *rep, void *ctx)
+{
+    struct tw_err err;
+    int rc = export_work(job, rep, ctx);
+
+    /*
+     * A pooled worker goes on to wait for its next job: stop the CPU ticks now, so that no
+     * signal reaches it between runs and nothing of this run's limit (its fatal function
+     * points at this run's report) outlives the run.
+     */
+    (void)tw_lua_cpu_limit(0, NULL, NULL, &err);
+    return rc;
 }

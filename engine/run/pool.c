@@ -1,19 +1,24 @@
 /*
- * The pool of spares, parent side: workers cloned ahead of time by the spawner, each blocked
- * reading its job, so that starting a run costs the server one sendmsg instead of a fork
- * (spawner.c says why a fork is expensive here). The runner keeps as many spares asked for
- * as it has free worker slots, so the processes that exist never exceed `workers` for long.
+ * The pool of reusable workers, parent side (issue 16): long-lived worker processes, cloned
+ * by the spawner (spawner.c says why the server itself does not fork), each running many jobs
+ * in turn, so that starting a run costs the server one sendmsg and no process at all.
  *
- * A spare is asked for (pending: its fds exist, its pid comes with the spawner's answer,
- * answers arrive in request order), then ready (idle, pid known), then handed a job and
- * forgotten: from there it is the runner's run like any forked worker. A ready spare that
- * dies (killed by an operator or the OOM killer) stays a zombie until its turn comes: the send
- * of its job fails, it is reaped and the next spare takes the job. (Checking every ready spare
- * with waitpid on each SIGCHLD cost ~100 system calls per run end with 100 workers.)
- * When the spawner itself fails, the pool drops it and its pending spares and starts a new
- * one at the next ask; a start that still gets no spare is forked by the runner. The spawner
- * runs at the workers' low priority, so a start waits for it at most START_WAIT_MS before
- * the runner forks instead.
+ * A worker is asked for (pending: its fds exist, its pid comes with the spawner's answer,
+ * answers arrive in request order), then idle (pid known, blocked reading a job), then busy
+ * (handed a job; the runner owns it until the run's final frame, tw_pool_release, or its
+ * death, tw_pool_lost), then idle again, until it is retired: after max_runs jobs, or when
+ * the resident set it reported with a final frame is above max_rss. A retired worker's job
+ * socket is closed, so it reads EOF and exits; it waits on the retiring list to be reaped.
+ * Idle workers are used last-in first-out, so under light load the same warm process runs
+ * the jobs and the others stay paged in but untouched.
+ *
+ * An idle worker that dies (killed by an operator or the OOM killer) is reaped at the next
+ * SIGCHLD (tw_pool_reap: one waitpid per idle worker, and SIGCHLD is rare now that a run's end
+ * is not a process's end); if its job was sent first, the send fails or the runner sees it die
+ * before its ACK frame and hands the job to another (runner.c). When the spawner itself fails,
+ * the pool drops it and its pending workers and starts a new one at the next ask; a start that
+ * still gets no worker is forked by the runner. The spawner runs at the workers' low priority,
+ * so a start waits for it at most START_WAIT_MS before the runner forks instead.
  */
 #include "run/run_int.h"
 
@@ -36,24 +41,29 @@
 #define START_WAIT_MS 100 /* longest wait for a clone before the caller forks */
 #define SILENT_MS 5000    /* a spawner this late with an answer is replaced */
 
-struct spare {
-    struct tw_list link; /* pool->pending or pool->ready */
+struct tw_pool_worker {
+    struct tw_list link; /* pool->pending, ->idle or ->retiring; unlinked while busy */
     pid_t pid;           /* 0 while pending */
     uint64_t asked_ms;   /* monotonic time of the request */
-    int job_fd;          /* our end of its job socket */
-    int report_fd;       /* read end of its report pipe, non-blocking */
+    int job_fd;          /* our end of its job socket; -1 once retired */
+    int report_fd;       /* read end of its report pipe, non-blocking; -1 once retired */
+    uint32_t runs;       /* jobs handed to it */
 };
 
 struct tw_pool {
     struct tw_worker_kind kind; /* for each spawner started */
     struct tw_spawner *sp;      /* NULL after a failure, until the next fill */
     struct tw_list pending;     /* asked for, oldest first */
-    struct tw_list ready;       /* have a pid, oldest first */
-    unsigned n_pending, n_ready;
+    struct tw_list ready;       /* idle: have a pid, most recently used first */
+    struct tw_list retiring;    /* job socket closed, exiting, not reaped yet */
+    unsigned n_pending, n_ready, n_busy;
+    uint32_t max_runs; /* 0: no limit */
+    uint64_t max_rss;  /* bytes, 0: no limit */
+    struct tw_pool_stats stats;
     bool warned; /* a spawner failure was logged already */
 };
 
-static void spare_close(struct spare *s)
+static void spare_close(struct tw_pool_worker *s)
 {
     if (s->job_fd != -1)
         close(s->job_fd);
@@ -63,7 +73,7 @@ static void spare_close(struct spare *s)
 }
 
 /* Kill and reap a spare that will not get a job (closing its job socket alone would do). */
-static void spare_end(struct spare *s)
+static void spare_end(struct tw_pool_worker *s)
 {
     if (s->pid > 0) {
         (void)kill(s->pid, SIGKILL);
@@ -73,7 +83,7 @@ static void spare_end(struct spare *s)
     spare_close(s);
 }
 
-static struct spare *pop(struct tw_list *head, unsigned *n)
+static struct tw_pool_worker *pop(struct tw_list *head, unsigned *n)
 {
     struct tw_list *it = head->next;
 
@@ -81,7 +91,7 @@ static struct spare *pop(struct tw_list *head, unsigned *n)
         return NULL;
     tw_list_remove(it);
     (*n)--;
-    return TW_CONTAINER_OF(it, struct spare, link);
+    return TW_CONTAINER_OF(it, struct tw_pool_worker, link);
 }
 
 /*
@@ -90,7 +100,7 @@ static struct spare *pop(struct tw_list *head, unsigned *n)
  */
 static void drop_spawner(struct tw_pool *p, int why)
 {
-    struct spare *s;
+    struct tw_pool_worker *s;
     pid_t pid;
 
     if (!p->warned)
@@ -113,18 +123,18 @@ static void drop_spawner(struct tw_pool *p, int why)
 /* Whether the oldest request has gone unanswered for SILENT_MS (the spawner is stuck). */
 static bool spawner_silent(const struct tw_pool *p)
 {
-    const struct spare *s;
+    const struct tw_pool_worker *s;
 
     if (p->n_pending == 0)
         return false;
-    s = TW_CONTAINER_OF(p->pending.next, struct spare, link);
+    s = TW_CONTAINER_OF(p->pending.next, struct tw_pool_worker, link);
     return tw_clock_mono_ms() - s->asked_ms >= SILENT_MS;
 }
 
 /* Move answered spares from pending to ready. wait: block for at least one answer. */
 static void take_answers(struct tw_pool *p, bool wait)
 {
-    struct spare *s;
+    struct tw_pool_worker *s;
     pid_t pid;
     int rc;
 
@@ -144,6 +154,7 @@ static void take_answers(struct tw_pool *p, bool wait)
         s->pid = pid;
         tw_list_add_tail(&p->ready, &s->link);
         p->n_ready++;
+        p->stats.started++;
         wait = false;
     }
 }
@@ -152,7 +163,7 @@ static void take_answers(struct tw_pool *p, bool wait)
 static int ask(struct tw_pool *p)
 {
     struct timeval limit = { SEND_TIMEOUT_S, 0 };
-    struct spare *s;
+    struct tw_pool_worker *s;
     struct tw_err err;
     int job[2], rep[2];
 
@@ -192,7 +203,8 @@ static int ask(struct tw_pool *p)
     return 0;
 }
 
-int tw_pool_create(const struct tw_worker_kind *kind, struct tw_pool **out, struct tw_err *err)
+int tw_pool_create(const struct tw_worker_kind *kind, uint32_t max_runs, uint64_t max_rss,
+                   struct tw_pool **out, struct tw_err *err)
 {
     struct tw_pool *p = tw_calloc(1, sizeof(*p));
     int ret;
@@ -200,8 +212,11 @@ int tw_pool_create(const struct tw_worker_kind *kind, struct tw_pool **out, stru
     if (p == NULL)
         return tw_err_set(err, TW_ENOMEM, "runner: out of memory");
     p->kind = *kind;
+    p->max_runs = max_runs;
+    p->max_rss = max_rss;
     tw_list_init(&p->pending);
     tw_list_init(&p->ready);
+    tw_list_init(&p->retiring);
     ret = tw_spawner_create(kind, &p->sp, err);
     if (ret != TW_OK) {
         tw_free(p);
@@ -213,13 +228,16 @@ int tw_pool_create(const struct tw_worker_kind *kind, struct tw_pool **out, stru
 
 void tw_pool_destroy(struct tw_pool *p)
 {
-    struct spare *s;
+    struct tw_pool_worker *s;
+    unsigned n = 0;
 
     if (p == NULL)
         return;
     while (p->n_pending > 0 && p->sp != NULL)
         take_answers(p, true); /* learn every pid, so every spare is reaped */
     while ((s = pop(&p->ready, &p->n_ready)) != NULL)
+        spare_end(s);
+    while ((s = pop(&p->retiring, &n)) != NULL)
         spare_end(s);
     while ((s = pop(&p->pending, &p->n_pending)) != NULL)
         spare_close(s);
@@ -229,15 +247,23 @@ void tw_pool_destroy(struct tw_pool *p)
 
 void tw_pool_fill(struct tw_pool *p, unsigned want)
 {
+    bool fresh = false; /* a new spawner was tried already */
+
     take_answers(p, false);
-    while (p->n_ready + p->n_pending < want)
-        if (ask(p) == -1)
+    while (p->n_ready + p->n_pending + p->n_busy < want) {
+        if (ask(p) == 0)
+            continue;
+        /* A spawner that died while idle is found out here: ask a new one, once. */
+        if (p->sp != NULL || fresh)
             return;
+        fresh = true;
+    }
 }
 
-int tw_pool_start(struct tw_pool *p, const struct tw_run_job *job, pid_t *pid, int *report_fd)
+int tw_pool_start(struct tw_pool *p, const struct tw_run_job *job, struct tw_pool_worker **w,
+                  pid_t *pid, int *report_fd)
 {
-    struct spare *s;
+    struct tw_pool_worker *s;
     int tries;
 
     for (tries = 0; tries < START_TRIES; tries++) {
@@ -263,20 +289,91 @@ int tw_pool_start(struct tw_pool *p, const struct tw_run_job *job, pid_t *pid, i
         if (s == NULL)
             continue; /* the spawner failed or the clone did: ask again */
         if (tw_job_send(s->job_fd, job) == -1) {
-            spare_end(s); /* died while ready */
+            p->stats.lost_idle++;
+            spare_end(s); /* died while idle */
             continue;
         }
+        s->runs++;
+        p->n_busy++;
+        p->stats.handed_jobs++;
+        *w = s;
         *pid = s->pid;
         *report_fd = s->report_fd;
-        s->report_fd = -1;
-        spare_close(s); /* closing the job socket is fine: the job is in it */
         return 0;
     }
     errno = EAGAIN;
     return -1;
 }
 
-void tw_pool_reap(struct tw_pool *p)
+bool tw_pool_release(struct tw_pool *p, struct tw_pool_worker *w, int64_t rss)
 {
+    bool runs = p->max_runs != 0 && w->runs >= p->max_runs;
+    bool big = p->max_rss != 0 && rss > 0 && (uint64_t)rss > p->max_rss;
+
+    p->n_busy--;
+    if (!runs && !big) {
+        tw_list_add_head(&p->ready, &w->link); /* most recently used first */
+        p->n_ready++;
+        return false;
+    }
+    tw_logf(TW_LOG_INFO, "run.worker_retired",
+            "worker %d replaced after %u runs (%s; resident set %lld bytes)", (int)w->pid, w->runs,
+            runs ? "workers_max_runs" : "workers_max_rss", (long long)rss);
+    p->stats.retired++;
+    close(w->job_fd); /* EOF: it exits */
+    close(w->report_fd);
+    w->job_fd = w->report_fd = -1;
+    tw_list_add_tail(&p->retiring, &w->link);
+    return true;
+}
+
+void tw_pool_lost(struct tw_pool *p, struct tw_pool_worker *w)
+{
+    p->n_busy--;
+    spare_close(w);
+}
+
+/* Reap the workers of list that have exited; returns how many. */
+static unsigned reap_list(struct tw_list *head, unsigned *n)
+{
+    struct tw_list *it, *tmp;
+    unsigned gone = 0;
+    pid_t got;
+
+    TW_LIST_FOREACH_SAFE(it, tmp, head)
+    {
+        struct tw_pool_worker *s = TW_CONTAINER_OF(it, struct tw_pool_worker, link);
+
+        do {
+            got = waitpid(s->pid, NULL, WNOHANG);
+        } while (got == -1 && errno == EINTR);
+        if (got != s->pid && !(got == -1 && errno == ECHILD))
+            continue;
+        tw_list_remove(&s->link);
+        if (n != NULL)
+            (*n)--;
+        spare_close(s);
+        gone++;
+    }
+    return gone;
+}
+
+unsigned tw_pool_reap(struct tw_pool *p)
+{
+    unsigned lost;
+
     take_answers(p, false);
+    lost = reap_list(&p->ready, &p->n_ready);
+    p->stats.lost_idle += lost;
+    return lost + reap_list(&p->retiring, NULL);
+}
+
+unsigned tw_pool_size(const struct tw_pool *p)
+{
+    return p->n_ready + p->n_busy + p->n_pending;
+}
+
+void tw_pool_get_stats(const struct tw_pool *p, struct tw_pool_stats *out)
+{
+    *out = p->stats;
 }

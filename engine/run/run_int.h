@@ -23,12 +23,19 @@ enum tw_run_frame_kind {
     TW_FRAME_PROGRESS = 1, /* counts so far */
     TW_FRAME_SUCCESS = 2,  /* final: text = result file name, size, sha256 */
     TW_FRAME_ERROR = 3,    /* final: text = the error sentence */
+    TW_FRAME_ACK = 4,      /* a reusable worker has read its job and is starting it */
 };
 
+/* flags of a final frame */
+#define TW_FRAME_F_EXITING 1u /* the worker exits after this frame: never give it another job */
+
 struct tw_run_frame {
-    uint32_t magic;              /* TW_RUN_FRAME_MAGIC */
-    uint32_t kind;               /* enum tw_run_frame_kind */
+    uint32_t magic; /* TW_RUN_FRAME_MAGIC */
+    uint32_t kind;  /* enum tw_run_frame_kind */
+    uint32_t flags; /* final frames: TW_FRAME_F_* */
+    uint32_t pad;
     struct tw_run_counts counts; /* records so far / in total */
+    int64_t rss;                 /* final frames: the worker's resident set, bytes; 0 unknown */
     int64_t size;                /* SUCCESS: result file size, bytes */
     char sha256[72];             /* SUCCESS: lowercase hex, 64 chars + NUL */
     char text[704];              /* SUCCESS: file name; ERROR: sentence */
@@ -41,6 +48,7 @@ struct tw_run_report {
     int fd;                    /* write end of the report pipe (blocking) */
     uint64_t last_progress_ms; /* monotonic time of the last progress frame, 0 = none yet */
     int finals;                /* final frames sent: 0 or 1 */
+    bool reusable;             /* a pooled worker: it becomes a spare again after the final */
     struct tw_run_counts last; /* the counts last given to tw_run_report_progress */
 };
 
@@ -76,10 +84,12 @@ void tw_proc_lower_priority(int inc);
 void tw_proc_close_from(int from);
 
 /*
- * A spare (worker.c): a worker cloned before it has a job. It sheds the server's state at
- * once, then blocks reading its job from job_fd (jobwire.c), runs it reporting on report_fd,
- * and exits; EOF before a whole job makes it exit quietly. It already runs at kind->nice (the
- * spawner's, inherited).
+ * A pooled worker (worker.c): cloned before it has a job, it sheds the server's state at once,
+ * then runs jobs in turn: it blocks reading a job from job_fd (jobwire.c), acknowledges it
+ * with a TW_FRAME_ACK frame on report_fd, runs it, ends it with its final frame, and reads the
+ * next. EOF before a whole job makes it exit quietly (the pool retired it or is closing). It
+ * is named tw-spare while it waits and tw-worker while it runs a job, and already runs at
+ * kind->nice (the spawner's, inherited).
  */
 void tw_spare_main(int report_fd, int job_fd, pid_t parent, const struct tw_worker_kind *kind)
     __attribute__((noreturn));
@@ -136,27 +146,62 @@ int tw_spawner_wait(struct tw_spawner *sp, int ms);
 int tw_spawner_reply(struct tw_spawner *sp, bool wait, pid_t *pid);
 
 /*
- * The pool of spares (pool.c), parent side: keeps spares ready so that a start is a send.
+ * The pool of reusable workers (pool.c), parent side: at most `workers` long-lived worker
+ * processes, each idle (waiting for a job), busy (running a run's job) or asked for (being
+ * cloned by the spawner).
  */
 struct tw_pool;
+struct tw_pool_worker; /* one worker process of the pool */
 
-/* A pool with its spawner, and no spares yet. *out is owned by the caller. */
-int tw_pool_create(const struct tw_worker_kind *kind, struct tw_pool **out, struct tw_err *err);
+struct tw_pool_stats {
+    uint64_t started;     /* worker processes the pool got from the spawner */
+    uint64_t retired;     /* ended after workers_max_runs or workers_max_rss */
+    uint64_t lost_idle;   /* found dead while waiting for a job */
+    uint64_t handed_jobs; /* jobs handed to pooled workers */
+};
 
-/* End every spare (they read EOF and exit), reap them, stop the spawner. NULL: no-op. */
+/*
+ * A pool with its spawner, and no workers yet. max_runs: jobs per worker before it is replaced
+ * (0: no limit); max_rss: a worker whose resident set at the end of a run is above this many
+ * bytes is replaced (0: no limit). *out is owned by the caller.
+ */
+int tw_pool_create(const struct tw_worker_kind *kind, uint32_t max_runs, uint64_t max_rss,
+                   struct tw_pool **out, struct tw_err *err);
+
+/* End every idle worker (they read EOF and exit) and reap them, stop the spawner. No-op on NULL. */
 void tw_pool_destroy(struct tw_pool *p);
 
-/* Ask the spawner for spares until ready + asked-for reach want; never waits. */
+/* Ask the spawner for workers until idle + busy + asked-for reach want; never waits. */
 void tw_pool_fill(struct tw_pool *p, unsigned want);
 
 /*
- * Hand job (borrowed) to a spare, waiting for the spawner when none is ready. 0 with the
- * spare's *pid and the read end of its report pipe in *report_fd (non-blocking, now owned by
- * the caller); -1 with errno when no spare could be had (the caller forks instead).
+ * Hand job (borrowed) to an idle worker, waiting briefly for the spawner when none is idle. 0
+ * with the worker (*w, busy now, until tw_pool_release or tw_pool_lost), its *pid and the read
+ * end of its report pipe in *report_fd (non-blocking, borrowed from the pool); -1 with errno
+ * when no worker could be had (the caller forks instead).
  */
-int tw_pool_start(struct tw_pool *p, const struct tw_run_job *job, pid_t *pid, int *report_fd);
+int tw_pool_start(struct tw_pool *p, const struct tw_run_job *job, struct tw_pool_worker **w,
+                  pid_t *pid, int *report_fd);
 
-/* After SIGCHLD: take the spawner's answers that have arrived (cheap; never waits). */
-void tw_pool_reap(struct tw_pool *p);
+/*
+ * The busy worker w sent its run's final frame and lives on: it becomes idle again, or is
+ * retired (its job socket closed: it exits and is reaped later) when it has run max_runs jobs
+ * or rss (bytes, its last report) is above max_rss. Returns true when it was retired.
+ */
+bool tw_pool_release(struct tw_pool *p, struct tw_pool_worker *w, int64_t rss);
+
+/* The busy worker w died and the caller reaped it: forget it (its fds are closed). */
+void tw_pool_lost(struct tw_pool *p, struct tw_pool_worker *w);
+
+/*
+ * After SIGCHLD: take the spawner's answers that have arrived and reap idle or retired workers
+ * that have exited. Returns how many workers it found gone.
+ */
+unsigned tw_pool_reap(struct tw_pool *p);
+
+/* Workers idle + busy + asked for. */
+unsigned tw_pool_size(const struct tw_pool *p);
+
+void tw_pool_get_stats(const struct tw_pool *p, struct tw_pool_stats *out);
 
 #endif /* TW_RUN_RUN_INT_H */

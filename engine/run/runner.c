@@ -1,10 +1,17 @@
 /*
  * The parent side of the worker pool (see runner.h for the model).
  *
- * A run is one struct tw_run on runner->runs from its start until its worker is reaped. Its end is
- * decided only when the child is reaped, never on pipe EOF: the pipe is drained at that point
- * (the child has exited, so everything it wrote is in the pipe), which makes the order of the
- * SIGCHLD and read events irrelevant. Reaping uses waitpid(pid, WNOHANG) on each of our own
+ * A run is one struct tw_run on runner->runs from its start until its end. On a pooled worker
+ * (pool.c) that lives on, the run ends when its final frame arrives and nothing was sent to the
+ * worker (no timeout, cancel or interrupt): the worker goes back to the pool. Otherwise the end
+ * is decided only when the child is reaped, never on pipe EOF: the pipe is drained at that
+ * point (the child has exited, so everything it wrote is in the pipe), which makes the order of
+ * the SIGCHLD and read events irrelevant.
+ *
+ * A pooled worker acknowledges its job (TW_FRAME_ACK) before it does anything with it. One
+ * that dies before that (killed while idle, with the job already in its socket) has run
+ * nothing: the job is handed to another worker, at most MAX_HANDOVERS times, and the run goes
+ * on as if nothing had happened. Once acknowledged, a death is the run's end, as below. Reaping uses waitpid(pid, WNOHANG) on each of our own
  * pids (at most `workers` of them), never waitpid(-1), so children forked by other parts of the
  * process are left to whoever made them.
  *
@@ -35,6 +42,7 @@
 
 #define DEFAULT_KILL_GRACE_MS 5000
 #define REFILL_DELAY_MS 20
+#define MAX_HANDOVERS 3 /* a job whose workers keep dying before taking it ends in error */
 
 enum stop_reason {
     STOP_NONE = 0,
@@ -47,7 +55,11 @@ struct tw_run {
     struct tw_list link;         /* runner->runs */
     struct tw_runner *runner;    /* owner */
     pid_t pid;                   /* the worker, also its process group id */
-    int fd;                      /* read end of the report pipe, non-blocking; -1 after EOF */
+    struct tw_pool_worker *w;    /* its pooled worker, NULL when forked for this run */
+    int fd;                      /* read end of the report pipe, non-blocking; -1 after EOF;
+                                    borrowed from the pool when w != NULL */
+    bool acked;                  /* the worker took the job (always true when forked) */
+    int handovers;               /* times the job went to another worker before its ACK */
     struct event *ev_read;       /* fd readable */
     struct event *ev_timer;      /* task_timeout, then the SIGKILL grace */
     int stop;                    /* enum stop_reason */
@@ -71,6 +83,9 @@ struct tw_runner {
     struct event *ev_chld;      /* SIGCHLD, persistent */
     struct tw_list runs;        /* struct tw_run, in start order */
     unsigned active;            /* length of runs */
+    unsigned forked;            /* runs on a worker forked for them (not pooled) */
+    uint64_t runs_forked;       /* in total */
+    uint64_t handovers;         /* jobs handed to another worker before their ACK */
 };
 
 static void job_free(struct tw_run_job *j)
@@ -105,7 +120,7 @@ static void run_free(struct tw_run *run)
         event_free(run->ev_read);
     if (run->ev_timer != NULL)
         event_free(run->ev_timer);
-    if (run->fd != -1)
+    if (run->fd != -1 && run->w == NULL)
         close(run->fd);
     job_free(&run->job);
     tw_free(run);
@@ -124,6 +139,7 @@ static void on_frame(struct tw_run *run)
     struct tw_run_frame *f = &run->in;
 
     switch (f->kind) {
+    case TW_FRAME_ACK: run->acked = true; return;
     case TW_FRAME_PROGRESS:
         if (run->has_final)
             return;
@@ -149,8 +165,8 @@ static void stop_reading(struct tw_run *run)
 {
     if (run->ev_read != NULL)
         event_del(run->ev_read);
-    if (run->fd != -1)
-        close(run->fd);
+    if (run->fd != -1 && run->w == NULL)
+        close(run->fd); /* a pooled worker's pipe is the pool's */
     run->fd = -1;
 }
 
@@ -177,16 +193,50 @@ static void drain(struct tw_run *run)
             run->bad_frame = true;
         else
             on_frame(run);
+        if (run->has_final && run->w != NULL)
+            return; /* the worker's next frames belong to its next job */
     }
     if (run->bad_frame)
         stop_reading(run);
 }
 
+static void report_end(struct tw_runner *r, struct tw_run *run, int status);
+static void refill_later(struct tw_runner *r);
+
+/*
+ * Whether run, on a pooled worker, has ended while its worker lives on: a final frame, no
+ * signal sent to the worker, and no sign that the worker is about to exit.
+ */
+static bool ends_on_final(const struct tw_run *run)
+{
+    return run->w != NULL && run->has_final && run->stop == STOP_NONE && !run->bad_frame &&
+           (run->final.flags & TW_FRAME_F_EXITING) == 0;
+}
+
+/* End run now and give its worker back to the pool (or retire it). */
+static void end_on_final(struct tw_runner *r, struct tw_run *run)
+{
+    event_del(run->ev_read);
+    evtimer_del(run->ev_timer);
+    run->fd = -1;
+    tw_list_remove(&run->link);
+    r->active--;
+    if (tw_pool_release(r->pool, run->w, run->final.rss))
+        refill_later(r);
+    run->w = NULL;
+    report_end(r, run, 0); /* may start runs: the worker is already back */
+    run_free(run);
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *arg)
 {
+    struct tw_run *run = arg;
+
     (void)fd;
     (void)what;
-    drain(arg);
+    drain(run);
+    if (ends_on_final(run))
+        end_on_final(run->runner, run);
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg)
@@ -290,9 +340,10 @@ static void report_end(struct tw_runner *r, struct tw_run *run, int status)
 }
 
 /*
- * Top the pool up to one spare per free worker slot REFILL_DELAY_MS after the last start or
- * end: cloning replacements while a burst of due tasks is being started would take CPU from
- * the very starts the spares exist to speed up (docs/scheduling.md, "Lateness").
+ * Top the pool up to `workers` processes (less the runs on forked workers) REFILL_DELAY_MS
+ * after a worker died or retired: cloning replacements while a burst of due tasks is being
+ * started would take CPU from the very starts the pool exists to speed up (docs/scheduling.md,
+ * "Lateness").
  */
 static void on_refill(evutil_socket_t fd, short what, void *arg)
 {
@@ -300,7 +351,7 @@ static void on_refill(evutil_socket_t fd, short what, void *arg)
 
     (void)fd;
     (void)what;
-    tw_pool_fill(r->pool, r->o.workers - r->active);
+    tw_pool_fill(r->pool, r->o.workers - r->forked);
 }
 
 static void refill_later(struct tw_runner *r)
@@ -308,6 +359,42 @@ static void refill_later(struct tw_runner *r)
     struct timeval tv = { 0, REFILL_DELAY_MS * 1000 };
 
     evtimer_add(r->ev_refill, &tv); /* re-adding pushes it back: it fires once things pause */
+}
+
+static pid_t spawn_worker(struct tw_runner *r, struct tw_run *run);
+static void run_watch(struct tw_runner *r, struct tw_run *run);
+
+/*
+ * run's pooled worker died before it took the job (no ACK): it ran nothing of it, so the
+ * job goes to another worker. False when it may not or could not (the run then ends).
+ */
+static bool hand_over(struct tw_runner *r, struct tw_run *run)
+{
+    pid_t dead = run->pid;
+
+    if (run->w == NULL || run->acked || run->has_final || run->bad_frame ||
+        run->stop != STOP_NONE || run->handovers >= MAX_HANDOVERS)
+        return false;
+    tw_pool_lost(r->pool, run->w);
+    run->w = NULL;
+    run->fd = -1;
+    run->in_len = 0;
+    run->handovers++;
+    r->handovers++;
+    event_del(run->ev_read);
+    run->pid = spawn_worker(r, run);
+    if (run->pid == -1) {
+        tw_logf(TW_LOG_ERROR, "run.handover",
+                "task %lld: worker %d died before taking the job and no other could be "
+                "started: %s",
+                (long long)run->job.task_id, (int)dead, strerror(errno));
+        return false;
+    }
+    tw_logf(TW_LOG_WARN, "run.handover",
+            "task %lld: worker %d died before taking the job: handed to worker %d",
+            (long long)run->job.task_id, (int)dead, (int)run->pid);
+    run_watch(r, run);
+    return true;
 }
 
 static void on_sigchld(evutil_socket_t sig, short what, void *arg)
@@ -332,6 +419,16 @@ static void on_sigchld(evutil_socket_t sig, short what, void *arg)
         } while (got == -1 && errno == EINTR);
         if (got != run->pid)
             continue;
+        drain(run); /* its ACK or final frame may be in the pipe */
+        if (hand_over(r, run))
+            continue;
+        if (run->w != NULL) {
+            tw_pool_lost(r->pool, run->w);
+            run->w = NULL;
+            run->fd = -1;
+        } else {
+            r->forked--;
+        }
         run->status = status;
         tw_list_remove(&run->link);
         tw_list_add_tail(&done, &run->link);
@@ -340,7 +437,6 @@ static void on_sigchld(evutil_socket_t sig, short what, void *arg)
     TW_LIST_FOREACH_SAFE(it, tmp, &done)
     {
         run = TW_CONTAINER_OF(it, struct tw_run, link);
-        drain(run);
         tw_list_remove(&run->link);
         report_end(r, run, run->status);
         run_free(run);
@@ -374,7 +470,7 @@ int tw_runner_create(const struct tw_runner_opts *o, struct tw_runner **out, str
         tw_runner_destroy(r);
         return tw_err_set(err, TW_EIO, "runner: cannot watch SIGCHLD");
     }
-    ret = tw_pool_create(&r->kind, &r->pool, err);
+    ret = tw_pool_create(&r->kind, o->workers_max_runs, o->workers_max_rss, &r->pool, err);
     if (ret != TW_OK) {
         tw_runner_destroy(r);
         return ret;
@@ -399,6 +495,10 @@ void tw_runner_destroy(struct tw_runner *r)
         while (waitpid(run->pid, &status, 0) == -1 && errno == EINTR)
             continue;
         (void)unlink(run->job.tmp_path);
+        if (run->w != NULL)
+            tw_pool_lost(r->pool, run->w);
+        run->w = NULL;
+        run->fd = -1;
         tw_list_remove(&run->link);
         run_free(run);
     }
@@ -449,8 +549,8 @@ static int run_prepare(struct tw_runner *r, const struct tw_run_job *job, struct
 
 /*
  * The worker for run, a child of this process, with run->fd the read end of its report pipe:
- * a spare from the pool, or forked here when the pool has none to give (its spawner failed).
- * -1 with errno.
+ * a pooled worker (run->w), or forked here for this run when the pool has none to give (its
+ * spawner failed or is too slow). -1 with errno.
  */
 static pid_t spawn_worker(struct tw_runner *r, struct tw_run *run)
 {
@@ -458,8 +558,11 @@ static pid_t spawn_worker(struct tw_runner *r, struct tw_run *run)
     pid_t pid;
     int fds[2];
 
-    if (tw_pool_start(r->pool, &run->job, &pid, &run->fd) == 0)
+    run->acked = false;
+    if (tw_pool_start(r->pool, &run->job, &run->w, &pid, &run->fd) == 0)
         return pid;
+    run->w = NULL;
+    run->acked = true; /* it is forked with its job */
     if (pipe2(fds, O_CLOEXEC) == -1)
         return -1;
     if (fcntl(fds[0], F_SETFL, O_NONBLOCK) == -1) {
@@ -471,11 +574,23 @@ static pid_t spawn_worker(struct tw_runner *r, struct tw_run *run)
     if (pid == 0)
         tw_worker_main(fds[1], parent, &run->job, &r->kind);
     close(fds[1]);
-    if (pid == -1)
+    if (pid == -1) {
         close(fds[0]);
-    else
-        run->fd = fds[0];
+        return -1;
+    }
+    run->fd = fds[0];
+    r->forked++;
+    r->runs_forked++;
+    refill_later(r); /* the pool was short of a worker */
     return pid;
+}
+
+/* Watch the report pipe of run's (new) worker. */
+static void run_watch(struct tw_runner *r, struct tw_run *run)
+{
+    (void)setpgid(run->pid, run->pid); /* also done by the child; whoever is first wins */
+    event_assign(run->ev_read, r->o.base, run->fd, EV_READ | EV_PERSIST, on_readable, run);
+    event_add(run->ev_read, NULL);
 }
 
 int tw_runner_start(struct tw_runner *r, const struct tw_run_job *job, struct tw_err *err)
@@ -499,14 +614,11 @@ int tw_runner_start(struct tw_runner *r, const struct tw_run_job *job, struct tw
         run_free(run);
         return ret;
     }
-    (void)setpgid(run->pid, run->pid); /* also done by the child; whoever is first wins */
-    event_assign(run->ev_read, r->o.base, run->fd, EV_READ | EV_PERSIST, on_readable, run);
-    event_add(run->ev_read, NULL);
+    run_watch(r, run);
     if (r->o.task_timeout_s > 0)
         evtimer_add(run->ev_timer, &tv);
     tw_list_add_tail(&r->runs, &run->link);
     r->active++;
-    refill_later(r);
     return TW_OK;
 }
 
@@ -550,6 +662,21 @@ unsigned tw_runner_active(const struct tw_runner *r)
 bool tw_runner_has_room(const struct tw_runner *r)
 {
     return r->active < r->o.workers;
+}
+
+void tw_runner_get_stats(const struct tw_runner *r, struct tw_runner_stats *out)
+{
+    struct tw_pool_stats ps;
+
+    tw_pool_get_stats(r->pool, &ps);
+    memset(out, 0, sizeof(*out));
+    out->workers_started = ps.started;
+    out->workers_retired = ps.retired;
+    out->workers_lost_idle = ps.lost_idle;
+    out->jobs_pooled = ps.handed_jobs;
+    out->jobs_handed_over = r->handovers;
+    out->runs_forked = r->runs_forked;
+    out->workers_live = tw_pool_size(r->pool) + r->forked;
 }
 
 int tw_run_paths(const char *results_dir, int64_t chain, int64_t task_id, char *dir, size_t dir_len,

@@ -1,17 +1,21 @@
 /*
  * The runner (DESIGN "Worker processes, not threads"): a pool of at most `workers` concurrent
- * runs, each in its own forked worker process, so a plugin or script that crashes, leaks or
- * loops costs one run and never the server.
+ * runs, each in a worker process of its own while it runs, so a plugin or script that
+ * crashes, leaks or loops costs one run and never the server.
  *
- * Parent side (runner.c): tw_runner_start hands the job to a spare, a worker process cloned
- * ahead of time by the spawner as a child of the server (pool.c, spawner.c; forked directly
- * when none can be had); the child calls the pool's work function (worker.c) and reports
- * progress and one final message over a pipe in fixed-size binary frames (run_int.h). The
- * parent reads the pipe with a libevent read event and reaps children with a libevent
- * SIGCHLD event plus waitpid(pid, WNOHANG) on its own children only (other children of the
- * process are never reaped here). A timeout sends SIGTERM, then SIGKILL after
- * kill_grace_ms. When a child is reaped the run ends and the done callback gets a
+ * Parent side (runner.c): tw_runner_start hands the job to an idle pooled worker, a
+ * long-lived process cloned by the spawner as a child of the server that runs job after job
+ * (pool.c, spawner.c, issue 16; a worker is forked for the one run when the pool has none to
+ * give); the child calls the pool's work function (worker.c) and reports an ACK, progress and
+ * one final message over a pipe in fixed-size binary frames (run_int.h). The parent reads the
+ * pipe with a libevent read event and reaps children with a libevent SIGCHLD event plus
+ * waitpid(pid, WNOHANG) on its own children only (other children of the process are never
+ * reaped here). A timeout sends SIGTERM, then SIGKILL after kill_grace_ms; a cancel SIGKILL:
+ * either way the worker dies and the pool clones a replacement. A run ends at its final frame
+ * when its worker lives on, else when its worker is reaped; the done callback gets a
  * struct tw_run_result; the runner itself never touches the task store (the scheduler does).
+ * A worker is replaced after workers_max_runs runs, or when its resident set at the end of a
+ * run is above workers_max_rss.
  *
  * Child side (worker.c): a worker is its own process group (so a timeout or cancel also stops
  * anything it spawned), dies with the parent (PR_SET_PDEATHSIG), closes every inherited file
@@ -129,6 +133,8 @@ struct tw_runner_opts {
     tw_work_fn *work;             /* required */
     void *work_ctx;               /* borrowed; passed to work in the child */
     unsigned worker_nice;         /* workers and the spawner run this much nicer, 0..19 */
+    uint32_t workers_max_runs;    /* runs per pooled worker before it is replaced; 0: no limit */
+    uint64_t workers_max_rss;     /* bytes: a worker above this after a run is replaced; 0: none */
     tw_run_done_fn *done;         /* required; called once per started run, from the loop */
     tw_run_progress_fn *progress; /* may be NULL */
     void *ctx;                    /* for done and progress */
@@ -168,6 +174,18 @@ void tw_runner_interrupt_all(struct tw_runner *r);
 bool tw_runner_is_running(const struct tw_runner *r, int64_t task_id);
 unsigned tw_runner_active(const struct tw_runner *r); /* runs not yet reaped */
 bool tw_runner_has_room(const struct tw_runner *r);   /* active < workers */
+
+/* What the worker pool did since tw_runner_create (for /metrics and the logs). */
+struct tw_runner_stats {
+    uint64_t workers_started;   /* pooled worker processes cloned */
+    uint64_t workers_retired;   /* replaced after workers_max_runs or workers_max_rss */
+    uint64_t workers_lost_idle; /* found dead while waiting for a job */
+    uint64_t jobs_pooled;       /* jobs handed to pooled workers (handovers included) */
+    uint64_t jobs_handed_over;  /* jobs given to another worker: the first died before its ACK */
+    uint64_t runs_forked;       /* runs on a worker forked for them (the pool had none) */
+    unsigned workers_live;      /* worker processes now: idle, busy or being cloned */
+};
+void tw_runner_get_stats(const struct tw_runner *r, struct tw_runner_stats *out);
 
 /*
  * Fill dir (results_dir/<chain>/<id>) and tmp (dir/.partial) for a task. TW_EINVAL when they

@@ -10,9 +10,19 @@
  * of its restarted self. It never touches the event base, the store, or the heap state of the
  * parent's objects beyond reading the job, and always leaves through _exit().
  *
- * A worker starts one of two ways: forked for a job it already has (tw_worker_main), or as a
- * spare (tw_spare_main), cloned ahead of time by the spawner and blocked reading its job from a
- * socket; either way it runs exactly one job and exits.
+ * A worker starts one of two ways: as a pooled worker (tw_spare_main), cloned ahead of time by
+ * the spawner, which runs job after job read from its socket until the pool closes it (issue
+ * 16); or, when the pool cannot give one, forked for the one job it already has
+ * (tw_worker_main), which it runs before it exits.
+ *
+ * Between two jobs a pooled worker keeps nothing of the first: the job's strings are freed,
+ * the export opens and closes its source connection per run (no cached rows), a segment's or
+ * formatter's Lua state is created for the run and destroyed with it, the Lua CPU limit is
+ * re-armed per run (export_work.c), and the work function's allocations are freed. What does
+ * carry over is the process itself: its heap arena (freed memory is reused, never read), and
+ * anything a native plugin keeps in static storage on purpose, which plugins must not do with
+ * records (docs/plugins.md). A worker that crashes, times out or is cancelled dies, and with
+ * it whatever it held.
  */
 #include "run/run_int.h"
 
@@ -28,9 +38,10 @@
 #include <unistd.h>
 
 #include "core/clock.h"
+#include "core/mem.h"
 
 #define REPORT_FD 3
-#define JOB_FD 4          /* a spare's job socket, until the job is read */
+#define JOB_FD 4          /* a pooled worker's job socket */
 #define FD_PARK 10        /* fds wait at the lowest free number >= this while moved */
 #define EXIT_NO_REPORT 70 /* EX_SOFTWARE: the work function returned 0 but said nothing */
 #define PROGRESS_EVERY_MS 1000
@@ -143,6 +154,38 @@ static int send_frame(struct tw_run_report *rep, struct tw_run_frame *f)
     return n == (ssize_t)sizeof(*f) ? 0 : -1;
 }
 
+/* This process's resident set in bytes, from /proc/self/statm; 0 when unknown. */
+static int64_t own_rss(void)
+{
+    char buf[128];
+    long long size, resident;
+    ssize_t n;
+    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+
+    if (fd == -1)
+        return 0;
+    n = read(fd, buf, sizeof(buf) - 1);
+    (void)close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    if (sscanf(buf, "%lld %lld", &size, &resident) != 2)
+        return 0;
+    return (int64_t)resident * (int64_t)sysconf(_SC_PAGESIZE);
+}
+
+/*
+ * What every final frame of a run carries besides its result: the resident set (the pool
+ * replaces a worker above workers_max_rss). A pooled worker is named tw-spare again before
+ * its final frame leaves, so whoever sees the run ended sees no tw-worker for it.
+ */
+static void final_prepare(struct tw_run_report *rep, struct tw_run_frame *f)
+{
+    f->rss = own_rss();
+    if (rep->reusable)
+        (void)prctl(PR_SET_NAME, "tw-spare");
+}
+
 void tw_run_report_progress(struct tw_run_report *rep, const struct tw_run_counts *c)
 {
     struct tw_run_frame f;
@@ -178,6 +221,7 @@ int tw_run_report_success(struct tw_run_report *rep, const struct tw_run_counts 
     f.size = size;
     snprintf(f.sha256, sizeof(f.sha256), "%s", sha256_hex);
     snprintf(f.text, sizeof(f.text), "%s", file_name);
+    final_prepare(rep, &f);
     rep->finals++;
     return send_frame(rep, &f);
 }
@@ -197,6 +241,7 @@ int tw_run_report_error(struct tw_run_report *rep, const struct tw_run_counts *c
     va_start(ap, fmt);
     vsnprintf(f.text, sizeof(f.text), fmt, ap);
     va_end(ap);
+    final_prepare(rep, &f);
     rep->finals++;
     return send_frame(rep, &f);
 }
@@ -210,6 +255,7 @@ void tw_run_report_fatal(struct tw_run_report *rep, const char *msg)
     if (rep->finals == 0) {
         memset(&f, 0, sizeof(f));
         f.kind = TW_FRAME_ERROR;
+        f.flags = TW_FRAME_F_EXITING; /* this process ends here: not a spare again */
         f.counts = rep->last;
         memcpy(f.text, msg, n);
         rep->finals++;
@@ -232,10 +278,12 @@ static void worker_prepare(int report_fd, int job_fd, pid_t parent)
         _exit(EXIT_NO_REPORT);
 }
 
-/* Run job with the fds in place, and leave. */
-static void worker_run(const struct tw_run_job *job, const struct tw_worker_kind *kind)
-    __attribute__((noreturn));
-static void worker_run(const struct tw_run_job *job, const struct tw_worker_kind *kind)
+/*
+ * Run job with the fds in place. Returns when the run sent its final frame; otherwise the
+ * worker exits with the work function's status (0 mapped to EXIT_NO_REPORT).
+ */
+static void worker_run(const struct tw_run_job *job, const struct tw_worker_kind *kind,
+                       bool reusable)
 {
     struct tw_run_report rep;
     struct tw_run_counts none;
@@ -246,14 +294,15 @@ static void worker_run(const struct tw_run_job *job, const struct tw_worker_kind
     memset(&rep, 0, sizeof(rep));
     memset(&none, 0, sizeof(none));
     rep.fd = REPORT_FD;
+    rep.reusable = reusable;
     if (make_dirs(job->result_dir) == -1) {
         tw_run_report_error(&rep, &none, "cannot create result directory %s: %s", job->result_dir,
                             strerror(errno));
-        _exit(0);
+        return;
     }
     rc = kind->work(job, &rep, kind->work_ctx);
     if (rep.finals > 0)
-        _exit(0);
+        return;
     status = rc & 0xff;
     _exit(status != 0 ? status : EXIT_NO_REPORT);
 }
@@ -263,17 +312,31 @@ void tw_worker_main(int fd, pid_t parent, const struct tw_run_job *job,
 {
     tw_proc_lower_priority(kind->nice);
     worker_prepare(fd, -1, parent);
-    worker_run(job, kind);
+    worker_run(job, kind, false);
+    _exit(0);
 }
 
 void tw_spare_main(int report_fd, int job_fd, pid_t parent, const struct tw_worker_kind *kind)
 {
+    struct tw_run_report ack;
+    struct tw_run_frame f;
     struct tw_run_job job;
+    char *buf;
 
-    (void)prctl(PR_SET_NAME, "tw-spare");
     worker_prepare(report_fd, job_fd, parent);
-    if (tw_job_recv(JOB_FD, &job) == NULL)
-        _exit(0); /* no job: the pool shrank or the server is stopping */
-    (void)close(JOB_FD);
-    worker_run(&job, kind); /* the job's buffer lives until _exit */
+    memset(&ack, 0, sizeof(ack));
+    ack.fd = REPORT_FD;
+    for (;;) {
+        (void)prctl(PR_SET_NAME, "tw-spare");
+        buf = tw_job_recv(JOB_FD, &job);
+        if (buf == NULL)
+            _exit(0); /* no job: the pool retired this worker or the server is stopping */
+        /* Taken: from here a death is the run's (before it, the runner hands the job on). */
+        memset(&f, 0, sizeof(f));
+        f.kind = TW_FRAME_ACK;
+        if (send_frame(&ack, &f) == -1)
+            _exit(0);
+        worker_run(&job, kind, true);
+        tw_free(buf);
+    }
 }

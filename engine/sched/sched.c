@@ -270,6 +270,8 @@ int tw_sched_create(const struct tw_sched_deps *d, struct tw_sched **out, struct
         .work = d->work,
         .work_ctx = d->work_ctx,
         .worker_nice = d->cfg->worker_nice,
+        .workers_max_runs = d->cfg->workers_max_runs,
+        .workers_max_rss = d->cfg->workers_max_rss_bytes,
         .done = tw_sched_on_run_end,
         .progress = tw_sched_on_progress,
     };
@@ -401,6 +403,14 @@ void tw_sched_get_stats(const struct tw_sched *s, struct tw_sched_stats *out)
     out->tasks = s->tasks.n;
     out->queued = s->queue.queued;
     out->running = tw_runner_active(s->runner);
+    {
+        struct tw_runner_stats rs;
+
+        tw_runner_get_stats(s->runner, &rs);
+        out->worker_processes_started = rs.workers_started;
+        out->workers_retired = rs.workers_retired;
+        out->worker_handovers = rs.jobs_handed_over;
+    }
     out->armed = 0;
     tw_imap_each((struct tw_imap *)&s->tasks, count_entry, out);
 }

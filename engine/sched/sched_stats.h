@@ -24,6 +24,10 @@ struct tw_sched_stats {
     uint64_t done;      /* runs that ended DONE */
     uint64_t failed;    /* runs that ended ERROR (including ones never forked) */
     uint64_t recovered; /* INPROGRESS tasks recovered at creation */
+    /* The worker pool (tw_runner_get_stats): processes cloned, retired, jobs handed over. */
+    uint64_t worker_processes_started; /* pooled worker processes cloned */
+    uint64_t workers_retired;          /* replaced after workers_max_runs or workers_max_rss */
+    uint64_t worker_handovers;         /* jobs given to another worker before their ACK */
     /* For metrics (sched_stats.c). */
     unsigned workers;           /* size of the worker pool (cfg->workers) */
     struct tw_histo lateness_s; /* scheduled runs: start time - due time, seconds */

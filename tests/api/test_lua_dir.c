@@ -3,7 +3,8 @@
  * lua_dir/segments and lua_dir/formats are accepted by the API without a restart (a segment
  * script at once, a format within the rescan interval or at once after SIGHUP), removed ones
  * are refused again, SIGHUP does not stop the server, and tw.json given a list where a record
- * is expected fails the run naming the formatter instead of writing rows of nulls.
+ * is expected fails the run naming the formatter instead of writing rows of nulls; and a run
+ * sees no Lua global set by the run before it on the same reused worker.
  */
 #include <criterion/criterion.h>
 #include <signal.h>
@@ -36,8 +37,8 @@ static void put_file(const char *rel, const char *text)
 
 static void setup(void)
 {
-    static const char *const chains[] = { "1764", NULL };
-    static const char *const seed[] = { "seed", "--rows", "20", "--chains", "1764", NULL };
+    static const char *const chains[] = { "1764", "1765", NULL };
+    static const char *const seed[] = { "seed", "--rows", "20", "--chains", "1764,1765", NULL };
     char segs[96];
 
     snprintf(lua_dir, sizeof(lua_dir), "/tmp/twluadir.XXXXXX");
@@ -63,8 +64,8 @@ static void teardown(void)
 
 TestSuite(lua_dir, .init = setup, .fini = teardown, .timeout = 120);
 
-/* POST /tasks with format and (may be NULL) a script rule; returns the status, *id on 201. */
-static long create(const char *format, const char *script, long long *id)
+/* POST /tasks on chain with format and (may be NULL) a script rule; the status, *id on 201. */
+static long create_in(long chain, const char *format, const char *script, long long *id)
 {
     char body[1024], seg[256] = "";
     struct tw_resp r;
@@ -76,10 +77,10 @@ static long create(const char *format, const char *script, long long *id)
                  "\"script\": \"%s\"}]}",
                  script);
     snprintf(body, sizeof(body),
-             "{\"chain\": 1764, \"desc\": \"x\", \"target\": {\"action\": \"export\", "
+             "{\"chain\": %ld, \"desc\": \"x\", \"target\": {\"action\": \"export\", "
              "\"export_index\": \"users\", \"export_format\": \"%s\"}, \"trigger\": "
              "{\"once\": \"2099-01-01T00:00:00Z\"%s}}",
-             format, seg);
+             chain, format, seg);
     tw_http(&srv, "POST", "/tasks", tok, NULL, body, &r);
     status = r.status;
     if (status == 201 && id != NULL)
@@ -88,6 +89,11 @@ static long create(const char *format, const char *script, long long *id)
         cr_assert_fail("POST /tasks: %ld %s", r.status, r.body);
     tw_resp_fini(&r);
     return status;
+}
+
+static long create(const char *format, const char *script, long long *id)
+{
+    return create_in(1764, format, script, id);
 }
 
 /* Ask until the answer is want (the server looks at lua_dir every second): at most 15 s. */
@@ -181,4 +187,31 @@ Test(lua_dir, tw_json_given_a_list_fails_the_run_naming_the_formatter)
     run(id, "ERROR", msg, sizeof(msg));
     cr_assert(strstr(msg, "formats/listy.lua:2") != NULL, "%s", msg);
     cr_assert(strstr(msg, "not a list") != NULL, "%s", msg);
+}
+
+/*
+ * Tenancy on reusable workers (issue 16): runs of two chains follow each other on the same
+ * pooled worker (the most recently used one goes first), yet a formatter's globals are the
+ * run's own: a fresh Lua state per run, so a run does not see what the one before it set.
+ */
+Test(lua_dir, a_run_sees_no_lua_global_of_the_run_before)
+{
+    char formats[96], msg[1024];
+    long long first, second;
+
+    snprintf(formats, sizeof(formats), "%s/formats", lua_dir);
+    cr_assert_eq(mkdir(formats, 0700), 0);
+    put_file("formats/leaky.lua", "function header(f)\n"
+                                  "  if LEFT ~= nil then error('saw ' .. LEFT) end\n"
+                                  "  LEFT = 'a global of an earlier run'\n"
+                                  "end\n"
+                                  "function row(r) return 'x\\n' end\n");
+    wait_status("leaky", 201, &first);
+    cr_assert_eq(create_in(1765, "leaky", NULL, &second), 201); /* another chain */
+    run(first, "DONE", msg, sizeof(msg));
+    cr_assert_str_eq(msg, "success");
+    run(second, "DONE", msg, sizeof(msg));
+    cr_assert_str_eq(msg, "success");
+    run(first, "DONE", msg, sizeof(msg));
+    cr_assert_str_eq(msg, "success");
 }

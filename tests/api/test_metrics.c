@@ -535,6 +535,9 @@ Test(metrics, format_families_and_http_counters)
         { "taskwheel_sched_lateness_seconds", "histogram" },
         { "taskwheel_workers_busy", "gauge" },
         { "taskwheel_workers_idle", "gauge" },
+        { "taskwheel_worker_processes_started_total", "counter" },
+        { "taskwheel_workers_retired_total", "counter" },
+        { "taskwheel_worker_handovers_total", "counter" },
         { "taskwheel_http_requests_total", "counter" },
         { "taskwheel_http_request_duration_seconds", "histogram" },
     };
@@ -662,6 +665,10 @@ Test(metrics, runs_lateness_records_and_storage)
     cr_assert_eq(val(&b, "taskwheel_result_storage_bytes", ""), size);
     cr_assert_eq(val(&b, "taskwheel_workers_busy", ""), 0);
     cr_assert_eq(val(&b, "taskwheel_workers_idle", ""), 2);
+    /* two runs on reused workers: no process beyond the pool of 2 was needed, none retired */
+    cr_assert_eq(val(&b, "taskwheel_worker_processes_started_total", ""), 2);
+    cr_assert_eq(val(&b, "taskwheel_workers_retired_total", ""), 0);
+    cr_assert_eq(val(&b, "taskwheel_worker_handovers_total", ""), 0);
     /* the held execute is counted once, under its pattern */
     cr_assert_eq(val(&b, "taskwheel_http_requests_total",
                      "route=\"/tasks/{id}/execute\",method=\"POST\",status=\"200\""),

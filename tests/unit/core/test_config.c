@@ -45,6 +45,8 @@ Test(config, defaults_match_spec)
     cr_assert_eq(c->workers, 2);
     cr_assert_eq(c->max_runs_per_chain, 0);
     cr_assert_eq(c->worker_nice, 19);
+    cr_assert_eq(c->workers_max_runs, 1000);
+    cr_assert_eq(c->workers_max_rss_bytes, 536870912);
     cr_assert_eq(c->task_timeout_s, 3600);
     cr_assert_eq(c->execute_wait_s, 60);
     cr_assert_eq(c->shutdown_grace_s, 30);
@@ -156,7 +158,7 @@ Test(config, example_file_documents_every_key)
             n = tw_yaml_get(n, seg);
         cr_assert_not_null(n, "config.yaml.example lacks %s", tw_config_key_path(i));
     }
-    cr_assert_eq(i, 34);
+    cr_assert_eq(i, 36);
     tw_yaml_destroy(root);
 }
 
@@ -242,9 +244,10 @@ struct bad {
     char field[32]; /* err.field */
 };
 
-#define TOP                                                                         \
-    "listen, data_dir, store, source, plugins_dir, lua_dir, workers, "              \
-    "max_runs_per_chain, worker_nice, task_timeout, execute_wait, shutdown_grace, " \
+#define TOP                                                                \
+    "listen, data_dir, store, source, plugins_dir, lua_dir, workers, "     \
+    "max_runs_per_chain, worker_nice, workers_max_runs, workers_max_rss, " \
+    "task_timeout, execute_wait, shutdown_grace, "                         \
     "logs_keep, results, http, auth, lua, log, metrics, cors, limits"
 
 ParameterizedTestParameters(config, rejects)

@@ -44,6 +44,7 @@ static struct got got;
 static char dir[64];
 static int want;             /* stop the loop after this many results */
 static unsigned worker_nice; /* for make_runner; 0 unless a test sets it */
+static uint32_t max_runs;    /* for make_runner: workers_max_runs, 0 (no limit) unless set */
 
 static void on_done(void *ctx, const struct tw_run_result *res)
 {
@@ -84,6 +85,7 @@ static void make_runner(tw_work_fn *work, void *wctx, unsigned workers, uint32_t
         .progress = on_progress,
         .ctx = &got,
         .worker_nice = worker_nice,
+        .workers_max_runs = max_runs,
     };
     struct tw_err err = { 0 };
 
@@ -123,6 +125,7 @@ static void setup(void)
 {
     memset(&got, 0, sizeof(got));
     worker_nice = 0;
+    max_runs = 0;
     snprintf(dir, sizeof(dir), "/tmp/tw_run_XXXXXX");
     cr_assert_not_null(mkdtemp(dir));
     base = event_base_new();
@@ -278,6 +281,28 @@ static int work_echo(const struct tw_run_job *job, struct tw_run_report *rep, vo
         if (job->segment_json[i] != seg_char(i))
             return tw_run_report_error(rep, &c, "differs at %zu", i), 0;
     return tw_run_report_error(rep, &c, "same"), 0;
+}
+
+/*
+ * Appends a line to <results>/../ran-<id> (so a test can count how often the job ran), and
+ * reports the worker's pid and whether a global it sets was already set by an earlier run.
+ */
+static int work_pid(const struct tw_run_job *job, struct tw_run_report *rep, void *ctx)
+{
+    static int64_t previous_chain; /* what a careless plugin could keep between runs */
+    struct tw_run_counts c = { 0, 0, 0, 0 };
+    char path[600];
+    FILE *f;
+
+    (void)ctx;
+    snprintf(path, sizeof(path), "%s/../../ran-%lld", job->result_dir, (long long)job->task_id);
+    f = fopen(path, "a");
+    if (f == NULL || fputs("ran\n", f) == EOF || fclose(f) != 0)
+        return tw_run_report_error(rep, &c, "cannot write %s", path), 0;
+    tw_run_report_error(rep, &c, "pid %d after chain %lld", (int)getpid(),
+                        (long long)previous_chain);
+    previous_chain = job->chain;
+    return 0;
 }
 
 /* Reports the worker's nice value. */
@@ -554,6 +579,173 @@ Test(runner, worker_nice_above_19_is_refused)
     cr_assert(strstr(err.msg, "worker_nice") != NULL, "%s", err.msg);
 }
 
+/* ---- reusable workers (issue 16) ---- */
+
+/* The pid a work_pid run reported ("pid N after chain M"). */
+static int reported_pid(void)
+{
+    int pid = 0;
+
+    cr_assert_eq(sscanf(got.msg, "pid %d", &pid), 1, "%s", got.msg);
+    return pid;
+}
+
+/* How many times task id's work_pid job ran. */
+static int times_ran(int64_t id)
+{
+    char path[300], line[16];
+    int n = 0;
+    FILE *f;
+
+    snprintf(path, sizeof(path), "%s/ran-%lld", dir, (long long)id);
+    f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    while (fgets(line, sizeof(line), f) != NULL)
+        n++;
+    fclose(f);
+    return n;
+}
+
+/* Wait (up to 10 s) until pid has exited, as a zombie nobody has reaped yet. */
+static void wait_zombie(pid_t pid)
+{
+    struct timespec tick = { 0, 10 * 1000000L };
+    char path[64], buf[256], *p;
+    int i;
+
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    for (i = 0; i < 1000; i++) {
+        FILE *f = fopen(path, "r");
+        size_t n = f != NULL ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+
+        if (f != NULL)
+            fclose(f);
+        buf[n] = '\0';
+        p = strrchr(buf, ')');
+        if (p != NULL && p[1] == ' ' && p[2] == 'Z')
+            return;
+        nanosleep(&tick, NULL);
+    }
+    cr_assert_fail("worker %d did not exit", (int)pid);
+}
+
+Test(runner, one_worker_runs_run_after_run)
+{
+    struct tw_runner_stats st;
+    int first;
+
+    make_runner(work_pid, NULL, 1, 10);
+    cr_assert_eq(start(1, NULL), TW_OK);
+    wait_for(1);
+    first = reported_pid();
+    cr_assert_eq(start(2, NULL), TW_OK);
+    wait_for(2);
+    cr_assert_eq(reported_pid(), first, "the same process ran both: %s", got.msg);
+    cr_assert_eq(start(3, NULL), TW_OK);
+    wait_for(3);
+    cr_assert_eq(reported_pid(), first);
+    tw_runner_get_stats(runner, &st);
+    cr_assert_eq(st.workers_started, 1);
+    cr_assert_eq(st.jobs_pooled, 3);
+    cr_assert_eq(st.runs_forked, 0);
+}
+
+/* workers_max_runs: after that many runs the worker is replaced, and the pool says so. */
+Test(runner, worker_past_max_runs_is_replaced)
+{
+    struct tw_runner_stats st;
+    int first;
+
+    max_runs = 2;
+    make_runner(work_pid, NULL, 1, 10);
+    cr_assert_eq(start(1, NULL), TW_OK);
+    wait_for(1);
+    first = reported_pid();
+    cr_assert_eq(start(2, NULL), TW_OK);
+    wait_for(2);
+    cr_assert_eq(reported_pid(), first);
+    cr_assert_eq(start(3, NULL), TW_OK);
+    wait_for(3);
+    cr_assert_neq(reported_pid(), first, "a fresh process after 2 runs");
+    tw_runner_get_stats(runner, &st);
+    cr_assert_eq(st.workers_retired, 1);
+}
+
+/* workers_max_rss: a worker reporting more than that after a run is replaced. */
+Test(runner, worker_past_max_rss_is_replaced)
+{
+    struct tw_runner_opts o = {
+        .base = base,
+        .workers = 1,
+        .task_timeout_s = 10,
+        .work = work_pid,
+        .done = on_done,
+        .ctx = &got,
+        .workers_max_rss = 4096, /* any process is bigger */
+    };
+    struct tw_runner_stats st;
+    struct tw_err err = { 0 };
+    int first;
+
+    cr_assert_eq(tw_runner_create(&o, &runner, &err), TW_OK, "%s", err.msg);
+    cr_assert_eq(start(1, NULL), TW_OK);
+    wait_for(1);
+    first = reported_pid();
+    cr_assert_eq(start(2, NULL), TW_OK);
+    wait_for(2);
+    cr_assert_neq(reported_pid(), first);
+    tw_runner_get_stats(runner, &st);
+    cr_assert_eq(st.workers_retired, 2);
+}
+
+/* A worker killed while it waits for a job costs no run: the next job runs on a new one. */
+Test(runner, worker_killed_between_jobs_is_replaced_and_no_job_is_lost)
+{
+    struct tw_runner_stats st;
+    pid_t first;
+
+    make_runner(work_pid, NULL, 1, 10);
+    cr_assert_eq(start(1, NULL), TW_OK);
+    wait_for(1);
+    first = reported_pid();
+    cr_assert_eq(kill(first, SIGKILL), 0);
+    wait_zombie(first); /* dead, not reaped: the pool still counts it idle */
+    cr_assert_eq(start(2, NULL), TW_OK);
+    wait_for(2);
+    cr_assert_eq(got.end, TW_RUN_FAILED); /* work_pid reports through the error message */
+    cr_assert_neq(reported_pid(), first, "%s", got.msg);
+    cr_assert_eq(times_ran(2), 1);
+    tw_runner_get_stats(runner, &st);
+    cr_assert_eq(st.workers_lost_idle, 1);
+}
+
+/*
+ * A worker that dies after its job was sent but before it acknowledged it ran nothing of it:
+ * the job goes to another worker and runs there, exactly once.
+ */
+Test(runner, job_of_a_worker_dead_before_its_ack_runs_again_exactly_once)
+{
+    struct tw_runner_stats st;
+    pid_t first;
+
+    make_runner(work_pid, NULL, 1, 10);
+    cr_assert_eq(start(1, NULL), TW_OK);
+    wait_for(1);
+    first = reported_pid();
+    cr_assert_eq(kill(first, SIGSTOP), 0); /* it cannot read the job... */
+    cr_assert_eq(start(2, NULL), TW_OK);   /* ...which waits in its socket */
+    cr_assert_eq(kill(first, SIGKILL), 0);
+    wait_for(2);
+    cr_assert_neq(reported_pid(), first, "%s", got.msg);
+    cr_assert(strstr(got.msg, "after chain 0") != NULL, "a fresh process: %s", got.msg);
+    cr_assert_eq(times_ran(2), 1);
+    cr_assert_eq(times_ran(1), 1);
+    tw_runner_get_stats(runner, &st);
+    cr_assert_eq(st.jobs_handed_over, 1);
+    cr_assert_eq(tw_runner_active(runner), 0);
+}
+
 /*
  * A spawner that cannot answer (here: stopped) never stalls a start: after a short wait the
  * runner forks that worker itself and keeps the spawner; one silent for 5 s is replaced.
@@ -562,6 +754,7 @@ Test(runner, stuck_spawner_delays_starts_briefly_then_is_replaced)
 {
     pid_t sp, sp2;
 
+    max_runs = 1; /* a worker per run, so every start needs the spawner */
     make_runner(work_error, NULL, 1, 10);
     cr_assert_eq(start(1, NULL), TW_OK); /* takes the one spare; no refill yet */
     wait_for(1);
