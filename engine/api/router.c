@@ -33,6 +33,7 @@ static const struct tw_route routes[] = {
     { EVHTTP_REQ_DELETE, "/tasks/{id}", tw_api_task_delete, ROUTE_AUTH },
     { EVHTTP_REQ_GET, "/tasks/{id}/download_url", tw_api_task_download_url, ROUTE_AUTH },
     { EVHTTP_REQ_POST, "/tasks/{id}/execute", tw_api_task_execute, ROUTE_AUTH },
+    { EVHTTP_REQ_GET, "/tasks/{id}/deliveries", tw_api_task_deliveries, ROUTE_AUTH },
     { EVHTTP_REQ_GET, "/downloads/{chain}/{id}/{file}", tw_api_download, ROUTE_OPEN },
     { EVHTTP_REQ_GET, "/segments", tw_api_segments_list, ROUTE_AUTH },
     { EVHTTP_REQ_POST, "/segments", tw_api_segments_create, ROUTE_AUTH },
