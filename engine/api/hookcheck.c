@@ -2,10 +2,10 @@
  * Private webhook targets refused when a task is saved (docs/reference.md §12), without
  * blocking the loop.
  *
- * A POST /tasks or PUT /tasks/{id} whose body names a webhook.url with a host name (not a
- * numeric address) is parked before it is routed: the name is resolved with libevent's evdns
+ * An authenticated POST /tasks or PUT /tasks/{id} whose body names a webhook.url with a host
+ * name (not a numeric address) is parked by the router before its handler runs: the name is resolved with libevent's evdns
  * on the server's loop, then the request is dispatched as if it had just arrived, carrying the
- * verdict (r->hook_dns). The handlers then validate as usual and refuse a private target with
+ * verdict (r->hook_dns). Unauthenticated requests never cause a lookup. The handlers then validate as usual and refuse a private target with
  * 400 naming webhook.url (task_hook.c). Numeric hosts need no lookup and are judged there.
  *
  * Why evdns rather than the password-hashing threads (hashpool.c): a lookup is waiting, not

@@ -138,7 +138,14 @@ void tw_router_dispatch(struct tw_req *r)
      */
     read_txn = (r->method == EVHTTP_REQ_GET || r->method == EVHTTP_REQ_HEAD) &&
                hit->auth == ROUTE_AUTH && tw_store_begin(r->api->d.store, NULL) == TW_OK;
-    if (hit->auth != ROUTE_AUTH || (tw_auth_caller(r) && tw_rate_allow(r)))
+    /*
+     * A task write naming a webhook host waits for its lookup (hookcheck.c) only once the
+     * caller is known, and comes back here with the verdict: authenticated again, but not
+     * counted twice against its rate limit.
+     */
+    if (hit->auth != ROUTE_AUTH ||
+        (tw_auth_caller(r) && (r->hook_dns != TW_HOOK_DNS_NONE || tw_rate_allow(r)) &&
+         !tw_hookcheck_park(r)))
         hit->fn(r);
     if (read_txn && tw_store_commit(r->api->d.store, NULL) != TW_OK)
         tw_store_rollback(r->api->d.store);

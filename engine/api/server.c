@@ -54,7 +54,7 @@ static void handle(struct evhttp_request *ev, void *arg)
     } else if (api->draining) {
         tw_add_header(&r, "Retry-After", "5");
         tw_reply_error(&r, 503, "unavailable", NULL, "the server is shutting down");
-    } else if (!tw_hookcheck_park(&r)) {
+    } else {
         tw_router_dispatch(&r);
     }
     evhttp_clear_headers(&r.query);
