@@ -242,12 +242,17 @@ void tw_hookcheck_destroy(struct tw_api *api)
 
     if (h == NULL)
         return;
-    /* Cancelling a lookup calls on_resolved at once, which frees its parked request. */
-    while (h->parked != NULL && h->parked->q != NULL)
-        evdns_getaddrinfo_cancel(h->parked->q);
-    while (h->parked != NULL) { /* none should be left; never leak one */
+    /*
+     * Cancelling a lookup calls on_resolved at once, which frees its parked request; one it
+     * did not free (no lookup pending) is dropped here, so the loop always ends.
+     */
+    while (h->parked != NULL) {
         struct park *p = h->parked;
 
+        if (p->q != NULL)
+            evdns_getaddrinfo_cancel(p->q);
+        if (h->parked != p)
+            continue;
         unlink_park(p);
         if (p->ev != NULL)
             tw_conn_observe_close(api, p->ev, NULL, NULL);
