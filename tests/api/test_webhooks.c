@@ -496,3 +496,34 @@ Test(webhooks_private, loopback_and_private_targets_are_refused)
                      "http://93.184.216.34/hook", "the refused PUT changed nothing");
     tw_resp_fini(&r);
 }
+
+Test(webhooks, sigterm_with_a_hanging_delivery_stops_cleanly_and_sends_it_after_restart)
+{
+    char *s = new_secret("9001");
+    const char *secrets[] = { s };
+    struct tw_hook_attempt first, again;
+    char *h;
+    long long id;
+    size_t i;
+
+    peer = tw_hookpeer_start(0, true); /* holds every request open, never answers */
+    tw_hookpeer_secrets(peer, secrets, 1);
+    h = hook_json(NULL);
+    id = create(9001, h);
+    run(id, "DONE");
+    tw_hookpeer_wait(peer, 1, 60);
+    cr_assert(tw_hookpeer_attempt(peer, 0, &first));
+    /* The API answers while the delivery hangs. */
+    json_decref(tw_task_get(&srv, tok, id));
+    cr_assert_eq(tw_srv_stop(&srv, SIGTERM), 0, "a clean exit with a delivery in flight");
+    tw_hookpeer_behave(peer, 0, false);
+    tw_srv_start(&srv);
+    tw_hookpeer_wait_ok(peer, 1, 90);
+    for (i = 1; tw_hookpeer_attempt(peer, i, &again) && again.answered != 200; i++)
+        ;
+    cr_assert_eq(again.answered, 200);
+    cr_assert_str_eq(again.delivery, first.delivery, "the interrupted delivery, sent again");
+    cr_assert(again.sig_ok);
+    free(h);
+    free(s);
+}
