@@ -68,6 +68,12 @@ void tw_api_set_draining(struct tw_api *api);
 void tw_api_destroy(struct tw_api *api);
 
 /*
+ * Task id as GET /tasks/{id} shows it (its newest 10 logs, its webhook): the "task" of a
+ * webhook delivery (docs/reference.md §12). Caller owns the reference; NULL with err.
+ */
+json_t *tw_api_task_object(struct tw_store *s, int64_t id, struct tw_err *err);
+
+/*
  * File descriptors a server with cfg needs besides its http.max_connections connections (the
  * store, logs, plugins, workers' pipes, the over-limit overflow and a reserve). serve raises
  * RLIMIT_NOFILE and check-config warns when max_connections plus this does not fit.

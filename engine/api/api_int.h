@@ -31,6 +31,7 @@ struct tw_api {
     struct tw_conns *conns;             /* open connections, for http.max_connections */
     struct tw_metrics *metrics;         /* HTTP counters for GET /metrics (metrics.c), lazily */
     struct tw_rate *rate;               /* limits.requests_per_second buckets (ratelimit.c) */
+    struct tw_hookcheck *hookcheck;     /* webhook host lookups (hookcheck.c), lazily */
 };
 
 enum tw_caller_kind {
@@ -57,9 +58,20 @@ struct tw_req {
     struct tw_caller caller;                /* filled when the route needs auth */
     const char *route;                      /* the matched pattern, for logs and metrics */
     uint64_t t0_ns;                         /* monotonic start, for the access log and latency */
-    char req_id[68];  /* X-Request-Id: the client's (checked) or 16 random hex */
-    bool probe;       /* expect.c's check: the reply is kept, not sent */
-    int probe_status; /* the status a probe was answered with */
+    char req_id[68];        /* X-Request-Id: the client's (checked) or 16 random hex */
+    bool probe;             /* expect.c's check: the reply is kept, not sent */
+    int probe_status;       /* the status a probe was answered with */
+    int hook_dns;           /* enum tw_hook_dns: the webhook.url host's lookup (hookcheck.c) */
+    char hook_dns_msg[200]; /* the private address and why, or the lookup's error */
+};
+
+/* What the lookup of a task body's webhook.url host found (hookcheck.c). */
+enum tw_hook_dns {
+    TW_HOOK_DNS_NONE,    /* not looked up (numeric host, allow_private, or no webhook) */
+    TW_HOOK_DNS_PUBLIC,  /* every address is public */
+    TW_HOOK_DNS_PRIVATE, /* one is loopback/private/link-local: hook_dns_msg says which */
+    TW_HOOK_DNS_NONAME,  /* the name does not exist */
+    TW_HOOK_DNS_FAILED,  /* no answer (timeout, resolver down): hook_dns_msg says why */
 };
 
 typedef void tw_route_fn(struct tw_req *r);
@@ -219,6 +231,29 @@ bool tw_expect_early_answer(struct tw_api *api, struct bufferevent *bev);
 void tw_cors_headers(struct tw_req *r);
 /* The preflight answer's headers (allow: the path's methods) for an allowed Origin. */
 void tw_cors_preflight(struct tw_req *r, const char *allow);
+
+/* ---- hookcheck.c: webhook hosts resolved off the request path (see there) ---- */
+/* Park r while its body's webhook.url host is looked up; true when parked (or answered). */
+bool tw_hookcheck_park(struct tw_req *r);
+void tw_hookcheck_destroy(struct tw_api *api);
+/* host without [] into out; true when it is a numeric IPv4/IPv6 address. */
+bool tw_hookcheck_numeric(const char *host, char *out, size_t cap);
+/* server.c: dispatch a parked request as if it had just arrived, with the lookup's verdict. */
+void tw_api_resume(struct tw_api *api, struct evhttp_request *ev, uint64_t t0_ns,
+                   const char *req_id, int hook_dns, const char *hook_dns_msg);
+
+/* ---- task_hook.c: the webhook field and GET /tasks/{id}/deliveries ---- */
+/* Add "webhook" to the task object j when task id has one (after "result"); false: replied. */
+bool tw_api_task_add_webhook(struct tw_req *r, json_t *j, int64_t id);
+/* {"url", "events"} as the task object shows a webhook; NULL on ENOMEM. */
+json_t *tw_api_webhook_json(const char *url, unsigned events);
+/* The webhook of in (when given) may be saved: a private target is refused unless
+ * webhooks.allow_private. Replies 400 (field webhook.url) or 503 and returns false. */
+bool tw_api_webhook_target_ok(struct tw_req *r, const struct tw_task_input *in);
+/* Store in's webhook (set, or remove for null) for task id; inside the caller's transaction. */
+int tw_api_webhook_save(struct tw_req *r, int64_t id, const struct tw_task_input *in,
+                        struct tw_err *err);
+void tw_api_task_deliveries(struct tw_req *r);
 
 /* ---- ratelimit.c ---- */
 /* limits.requests_per_second for r's caller: true when allowed, else replies 429 and false. */

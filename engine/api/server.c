@@ -61,6 +61,37 @@ static void handle(struct evhttp_request *ev, void *arg)
     tw_caller_fini(&r.caller);
 }
 
+void tw_api_resume(struct tw_api *api, struct evhttp_request *ev, uint64_t t0_ns,
+                   const char *req_id, int hook_dns, const char *hook_dns_msg)
+{
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(ev);
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    struct tw_req r;
+
+    memset(&r, 0, sizeof(r));
+    r.ev = ev;
+    r.api = api;
+    r.method = evhttp_request_get_command(ev);
+    r.path = uri ? evhttp_uri_get_path(uri) : NULL;
+    r.query.tqh_first = NULL;
+    r.query.tqh_last = &r.query.tqh_first;
+    r.t0_ns = t0_ns;
+    memcpy(r.req_id, req_id, sizeof(r.req_id));
+    r.hook_dns = hook_dns;
+    snprintf(r.hook_dns_msg, sizeof(r.hook_dns_msg), "%s", hook_dns_msg);
+    /* handle() checked the framing, the path and the query before parking the request. */
+    if (query != NULL)
+        evhttp_parse_query_str(query, &r.query);
+    if (api->draining) {
+        tw_add_header(&r, "Retry-After", "5");
+        tw_reply_error(&r, 503, "unavailable", NULL, "the server is shutting down");
+    } else {
+        tw_router_dispatch(&r);
+    }
+    evhttp_clear_headers(&r.query);
+    tw_caller_fini(&r.caller);
+}
+
 static int parse_listen(const char *listen, char *host, size_t hostlen, uint16_t *port,
                         struct tw_err *err)
 {
@@ -164,6 +195,7 @@ void tw_api_destroy(struct tw_api *api)
     if (api == NULL)
         return;
     tw_api_held_destroy_all(api);
+    tw_hookcheck_destroy(api);
     tw_conns_destroy(api);
     evhttp_free(api->http);
     tw_login_throttle_destroy(api->throttle);

@@ -102,9 +102,14 @@ static bool validate_update(struct tw_req *r, const struct tw_task *t, const jso
         tw_reply_err(r, &err);
         return false;
     }
-    /* Keep the canonical forms computed with the whole task in view, and the body's version. */
+    /* Keep the canonical forms computed with the whole task in view, and the body's version
+     * and webhook (not part of the merged body: it has no bearing on the other fields). */
     merged.has_version = in->has_version;
     merged.version = in->version;
+    merged.has_webhook = in->has_webhook;
+    merged.webhook_url = in->webhook_url;
+    merged.webhook_events = in->webhook_events;
+    in->webhook_url = NULL;
     tw_task_input_fini(in);
     *in = merged;
     in->has_desc = json_object_get(body, "desc") != NULL;
@@ -147,7 +152,7 @@ void tw_api_task_update(struct tw_req *r)
     } else if (t.state == TW_STATE_INPROGRESS) {
         tw_reply_error(r, 409, "task_in_progress", NULL,
                        "task %" PRId64 " is running; update it when the run has ended", t.id);
-    } else if (!tw_api_check_segment_ref(r, &in)) {
+    } else if (!tw_api_check_segment_ref(r, &in) || !tw_api_webhook_target_ok(r, &in)) {
         /* replied */
     } else if (!tw_api_apply_input(&t, &in)) {
         tw_reply_error(r, 500, "internal_error", NULL, "out of memory");
@@ -157,8 +162,13 @@ void tw_api_task_update(struct tw_req *r)
             t.state = TW_STATE_READY;
         }
         t.last_modified = tw_clock_wall_s();
-        if (tw_store_task_update(r->api->d.store, &t, t.version, logmsg[0] ? logmsg : NULL, &err) !=
-            TW_OK) {
+        /* The task and its webhook in one transaction: both change, or neither. */
+        if (tw_store_begin(r->api->d.store, &err) != TW_OK ||
+            tw_store_task_update(r->api->d.store, &t, t.version, logmsg[0] ? logmsg : NULL, &err) !=
+                TW_OK ||
+            tw_api_webhook_save(r, t.id, &in, &err) != TW_OK ||
+            tw_store_commit(r->api->d.store, &err) != TW_OK) {
+            tw_store_rollback(r->api->d.store);
             tw_reply_err(r, &err);
         } else {
             tw_api_notify_changed(r, t.id);

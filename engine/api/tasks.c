@@ -37,6 +37,10 @@ static json_t *task_reply_json(struct tw_req *r, const struct tw_task *t, uint32
     }
     j = tw_task_json(t, logs, n);
     tw_store_free_logs(logs, n);
+    if (!tw_api_task_add_webhook(r, j, t->id)) {
+        *failed = true;
+        return NULL;
+    }
     return j;
 }
 
@@ -195,7 +199,7 @@ void tw_api_tasks_create(struct tw_req *r)
         tw_task_input_fini(&in);
         return;
     }
-    if (!tw_api_check_segment_ref(r, &in)) {
+    if (!tw_api_check_segment_ref(r, &in) || !tw_api_webhook_target_ok(r, &in)) {
         tw_task_input_fini(&in);
         return;
     }
@@ -218,7 +222,12 @@ void tw_api_tasks_create(struct tw_req *r)
     idem.key = key;
     idem.body_sha256 = body_sha;
     idem.created = t.created_date;
-    if (tw_store_task_insert(r->api->d.store, &t, key ? &idem : NULL, &err) != TW_OK) {
+    /* The task and its webhook in one transaction: both are saved, or neither. */
+    if (tw_store_begin(r->api->d.store, &err) != TW_OK ||
+        tw_store_task_insert(r->api->d.store, &t, key ? &idem : NULL, &err) != TW_OK ||
+        tw_api_webhook_save(r, t.id, &in, &err) != TW_OK ||
+        tw_store_commit(r->api->d.store, &err) != TW_OK) {
+        tw_store_rollback(r->api->d.store);
         tw_task_input_fini(&in);
         tw_task_fini(&t);
         tw_reply_err(r, &err);
@@ -228,7 +237,14 @@ void tw_api_tasks_create(struct tw_req *r)
     snprintf(location, sizeof(location), "/tasks/%" PRId64, t.id);
     tw_add_header(r, "Location", location);
     /* From memory: the validated trigger and target, and no logs (a new task has none yet). */
-    tw_reply_json(r, 201, tw_task_json_from(&t, in.trigger, in.target, NULL, 0));
+    {
+        json_t *j = tw_task_json_from(&t, in.trigger, in.target, NULL, 0);
+
+        if (j != NULL && in.webhook_url != NULL)
+            json_object_set_new(j, "webhook",
+                                tw_api_webhook_json(in.webhook_url, in.webhook_events));
+        tw_reply_json(r, 201, j);
+    }
     tw_task_input_fini(&in);
     tw_task_fini(&t);
 }

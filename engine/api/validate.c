@@ -304,11 +304,10 @@ static int parse_body(const json_t *body, enum tw_input_mode mode,
                       const struct tw_validate_ctx *ctx, struct tw_task_input *out,
                       struct tw_err *err)
 {
-    static const char *const create_keys[] = {
-        "chain", "desc", "target", "trigger", "debug", NULL
-    };
-    static const char *const update_keys[] = { "chain", "desc",    "target", "trigger",
-                                               "debug", "version", NULL };
+    static const char *const create_keys[] = { "chain", "desc",    "target", "trigger",
+                                               "debug", "webhook", NULL };
+    static const char *const update_keys[] = { "chain", "desc",    "target",  "trigger",
+                                               "debug", "version", "webhook", NULL };
     static const char *const update_ignored[] = { "id", "state", "logs", "result", NULL };
     static const char *const required[] = { "chain", "desc", "target", "trigger", NULL };
     bool create = mode == TW_INPUT_CREATE;
@@ -343,6 +342,9 @@ static int parse_body(const json_t *body, enum tw_input_mode mode,
     if ((rc = parse_text(body, "debug", DEBUG_MAX_CHARS, &out->has_debug, &out->debug, err)) !=
         TW_OK)
         return rc;
+    if ((v = json_object_get(body, "webhook")) != NULL &&
+        (rc = tw_webhook_input_parse(v, out, err)) != TW_OK)
+        return rc;
     if (!create && (v = json_object_get(body, "version")) != NULL) {
         if ((rc = tw_val_int(v, "version", 1, &out->version, err)) != TW_OK)
             return rc;
@@ -374,6 +376,7 @@ void tw_task_input_fini(struct tw_task_input *in)
         return;
     tw_free(in->desc);
     tw_free(in->debug);
+    tw_free(in->webhook_url);
     json_decref(in->trigger);
     json_decref(in->target);
     memset(in, 0, sizeof(*in));

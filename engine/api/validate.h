@@ -63,6 +63,11 @@ struct tw_task_input {
     const char *export_format;
     const char *compression; /* "gzip" or "none" */
     const char *since;       /* target.since, NULL when absent */
+    /* "webhook" (docs/reference.md §12, validate_hook.c): has_webhook when the key was given;
+     * webhook_url NULL then means null (no webhook / remove it). */
+    bool has_webhook;
+    char *webhook_url;       /* owned */
+    unsigned webhook_events; /* TW_WEBHOOK_ON_DONE | TW_WEBHOOK_ON_ERROR (store/store.h) */
 };
 
 /*
@@ -75,6 +80,11 @@ int tw_task_input_parse(const json_t *body, enum tw_input_mode mode,
                         struct tw_err *err);
 
 void tw_task_input_fini(struct tw_task_input *in);
+
+/* The "webhook" value v into out's webhook fields (validate_hook.c); errors name "webhook.*". */
+int tw_webhook_input_parse(const json_t *v, struct tw_task_input *out, struct tw_err *err);
+/* url is an acceptable webhook URL (http or https, a host, a valid port); else 400 "webhook.url". */
+int tw_webhook_url_check(const char *url, struct tw_err *err);
 
 /* Serialize a canonical object compactly with keys in insertion order; caller tw_free()s. */
 char *tw_json_compact(const json_t *j);

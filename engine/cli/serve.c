@@ -16,14 +16,17 @@
 
 #include "api/api.h"
 #include "cli/cli_int.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
 #include "export/export.h"
+#include "httpc/httpc.h"
 #include "lua/lua.h"
 #include "plugin/plugin.h"
 #include "run/runner.h"
 #include "sched/sched.h"
 #include "segment/segment.h"
+#include "webhook/webhook.h"
 
 static const char serve_usage[] =
     "usage: taskwheel serve [-c FILE] [--ready-file PATH]\n"
@@ -47,8 +50,63 @@ struct serve {
     struct event *sigterm;
     struct event *sigint;
     struct tw_upkeep *upkeep; /* retention, store file check, limits */
+    struct tw_store *store;   /* borrowed from serve_run */
+    struct tw_httpc *httpc;   /* outbound HTTP on the loop (webhook deliveries) */
+    struct tw_outbox *outbox; /* the webhook delivery pump */
     int signals;              /* received so far */
 };
+
+/*
+ * sched deps.run_ended: inside the transaction that records a DONE or ERROR end, queue the
+ * task's webhook delivery (docs/reference.md §12), so a kill -9 right after the run's end
+ * cannot lose it; the pump is woken and posts it from the loop, never from here.
+ */
+static void on_run_ended(void *ctx, int64_t task_id, int64_t chain, int state)
+{
+    struct serve *s = ctx;
+    unsigned events = 0;
+    char *url = NULL, id_s[24];
+    struct tw_err err;
+    bool queued = false;
+    json_t *task;
+    int rc = tw_store_webhook_get(s->store, task_id, &url, &events, &err);
+
+    tw_free(url);
+    if (rc == TW_ENOTFOUND)
+        return; /* no webhook: the common case costs one indexed read */
+    task = rc == TW_OK ? tw_api_task_object(s->store, task_id, &err) : NULL;
+    if (task != NULL)
+        rc = tw_webhook_enqueue(s->store, task_id, chain, state, task, (int64_t)tw_clock_wall_ms(),
+                                &queued, &err);
+    json_decref(task);
+    snprintf(id_s, sizeof(id_s), "%lld", (long long)task_id);
+    if (task == NULL || rc != TW_OK)
+        tw_log(TW_LOG_ERROR, "webhook.enqueue", "task", id_s, "error", err.msg, NULL);
+    else if (queued && s->outbox != NULL)
+        tw_outbox_kick(s->outbox);
+}
+
+/* The webhook pump: httpc on the loop, the outbox in the store, webhooks.* settings. */
+static bool start_webhooks(struct serve *s)
+{
+    struct tw_outbox_conf oc;
+    struct tw_err err;
+
+    memset(&oc, 0, sizeof(oc));
+    oc.timeout_ms = (long)s->cfg->webhooks_timeout_s * 1000;
+    oc.max_attempts = s->cfg->webhooks_max_attempts;
+    oc.allow_private = s->cfg->webhooks_allow_private;
+    oc.backoff_unit_ms = 1000;
+    oc.max_inflight = 64;
+    s->httpc = tw_httpc_new(s->base, &err);
+    if (s->httpc != NULL)
+        s->outbox = tw_outbox_new(s->base, s->store, s->httpc, &oc, &err);
+    if (s->outbox == NULL) {
+        fprintf(stderr, "taskwheel serve: webhooks: %s\n", err.msg);
+        return false;
+    }
+    return true;
+}
 
 /*
  * The API's hooks (api.h), wired here where the parts are assembled: the API calls the
@@ -334,6 +392,11 @@ static int serve_run(struct tw_config *cfg, const char *ready_file)
     sd.base = s.base;
     sd.work = tw_export_work;
     sd.work_ctx = &work;
+    s.store = store;
+    sd.run_ended = on_run_ended;
+    sd.run_ended_ctx = &s;
+    if (!start_webhooks(&s))
+        goto out;
     if (tw_sched_create(&sd, &s.sched, &err) != TW_OK) {
         fprintf(stderr, "taskwheel serve: scheduler: %s\n", err.msg);
         goto out;
@@ -394,6 +457,9 @@ out:
         event_free(s.lua_timer);
     tw_api_destroy(s.api);
     tw_sched_destroy(s.sched);
+    /* httpc first: it drops its requests without calling back into the outbox. */
+    tw_httpc_free(s.httpc);
+    tw_outbox_free(s.outbox);
     tw_upkeep_destroy(s.upkeep);
     tw_store_close(store);
     if (s.base != NULL)

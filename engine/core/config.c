@@ -153,6 +153,14 @@ static const struct key keys[] = {
     U32("limits.requests_per_second", limits_requests_per_second, "0", 0, 1000000,
         "requests per second per token or admin user, with bursts of as many; more get 429 "
         "rate_limited with Retry-After; 0 = no limit"),
+    U32("webhooks.timeout", webhooks_timeout_s, "10", 1, 300,
+        "a webhook delivery must get a 2xx answer within this, connect included, seconds"),
+    U32("webhooks.max_attempts", webhooks_max_attempts, "12", 1, 100,
+        "attempts per webhook delivery (retries 1 s doubling, capped at 1 h) before it is "
+        "given up"),
+    { "webhooks.allow_private", KEY_BOOL, "false", 0, 0, NULL, OFF(webhooks_allow_private),
+      "allow webhook URLs whose host is a loopback, private or link-local address (checked "
+      "when the task is saved and again at each connect)" },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -58,6 +58,9 @@ struct tw_config {
     uint32_t limits_max_tasks_per_chain; /* tasks per chain, 0 = no cap */
     char *cors_allow_origins;            /* "none", "*", or origins separated by commas/spaces */
     uint32_t limits_requests_per_second; /* per token or admin user; 0 = no limit */
+    uint32_t webhooks_timeout_s;         /* a delivery must get a 2xx within this, seconds */
+    uint32_t webhooks_max_attempts;      /* attempts per delivery before it is given up */
+    bool webhooks_allow_private;         /* webhook targets may be loopback/private addresses */
 };
 
 /*

@@ -51,6 +51,14 @@ struct tw_sched_deps {
     tw_work_fn *work;            /* what a worker does for a run (the export pipeline) */
     void *work_ctx;              /* borrowed; passed to work in the worker */
     uint32_t kill_grace_ms;      /* SIGTERM -> SIGKILL delay on timeout; 0 = 5000 */
+    /*
+     * May be NULL. Called inside the store transaction that records a run's end in DONE or
+     * ERROR, after the end is written (the webhook outbox queues its delivery there, so a
+     * crash keeps both or neither). It writes through the same store; a failure it does not
+     * undo itself is its own to log: the run's end is committed regardless.
+     */
+    void (*run_ended)(void *ctx, int64_t task_id, int64_t chain, int state);
+    void *run_ended_ctx;
 };
 
 /* Called once when a shutdown has drained; see tw_sched_shutdown. */

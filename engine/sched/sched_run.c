@@ -71,6 +71,28 @@ static const struct tw_tz *task_zone(const struct tw_task *task, const json_t *r
     return z;
 }
 
+/* tw_store_run_finish, and in the same transaction deps.run_ended for a DONE or ERROR end. */
+static int finish_with_hook(struct tw_sched *s, const struct tw_task *task,
+                            const struct tw_run_outcome *o, struct tw_err *err)
+{
+    bool hook = s->d.run_ended != NULL && (o->state == TW_STATE_DONE || o->state == TW_STATE_ERROR);
+    int rc;
+
+    if (!hook)
+        return tw_store_run_finish(s->d.store, task->id, o, err);
+    rc = tw_store_begin(s->d.store, err);
+    if (rc != TW_OK)
+        return rc;
+    rc = tw_store_run_finish(s->d.store, task->id, o, err);
+    if (rc == TW_OK)
+        s->d.run_ended(s->d.run_ended_ctx, task->id, task->chain, o->state);
+    if (rc == TW_OK)
+        rc = tw_store_commit(s->d.store, err);
+    else
+        tw_store_rollback(s->d.store);
+    return rc;
+}
+
 /*
  * Write the end of a run (o->state, msg, counts, result already filled) with the advanced
  * trigger of a repeating task, then re-arm or drop the entry. task is the fresh copy.
@@ -96,7 +118,7 @@ static void record_end(struct tw_sched *s, struct tw_sched_task *t, const struct
         o->next_once_at = trigger != NULL ? next : 0;
         o->next_trigger_json = trigger;
     }
-    if (tw_store_run_finish(s->d.store, task->id, o, &err) != TW_OK) {
+    if (finish_with_hook(s, task, o, &err) != TW_OK) {
         tw_logf(TW_LOG_ERROR, "sched.finish",
                 "task %lld: cannot record the end of its run "
                 "(%s): %s",

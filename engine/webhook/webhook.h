@@ -1,6 +1,6 @@
 /*
- * Webhooks (docs: README "Webhooks"): how a delivery is signed, how secrets look, and when a
- * failed delivery is tried again. The outbox that stores deliveries lives in the store; the
+ * Webhooks (docs/webhooks.md): how a delivery is signed, how secrets look, and when a failed
+ * delivery is tried again. The outbox that stores deliveries lives in the store; the
  * sender that posts them is httpc on the server's loop.
  *
  * Signature: Taskwheel-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>." + body)>

@@ -343,7 +343,7 @@ ParameterizedTestParameters(validate, errors)
         /* top level, CREATE */
         { C, "{" BASE ",\"extra\":1}", "extra",
           "extra: unknown field (expected one of chain, "
-          "desc, target, trigger, debug)" },
+          "desc, target, trigger, debug, webhook)" },
         { C, "{" BASE ",\"id\":5}", "id", "unknown field" },
         { C, "{" BASE ",\"version\":1}", "version", "unknown field" },
         { C, "{\"desc\":\"d\",\"target\":" TARGET ",\"trigger\":" TRIGGER "}", "chain",
@@ -430,7 +430,7 @@ ParameterizedTestParameters(validate, errors)
         /* UPDATE */
         { U, "{\"created_date\":\"2026-05-27T12:00:00Z\"}", "created_date",
           "created_date: unknown field (expected one of chain, desc, target, trigger, debug, "
-          "version)" },
+          "version, webhook)" },
         { U, "{\"version\":0}", "version", "version: must be at least 1 (got 0)" },
         { U, "{\"version\":\"3\"}", "version", "version: must be an integer (got \"3\")" },
         { U, "{\"version\":3.0}", "version", "(got 3.0)" },

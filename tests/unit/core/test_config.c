@@ -64,6 +64,9 @@ Test(config, defaults_match_spec)
     cr_assert_str_eq(c->log_level, "info");
     cr_assert_str_eq(c->log_format, "json");
     cr_assert(!c->metrics_require_token);
+    cr_assert_eq(c->webhooks_timeout_s, 10);
+    cr_assert_eq(c->webhooks_max_attempts, 12);
+    cr_assert(!c->webhooks_allow_private);
     tw_config_destroy(c);
 }
 
@@ -158,7 +161,7 @@ Test(config, example_file_documents_every_key)
             n = tw_yaml_get(n, seg);
         cr_assert_not_null(n, "config.yaml.example lacks %s", tw_config_key_path(i));
     }
-    cr_assert_eq(i, 36);
+    cr_assert_eq(i, 39);
     tw_yaml_destroy(root);
 }
 
@@ -248,7 +251,7 @@ struct bad {
     "listen, data_dir, store, source, plugins_dir, lua_dir, workers, "     \
     "max_runs_per_chain, worker_nice, workers_max_runs, workers_max_rss, " \
     "task_timeout, execute_wait, shutdown_grace, "                         \
-    "logs_keep, results, http, auth, lua, log, metrics, cors, limits"
+    "logs_keep, results, http, auth, lua, log, metrics, cors, limits, webhooks"
 
 ParameterizedTestParameters(config, rejects)
 {
