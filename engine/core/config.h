@@ -55,6 +55,16 @@ struct tw_config {
     uint32_t limits_max_tasks_per_chain; /* tasks per chain, 0 = no cap */
     char *cors_allow_origins;            /* "none", "*", or origins separated by commas/spaces */
     uint32_t limits_requests_per_second; /* per token or admin user; 0 = no limit */
+    /* Object storage for results (docs/storage.md); the strings are "" when not set. */
+    char *results_storage;              /* "local" or "s3" */
+    char *results_s3_endpoint;          /* "https://s3.eu-west-1.amazonaws.com", no trailing / */
+    char *results_s3_region;            /* "eu-west-1" */
+    char *results_s3_bucket;            /* bucket name */
+    char *results_s3_prefix;            /* prepended to every object key, may be "" */
+    bool results_s3_path_style;         /* endpoint/bucket/key instead of bucket.endpoint/key */
+    char *results_s3_access_key_id;     /* "": AWS_ACCESS_KEY_ID */
+    char *results_s3_secret_access_key; /* "": AWS_SECRET_ACCESS_KEY; never logged */
+    uint64_t results_s3_part_size;      /* bytes per multipart part, >= 5 MiB */
 };
 
 /*
