@@ -600,3 +600,27 @@ int tw_s3_delete(const struct tw_s3_conf *c, const char *key, struct tw_err *err
     tw_buf_fini(&a.text);
     return rc;
 }
+
+const char *tw_s3_upload_id(const struct tw_s3_upload *u)
+{
+    return u->upload_id;
+}
+
+int tw_s3_abort_upload(const struct tw_s3_conf *c, const char *key, const char *upload_id,
+                       struct tw_err *err)
+{
+    const struct tw_sigv4_pair q[] = { { "uploadId", upload_id } };
+    char what[600];
+    struct call call = { c, "DELETE", key, q, 1, NULL, 0, what };
+    struct answer a;
+    int rc;
+
+    snprintf(what, sizeof(what), "abort of an upload of %s%s", c->prefix != NULL ? c->prefix : "",
+             key);
+    answer_init(&a);
+    rc = perform(&call, &a, err);
+    if (rc != TW_OK && a.status == 404)
+        rc = TW_OK; /* NoSuchUpload: aborted or completed already */
+    tw_buf_fini(&a.text);
+    return rc;
+}
