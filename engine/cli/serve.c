@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "api/api.h"
@@ -303,10 +304,16 @@ static bool check_storage(const struct tw_config *cfg, const char *cmd)
         fprintf(stderr, "taskwheel %s: %s\n", cmd, err.msg);
         return false;
     }
-    if (strcmp(cmd, "serve") == 0)
-        tw_log(TW_LOG_INFO, "results.storage", "storage", "s3", "endpoint", c.endpoint, "bucket",
-               c.bucket, "prefix", c.prefix, "region", c.region, "credentials",
-               cfg->results_s3_access_key_id[0] != '\0' ? "configuration" : "environment", NULL);
+    if (strcmp(cmd, "serve") != 0)
+        return true;
+    /* before any thread: the deletes of results.h run libcurl on threads of their own */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "taskwheel %s: libcurl cannot be initialised\n", cmd);
+        return false;
+    }
+    tw_log(TW_LOG_INFO, "results.storage", "storage", "s3", "endpoint", c.endpoint, "bucket",
+           c.bucket, "prefix", c.prefix, "region", c.region, "credentials",
+           cfg->results_s3_access_key_id[0] != '\0' ? "configuration" : "environment", NULL);
     return true;
 }
 
