@@ -88,13 +88,13 @@ static int open_upload(struct run *run, struct tw_err *err)
     struct tw_err serr;
     int ret;
 
-    tw_err_clear(&serr);
-    if (tw_results_marker_settle(c, job->out_dir, &serr) != TW_OK)
-        tw_log(TW_LOG_WARN, "results.upload_abort_failed", "reason", serr.msg, NULL);
     ret = tw_results_key(job->chain, job->task_id, run->stats->file, run->key, sizeof(run->key),
                          err);
     if (ret != TW_OK)
         return ret;
+    tw_err_clear(&serr);
+    if (tw_results_settle(c, job->out_dir, run->key, &serr) != TW_OK)
+        tw_log(TW_LOG_WARN, "results.upload_abort_failed", "reason", serr.msg, NULL);
     snprintf(run->where, sizeof(run->where), "s3://%s/%s%s", c->bucket, c->prefix, run->key);
     ret = tw_s3_upload_open(c, run->key, &run->up, err);
     if (ret == TW_OK)
@@ -103,18 +103,17 @@ static int open_upload(struct run *run, struct tw_err *err)
 }
 
 /*
- * After a failed upload: abort the multipart upload once more from its marker (the client
- * already tried); when the store still cannot be reached, say who finishes the job.
+ * After a failed upload: abort what is in flight once more (the client already tried; the
+ * store's listing also finds an upload whose creation answer was lost); when the store still
+ * cannot be reached, say who finishes the job.
  */
 static void settle_failed_upload(struct run *run, struct tw_err *err)
 {
     struct tw_err serr;
 
-    if (!run->marked)
-        return;
     tw_err_clear(&serr);
-    if (tw_results_marker_settle(run->job->s3, run->job->out_dir, &serr) != TW_OK && err != NULL &&
-        err->code != TW_OK) {
+    if (tw_results_settle(run->job->s3, run->job->out_dir, run->key, &serr) != TW_OK &&
+        err != NULL && err->code != TW_OK) {
         size_t len = strlen(err->msg);
 
         snprintf(err->msg + len, sizeof(err->msg) - len,

@@ -205,30 +205,33 @@ void tw_results_marker_remove(const char *dir)
         (void)unlink(path);
 }
 
-int tw_results_marker_settle(const struct tw_s3_conf *c, const char *dir, struct tw_err *err)
+int tw_results_settle(const struct tw_s3_conf *c, const char *dir, const char *key,
+                      struct tw_err *err)
 {
-    char path[4200], key[2048], id[1024];
+    char path[4200], mkey[2048], id[1024];
+    unsigned n = 0;
     FILE *f;
-    int rc;
+    int rc = TW_OK;
 
-    if (marker_path(dir, path, sizeof(path)) != 0)
-        return TW_OK;
-    f = fopen(path, "re");
-    if (f == NULL)
-        return TW_OK; /* none: the last upload completed or was aborted */
-    rc = fgets(key, sizeof(key), f) != NULL && fgets(id, sizeof(id), f) != NULL;
-    fclose(f);
-    key[strcspn(key, "\n")] = '\0';
-    id[strcspn(id, "\n")] = '\0';
-    if (!rc || key[0] == '\0' || id[0] == '\0') {
-        (void)unlink(path); /* torn (the worker died writing it): nothing to go on */
-        return TW_OK;
+    f = marker_path(dir, path, sizeof(path)) == 0 ? fopen(path, "re") : NULL;
+    if (f != NULL) {
+        rc = fgets(mkey, sizeof(mkey), f) != NULL && fgets(id, sizeof(id), f) != NULL;
+        fclose(f);
+        mkey[strcspn(mkey, "\n")] = '\0';
+        id[strcspn(id, "\n")] = '\0';
+        if (!rc || mkey[0] == '\0' || id[0] == '\0')
+            rc = TW_OK; /* torn (the worker died writing it): the listing below finds it */
+        else if ((rc = tw_s3_abort_upload(c, mkey, id, err)) == TW_OK)
+            tw_log(TW_LOG_INFO, "results.upload_aborted", "bucket", c->bucket, "key", mkey,
+                   "reason", "an earlier run's incomplete multipart upload", NULL);
+        if (rc != TW_OK)
+            return rc; /* the marker stays for the next try */
     }
-    rc = tw_s3_abort_upload(c, key, id, err);
-    if (rc == TW_OK) {
-        (void)unlink(path);
+    /* one whose CreateMultipartUpload answer was lost has no marker: the store lists it */
+    if (key != NULL && (rc = tw_s3_abort_key_uploads(c, key, &n, err)) == TW_OK && n > 0)
         tw_log(TW_LOG_INFO, "results.upload_aborted", "bucket", c->bucket, "key", key, "reason",
-               "an earlier run's incomplete multipart upload", NULL);
-    }
+               "incomplete multipart uploads of an earlier run", NULL);
+    if (rc == TW_OK)
+        (void)unlink(path);
     return rc;
 }

@@ -57,12 +57,15 @@ int tw_results_delete_later(const struct tw_s3_conf *c, const char *const *keys,
 /*
  * The marker of a multipart upload in flight, <dir>/.s3-upload ("key\nupload id\n"), in the
  * task's result directory: written once the upload exists, removed once it completed or was
- * aborted. tw_results_marker_settle aborts the upload a marker names (a run that died or could
- * not reach the store) and removes the marker; TW_OK when there was none or it is settled.
+ * aborted. tw_results_settle aborts what an earlier run left in flight (it died, or could not
+ * reach the store): the upload a marker names, and every upload of key (may be NULL) the store
+ * lists, which also finds one whose creation answer was lost. The marker goes once all is
+ * settled; TW_OK then (also when there was nothing to do).
  */
 int tw_results_marker_write(const char *dir, const char *key, const char *upload_id,
                             struct tw_err *err);
 void tw_results_marker_remove(const char *dir);
-int tw_results_marker_settle(const struct tw_s3_conf *c, const char *dir, struct tw_err *err);
+int tw_results_settle(const struct tw_s3_conf *c, const char *dir, const char *key,
+                      struct tw_err *err);
 
 #endif

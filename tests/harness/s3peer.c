@@ -120,6 +120,32 @@ int tw_s3peer_uploads(const struct tw_s3peer *p)
     return n;
 }
 
+int tw_s3peer_parts(const struct tw_s3peer *p)
+{
+    char path[400], sub[700];
+    struct dirent *de, *pe;
+    int n = 0;
+    DIR *d, *u;
+
+    snprintf(path, sizeof(path), "%s/%s/._S3rver_uploads", p->dir, p->bucket);
+    d = opendir(path);
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+        u = opendir(sub);
+        while (u != NULL && (pe = readdir(u)) != NULL)
+            if (pe->d_name[0] >= '1' && pe->d_name[0] <= '9' && strchr(pe->d_name, '.') == NULL)
+                n++;
+        if (u != NULL)
+            closedir(u);
+    }
+    closedir(d);
+    return n;
+}
+
 void tw_s3peer_fini(struct tw_s3peer *p)
 {
     char cmd[400];

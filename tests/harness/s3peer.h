@@ -25,6 +25,8 @@ void tw_s3peer_stop(struct tw_s3peer *p, int hard);
 void tw_s3peer_restart(struct tw_s3peer *p);
 /* Multipart uploads in flight in the bucket: entries of s3rver's uploads directory. */
 int tw_s3peer_uploads(const struct tw_s3peer *p);
+/* Parts received (or being received) by the uploads in flight. */
+int tw_s3peer_parts(const struct tw_s3peer *p);
 /* Stop if running and remove the directory. */
 void tw_s3peer_fini(struct tw_s3peer *p);
 

@@ -45,11 +45,14 @@ server.middleware.unshift(async (ctx, next) => {
   if (ctx.method === 'GET' && bkt && 'uploads' in ctx.query) {
     let ids = [];
     try { ids = fs.readdirSync(uploadsOf(bkt[1])); } catch (e) { ids = []; }
+    const prefix = String(ctx.query.prefix || '');
     const items = ids.map((id) => {
       let key = '';
       try { key = fs.readFileSync(path.join(uploadsOf(bkt[1]), id, 'key'), 'utf8'); } catch (e) { }
-      return `<Upload><Key>${esc(key)}</Key><UploadId>${esc(id)}</UploadId></Upload>`;
-    }).join('');
+      return { key, id };
+    }).filter((u) => u.key.startsWith(prefix))
+      .map((u) => `<Upload><Key>${esc(u.key)}</Key><UploadId>${esc(u.id)}</UploadId></Upload>`)
+      .join('');
     ctx.type = 'application/xml';
     ctx.body = xml(`<ListMultipartUploadsResult><Bucket>${esc(bkt[1])}</Bucket>` +
       `<IsTruncated>false</IsTruncated>${items}</ListMultipartUploadsResult>`);
