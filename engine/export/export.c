@@ -33,7 +33,9 @@ struct run {
     struct tw_record *rec;
     struct tw_result res;
     struct tw_s3_upload *up; /* results.storage s3: the upload in flight, else NULL */
-    bool marked;             /* its multipart upload's marker is written */
+    bool marked;             /* its multipart upload's marker is written (results.h) */
+    bool marked_id;          /* ... with the upload id */
+    uint64_t sent;           /* bytes given to the upload */
     char key[4352];          /* its object key (without prefix) */
     char where[4700];        /* "s3://bucket/prefix/key", for messages */
     struct tw_out out;
@@ -61,15 +63,25 @@ static int check_job(const struct tw_export_job *job, struct tw_err *err)
     return TW_OK;
 }
 
-/* tw_out's sink for S3: the upload, and the marker once it has become a multipart upload. */
+/*
+ * tw_out's sink for S3: the upload, with its marker written before the write that makes it a
+ * multipart upload and again once the upload id is known (results.h).
+ */
 static int put_s3(void *ctx, const void *p, size_t n, struct tw_err *err)
 {
     struct run *run = ctx;
     struct tw_err merr;
-    int rc = tw_s3_upload_write(run->up, p, n, err);
+    int rc;
 
-    if (!run->marked && tw_s3_upload_id(run->up)[0] != '\0') {
+    if (!run->marked && run->sent + n > run->job->s3->part_size) {
         run->marked = true;
+        if (tw_results_marker_write(run->job->out_dir, run->key, "", &merr) != TW_OK)
+            tw_log(TW_LOG_WARN, "results.marker_failed", "reason", merr.msg, NULL);
+    }
+    rc = tw_s3_upload_write(run->up, p, n, err);
+    run->sent += n;
+    if (run->marked && !run->marked_id && tw_s3_upload_id(run->up)[0] != '\0') {
+        run->marked_id = true;
         if (tw_results_marker_write(run->job->out_dir, run->key, tw_s3_upload_id(run->up), &merr) !=
             TW_OK)
             tw_log(TW_LOG_WARN, "results.marker_failed", "reason", merr.msg, NULL);
@@ -93,7 +105,7 @@ static int open_upload(struct run *run, struct tw_err *err)
     if (ret != TW_OK)
         return ret;
     tw_err_clear(&serr);
-    if (tw_results_settle(c, job->out_dir, run->key, &serr) != TW_OK)
+    if (tw_results_settle(c, job->out_dir, &serr) != TW_OK)
         tw_log(TW_LOG_WARN, "results.upload_abort_failed", "reason", serr.msg, NULL);
     snprintf(run->where, sizeof(run->where), "s3://%s/%s%s", c->bucket, c->prefix, run->key);
     ret = tw_s3_upload_open(c, run->key, &run->up, err);
@@ -111,15 +123,17 @@ static void settle_failed_upload(struct run *run, struct tw_err *err)
 {
     struct tw_err serr;
 
+    if (!run->marked)
+        return; /* never more than one PUT: nothing can be left in flight */
     tw_err_clear(&serr);
-    if (tw_results_settle(run->job->s3, run->job->out_dir, run->key, &serr) != TW_OK &&
-        err != NULL && err->code != TW_OK) {
+    if (tw_results_settle(run->job->s3, run->job->out_dir, &serr) != TW_OK && err != NULL &&
+        err->code != TW_OK) {
         size_t len = strlen(err->msg);
 
         snprintf(err->msg + len, sizeof(err->msg) - len,
                  "; the incomplete multipart upload is aborted by the task's next run");
     }
-    run->marked = false;
+    run->marked = run->marked_id = false;
 }
 
 /* Open everything up to the first record: result file, stream, record, plugin, writer. */
@@ -250,7 +264,7 @@ static int finish_upload(struct run *run, struct tw_err *err)
     }
     if (run->marked)
         tw_results_marker_remove(run->job->out_dir);
-    run->marked = false;
+    run->marked = run->marked_id = false;
     if (sent != run->stats->size)
         return tw_err_set(err, TW_EINTERNAL, "results: %s: %llu bytes written but %llu uploaded",
                           run->where, (unsigned long long)run->stats->size,

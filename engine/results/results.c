@@ -205,33 +205,34 @@ void tw_results_marker_remove(const char *dir)
         (void)unlink(path);
 }
 
-int tw_results_settle(const struct tw_s3_conf *c, const char *dir, const char *key,
-                      struct tw_err *err)
+int tw_results_settle(const struct tw_s3_conf *c, const char *dir, struct tw_err *err)
 {
-    char path[4200], mkey[2048], id[1024];
+    char path[4200], key[2048] = "", id[1024] = "";
     unsigned n = 0;
     FILE *f;
-    int rc = TW_OK;
+    int rc;
 
     f = marker_path(dir, path, sizeof(path)) == 0 ? fopen(path, "re") : NULL;
-    if (f != NULL) {
-        rc = fgets(mkey, sizeof(mkey), f) != NULL && fgets(id, sizeof(id), f) != NULL;
-        fclose(f);
-        mkey[strcspn(mkey, "\n")] = '\0';
-        id[strcspn(id, "\n")] = '\0';
-        if (!rc || mkey[0] == '\0' || id[0] == '\0')
-            rc = TW_OK; /* torn (the worker died writing it): the listing below finds it */
-        else if ((rc = tw_s3_abort_upload(c, mkey, id, err)) == TW_OK)
-            tw_log(TW_LOG_INFO, "results.upload_aborted", "bucket", c->bucket, "key", mkey,
-                   "reason", "an earlier run's incomplete multipart upload", NULL);
-        if (rc != TW_OK)
-            return rc; /* the marker stays for the next try */
+    if (f == NULL)
+        return TW_OK; /* none: nothing of an earlier run can be in flight */
+    if (fgets(key, sizeof(key), f) == NULL || fgets(id, sizeof(id), f) == NULL)
+        id[0] = '\0';
+    fclose(f);
+    key[strcspn(key, "\n")] = '\0';
+    id[strcspn(id, "\n")] = '\0';
+    if (key[0] == '\0') {
+        (void)unlink(path); /* torn: the worker died writing it before any request */
+        return TW_OK;
     }
-    /* one whose CreateMultipartUpload answer was lost has no marker: the store lists it */
-    if (key != NULL && (rc = tw_s3_abort_key_uploads(c, key, &n, err)) == TW_OK && n > 0)
-        tw_log(TW_LOG_INFO, "results.upload_aborted", "bucket", c->bucket, "key", key, "reason",
-               "incomplete multipart uploads of an earlier run", NULL);
+    rc = id[0] != '\0' ? tw_s3_abort_upload(c, key, id, err) : TW_OK;
+    /* the store lists what was created but never answered (no id in the marker) */
     if (rc == TW_OK)
-        (void)unlink(path);
-    return rc;
+        rc = tw_s3_abort_key_uploads(c, key, &n, err);
+    if (rc != TW_OK)
+        return rc; /* the marker stays for the next try */
+    (void)unlink(path);
+    if (id[0] != '\0' || n > 0)
+        tw_log(TW_LOG_INFO, "results.upload_aborted", "bucket", c->bucket, "key", key, "reason",
+               "an earlier run's incomplete multipart upload", NULL);
+    return TW_OK;
 }

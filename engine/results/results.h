@@ -56,16 +56,16 @@ int tw_results_delete_later(const struct tw_s3_conf *c, const char *const *keys,
 
 /*
  * The marker of a multipart upload in flight, <dir>/.s3-upload ("key\nupload id\n"), in the
- * task's result directory: written once the upload exists, removed once it completed or was
- * aborted. tw_results_settle aborts what an earlier run left in flight (it died, or could not
- * reach the store): the upload a marker names, and every upload of key (may be NULL) the store
- * lists, which also finds one whose creation answer was lost. The marker goes once all is
- * settled; TW_OK then (also when there was nothing to do).
+ * task's result directory: written (upload id "" then) before the upload may become multipart,
+ * again once its id is known, removed once it completed or was aborted. tw_results_settle
+ * aborts what the marker says an earlier run left in flight (it died, or could not reach the
+ * store): the upload it names, and every upload of its key the store lists, which also finds
+ * one whose creation answer was lost. The marker goes once all is settled; TW_OK then, and
+ * when there is no marker (no request is made).
  */
 int tw_results_marker_write(const char *dir, const char *key, const char *upload_id,
                             struct tw_err *err);
 void tw_results_marker_remove(const char *dir);
-int tw_results_settle(const struct tw_s3_conf *c, const char *dir, const char *key,
-                      struct tw_err *err);
+int tw_results_settle(const struct tw_s3_conf *c, const char *dir, struct tw_err *err);
 
 #endif

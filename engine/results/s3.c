@@ -324,6 +324,8 @@ static int attempt(const struct call *c, const struct where *w, struct answer *a
         curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
         curl_easy_setopt(curl, CURLOPT_READDATA, &body);
         curl_easy_setopt(curl, CURLOPT_INFILESIZE_LARGE, (curl_off_t)body.len);
+        /* 64 KiB (the default) costs a third of the throughput against a local store */
+        curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024L);
     }
     if (strcmp(c->method, "PUT") != 0)
         curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, c->method);
