@@ -34,6 +34,7 @@
 #include "core/clock.h"
 #include "core/crypto.h"
 #include "core/mem.h"
+#include "results/results.h"
 
 static void sign(const unsigned char *key, const char *path, int64_t expires, const char *sha256,
                  char hex[65])
@@ -46,11 +47,36 @@ static void sign(const unsigned char *key, const char *path, int64_t expires, co
     tw_hex(mac, sizeof(mac), hex);
 }
 
+/*
+ * results.storage s3 (reference §11): a SigV4 pre-signed GET of the result's object, valid
+ * url_ttl seconds; fetching it (Range and HEAD included) is the store's business. Pre-signing
+ * is local computation: no request to the store.
+ */
+static bool presign_s3(struct tw_req *r, const struct tw_task *t, int64_t now, char *url,
+                       size_t cap)
+{
+    const struct tw_config *cfg = r->api->d.cfg;
+    struct tw_s3_conf c;
+    struct tw_err err;
+    char key[4352];
+
+    if (tw_results_s3_conf(cfg, &c, &err) != TW_OK ||
+        tw_results_key(t->chain, t->id, t->result, key, sizeof(key), &err) != TW_OK ||
+        tw_s3_presign_get(&c, key, (long)cfg->results_url_ttl_s, (time_t)now, url, cap, &err) !=
+            TW_OK) {
+        tw_reply_error(r, 500, "internal_error", NULL, "cannot pre-sign the result's URL: %s",
+                       err.msg);
+        return false;
+    }
+    return true;
+}
+
 void tw_api_task_download_url(struct tw_req *r)
 {
     const struct tw_config *cfg = r->api->d.cfg;
-    int64_t expires = tw_clock_wall_s() + cfg->results_url_ttl_s;
-    char path[512], sig[65], url[2048];
+    int64_t now = tw_clock_wall_s();
+    int64_t expires = now + cfg->results_url_ttl_s;
+    char path[512], sig[65], url[8192];
     struct tw_task t;
 
     if (!tw_api_load_task(r, TW_LEVEL_READ, &t))
@@ -63,6 +89,12 @@ void tw_api_task_download_url(struct tw_req *r)
         tw_reply_error(r, 409, "result_expired", NULL,
                        "the result %s was removed after %u days of retention; run the task again",
                        t.result, cfg->results_retention_days);
+    } else if (tw_results_on_s3(cfg)) {
+        if (presign_s3(r, &t, now, url, sizeof(url)))
+            tw_reply_json(r, 200,
+                          json_pack("{s:s, s:o, s:I, s:s}", "url", url, "expires",
+                                    tw_time_json(expires), "size", (json_int_t)t.result_size,
+                                    "sha256", t.result_sha256 ? t.result_sha256 : ""));
     } else {
         snprintf(path, sizeof(path), "/downloads/%" PRId64 "/%" PRId64 "/%s", t.chain, t.id,
                  t.result);

@@ -16,7 +16,9 @@
 
 #include "api/api_int.h"
 #include "core/clock.h"
+#include "core/log.h"
 #include "core/mem.h"
+#include "results/results.h"
 
 /* The version the client expects: body "version", else If-Match ("3", "\"3\"", W/"3"). */
 static bool expected_version(struct tw_req *r, const struct tw_task_input *in, int64_t *out)
@@ -179,6 +181,22 @@ void tw_api_task_update(struct tw_req *r)
     tw_task_fini(&t);
 }
 
+/* results.storage s3: the task's object goes too, off the event loop (results.h). */
+static void remove_object(struct tw_req *r, const struct tw_task *t)
+{
+    struct tw_s3_conf c;
+    struct tw_err err;
+    char key[4352];
+    const char *keys[1] = { key };
+
+    if (!tw_results_on_s3(r->api->d.cfg) || t->result == NULL || t->result_expired)
+        return;
+    if (tw_results_s3_conf(r->api->d.cfg, &c, &err) != TW_OK ||
+        tw_results_key(t->chain, t->id, t->result, key, sizeof(key), &err) != TW_OK ||
+        tw_results_delete_later(&c, keys, 1, "task deleted", &err) != TW_OK)
+        tw_log(TW_LOG_WARN, "results.delete_failed", "reason", err.msg, NULL);
+}
+
 /* Remove the task's result directory <results_dir>/<chain>/<id> and the files in it. */
 static void remove_results(struct tw_req *r, const struct tw_task *t)
 {
@@ -222,6 +240,7 @@ void tw_api_task_delete(struct tw_req *r)
      */
     if (r->api->d.hooks.task_deleted != NULL)
         r->api->d.hooks.task_deleted(r->api->d.hooks.ctx, t.id);
+    remove_object(r, &t);
     remove_results(r, &t);
     tw_task_fini(&t);
     tw_reply_empty(r, 204);

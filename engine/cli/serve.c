@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
 #include <event2/event.h>
 
 #include "api/api.h"
@@ -23,6 +24,7 @@
 #include "httpc/httpc.h"
 #include "lua/lua.h"
 #include "plugin/plugin.h"
+#include "results/results.h"
 #include "run/runner.h"
 #include "sched/sched.h"
 #include "segment/segment.h"
@@ -345,6 +347,34 @@ static struct event_base *new_base(void)
     event_config_free(ec);
     return base != NULL ? base : event_base_new();
 }
+/*
+ * results.storage s3 needs credentials from the file or the environment: said at start, not at
+ * the first run. Where results go is logged (never a credential).
+ */
+static bool check_storage(const struct tw_config *cfg, const char *cmd)
+{
+    struct tw_s3_conf c;
+    struct tw_err err;
+
+    if (!tw_results_on_s3(cfg))
+        return true;
+    if (tw_results_s3_conf(cfg, &c, &err) != TW_OK) {
+        fprintf(stderr, "taskwheel %s: %s\n", cmd, err.msg);
+        return false;
+    }
+    if (strcmp(cmd, "serve") != 0)
+        return true;
+    /* before any thread: the deletes of results.h run libcurl on threads of their own */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        fprintf(stderr, "taskwheel %s: libcurl cannot be initialised\n", cmd);
+        return false;
+    }
+    tw_log(TW_LOG_INFO, "results.storage", "storage", "s3", "endpoint", c.endpoint, "bucket",
+           c.bucket, "prefix", c.prefix, "region", c.region, "credentials",
+           cfg->results_s3_access_key_id[0] != '\0' ? "configuration" : "environment", NULL);
+    return true;
+}
+
 static int serve_run(struct tw_config *cfg, const char *ready_file)
 {
     struct tw_validate_ctx vctx = { NULL, NULL, NULL, NULL, NULL };
@@ -366,6 +396,8 @@ static int serve_run(struct tw_config *cfg, const char *ready_file)
         fprintf(stderr, "taskwheel serve: %s\n", err.msg);
         return TW_EXIT_FAILURE;
     }
+    if (!check_storage(cfg, "serve"))
+        return TW_EXIT_USAGE;
     if (!load_plugins(&s) || !list_formats(&s))
         goto out;
     vctx.indexes = s.indexes;
@@ -554,6 +586,8 @@ int tw_cli_check_config(int argc, char **argv)
     if (access(cfg->data_dir, F_OK) != 0)
         printf("note: data_dir %s does not exist yet; serve and seed create it\n", cfg->data_dir);
     rc = tw_cli_load_plugins(cfg, &reg);
+    if (!check_storage(cfg, "check-config"))
+        rc = TW_EXIT_USAGE;
     for (i = 0; reg != NULL && tw_plugin_registry_refused(reg, i) != NULL; i++)
         fprintf(stderr, "taskwheel check-config: %s\n", tw_plugin_registry_refused(reg, i));
     if (!tw_cli_fd_fits(cfg, tw_cli_fd_hard(), fdmsg, sizeof(fdmsg)))

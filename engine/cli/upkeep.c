@@ -24,6 +24,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "results/results.h"
 
 #define RETENTION_EVERY_S 600
 #define RETENTION_BATCH 500
@@ -65,6 +66,43 @@ static void check_permissions(const struct tw_config *cfg)
     }
 }
 
+/*
+ * results.storage s3: the expired results' objects, deleted off the event loop once they are
+ * marked expired (download_url answers result_expired from then on); a delete that fails is
+ * logged as results.delete_failed with the store's error.
+ */
+static void prune_objects(struct tw_upkeep *u, const struct tw_store_expiring *v,
+                          const bool *expired, size_t n)
+{
+    struct tw_s3_conf c;
+    struct tw_err err;
+    char(*keys)[4352] = NULL;
+    const char **ptrs = NULL;
+    size_t k = 0;
+
+    if (n == 0 || tw_results_s3_conf(u->cfg, &c, &err) != TW_OK)
+        goto out;
+    keys = tw_calloc(n, sizeof(*keys));
+    ptrs = tw_calloc(n, sizeof(*ptrs));
+    if (keys == NULL || ptrs == NULL) {
+        tw_err_set(&err, TW_ENOMEM, "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (expired[i] && v[i].path != NULL &&
+            tw_results_key_of_path(v[i].path, keys[k], sizeof(keys[k]), &err) == TW_OK) {
+            ptrs[k] = keys[k];
+            k++;
+        }
+    if (tw_results_delete_later(&c, ptrs, k, "expired", &err) == TW_OK)
+        err.msg[0] = '\0';
+out:
+    if (n > 0 && err.msg[0] != '\0')
+        tw_log(TW_LOG_WARN, "results.prune_failed", "reason", err.msg, NULL);
+    tw_free(keys);
+    tw_free(ptrs);
+}
+
 /* One retention pass; true when it filled a batch (there may be more). */
 static bool prune_results(struct tw_upkeep *u)
 {
@@ -73,16 +111,23 @@ static bool prune_results(struct tw_upkeep *u)
     char id_s[24], bytes_s[24];
     struct tw_err err;
     size_t n = 0, i;
+    bool s3 = tw_results_on_s3(u->cfg);
+    bool *expired = NULL;
 
     if (tw_store_results_expiring(u->store, before, RETENTION_BATCH, &v, &n, &err) != TW_OK) {
         tw_log(TW_LOG_WARN, "results.prune_failed", "reason", err.msg, NULL);
+        return false;
+    }
+    if (s3 && n > 0 && (expired = tw_calloc(n, sizeof(*expired))) == NULL) {
+        tw_log(TW_LOG_WARN, "results.prune_failed", "reason", "out of memory", NULL);
+        tw_store_free_expiring(v, n);
         return false;
     }
     for (i = 0; i < n; i++) {
         snprintf(id_s, sizeof(id_s), "%" PRId64, v[i].id);
         snprintf(bytes_s, sizeof(bytes_s), "%" PRId64, v[i].size);
         /* the file first: a failed mark is retried next pass, a missing file is no error */
-        if (v[i].path != NULL && unlink(v[i].path) != 0 && errno != ENOENT) {
+        if (!s3 && v[i].path != NULL && unlink(v[i].path) != 0 && errno != ENOENT) {
             tw_log(TW_LOG_WARN, "results.prune_failed", "task", id_s, "path", v[i].path, "reason",
                    strerror(errno), NULL);
             continue;
@@ -92,9 +137,14 @@ static bool prune_results(struct tw_upkeep *u)
             continue;
         }
         tw_store_note_pruned(u->store, v[i].size);
+        if (s3)
+            expired[i] = true;
         tw_log(TW_LOG_INFO, "results.pruned", "task", id_s, "path", v[i].path ? v[i].path : "",
                "bytes", bytes_s, NULL);
     }
+    if (s3)
+        prune_objects(u, v, expired, n);
+    tw_free(expired);
     tw_store_free_expiring(v, n);
     return n == RETENTION_BATCH;
 }

@@ -35,6 +35,7 @@ enum key_type {
     KEY_U64,     /* same, stored as uint64_t */
     KEY_BOOL,    /* true or false */
     KEY_ORIGINS, /* "none", "*", or origins "scheme://host[:port]" separated by commas/spaces */
+    KEY_OPTSTR,  /* any string, empty (or no value) allowed and stored as "" */
 };
 
 struct key {
@@ -63,6 +64,10 @@ struct key {
 #define CHOICE(p, f, d, c, desc)                \
     {                                           \
         p, KEY_CHOICE, d, 0, 0, c, OFF(f), desc \
+    }
+#define OPTSTR(p, f, d, desc)                      \
+    {                                              \
+        p, KEY_OPTSTR, d, 0, 0, NULL, OFF(f), desc \
     }
 #define U32(p, f, d, lo, hi, desc)                \
     {                                             \
@@ -124,6 +129,28 @@ static const struct key keys[] = {
     { "results.public_url", KEY_URL, FROM_LISTEN, 0, 0, NULL, OFF(results_public_url),
       "base of download URLs (http:// or https://); unset: http:// and the address the server "
       "listens on, with the port it bound" },
+    CHOICE("results.storage", results_storage, "local", "local, s3",
+           "where results are kept: files under results.dir, or objects in an S3-compatible "
+           "bucket (docs/storage.md)"),
+    OPTSTR("results.s3.endpoint", results_s3_endpoint, "",
+           "the S3 endpoint, http(s)://host[:port], e.g. https://s3.eu-west-1.amazonaws.com; "
+           "required with results.storage s3"),
+    OPTSTR("results.s3.region", results_s3_region, "",
+           "the bucket's region, signed into every request (us-east-1 for most S3-compatible "
+           "stores); required with results.storage s3"),
+    OPTSTR("results.s3.bucket", results_s3_bucket, "",
+           "the bucket; required with results.storage s3"),
+    OPTSTR("results.s3.prefix", results_s3_prefix, "",
+           "prepended to every object key: <prefix><chain>/<task id>/<file>"),
+    { "results.s3.path_style", KEY_BOOL, "false", 0, 0, NULL, OFF(results_s3_path_style),
+      "address objects as endpoint/bucket/key (MinIO and most S3-compatible stores) instead of "
+      "bucket.endpoint/key (AWS)" },
+    OPTSTR("results.s3.access_key_id", results_s3_access_key_id, "",
+           "empty: the environment's AWS_ACCESS_KEY_ID (and AWS_SESSION_TOKEN if set)"),
+    OPTSTR("results.s3.secret_access_key", results_s3_secret_access_key, "",
+           "empty: the environment's AWS_SECRET_ACCESS_KEY; never logged"),
+    U64("results.s3.part_size", results_s3_part_size, "8388608", 5242880, 5368709120ULL,
+        "uploads larger than this go up in parts of this size, bytes (S3's limits)"),
     U64("http.max_body", http_max_body_bytes, "1048576", 1024, 1ULL << 30,
         "request bodies larger than this get 413, bytes"),
     U32("http.max_connections", http_max_connections, "10000", 1, 1000000,
@@ -165,11 +192,17 @@ static const struct key keys[] = {
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
+/* Where a key was set in the file (line 0: not set), for checks across keys. */
+struct pos {
+    unsigned line, col;
+};
+
 struct loader {
     const char *name;      /* file name for messages */
     struct tw_config *cfg; /* being filled */
     struct tw_err *err;    /* where the error goes */
     const char *base_dir;  /* relative paths written in the file resolve here; NULL: as is */
+    struct pos at[NKEYS];  /* where each key was written, for check_results */
 };
 
 static bool is_string(const struct key *k)
@@ -380,9 +413,17 @@ static int set_string(struct loader *ld, const struct key *k, const struct tw_ya
         *field = NULL;
         return TW_OK;
     }
+    if (k->type == KEY_OPTSTR && tw_yaml_is_null(n) && n->kind == TW_YAML_SCALAR) {
+        s = tw_strdup(""); /* "access_key_id:" with no value: not set */
+        if (s == NULL)
+            return tw_err_set(ld->err, TW_ENOMEM, "%s: out of memory", ld->name);
+        tw_free(*field);
+        *field = s;
+        return TW_OK;
+    }
     if (n->kind != TW_YAML_SCALAR || tw_yaml_is_null(n))
         return fail(ld, n, k->path, "must be a string (got %s)", GOT(n));
-    if (n->scalar[0] == '\0')
+    if (n->scalar[0] == '\0' && k->type != KEY_OPTSTR)
         return fail(ld, n, k->path, "must not be empty");
     s = is_path_key(k) ? resolve_path(ld->base_dir, n->scalar) : tw_strdup(n->scalar);
     if (s == NULL)
@@ -399,6 +440,7 @@ static int set_string(struct loader *ld, const struct key *k, const struct tw_ya
 
 static int set_value(struct loader *ld, const struct key *k, const struct tw_yaml_node *n)
 {
+    ld->at[k - keys] = (struct pos){ n->line, n->col };
     if (k->type == KEY_U32 || k->type == KEY_U64)
         return set_uint(ld, k, n);
     return k->type == KEY_BOOL ? set_bool(ld, k, n) : set_string(ld, k, n);
@@ -483,6 +525,104 @@ static int apply_mapping(struct loader *ld, const struct tw_yaml_node *map, cons
         if (ret != TW_OK)
             return ret;
     }
+    return TW_OK;
+}
+
+/* fail() at where path was written, else where results.storage was (the key that needs it). */
+__attribute__((format(printf, 3, 4))) static int fail_key(struct loader *ld, const char *path,
+                                                          const char *fmt, ...)
+{
+    const struct key *k = find_key(path);
+    struct pos p = ld->at[k - keys];
+    struct tw_yaml_node at = { .kind = TW_YAML_SCALAR };
+    char msg[400];
+    va_list ap;
+
+    if (p.line == 0)
+        p = ld->at[find_key("results.storage") - keys];
+    at.line = p.line;
+    at.col = p.col;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return fail(ld, &at, path, "%s", msg);
+}
+
+static bool only_chars(const char *s, const char *set)
+{
+    return strspn(s, set) == strlen(s);
+}
+
+#define LOWER_DIGITS "abcdefghijklmnopqrstuvwxyz0123456789"
+
+/* S3's bucket naming rules: 3-63 of a-z 0-9 . -, beginning and ending with a letter or digit. */
+static bool is_bucket(const char *s)
+{
+    size_t n = strlen(s);
+
+    return n >= 3 && n <= 63 && only_chars(s, LOWER_DIGITS ".-") &&
+           strchr(LOWER_DIGITS, s[0]) != NULL && strchr(LOWER_DIGITS, s[n - 1]) != NULL &&
+           strstr(s, "..") == NULL;
+}
+
+/*
+ * The results.s3 keys together (docs/storage.md): values S3 accepts whenever they are set, and
+ * what results.storage s3 needs. Runs after the whole file was read.
+ */
+static int check_results(struct loader *ld)
+{
+    struct tw_config *c = ld->cfg;
+    bool s3 = strcmp(c->results_storage, "s3") == 0;
+    char *ep = c->results_s3_endpoint;
+    const char *host;
+    size_t len;
+
+    if (ep[0] != '\0') {
+        host = strncmp(ep, "https://", 8) == 0  ? ep + 8
+               : strncmp(ep, "http://", 7) == 0 ? ep + 7
+                                                : NULL;
+        len = strlen(ep);
+        while (len > 0 && ep[len - 1] == '/')
+            ep[--len] = '\0'; /* object paths are added with their own slash */
+        if (host == NULL || host[0] == '\0' || host[0] == '/' || strpbrk(host, "/?#@ \t") != NULL)
+            return fail_key(ld, "results.s3.endpoint",
+                            "must be http://host[:port] or https://host[:port], without a path "
+                            "(got \"%.80s\")",
+                            ep);
+    }
+    if (c->results_s3_region[0] != '\0' && !only_chars(c->results_s3_region, LOWER_DIGITS "-"))
+        return fail_key(ld, "results.s3.region",
+                        "must be a region name such as eu-west-1 (got \"%.80s\")",
+                        c->results_s3_region);
+    if (c->results_s3_bucket[0] != '\0' && !is_bucket(c->results_s3_bucket))
+        return fail_key(ld, "results.s3.bucket",
+                        "must be a bucket name: 3 to 63 of a-z, 0-9, '.' and '-', beginning and "
+                        "ending with a letter or digit (got \"%.80s\")",
+                        c->results_s3_bucket);
+    if (c->results_s3_prefix[0] == '/' || strlen(c->results_s3_prefix) > 512 ||
+        strpbrk(c->results_s3_prefix, "\\\r\n\t") != NULL)
+        return fail_key(ld, "results.s3.prefix",
+                        "must not begin with '/' nor hold backslashes or control characters, "
+                        "and at most 512 bytes (object keys are <prefix><chain>/<task id>/<file>)");
+    if ((c->results_s3_access_key_id[0] == '\0') != (c->results_s3_secret_access_key[0] == '\0'))
+        return fail_key(ld,
+                        c->results_s3_access_key_id[0] != '\0' ? "results.s3.access_key_id"
+                                                               : "results.s3.secret_access_key",
+                        "needs its pair: set both results.s3.access_key_id and "
+                        "results.s3.secret_access_key, or neither (then AWS_ACCESS_KEY_ID and "
+                        "AWS_SECRET_ACCESS_KEY are used)");
+    if (!s3)
+        return TW_OK;
+    if (ep[0] == '\0')
+        return fail_key(ld, "results.s3.endpoint",
+                        "must be set when results.storage is s3 (e.g. "
+                        "https://s3.eu-west-1.amazonaws.com)");
+    if (c->results_s3_region[0] == '\0')
+        return fail_key(ld, "results.s3.region",
+                        "must be set when results.storage is s3 (e.g. eu-west-1; us-east-1 for "
+                        "most S3-compatible stores)");
+    if (c->results_s3_bucket[0] == '\0')
+        return fail_key(ld, "results.s3.bucket", "must be set when results.storage is s3");
     return TW_OK;
 }
 
@@ -615,6 +755,8 @@ static int load_tree(const char *name, bool is_file, const struct tw_yaml_node *
     if (ret == TW_OK && root != NULL && root->kind == TW_YAML_MAPPING)
         ret = apply_mapping(&ld, root, "");
     if (ret == TW_OK)
+        ret = check_results(&ld);
+    if (ret == TW_OK)
         ret = apply_derived(&ld);
 out:
     tw_free(base_dir);
@@ -742,7 +884,7 @@ int tw_config_describe(FILE *out)
     for (size_t i = 0; i < NKEYS; i++) {
         const struct key *k = &keys[i];
 
-        fprintf(out, "| `%s` | `%s` | %s", k->path, k->def, k->desc);
+        fprintf(out, "| `%s` | `%s` | %s", k->path, k->def[0] != '\0' ? k->def : "\"\"", k->desc);
         if (k->type == KEY_U32 || k->type == KEY_U64)
             fprintf(out, " (%" PRIu64 "..%" PRIu64 ")", k->min, k->max);
         else if (k->type == KEY_CHOICE)

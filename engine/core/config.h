@@ -61,6 +61,16 @@ struct tw_config {
     uint32_t webhooks_timeout_s;         /* a delivery must get a 2xx within this, seconds */
     uint32_t webhooks_max_attempts;      /* attempts per delivery before it is given up */
     bool webhooks_allow_private;         /* webhook targets may be loopback/private addresses */
+    /* Object storage for results (docs/storage.md); the strings are "" when not set. */
+    char *results_storage;              /* "local" or "s3" */
+    char *results_s3_endpoint;          /* "https://s3.eu-west-1.amazonaws.com", no trailing / */
+    char *results_s3_region;            /* "eu-west-1" */
+    char *results_s3_bucket;            /* bucket name */
+    char *results_s3_prefix;            /* prepended to every object key, may be "" */
+    bool results_s3_path_style;         /* endpoint/bucket/key instead of bucket.endpoint/key */
+    char *results_s3_access_key_id;     /* "": AWS_ACCESS_KEY_ID */
+    char *results_s3_secret_access_key; /* "": AWS_SECRET_ACCESS_KEY; never logged */
+    uint64_t results_s3_part_size;      /* bytes per multipart part, >= 5 MiB */
 };
 
 /*

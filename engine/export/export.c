@@ -18,6 +18,7 @@
 
 #include "core/log.h"
 #include "core/mem.h"
+#include "results/results.h"
 
 #define PROGRESS_EVERY 10000
 #define LOG_FIRST 5 /* per kind of dropped record, log this many in detail */
@@ -31,6 +32,12 @@ struct run {
     struct tw_query *q;
     struct tw_record *rec;
     struct tw_result res;
+    struct tw_s3_upload *up; /* results.storage s3: the upload in flight, else NULL */
+    bool marked;             /* its multipart upload's marker is written (results.h) */
+    bool marked_id;          /* ... with the upload id */
+    uint64_t sent;           /* bytes given to the upload */
+    char key[4352];          /* its object key (without prefix) */
+    char where[4700];        /* "s3://bucket/prefix/key", for messages */
     struct tw_out out;
     void *cursor;
     bool cursor_open;
@@ -56,6 +63,79 @@ static int check_job(const struct tw_export_job *job, struct tw_err *err)
     return TW_OK;
 }
 
+/*
+ * tw_out's sink for S3: the upload, with its marker written before the write that makes it a
+ * multipart upload and again once the upload id is known (results.h).
+ */
+static int put_s3(void *ctx, const void *p, size_t n, struct tw_err *err)
+{
+    struct run *run = ctx;
+    struct tw_err merr;
+    int rc;
+
+    if (!run->marked && run->sent + n > run->job->s3->part_size) {
+        run->marked = true;
+        if (tw_results_marker_write(run->job->out_dir, run->key, "", &merr) != TW_OK)
+            tw_log(TW_LOG_WARN, "results.marker_failed", "reason", merr.msg, NULL);
+    }
+    rc = tw_s3_upload_write(run->up, p, n, err);
+    run->sent += n;
+    if (run->marked && !run->marked_id && tw_s3_upload_id(run->up)[0] != '\0') {
+        run->marked_id = true;
+        if (tw_results_marker_write(run->job->out_dir, run->key, tw_s3_upload_id(run->up), &merr) !=
+            TW_OK)
+            tw_log(TW_LOG_WARN, "results.marker_failed", "reason", merr.msg, NULL);
+    }
+    return rc;
+}
+
+/*
+ * results.storage s3: abort what an earlier run of this task left in flight, then start the
+ * upload of the result's object and point the stream at it.
+ */
+static int open_upload(struct run *run, struct tw_err *err)
+{
+    const struct tw_export_job *job = run->job;
+    const struct tw_s3_conf *c = job->s3;
+    struct tw_err serr;
+    int ret;
+
+    ret = tw_results_key(job->chain, job->task_id, run->stats->file, run->key, sizeof(run->key),
+                         err);
+    if (ret != TW_OK)
+        return ret;
+    tw_err_clear(&serr);
+    if (tw_results_settle(c, job->out_dir, &serr) != TW_OK)
+        tw_log(TW_LOG_WARN, "results.upload_abort_failed", "reason", serr.msg, NULL);
+    snprintf(run->where, sizeof(run->where), "s3://%s/%s%s", c->bucket, c->prefix, run->key);
+    ret = tw_s3_upload_open(c, run->key, &run->up, err);
+    if (ret == TW_OK)
+        ret = tw_out_init_put(&run->out, put_s3, run, run->where, job->gzip, err);
+    return ret;
+}
+
+/*
+ * After a failed upload: abort what is in flight once more (the client already tried; the
+ * store's listing also finds an upload whose creation answer was lost); when the store still
+ * cannot be reached, say who finishes the job.
+ */
+static void settle_failed_upload(struct run *run, struct tw_err *err)
+{
+    struct tw_err serr;
+
+    if (!run->marked)
+        return; /* never more than one PUT: nothing can be left in flight */
+    tw_err_clear(&serr);
+    if (tw_results_settle(run->job->s3, run->job->out_dir, &serr) != TW_OK && err != NULL &&
+        err->code != TW_OK) {
+        size_t len = strlen(err->msg);
+
+        snprintf(err->msg + len, sizeof(err->msg) - len,
+                 "; the incomplete multipart upload is aborted by the task's next run");
+    }
+    run->marked = run->marked_id = false;
+}
+
 /* Open everything up to the first record: result file, stream, record, plugin, writer. */
 static int start(struct run *run, struct tw_err *err)
 {
@@ -67,10 +147,14 @@ static int start(struct run *run, struct tw_err *err)
     snprintf(ext, sizeof(ext), "%s%s", job->writer->ext, job->gzip ? ".gz" : "");
     ret = tw_result_name(run->stats->file, sizeof(run->stats->file), p->desc.label, job->task_id,
                          ext, err);
-    if (ret == TW_OK)
+    if (ret == TW_OK && job->s3 != NULL) {
+        ret = open_upload(run, err);
+        snprintf(run->res.path, sizeof(run->res.path), "%s/%s", job->out_dir, run->stats->file);
+    } else if (ret == TW_OK) {
         ret = tw_result_open(&run->res, job->out_dir, run->stats->file, job->tmp_path, err);
-    if (ret == TW_OK)
-        ret = tw_out_init(&run->out, run->res.fd, run->res.path, job->gzip, err);
+        if (ret == TW_OK)
+            ret = tw_out_init(&run->out, run->res.fd, run->res.path, job->gzip, err);
+    }
     if (ret == TW_OK)
         ret = tw_record_create(p->desc.fields, &run->rec, err);
     if (ret != TW_OK)
@@ -167,7 +251,28 @@ static int pump(struct run *run, struct tw_err *err)
     }
 }
 
-/* Close the writer and the stream, sync and rename. */
+/* Complete the object: only then is it the result (the caller records size and SHA-256). */
+static int finish_upload(struct run *run, struct tw_err *err)
+{
+    uint64_t sent = 0;
+    int ret = tw_s3_upload_commit(run->up, &sent, err);
+
+    run->up = NULL; /* freed by commit, which aborted a failed multipart upload */
+    if (ret != TW_OK) {
+        settle_failed_upload(run, err);
+        return ret;
+    }
+    if (run->marked)
+        tw_results_marker_remove(run->job->out_dir);
+    run->marked = run->marked_id = false;
+    if (sent != run->stats->size)
+        return tw_err_set(err, TW_EINTERNAL, "results: %s: %llu bytes written but %llu uploaded",
+                          run->where, (unsigned long long)run->stats->size,
+                          (unsigned long long)sent);
+    return TW_OK;
+}
+
+/* Close the writer and the stream, sync and rename (or complete the upload). */
 static int finish(struct run *run, struct tw_err *err)
 {
     int ret;
@@ -180,6 +285,8 @@ static int finish(struct run *run, struct tw_err *err)
     ret = tw_out_finish(&run->out, &run->stats->size, run->stats->sha256, err);
     if (ret != TW_OK)
         return ret;
+    if (run->up != NULL)
+        return finish_upload(run, err);
     return tw_result_publish(&run->res, err);
 }
 
@@ -190,6 +297,11 @@ static void cleanup(struct run *run)
     if (run->writer_open)
         run->job->writer->destroy(run->wstate);
     tw_out_fini(&run->out);
+    if (run->up != NULL) {
+        tw_s3_upload_abort(run->up);
+        run->up = NULL;
+        settle_failed_upload(run, NULL);
+    }
     tw_result_abort(&run->res);
     tw_record_destroy(run->rec);
     tw_query_fini(&run->own_query);
@@ -226,6 +338,11 @@ int tw_export_run(const struct tw_export_job *job, struct tw_export_stats *stats
         ret = finish(&run, err);
     if (ret == TW_OK && job->progress != NULL)
         job->progress(job->progress_ctx, stats);
+    if (ret != TW_OK && run.up != NULL) { /* failed midway: no object, no parts left */
+        tw_s3_upload_abort(run.up);
+        run.up = NULL;
+        settle_failed_upload(&run, err);
+    }
     cleanup(&run);
     if (ret != TW_OK) {
         stats->size = 0;

@@ -25,6 +25,7 @@
 #include "core/fmt.h"
 #include "lua/lua.h"
 #include "plugin/plugin.h"
+#include "results/s3.h"
 
 /* ---------------------------------------------------------------- output stream */
 
@@ -49,10 +50,21 @@ struct tw_out {
     uint64_t bytes;     /* bytes written to fd so far */
     uint64_t flushes;   /* times the buffer was emptied (writers detect moved bytes) */
     struct tw_err err;  /* first failure; err.code TW_OK while healthy */
+    /* Instead of write(2) to fd: hand bytes to put (an object store upload), see init_put. */
+    int (*put)(void *ctx, const void *p, size_t n, struct tw_err *err);
+    void *put_ctx;
 };
 
 /* fd and path are borrowed. TW_OK, or TW_ENOMEM / TW_EINTERNAL with err set. */
 int tw_out_init(struct tw_out *o, int fd, const char *path, bool gzip, struct tw_err *err);
+/*
+ * Like tw_out_init, but the (compressed) bytes go to put(ctx, ...) instead of a descriptor: the
+ * streaming upload of results.storage s3. put returns TW_OK or an error with err set, which
+ * becomes the stream's sticky error. where names the destination in messages (borrowed).
+ */
+int tw_out_init_put(struct tw_out *o,
+                    int (*put)(void *ctx, const void *p, size_t n, struct tw_err *err), void *ctx,
+                    const char *where, bool gzip, struct tw_err *err);
 /* Release memory only (the fd is the caller's). Safe on a zeroed or failed struct. */
 void tw_out_fini(struct tw_out *o);
 /* Hand the staged bytes on (compressing first when gzip). Sticky error on failure. */
@@ -215,10 +227,16 @@ struct tw_export_job {
     void *writer_arg;                   /* passed to writer->begin */
     bool gzip;                          /* target.compression: gzip */
     const char *out_dir;                /* destination directory (created if missing) */
-    bool since;             /* target.since (docs/reference.md §13): only the changes in */
-    int64_t since_from;     /* [since_from, run_start); INT64_MIN: from the beginning */
-    const char *tmp_path;   /* temp file to write before the rename, in out_dir;
+    bool since;           /* target.since (docs/reference.md §13): only the changes in */
+    int64_t since_from;   /* [since_from, run_start); INT64_MIN: from the beginning */
+    const char *tmp_path; /* temp file to write before the rename, in out_dir;
                                        NULL: a unique name (see tw_result_open) */
+    /*
+     * results.storage s3: stream the result to the object <chain>/<task_id>/<file> of this
+     * bucket (prefix added by s3.c) instead of a file in out_dir; out_dir then only holds the
+     * marker of a multipart upload in flight (results/results.h). NULL: a local file.
+     */
+    const struct tw_s3_conf *s3;
     struct tw_query *query; /* pushdown conditions or NULL; its chain and run start
                                        are overwritten with this job's, and afterwards it
                                        records which conditions the plugin applied */

@@ -42,6 +42,19 @@ static void put_file(struct tw_out *o, const void *p, size_t n)
     if (o->err.code != TW_OK)
         return;
     EVP_DigestUpdate(o->sha, p, n);
+    if (o->put != NULL) {
+        struct tw_err e;
+
+        tw_err_clear(&e);
+        if (o->put(o->put_ctx, p, n, &e) != TW_OK) {
+            if (e.code == TW_OK)
+                tw_err_set(&e, TW_EIO, "results: writing %s failed", o->path);
+            o->err = e;
+            return;
+        }
+        o->bytes += n;
+        return;
+    }
     while (n > 0) {
         w = write(o->fd, c, n);
         if (w == -1) {
@@ -109,6 +122,19 @@ int tw_out_init(struct tw_out *o, int fd, const char *path, bool gzip, struct tw
 nomem:
     tw_out_fini(o);
     return tw_err_set(err, TW_ENOMEM, "out of memory opening the result stream");
+}
+
+int tw_out_init_put(struct tw_out *o,
+                    int (*put)(void *ctx, const void *p, size_t n, struct tw_err *err), void *ctx,
+                    const char *where, bool gzip, struct tw_err *err)
+{
+    int rc = tw_out_init(o, -1, where, gzip, err);
+
+    if (rc == TW_OK) {
+        o->put = put;
+        o->put_ctx = ctx;
+    }
+    return rc;
 }
 
 void tw_out_fini(struct tw_out *o)

@@ -63,6 +63,25 @@ void tw_s3_upload_abort(struct tw_s3_upload *u);
 /* Parts sent so far (for tests and logs). */
 unsigned tw_s3_upload_parts(const struct tw_s3_upload *u);
 
+/* The multipart upload's id once one was created (more than part_size written), else "". */
+const char *tw_s3_upload_id(const struct tw_s3_upload *u);
+
+/*
+ * Abort the multipart upload upload_id of key (prefix added), e.g. one a failed run could not
+ * abort because the store was down. An upload that no longer exists (404) is success.
+ */
+int tw_s3_abort_upload(const struct tw_s3_conf *c, const char *key, const char *upload_id,
+                       struct tw_err *err);
+
+/*
+ * Abort every multipart upload in flight for exactly key (prefix added), found with
+ * ListMultipartUploads: also one whose CreateMultipartUpload answer never arrived. *aborted
+ * gets how many. A store that refuses the listing answers with its error (a 4xx: the caller
+ * may go on without).
+ */
+int tw_s3_abort_key_uploads(const struct tw_s3_conf *c, const char *key, unsigned *aborted,
+                            struct tw_err *err);
+
 /* Delete key (prefix added); a missing object is success, as S3 says. */
 int tw_s3_delete(const struct tw_s3_conf *c, const char *key, struct tw_err *err);
 

@@ -19,6 +19,7 @@
 #include "plugin/plugin.h"
 #include "run/runner.h"
 #include "lua/lua.h"
+#include "results/results.h"
 #include "segment/segment.h"
 
 static void to_counts(const struct tw_export_stats *s, struct tw_run_counts *c)
@@ -89,6 +90,7 @@ static int export_work(const struct tw_run_job *job, struct tw_run_report *rep, 
     const struct tw_writer_ops *writer = tw_writer_find(job->export_format);
     struct tw_writer_ops lua_ops;
     struct tw_lua_writer_arg lua_arg;
+    struct tw_s3_conf s3;
     char lua_path[4096];
 
     /* Armed afresh for every run (a pooled worker runs many): the budget is this run's own. */
@@ -134,6 +136,11 @@ static int export_work(const struct tw_run_job *job, struct tw_run_report *rep, 
     ej.gzip = job->gzip;
     ej.out_dir = job->result_dir;
     ej.tmp_path = job->tmp_path;
+    if (tw_results_on_s3(w->cfg)) { /* results.storage s3: stream into the bucket */
+        if (tw_results_s3_conf(w->cfg, &s3, &err) != TW_OK)
+            return tw_run_report_error(rep, &counts, "%s", err.msg);
+        ej.s3 = &s3;
+    }
     ej.progress = on_progress;
     ej.progress_ctx = rep;
     if (job->segment_json != NULL) {

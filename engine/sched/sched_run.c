@@ -28,6 +28,7 @@
 #include "core/mem.h"
 #include "core/time.h"
 #include "core/tz.h"
+#include "results/results.h"
 #include "sched/occur.h"
 #include "sched/sched_int.h"
 
@@ -389,6 +390,30 @@ static bool interrupted_runs_again(struct tw_sched *s, int64_t id, int64_t now)
     return due;
 }
 
+/*
+ * results.storage s3: a new result under another name (format or compression changed) leaves
+ * the previous object behind; once the new one is recorded, that one is deleted, off the loop.
+ * Under the same name the upload itself replaced it, as a rename does a local file.
+ */
+static void delete_replaced(struct tw_sched *s, const struct tw_task *task,
+                            const struct tw_run_result *res)
+{
+    struct tw_s3_conf c;
+    struct tw_err err;
+    char key[4352];
+    const char *keys[1] = { key };
+
+    if (res->end != TW_RUN_DONE || !tw_results_on_s3(s->d.cfg) || task->result == NULL ||
+        task->result_expired || res->result_name == NULL ||
+        strcmp(task->result, res->result_name) == 0)
+        return;
+    if (tw_results_s3_conf(s->d.cfg, &c, &err) != TW_OK ||
+        tw_results_key(task->chain, task->id, task->result, key, sizeof(key), &err) != TW_OK ||
+        tw_results_delete_later(&c, keys, 1, "replaced", &err) != TW_OK)
+        tw_logf(TW_LOG_WARN, "results.delete_failed", "task %lld: %s", (long long)task->id,
+                err.msg);
+}
+
 static void end_finished(struct tw_sched *s, struct tw_sched_task *t,
                          const struct tw_run_result *res)
 {
@@ -437,6 +462,7 @@ static void end_finished(struct tw_sched *s, struct tw_sched_task *t,
         s->st.failed++;
     tw_sched_note_end(s, &task, res);
     record_end(s, t, &task, &o);
+    delete_replaced(s, &task, res);
     tw_sched_window_fini(&win);
     tw_task_fini(&task);
 }

@@ -1,7 +1,7 @@
 /*
  * `taskwheel task watch` against a real server (docs/client.md): piped, one plain line per
  * change and exit 0 on DONE / 1 on ERROR; under a pseudo-terminal, a progress line redrawn in
- * place with the records so far, on a run long enough (testrun chain 9007: 40000 records, at
+ * place with the records so far, on a run long enough (testrun chain 9009: 40000 records, at
  * least 1.5 s per 10000, the engine's progress step) to show several updates.
  */
 #include <signal.h>
@@ -16,7 +16,7 @@ static char *tok;
 
 static void setup(void)
 {
-    static const char *const chains[] = { "9001", "9002", "9006", "9007", NULL };
+    static const char *const chains[] = { "9001", "9002", "9006", "9009", NULL };
 
     tw_srv_init_plugins(&srv, TW_RUNPLUGINS_DIR, NULL);
     tok = tw_srv_token(&srv, "write", chains);
@@ -149,7 +149,7 @@ static size_t redraws(const char *out, size_t *counts)
 
 Test(client_watch, terminal_progress_line_redrawn_in_place)
 {
-    long long id = twc_create(srv.base_url, tok, "9007");
+    long long id = twc_create(srv.base_url, tok, "9009");
     const char *args[] = { "task",  "watch",      NULL,      "--interval", "0.2",
                            "--url", srv.base_url, "--token", tok,          NULL };
     char ids[32];
@@ -228,8 +228,8 @@ static bool restart_server(const char *out, void *arg)
 
 Test(client_watch, rides_out_a_server_restart)
 {
-    /* 9007: a run of at least 6 s, so it is still going when the watch has started. */
-    long long id = twc_create(srv.base_url, tok, "9007");
+    /* 9009: a run of at least 6 s, so it is still going when the watch has started. */
+    long long id = twc_create(srv.base_url, tok, "9009");
     const char *args[] = { "task",  "watch",      NULL,      "--interval", "0.2",
                            "--url", srv.base_url, "--token", tok,          NULL };
     char ids[32], first[64];

@@ -2,6 +2,7 @@
 #include "s3peer.h"
 
 #include <criterion/criterion.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -34,11 +35,12 @@ static void sleep_ms(long ms)
 
 static void spawn(struct tw_s3peer *p)
 {
-    char portfile[300];
+    char portfile[300], port[16];
     pid_t pid;
 
     snprintf(portfile, sizeof(portfile), "%s.port", p->dir);
     unlink(portfile);
+    snprintf(port, sizeof(port), "%u", p->port); /* 0: a free one */
     pid = fork();
     cr_assert_neq(pid, -1, "fork: %s", strerror(errno));
     if (pid == 0) {
@@ -49,10 +51,12 @@ static void spawn(struct tw_s3peer *p)
             dup2(null, 0);
             dup2(null, 1);
         }
-        execlp("node", "node", S3_DIR "/s3rver.js", p->dir, portfile, p->bucket, (char *)NULL);
+        execlp("node", "node", S3_DIR "/s3rver.js", p->dir, portfile, p->bucket, port,
+               (char *)NULL);
         _exit(127);
     }
     p->pid = pid;
+    p->port = 0;
     for (int i = 0; i < 600; i++) { /* up to 30 s on a loaded machine */
         FILE *f = fopen(portfile, "r");
         int status;
@@ -95,8 +99,51 @@ void tw_s3peer_stop(struct tw_s3peer *p, int hard)
 void tw_s3peer_restart(struct tw_s3peer *p)
 {
     tw_s3peer_stop(p, 0);
-    p->port = 0;
-    spawn(p);
+    spawn(p); /* on the same port, so a server configured with the endpoint finds it again */
+}
+
+int tw_s3peer_uploads(const struct tw_s3peer *p)
+{
+    char path[400];
+    struct dirent *de;
+    int n = 0;
+    DIR *d;
+
+    snprintf(path, sizeof(path), "%s/%s/._S3rver_uploads", p->dir, p->bucket);
+    d = opendir(path);
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL)
+        if (de->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n;
+}
+
+int tw_s3peer_parts(const struct tw_s3peer *p)
+{
+    char path[400], sub[700];
+    struct dirent *de, *pe;
+    int n = 0;
+    DIR *d, *u;
+
+    snprintf(path, sizeof(path), "%s/%s/._S3rver_uploads", p->dir, p->bucket);
+    d = opendir(path);
+    if (d == NULL)
+        return 0;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name);
+        u = opendir(sub);
+        while (u != NULL && (pe = readdir(u)) != NULL)
+            if (pe->d_name[0] >= '1' && pe->d_name[0] <= '9' && strchr(pe->d_name, '.') == NULL)
+                n++;
+        if (u != NULL)
+            closedir(u);
+    }
+    closedir(d);
+    return n;
 }
 
 void tw_s3peer_fini(struct tw_s3peer *p)

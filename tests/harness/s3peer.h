@@ -21,8 +21,12 @@ struct tw_s3peer {
 void tw_s3peer_start(struct tw_s3peer *p, const char *bucket);
 /* Stop it (SIGKILL when hard, else SIGTERM) and keep the directory, so a restart sees the data. */
 void tw_s3peer_stop(struct tw_s3peer *p, int hard);
-/* Start again on the same directory (a new port: p->endpoint changes). */
+/* Start again on the same directory and port (p->endpoint stays). */
 void tw_s3peer_restart(struct tw_s3peer *p);
+/* Multipart uploads in flight in the bucket: entries of s3rver's uploads directory. */
+int tw_s3peer_uploads(const struct tw_s3peer *p);
+/* Parts received (or being received) by the uploads in flight. */
+int tw_s3peer_parts(const struct tw_s3peer *p);
 /* Stop if running and remove the directory. */
 void tw_s3peer_fini(struct tw_s3peer *p);
 

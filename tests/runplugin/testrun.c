@@ -10,7 +10,10 @@
  *   9004  hangs in open, ignoring SIGTERM (so the runner must escalate to SIGKILL)
  *   9005  _exit(3) in next (a worker that dies without a result)
  *   9006  open fails with "told to fail by chain 9006"
- *   9007  40000 records, sleeping 1.5 ms after every 10th (at least 1.5 s per 10000 records,
+ *   9007  200,000 records of about 1 KB: a result of about 200 MB (object storage tests)
+ *   9008  40,000 records of about 1 KB, pausing 100 ms after every 1,000: a 40 MB result
+ *         that takes at least 4 s to write, so a test can stop the store mid-upload
+ *   9009  40000 records, sleeping 1.5 ms after every 10th (at least 1.5 s per 10000 records,
  *         the engine's progress step, so a run shows several progress updates)
  *   other 3 records
  */
@@ -55,9 +58,12 @@ static int tr_open(const struct tw_host *host, struct tw_query *q, void **out, s
     memset(c, 0, sizeof(*c));
     c->host = host;
     c->chain = chain;
-    c->rows = chain == 9002 ? 5 : chain == 9007 ? 40000 : 3;
+    c->rows = chain == 9002                    ? 5
+              : chain == 9007                  ? 200000
+              : chain == 9008 || chain == 9009 ? 40000
+                                               : 3;
     c->slow = chain == 9002;
-    c->trickle = chain == 9007;
+    c->trickle = chain == 9009;
     *out = c;
     return TW_PLUGIN_OK;
 }
@@ -87,10 +93,26 @@ static int tr_next(void *cursor, struct tw_record *r, struct tw_err *err)
         while (nanosleep(&ts, &ts) != 0)
             ;
     }
+    if (c->chain == 9008 && c->i > 0 && c->i % 1000 == 0) {
+        struct timespec ts = { 0, 100 * 1000000L };
+
+        while (nanosleep(&ts, &ts) != 0)
+            ;
+    }
     c->i++;
-    snprintf(name, sizeof(name), "row-%ld", c->i);
     h->rec_set_chain(r, c->chain);
     h->rec_set_int(r, 0, c->i);
+    if (c->chain == 9007 || c->chain == 9008) {
+        char big[1001];
+        int n = snprintf(big, sizeof(big), "row-%ld-", c->i);
+
+        for (; n < 1000; n++)
+            big[n] = (char)('a' + (c->i * 7 + n) % 26);
+        big[n] = '\0';
+        h->rec_set_text(r, 1, big, (size_t)n);
+        return 1;
+    }
+    snprintf(name, sizeof(name), "row-%ld", c->i);
     h->rec_set_text(r, 1, name, strlen(name));
     return 1;
 }

@@ -161,7 +161,7 @@ Test(config, example_file_documents_every_key)
             n = tw_yaml_get(n, seg);
         cr_assert_not_null(n, "config.yaml.example lacks %s", tw_config_key_path(i));
     }
-    cr_assert_eq(i, 39);
+    cr_assert_eq(i, 48);
     tw_yaml_destroy(root);
 }
 
@@ -265,7 +265,7 @@ ParameterizedTestParameters(config, rejects)
           "http.max_bodyy" },
         { "results: {dir: x, ttl: 5}",
           "t.yaml:1:19: results.ttl: unknown key (valid keys in "
-          "results: dir, retention_days, url_ttl, public_url)",
+          "results: dir, retention_days, url_ttl, public_url, storage, s3)",
           "results.ttl" },
         { "http.max_body: 2048",
           "t.yaml:1:1: http.max_body: unknown key (valid keys at the top "
@@ -403,6 +403,37 @@ ParameterizedTestParameters(config, rejects)
           "'}' (while parsing a flow mapping that started at line 2)",
           "" },
         { "workers: 2\n  lua_dir: x\n", "t.yaml:2:10: mapping values are not allowed*", "" },
+        /* object storage (docs/storage.md): values S3 takes, and what storage s3 needs */
+        { "results:\n  storage: s3\n",
+          "t.yaml:2:12: results.s3.endpoint: must be set when results.storage is s3*",
+          "results.s3.endpoint" },
+        { "results: {storage: s3, s3: {endpoint: 'http://127.0.0.1:9000'}}",
+          "t.yaml:1:20: results.s3.region: must be set when results.storage is s3*",
+          "results.s3.region" },
+        { "results: {storage: s3, s3: {endpoint: 'http://h', region: us-east-1}}",
+          "t.yaml:1:20: results.s3.bucket: must be set when results.storage is s3",
+          "results.s3.bucket" },
+        { "results: {storage: S3}", "t.yaml:1:20: results.storage: must be one of local, s3*",
+          "results.storage" },
+        { "results: {s3: {endpoint: 's3.amazonaws.com'}}",
+          "t.yaml:1:26: results.s3.endpoint: must be http://host[:port] or https://host[:port], "
+          "without a path (got \"s3.amazonaws.com\")",
+          "results.s3.endpoint" },
+        { "results: {s3: {endpoint: 'https://h/exports'}}",
+          "t.yaml:1:26: results.s3.endpoint: must be http://host[:port]*", "results.s3.endpoint" },
+        { "results: {s3: {bucket: My_Bucket}}", "t.yaml:1:24: results.s3.bucket: must be a bucket*",
+          "results.s3.bucket" },
+        { "results: {s3: {region: 'EU West'}}", "t.yaml:1:24: results.s3.region: must be a region*",
+          "results.s3.region" },
+        { "results: {s3: {prefix: /abs/}}", "t.yaml:1:24: results.s3.prefix: must not begin*",
+          "results.s3.prefix" },
+        { "results: {s3: {access_key_id: AKIDONLY}}",
+          "t.yaml:1:31: results.s3.access_key_id: needs its pair*", "results.s3.access_key_id" },
+        { "results: {s3: {part_size: 1048576}}",
+          "t.yaml:1:27: results.s3.part_size: must be an integer between 5242880 and 5368709120*",
+          "results.s3.part_size" },
+        { "results: {s3: {path_style: yes please}}",
+          "t.yaml:1:28: results.s3.path_style: must be true or false*", "results.s3.path_style" },
         { "base: &b 1\n", "t.yaml:1:7: anchors (&b) are not supported; write the value out", "" },
         { "a: 1\n---\nb: 2\n", "t.yaml:2:1: only one document per file is supported*", "" },
     };
@@ -616,4 +647,37 @@ Test(config, relative_paths_resolve_against_the_file, .init = make_dir, .fini = 
     cr_assert_eq(tw_config_load("config.yaml", &c, &err), TW_OK, "%s", err.msg);
     cr_assert_str_eq(c->data_dir, "var");
     tw_config_destroy(c);
+}
+
+/* Object storage (docs/storage.md): every results.s3 key, empty credentials allowed. */
+Test(config, s3_storage_loads_every_key)
+{
+    struct tw_config *d = load_ok("");
+    struct tw_config *c = load_ok("results:\n"
+                                  "  storage: s3\n"
+                                  "  s3:\n"
+                                  "    endpoint: 'https://s3.eu-west-1.amazonaws.com/'\n"
+                                  "    region: eu-west-1\n"
+                                  "    bucket: exports\n"
+                                  "    prefix: taskwheel/\n"
+                                  "    path_style: true\n"
+                                  "    access_key_id:\n"
+                                  "    secret_access_key: ''\n"
+                                  "    part_size: 5242880\n");
+
+    cr_assert_str_eq(d->results_storage, "local");
+    cr_assert_str_eq(d->results_s3_endpoint, "");
+    cr_assert_eq(d->results_s3_part_size, 8388608);
+    cr_assert_str_eq(c->results_storage, "s3");
+    cr_assert_str_eq(c->results_s3_endpoint, "https://s3.eu-west-1.amazonaws.com");
+    cr_assert_str_eq(c->results_s3_region, "eu-west-1");
+    cr_assert_str_eq(c->results_s3_bucket, "exports");
+    cr_assert_str_eq(c->results_s3_prefix, "taskwheel/");
+    cr_assert(c->results_s3_path_style);
+    cr_assert_str_eq(c->results_s3_access_key_id, "");
+    cr_assert_str_eq(c->results_s3_secret_access_key, "");
+    cr_assert_eq(c->results_s3_part_size, 5242880);
+    cr_assert(!tw_config_equal(c, d));
+    tw_config_destroy(c);
+    tw_config_destroy(d);
 }
