@@ -16,6 +16,7 @@
 #include "api/api_int.h"
 #include "core/clock.h"
 #include "core/crypto.h"
+#include "core/fmt.h"
 #include "core/mem.h"
 
 void tw_caller_fini(struct tw_caller *c)
@@ -93,21 +94,6 @@ static bool auth_token(struct tw_req *r, const char *cred)
     return true;
 }
 
-static bool parse_pos_i64(const char *s, int64_t *out)
-{
-    char *end;
-    long long v;
-
-    if (s == NULL || *s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v <= 0)
-        return false;
-    *out = v;
-    return true;
-}
-
 static bool auth_session(struct tw_req *r, const char *uid_s, const char *key, const char *chain_s)
 {
     unsigned char mac[32];
@@ -121,7 +107,8 @@ static bool auth_session(struct tw_req *r, const char *uid_s, const char *key, c
     if (key == NULL || chain_s == NULL)
         return unauthorized(r, "a session needs X-Spaaza-Session-User-Id, X-Spaaza-Session-Key "
                                "and X-Spaaza-Session-Chain-Id");
-    if (!parse_pos_i64(uid_s, &uid) || !parse_pos_i64(chain_s, &chain) || strlen(key) > 128)
+    if (!tw_parse_i64(uid_s, &uid) || uid <= 0 || !tw_parse_i64(chain_s, &chain) || chain <= 0 ||
+        strlen(key) > 128)
         return unauthorized(r, "malformed session headers");
     tw_hmac_sha256(r->api->d.key, key, strlen(key), mac);
     rc = tw_store_session_check(r->api->d.store, uid, mac, tw_clock_wall_s(), &err);

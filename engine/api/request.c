@@ -13,6 +13,7 @@
 #include <event2/http_struct.h>
 
 #include "api/api_int.h"
+#include "core/fmt.h"
 
 json_t *tw_req_json_body(struct tw_req *r)
 {
@@ -58,26 +59,11 @@ json_t *tw_req_json_body(struct tw_req *r)
     return j;
 }
 
-static bool parse_i64(const char *s, int64_t *out)
-{
-    char *end;
-    long long v;
-
-    if (s == NULL || *s == '\0' || (*s != '-' && (*s < '0' || *s > '9')))
-        return false;
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0')
-        return false;
-    *out = v;
-    return true;
-}
-
 bool tw_req_path_id(struct tw_req *r, size_t i, const char *what, int64_t *out)
 {
     const char *s = r->params[i];
 
-    if (!parse_i64(s, out) || *out <= 0) {
+    if (!tw_parse_i64(s, out) || *out <= 0) {
         tw_reply_error(r, 400, "validation_failed", "id",
                        "%s id must be a positive integer (got \"%.64s\")", what, s ? s : "");
         return false;
@@ -94,7 +80,7 @@ bool tw_req_query_int(struct tw_req *r, const char *name, int64_t def, int64_t m
         *out = def;
         return true;
     }
-    if (!parse_i64(s, out) || *out < min || *out > max) {
+    if (!tw_parse_i64(s, out) || *out < min || *out > max) {
         tw_reply_error(r, 400, "validation_failed", name,
                        "%s must be an integer between %" PRId64 " and %" PRId64 " (got \"%.64s\")",
                        name, min, max, s);

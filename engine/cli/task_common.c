@@ -12,6 +12,7 @@
 
 #include "cli/cli_int.h"
 #include "cli/task_int.h"
+#include "core/fmt.h"
 
 #define DEFAULT_URL "http://127.0.0.1:8080"
 
@@ -28,14 +29,9 @@ const char tw_task_common_help[] =
 
 bool tw_task_parse_pos(const char *s, int64_t *out)
 {
-    char *end;
-    long long v;
+    int64_t v;
 
-    if (s == NULL || *s < '0' || *s > '9')
-        return false;
-    errno = 0;
-    v = strtoll(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v <= 0)
+    if (!tw_parse_i64(s, &v) || v <= 0)
         return false;
     *out = v;
     return true;

@@ -7,6 +7,7 @@
  */
 #include "core/fmt.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -102,4 +103,19 @@ size_t tw_fmt_double_g(char *out, double v)
         n = 0;
     memcpy(out, buf, (size_t)n);
     return (size_t)n;
+}
+
+bool tw_parse_i64(const char *s, int64_t *out)
+{
+    char *end;
+    long long v;
+
+    if (s == NULL || (*s == '-' ? s[1] < '0' || s[1] > '9' : *s < '0' || *s > '9'))
+        return false;
+    errno = 0;
+    v = strtoll(s, &end, 10);
+    if (errno != 0 || *end != '\0')
+        return false;
+    *out = v;
+    return true;
 }

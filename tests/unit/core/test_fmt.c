@@ -98,3 +98,21 @@ Test(fmt, doubles_are_shortest_and_exact)
     buf[n] = '\0';
     cr_assert_str_eq(buf, "0");
 }
+
+Test(fmt, parse_i64_takes_whole_decimal_integers_only)
+{
+    int64_t v = 7;
+
+    cr_assert(tw_parse_i64("0", &v) && v == 0);
+    cr_assert(tw_parse_i64("-42", &v) && v == -42);
+    cr_assert(tw_parse_i64("9223372036854775807", &v) && v == INT64_MAX);
+    v = 7;
+    cr_assert_not(tw_parse_i64(NULL, &v));
+    cr_assert_not(tw_parse_i64("", &v));
+    cr_assert_not(tw_parse_i64("-", &v));
+    cr_assert_not(tw_parse_i64("+5", &v));
+    cr_assert_not(tw_parse_i64(" 5", &v));
+    cr_assert_not(tw_parse_i64("5x", &v));
+    cr_assert_not(tw_parse_i64("9223372036854775808", &v));
+    cr_assert_eq(v, 7, "a refused text leaves *out alone");
+}
