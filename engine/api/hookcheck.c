@@ -78,20 +78,44 @@ bool tw_hookcheck_numeric(const char *host, char *out, size_t cap)
     return inet_pton(AF_INET, out, buf) == 1 || inet_pton(AF_INET6, out, buf) == 1;
 }
 
+/*
+ * Whether a body could hold a "webhook" key: it must spell the word, or escape something
+ * (a key written "\u0077ebhook"). False means no parse is needed to know there is none.
+ */
+static bool may_name_webhook(const char *data, size_t len)
+{
+    static const char word[] = "webhook";
+    const size_t wl = sizeof(word) - 1;
+
+    if (memchr(data, '\\', len) != NULL)
+        return true;
+    for (const char *p = data; (size_t)(data + len - p) >= wl; p++) {
+        p = memchr(p, 'w', (size_t)(data + len - p));
+        if (p == NULL || (size_t)(data + len - p) < wl)
+            return false;
+        if (memcmp(p, word, wl) == 0)
+            return true;
+    }
+    return false;
+}
+
 /* The webhook.url host of a task body that needs a lookup, into host; false when none. */
 static bool body_host(struct tw_req *r, char *host, size_t cap)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(r->ev);
     size_t len = evbuffer_get_length(in);
     char numeric[256];
-    const char *url, *h;
+    const char *url, *h, *data;
     struct evhttp_uri *u;
     json_t *body, *hook;
     bool found = false;
 
     if (len == 0 || len > r->api->d.cfg->http_max_body_bytes)
         return false;
-    body = json_loadb((const char *)evbuffer_pullup(in, -1), len, 0, NULL);
+    data = (const char *)evbuffer_pullup(in, -1);
+    if (!may_name_webhook(data, len))
+        return false; /* most task writes: no parse here, the handler parses once */
+    body = json_loadb(data, len, 0, NULL);
     hook = json_object_get(body, "webhook");
     url = json_string_value(json_object_get(hook, "url"));
     u = url != NULL ? evhttp_uri_parse_with_flags(url, 0) : NULL;

@@ -80,10 +80,19 @@ static bool match(struct tw_req *r, const char *pattern, const char *path)
     return *pattern == '\0' && *path == '\0';
 }
 
+/* Append ", m" (or m first) when absent; truncated at len - 1 as snprintf would. Every request
+ * builds it, so no printf here. */
 static void allow_add(char *allow, size_t len, const char *m)
 {
-    if (strstr(allow, m) == NULL)
-        snprintf(allow + strlen(allow), len - strlen(allow), "%s%s", allow[0] ? ", " : "", m);
+    size_t at = strlen(allow);
+    const char *parts[2] = { at > 0 ? ", " : "", m };
+
+    if (strstr(allow, m) != NULL)
+        return;
+    for (size_t i = 0; i < 2; i++)
+        for (const char *c = parts[i]; *c != '\0' && at + 1 < len; c++)
+            allow[at++] = *c;
+    allow[at] = '\0';
 }
 
 static bool serves(const struct tw_route *rt, enum evhttp_cmd_type m)

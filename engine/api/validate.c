@@ -402,6 +402,23 @@ static char *dump(const json_t *j, size_t flags)
     return s;
 }
 
+/* Whether j holds a real number anywhere. */
+static bool has_real(const json_t *j)
+{
+    const char *key;
+    json_t *v;
+    size_t i;
+
+    switch (json_typeof(j)) {
+    case JSON_REAL: return true;
+    case JSON_OBJECT:
+        json_object_foreach((json_t *)j, key, v) if (has_real(v)) return true;
+        return false;
+    case JSON_ARRAY: json_array_foreach(j, i, v) if (has_real(v)) return true; return false;
+    default: return false;
+    }
+}
+
 char *tw_json_compact(const json_t *j)
 {
     const size_t flags = JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY;
@@ -414,8 +431,8 @@ char *tw_json_compact(const json_t *j)
      * reads back as the same double, else fall back to the exact 17.
      */
     s = dump(j, flags | JSON_REAL_PRECISION(15));
-    if (s == NULL)
-        return NULL;
+    if (s == NULL || !has_real(j))
+        return s; /* no reals: nothing the precision could change, no need to read it back */
     back = json_loads(s, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
     if (back != NULL && json_equal(back, (json_t *)j)) {
         json_decref(back);

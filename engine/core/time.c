@@ -274,6 +274,13 @@ static void split(int64_t t, int64_t *days, int64_t *secs)
     }
 }
 
+/* Two decimal digits of v (0..99). */
+static void put2(char *p, unsigned v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+}
+
 char *tw_time_format(int64_t t, char buf[TW_TIME_BUFSZ])
 {
     int64_t days;
@@ -284,6 +291,24 @@ char *tw_time_format(int64_t t, char buf[TW_TIME_BUFSZ])
 
     split(t, &days, &secs);
     tw_civil_from_days(days, &y, &m, &d);
+    if (y >= 0 && y <= 9999) {
+        /* the API writes several per reply: digits by hand, byte for byte what snprintf gives */
+        put2(buf, (unsigned)(y / 100));
+        put2(buf + 2, (unsigned)(y % 100));
+        buf[4] = '-';
+        put2(buf + 5, m);
+        buf[7] = '-';
+        put2(buf + 8, d);
+        buf[10] = 'T';
+        put2(buf + 11, (unsigned)(secs / 3600));
+        buf[13] = ':';
+        put2(buf + 14, (unsigned)(secs / 60 % 60));
+        buf[16] = ':';
+        put2(buf + 17, (unsigned)(secs % 60));
+        buf[19] = 'Z';
+        buf[20] = '\0';
+        return buf;
+    }
     /* Years beyond 9999 do not fit: snprintf truncates rather than overflows. */
     snprintf(buf, TW_TIME_BUFSZ, "%04lld-%02u-%02uT%02d:%02d:%02dZ", (long long)y, m, d,
              (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));

@@ -137,6 +137,17 @@ struct tw_store {
     int probe_ret;     /* and what it returned */
     struct tw_store_limits limits;
     struct tw_store_upkeep_stats upkeep;
+    /*
+     * store_upkeep.c: tasks per chain as last counted for the quota, so creating tasks does not
+     * count a chain's whole index each time. Kept up to date by task insert; all dropped on a
+     * task delete, any rollback, or a commit by another connection (PRAGMA data_version).
+     */
+    struct tw_store_quota_seen {
+        int64_t chain; /* 0: empty slot */
+        int64_t n;
+    } quota_seen[16];
+    sqlite3_stmt *quota_dv; /* PRAGMA data_version, prepared on first use; owned */
+    int64_t quota_dv_value; /* its answer when quota_seen was last valid */
 };
 
 /* One migration step: a SQL script run in one transaction, then user_version = its index+1. */
@@ -221,6 +232,10 @@ int tw_store_log_trim(struct tw_store *s, int64_t task_id, struct tw_err *err);
 
 /* TW_ELIMIT when chain already has limits.max_tasks_per_chain tasks (store_upkeep.c). */
 int tw_store_chain_quota(struct tw_store *s, int64_t chain, struct tw_err *err);
+/* A task of chain was inserted (uncommitted; a rollback drops what this notes). */
+void tw_store_quota_inserted(struct tw_store *s, int64_t chain);
+/* Forget every counted chain (a task deleted, a rollback). */
+void tw_store_quota_forget(struct tw_store *s);
 
 /* Note a failed or successful write for the health check (store_upkeep.c). */
 void tw_store_note_write(struct tw_store *s, int rc);

@@ -139,6 +139,7 @@ int tw_store_op_begin(struct tw_store *s, struct tw_err *err)
 static void op_rollback(struct tw_store *s)
 {
     s->tx_depth--;
+    tw_store_quota_forget(s); /* task inserts it noted may be undone */
     /*
      * Some errors (disk full, I/O, out of memory) make SQLite roll back the whole transaction
      * on its own; then there is no savepoint left to return to, and the outer levels must fail.
@@ -400,6 +401,7 @@ void tw_store_close(struct tw_store *s)
         return;
     for (i = 0; i < TW_STMT_COUNT; i++)
         sqlite3_finalize(s->stmts[i]);
+    sqlite3_finalize(s->quota_dv);
     for (i = 0; i < TW_IN_COUNT; i++)
         for (j = 0; j < TW_IN_BUCKETS; j++)
             sqlite3_finalize(s->in_stmts[i][j]);

@@ -136,6 +136,8 @@ int tw_store_task_insert(struct tw_store *s, struct tw_task *t, const struct tw_
         ret = tw_store_fail(s, rc, "insert task", err);
     else
         ret = tw_store_step(s, q, "insert task", err);
+    if (ret == 0)
+        tw_store_quota_inserted(s, t->chain);
     id = sqlite3_last_insert_rowid(s->db);
     tw_store_done(q);
     if (ret == 0 && idem != NULL)
@@ -313,6 +315,7 @@ int tw_store_task_delete(struct tw_store *s, int64_t id, struct tw_err *err)
     int ret;
 
     /* one statement: ON DELETE CASCADE removes the logs and idempotency keys with it */
+    tw_store_quota_forget(s);
     sqlite3_bind_int64(q, 1, id);
     ret = tw_store_step(s, q, "delete task", err);
     tw_store_done(q);

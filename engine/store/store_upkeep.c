@@ -43,22 +43,81 @@ void tw_store_note_pruned(struct tw_store *s, int64_t bytes)
     s->upkeep.result_bytes_pruned += bytes > 0 ? (uint64_t)bytes : 0;
 }
 
+void tw_store_quota_forget(struct tw_store *s)
+{
+    memset(s->quota_seen, 0, sizeof(s->quota_seen));
+}
+
+static struct tw_store_quota_seen *quota_slot(struct tw_store *s, int64_t chain)
+{
+    return &s->quota_seen[(uint64_t)chain % (sizeof(s->quota_seen) / sizeof(s->quota_seen[0]))];
+}
+
+void tw_store_quota_inserted(struct tw_store *s, int64_t chain)
+{
+    struct tw_store_quota_seen *e = quota_slot(s, chain);
+
+    if (e->chain == chain)
+        e->n++;
+}
+
+/*
+ * Whether the counts noted still hold: false (and all forgotten) when another connection
+ * committed since (another process's task create or delete), or when that cannot be told.
+ */
+static bool quota_seen_valid(struct tw_store *s)
+{
+    int64_t v;
+
+    if (s->quota_dv == NULL &&
+        sqlite3_prepare_v2(s->db, "PRAGMA data_version", -1, &s->quota_dv, NULL) != SQLITE_OK) {
+        sqlite3_finalize(s->quota_dv);
+        s->quota_dv = NULL;
+        tw_store_quota_forget(s);
+        return false;
+    }
+    if (sqlite3_step(s->quota_dv) != SQLITE_ROW) {
+        sqlite3_reset(s->quota_dv);
+        tw_store_quota_forget(s);
+        return false;
+    }
+    v = sqlite3_column_int64(s->quota_dv, 0);
+    sqlite3_reset(s->quota_dv);
+    if (v != s->quota_dv_value) {
+        tw_store_quota_forget(s);
+        s->quota_dv_value = v;
+    }
+    return true;
+}
+
 int tw_store_chain_quota(struct tw_store *s, int64_t chain, struct tw_err *err)
 {
+    struct tw_store_quota_seen *e;
     sqlite3_stmt *q;
     int64_t n = 0;
+    bool cache;
     int ret;
 
     if (s->limits.max_tasks_per_chain <= 0)
         return TW_OK;
-    q = tw_store_stmt(s, TW_STMT_TASK_COUNT_CHAIN);
-    sqlite3_bind_int64(q, 1, chain);
-    ret = tw_store_step(s, q, "count tasks of chain", err);
-    if (ret == 1)
-        n = sqlite3_column_int64(q, 0);
-    tw_store_done(q);
-    if (ret < 0)
-        return ret;
+    cache = quota_seen_valid(s);
+    e = quota_slot(s, chain);
+    if (cache && e->chain == chain) {
+        n = e->n;
+    } else {
+        q = tw_store_stmt(s, TW_STMT_TASK_COUNT_CHAIN);
+        sqlite3_bind_int64(q, 1, chain);
+        ret = tw_store_step(s, q, "count tasks of chain", err);
+        if (ret == 1)
+            n = sqlite3_column_int64(q, 0);
+        tw_store_done(q);
+        if (ret < 0)
+            return ret;
+        if (cache) {
+            e->chain = chain;
+            e->n = n;
+        }
+    }
     if (n >= s->limits.max_tasks_per_chain)
         return tw_err_field(err, TW_ELIMIT, "chain",
                             "chain %" PRId64 " already has %" PRId64 " tasks, the most "

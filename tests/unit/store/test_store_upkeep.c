@@ -38,6 +38,51 @@ Test(store_upkeep, quota_per_chain)
     fx_insert(fx.s, 8, "users"); /* each chain has its own */
 }
 
+/*
+ * The quota's count of a chain is kept between inserts (store_upkeep.c); it must follow a
+ * delete, a rolled-back insert, and another connection's changes exactly as a fresh count.
+ */
+Test(store_upkeep, quota_follows_deletes_rollbacks_and_other_connections)
+{
+    struct tw_store_limits lim = { 2, 0, 0 };
+    struct tw_err err = { 0 };
+    struct tw_store *other = NULL;
+    struct fx second = fx;
+    struct tw_task t;
+    int64_t a;
+
+    tw_store_set_limits(fx.s, &lim);
+    a = fx_insert(fx.s, 7, "users");
+    fx_insert(fx.s, 7, "users");
+    fx_task(&t, 7, "users");
+    cr_assert_eq(tw_store_task_insert(fx.s, &t, NULL, &err), TW_ELIMIT);
+    /* a delete frees a place */
+    cr_assert_eq(tw_store_task_delete(fx.s, a, &err), TW_OK, "%s", err.msg);
+    a = fx_insert(fx.s, 7, "users");
+    fx_task(&t, 7, "users");
+    cr_assert_eq(tw_store_task_insert(fx.s, &t, NULL, &err), TW_ELIMIT);
+    cr_assert_eq(tw_store_task_delete(fx.s, a, &err), TW_OK, "%s", err.msg);
+    /* an insert rolled back takes no place */
+    cr_assert_eq(tw_store_begin(fx.s, &err), TW_OK, "%s", err.msg);
+    fx_insert(fx.s, 7, "users");
+    tw_store_rollback(fx.s);
+    a = fx_insert(fx.s, 7, "users");
+    /* another connection's delete frees a place too */
+    second.s = NULL;
+    fx_open(&second);
+    other = second.s;
+    cr_assert_eq(tw_store_task_delete(other, a, &err), TW_OK, "%s", err.msg);
+    fx_insert(fx.s, 7, "users");
+    /* and its insert takes one */
+    tw_store_set_limits(other, &lim);
+    fx_task(&t, 8, "users");
+    cr_assert_eq(tw_store_task_insert(fx.s, &t, NULL, &err), TW_OK, "%s", err.msg);
+    fx_insert(other, 8, "users");
+    fx_task(&t, 8, "users");
+    cr_assert_eq(tw_store_task_insert(fx.s, &t, NULL, &err), TW_ELIMIT);
+    tw_store_close(other);
+}
+
 static void finish(int64_t id, int64_t at)
 {
     struct tw_run_outcome o = { 0 };
