@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -158,15 +159,24 @@ void tw_srv_start(struct tw_srv *s)
 {
     char ready[320];
     struct timespec ts = { 0, 20 * 1000 * 1000 };
+    pid_t parent;
     int i, status;
 
     snprintf(ready, sizeof(ready), "%s/ready", s->dir);
     unlink(ready);
     tw_oapi_start(); /* before the fork: the server must not inherit the validator's pipes */
+    parent = getpid();
     s->pid = fork();
     cr_assert(s->pid != -1);
     if (s->pid == 0) {
         child_drop_privileges(s);
+        /*
+         * A test process that dies mid-test (a ctest timeout, an interrupted run) takes its
+         * server along instead of leaving it serving. Set after the credential change, which
+         * clears it; the getppid check covers a parent that died before the prctl.
+         */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(125);
         execl(TW_BINARY, TW_BINARY, "serve", "-c", s->config, "--ready-file", ready, (char *)NULL);
         _exit(127);
     }
