@@ -99,12 +99,10 @@ const char *tw_cli_store_name(const struct tw_config *cfg)
 bool tw_cli_open_store(const struct tw_config *cfg, struct tw_store **store,
                        unsigned char key[TW_KEY_BYTES])
 {
-    char keypath[4096];
     struct tw_err err;
 
     tw_err_clear(&err);
-    snprintf(keypath, sizeof(keypath), "%s/server.key", cfg->data_dir);
-    if (tw_key_load(keypath, key, &err) != TW_OK) {
+    if (tw_key_load(cfg->auth_key_file, key, &err) != TW_OK) {
         fprintf(stderr, "taskwheel: %s\n", err.msg);
         return false;
     }

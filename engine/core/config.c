@@ -92,8 +92,12 @@ static const struct key keys[] = {
     STR("store.dsn", store_dsn, "dbname=taskwheel",
         "with store.driver postgresql: the libpq connection string (\"host=... dbname=...\" or "
         "a postgresql:// URI); a password in it is never logged"),
-    CHOICE("source.driver", source_driver, "sqlite", "sqlite", "source database backend"),
+    CHOICE("source.driver", source_driver, "sqlite", "sqlite, postgresql",
+           "source database backend"),
     STR("source.path", source_path, DERIVED "retail.db", "source (retail) database file"),
+    STR("source.dsn", source_dsn, "dbname=retail",
+        "with source.driver postgresql: the libpq connection string of the retail database "
+        "(read only is enough); a password in it is never logged"),
     STR("plugins_dir", plugins_dir, "./build/plugins",
         "where index plugins (*.so) are loaded; "
         "an installed binary's default is <prefix>/" TW_PATHS_PLUGINDIR),
@@ -162,6 +166,9 @@ static const struct key keys[] = {
         "request line plus headers, bytes"),
     U32("auth.session_ttl", auth_session_ttl_s, "28800", 1, 2592000,
         "admin sessions last this long, seconds"),
+    STR("auth.key_file", auth_key_file, DERIVED "server.key",
+        "the server key (token MACs, sessions, download URL signatures), created 0600 on "
+        "first use; every node of a cluster must read the same file"),
     U64("lua.max_memory", lua_max_memory_bytes, "67108864", 1 << 20, 64ULL << 30,
         "per-run Lua heap cap, bytes"),
     U64("lua.max_instructions", lua_max_instructions, "100000000", 1000, 1000000000000ULL,
@@ -188,6 +195,14 @@ static const struct key keys[] = {
     { "webhooks.allow_private", KEY_BOOL, "false", 0, 0, NULL, OFF(webhooks_allow_private),
       "allow webhook URLs whose host is a loopback, private or link-local address (checked "
       "when the task is saved and again at each connect)" },
+    OPTSTR("cluster.node_id", cluster_node_id, "",
+           "this node's name in a cluster (GET /cluster/nodes, run logs); empty: "
+           "<hostname>:<pid>"),
+    U32("cluster.heartbeat", cluster_heartbeat_s, "2", 1, 3600,
+        "seconds between a node's heartbeats and lease renewals"),
+    U32("cluster.lease", cluster_lease_s, "10", 2, 86400,
+        "a run whose lease was not renewed for this long is rescued by another node, seconds; "
+        "more than cluster.heartbeat"),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -566,6 +581,33 @@ static bool is_bucket(const char *s)
 }
 
 /*
+ * The cluster keys together: a lease must outlast at least one heartbeat, or every run would
+ * be rescued from a healthy node between two renewals.
+ */
+static int check_cluster(struct loader *ld)
+{
+    const struct tw_config *c = ld->cfg;
+
+    bool lease_written = ld->at[find_key("cluster.lease") - keys].line != 0;
+
+    if (c->cluster_lease_s <= c->cluster_heartbeat_s && lease_written)
+        return fail_key(ld, "cluster.lease",
+                        "must be more than cluster.heartbeat (got lease %u, heartbeat %u): a "
+                        "healthy node renews its leases every heartbeat",
+                        c->cluster_lease_s, c->cluster_heartbeat_s);
+    if (c->cluster_lease_s <= c->cluster_heartbeat_s)
+        return fail_key(ld, "cluster.heartbeat",
+                        "must be less than cluster.lease (got heartbeat %u, lease %u): a "
+                        "healthy node renews its leases every heartbeat",
+                        c->cluster_heartbeat_s, c->cluster_lease_s);
+    if (strlen(c->cluster_node_id) > 200 || strpbrk(c->cluster_node_id, "\r\n\t\"\\") != NULL)
+        return fail_key(ld, "cluster.node_id",
+                        "must be at most 200 bytes without quotes, backslashes or control "
+                        "characters");
+    return TW_OK;
+}
+
+/*
  * The results.s3 keys together (docs/storage.md): values S3 accepts whenever they are set, and
  * what results.storage s3 needs. Runs after the whole file was read.
  */
@@ -756,6 +798,8 @@ static int load_tree(const char *name, bool is_file, const struct tw_yaml_node *
         ret = apply_mapping(&ld, root, "");
     if (ret == TW_OK)
         ret = check_results(&ld);
+    if (ret == TW_OK)
+        ret = check_cluster(&ld);
     if (ret == TW_OK)
         ret = apply_derived(&ld);
 out:

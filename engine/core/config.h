@@ -28,6 +28,7 @@ struct tw_config {
     char *store_dsn;                 /* postgresql: libpq connection string (never log it) */
     char *source_driver;             /* "sqlite" */
     char *source_path;               /* source (retail) database file */
+    char *source_dsn;                /* source postgresql: libpq connection string (never log) */
     char *plugins_dir;               /* directory scanned for index plugins (*.so) */
     char *lua_dir;                   /* holds segments/ and formats/ */
     uint32_t workers;                /* worker processes, 1..256 */
@@ -48,6 +49,7 @@ struct tw_config {
     uint32_t http_read_timeout_s;        /* slow clients are cut off after this, seconds */
     uint32_t http_max_header_bytes;      /* request line + headers */
     uint32_t auth_session_ttl_s;         /* admin sessions last this long, seconds */
+    char *auth_key_file;                 /* the server key file (<data_dir>/server.key) */
     uint64_t lua_max_memory_bytes;       /* per-run Lua heap cap */
     uint64_t lua_max_instructions;       /* per-call instruction budget */
     uint32_t lua_max_cpu_seconds; /* CPU time a run's Lua may use, library functions included */
@@ -61,6 +63,9 @@ struct tw_config {
     uint32_t webhooks_timeout_s;         /* a delivery must get a 2xx within this, seconds */
     uint32_t webhooks_max_attempts;      /* attempts per delivery before it is given up */
     bool webhooks_allow_private;         /* webhook targets may be loopback/private addresses */
+    char *cluster_node_id;               /* "" until serve fills <hostname>:<pid> */
+    uint32_t cluster_heartbeat_s;        /* heartbeat and lease renewal period, seconds */
+    uint32_t cluster_lease_s;            /* an unrenewed lease expires after this, seconds */
     /* Object storage for results (docs/storage.md); the strings are "" when not set. */
     char *results_storage;              /* "local" or "s3" */
     char *results_s3_endpoint;          /* "https://s3.eu-west-1.amazonaws.com", no trailing / */

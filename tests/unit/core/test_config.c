@@ -161,7 +161,7 @@ Test(config, example_file_documents_every_key)
             n = tw_yaml_get(n, seg);
         cr_assert_not_null(n, "config.yaml.example lacks %s", tw_config_key_path(i));
     }
-    cr_assert_eq(i, 48);
+    cr_assert_eq(i, 53);
     tw_yaml_destroy(root);
 }
 
@@ -251,7 +251,7 @@ struct bad {
     "listen, data_dir, store, source, plugins_dir, lua_dir, workers, "     \
     "max_runs_per_chain, worker_nice, workers_max_runs, workers_max_rss, " \
     "task_timeout, execute_wait, shutdown_grace, "                         \
-    "logs_keep, results, http, auth, lua, log, metrics, cors, limits, webhooks"
+    "logs_keep, results, http, auth, lua, log, metrics, cors, limits, webhooks, cluster"
 
 ParameterizedTestParameters(config, rejects)
 {
@@ -434,6 +434,20 @@ ParameterizedTestParameters(config, rejects)
           "results.s3.part_size" },
         { "results: {s3: {path_style: yes please}}",
           "t.yaml:1:28: results.s3.path_style: must be true or false*", "results.s3.path_style" },
+        { "cluster: {heartbeat: 5, lease: 5}",
+          "t.yaml:1:32: cluster.lease: must be more than cluster.heartbeat (got lease 5, "
+          "heartbeat 5)*",
+          "cluster.lease" },
+        { "cluster: {heartbeat: 20}",
+          "t.yaml:1:22: cluster.heartbeat: must be less than cluster.lease (got heartbeat 20, "
+          "lease 10)*",
+          "cluster.heartbeat" },
+        { "cluster: {lease: 1}", "t.yaml:1:18: cluster.lease: must be an integer between 2*",
+          "cluster.lease" },
+        { "cluster: {node_id: \"a\\\\b\"}", "t.yaml:1:20: cluster.node_id: must be at most 200*",
+          "cluster.node_id" },
+        { "source: {driver: mysql}",
+          "t.yaml:1:18: source.driver: must be one of sqlite, postgresql*", "source.driver" },
         { "base: &b 1\n", "t.yaml:1:7: anchors (&b) are not supported; write the value out", "" },
         { "a: 1\n---\nb: 2\n", "t.yaml:2:1: only one document per file is supported*", "" },
     };
