@@ -375,6 +375,25 @@ static bool check_storage(const struct tw_config *cfg, const char *cmd)
     return true;
 }
 
+/* cluster.node_id left empty is <hostname>:<pid>: unique per process, readable in logs. */
+static bool fill_node_id(struct tw_config *cfg)
+{
+    char host[256] = "localhost", id[300];
+    char *copy;
+
+    if (cfg->cluster_node_id[0] != '\0')
+        return true;
+    if (gethostname(host, sizeof(host) - 1) != 0)
+        snprintf(host, sizeof(host), "localhost");
+    snprintf(id, sizeof(id), "%s:%ld", host, (long)getpid());
+    copy = tw_strdup(id);
+    if (copy == NULL)
+        return false;
+    tw_free(cfg->cluster_node_id);
+    cfg->cluster_node_id = copy;
+    return true;
+}
+
 static int serve_run(struct tw_config *cfg, const char *ready_file)
 {
     struct tw_validate_ctx vctx = { NULL, NULL, NULL, NULL, NULL };
@@ -390,6 +409,10 @@ static int serve_run(struct tw_config *cfg, const char *ready_file)
 
     memset(&s, 0, sizeof(s));
     s.cfg = cfg;
+    if (!fill_node_id(cfg)) {
+        fprintf(stderr, "taskwheel serve: out of memory\n");
+        return TW_EXIT_FAILURE;
+    }
     if (!tw_cli_fd_fits(cfg, tw_cli_fd_raise(), fdmsg, sizeof(fdmsg)))
         tw_log(TW_LOG_WARN, "server.fd_limit", "problem", fdmsg, NULL);
     if (tw_mkdir_p(cfg->results_dir, &err) != TW_OK) {
