@@ -298,14 +298,75 @@ static int seed_all(struct pg_run *r, const struct tw_seed_opts *o)
     return exec(r, "COMMIT", "committing");
 }
 
-int tw_seed_pg_run(const struct tw_seed_opts *o, struct tw_seed_stats *stats, struct tw_err *err)
+/* Connect to dsn (application_name name); NULL with err set (naming source.dsn) on failure. */
+static PGconn *connect_dsn(const char *dsn, const char *name, struct tw_err *err)
 {
     static const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
-    const char *vals[] = { "10", "taskwheel-seed", o->pg_dsn, NULL };
-    struct pg_run *r = tw_calloc(1, sizeof(*r));
+    const char *vals[] = { "10", name, dsn, NULL };
     PQconninfoOption *opts;
+    PGconn *conn;
     char *perr = NULL;
     char buf[512];
+
+    opts = PQconninfoParse(dsn, &perr);
+    if (opts == NULL) {
+        /* what libpq quotes from an unparsable string may be the password: not shown */
+        tw_err_set(err, TW_EINVAL,
+                   "source.dsn: not a valid PostgreSQL connection string (libpq could not "
+                   "parse it)");
+        PQfreemem(perr);
+        return NULL;
+    }
+    PQconninfoFree(opts);
+    conn = PQconnectdbParams(keys, vals, 1);
+    if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
+        snprintf(buf, sizeof(buf), "%s", conn ? PQerrorMessage(conn) : "out of memory");
+        clean(buf, dsn);
+        tw_err_set(err, TW_EIO, "source.dsn: cannot connect to PostgreSQL: %s", buf);
+        PQfinish(conn);
+        return NULL;
+    }
+    return conn;
+}
+
+int tw_seed_pg_probe(const char *dsn, char *warn, size_t cap, struct tw_err *err)
+{
+    static const char sql[] =
+        "SELECT t, to_regclass(t) IS NOT NULL, "
+        "to_regclass(t) IS NOT NULL AND has_table_privilege(to_regclass(t), 'SELECT') "
+        "FROM unnest(ARRAY['users', 'transactions', 'transaction_items', 'vouchers', "
+        "'wallet_ledger', 'products', 'product_variants']) AS t";
+    PGconn *conn = connect_dsn(dsn, "taskwheel-check", err);
+    PGresult *res;
+    size_t len = 0;
+
+    if (warn != NULL && cap > 0)
+        warn[0] = '\0';
+    if (conn == NULL)
+        return err->code;
+    res = PQexec(conn, sql);
+    if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+        for (int i = 0; i < PQntuples(res) && warn != NULL && len < cap; i++) {
+            const char *why = PQgetvalue(res, i, 1)[0] != 't'   ? "is missing"
+                              : PQgetvalue(res, i, 2)[0] != 't' ? "cannot be read by this role"
+                                                                : NULL;
+
+            if (why != NULL)
+                len += (size_t)snprintf(warn + len, cap - len, "%stable %s %s", len ? "; " : "",
+                                        PQgetvalue(res, i, 0), why);
+        }
+        if (warn != NULL && len > 0 && len < cap)
+            snprintf(warn + len, cap - len,
+                     " (taskwheel seed creates the tables; docs/sources.md describes them)");
+    }
+    PQclear(res);
+    PQfinish(conn);
+    return TW_OK;
+}
+
+int tw_seed_pg_run(const struct tw_seed_opts *o, struct tw_seed_stats *stats, struct tw_err *err)
+{
+    struct pg_run *r = tw_calloc(1, sizeof(*r));
     int rc;
 
     if (r == NULL)
@@ -315,25 +376,8 @@ int tw_seed_pg_run(const struct tw_seed_opts *o, struct tw_seed_stats *stats, st
     r->c.seed = o->seed;
     r->c.users_per_chain = o->users_per_chain;
     r->dsn = o->pg_dsn;
-    opts = PQconninfoParse(o->pg_dsn, &perr);
-    if (opts == NULL) {
-        /* what libpq quotes from an unparsable string may be the password: not shown */
-        rc = tw_err_set(err, TW_EINVAL,
-                        "source.dsn: not a valid PostgreSQL connection string (libpq could "
-                        "not parse it)");
-        PQfreemem(perr);
-        tw_free(r);
-        return rc;
-    }
-    PQconninfoFree(opts);
-    r->conn = PQconnectdbParams(keys, vals, 1);
-    if (r->conn == NULL || PQstatus(r->conn) != CONNECTION_OK) {
-        snprintf(buf, sizeof(buf), "%s", r->conn ? PQerrorMessage(r->conn) : "out of memory");
-        clean(buf, o->pg_dsn);
-        rc = tw_err_set(err, TW_EIO, "source.dsn: cannot connect to PostgreSQL: %s", buf);
-    } else {
-        rc = seed_all(r, o);
-    }
+    r->conn = connect_dsn(o->pg_dsn, "taskwheel-seed", err);
+    rc = r->conn != NULL ? seed_all(r, o) : err->code;
     for (size_t i = 0; i < N_TABLES; i++)
         if (r->copies[i].f != NULL)
             fclose(r->copies[i].f);
