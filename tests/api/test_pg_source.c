@@ -9,6 +9,8 @@
  * - a wrong or unreachable source.dsn ends the run ERROR with a message naming source.dsn
  *   and libpq's reason, check-config says the same, and the dsn's password is in neither the
  *   task's log, the server's log nor check-config's output;
+ * - an export of 800k rows (the plugin in a process of its own) peaks far below what holding
+ *   the result set would take: the rows stream;
  * - the embedded schema of the seeder is plugins/sql/source_schema_pg.sql byte for byte.
  */
 #include <criterion/criterion.h>
@@ -18,10 +20,12 @@
 #include <string.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "export/export.h"
 #include "harness.h"
 #include "pgpeer.h"
 #include "seed/seed.h"
@@ -496,4 +500,66 @@ Test(pg_source, unreachable_or_wrong_dsn_ends_the_run_in_error_without_the_passw
     bad_dsn(dsn, "nosuchdb");
     /* libpq cannot parse it: the quoted fragment (the password) is masked */
     bad_dsn("host=/tmp password=" PASSWORD " bogus", "not a valid PostgreSQL connection string");
+}
+
+/* ---- memory stays flat: the plugin streams, it never holds the result set ---- */
+
+#define BIG_ROWS 800000
+/* A fully buffered result of BIG_ROWS rows would take ~200 MB in libpq alone. */
+#ifdef __SANITIZE_ADDRESS__
+#define MAXRSS_LIMIT_KB (160 * 1024)
+#else
+#define MAXRSS_LIMIT_KB (64 * 1024)
+#endif
+
+Test(pg_source, a_large_export_runs_in_flat_memory)
+{
+    char sql[1024], out_dir[300], dsn[300];
+    struct tw_plugin_registry *reg = NULL;
+    struct rusage ru;
+    struct tw_err err;
+    int status;
+    pid_t pid;
+
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO wallet_ledger (id, chain_id, user_id, timestamp, type, amount, "
+             "balance_after, currency, description) SELECT 1000000 + g, 1764, g / 7, "
+             "timestamptz '2025-01-01 00:00:00+00' + g * interval '1 minute', 'credit', g %% "
+             "5000, g, 'EUR', 'entry ' || g FROM generate_series(1, %d) AS g",
+             BIG_ROWS);
+    psql(sql);
+    snprintf(out_dir, sizeof(out_dir), "%s/big", pgs.dir);
+    snprintf(dsn, sizeof(dsn), "%s", pg.dsn);
+    /* The export in a child of its own, so its peak RSS is the export's alone. */
+    pid = fork();
+    cr_assert(pid != -1);
+    if (pid == 0) {
+        struct tw_export_job job;
+        struct tw_export_stats st;
+
+        memset(&job, 0, sizeof(job));
+        if (tw_plugin_registry_create(&reg, &err) != TW_OK ||
+            tw_plugin_registry_load_dir(reg, TW_BUILD_DIR "/plugins", &err) != TW_OK)
+            _exit(10);
+        job.plugin = tw_plugin_registry_find(reg, "wallet-ledger");
+        job.writer = tw_writer_find("csv");
+        job.source = dsn;
+        job.source_driver = "postgresql";
+        job.chain = 1764;
+        job.task_id = 1;
+        job.run_start = (int64_t)time(NULL);
+        job.out_dir = out_dir;
+        if (job.plugin == NULL || job.writer == NULL)
+            _exit(11);
+        if (tw_export_run(&job, &st, &err) != TW_OK) {
+            fprintf(stderr, "export: %s\n", err.msg);
+            _exit(12);
+        }
+        _exit(st.success > BIG_ROWS ? 0 : 13);
+    }
+    cr_assert_eq(wait4(pid, &status, 0, &ru), pid);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the export failed: status %d",
+              status);
+    fprintf(stderr, "pg source %d rows: export max RSS %ld kB\n", BIG_ROWS, ru.ru_maxrss);
+    cr_assert_lt(ru.ru_maxrss, MAXRSS_LIMIT_KB, "export peak RSS %ld kB", ru.ru_maxrss);
 }
