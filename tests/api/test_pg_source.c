@@ -272,8 +272,16 @@ Test(pg_source, pushed_down_segments_select_the_same_records)
         "\"operator\": \"is_before_date\", \"end_date\": \"2026-01-01\"},"
         "{\"field_name\": \"campaign_name\", \"field_type\": \"text\", "
         "\"operator\": \"does_not_contain\", \"value\": \"off\"}]}";
+    /* ASCII case folding only: "é" must not match "Émilie" (a full Unicode lower() would) */
+    static const char accents[] =
+        "{\"join\": \"any\", \"rules\": ["
+        "{\"field_name\": \"firstname\", \"field_type\": \"text\", \"operator\": "
+        "\"contains\", \"value\": \"é\"},"
+        "{\"field_name\": \"lastname\", \"field_type\": \"text\", \"operator\": "
+        "\"contains\", \"value\": \"ö\"}]}";
     long long n;
 
+    same_export("users non-ASCII contains", body("users", "csv", NULL, accents), false);
     n = same_export("transactions segment", body("transactions", "csv", NULL, tx), false);
     cr_assert_gt(n, 0, "the transactions segment selects nothing: the test proves little");
     n = same_export("users segment", body("users", "json", NULL, users), false);
