@@ -513,12 +513,13 @@ Test(pg_source, unreachable_or_wrong_dsn_ends_the_run_in_error_without_the_passw
 /* ---- memory stays flat: the plugin streams, it never holds the result set ---- */
 
 #define BIG_ROWS 800000
-/* A fully buffered result of BIG_ROWS rows would take ~200 MB in libpq alone. */
-#ifdef __SANITIZE_ADDRESS__
-#define MAXRSS_LIMIT_KB (160 * 1024)
-#else
+/*
+ * A fully buffered result of BIG_ROWS rows would take ~200 MB in libpq alone. Under
+ * AddressSanitizer the bound means nothing: its quarantine (256 MB) keeps every freed block
+ * resident, and single-row mode frees one result per row (measured: 393 MB), so there the
+ * export only has to succeed.
+ */
 #define MAXRSS_LIMIT_KB (64 * 1024)
-#endif
 
 Test(pg_source, a_large_export_runs_in_flat_memory)
 {
@@ -569,5 +570,7 @@ Test(pg_source, a_large_export_runs_in_flat_memory)
     cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "the export failed: status %d",
               status);
     fprintf(stderr, "pg source %d rows: export max RSS %ld kB\n", BIG_ROWS, ru.ru_maxrss);
+#ifndef __SANITIZE_ADDRESS__
     cr_assert_lt(ru.ru_maxrss, MAXRSS_LIMIT_KB, "export peak RSS %ld kB", ru.ru_maxrss);
+#endif
 }
