@@ -5,6 +5,8 @@
  * Environment: TW_BENCH_SEGMENT='{"rules": [...]}' filters through the segment compiler as a
  * run does (pushdown + residual); TW_BENCH_NO_PUSHDOWN=1 evaluates every rule in C instead.
  * Script rules and formats other than csv/json use Lua from TW_BENCH_LUA_DIR (default ./lua).
+ * TW_BENCH_SOURCE_DRIVER=postgresql reads SOURCE_DB as a libpq connection string (source.driver
+ * postgresql, bench/pgsource/run.sh).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +71,7 @@ int main(int argc, char **argv)
         return 2;
     }
     job.source = argv[2];
+    job.source_driver = getenv("TW_BENCH_SOURCE_DRIVER");
     job.chain = strtoll(argv[5], NULL, 10);
     job.task_id = 1;
     job.run_start = (int64_t)time(NULL);

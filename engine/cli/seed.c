@@ -1,6 +1,7 @@
 /*
- * taskwheel seed: deterministic demo data in the source database (source.path), for the
- * chains given. Prints one summary line of row counts on stdout.
+ * taskwheel seed: deterministic demo data in the source database (source.path, or with
+ * source.driver postgresql the database source.dsn names), for the chains given. Prints one
+ * summary line of row counts on stdout.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -18,7 +19,8 @@
 static const char seed_usage[] =
     "usage: taskwheel seed [-c FILE] [--rows N] [--chains 1764,1765] [--seed S]\n"
     "\n"
-    "Fills the source database (source.path) with deterministic demo data: N users per chain\n"
+    "Fills the source database (source.path; with source.driver postgresql the database\n"
+    "source.dsn names, schema created if missing) with deterministic demo data: N users per chain\n"
     "(default 1000) with about 10 baskets each, vouchers, a wallet ledger, products and\n"
     "variants. The chains' previous demo rows are replaced. --chains defaults to 1764;\n"
     "--seed (default 1) picks the data: the same seed gives the same bytes.\n";
@@ -68,7 +70,7 @@ int tw_cli_seed(int argc, char **argv)
         { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
     };
     const char *cfg_path = NULL;
-    struct tw_seed_opts o = { NULL, NULL, 0, 1000, 1 };
+    struct tw_seed_opts o = { NULL, NULL, 0, 1000, 1, NULL };
     struct tw_seed_stats st;
     struct tw_config *cfg = NULL;
     int64_t chains[MAX_CHAINS] = { 1764 };
@@ -119,6 +121,8 @@ int tw_cli_seed(int argc, char **argv)
     if (!tw_cli_load_config(cfg_path, &cfg))
         return TW_EXIT_USAGE;
     o.db_path = cfg->source_path;
+    if (strcmp(cfg->source_driver, "postgresql") == 0)
+        o.pg_dsn = cfg->source_dsn;
     o.chains = chains;
     o.n_chains = n_chains;
     rc = tw_seed_run(&o, &st, &err);
@@ -130,8 +134,8 @@ int tw_cli_seed(int argc, char **argv)
     printf("seeded %s: users=%" PRIu64 " transactions=%" PRIu64 " transaction_items=%" PRIu64
            " vouchers=%" PRIu64 " wallet_ledger=%" PRIu64 " products=%" PRIu64
            " product_variants=%" PRIu64 "\n",
-           cfg->source_path, st.users, st.transactions, st.transaction_items, st.vouchers,
-           st.wallet_ledger, st.products, st.product_variants);
+           o.pg_dsn ? "(postgresql, source.dsn)" : cfg->source_path, st.users, st.transactions,
+           st.transaction_items, st.vouchers, st.wallet_ledger, st.products, st.product_variants);
     tw_config_destroy(cfg);
     return TW_EXIT_OK;
 }

@@ -27,6 +27,7 @@
 #include "results/results.h"
 #include "run/runner.h"
 #include "sched/sched.h"
+#include "seed/seed.h"
 #include "segment/segment.h"
 #include "webhook/webhook.h"
 
@@ -577,6 +578,24 @@ static bool check_store(const struct tw_config *cfg)
     return false;
 }
 
+/* source.driver postgresql: can the source be reached and read? (docs/sources.md) */
+static bool check_source(const struct tw_config *cfg)
+{
+    char warn[640];
+    struct tw_err err;
+
+    if (strcmp(cfg->source_driver, "postgresql") != 0)
+        return true;
+    tw_err_clear(&err);
+    if (tw_seed_pg_probe(cfg->source_dsn, warn, sizeof(warn), &err) != TW_OK) {
+        fprintf(stderr, "taskwheel check-config: %s\n", err.msg);
+        return false;
+    }
+    if (warn[0] != '\0')
+        fprintf(stderr, "taskwheel check-config: warning: source.dsn: %s\n", warn);
+    return true;
+}
+
 int tw_cli_check_config(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -616,6 +635,8 @@ int tw_cli_check_config(int argc, char **argv)
     if (!tw_cli_fd_fits(cfg, tw_cli_fd_hard(), fdmsg, sizeof(fdmsg)))
         fprintf(stderr, "taskwheel check-config: warning: %s\n", fdmsg);
     if (!check_store(cfg)) /* said even when a plugin was refused: every reason at once */
+        rc = TW_EXIT_USAGE;
+    if (!check_source(cfg))
         rc = TW_EXIT_USAGE;
     if (rc == TW_EXIT_OK)
         printf("configuration OK: %s (%zu index plugins from %s)\n",

@@ -161,6 +161,7 @@ static int start(struct run *run, struct tw_err *err)
         return ret;
     snprintf(run->stats->path, sizeof(run->stats->path), "%s", run->res.path);
     tw_host_init(&run->host, p->desc.index, job->source);
+    run->host.driver = job->source_driver;
     ret = p->desc.open(&run->host.api, run->q, &run->cursor, err);
     if (ret != TW_OK) {
         if (ret > 0 || (err != NULL && err->msg[0] == '\0'))

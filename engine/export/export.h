@@ -220,6 +220,8 @@ struct tw_export_stats {
 struct tw_export_job {
     const struct tw_plugin *plugin;     /* index to read (from the registry), borrowed */
     const char *source;                 /* source setting handed to the plugin (source.path) */
+    const char *source_driver;          /* source.driver; NULL: "sqlite" (path in source), */
+                                        /* "postgresql": source is source.dsn (never logged) */
     int64_t chain;                      /* the only chain exported; enforced per record */
     int64_t task_id;                    /* names the file */
     int64_t run_start;                  /* epoch seconds UTC; the plugin's "now" */

@@ -62,6 +62,13 @@ static const char *host_source(const struct tw_host *host)
     return ((const struct tw_host_ctx *)host)->source;
 }
 
+static const char *host_source_driver(const struct tw_host *host)
+{
+    const char *d = ((const struct tw_host_ctx *)host)->driver;
+
+    return d != NULL ? d : "sqlite";
+}
+
 static int64_t q_chain(const struct tw_query *q)
 {
     return q->chain;
@@ -133,7 +140,9 @@ void tw_host_init(struct tw_host_ctx *ctx, const char *index, const char *source
         .q_cond = q_cond,
         .q_applied = q_applied,
         .q_window = q_window,
+        .source_driver = host_source_driver,
     };
     ctx->index = index;
     ctx->source = source != NULL ? source : "";
+    ctx->driver = NULL;
 }

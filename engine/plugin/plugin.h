@@ -194,6 +194,7 @@ struct tw_host_ctx {
     struct tw_host api; /* first member: plugins get &ctx->api */
     const char *index;  /* plugin index, for log lines; borrowed */
     const char *source; /* source setting; borrowed */
+    const char *driver; /* source.driver ("sqlite" when NULL); borrowed, set after init */
 };
 
 /* Fill ctx for one run of the plugin serving index; both strings borrowed. */

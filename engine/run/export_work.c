@@ -125,7 +125,9 @@ static int export_work(const struct tw_run_job *job, struct tw_run_report *rep, 
     memset(&stats, 0, sizeof(stats));
     tw_err_clear(&err);
     ej.plugin = plugin;
-    ej.source = w->cfg->source_path;
+    ej.source_driver = w->cfg->source_driver;
+    ej.source = strcmp(ej.source_driver, "postgresql") == 0 ? w->cfg->source_dsn
+                                                            : w->cfg->source_path;
     ej.chain = job->chain;
     ej.task_id = job->task_id;
     ej.run_start = job->run_start;

@@ -30,6 +30,11 @@ const char tw_seed_schema_sql[] =
 #include "seed/seed_schema.inc"
     ;
 
+/* The bytes of plugins/sql/source_schema_pg.sql; test_pg_source.c checks they are identical. */
+const char tw_seed_schema_pg_sql[] =
+#include "seed/seed_schema_pg.inc"
+    ;
+
 static const char *const tables[] = {
     "users",         "transactions", "transaction_items", "vouchers",
     "wallet_ledger", "products",     "product_variants",
@@ -65,27 +70,34 @@ int tw_seed_sql_error(struct tw_seed_ctx *c, int rc, const char *what)
     return tw_err_set(c->err, code, "seeding source database %s: %s: %s", c->path, what, msg);
 }
 
-void tw_seed_bind_text(sqlite3_stmt *st, int col, const char *s)
+void tw_seed_bind_text(struct tw_seed_stmt *st, int col, const char *s)
 {
-    if (s)
-        sqlite3_bind_text(st, col, s, (int)strlen(s), SQLITE_STATIC);
+    if (st->copy)
+        tw_seed_copy_bind(st->copy, col, s, 0, s ? 1 : 0);
+    else if (s)
+        sqlite3_bind_text(st->lite, col, s, (int)strlen(s), SQLITE_STATIC);
     else
-        sqlite3_bind_null(st, col);
+        sqlite3_bind_null(st->lite, col);
 }
 
-void tw_seed_bind_int(sqlite3_stmt *st, int col, int64_t v, bool is_null)
+void tw_seed_bind_int(struct tw_seed_stmt *st, int col, int64_t v, bool is_null)
 {
-    if (is_null)
-        sqlite3_bind_null(st, col);
+    if (st->copy)
+        tw_seed_copy_bind(st->copy, col, NULL, v, is_null ? 0 : 2);
+    else if (is_null)
+        sqlite3_bind_null(st->lite, col);
     else
-        sqlite3_bind_int64(st, col, v);
+        sqlite3_bind_int64(st->lite, col, v);
 }
 
-int tw_seed_step(struct tw_seed_ctx *c, sqlite3_stmt *st, const char *table)
+int tw_seed_step(struct tw_seed_ctx *c, struct tw_seed_stmt *st, const char *table)
 {
-    int rc = sqlite3_step(st);
+    int rc;
 
-    sqlite3_reset(st);
+    if (st->copy)
+        return tw_seed_copy_step(c, st->copy, table);
+    rc = sqlite3_step(st->lite);
+    sqlite3_reset(st->lite);
     if (rc != SQLITE_DONE) {
         char what[64];
 
@@ -118,10 +130,14 @@ static int pragma(struct tw_seed_ctx *c, const char *sql)
     return rc == SQLITE_OK ? TW_OK : tw_seed_sql_error(c, rc, sql);
 }
 
-static int prepare(struct tw_seed_ctx *c, const char *sql, sqlite3_stmt **st)
+static int prepare(struct tw_seed_ctx *c, const char *sql, struct tw_seed_stmt **st)
 {
-    int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+    int rc;
 
+    *st = tw_calloc(1, sizeof(**st));
+    if (*st == NULL)
+        return tw_err_set(c->err, TW_ENOMEM, "out of memory");
+    rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &(*st)->lite, NULL);
     return rc == SQLITE_OK ? TW_OK : tw_seed_sql_error(c, rc, "preparing an INSERT");
 }
 
@@ -175,11 +191,14 @@ static int prepare_inserts(struct tw_seed_ctx *c)
 
 static void finalize_inserts(struct tw_seed_ctx *c)
 {
-    sqlite3_stmt **all[] = { &c->ins_user,   &c->ins_tx,      &c->ins_item,   &c->ins_voucher,
-                             &c->ins_ledger, &c->ins_product, &c->ins_variant };
+    struct tw_seed_stmt **all[] = { &c->ins_user,    &c->ins_tx,     &c->ins_item,
+                                    &c->ins_voucher, &c->ins_ledger, &c->ins_product,
+                                    &c->ins_variant };
 
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
-        sqlite3_finalize(*all[i]);
+        if (*all[i] != NULL)
+            sqlite3_finalize((*all[i])->lite);
+        tw_free(*all[i]);
         *all[i] = NULL;
     }
 }
@@ -354,7 +373,9 @@ static int restore_indexes(struct run *r)
 
 static int check_opts(const struct tw_seed_opts *o, struct tw_err *err)
 {
-    if (!o || !o->db_path || !*o->db_path)
+    if (o && o->pg_dsn)
+        ; /* PostgreSQL: no path */
+    else if (!o || !o->db_path || !*o->db_path)
         return tw_err_set(err, TW_EINVAL, "seed: no source database path given");
     if (o->n_chains == 0 || !o->chains)
         return tw_err_set(err, TW_EINVAL, "seed: no chains given");
@@ -381,6 +402,20 @@ static void chain_setup(struct tw_seed_ctx *c, int64_t chain)
     c->chain = chain;
     c->currency = tw_seed_pick(&r, &tw_seed_currencies);
     c->n_stores = (unsigned)(stores < 4 ? 4 : stores > 99 ? 99 : stores);
+}
+
+int tw_seed_chains(struct tw_seed_ctx *c, const struct tw_seed_opts *o)
+{
+    int rc;
+
+    for (size_t i = 0; i < o->n_chains; i++) {
+        chain_setup(c, o->chains[i]);
+        if ((rc = tw_seed_catalog(c)) || (rc = tw_seed_users(c))) {
+            tw_err_prefix(c->err, "chain %lld", (long long)o->chains[i]);
+            return rc;
+        }
+    }
+    return TW_OK;
 }
 
 static int seed_all(struct run *r, const struct tw_seed_opts *o)
@@ -410,13 +445,8 @@ static int seed_all(struct run *r, const struct tw_seed_opts *o)
         (rc = tw_seed_catalog_alloc(c)) || (rc = delete_chains(c, o)) || (rc = id_bases(c)) ||
         (rc = drop_indexes(r)) || (rc = prepare_inserts(c)))
         return rc;
-    for (size_t i = 0; i < o->n_chains; i++) {
-        chain_setup(c, o->chains[i]);
-        if ((rc = tw_seed_catalog(c)) || (rc = tw_seed_users(c))) {
-            tw_err_prefix(c->err, "chain %lld", (long long)o->chains[i]);
-            return rc;
-        }
-    }
+    if ((rc = tw_seed_chains(c, o)))
+        return rc;
     finalize_inserts(c);
     if ((rc = restore_indexes(r)) || (rc = exec(c, "COMMIT", "committing")))
         return rc;
@@ -434,6 +464,8 @@ int tw_seed_run(const struct tw_seed_opts *o, struct tw_seed_stats *stats, struc
         memset(stats, 0, sizeof(*stats));
     if ((rc = check_opts(o, err)))
         return rc;
+    if (o->pg_dsn)
+        return tw_seed_pg_run(o, stats, err);
     r.c.path = o->db_path;
     r.c.err = err;
     r.c.seed = o->seed;

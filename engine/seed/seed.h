@@ -34,6 +34,12 @@ struct tw_seed_opts {
     size_t n_chains;
     uint64_t users_per_chain; /* 0 is allowed: the chains get only the product catalogue */
     uint64_t seed;            /* PRNG seed; the same seed gives the same data */
+    /*
+     * Non-NULL: seed the PostgreSQL source this libpq connection string names instead of
+     * db_path (plugins/sql/source_schema_pg.sql; the same rows, ids rule and replace
+     * semantics; one transaction, rows sent with COPY). Messages never show its password.
+     */
+    const char *pg_dsn;
 };
 
 /* Rows inserted by one run, summed over its chains. */
@@ -56,7 +62,18 @@ struct tw_seed_stats {
  */
 int tw_seed_run(const struct tw_seed_opts *o, struct tw_seed_stats *stats, struct tw_err *err);
 
+/*
+ * Probe a PostgreSQL source (check-config): connect to dsn, then look for the seven source
+ * tables and the right to read them. TW_OK when it connects; warn (cap bytes, "" when all
+ * is well) then lists what an export would miss. Otherwise err says "source.dsn: cannot
+ * connect to PostgreSQL: <libpq's reason>" (or that libpq cannot parse it), never showing
+ * the dsn's password.
+ */
+int tw_seed_pg_probe(const char *dsn, char *warn, size_t cap, struct tw_err *err);
+
 /* The source schema (plugins/sql/source_schema.sql, byte for byte), NUL-terminated. */
 extern const char tw_seed_schema_sql[];
+/* The same for PostgreSQL (plugins/sql/source_schema_pg.sql). */
+extern const char tw_seed_schema_pg_sql[];
 
 #endif

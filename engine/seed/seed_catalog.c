@@ -84,7 +84,7 @@ static int insert_variants(struct tw_seed_ctx *c, struct tw_seed_rng *r, size_t 
     int nv = (int)tw_seed_range(r, 1, MAX_VARIANTS);
     size_t c0 = tw_seed_below(r, tw_seed_colours.n);
     size_t s0 = sizes->n ? tw_seed_below(r, sizes->n) : 0;
-    sqlite3_stmt *st = c->ins_variant;
+    struct tw_seed_stmt *st = c->ins_variant;
 
     for (int v = 0; v < nv; v++) {
         struct tw_seed_variant *var = &c->variants[c->n_variants];
@@ -135,7 +135,7 @@ static int insert_product(struct tw_seed_ctx *c, struct tw_seed_rng *r, size_t j
     char desc[160], url[80], when[21];
     bool desc_null, cost_null;
     int64_t cost;
-    sqlite3_stmt *st = c->ins_product;
+    struct tw_seed_stmt *st = c->ins_product;
     int rc;
 
     snprintf(p->code, sizeof(p->code), "SKU-%06zu", j + 1);

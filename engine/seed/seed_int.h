@@ -77,15 +77,26 @@ struct tw_seed_user {
     int64_t balance; /* wallet balance after the ledger: users.wallet_balance */
 };
 
+/*
+ * One table's row sink: an INSERT prepared in SQLite, or (PostgreSQL, seed_pg.c) a spool of
+ * COPY text lines written to a temporary file and copied in when the generators are done.
+ * The generators bind columns 1..n and step, whichever it is.
+ */
+struct tw_seed_copy;
+struct tw_seed_stmt {
+    sqlite3_stmt *lite;        /* SQLite: the prepared INSERT */
+    struct tw_seed_copy *copy; /* PostgreSQL: the spool (seed_pg.c) */
+};
+
 struct tw_seed_ctx {
-    sqlite3 *db;
+    sqlite3 *db; /* NULL when seeding PostgreSQL */
     const char *path;
     struct tw_err *err;
     uint64_t seed;
     uint64_t users_per_chain;
     struct tw_seed_stats stats;
 
-    sqlite3_stmt *ins_user, *ins_tx, *ins_item, *ins_voucher, *ins_ledger, *ins_product,
+    struct tw_seed_stmt *ins_user, *ins_tx, *ins_item, *ins_voucher, *ins_ledger, *ins_product,
         *ins_variant;
 
     /* Next id per table: continues over chains, so ids are unique across them. */
@@ -115,11 +126,21 @@ int tw_seed_vouchers(struct tw_seed_ctx *c, struct tw_seed_rng *r, const struct 
 /* ---- statement helpers (seed.c) ---- */
 
 /* Bind text; NULL binds SQL NULL. The text must stay put until tw_seed_step. */
-void tw_seed_bind_text(sqlite3_stmt *st, int col, const char *s);
+void tw_seed_bind_text(struct tw_seed_stmt *st, int col, const char *s);
 /* Bind an integer, or SQL NULL when is_null. */
-void tw_seed_bind_int(sqlite3_stmt *st, int col, int64_t v, bool is_null);
-/* Run an INSERT once and reset it; on failure sets ctx->err naming the file and table. */
-int tw_seed_step(struct tw_seed_ctx *c, sqlite3_stmt *st, const char *table);
+void tw_seed_bind_int(struct tw_seed_stmt *st, int col, int64_t v, bool is_null);
+/* Write the bound row once and reset; on failure sets ctx->err naming the file and table. */
+int tw_seed_step(struct tw_seed_ctx *c, struct tw_seed_stmt *st, const char *table);
+
+/* Every configured chain: catalogue then users (seed.c), for both databases. */
+int tw_seed_chains(struct tw_seed_ctx *c, const struct tw_seed_opts *o);
+
+/* ---- PostgreSQL (seed_pg.c) ---- */
+
+/* tw_seed_run for o->pg_dsn. */
+int tw_seed_pg_run(const struct tw_seed_opts *o, struct tw_seed_stats *stats, struct tw_err *err);
+void tw_seed_copy_bind(struct tw_seed_copy *cp, int col, const char *s, int64_t v, int kind);
+int tw_seed_copy_step(struct tw_seed_ctx *c, struct tw_seed_copy *cp, const char *table);
 /* Map an SQLite failure to a tw_err naming the file; returns the code set. */
 int tw_seed_sql_error(struct tw_seed_ctx *c, int rc, const char *what);
 

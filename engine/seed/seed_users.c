@@ -37,7 +37,7 @@ struct item {
 
 static int insert_items(struct tw_seed_ctx *c, int64_t tx_id, const struct item *it, int n)
 {
-    sqlite3_stmt *st = c->ins_item;
+    struct tw_seed_stmt *st = c->ins_item;
 
     for (int i = 0; i < n; i++) {
         int rc;
@@ -100,7 +100,7 @@ static int transaction(struct tw_seed_ctx *c, struct tw_seed_rng *r, struct tw_s
     const char *currency = c->currency;
     const char *payment = tw_seed_chance(r, 20) ? NULL : tw_seed_pick(r, &tw_seed_payments);
     char code[8], employee[16], ts[21];
-    sqlite3_stmt *st = c->ins_tx;
+    struct tw_seed_stmt *st = c->ins_tx;
     int rc;
 
     if (web) {
@@ -185,7 +185,7 @@ static int insert_user(struct tw_seed_ctx *c, struct tw_seed_rng *r, const struc
     bool entity_null = tw_seed_chance(r, 10), tier_null = tw_seed_chance(r, 20);
     int64_t touched = tw_seed_range(r, 0, 3 * TW_SEED_DAY);
     char entity[24], username[96], bday[11], created[21], modified[21];
-    sqlite3_stmt *st = c->ins_user;
+    struct tw_seed_stmt *st = c->ins_user;
     int rc;
 
     for (size_t k = 0; k < u->n_tx; k++) {

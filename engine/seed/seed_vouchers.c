@@ -73,10 +73,10 @@ static void draw_dates(struct tw_seed_rng *r, const struct tw_seed_user *u, stru
     }
 }
 
-static void bind_time(sqlite3_stmt *st, int col, int64_t t, char buf[21])
+static void bind_time(struct tw_seed_stmt *st, int col, int64_t t, char buf[21])
 {
     if (!t) {
-        sqlite3_bind_null(st, col);
+        tw_seed_bind_text(st, col, NULL);
         return;
     }
     tw_seed_fmt_time(t, buf);
@@ -88,7 +88,7 @@ int tw_seed_vouchers(struct tw_seed_ctx *c, struct tw_seed_rng *r, const struct 
     int64_t n = tw_seed_range(r, 0, 6);
 
     for (int64_t i = 0; i < n; i++) {
-        sqlite3_stmt *st = c->ins_voucher;
+        struct tw_seed_stmt *st = c->ins_voucher;
         size_t campaign = tw_seed_below(r, tw_seed_campaigns.n);
         const char *type = types[tw_seed_below(r, 3)];
         bool deleted = tw_seed_chance(r, 30);
@@ -117,7 +117,7 @@ int tw_seed_vouchers(struct tw_seed_ctx *c, struct tw_seed_rng *r, const struct 
             tw_seed_fmt_date(v.expiry, expiry);
             tw_seed_bind_text(st, 14, expiry);
         } else {
-            sqlite3_bind_null(st, 14);
+            tw_seed_bind_text(st, 14, NULL);
         }
         tw_seed_bind_int(st, 15, deleted, false);
         if ((rc = tw_seed_step(c, st, "vouchers")))

@@ -107,7 +107,7 @@ static int insert(struct tw_seed_ctx *c, const struct tw_seed_user *u, const str
         [WELCOME] = "credit",  [CASHBACK] = "credit", [SPEND] = "debit",
         [CAMPAIGN] = "credit", [ADJUST] = "credit",   [EXPIRY] = "expiry",
     };
-    sqlite3_stmt *st = c->ins_ledger;
+    struct tw_seed_stmt *st = c->ins_ledger;
     bool has_basket = e->kind == CASHBACK || e->kind == SPEND;
     bool has_campaign = e->kind == CAMPAIGN || e->kind == WELCOME;
     int64_t campaign = e->kind == WELCOME ? 101 : 101 + (int64_t)e->campaign;

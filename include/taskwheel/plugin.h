@@ -1,5 +1,5 @@
 /*
- * taskwheel index plugin ABI, version 1.1. This header is the contract, and the only header an
+ * taskwheel index plugin ABI, version 1.2. This header is the contract, and the only header an
  * index plugin includes: it is self-contained C11 and names nothing from the engine.
  *
  * An index plugin is a shared library that exports one symbol, tw_index_plugin_v1, a const
@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 #define TW_ABI_MAJOR 1 /* bumped for any incompatible change; the host refuses a mismatch */
-#define TW_ABI_MINOR 1 /* bumped when members are appended below a marker line */
+#define TW_ABI_MINOR 2 /* bumped when members are appended below a marker line */
 
 /* The one symbol the engine looks up. */
 #define TW_PLUGIN_SYMBOL "tw_index_plugin_v1"
@@ -248,7 +248,10 @@ struct tw_host {
     /* Memory the engine can account for; alloc returns NULL on failure. free(NULL) is a no-op. */
     void *(*alloc)(size_t size);
     void (*free)(void *ptr);
-    /* The operator's source setting (for SQLite sources: the database file path). Borrowed. */
+    /*
+     * The operator's source setting: for SQLite sources the database file path, for
+     * PostgreSQL sources the connection string (see source_driver, ABI 1.2). Borrowed.
+     */
     const char *(*source)(const struct tw_host *host);
 
     /*
@@ -315,7 +318,16 @@ struct tw_host {
      */
     int (*q_window)(const struct tw_query *q, int64_t *from, int64_t *to);
 
-    /* ABI 1.2: append new members below this line only. */
+    /* ABI 1.2: members below exist when host->abi_minor >= 2. */
+
+    /*
+     * Which kind of source host->source names (docs/sources.md): "sqlite" (a database file
+     * path) or "postgresql" (a libpq connection string, which may hold a password: never log
+     * it or put it in an error message). The operator's source.driver. Borrowed.
+     */
+    const char *(*source_driver)(const struct tw_host *host);
+
+    /* ABI 1.3: append new members below this line only. */
 };
 
 /*

@@ -23,7 +23,7 @@ static const struct tw_field variant_fields[] = {
 };
 
 static const struct tw_sql_index variant_source = { .table = "product_variants",
-                                                    .change = "t.created_date" };
+                                                    .change = { "created_date" } };
 
 static int variants_open(const struct tw_host *host, struct tw_query *q, void **cursor,
                          struct tw_err *err)

@@ -25,7 +25,7 @@ static const struct tw_field product_fields[] = {
 };
 
 static const struct tw_sql_index product_source = { .table = "products",
-                                                    .change = "t.created_date" };
+                                                    .change = { "created_date" } };
 
 static int products_open(const struct tw_host *host, struct tw_query *q, void **cursor,
                          struct tw_err *err)

@@ -1,18 +1,10 @@
 /*
- * The SQL cursor shared by the built-in index plugins (sqlsrc.h).
- *
- * One prepared statement per run:
- *   SELECT t.id, t.chain_id, t.<field>... [, i.<sub>..., i.<key>]
- *   FROM <table> AS t [LEFT JOIN <items> AS i ON i.<key> = t.id AND i.chain_id = t.chain_id]
- *   WHERE t.chain_id = ?1 [AND (<fixed filter>)] [AND <pushdown>...] [AND <since window>]
- *   ORDER BY t.id [, i.<order>]
- * The (chain_id, id) index of every source table gives this order without a sort, and the
- * child table's primary key (parent, position) gives the elements in order by a seek per
- * parent, so SQLite streams rows and nothing here buffers more than one row. A JOIN rather
- * than a second statement walked in parallel: pushdown that filters parents needs no mirror
- * on the child side, and there are no children of filtered-out parents to skip. It runs well
- * ahead of `sqlite3 -csv` on the same JOIN (bench/export/README.md); the parallel walk has not
- * been measured against it.
+ * The SQL cursor shared by the built-in index plugins (sqlsrc.h): the entry points, which pick
+ * the dialect from host->source_driver, and the SQLite cursor. sqlquery.c writes the one
+ * statement (see there); SQLite streams its rows, and nothing here buffers more than one row.
+ * A JOIN rather than a second statement walked in parallel: pushdown that filters parents
+ * needs no mirror on the child side, and there are no children of filtered-out parents to
+ * skip. It runs well ahead of `sqlite3 -csv` on the same JOIN (bench/export/README.md).
  *
  * Chain: the plugin restricts to the query's chain and reports each row's chain_id as read,
  * so the engine's own check sees the source's truth, not an echo of the query.
@@ -20,9 +12,11 @@
 #include "sqlsrc.h"
 
 #include <sqlite3.h>
+#include <stddef.h>
 #include <string.h>
 
 struct sql_cursor {
+    int pg;                        /* 0: this SQLite cursor (sqlsrc_pg.c's starts with 1) */
     const struct tw_host *host;    /* borrowed for the run */
     sqlite3 *db;                   /* read-only connection, this run's own */
     sqlite3_stmt *st;              /* the one statement */
@@ -34,59 +28,6 @@ struct sql_cursor {
     int done;                      /* st returned SQLITE_DONE */
 };
 
-static uint32_t count(const struct tw_field *f)
-{
-    uint32_t n = 0;
-
-    while (f[n].name != NULL)
-        n++;
-    return n;
-}
-
-/* SELECT list, FROM, JOIN: everything before WHERE. */
-static void build_select(struct tw_sql_str *sql, const struct sql_cursor *c,
-                         const struct tw_sql_index *ix)
-{
-    const struct tw_field *sub;
-    uint32_t i;
-
-    tw_sql_str_add(sql, "SELECT t.id, t.chain_id");
-    for (i = 0; i < c->nfields; i++) {
-        tw_sql_str_add(sql, ", ");
-        if (c->fields[i].type == TW_FIELD_LIST) {
-            tw_sql_str_add(sql, "NULL"); /* keeps column numbers aligned with fields */
-            continue;
-        }
-        tw_sql_str_add(sql, "t.");
-        tw_sql_str_add(sql, c->fields[i].name);
-    }
-    if (c->list >= 0) {
-        sub = c->fields[c->list].nested;
-        for (i = 0; i < c->nsub; i++) {
-            tw_sql_str_add(sql, ", i.");
-            tw_sql_str_add(sql, sub[i].name);
-        }
-        tw_sql_str_add(sql, ", i.");
-        tw_sql_str_add(sql, ix->items_key);
-    }
-    tw_sql_str_add(sql, " FROM ");
-    tw_sql_str_add(sql, ix->table);
-    tw_sql_str_add(sql, " AS t");
-    if (c->list >= 0) {
-        tw_sql_str_add(sql, " LEFT JOIN ");
-        tw_sql_str_add(sql, ix->items_table);
-        tw_sql_str_add(sql, " AS i ON i.");
-        tw_sql_str_add(sql, ix->items_key);
-        tw_sql_str_add(sql, " = t.id AND i.chain_id = t.chain_id");
-    }
-    tw_sql_str_add(sql, " WHERE t.chain_id = ?");
-    if (ix->filter != NULL) {
-        tw_sql_str_add(sql, " AND (");
-        tw_sql_str_add(sql, ix->filter);
-        tw_sql_str_add(sql, ")");
-    }
-}
-
 static int bind_params(sqlite3_stmt *st, const struct tw_sql_param *p, uint32_t n)
 {
     uint32_t i;
@@ -94,29 +35,19 @@ static int bind_params(sqlite3_stmt *st, const struct tw_sql_param *p, uint32_t 
 
     for (i = 0; i < n && rc == SQLITE_OK; i++) {
         switch (p[i].type) {
-        case TW_FIELD_NUMBER: rc = sqlite3_bind_double(st, (int)i + 2, p[i].v->d); break;
+        case TW_FIELD_NUMBER: rc = sqlite3_bind_double(st, (int)i + 1, p[i].d); break;
         case TW_FIELD_KEYWORD:
         case TW_FIELD_TEXT:
         case TW_FIELD_DATE:
         case TW_FIELD_DATETIME:
-            rc = sqlite3_bind_text(st, (int)i + 2, p[i].v->s ? p[i].v->s : "", (int)p[i].v->len,
-                                   SQLITE_STATIC);
+            /* TRANSIENT: window bounds live in the query, freed before the first step */
+            rc = sqlite3_bind_text(st, (int)i + 1, p[i].s ? p[i].s : "", (int)p[i].len,
+                                   SQLITE_TRANSIENT);
             break;
-        default: rc = sqlite3_bind_int64(st, (int)i + 2, p[i].v->i); break;
+        default: rc = sqlite3_bind_int64(st, (int)i + 1, p[i].i); break;
         }
     }
     return rc;
-}
-
-static uint32_t total_values(const struct tw_host *host, const struct tw_query *q)
-{
-    uint32_t n = host->q_cond_count(q);
-    uint32_t total = 0;
-    uint32_t i;
-
-    for (i = 0; i < n; i++)
-        total += host->q_cond(q, i)->nvalues;
-    return total;
 }
 
 /* Prepare and bind the statement for c; on failure a message in err. */
@@ -124,65 +55,53 @@ static int prepare(struct sql_cursor *c, struct tw_query *q, const struct tw_sql
                    struct tw_err *err)
 {
     const struct tw_host *h = c->host;
-    struct tw_sql_str sql = { .host = h };
-    struct tw_sql_param *params;
-    uint32_t np = 0;
-    uint32_t max = total_values(h, q);
-    char from[24], to[24];
-    int nwin = 0;
-    int ret = TW_PLUGIN_ENOMEM;
+    struct tw_sql_query qq;
+    int ret;
     int rc;
 
-    params = h->alloc((max ? max : 1) * sizeof(*params));
-    if (params == NULL)
-        return h->err_set(err, TW_PLUGIN_ENOMEM, "out of memory building the query");
-    build_select(&sql, c, ix);
-    tw_sql_where(h, q, c->fields, &sql, params, &np, max);
-    ret = tw_sql_window(h, q, ix, &sql, from, to, &nwin, err);
+    ret = tw_sql_query_build(h, q, c->fields, ix, TW_SQL_SQLITE, &qq, err);
     if (ret != TW_PLUGIN_OK)
         goto out;
-    ret = TW_PLUGIN_ENOMEM;
-    tw_sql_str_add(&sql, c->list >= 0 ? " ORDER BY t.id, i." : " ORDER BY t.id");
-    if (c->list >= 0)
-        tw_sql_str_add(&sql, ix->items_order);
-    if (sql.failed) {
-        h->err_set(err, TW_PLUGIN_ENOMEM, "out of memory building the query");
-        goto out;
-    }
-    rc = sqlite3_prepare_v2(c->db, sql.p, (int)sql.len + 1, &c->st, NULL);
+    rc = sqlite3_prepare_v2(c->db, qq.sql.p, (int)qq.sql.len + 1, &c->st, NULL);
     if (rc != SQLITE_OK) {
         ret = h->err_set(err, TW_PLUGIN_ESOURCE, "source database does not fit the schema: %s",
                          sqlite3_errmsg(c->db));
         goto out;
     }
-    rc = sqlite3_bind_int64(c->st, 1, h->q_chain(q));
-    if (rc == SQLITE_OK)
-        rc = bind_params(c->st, params, np);
-    /* The window's bounds follow every pushdown value (SQLITE_TRANSIENT: they are local). */
-    if (rc == SQLITE_OK && nwin == 2)
-        rc = sqlite3_bind_text(c->st, (int)np + 2, from, -1, SQLITE_TRANSIENT);
-    if (rc == SQLITE_OK && nwin > 0)
-        rc = sqlite3_bind_text(c->st, (int)np + 1 + nwin, to, -1, SQLITE_TRANSIENT);
+    rc = bind_params(c->st, qq.params, qq.nparams);
     if (rc != SQLITE_OK) {
         ret = h->err_set(err, TW_PLUGIN_ESOURCE, "binding the query: %s", sqlite3_errmsg(c->db));
         goto out;
     }
     ret = TW_PLUGIN_OK;
 out:
-    h->free(params);
-    h->free(sql.p);
+    tw_sql_query_fini(h, &qq);
     return ret;
+}
+
+/* Does the operator's source.driver name PostgreSQL? (ABI 1.2; older engines: SQLite only) */
+static int is_pg(const struct tw_host *host)
+{
+    const char *d;
+
+    if (host->abi_minor < 2 || host->size <= offsetof(struct tw_host, source_driver) ||
+        host->source_driver == NULL)
+        return 0;
+    d = host->source_driver(host);
+    return d != NULL && strcmp(d, "postgresql") == 0;
 }
 
 int tw_sql_open(const struct tw_host *host, struct tw_query *q, const struct tw_field *fields,
                 const struct tw_sql_index *ix, void **cursor, struct tw_err *err)
 {
-    const char *path = host->source(host);
+    const char *path;
     struct sql_cursor *c;
-    uint32_t i;
     int rc;
     int ret;
 
+    if (is_pg(host))
+        return tw_sql_pg_open(host, q, fields, ix, cursor, err);
+    path = host->source(host);
     if (path == NULL || path[0] == '\0')
         return host->err_set(err, TW_PLUGIN_EINVAL, "source.path is not set");
     c = host->alloc(sizeof(*c));
@@ -191,14 +110,10 @@ int tw_sql_open(const struct tw_host *host, struct tw_query *q, const struct tw_
     memset(c, 0, sizeof(*c));
     c->host = host;
     c->fields = fields;
-    c->nfields = count(fields);
-    c->list = -1;
-    for (i = 0; i < c->nfields; i++) {
-        if (fields[i].type == TW_FIELD_LIST && ix->items_table != NULL) {
-            c->list = (int32_t)i;
-            c->nsub = count(fields[i].nested);
-        }
-    }
+    c->nfields = tw_sql_count(fields);
+    c->list = tw_sql_list(fields, ix);
+    if (c->list >= 0)
+        c->nsub = tw_sql_count(fields[c->list].nested);
     /* NOMUTEX: the connection belongs to this run's thread alone. */
     rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
     if (rc != SQLITE_OK) {
@@ -228,6 +143,10 @@ void tw_sql_close(void *cursor)
 
     if (c == NULL)
         return;
+    if (c->pg) {
+        tw_sql_pg_close(cursor);
+        return;
+    }
     sqlite3_finalize(c->st);
     sqlite3_close(c->db);
     c->host->free(c);
@@ -313,6 +232,8 @@ int tw_sql_next(void *cursor, struct tw_record *r, struct tw_err *err)
     uint32_t i;
     int ret;
 
+    if (c->pg)
+        return tw_sql_pg_next(cursor, r, err);
     if (!c->pending) {
         if (c->done)
             return 0;

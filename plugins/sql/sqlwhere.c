@@ -4,7 +4,10 @@
  * (include/taskwheel/plugin.h, "Pushdown conditions"), null handling included:
  *   EQ/LT/LE/GT/GE/IN   plain comparison: NULL compares unknown, so a null never matches;
  *   NE                  (c IS NULL OR c <> ?): a null matches "is not";
- *   CONTAINS_CI         instr(lower(c), lower(?)) > 0: ASCII case folding like the engine,
+ *   CONTAINS_CI         instr(lower(c), lower(?)) > 0 (SQLite, whose lower() folds ASCII
+ *                       only), strpos(lower(c COLLATE "C"), lower($n COLLATE "C")) > 0
+ *                       (PostgreSQL: under the "C" collation lower() folds ASCII only too,
+ *                       whatever the database's locale): ASCII case folding like the engine,
  *                       and no LIKE wildcards to escape;
  *   IS_NULL / NOT_NULL  for text "" counts as not set.
  * Conditions on nested sub-fields are not applied (the engine evaluates them per record).
@@ -14,7 +17,7 @@
 
 #include <string.h>
 
-#define MAX_PARAMS 30000 /* below SQLite's default limit of 32766 host parameters */
+#define MAX_PARAMS 30000 /* below SQLite's default limit of 32766 (PostgreSQL: 65535) */
 
 void tw_sql_str_add(struct tw_sql_str *s, const char *text)
 {
@@ -64,13 +67,14 @@ static int supported(const struct tw_cond *c, const struct tw_field *fields, uin
 }
 
 /* Append one condition, "t.<col> <op> ?", and its parameters. */
-static void add_cond(struct tw_sql_str *sql, const struct tw_cond *c, const struct tw_field *f,
-                     struct tw_sql_param *params, uint32_t *np)
+static void add_cond(struct tw_sql_query *qq, const struct tw_cond *c, const struct tw_field *f)
 {
     static const char *const cmp[] = {
-        [TW_OP_EQ] = " = ?", [TW_OP_LT] = " < ?",  [TW_OP_LE] = " <= ?",
-        [TW_OP_GT] = " > ?", [TW_OP_GE] = " >= ?",
+        [TW_OP_EQ] = " = ", [TW_OP_LT] = " < ",  [TW_OP_LE] = " <= ",
+        [TW_OP_GT] = " > ", [TW_OP_GE] = " >= ",
     };
+    struct tw_sql_str *sql = &qq->sql;
+    int pg = sql->dialect == TW_SQL_PG;
     uint32_t i;
 
     tw_sql_str_add(sql, "(");
@@ -80,20 +84,26 @@ static void add_cond(struct tw_sql_str *sql, const struct tw_cond *c, const stru
         tw_sql_str_add(sql, f->name);
         tw_sql_str_add(sql, " IS NULL OR t.");
         tw_sql_str_add(sql, f->name);
-        tw_sql_str_add(sql, " <> ?");
+        tw_sql_str_add(sql, " <> ");
+        tw_sql_str_param(sql);
         break;
     case TW_OP_IN:
         tw_sql_str_add(sql, "t.");
         tw_sql_str_add(sql, f->name);
         tw_sql_str_add(sql, " IN (");
-        for (i = 0; i < c->nvalues; i++)
-            tw_sql_str_add(sql, i == 0 ? "?" : ",?");
+        for (i = 0; i < c->nvalues; i++) {
+            if (i > 0)
+                tw_sql_str_add(sql, ",");
+            tw_sql_str_param(sql);
+        }
         tw_sql_str_add(sql, ")");
         break;
     case TW_OP_CONTAINS_CI:
-        tw_sql_str_add(sql, "instr(lower(t.");
+        tw_sql_str_add(sql, pg ? "strpos(lower(t." : "instr(lower(t.");
         tw_sql_str_add(sql, f->name);
-        tw_sql_str_add(sql, "), lower(?)) > 0");
+        tw_sql_str_add(sql, pg ? " COLLATE \"C\"), lower(" : "), lower(");
+        tw_sql_str_param(sql);
+        tw_sql_str_add(sql, pg ? " COLLATE \"C\")) > 0" : ")) > 0");
         break;
     case TW_OP_IS_NULL:
     case TW_OP_NOT_NULL:
@@ -109,24 +119,29 @@ static void add_cond(struct tw_sql_str *sql, const struct tw_cond *c, const stru
     default:
         tw_sql_str_add(sql, "t.");
         tw_sql_str_add(sql, f->name);
+        /* text orders bytewise, like SQLite's BINARY collation, whatever the locale */
+        if (pg && is_text(f->type) && c->op != TW_OP_EQ)
+            tw_sql_str_add(sql, " COLLATE \"C\"");
         tw_sql_str_add(sql, cmp[c->op]);
+        tw_sql_str_param(sql);
         break;
     }
     tw_sql_str_add(sql, ")");
-    for (i = 0; i < c->nvalues; i++) {
-        params[*np].v = &c->values[i];
-        params[*np].type = f->type;
-        (*np)++;
-    }
+    for (i = 0; i < c->nvalues; i++)
+        qq->params[qq->nparams++] = (struct tw_sql_param){ .type = f->type,
+                                                           .i = c->values[i].i,
+                                                           .d = c->values[i].d,
+                                                           .s = c->values[i].s,
+                                                           .len = c->values[i].len };
 }
 
 void tw_sql_where(const struct tw_host *host, struct tw_query *q, const struct tw_field *fields,
-                  struct tw_sql_str *sql, struct tw_sql_param *params, uint32_t *nparams,
-                  uint32_t max)
+                  struct tw_sql_query *qq, uint32_t max)
 {
     uint32_t n = host->q_cond_count(q);
     uint32_t nfields = 0;
     uint32_t total = 0;
+    uint32_t used = 0;
     uint32_t i;
     const struct tw_cond *c;
     int any = host->q_join(q) == TW_JOIN_ANY;
@@ -143,25 +158,26 @@ void tw_sql_where(const struct tw_host *host, struct tw_query *q, const struct t
                 return;
             total += c->nvalues;
         }
-        if (n == 0 || *nparams + total > max)
+        if (n == 0 || total > max)
             return;
-        tw_sql_str_add(sql, " AND (");
+        tw_sql_str_add(&qq->sql, " AND (");
         for (i = 0; i < n; i++) {
             c = host->q_cond(q, i);
             if (i > 0)
-                tw_sql_str_add(sql, " OR ");
-            add_cond(sql, c, &fields[c->field], params, nparams);
+                tw_sql_str_add(&qq->sql, " OR ");
+            add_cond(qq, c, &fields[c->field]);
             host->q_applied(q, i);
         }
-        tw_sql_str_add(sql, ")");
+        tw_sql_str_add(&qq->sql, ")");
         return;
     }
     for (i = 0; i < n; i++) {
         c = host->q_cond(q, i);
-        if (!supported(c, fields, nfields) || *nparams + c->nvalues > max)
+        if (!supported(c, fields, nfields) || used + c->nvalues > max)
             continue;
-        tw_sql_str_add(sql, " AND ");
-        add_cond(sql, c, &fields[c->field], params, nparams);
+        tw_sql_str_add(&qq->sql, " AND ");
+        add_cond(qq, c, &fields[c->field]);
+        used += c->nvalues;
         host->q_applied(q, i);
     }
 }

@@ -44,7 +44,7 @@ static const struct tw_sql_index transaction_source = {
     .items_table = "transaction_items",
     .items_key = "transaction_id",
     .items_order = "position",
-    .change = "t.timestamp",
+    .change = { "timestamp" },
 };
 
 static int transactions_open(const struct tw_host *host, struct tw_query *q, void **cursor,

@@ -34,8 +34,7 @@ static const struct tw_field user_fields[] = {
 /* Changed: the later of created_date and last_modified (docs/reference.md §13), whichever is set. */
 static const struct tw_sql_index user_source = {
     .table = "users",
-    .change = "max(coalesce(t.created_date, t.last_modified), "
-              "coalesce(t.last_modified, t.created_date))",
+    .change = { "created_date", "last_modified" },
 };
 
 static int users_open(const struct tw_host *host, struct tw_query *q, void **cursor,

@@ -29,9 +29,8 @@ static const struct tw_field voucher_fields[] = {
 /* Changed: created_date, or the latest of claimed/redeemed when later (docs/reference.md §13). */
 static const struct tw_sql_index voucher_source = {
     .table = "vouchers",
-    .filter = "t.deleted = 0",
-    .change = "nullif(max(coalesce(t.created_date, ''), coalesce(t.date_time_claimed, ''), "
-              "coalesce(t.date_time_redeemed, '')), '')",
+    .filter = "NOT t.deleted", /* an integer 0/1 in SQLite, a boolean in PostgreSQL */
+    .change = { "created_date", "date_time_claimed", "date_time_redeemed" },
 };
 
 static int vouchers_open(const struct tw_host *host, struct tw_query *q, void **cursor,

@@ -24,7 +24,7 @@ static const struct tw_field ledger_fields[] = {
 };
 
 static const struct tw_sql_index ledger_source = { .table = "wallet_ledger",
-                                                   .change = "t.timestamp" };
+                                                   .change = { "timestamp" } };
 
 static int ledger_open(const struct tw_host *host, struct tw_query *q, void **cursor,
                        struct tw_err *err)

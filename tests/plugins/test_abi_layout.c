@@ -59,7 +59,9 @@ PIN(tw_host, q_cond, 184);
 PIN(tw_host, q_applied, 192);
 /* ABI 1.1 */
 PIN(tw_host, q_window, 200);
-_Static_assert(sizeof(struct tw_host) == 208, "ABI 1.1 host size changed");
+/* ABI 1.2 */
+PIN(tw_host, source_driver, 208);
+_Static_assert(sizeof(struct tw_host) == 216, "ABI 1.2 host size changed");
 
 /* Arrays of these cross the boundary: their size is their stride and may never change. */
 PIN(tw_field, name, 0);

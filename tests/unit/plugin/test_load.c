@@ -61,7 +61,7 @@ Test(load, fixtures_dir_loads_good_and_refuses_the_rest)
     m = refusal_of("/too_small.so");
     cr_assert(m && strstr(m, "descriptor is 16 bytes"), "%s", m ? m : "none");
     m = refusal_of("/minor_too_new.so");
-    cr_assert(m && strstr(m, "needs ABI 1.2"), "%s", m ? m : "none");
+    cr_assert(m && strstr(m, "needs ABI 1.3"), "%s", m ? m : "none");
     m = refusal_of("/bad_signature.so");
     cr_assert(m && strstr(m, "built for another platform"), "%s", m ? m : "none");
     m = refusal_of("/duplicate_index.so");

@@ -9,7 +9,11 @@
  *   (c) plain SQL over the source database, translated here from the rule JSON with SQLite's
  *       own means (LIKE, lower(), unixepoch(), date(), EXISTS over the items),
  *       independent of the engine's normal form and of the plugins' WHERE builder.
- * Any difference fails with the rule set printed. The PRNG seed is fixed, so a failure
+ * Any difference fails with the rule set printed. With TW_TEST_SOURCE=postgresql (ctest's
+ * unit_segeq_test_equivalence_pg) the same data also goes into a throwaway PostgreSQL
+ * cluster (harness/pgpeer.h) and (a) and (b) read it through the plugins' PostgreSQL dialect
+ * (source.driver postgresql), while (c) still asks SQLite: PostgreSQL's pushdown must give
+ * the very ids SQLite's plain SQL gives. The PRNG seed is fixed, so a failure
  * reproduces; TW_SEGEQ_SETS=N overrides the number of rule sets per index and
  * TW_SEGEQ_SEED=K shifts the seed (for longer bug hunts).
  */
@@ -27,6 +31,7 @@
 #include <unistd.h>
 
 #include "api/validate.h"
+#include "pgpeer.h"
 #include "export/export.h"
 #include "plugin/plugin.h"
 #include "seed/seed.h"
@@ -91,6 +96,8 @@ static struct {
     char db_path[192];
     struct tw_plugin_registry *reg;
     sqlite3 *db;
+    bool pg;               /* TW_TEST_SOURCE=postgresql: exports read PostgreSQL */
+    struct tw_pgpeer peer; /* its cluster */
 } E;
 
 static int rm_cb(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -119,9 +126,23 @@ static void awkward_values(void)
     sqlite3 *db;
     char *msg = NULL;
 
+    char why[1024];
+
     cr_assert_eq(sqlite3_open(E.db_path, &db), SQLITE_OK);
     cr_assert_eq(sqlite3_exec(db, sql, NULL, NULL, &msg), SQLITE_OK, "%s", msg);
     sqlite3_close(db);
+    /* The same statements in PostgreSQL, whose upper() folds ASCII only under "C" as SQLite's */
+    if (E.pg) {
+        char pg_sql[2048], *at;
+
+        snprintf(pg_sql, sizeof(pg_sql), "%s", sql);
+        at = strstr(pg_sql, "upper(firstname)");
+        cr_assert_not_null(at);
+        memmove(at + strlen("upper(firstname COLLATE \"C\")"), at + strlen("upper(firstname)"),
+                strlen(at + strlen("upper(firstname)")) + 1);
+        memcpy(at, "upper(firstname COLLATE \"C\")", strlen("upper(firstname COLLATE \"C\")"));
+        cr_assert_eq(tw_pgpeer_sql(&E.peer, NULL, pg_sql, why, sizeof(why)), 0, "%s", why);
+    }
 }
 
 static void setup(void)
@@ -144,6 +165,14 @@ static void setup(void)
     o.users_per_chain = USERS;
     o.seed = 7;
     cr_assert_eq(tw_seed_run(&o, NULL, &err), TW_OK, "seed: %s", err.msg);
+    E.pg = getenv("TW_TEST_SOURCE") != NULL && strcmp(getenv("TW_TEST_SOURCE"), "postgresql") == 0;
+    if (E.pg) {
+        char why[1024];
+
+        cr_assert_eq(tw_pgpeer_start(&E.peer, why, sizeof(why)), 0, "PostgreSQL: %s", why);
+        o.pg_dsn = E.peer.dsn;
+        cr_assert_eq(tw_seed_run(&o, NULL, &err), TW_OK, "seed PostgreSQL: %s", err.msg);
+    }
     awkward_values();
     cr_assert_eq(tw_plugin_registry_create(&E.reg, &err), TW_OK);
     cr_assert_eq(tw_plugin_registry_load_dir(E.reg, TW_BUILD_DIR "/plugins", &err), TW_OK, "%s",
@@ -154,6 +183,8 @@ static void setup(void)
 static void teardown(void)
 {
     sqlite3_close(E.db);
+    if (E.pg)
+        tw_pgpeer_fini(&E.peer);
     tw_plugin_registry_destroy(E.reg);
     nftw(E.dir, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
 }
@@ -824,7 +855,8 @@ static void export_ids(const struct ix *x, struct tw_query *q,
     size_t i, len;
 
     job.plugin = x->plugin;
-    job.source = E.db_path;
+    job.source = E.pg ? E.peer.dsn : E.db_path;
+    job.source_driver = E.pg ? "postgresql" : NULL;
     job.chain = CHAIN;
     job.task_id = 1;
     job.run_start = RUN_START;
