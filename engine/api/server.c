@@ -202,5 +202,6 @@ void tw_api_destroy(struct tw_api *api)
     tw_token_cache_destroy(api);
     tw_rate_destroy(api);
     tw_metrics_destroy(api->metrics);
+    tw_json_memo_destroy(api->memo);
     tw_free(api);
 }
