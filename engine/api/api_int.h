@@ -33,6 +33,7 @@ struct tw_api {
     struct tw_rate *rate;               /* limits.requests_per_second buckets (ratelimit.c) */
     struct tw_hookcheck *hookcheck;     /* webhook host lookups (hookcheck.c), lazily */
     struct tw_json_memo *memo;          /* stored trigger/target text as replied (task_text.c) */
+    struct tw_create_batch *batch;      /* POST /tasks waiting for their group commit */
 };
 
 enum tw_caller_kind {
@@ -187,6 +188,14 @@ bool tw_task_text_reply(struct tw_req *r, int status, const struct tw_task *t,
                         const struct tw_task_log *logs, size_t n, const char *webhook_url,
                         unsigned events);
 void tw_json_memo_destroy(struct tw_json_memo *m);
+/*
+ * task_batch.c: queue a validated create (no Idempotency-Key) for the group commit that runs
+ * later in this event-loop turn, which answers it. Takes over r's caller, *in and *t (left
+ * zeroed). False, with nothing taken, when out of memory: the caller creates it itself.
+ */
+bool tw_api_create_queue(struct tw_req *r, struct tw_task_input *in, struct tw_task *t);
+/* Answer what is queued, then free the batch. */
+void tw_api_create_batch_destroy(struct tw_api *api);
 /* The same, with trigger and target given as objects already in memory (borrowed; NULL:
  * parse t's stored text), so a reply built right after a write parses nothing. */
 json_t *tw_task_json_from(const struct tw_task *t, json_t *trigger, json_t *target,

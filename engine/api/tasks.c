@@ -251,6 +251,9 @@ void tw_api_tasks_create(struct tw_req *r)
         tw_reply_error(r, 500, "internal_error", NULL, "out of memory");
         return;
     }
+    /* Without a key: one commit for the creates of this loop turn (task_batch.c). */
+    if (key == NULL && !r->probe && tw_api_create_queue(r, &in, &t))
+        return;
     idem.caller = r->caller.name;
     idem.key = key;
     idem.body_sha256 = body_sha;
