@@ -180,13 +180,14 @@ bool tw_api_check_segment_ref(struct tw_req *r, const struct tw_task_input *in);
 json_t *tw_task_json(const struct tw_task *t, const struct tw_task_log *logs, size_t n);
 /*
  * task_text.c: reply with the task object (and "webhook" when webhook_url is not NULL) written
- * as text, the same bytes as tw_task_json + tw_reply_json. False, with nothing sent, when it
+ * as text, the same bytes as tw_task_json_from + tw_reply_json (trigger and target: the
+ * objects in memory, or NULL for t's stored text). False, with nothing sent, when it
  * cannot be written that way (a string jansson would escape otherwise or refuse, out of
  * memory): the caller then takes the jansson path.
  */
 bool tw_task_text_reply(struct tw_req *r, int status, const struct tw_task *t,
-                        const struct tw_task_log *logs, size_t n, const char *webhook_url,
-                        unsigned events);
+                        const json_t *trigger, const json_t *target, const struct tw_task_log *logs,
+                        size_t n, const char *webhook_url, unsigned events);
 void tw_json_memo_destroy(struct tw_json_memo *m);
 /*
  * task_batch.c: queue a validated create (no Idempotency-Key) for the group commit that runs

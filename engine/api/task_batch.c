@@ -59,6 +59,9 @@ static void job_reply(struct tw_create_job *j)
     snprintf(location, sizeof(location), "/tasks/%lld", (long long)j->t.id);
     tw_add_header(r, "Location", location);
     /* From memory: the validated trigger and target, and no logs (a new task has none yet). */
+    if (tw_task_text_reply(r, 201, &j->t, j->in.trigger, j->in.target, NULL, 0, j->in.webhook_url,
+                           j->in.webhook_events))
+        return;
     body = tw_task_json_from(&j->t, j->in.trigger, j->in.target, NULL, 0);
     if (body != NULL && j->in.webhook_url != NULL)
         json_object_set_new(body, "webhook",

@@ -158,6 +158,18 @@ static uint32_t hash(const char *s, size_t n)
     return h;
 }
 
+/* An object in memory (the validated input of a create), as json_dumps writes it embedded. */
+static bool put_json(struct out *o, const json_t *j)
+{
+    char *dump = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+    if (dump == NULL)
+        return false;
+    put(o, dump, strlen(dump));
+    free(dump); /* jansson's malloc */
+    return true;
+}
+
 /* What task_json.c's stored_object() then json_dumps make of a stored text. */
 static bool put_stored(struct out *o, struct tw_json_memo *m, const char *text)
 {
@@ -226,8 +238,8 @@ static bool put_log(struct out *o, const struct tw_task_log *l)
 }
 
 static bool put_task(struct out *o, struct tw_json_memo *m, const struct tw_task *t,
-                     const struct tw_task_log *logs, size_t n, const char *webhook_url,
-                     unsigned events)
+                     const json_t *trigger, const json_t *target, const struct tw_task_log *logs,
+                     size_t n, const char *webhook_url, unsigned events)
 {
     size_t i;
 
@@ -248,10 +260,10 @@ static bool put_task(struct out *o, struct tw_json_memo *m, const struct tw_task
     PUT_LIT(o, ",\"created_date\":");
     put_time(o, t->created_date);
     PUT_LIT(o, "},\"trigger\":");
-    if (!put_stored(o, m, t->trigger_json))
+    if (!(trigger ? put_json(o, trigger) : put_stored(o, m, t->trigger_json)))
         return false;
     PUT_LIT(o, ",\"target\":");
-    if (!put_stored(o, m, t->target_json))
+    if (!(target ? put_json(o, target) : put_stored(o, m, t->target_json)))
         return false;
     PUT_LIT(o, ",\"logs\":[");
     for (i = 0; i < n; i++) {
@@ -288,8 +300,8 @@ static bool put_task(struct out *o, struct tw_json_memo *m, const struct tw_task
 }
 
 bool tw_task_text_reply(struct tw_req *r, int status, const struct tw_task *t,
-                        const struct tw_task_log *logs, size_t n, const char *webhook_url,
-                        unsigned events)
+                        const json_t *trigger, const json_t *target, const struct tw_task_log *logs,
+                        size_t n, const char *webhook_url, unsigned events)
 {
     struct tw_api *api = r->api;
     struct out o;
@@ -301,7 +313,7 @@ bool tw_task_text_reply(struct tw_req *r, int status, const struct tw_task *t,
     o.len = 0;
     o.cap = sizeof(o.stack);
     o.failed = false;
-    ok = put_task(&o, api->memo, t, logs, n, webhook_url, events) && !o.failed;
+    ok = put_task(&o, api->memo, t, trigger, target, logs, n, webhook_url, events) && !o.failed;
     if (ok)
         tw_reply_text(r, status, o.p, o.len);
     if (o.p != o.stack)

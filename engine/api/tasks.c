@@ -70,7 +70,7 @@ static void reply_task_page(struct tw_req *r, int status, const struct tw_task *
         tw_reply_err(r, &err);
         return;
     }
-    sent = tw_task_text_reply(r, status, t, logs, n, rc == TW_OK ? url : NULL, events);
+    sent = tw_task_text_reply(r, status, t, NULL, NULL, logs, n, rc == TW_OK ? url : NULL, events);
     tw_free(url);
     if (!sent) {
         json_t *j = tw_task_json(t, logs, n);
