@@ -10,10 +10,11 @@ BUILD=${1:-build-rel}
 SECS=${2:-10}
 CONNS=${3:-50}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-TW=$ROOT/$BUILD/engine/taskwheel
+TW=${TW:-$ROOT/$BUILD/engine/taskwheel} # TW=path/to/taskwheel: another build (A/B)
 BARE=$ROOT/$BUILD/bench/bench_bare_evhttp
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)"; exit 2; }
 D=$(mktemp -d)
+TWPID= BAREPID= BARE2PID=
 trap 'kill $TWPID $BAREPID $BARE2PID 2>/dev/null; rm -rf "$D"' EXIT
 cat > "$D/config.yaml" <<YAML
 listen: "127.0.0.1:0"
@@ -32,7 +33,8 @@ while [ ! -s "$D/port" ]; do sleep 0.1; done
 PORT=$(cat "$D/port")
 ID=$(curl -s -X POST "http://127.0.0.1:$PORT/tasks" -H "Authorization: Bearer $TOKEN" \
   -d '{"chain":1764,"desc":"bench task","target":{"action":"export","export_index":"users","export_format":"csv"},"trigger":{"once":"2099-01-01T00:00:00Z"}}' |
-  sed 's/^{"id":\([0-9]*\).*/\1/')
+  sed -n 's/^{"id":\([0-9]*\).*/\1/p')
+[ -n "$ID" ] || { echo "POST /tasks failed (are the index plugins built? tw_index_users)"; exit 1; }
 curl -s "http://127.0.0.1:$PORT/tasks/$ID" -H "Authorization: Bearer $TOKEN" > "$D/body.json"
 BAREPORT=$((PORT + 1))
 "$BARE" "$BAREPORT" "$D/body.json" & BAREPID=$!

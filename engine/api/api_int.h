@@ -32,6 +32,8 @@ struct tw_api {
     struct tw_metrics *metrics;         /* HTTP counters for GET /metrics (metrics.c), lazily */
     struct tw_rate *rate;               /* limits.requests_per_second buckets (ratelimit.c) */
     struct tw_hookcheck *hookcheck;     /* webhook host lookups (hookcheck.c), lazily */
+    struct tw_json_memo *memo;          /* stored trigger/target text as replied (task_text.c) */
+    struct tw_create_batch *batch;      /* POST /tasks waiting for their group commit */
 };
 
 enum tw_caller_kind {
@@ -80,6 +82,8 @@ typedef void tw_route_fn(struct tw_req *r);
 
 /* Send body (reference stolen) as JSON with status. */
 void tw_reply_json(struct tw_req *r, int status, json_t *body);
+/* A JSON body already written as text (len bytes, copied). */
+void tw_reply_text(struct tw_req *r, int status, const char *body, size_t len);
 void tw_reply_empty(struct tw_req *r, int status);
 
 /* The docs/reference.md §3 envelope; name is the error name ("validation_failed"), field may be NULL. */
@@ -174,6 +178,25 @@ bool tw_api_check_segment_ref(struct tw_req *r, const struct tw_task_input *in);
 
 /* The docs/reference.md §1 task object; logs (n of them, newest first) are borrowed. NULL on ENOMEM. */
 json_t *tw_task_json(const struct tw_task *t, const struct tw_task_log *logs, size_t n);
+/*
+ * task_text.c: reply with the task object (and "webhook" when webhook_url is not NULL) written
+ * as text, the same bytes as tw_task_json_from + tw_reply_json (trigger and target: the
+ * objects in memory, or NULL for t's stored text). False, with nothing sent, when it
+ * cannot be written that way (a string jansson would escape otherwise or refuse, out of
+ * memory): the caller then takes the jansson path.
+ */
+bool tw_task_text_reply(struct tw_req *r, int status, const struct tw_task *t,
+                        const json_t *trigger, const json_t *target, const struct tw_task_log *logs,
+                        size_t n, const char *webhook_url, unsigned events);
+void tw_json_memo_destroy(struct tw_json_memo *m);
+/*
+ * task_batch.c: queue a validated create (no Idempotency-Key) for the group commit that runs
+ * later in this event-loop turn, which answers it. Takes over r's caller, *in and *t (left
+ * zeroed). False, with nothing taken, when out of memory: the caller creates it itself.
+ */
+bool tw_api_create_queue(struct tw_req *r, struct tw_task_input *in, struct tw_task *t);
+/* Answer what is queued, then free the batch. */
+void tw_api_create_batch_destroy(struct tw_api *api);
 /* The same, with trigger and target given as objects already in memory (borrowed; NULL:
  * parse t's stored text), so a reply built right after a write parses nothing. */
 json_t *tw_task_json_from(const struct tw_task *t, json_t *trigger, json_t *target,

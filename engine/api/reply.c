@@ -81,6 +81,11 @@ void tw_reply_json(struct tw_req *r, int status, json_t *body)
     free(text); /* allocated by jansson with malloc */
 }
 
+void tw_reply_text(struct tw_req *r, int status, const char *body, size_t len)
+{
+    send_text(r, status, body, len);
+}
+
 void tw_reply_empty(struct tw_req *r, int status)
 {
     send_text(r, status, NULL, 0);

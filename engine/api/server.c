@@ -194,6 +194,7 @@ void tw_api_destroy(struct tw_api *api)
 {
     if (api == NULL)
         return;
+    tw_api_create_batch_destroy(api);
     tw_api_held_destroy_all(api);
     tw_hookcheck_destroy(api);
     tw_conns_destroy(api);
@@ -202,5 +203,6 @@ void tw_api_destroy(struct tw_api *api)
     tw_token_cache_destroy(api);
     tw_rate_destroy(api);
     tw_metrics_destroy(api->metrics);
+    tw_json_memo_destroy(api->memo);
     tw_free(api);
 }

@@ -44,13 +44,46 @@ static json_t *task_reply_json(struct tw_req *r, const struct tw_task *t, uint32
     return j;
 }
 
+/*
+ * The task with a page of its logs and its webhook, written as text (task_text.c); through
+ * jansson, the same bytes, where the text writer cannot.
+ */
+static void reply_task_page(struct tw_req *r, int status, const struct tw_task *t,
+                            uint32_t log_limit, uint32_t log_offset)
+{
+    struct tw_task_log *logs = NULL;
+    struct tw_err err;
+    unsigned events = 0;
+    char *url = NULL;
+    size_t n = 0;
+    bool sent;
+    int rc;
+
+    if (log_limit > 0 && tw_store_log_list(r->api->d.store, t->id, log_limit, log_offset, &logs, &n,
+                                           &err) != TW_OK) {
+        tw_reply_err(r, &err);
+        return;
+    }
+    rc = tw_store_webhook_get(r->api->d.store, t->id, &url, &events, &err);
+    if (rc != TW_OK && rc != TW_ENOTFOUND) {
+        tw_store_free_logs(logs, n);
+        tw_reply_err(r, &err);
+        return;
+    }
+    sent = tw_task_text_reply(r, status, t, NULL, NULL, logs, n, rc == TW_OK ? url : NULL, events);
+    tw_free(url);
+    if (!sent) {
+        json_t *j = tw_task_json(t, logs, n);
+
+        if (tw_api_task_add_webhook(r, j, t->id))
+            tw_reply_json(r, status, j);
+    }
+    tw_store_free_logs(logs, n);
+}
+
 void tw_api_reply_task(struct tw_req *r, int status, const struct tw_task *t)
 {
-    bool failed;
-    json_t *j = task_reply_json(r, t, 10, 0, &failed);
-
-    if (!failed)
-        tw_reply_json(r, status, j);
+    reply_task_page(r, status, t, 10, 0);
 }
 
 /* Load task id for the caller with at least level; replies and returns false otherwise. */
@@ -218,6 +251,9 @@ void tw_api_tasks_create(struct tw_req *r)
         tw_reply_error(r, 500, "internal_error", NULL, "out of memory");
         return;
     }
+    /* Without a key: one commit for the creates of this loop turn (task_batch.c). */
+    if (key == NULL && !r->probe && tw_api_create_queue(r, &in, &t))
+        return;
     idem.caller = r->caller.name;
     idem.key = key;
     idem.body_sha256 = body_sha;
@@ -255,8 +291,6 @@ void tw_api_task_get(struct tw_req *r)
     struct tw_task t;
     int64_t log_limit;
     int64_t offset;
-    bool failed;
-    json_t *j;
 
     if (!tw_req_query_only(r, allowed) ||
         !tw_req_query_int(r, "log_limit", 10, 0, 1000, &log_limit) ||
@@ -264,9 +298,7 @@ void tw_api_task_get(struct tw_req *r)
         return;
     if (!tw_api_load_task(r, TW_LEVEL_READ, &t))
         return;
-    j = task_reply_json(r, &t, (uint32_t)log_limit, (uint32_t)offset, &failed);
-    if (!failed)
-        tw_reply_json(r, 200, j);
+    reply_task_page(r, 200, &t, (uint32_t)log_limit, (uint32_t)offset);
     tw_task_fini(&t);
 }
 

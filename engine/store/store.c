@@ -328,6 +328,13 @@ int tw_store_begin(struct tw_store *s, struct tw_err *err)
     return DRV(s)->begin(s, err);
 }
 
+int tw_store_begin_read(struct tw_store *s, struct tw_err *err)
+{
+    if (DRV(s)->begin_read == NULL)
+        return DRV(s)->begin(s, err);
+    return DRV(s)->begin_read(s, err);
+}
+
 int tw_store_commit(struct tw_store *s, struct tw_err *err)
 {
     return DRV(s)->commit(s, err);

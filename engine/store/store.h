@@ -484,6 +484,12 @@ int tw_store_delivery_list(struct tw_store *s, int64_t task_id, size_t limit,
  * decides whether to commit the rest. Not for holding open across event-loop turns.
  */
 int tw_store_begin(struct tw_store *s, struct tw_err *err);
+/*
+ * The same for a run of reads that should see one snapshot (an API GET): SQLite takes its
+ * locks once, and shared only (BEGIN DEFERRED), so it neither waits on nor blocks a writer.
+ * A write inside may fail busy instead of waiting; ends with tw_store_commit/rollback.
+ */
+int tw_store_begin_read(struct tw_store *s, struct tw_err *err);
 int tw_store_commit(struct tw_store *s, struct tw_err *err);
 void tw_store_rollback(struct tw_store *s);
 

@@ -99,6 +99,8 @@ struct tw_store_driver {
                          const struct tw_delivery_attempt *a, int64_t next_at, struct tw_err *err);
     int (*delivery_list)(struct tw_store *s, int64_t task_id, size_t limit,
                          struct tw_delivery_attempt **out, size_t *n, struct tw_err *err);
+    /* NULL: tw_store_begin_read falls back to begin */
+    int (*begin_read)(struct tw_store *s, struct tw_err *err);
     int (*begin)(struct tw_store *s, struct tw_err *err);
     int (*commit)(struct tw_store *s, struct tw_err *err);
     void (*rollback)(struct tw_store *s);

@@ -28,6 +28,7 @@
 /* When adding a statement, also add its SQL to tw_store_sql[] in store_sql.c. */
 enum tw_stmt {
     TW_STMT_BEGIN,
+    TW_STMT_BEGIN_READ,
     TW_STMT_COMMIT,
     TW_STMT_ROLLBACK,
     TW_STMT_SAVEPOINT,

@@ -23,6 +23,7 @@
 
 const char *const tw_store_sql[TW_STMT_COUNT] = {
     [TW_STMT_BEGIN] = "BEGIN IMMEDIATE",
+    [TW_STMT_BEGIN_READ] = "BEGIN DEFERRED",
     [TW_STMT_COMMIT] = "COMMIT",
     [TW_STMT_ROLLBACK] = "ROLLBACK",
     [TW_STMT_SAVEPOINT] = "SAVEPOINT tw_op",

@@ -120,19 +120,24 @@ static int run_ctl(struct tw_store *s, enum tw_stmt id, const char *what, struct
     return ret < 0 ? ret : TW_OK;
 }
 
-int tw_store_op_begin(struct tw_store *s, struct tw_err *err)
+static int op_begin(struct tw_store *s, enum tw_stmt begin, struct tw_err *err)
 {
     int ret;
 
     if (s->tx_depth == 0) {
         s->tx_aborted = false;
-        ret = run_ctl(s, TW_STMT_BEGIN, "begin transaction", err);
+        ret = run_ctl(s, begin, "begin transaction", err);
     } else {
         ret = run_ctl(s, TW_STMT_SAVEPOINT, "savepoint", err);
     }
     if (ret == TW_OK)
         s->tx_depth++;
     return ret;
+}
+
+int tw_store_op_begin(struct tw_store *s, struct tw_err *err)
+{
+    return op_begin(s, TW_STMT_BEGIN, err);
 }
 
 /* Undo the innermost level; never fails from the caller's point of view. */
@@ -183,6 +188,11 @@ int tw_store_op_end(struct tw_store *s, int ret, struct tw_err *err)
 int tw_store_begin(struct tw_store *s, struct tw_err *err)
 {
     return tw_store_op_begin(s, err);
+}
+
+int tw_store_begin_read(struct tw_store *s, struct tw_err *err)
+{
+    return op_begin(s, TW_STMT_BEGIN_READ, err);
 }
 
 int tw_store_commit(struct tw_store *s, struct tw_err *err)

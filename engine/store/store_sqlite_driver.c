@@ -57,6 +57,7 @@ const struct tw_store_driver tw_sqlite_driver = {
     .outbox_lease = tw_sqlite_outbox_lease,
     .outbox_record = tw_sqlite_outbox_record,
     .delivery_list = tw_sqlite_delivery_list,
+    .begin_read = tw_sqlite_begin_read,
     .begin = tw_sqlite_begin,
     .commit = tw_sqlite_commit,
     .rollback = tw_sqlite_rollback,

@@ -63,6 +63,7 @@
 #define tw_store_outbox_record tw_sqlite_outbox_record
 #define tw_store_delivery_list tw_sqlite_delivery_list
 #define tw_store_begin tw_sqlite_begin
+#define tw_store_begin_read tw_sqlite_begin_read
 #define tw_store_commit tw_sqlite_commit
 #define tw_store_rollback tw_sqlite_rollback
 
