@@ -29,7 +29,7 @@ static double now_s(void)
 int main(int argc, char **argv)
 {
     struct tw_plugin_registry *reg = NULL;
-    struct tw_export_job job = {0};
+    struct tw_export_job job = { 0 };
     struct tw_export_stats st;
     const char *lua_dir = getenv("TW_BENCH_LUA_DIR") ? getenv("TW_BENCH_LUA_DIR") : "./lua";
     struct tw_lua_limits lim = { 0, 0 };
@@ -56,7 +56,7 @@ int main(int argc, char **argv)
     }
     job.plugin = tw_plugin_registry_find(reg, argv[3]);
     job.writer = tw_writer_find(argv[4]);
-    if (job.writer == NULL) {         /* a Lua formatter, as a run would use it */
+    if (job.writer == NULL) { /* a Lua formatter, as a run would use it */
         snprintf(lua_path, sizeof(lua_path), "%s/formats/%s.lua", lua_dir, argv[4]);
         lua_ops = tw_lua_writer;
         lua_ops.name = lua_ops.ext = argv[4];
@@ -81,17 +81,16 @@ int main(int argc, char **argv)
         json_error_t jerr;
         json_t *j = json_loads(getenv("TW_BENCH_SEGMENT"), 0, &jerr);
 
-        if (j == NULL || tw_seg_check(j, argv[3], job.plugin->desc.fields, "segment",
-                                      &err) != TW_OK ||
+        if (j == NULL ||
+            tw_seg_check(j, argv[3], job.plugin->desc.fields, "segment", &err) != TW_OK ||
             tw_seg_compile(j, job.plugin->desc.fields, job.run_start, &seg, &err) != TW_OK) {
             fprintf(stderr, "segment: %s\n", j == NULL ? jerr.text : err.msg);
             return 2;
         }
         json_decref(j);
         snprintf(lua_path, sizeof(lua_path), "%s/segments", lua_dir);
-        if (tw_seg_has_scripts(seg) &&
-            (tw_lua_create(&lim, job.run_start, &lua, &err) != TW_OK ||
-             tw_seg_bind_lua(seg, lua, lua_path, &err) != TW_OK)) {
+        if (tw_seg_has_scripts(seg) && (tw_lua_create(&lim, job.run_start, &lua, &err) != TW_OK ||
+                                        tw_seg_bind_lua(seg, lua, lua_path, &err) != TW_OK)) {
             fprintf(stderr, "segment: %s\n", err.msg);
             return 2;
         }
@@ -111,8 +110,8 @@ int main(int argc, char **argv)
     printf("%s %s: %llu records (%llu written, %llu skipped, %llu errors), %llu bytes, %.3f s, "
            "%s\n",
            argv[3], argv[4], (unsigned long long)st.total, (unsigned long long)st.success,
-           (unsigned long long)st.skips, (unsigned long long)st.errors,
-           (unsigned long long)st.size, now_s() - t0, st.path);
+           (unsigned long long)st.skips, (unsigned long long)st.errors, (unsigned long long)st.size,
+           now_s() - t0, st.path);
     if (seg != NULL) {
         tw_query_fini(&q);
         tw_seg_destroy(seg);

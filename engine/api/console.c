@@ -1,5 +1,5 @@
 /*
- * The web console's static files (SPEC §15, docs/console.md): GET /console redirects to
+ * The web console's static files (docs/reference.md §15, docs/console.md): GET /console redirects to
  * /console/, GET /console/ is console/index.html, GET /console/{file...} is console/{file...},
  * all from the table compiled into the binary (engine/assets/). No credentials: the console's
  * own API calls carry them.

@@ -1,5 +1,5 @@
 /*
- * GET /openapi.json (SPEC §15): docs/openapi.yaml, compiled into the binary (engine/assets),
+ * GET /openapi.json (docs/reference.md §15): docs/openapi.yaml, compiled into the binary (engine/assets),
  * converted to JSON once per process and served without credentials.
  *
  * The conversion reads the YAML through core/yaml.h's tree and types plain scalars as the YAML

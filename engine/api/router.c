@@ -44,7 +44,7 @@ static const struct tw_route routes[] = {
     { EVHTTP_REQ_GET, "/healthz", tw_api_healthz, ROUTE_OPEN },
     /* open unless metrics.require_token (the handler checks) */
     { EVHTTP_REQ_GET, "/metrics", tw_api_metrics, ROUTE_OPEN },
-    { EVHTTP_REQ_GET, "/openapi.json", tw_api_openapi, ROUTE_OPEN }, /* SPEC §15 */
+    { EVHTTP_REQ_GET, "/openapi.json", tw_api_openapi, ROUTE_OPEN }, /* docs/reference.md §15 */
 };
 
 /*

@@ -1,6 +1,6 @@
 /*
  * taskwheel store copy --from FILE --to FILE: move a single node's SQLite task store into
- * PostgreSQL (SPEC §10). FILE are two configuration files: --from names the SQLite store
+ * PostgreSQL (docs/reference.md §10). FILE are two configuration files: --from names the SQLite store
  * (store.path), --to the PostgreSQL one (store.driver postgresql, store.dsn). The target's
  * schema is created first; it must hold no data yet. Stop the node before copying; tokens keep
  * working when the new configuration uses the same server key (data_dir/server.key).

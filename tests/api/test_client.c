@@ -1,5 +1,5 @@
 /*
- * The command-line client `taskwheel task ...` (docs/client.md, SPEC §15) against a real
+ * The command-line client `taskwheel task ...` (docs/client.md, docs/reference.md §15) against a real
  * server: every subcommand in words and with --json, create from flags and from a body file,
  * admin-user login, and bad input (a wrong token prints the service's error name and
  * description with exit 1, an unknown flag is exit 2, a server that is down is one line naming

@@ -1,5 +1,5 @@
 /*
- * The web console in a real browser (SPEC §15, docs/console.md): a real server with seeded
+ * The web console in a real browser (docs/reference.md §15, docs/console.md): a real server with seeded
  * data, Debian's chromium driven by playwright-core (tests/console/console.test.js, installed
  * by scripts/dev test with npm ci; no browser is downloaded). The script signs in with a token,
  * creates a task with two segment rules through the form, follows it READY -> INPROGRESS ->

@@ -1,5 +1,5 @@
 /*
- * GET /openapi.json (SPEC §15): docs/openapi.yaml served from the binary without credentials,
+ * GET /openapi.json (docs/reference.md §15): docs/openapi.yaml served from the binary without credentials,
  * as the JSON that YAML 1.2 tools read from it (quoted "200" keys stay strings, plain numbers
  * and booleans are typed), with ETag revalidation, gzip and HEAD.
  */

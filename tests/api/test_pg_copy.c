@@ -1,5 +1,5 @@
 /*
- * taskwheel store copy (issue 14, SPEC §10): a single node's SQLite store, with tasks READY,
+ * taskwheel store copy (issue 14, docs/reference.md §10): a single node's SQLite store, with tasks READY,
  * DONE and ERROR (with their logs and results) and a deleted task's id gap, copied into a
  * throwaway PostgreSQL cluster (tests/harness/pgpeer.h); the node started again on
  * PostgreSQL answers every request exactly as before, the old token still works, and a new

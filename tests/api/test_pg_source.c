@@ -1,5 +1,5 @@
 /*
- * PostgreSQL as the export source (issue 14, SPEC §10 "PostgreSQL as the export source"):
+ * PostgreSQL as the export source (issue 14, docs/reference.md §10 "PostgreSQL as the export source"):
  * two real `taskwheel serve` processes, one with source.driver sqlite and one with
  * source.driver postgresql on a throwaway cluster (tests/harness/pgpeer.h), both seeded by
  * `taskwheel seed` with the same seed and size. Then:

@@ -1,5 +1,5 @@
 /*
- * The PostgreSQL task store through a real server (issue 14, SPEC §10), each test on a
+ * The PostgreSQL task store through a real server (issue 14, docs/reference.md §10), each test on a
  * throwaway cluster of its own (tests/harness/pgpeer.h):
  * - a wrong or unreachable store.dsn stops serve and check-config with a message naming the
  *   key and libpq's reason, and a password in the dsn appears in no output;

@@ -1,4 +1,4 @@
-// Browser test of the web console (SPEC §15), run by tests/api/test_console_browser.c against a
+// Browser test of the web console (docs/reference.md §15), run by tests/api/test_console_browser.c against a
 // real server it started. Debian's chromium (/usr/bin/chromium) is driven by playwright-core;
 // no browser is ever downloaded. Every wait is on a condition, never a fixed sleep.
 //

@@ -1,6 +1,6 @@
 /*
  * Every response the API tests receive through tw_http is checked against docs/openapi.yaml
- * (SPEC §15; docs/openapi.md). tw_http hands each one to tests/openapi/validate.mjs (node, ajv),
+ * (docs/reference.md §15; docs/openapi.md). tw_http hands each one to tests/openapi/validate.mjs (node, ajv),
  * started once per test process as a co-process that answers a verdict per response, and a
  * response the document does not describe fails the running test there, with the request, the
  * status and the schema error.
