@@ -164,8 +164,9 @@ static struct tw_slot *slot_for(struct tw_record *r, uint32_t col, uint32_t want
     (T(TW_FIELD_INT) | T(TW_FIELD_MONEY) | T(TW_FIELD_NUMBER) | T(TW_FIELD_KEYWORD) | \
      T(TW_FIELD_TEXT) | T(TW_FIELD_BOOL) | T(TW_FIELD_DATE) | T(TW_FIELD_DATETIME))
 
-/* Append bytes to the arena; sets s->off/len. */
-static int arena_put(struct tw_record *r, struct tw_slot *s, const char *p, size_t len)
+/* Append bytes to the arena; sets s->off/len/marks. */
+static int arena_put(struct tw_record *r, struct tw_slot *s, const char *p, size_t len,
+                     unsigned marks)
 {
     size_t need = r->alen + len;
     size_t cap;
@@ -188,6 +189,7 @@ static int arena_put(struct tw_record *r, struct tw_slot *s, const char *p, size
     memcpy(r->arena + r->alen, p, len);
     s->off = (uint32_t)r->alen;
     s->len = (uint32_t)len;
+    s->marks = (uint8_t)marks;
     r->alen = need;
     s->set = true;
     return TW_OK;
@@ -245,12 +247,13 @@ int tw_record_set_double(struct tw_record *r, uint32_t col, double v)
 int tw_record_set_text(struct tw_record *r, uint32_t col, const char *p, size_t len)
 {
     struct tw_slot *s = slot_for(r, col, T(TW_FIELD_TEXT) | T(TW_FIELD_KEYWORD));
+    unsigned marks;
 
     if (s == NULL)
         return TW_EINVAL;
-    if (!tw_utf8_valid(p, len))
+    if (!tw_utf8_scan(p, len, &marks))
         return mark_bad(r, "invalid UTF-8 in a text column");
-    return arena_put(r, s, p, len);
+    return arena_put(r, s, p, len, marks);
 }
 
 static bool digits(const char *p, size_t n)
@@ -290,7 +293,7 @@ int tw_record_set_date(struct tw_record *r, uint32_t col, const char *iso, size_
         return mark_bad(r, "malformed date \"%.*s\" (want YYYY-MM-DD)", (int)(len > 40 ? 40 : len),
                         iso);
     s->v.i = 0;
-    return arena_put(r, s, iso, len);
+    return arena_put(r, s, iso, len, 0);
 }
 
 int tw_record_set_datetime(struct tw_record *r, uint32_t col, const char *iso, size_t len)
@@ -304,7 +307,7 @@ int tw_record_set_datetime(struct tw_record *r, uint32_t col, const char *iso, s
         return TW_EINVAL;
     s->v.i = 0;
     if (is_datetime(iso, len))
-        return arena_put(r, s, iso, len);
+        return arena_put(r, s, iso, len, 0);
     /* Slow path: offsets, fractions, 't'/' ' separators: normalise to UTC whole seconds. */
     if (len >= sizeof(tmp))
         return mark_bad(r, "malformed date-time (%zu bytes)", len);
@@ -314,7 +317,7 @@ int tw_record_set_datetime(struct tw_record *r, uint32_t col, const char *iso, s
         return mark_bad(r, "malformed date-time \"%s\"", tmp);
     tw_time_format(t, out);
     s->v.i = t;
-    return arena_put(r, s, out, strlen(out));
+    return arena_put(r, s, out, strlen(out), 0);
 }
 
 int tw_record_set_time(struct tw_record *r, uint32_t col, int64_t epoch_s)
@@ -334,7 +337,7 @@ int tw_record_set_time(struct tw_record *r, uint32_t col, int64_t epoch_s)
     else
         tw_time_format(epoch_s, out);
     s->v.i = epoch_s;
-    return arena_put(r, s, out, strlen(out));
+    return arena_put(r, s, out, strlen(out), 0);
 }
 
 int tw_record_set_chain(struct tw_record *r, int64_t chain)
@@ -417,6 +420,16 @@ const struct tw_slot *tw_record_item_value(const struct tw_record *r, uint32_t c
 const char *tw_record_text(const struct tw_record *r, const struct tw_slot *s)
 {
     return r->arena + s->off;
+}
+
+const struct tw_slot *tw_record_slots(const struct tw_record *r)
+{
+    return r->slots;
+}
+
+const char *tw_record_arena(const struct tw_record *r)
+{
+    return r->arena;
 }
 
 bool tw_record_chain(const struct tw_record *r, int64_t *chain)
