@@ -8,7 +8,7 @@
 #
 # BUILD_DIR (default build-rel) must hold bench/bench_export and plugins/*.so (Release build:
 #   cmake -S . -B build-rel -DCMAKE_BUILD_TYPE=Release
-#   cmake --build build-rel --target bench_export bench_seed tw_index_users tw_index_transactions
+#   cmake --build build-rel --target bench_export bench_export_floor bench_seed tw_index_users tw_index_transactions
 #         tw_index_vouchers tw_index_wallet_ledger tw_index_products tw_index_product_variants).
 # Environment:
 #   SEED=1       the database is `bench_seed` (ROWS/10 users: realistic values) grown by
@@ -23,7 +23,9 @@
 #                each cell then reports taskwheel/sqlite3 for both and before/after.
 #   SOURCE_DB=path  an existing (seeded) database instead of generating one per row count;
 #   WORK=dir     (default /tmp/tw-bench-export) holds the databases and results.
-# The last lines are a summary per cell: the ratio's spread over the rounds.
+# Each round also runs bench_export_floor once per index (stepping the plugin's SELECT and
+# converting every column to text, no output: what no exporter reading SQLite goes below).
+# The last lines are a summary per cell: the ratios' spread over the rounds.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -69,6 +71,12 @@ run_sq() {
         "$work/sqlite.out" | tee /dev/stderr | tail -1
 }
 
+# run_fl INDEX: the floor (bench_export_floor: step and convert to text, no output).
+run_fl() {
+    measure "floor $1" "$work/stdout.txt" \
+        "$build/bench/bench_export_floor" "$db" "$(floor_sql "$1")" | tee /dev/stderr | tail -1
+}
+
 for rows in $rows_list; do
     if [ "$seed" = 1 ]; then
         db=${SOURCE_DB:-$work/seed-$rows.db}
@@ -92,12 +100,12 @@ for rows in $rows_list; do
     while [ "$round" -le "$rounds" ]; do
         for fmt in $formats; do
             for idx in $indexes; do
-                tw=0 bf=0 sq=0
+                tw=0 bf=0 sq=0 fl=0
                 # Rotate the order each round: after, before, sqlite3 / before, sqlite3, after / ...
                 case $(((round - 1) % 3)) in
-                0) order="tw bf sq" ;;
-                1) order="bf sq tw" ;;
-                *) order="sq tw bf" ;;
+                0) order="tw bf sq fl" ;;
+                1) order="bf sq tw fl" ;;
+                *) order="sq tw bf fl" ;;
                 esac
                 for what in $order; do
                     case $what in
@@ -105,11 +113,14 @@ for rows in $rows_list; do
                     bf) [ -z "$before" ] ||
                         bf=$(run_tw "before $idx $fmt" "$before" "$idx" "$fmt") ;;
                     sq) sq=$(run_sq "$idx" "$fmt") ;;
+                    fl) [ "$fmt" != "$(echo $formats | cut -d' ' -f1)" ] ||
+                        fl=$(run_fl "$idx") ;; # once per index and round
                     esac
                 done
-                echo "$rows $idx $fmt $round $tw $bf $sq" >> "$results"
-                awk -v a="$tw" -v b="$bf" -v s="$sq" 'BEGIN {
+                echo "$rows $idx $fmt $round $tw $bf $sq $fl" >> "$results"
+                awk -v a="$tw" -v b="$bf" -v s="$sq" -v f="$fl" 'BEGIN {
                     printf "%-38s %8.2f\n", "  ratio taskwheel/sqlite3", (s > 0 ? a / s : 0)
+                    if (f > 0) printf "%-38s %8.2f\n", "  ratio floor/sqlite3", f / s
                     if (b > 0) printf "%-38s %8.2f   after/before %.2f\n",
                         "  ratio before/sqlite3", b / s, a / b }'
             done
@@ -124,10 +135,14 @@ awk '{ k = $1 " " $2 " " $3; a = $5 / $7; n[k]++; if (!(k in lo) || a < lo[k]) l
        if (!(k in hi) || a > hi[k]) hi[k] = a
        if ($6 > 0) { b = $6 / $7; if (!(k in blo) || b < blo[k]) blo[k] = b;
                      if (!(k in bhi) || b > bhi[k]) bhi[k] = b }
+       if ($8 > 0) { f = $8 / $7; if (!(k in flo) || f < flo[k]) flo[k] = f;
+                     if (!(k in fhi) || f > fhi[k]) fhi[k] = f }
        if (!(k in order)) order[k] = NR; keys[NR] = k }
-     END { printf "\n%-34s %6s %16s %16s\n", "rows index format", "rounds", "taskwheel/sqlite3",
-                  "before/sqlite3"
+     END { printf "\n%-30s %6s %17s %17s %17s\n", "rows index format", "rounds",
+                  "taskwheel/sqlite3", "before/sqlite3", "floor/sqlite3"
            for (i = 1; i <= NR; i++) { k = keys[i]; if (order[k] != i) continue
-               printf "%-34s %6d %8.2f-%-7.2f", k, n[k], lo[k], hi[k]
-               if (k in blo) printf " %8.2f-%-7.2f", blo[k], bhi[k]
+               printf "%-30s %6d %8.2f-%-8.2f", k, n[k], lo[k], hi[k]
+               printf " %8s", (k in blo) ? sprintf("%.2f", blo[k]) : ""
+               printf "-%-8s", (k in blo) ? sprintf("%.2f", bhi[k]) : ""
+               if (k in flo) printf " %8.2f-%-8.2f", flo[k], fhi[k]
                printf "\n" } }' "$results"
