@@ -266,12 +266,18 @@ static bool digits(const char *p, size_t n)
     return true;
 }
 
+/* The value of two digits already checked by digits(). */
+static int two(const char *p)
+{
+    return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
 /* "YYYY-MM-DD" with a plausible month and day (the common, already-canonical case). */
 static bool is_date(const char *p, size_t len)
 {
     return len == 10 && digits(p, 4) && p[4] == '-' && digits(p + 5, 2) && p[7] == '-' &&
-           digits(p + 8, 2) && memcmp(p + 5, "01", 2) >= 0 && memcmp(p + 5, "12", 2) <= 0 &&
-           memcmp(p + 8, "01", 2) >= 0 && memcmp(p + 8, "31", 2) <= 0;
+           digits(p + 8, 2) && two(p + 5) >= 1 && two(p + 5) <= 12 && two(p + 8) >= 1 &&
+           two(p + 8) <= 31;
 }
 
 /* "YYYY-MM-DDTHH:MM:SSZ" with plausible fields. */
@@ -279,8 +285,7 @@ static bool is_datetime(const char *p, size_t len)
 {
     return len == 20 && is_date(p, 10) && p[10] == 'T' && digits(p + 11, 2) && p[13] == ':' &&
            digits(p + 14, 2) && p[16] == ':' && digits(p + 17, 2) && p[19] == 'Z' &&
-           memcmp(p + 11, "23", 2) <= 0 && memcmp(p + 14, "59", 2) <= 0 &&
-           memcmp(p + 17, "59", 2) <= 0;
+           two(p + 11) <= 23 && two(p + 14) <= 59 && two(p + 17) <= 59;
 }
 
 int tw_record_set_date(struct tw_record *r, uint32_t col, const char *iso, size_t len)
