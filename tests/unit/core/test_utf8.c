@@ -5,6 +5,7 @@
  * the 4-, 8- and 16-byte steps of its scan.
  */
 #include <criterion/criterion.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/jsonesc.h"
@@ -62,6 +63,22 @@ Test(utf8, scan_ignores_bytes_after_the_text)
 
     for (n = 0; n <= 26; n++)
         check(text, n);
+}
+
+Test(utf8, scan_reads_only_the_text)
+{
+    /* Texts in allocations of exactly their size: a sanitizer build catches any read past. */
+    size_t n;
+
+    for (n = 1; n <= 40; n++) {
+        unsigned char *p = malloc(n);
+
+        cr_assert_not_null(p);
+        memset(p, 'a', n);
+        p[n - 1] = ',';
+        check(p, n);
+        free(p);
+    }
 }
 
 Test(utf8, scan_multibyte_and_invalid)
