@@ -26,8 +26,66 @@ measure() {
     wall=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, a, ":"); s = 0;
         for (i = 1; i <= n; i++) s = s * 60 + a[i]; print s }' "$work/time.txt")
     rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$work/time.txt")
-    size=$(stat -c %s "$out")
+    size=$(stat -c %s $out) # may be a glob (one file)
     printf '%-38s %8.2f s %9s MB %14s bytes\n' "$label" "$wall" "$rss" "$size"
     echo "$wall"
 }
 
+
+# The other four indexes (bench/export/run.sh with SEED=1, whose database has all six).
+vouchers_sql="SELECT id, user_id, campaign_id, campaign_name, type, status,
+ $(m2s amount) AS amount, $(m2s amount_redeemed) AS amount_redeemed, currency, created_date,
+ date_time_claimed, date_time_redeemed, expiry_date
+ FROM vouchers WHERE chain_id = 1764 AND NOT deleted ORDER BY id;"
+wallet_ledger_sql="SELECT id, user_id, timestamp, type, $(m2s amount) AS amount,
+ $(m2s balance_after) AS balance_after, currency, campaign_id, basket_id, description
+ FROM wallet_ledger WHERE chain_id = 1764 ORDER BY id;"
+products_sql="SELECT id, owner_code, name, description, brand, category, $(m2s price) AS price,
+ $(m2s cost_price) AS cost_price, unit, $(b2s is_promotional) AS is_promotional, web_url,
+ created_date
+ FROM products WHERE chain_id = 1764 ORDER BY id;"
+product_variants_sql="SELECT id, product_id, owner_code, size, colour, $(m2s price) AS price,
+ barcode, image_url, created_date
+ FROM product_variants WHERE chain_id = 1764 ORDER BY id;"
+
+# index_sql INDEX: the sqlite3 SELECT for an index name as the engine spells it.
+index_sql() {
+    case $1 in
+    users) echo "$users_sql" ;;
+    transactions) echo "$tx_sql" ;;
+    vouchers) echo "$vouchers_sql" ;;
+    wallet-ledger) echo "$wallet_ledger_sql" ;;
+    products) echo "$products_sql" ;;
+    product-variants) echo "$product_variants_sql" ;;
+    esac
+}
+
+# floor_sql INDEX: the same rows and columns as the plugin reads them (no printf, no CASE),
+# for bench_export_floor: stepping and converting to text only.
+floor_sql() {
+    case $1 in
+    users) cols="entity_code, username, firstname, lastname, gender, birthday, country_code,
+ store_id, created_date, last_modified, spaaza_opted_in, mailing_list_opted_in, loyalty_status,
+ rfm_recency, rfm_frequency, rfm_monetary, wallet_balance" t=users ;;
+    vouchers) cols="user_id, campaign_id, campaign_name, type, status, amount, amount_redeemed,
+ currency, created_date, date_time_claimed, date_time_redeemed, expiry_date" t=vouchers ;;
+    wallet-ledger) cols="user_id, timestamp, type, amount, balance_after, currency, campaign_id,
+ basket_id, description" t=wallet_ledger ;;
+    products) cols="owner_code, name, description, brand, category, price, cost_price, unit,
+ is_promotional, web_url, created_date" t=products ;;
+    product-variants) cols="product_id, owner_code, size, colour, price, barcode, image_url,
+ created_date" t=product_variants ;;
+    transactions)
+        echo "SELECT t.id, t.chain_id, t.retailer_basket_code, t.timestamp, t.type, t.user_id,
+ t.store_code, t.currency, t.subtotal, t.shipping_charge, t.total_value, t.payment_method,
+ t.employee_code, i.retailer_product_code, i.barcode, i.name, i.quantity, i.sale_price,
+ i.original_price, i.basket_item_subtotal, i.item_is_promotional
+ FROM transactions t LEFT JOIN transaction_items i
+   ON i.transaction_id = t.id AND i.chain_id = t.chain_id
+ WHERE t.chain_id = 1764 ORDER BY t.id, i.position;"
+        return ;;
+    esac
+    filter=""; [ "$1" = vouchers ] && filter=" AND NOT t.deleted"
+    echo "SELECT t.id, t.chain_id, $(echo "$cols" | sed 's/\([a-z_]*\)\(,\|$\)/t.\1\2/g')
+ FROM $t t WHERE t.chain_id = 1764$filter ORDER BY t.id;"
+}

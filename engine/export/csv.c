@@ -13,6 +13,7 @@
 #include "export/export.h"
 
 #include "core/mem.h"
+#include "core/utf8.h"
 
 struct csv_state {
     struct tw_out *out;            /* borrowed stream */
@@ -60,50 +61,52 @@ static bool vec_put(struct csv_state *s, const char *p, size_t n)
     return true;
 }
 
-/* A text cell, quoted and guarded as needed, into the stream. */
-static void text_cell(struct tw_out *o, const char *p, size_t n)
+/*
+ * A text cell that needs quoting (quote: it holds a comma, quote, CR or LF) or the formula
+ * guard, into the stream; quotes inside are doubled, the runs between them copied whole.
+ */
+static void text_cell_special(struct tw_out *o, const char *p, size_t n, bool quote, bool guard)
 {
-    bool quote = false;
-    bool guard = n > 0 && risky_first(p[0]);
-    size_t i;
+    const char *q;
 
-    for (i = 0; i < n; i++) {
-        char c = p[i];
-
-        if (c == ',' || c == '"' || c == '\n' || c == '\r') {
-            quote = true;
-            break;
-        }
-    }
-    if (!quote && !guard) {
-        tw_out_lit(o, p, n);
-        return;
-    }
     if (quote)
         tw_out_putc(o, '"');
     if (guard)
         tw_out_putc(o, '\'');
-    for (i = 0; i < n; i++) {
-        if (p[i] == '"')
-            tw_out_putc(o, '"');
-        tw_out_putc(o, p[i]);
+    while (quote && (q = memchr(p, '"', n)) != NULL) {
+        tw_out_lit(o, p, (size_t)(q - p) + 1); /* up to and with the quote, */
+        tw_out_putc(o, '"');                   /* then its double */
+        n -= (size_t)(q - p) + 1;
+        p = q + 1;
     }
+    tw_out_lit(o, p, n);
     if (quote)
         tw_out_putc(o, '"');
 }
 
-/* One cell of any type into the stream. */
-static void cell(struct tw_out *o, const struct tw_record *r, const struct tw_slot *s,
-                 uint32_t type)
+/*
+ * One cell of any type into the stream. Text the record found free of comma, quote, CR and
+ * LF (s->marks) and not starting like a formula is copied as it is, with no scan here.
+ */
+static inline void cell(struct tw_out *o, const char *arena, const struct tw_slot *s, uint32_t type)
 {
+    const char *p;
+
     if (!s->set)
-        return;
-    if (tw_out_scalar(o, type, s))
         return;
     switch (type) {
     case TW_FIELD_DATE:
-    case TW_FIELD_DATETIME: tw_out_lit(o, tw_record_text(r, s), s->len); return;
-    default: text_cell(o, tw_record_text(r, s), s->len); return;
+    case TW_FIELD_DATETIME: tw_out_lit(o, arena + s->off, s->len); return;
+    case TW_FIELD_KEYWORD:
+    case TW_FIELD_TEXT:
+        p = arena + s->off;
+        if (!(s->marks & TW_UTF8_CSV_QUOTE) && (s->len == 0 || !risky_first(p[0])))
+            tw_out_lit(o, p, s->len);
+        else
+            text_cell_special(o, p, s->len, (s->marks & TW_UTF8_CSV_QUOTE) != 0,
+                              s->len > 0 && risky_first(p[0]));
+        return;
+    default: tw_out_scalar(o, type, s); return;
     }
 }
 
@@ -154,9 +157,12 @@ static int csv_begin(void *arg, struct tw_out *out, const struct tw_field *field
     return TW_OK;
 }
 
-/* The non-list cells of r, each followed by a comma when element cells come after. */
+/* The non-list cells of r, separated by commas. */
 static void plain_cells(struct csv_state *s, const struct tw_record *r)
 {
+    const struct tw_slot *v = tw_record_slots(r);
+    const char *arena = tw_record_arena(r);
+    struct tw_out *o = s->out;
     bool first = true;
     uint32_t i;
 
@@ -164,8 +170,8 @@ static void plain_cells(struct csv_state *s, const struct tw_record *r)
         if ((int32_t)i == s->list)
             continue;
         if (!first)
-            tw_out_putc(s->out, ',');
-        cell(s->out, r, tw_record_value(r, i), s->fields[i].type);
+            tw_out_putc(o, ',');
+        cell(o, arena, &v[i], s->fields[i].type);
         first = false;
     }
 }
@@ -195,7 +201,8 @@ static int csv_row(void *state, const struct tw_record *r, struct tw_err *err)
         for (j = 0; j < s->nsub; j++) {
             tw_out_putc(o, ',');
             if (n == 1)
-                cell(o, r, tw_record_item_value(r, (uint32_t)s->list, 0, j), sub[j].type);
+                cell(o, tw_record_arena(r), tw_record_item_value(r, (uint32_t)s->list, 0, j),
+                     sub[j].type);
         }
         tw_out_lit(o, "\r\n", 2);
         return TW_OK;
@@ -220,7 +227,8 @@ static int csv_row(void *state, const struct tw_record *r, struct tw_err *err)
             plain_cells(s, r);
         for (j = 0; j < s->nsub; j++) {
             tw_out_putc(o, ',');
-            cell(o, r, tw_record_item_value(r, (uint32_t)s->list, k, j), sub[j].type);
+            cell(o, tw_record_arena(r), tw_record_item_value(r, (uint32_t)s->list, k, j),
+                 sub[j].type);
         }
         tw_out_lit(o, "\r\n", 2);
     }

@@ -110,6 +110,12 @@ struct tw_slot {
     uint32_t off; /* TEXT/KEYWORD/DATE/DATETIME: offset of the bytes in the arena */
     uint32_t len; /* their length; not NUL-terminated */
     bool set;     /* false: null */
+    /*
+     * Text: which bytes a writer must treat specially (TW_UTF8_CSV_QUOTE, TW_UTF8_JSON_ESC
+     * of core/utf8.h), found while the setter checked the UTF-8; 0 for other types and for
+     * dates (canonical text never holds them). Lets a writer copy plain text as it is.
+     */
+    uint8_t marks;
 };
 
 /*
@@ -149,6 +155,13 @@ const struct tw_slot *tw_record_item_value(const struct tw_record *r, uint32_t c
                                            uint32_t sub);
 /* Bytes of a text/date slot (valid until the next reset or setter). */
 const char *tw_record_text(const struct tw_record *r, const struct tw_slot *s);
+/*
+ * For writers walking a whole row: the top-level slots (slot i is tw_record_value(r, i)) and
+ * the arena a text/date slot's bytes live in (at arena + off, as tw_record_text gives them).
+ * Valid until the next reset or setter.
+ */
+const struct tw_slot *tw_record_slots(const struct tw_record *r);
+const char *tw_record_arena(const struct tw_record *r);
 /* Chain the plugin reported; false when it reported none. */
 bool tw_record_chain(const struct tw_record *r, int64_t *chain);
 /* Why the record cannot be written (first problem), or NULL when it is fine. */

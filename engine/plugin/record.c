@@ -164,8 +164,9 @@ static struct tw_slot *slot_for(struct tw_record *r, uint32_t col, uint32_t want
     (T(TW_FIELD_INT) | T(TW_FIELD_MONEY) | T(TW_FIELD_NUMBER) | T(TW_FIELD_KEYWORD) | \
      T(TW_FIELD_TEXT) | T(TW_FIELD_BOOL) | T(TW_FIELD_DATE) | T(TW_FIELD_DATETIME))
 
-/* Append bytes to the arena; sets s->off/len. */
-static int arena_put(struct tw_record *r, struct tw_slot *s, const char *p, size_t len)
+/* Append bytes to the arena; sets s->off/len/marks. */
+static int arena_put(struct tw_record *r, struct tw_slot *s, const char *p, size_t len,
+                     unsigned marks)
 {
     size_t need = r->alen + len;
     size_t cap;
@@ -188,6 +189,7 @@ static int arena_put(struct tw_record *r, struct tw_slot *s, const char *p, size
     memcpy(r->arena + r->alen, p, len);
     s->off = (uint32_t)r->alen;
     s->len = (uint32_t)len;
+    s->marks = (uint8_t)marks;
     r->alen = need;
     s->set = true;
     return TW_OK;
@@ -245,12 +247,13 @@ int tw_record_set_double(struct tw_record *r, uint32_t col, double v)
 int tw_record_set_text(struct tw_record *r, uint32_t col, const char *p, size_t len)
 {
     struct tw_slot *s = slot_for(r, col, T(TW_FIELD_TEXT) | T(TW_FIELD_KEYWORD));
+    unsigned marks;
 
     if (s == NULL)
         return TW_EINVAL;
-    if (!tw_utf8_valid(p, len))
+    if (!tw_utf8_scan(p, len, &marks))
         return mark_bad(r, "invalid UTF-8 in a text column");
-    return arena_put(r, s, p, len);
+    return arena_put(r, s, p, len, marks);
 }
 
 static bool digits(const char *p, size_t n)
@@ -263,12 +266,18 @@ static bool digits(const char *p, size_t n)
     return true;
 }
 
+/* The value of two digits already checked by digits(). */
+static int two(const char *p)
+{
+    return (p[0] - '0') * 10 + (p[1] - '0');
+}
+
 /* "YYYY-MM-DD" with a plausible month and day (the common, already-canonical case). */
 static bool is_date(const char *p, size_t len)
 {
     return len == 10 && digits(p, 4) && p[4] == '-' && digits(p + 5, 2) && p[7] == '-' &&
-           digits(p + 8, 2) && memcmp(p + 5, "01", 2) >= 0 && memcmp(p + 5, "12", 2) <= 0 &&
-           memcmp(p + 8, "01", 2) >= 0 && memcmp(p + 8, "31", 2) <= 0;
+           digits(p + 8, 2) && two(p + 5) >= 1 && two(p + 5) <= 12 && two(p + 8) >= 1 &&
+           two(p + 8) <= 31;
 }
 
 /* "YYYY-MM-DDTHH:MM:SSZ" with plausible fields. */
@@ -276,8 +285,7 @@ static bool is_datetime(const char *p, size_t len)
 {
     return len == 20 && is_date(p, 10) && p[10] == 'T' && digits(p + 11, 2) && p[13] == ':' &&
            digits(p + 14, 2) && p[16] == ':' && digits(p + 17, 2) && p[19] == 'Z' &&
-           memcmp(p + 11, "23", 2) <= 0 && memcmp(p + 14, "59", 2) <= 0 &&
-           memcmp(p + 17, "59", 2) <= 0;
+           two(p + 11) <= 23 && two(p + 14) <= 59 && two(p + 17) <= 59;
 }
 
 int tw_record_set_date(struct tw_record *r, uint32_t col, const char *iso, size_t len)
@@ -290,7 +298,7 @@ int tw_record_set_date(struct tw_record *r, uint32_t col, const char *iso, size_
         return mark_bad(r, "malformed date \"%.*s\" (want YYYY-MM-DD)", (int)(len > 40 ? 40 : len),
                         iso);
     s->v.i = 0;
-    return arena_put(r, s, iso, len);
+    return arena_put(r, s, iso, len, 0);
 }
 
 int tw_record_set_datetime(struct tw_record *r, uint32_t col, const char *iso, size_t len)
@@ -304,7 +312,7 @@ int tw_record_set_datetime(struct tw_record *r, uint32_t col, const char *iso, s
         return TW_EINVAL;
     s->v.i = 0;
     if (is_datetime(iso, len))
-        return arena_put(r, s, iso, len);
+        return arena_put(r, s, iso, len, 0);
     /* Slow path: offsets, fractions, 't'/' ' separators: normalise to UTC whole seconds. */
     if (len >= sizeof(tmp))
         return mark_bad(r, "malformed date-time (%zu bytes)", len);
@@ -314,7 +322,7 @@ int tw_record_set_datetime(struct tw_record *r, uint32_t col, const char *iso, s
         return mark_bad(r, "malformed date-time \"%s\"", tmp);
     tw_time_format(t, out);
     s->v.i = t;
-    return arena_put(r, s, out, strlen(out));
+    return arena_put(r, s, out, strlen(out), 0);
 }
 
 int tw_record_set_time(struct tw_record *r, uint32_t col, int64_t epoch_s)
@@ -334,7 +342,7 @@ int tw_record_set_time(struct tw_record *r, uint32_t col, int64_t epoch_s)
     else
         tw_time_format(epoch_s, out);
     s->v.i = epoch_s;
-    return arena_put(r, s, out, strlen(out));
+    return arena_put(r, s, out, strlen(out), 0);
 }
 
 int tw_record_set_chain(struct tw_record *r, int64_t chain)
@@ -417,6 +425,16 @@ const struct tw_slot *tw_record_item_value(const struct tw_record *r, uint32_t c
 const char *tw_record_text(const struct tw_record *r, const struct tw_slot *s)
 {
     return r->arena + s->off;
+}
+
+const struct tw_slot *tw_record_slots(const struct tw_record *r)
+{
+    return r->slots;
+}
+
+const char *tw_record_arena(const struct tw_record *r)
+{
+    return r->arena;
 }
 
 bool tw_record_chain(const struct tw_record *r, int64_t *chain)

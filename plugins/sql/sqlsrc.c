@@ -152,12 +152,23 @@ void tw_sql_close(void *cursor)
     c->host->free(c);
 }
 
-/* Set column col of the record (or of the open list element) from statement column sc. */
+/*
+ * Set column col of the record (or of the open list element) from statement column sc.
+ *
+ * One sqlite3_column_value per cell, then the sqlite3_value_* readers on it: each
+ * sqlite3_column_* call enters the connection's mutex and ends with sqlite3ApiExit, which
+ * three calls per cell (type, text, bytes) paid three times on every row of an export. The
+ * value is "unprotected" (SQLite's word: not guarded by the connection mutex), which only
+ * matters for a connection shared between threads; this one is the run's own and opened
+ * NOMUTEX. It stays valid until the next step, and the text is copied by the setter before.
+ */
 static void set_value(const struct tw_host *h, struct tw_record *r, sqlite3_stmt *st, int sc,
                       uint32_t col, uint32_t type)
 {
-    int t = sqlite3_column_type(st, sc);
+    sqlite3_value *v = sqlite3_column_value(st, sc);
+    int t = sqlite3_value_type(v);
     const char *s;
+    size_t n;
 
     if (t == SQLITE_NULL)
         return; /* the engine reset the record to null */
@@ -170,26 +181,27 @@ static void set_value(const struct tw_host *h, struct tw_record *r, sqlite3_stmt
             return;
         }
         if (type == TW_FIELD_INT)
-            h->rec_set_int(r, col, sqlite3_column_int64(st, sc));
+            h->rec_set_int(r, col, sqlite3_value_int64(v));
         else if (type == TW_FIELD_MONEY)
-            h->rec_set_money(r, col, sqlite3_column_int64(st, sc));
+            h->rec_set_money(r, col, sqlite3_value_int64(v));
         else
-            h->rec_set_bool(r, col, sqlite3_column_int64(st, sc) != 0);
+            h->rec_set_bool(r, col, sqlite3_value_int64(v) != 0);
         return;
-    case TW_FIELD_NUMBER: h->rec_set_double(r, col, sqlite3_column_double(st, sc)); return;
+    case TW_FIELD_NUMBER: h->rec_set_double(r, col, sqlite3_value_double(v)); return;
     default: break;
     }
-    s = (const char *)sqlite3_column_text(st, sc);
+    s = (const char *)sqlite3_value_text(v);
     if (s == NULL) {
         h->rec_reject(r, "out of memory reading a text column");
         return;
     }
+    n = (size_t)sqlite3_value_bytes(v);
     if (type == TW_FIELD_DATE)
-        h->rec_set_date(r, col, s, (size_t)sqlite3_column_bytes(st, sc));
+        h->rec_set_date(r, col, s, n);
     else if (type == TW_FIELD_DATETIME)
-        h->rec_set_datetime(r, col, s, (size_t)sqlite3_column_bytes(st, sc));
+        h->rec_set_datetime(r, col, s, n);
     else
-        h->rec_set_text(r, col, s, (size_t)sqlite3_column_bytes(st, sc));
+        h->rec_set_text(r, col, s, n);
 }
 
 static int step(struct sql_cursor *c, struct tw_err *err)
