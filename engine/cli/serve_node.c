@@ -1,7 +1,7 @@
 /*
  * This node's row in the nodes table (docs/cluster.md, "Nodes"): written at start, refreshed
  * every cluster.heartbeat seconds with the runs it has in workers, removed on a clean stop.
- * A node that dies without stopping leaves its row; GET /cluster/nodes prunes rows not beaten
+ * A node that dies without stopping leaves its row; GET /cluster/nodes leaves out rows not beaten
  * for TW_NODE_STALE_BEATS heartbeats.
  */
 #include "cli/serve_node.h"

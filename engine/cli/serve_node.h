@@ -12,7 +12,7 @@
 struct event_base;
 struct tw_serve_node;
 
-/* A row is pruned from GET /cluster/nodes after this many heartbeats without a beat. */
+/* A row is left out of GET /cluster/nodes after this many heartbeats without a beat. */
 #define TW_NODE_STALE_BEATS 5
 
 /*

@@ -493,8 +493,9 @@ int tw_store_node_beat(struct tw_store *s, const struct tw_node *n, struct tw_er
 /* Remove node id's row (clean shutdown); removing an absent row is TW_OK. */
 int tw_store_node_remove(struct tw_store *s, const char *id, struct tw_err *err);
 /*
- * Delete rows whose heartbeat is older than before (nodes that died without a clean stop),
- * then list the rest by id into *out (caller tw_free()s it; NULL when *n is 0).
+ * The rows whose heartbeat is at or after before, by id, into *out (caller tw_free()s it;
+ * NULL when *n is 0). Older rows (nodes that died without a clean stop) are left out, and
+ * stay in the table until a node of the same id starts. A read: no row is written.
  */
 int tw_store_node_list(struct tw_store *s, int64_t before, struct tw_node **out, size_t *n,
                        struct tw_err *err);

@@ -41,9 +41,7 @@ int tw_pg_node_list(struct tw_store *s, int64_t before, struct tw_node **out, si
     *out = NULL;
     *n = 0;
     tw_pg_i64(&a, before);
-    ret = tw_pg_run(TW_PG(s), TW_PG_NODE_PRUNE, &a, NULL, NULL, "prune nodes", err);
-    if (ret == TW_OK)
-        ret = tw_pg_run(TW_PG(s), TW_PG_NODE_LIST, NULL, &r, NULL, "list nodes", err);
+    ret = tw_pg_run(TW_PG(s), TW_PG_NODE_LIST, &a, &r, NULL, "list nodes", err);
     if (ret != TW_OK)
         return ret;
     rows = PQntuples(r);

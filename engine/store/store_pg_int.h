@@ -99,7 +99,6 @@ enum tw_pg_stmt {
     TW_PG_ATTEMPT_LIST,
     TW_PG_NODE_BEAT,
     TW_PG_NODE_REMOVE,
-    TW_PG_NODE_PRUNE,
     TW_PG_NODE_LIST,
     TW_PG_META_GET,
     TW_PG_META_PUT,

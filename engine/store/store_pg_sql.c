@@ -170,8 +170,8 @@ const char *const tw_pg_sql[TW_PG_COUNT] = {
                         "heartbeat = excluded.heartbeat, in_flight = excluded.in_flight, "
                         "started = excluded.started, version = excluded.version",
     [TW_PG_NODE_REMOVE] = "DELETE FROM nodes WHERE id = $1",
-    [TW_PG_NODE_PRUNE] = "DELETE FROM nodes WHERE heartbeat < $1",
-    [TW_PG_NODE_LIST] = "SELECT id, started, heartbeat, in_flight, version FROM nodes ORDER BY id",
+    [TW_PG_NODE_LIST] =
+        "SELECT id, started, heartbeat, in_flight, version FROM nodes WHERE heartbeat >= $1 ORDER BY id",
     [TW_PG_META_GET] = "SELECT value FROM cluster_meta WHERE name = $1",
     [TW_PG_META_PUT] = "INSERT INTO cluster_meta (name, value) VALUES ($1, $2) "
                        "ON CONFLICT (name) DO NOTHING",
