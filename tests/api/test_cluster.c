@@ -119,9 +119,14 @@ static pid_t spawn(struct tw_srv *s, const char *cmd, const char *arg, const cha
     pid = fork();
     cr_assert(pid != -1);
     if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        char err_log[340];
+        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), efd = fd;
 
-        if (fd == -1 || dup2(fd, 1) == -1 || dup2(fd, 2) == -1)
+        /* serve: one log; a command: stderr apart (libpq's notices go there), in log.err */
+        snprintf(err_log, sizeof(err_log), "%s.err", log);
+        if (strcmp(cmd, "serve") != 0)
+            efd = open(err_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd == -1 || efd == -1 || dup2(fd, 1) == -1 || dup2(efd, 2) == -1)
             _exit(126);
         if (strcmp(cmd, "serve") == 0)
             execl(TW_BINARY, TW_BINARY, cmd, "-c", s->config, "--ready-file", ready, (char *)NULL);
@@ -327,4 +332,135 @@ Test(cluster, created_changed_deleted_on_three_nodes_reaches_every_wheel)
     cr_assert_eq(runs_started(&c), before, "a deleted task ran");
 
     cluster_stop(&c);
+}
+
+/* Run `taskwheel nodes -c CONFIG [arg]` to its end; its output (caller frees) and status. */
+static char *nodes_cli(struct tw_srv *s, const char *arg, int *status)
+{
+    char log[320];
+    int st;
+
+    snprintf(log, sizeof(log), "%s/nodes.out", s->dir);
+    cr_assert_eq(waitpid(spawn(s, "nodes", arg, log), &st, 0) > 0, 1);
+    *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    return slurp(log);
+}
+
+Test(cluster, nodes_are_listed_by_the_api_and_the_cli)
+{
+    static const char *const read1[] = { "1", NULL };
+    static const char *const names[NODES] = { "node-a", "node-b", "node-c" };
+    struct cluster c;
+    struct tw_resp r;
+    char *out, *rtok;
+    int i, j, status;
+
+    cluster_start(&c);
+    for (i = 0; i < NODES; i++) {
+        tw_http(&c.node[i], "GET", "/cluster/nodes", c.tok, NULL, NULL, &r);
+        cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
+        cr_assert(json_is_array(r.json), "%s", r.body);
+        cr_assert_eq(json_array_size(r.json), NODES, "%s", r.body);
+        for (j = 0; j < NODES; j++) {
+            json_t *n = json_array_get(r.json, (size_t)j);
+
+            cr_assert_str_eq(json_string_value(json_object_get(n, "node_id")), names[j]);
+            cr_assert_eq(json_integer_value(json_object_get(n, "runs_in_flight")), 0);
+            cr_assert_not_null(json_string_value(json_object_get(n, "started")));
+            cr_assert_not_null(json_string_value(json_object_get(n, "last_heartbeat")));
+            cr_assert_not_null(json_string_value(json_object_get(n, "version")));
+        }
+        tw_resp_fini(&r);
+    }
+
+    /* bad input: a read-only caller, no caller, an unknown query parameter */
+    rtok = tw_srv_token(&c.node[0], "read", read1);
+    tw_http(&c.node[1], "GET", "/cluster/nodes", rtok, NULL, NULL, &r);
+    tw_assert_error(&r, 403, "permission_denied", NULL);
+    tw_resp_fini(&r);
+    tw_http(&c.node[1], "GET", "/cluster/nodes", NULL, NULL, NULL, &r);
+    cr_assert_eq(r.status, 401, "%ld %s", r.status, r.body);
+    tw_resp_fini(&r);
+    tw_http(&c.node[1], "GET", "/cluster/nodes?limit=2", c.tok, NULL, NULL, &r);
+    cr_assert_eq(r.status, 400, "%ld %s", r.status, r.body);
+    tw_resp_fini(&r);
+    tw_http(&c.node[1], "POST", "/cluster/nodes", c.tok, NULL, "{}", &r);
+    cr_assert_eq(r.status, 405, "%ld %s", r.status, r.body);
+    tw_resp_fini(&r);
+    free(rtok);
+
+    /* the CLI: a table, and --json as the API's array */
+    out = nodes_cli(&c.node[2], NULL, &status);
+    cr_assert_eq(status, 0, "%s", out);
+    cr_assert(strstr(out, "NODE") != NULL && strstr(out, "LAST HEARTBEAT") != NULL, "%s", out);
+    for (j = 0; j < NODES; j++)
+        cr_assert(strstr(out, names[j]) != NULL, "%s missing: %s", names[j], out);
+    free(out);
+    out = nodes_cli(&c.node[2], "--json", &status);
+    cr_assert_eq(status, 0, "%s", out);
+    {
+        json_error_t jerr;
+        json_t *arr = json_loads(out, 0, &jerr);
+
+        cr_assert(json_is_array(arr), "%s: %s", jerr.text, out);
+        cr_assert_eq(json_array_size(arr), NODES, "%s", out);
+        json_decref(arr);
+    }
+    free(out);
+    out = nodes_cli(&c.node[2], "--bogus", &status);
+    cr_assert_eq(status, 2, "%s", out);
+    free(out);
+    {
+        char err_log[340];
+
+        snprintf(err_log, sizeof(err_log), "%s/nodes.out.err", c.node[2].dir);
+        out = slurp(err_log);
+        cr_assert(strstr(out, "usage: taskwheel nodes") != NULL, "%s", out);
+        free(out);
+    }
+
+    /* a clean stop removes the node's row */
+    cr_assert_eq(tw_srv_stop(&c.node[0], SIGTERM), 0);
+    tw_http(&c.node[1], "GET", "/cluster/nodes", c.tok, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
+    cr_assert_eq(json_array_size(r.json), NODES - 1, "%s", r.body);
+    tw_resp_fini(&r);
+    cluster_stop(&c);
+}
+
+Test(cluster, a_node_with_another_key_refuses_to_start)
+{
+    static const char *const chain1[] = { "1", NULL };
+    char key[128], other[160], log[320];
+    struct tw_srv a, b;
+    char *tok, *text;
+
+    snprintf(key, sizeof(key), "%s/server.key", keydir);
+    make_node(&a, "node-a", key);
+    snprintf(log, sizeof(log), "%s/server.log", a.dir);
+    tok = tw_srv_token(&a, "write", chain1); /* records the key's fingerprint */
+    cr_assert(start(&a, log), "%s", slurp(log));
+
+    /* its own key file (created on first use): refused, naming the file */
+    snprintf(other, sizeof(other), "%s/other.key", keydir);
+    make_node(&b, "node-b", other);
+    snprintf(log, sizeof(log), "%s/server.log", b.dir);
+    cr_assert_not(start(&b, log), "a node with another key started");
+    text = slurp(log);
+    cr_assert(strstr(text, "does not match the cluster's") != NULL, "%s", text);
+    cr_assert(strstr(text, other) != NULL, "the key file is not named: %s", text);
+    cr_assert(strstr(text, "auth.key_file") != NULL, "%s", text);
+    free(text);
+
+    /* the store is intact: the first node still answers with its token */
+    {
+        struct tw_resp r;
+
+        tw_http(&a, "GET", "/tasks", tok, NULL, NULL, &r);
+        cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
+        tw_resp_fini(&r);
+    }
+    free(tok);
+    tw_srv_fini(&b, false);
+    tw_srv_fini(&a, true);
 }
