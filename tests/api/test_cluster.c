@@ -464,3 +464,95 @@ Test(cluster, a_node_with_another_key_refuses_to_start)
     tw_srv_fini(&b, false);
     tw_srv_fini(&a, true);
 }
+
+/* A status a request may answer while PostgreSQL restarts: its own success or 503. */
+static void expect_ok_or_503(const struct tw_resp *r, long ok)
+{
+    if (r->status == 503) {
+        tw_assert_error(r, 503, "unavailable", NULL);
+        return;
+    }
+    cr_assert_eq(r->status, ok, "during the restart: %ld %s", r->status, r->body);
+}
+
+Test(cluster, postgresql_restart_answers_503_and_the_listeners_reconnect)
+{
+    char why[1024], path[64];
+    long long ids[400], id;
+    int64_t ms[NODES], t0;
+    size_t n_ids = 0, i;
+    struct cluster c;
+    struct tw_resp r;
+    int round, k, unavailable = 0;
+    long long armed0;
+    pid_t restarter;
+    char *text;
+
+    cluster_start(&c);
+    /* load on all three nodes while PostgreSQL restarts (pg_ctl in a child) */
+    restarter = fork();
+    cr_assert(restarter != -1);
+    if (restarter == 0) {
+        nap_ms(300);
+        _exit(tw_pgpeer_restart(&pg, why, sizeof(why)) == 0 ? 0 : 1);
+    }
+    for (round = 0; round < 60 && n_ids < sizeof(ids) / sizeof(ids[0]); round++) {
+        for (k = 0; k < NODES; k++) {
+            char *body = tw_task_body(1, NULL);
+
+            tw_http(&c.node[k], "POST", "/tasks", c.tok, NULL, body, &r);
+            free(body);
+            expect_ok_or_503(&r, 201);
+            if (r.status == 201)
+                ids[n_ids++] = json_integer_value(json_object_get(r.json, "id"));
+            else
+                unavailable++;
+            tw_resp_fini(&r);
+            tw_http(&c.node[k], "GET", "/tasks", c.tok, NULL, NULL, &r);
+            expect_ok_or_503(&r, 200);
+            unavailable += r.status == 503;
+            tw_resp_fini(&r);
+        }
+        nap_ms(20);
+    }
+    {
+        int st;
+
+        cr_assert_eq(waitpid(restarter, &st, 0), restarter);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0, "pg_ctl restart failed");
+    }
+    fprintf(stderr, "cluster restart: %zu tasks created, %d requests answered 503\n", n_ids,
+            unavailable);
+
+    /* nothing lost: every task a node acknowledged is there, on every node */
+    for (i = 0; i < n_ids; i++) {
+        snprintf(path, sizeof(path), "/tasks/%lld", ids[i]);
+        for (k = 0; k < 100; k++) {
+            tw_http(&c.node[i % NODES], "GET", path, c.tok, NULL, NULL, &r);
+            if (r.status != 503)
+                break;
+            tw_resp_fini(&r);
+            nap_ms(100);
+        }
+        cr_assert_eq(r.status, 200, "task %lld lost: %ld %s", ids[i], r.status, r.body);
+        tw_resp_fini(&r);
+    }
+
+    /* the listeners reconnected: a change made now reaches every wheel */
+    armed0 = metric(&c.node[0], "taskwheel_sched_armed");
+    for (k = 1; k < NODES; k++)
+        cr_assert_eq(metric(&c.node[k], "taskwheel_sched_armed"), armed0,
+                     "the wheels disagree after the restart");
+    id = create(&c.node[1], c.tok, "2099-01-01T00:00:00Z");
+    t0 = now_ms();
+    wait_armed(&c, armed0 + 1, t0, ms);
+    print_delays("create on node-b after a PostgreSQL restart", ms);
+    (void)id;
+    for (k = 0; k < NODES; k++) {
+        cr_assert_eq(tw_srv_stop(&c.node[k], SIGTERM), 0);
+        text = slurp(c.log[k]);
+        cr_assert(strstr(text, "change listener reconnected") != NULL, "node %d: %s", k, text);
+        free(text);
+    }
+    cluster_stop(&c);
+}
