@@ -556,3 +556,55 @@ Test(cluster, postgresql_restart_answers_503_and_the_listeners_reconnect)
     }
     cluster_stop(&c);
 }
+
+Test(cluster, store_copy_refuses_a_target_with_another_key)
+{
+    char key[128], other[160], sqlite_cfg[320], log[320], errlog[340];
+    struct tw_srv pgnode;
+    FILE *f;
+    pid_t pid;
+    int st;
+    char *text;
+
+    snprintf(key, sizeof(key), "%s/server.key", keydir);
+    snprintf(other, sizeof(other), "%s/other.key", keydir);
+    make_node(&pgnode, "node-a", other);
+    /* a SQLite node's configuration with the cluster key; the target reads another key */
+    snprintf(sqlite_cfg, sizeof(sqlite_cfg), "%s/sqlite.yaml", pgnode.dir);
+    f = fopen(sqlite_cfg, "w");
+    cr_assert_not_null(f);
+    fprintf(f, "data_dir: \"%s/var\"\nplugins_dir: \"%s/plugins\"\nauth: { key_file: \"%s\" }\n",
+            pgnode.dir, TW_BUILD_DIR, key);
+    fclose(f);
+    f = fopen(key, "w"); /* a key file holds the 32 key bytes */
+    cr_assert_not_null(f);
+    fputs("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", f);
+    fclose(f);
+    snprintf(log, sizeof(log), "%s/copy.out", pgnode.dir);
+    snprintf(errlog, sizeof(errlog), "%s/copy.out.err", pgnode.dir);
+    for (int round = 0; round < 2; round++) {
+        pid = fork();
+        cr_assert(pid != -1);
+        if (pid == 0) {
+            int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+            int efd = open(errlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+            if (fd == -1 || efd == -1 || dup2(fd, 1) == -1 || dup2(efd, 2) == -1)
+                _exit(126);
+            execl(TW_BINARY, TW_BINARY, "store", "copy", "--from", sqlite_cfg, "--to",
+                  pgnode.config, (char *)NULL);
+            _exit(127);
+        }
+        cr_assert_eq(waitpid(pid, &st, 0), pid);
+        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "store copy: status %d", st);
+        text = slurp(errlog);
+        /* first the target's key file is missing, then (created below) it differs */
+        cr_assert(strstr(text, other) != NULL && strstr(text, "auth.key_file") != NULL, "%s", text);
+        free(text);
+        f = fopen(other, "w");
+        cr_assert_not_null(f);
+        fputs("BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB", f);
+        fclose(f);
+    }
+    tw_srv_fini(&pgnode, false);
+}
