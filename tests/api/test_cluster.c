@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "oapi_record.h"
 #include "pgpeer.h"
 
 #define NODES 3
@@ -144,6 +145,7 @@ static bool start(struct tw_srv *s, const char *log)
     int i, status;
 
     snprintf(ready, sizeof(ready), "%s/ready", s->dir);
+    tw_oapi_start(); /* responses are checked against docs/openapi.yaml; before the fork */
     s->pid = spawn(s, "serve", NULL, log);
     for (i = 0; i < 1500 && s->port == 0; i++) {
         FILE *f = fopen(ready, "r");
