@@ -66,18 +66,13 @@ int tw_store_node_list(struct tw_store *s, int64_t before, struct tw_node **out,
 
     *out = NULL;
     *n = 0;
-    ret = prepare(s, "DELETE FROM nodes WHERE heartbeat < ?1", &q, "prune nodes", err);
+    ret = prepare(s,
+                  "SELECT id, started, heartbeat, in_flight, version FROM nodes "
+                  "WHERE heartbeat >= ?1 ORDER BY id",
+                  &q, "list nodes", err);
     if (ret != TW_OK)
         return ret;
     sqlite3_bind_int64(q, 1, before);
-    ret = tw_store_step(s, q, "prune nodes", err);
-    sqlite3_finalize(q);
-    if (ret < 0)
-        return ret;
-    ret = prepare(s, "SELECT id, started, heartbeat, in_flight, version FROM nodes ORDER BY id", &q,
-                  "list nodes", err);
-    if (ret != TW_OK)
-        return ret;
     while ((ret = tw_store_step(s, q, "list nodes", err)) == 1) {
         if (count == cap) {
             cap = cap ? cap * 2 : 4;
