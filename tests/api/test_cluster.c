@@ -610,3 +610,22 @@ Test(cluster, store_copy_refuses_a_target_with_another_key)
     }
     tw_srv_fini(&pgnode, false);
 }
+
+Test(cluster, a_sqlite_node_lists_itself)
+{
+    static const char *const chain1[] = { "1", NULL };
+    struct tw_srv s;
+    struct tw_resp r;
+    char *tok;
+
+    tw_srv_init(&s, "cluster: { node_id: \"solo\" }\n"); /* started: SQLite store */
+    tok = tw_srv_token(&s, "write", chain1);
+    tw_http(&s, "GET", "/cluster/nodes", tok, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
+    cr_assert_eq(json_array_size(r.json), 1, "%s", r.body);
+    cr_assert_str_eq(json_string_value(json_object_get(json_array_get(r.json, 0), "node_id")),
+                     "solo");
+    tw_resp_fini(&r);
+    free(tok);
+    tw_srv_fini(&s, true);
+}
