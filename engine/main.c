@@ -15,6 +15,7 @@ static const struct {
     { "seed", tw_cli_seed, "fill the source database with demo data" },
     { "check-config", tw_cli_check_config, "validate the configuration and plugins" },
     { "migrate", tw_cli_migrate, "create or migrate the task store's schema" },
+    { "nodes", tw_cli_nodes, "list the nodes serving the task store (a cluster's members)" },
     { "store", tw_cli_store, "copy a SQLite task store into PostgreSQL (store copy)" },
     { "plugins", tw_cli_plugins, "list loaded index plugins and their fields" },
     { "webhook-secret", tw_cli_webhook_secret, "print a new webhook signing secret for a chain" },

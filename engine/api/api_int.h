@@ -159,7 +159,8 @@ void tw_api_segment_update(struct tw_req *r);
 void tw_api_segment_delete(struct tw_req *r);
 void tw_api_login(struct tw_req *r);
 void tw_api_healthz(struct tw_req *r);
-void tw_api_openapi(struct tw_req *r); /* openapi.c: GET /openapi.json */
+void tw_api_cluster_nodes(struct tw_req *r); /* cluster.c */
+void tw_api_openapi(struct tw_req *r);       /* openapi.c: GET /openapi.json */
 
 /* ---- tasks.c, shared with the other task handlers ---- */
 

@@ -41,6 +41,7 @@ static const struct tw_route routes[] = {
     { EVHTTP_REQ_PUT, "/segments/{id}", tw_api_segment_update, ROUTE_AUTH },
     { EVHTTP_REQ_DELETE, "/segments/{id}", tw_api_segment_delete, ROUTE_AUTH },
     { EVHTTP_REQ_POST, "/auth/login", tw_api_login, ROUTE_OPEN },
+    { EVHTTP_REQ_GET, "/cluster/nodes", tw_api_cluster_nodes, ROUTE_AUTH },
     { EVHTTP_REQ_GET, "/healthz", tw_api_healthz, ROUTE_OPEN },
     /* open unless metrics.require_token (the handler checks) */
     { EVHTTP_REQ_GET, "/metrics", tw_api_metrics, ROUTE_OPEN },

@@ -19,6 +19,7 @@ int tw_cli_token(int argc, char **argv);
 int tw_cli_user(int argc, char **argv);
 int tw_cli_check_config(int argc, char **argv);
 int tw_cli_migrate(int argc, char **argv);
+int tw_cli_nodes(int argc, char **argv);
 int tw_cli_store(int argc, char **argv);
 int tw_cli_plugins(int argc, char **argv);
 int tw_cli_webhook_secret(int argc, char **argv);

@@ -26,6 +26,12 @@ int tw_cli_store_open(const struct tw_config *cfg, struct tw_store **store, stru
 /* What to call it in messages and logs: the file, or "(postgresql, store.dsn)"; never the dsn. */
 const char *tw_cli_store_name(const struct tw_config *cfg);
 
+/*
+ * Check the server key against the fingerprint the store keeps (docs/cluster.md, "One key"),
+ * recording it when the store has none; false after a message on stderr naming the key file.
+ */
+bool tw_cli_check_key(const struct tw_config *cfg, struct tw_store *store,
+                      const unsigned char key[TW_KEY_BYTES]);
 bool tw_cli_open_store(const struct tw_config *cfg, struct tw_store **store,
                        unsigned char key[TW_KEY_BYTES]);
 

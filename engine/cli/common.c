@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "cli/cli_int.h"
+#include "core/crypto.h"
 #include "core/log.h"
 
 bool tw_cli_wants_help(int argc, char **argv)
@@ -96,6 +97,26 @@ const char *tw_cli_store_name(const struct tw_config *cfg)
                                                         : cfg->store_path;
 }
 
+bool tw_cli_check_key(const struct tw_config *cfg, struct tw_store *store,
+                      const unsigned char key[TW_KEY_BYTES])
+{
+    char fingerprint[65];
+    struct tw_err err;
+    int ret;
+
+    tw_sha256_hex(key, TW_KEY_BYTES, fingerprint);
+    ret = tw_store_key_check(store, fingerprint, &err);
+    if (ret == TW_ECONFLICT)
+        fprintf(stderr,
+                "taskwheel: the server key in %s (auth.key_file) does not match the cluster's: "
+                "%s; every node of a cluster must read the same key file\n",
+                cfg->auth_key_file, err.msg);
+    else if (ret != TW_OK)
+        fprintf(stderr, "taskwheel: cannot check the server key against the task store: %s\n",
+                err.msg);
+    return ret == TW_OK;
+}
+
 bool tw_cli_open_store(const struct tw_config *cfg, struct tw_store **store,
                        unsigned char key[TW_KEY_BYTES])
 {
@@ -109,6 +130,11 @@ bool tw_cli_open_store(const struct tw_config *cfg, struct tw_store **store,
     if (tw_cli_store_open(cfg, store, &err) != TW_OK) {
         fprintf(stderr, "taskwheel: cannot open the task store %s: %s\n", tw_cli_store_name(cfg),
                 err.msg);
+        return false;
+    }
+    if (!tw_cli_check_key(cfg, *store, key)) {
+        tw_store_close(*store);
+        *store = NULL;
         return false;
     }
     return true;

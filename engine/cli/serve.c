@@ -26,7 +26,9 @@
 #include "plugin/plugin.h"
 #include "results/results.h"
 #include "run/runner.h"
+#include "cli/serve_node.h"
 #include "sched/sched.h"
+#include "sched/sched_watch.h"
 #include "seed/seed.h"
 #include "segment/segment.h"
 #include "webhook/webhook.h"
@@ -52,11 +54,13 @@ struct serve {
     struct tw_api *api;
     struct event *sigterm;
     struct event *sigint;
-    struct tw_upkeep *upkeep; /* retention, store file check, limits */
-    struct tw_store *store;   /* borrowed from serve_run */
-    struct tw_httpc *httpc;   /* outbound HTTP on the loop (webhook deliveries) */
-    struct tw_outbox *outbox; /* the webhook delivery pump */
-    int signals;              /* received so far */
+    struct tw_upkeep *upkeep;     /* retention, store file check, limits */
+    struct tw_store *store;       /* borrowed from serve_run */
+    struct tw_httpc *httpc;       /* outbound HTTP on the loop (webhook deliveries) */
+    struct tw_outbox *outbox;     /* the webhook delivery pump */
+    struct tw_sched_watch *watch; /* other nodes' task changes (NULL with SQLite) */
+    struct tw_serve_node *node;   /* this node's heartbeat row */
+    int signals;                  /* received so far */
 };
 
 /*
@@ -457,6 +461,11 @@ static int serve_run(struct tw_config *cfg, const char *ready_file)
         fprintf(stderr, "taskwheel serve: scheduler: %s\n", err.msg);
         goto out;
     }
+    if (tw_sched_watch_start(s.sched, s.base, &s.watch, &err) != TW_OK ||
+        tw_serve_node_start(cfg, store, s.sched, s.base, &s.node, &err) != TW_OK) {
+        fprintf(stderr, "taskwheel serve: cluster: %s\n", err.msg);
+        goto out;
+    }
     memset(&deps, 0, sizeof(deps));
     deps.cfg = cfg;
     deps.store = store;
@@ -512,6 +521,8 @@ out:
     if (s.lua_timer != NULL)
         event_free(s.lua_timer);
     tw_api_destroy(s.api);
+    tw_serve_node_stop(s.node, rc == TW_EXIT_OK);
+    tw_sched_watch_stop(s.watch);
     tw_sched_destroy(s.sched);
     /* httpc first: it drops its requests without calling back into the outbox. */
     tw_httpc_free(s.httpc);

@@ -2,24 +2,62 @@
  * taskwheel store copy --from FILE --to FILE: move a single node's SQLite task store into
  * PostgreSQL (docs/reference.md §10). FILE are two configuration files: --from names the SQLite store
  * (store.path), --to the PostgreSQL one (store.driver postgresql, store.dsn). The target's
- * schema is created first; it must hold no data yet. Stop the node before copying; tokens keep
- * working when the new configuration uses the same server key (data_dir/server.key).
+ * schema is created first; it must hold no data yet. Stop the node before copying. Both
+ * configurations must read the same server key (auth.key_file), so tokens keep working: the
+ * copy refuses otherwise, and records the key's fingerprint in the target (docs/cluster.md).
  */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli_int.h"
+#include "core/crypto.h"
 
 static const char copy_usage[] =
     "usage: taskwheel store copy --from FILE --to FILE\n"
     "\n"
     "Copies the whole task store of configuration --from (store.driver sqlite) into the empty\n"
     "store of configuration --to (store.driver postgresql): tasks with their logs and ids,\n"
-    "tokens, users, sessions, segments, webhooks. Stop the server first. Exit status 0 when\n"
+    "tokens, users, sessions, segments, webhooks. Stop the server first. Both must read the\n"
+    "same server key file (auth.key_file), or the copy refuses. Exit status 0 when\n"
     "copied, 1 when the copy failed (the target is left empty), 2 on a usage or configuration\n"
     "error.\n";
+
+/*
+ * The target must use the source's server key (docs/cluster.md, "One key"): token hashes,
+ * session keys and download signatures are keyed by it. The target's key file is not created
+ * here: a missing one is an error saying to copy the source's. true with the key in key.
+ */
+static bool same_key(const struct tw_config *from_cfg, const struct tw_config *to_cfg,
+                     unsigned char key[TW_KEY_BYTES])
+{
+    unsigned char to_key[TW_KEY_BYTES];
+    struct tw_err err;
+
+    if (access(from_cfg->auth_key_file, R_OK) != 0 || access(to_cfg->auth_key_file, R_OK) != 0) {
+        fprintf(stderr,
+                "taskwheel store copy: the target's server key %s (auth.key_file) must be the "
+                "source's %s: copy that file there (tokens and sessions are keyed by it)\n",
+                to_cfg->auth_key_file, from_cfg->auth_key_file);
+        return false;
+    }
+    if (tw_key_load(from_cfg->auth_key_file, key, &err) != TW_OK ||
+        tw_key_load(to_cfg->auth_key_file, to_key, &err) != TW_OK) {
+        fprintf(stderr, "taskwheel store copy: %s\n", err.msg);
+        return false;
+    }
+    if (memcmp(key, to_key, TW_KEY_BYTES) != 0) {
+        fprintf(stderr,
+                "taskwheel store copy: the target's server key %s (auth.key_file) differs from "
+                "the source's %s: copied tokens and sessions would stop working; use the same "
+                "key file\n",
+                to_cfg->auth_key_file, from_cfg->auth_key_file);
+        return false;
+    }
+    return true;
+}
 
 static int store_copy(int argc, char **argv)
 {
@@ -33,6 +71,7 @@ static int store_copy(int argc, char **argv)
     struct tw_config *from_cfg = NULL, *to_cfg = NULL;
     struct tw_store *from = NULL, *to = NULL;
     int rc = TW_EXIT_FAILURE, c;
+    unsigned char key[TW_KEY_BYTES];
     struct tw_err err;
     int64_t rows = 0;
 
@@ -63,11 +102,18 @@ static int store_copy(int argc, char **argv)
         goto out;
     }
     tw_err_clear(&err);
+    if (!same_key(from_cfg, to_cfg, key)) {
+        rc = TW_EXIT_USAGE;
+        goto out;
+    }
     if (tw_cli_store_open(from_cfg, &from, &err) != TW_OK ||
         tw_cli_store_open(to_cfg, &to, &err) != TW_OK) {
         fprintf(stderr, "taskwheel store copy: %s\n", err.msg);
         goto out;
     }
+    /* the source was served with this key, and the target records it (or already has it) */
+    if (!tw_cli_check_key(from_cfg, from, key) || !tw_cli_check_key(to_cfg, to, key))
+        goto out;
     if (tw_store_copy(from, to, &rows, &err) != TW_OK) {
         fprintf(stderr, "taskwheel store copy: %s\n", err.msg);
         goto out;

@@ -344,3 +344,36 @@ void tw_store_rollback(struct tw_store *s)
 {
     DRV(s)->rollback(s);
 }
+
+int tw_store_node_beat(struct tw_store *s, const struct tw_node *n, struct tw_err *err)
+{
+    return DRV(s)->node_beat(s, n, err);
+}
+
+int tw_store_node_remove(struct tw_store *s, const char *id, struct tw_err *err)
+{
+    return DRV(s)->node_remove(s, id, err);
+}
+
+int tw_store_node_list(struct tw_store *s, int64_t before, struct tw_node **out, size_t *n,
+                       struct tw_err *err)
+{
+    return DRV(s)->node_list(s, before, out, n, err);
+}
+
+int tw_store_key_check(struct tw_store *s, const char *fingerprint, struct tw_err *err)
+{
+    return DRV(s)->key_check(s, fingerprint, err);
+}
+
+int tw_store_tasks_changed(struct tw_store *s, int64_t since, int64_t **ids, size_t *n,
+                           struct tw_err *err)
+{
+    return DRV(s)->tasks_changed(s, since, ids, n, err);
+}
+
+int tw_store_watch_open(struct tw_store *s, struct tw_store_watch **out, struct tw_err *err)
+{
+    *out = NULL;
+    return DRV(s)->watch(s, out, err);
+}

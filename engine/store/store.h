@@ -477,6 +477,64 @@ int tw_store_outbox_record(struct tw_store *s, int64_t id, int64_t task_id,
 int tw_store_delivery_list(struct tw_store *s, int64_t task_id, size_t limit,
                            struct tw_delivery_attempt **out, size_t *n, struct tw_err *err);
 
+/* ---- several nodes (docs/cluster.md; store_cluster.c, store_pg_cluster.c) ---- */
+
+/* One row of the nodes table: a serving node and its latest heartbeat. */
+struct tw_node {
+    char id[128];      /* cluster.node_id */
+    int64_t started;   /* unix seconds */
+    int64_t heartbeat; /* unix seconds of its latest beat */
+    int64_t in_flight; /* runs it had in workers at that beat */
+    char version[32];  /* taskwheel version */
+};
+
+/* Insert or refresh node n's row (a heartbeat). */
+int tw_store_node_beat(struct tw_store *s, const struct tw_node *n, struct tw_err *err);
+/* Remove node id's row (clean shutdown); removing an absent row is TW_OK. */
+int tw_store_node_remove(struct tw_store *s, const char *id, struct tw_err *err);
+/*
+ * The rows whose heartbeat is at or after before, by id, into *out (caller tw_free()s it;
+ * NULL when *n is 0). Older rows (nodes that died without a clean stop) are left out, and
+ * stay in the table until a node of the same id starts. A read: no row is written.
+ */
+int tw_store_node_list(struct tw_store *s, int64_t before, struct tw_node **out, size_t *n,
+                       struct tw_err *err);
+
+/*
+ * The cluster's key fingerprint (hex SHA-256 of the server key): when the store has none,
+ * record fingerprint; when it has another, TW_ECONFLICT "the store belongs to a cluster with
+ * another server key". TW_OK when they match or it was recorded.
+ */
+int tw_store_key_check(struct tw_store *s, const char *fingerprint, struct tw_err *err);
+
+/*
+ * Ids of the tasks whose last_modified is >= since (unix seconds), ascending, for the
+ * periodic safety re-read (INT64_MIN: every task). *ids is the caller's (tw_free()).
+ */
+int tw_store_tasks_changed(struct tw_store *s, int64_t since, int64_t **ids, size_t *n,
+                           struct tw_err *err);
+
+/*
+ * A listener for task changes made by any node (PostgreSQL's LISTEN/NOTIFY), on a connection
+ * of its own. The SQLite driver has none (one node: every change is its own): TW_EINVAL
+ * "not supported by the sqlite store" and *out NULL.
+ * *out is owned by the caller (tw_store_watch_close). The functions below are the
+ * PostgreSQL driver's (store_pg_watch.c): a watch only exists there.
+ */
+struct tw_store_watch;
+int tw_store_watch_open(struct tw_store *s, struct tw_store_watch **out, struct tw_err *err);
+/* The socket to wait on for reading; -1 while disconnected. */
+int tw_store_watch_fd(const struct tw_store_watch *w);
+/*
+ * Read what arrived: append changed task ids to *ids and *n (the caller's, tw_free()). TW_ESTORE
+ * when the connection is lost (then call tw_store_watch_reconnect, and re-read everything:
+ * notifications sent meanwhile are lost).
+ */
+int tw_store_watch_drain(struct tw_store_watch *w, int64_t **ids, size_t *n, struct tw_err *err);
+/* Connect again and LISTEN; the socket changes (tw_store_watch_fd). TW_ESTORE while down. */
+int tw_store_watch_reconnect(struct tw_store_watch *w, struct tw_err *err);
+void tw_store_watch_close(struct tw_store_watch *w);
+
 /*
  * Group several store calls into one transaction, e.g. a bulk insert or a recovery pass:
  * tw_store_begin, calls, then tw_store_commit (or tw_store_rollback). Calls nest: each store

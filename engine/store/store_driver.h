@@ -99,6 +99,14 @@ struct tw_store_driver {
                          const struct tw_delivery_attempt *a, int64_t next_at, struct tw_err *err);
     int (*delivery_list)(struct tw_store *s, int64_t task_id, size_t limit,
                          struct tw_delivery_attempt **out, size_t *n, struct tw_err *err);
+    int (*node_beat)(struct tw_store *s, const struct tw_node *n, struct tw_err *err);
+    int (*node_remove)(struct tw_store *s, const char *id, struct tw_err *err);
+    int (*node_list)(struct tw_store *s, int64_t before, struct tw_node **out, size_t *n,
+                     struct tw_err *err);
+    int (*key_check)(struct tw_store *s, const char *fingerprint, struct tw_err *err);
+    int (*tasks_changed)(struct tw_store *s, int64_t since, int64_t **ids, size_t *n,
+                         struct tw_err *err);
+    int (*watch)(struct tw_store *s, struct tw_store_watch **out, struct tw_err *err);
     /* NULL: tw_store_begin_read falls back to begin */
     int (*begin_read)(struct tw_store *s, struct tw_err *err);
     int (*begin)(struct tw_store *s, struct tw_err *err);

@@ -491,6 +491,11 @@ static int connect_dsn(const char *dsn, PGconn **out, struct tw_err *err)
     return TW_OK;
 }
 
+int tw_pg_connect(const char *dsn, PGconn **out, struct tw_err *err)
+{
+    return connect_dsn(dsn, out, err);
+}
+
 int tw_store_probe_pg(const char *dsn, struct tw_err *err)
 {
     PGconn *c = NULL;
@@ -639,6 +644,12 @@ const struct tw_store_driver tw_pg_driver = {
     .note_pruned = tw_pg_note_pruned,
     .check_file = tw_pg_check_file,
     .health = tw_pg_health,
+    .node_beat = tw_pg_node_beat,
+    .node_remove = tw_pg_node_remove,
+    .node_list = tw_pg_node_list,
+    .key_check = tw_pg_key_check,
+    .tasks_changed = tw_pg_tasks_changed,
+    .watch = tw_pg_watch,
     .webhook_set = tw_pg_webhook_set,
     .webhook_get = tw_pg_webhook_get,
     .webhook_secret_add = tw_pg_webhook_secret_add,

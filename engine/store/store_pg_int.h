@@ -97,6 +97,12 @@ enum tw_pg_stmt {
     TW_PG_OUTBOX_CLOSE,
     TW_PG_ATTEMPT_INSERT,
     TW_PG_ATTEMPT_LIST,
+    TW_PG_NODE_BEAT,
+    TW_PG_NODE_REMOVE,
+    TW_PG_NODE_LIST,
+    TW_PG_META_GET,
+    TW_PG_META_PUT,
+    TW_PG_TASKS_CHANGED,
     TW_PG_COUNT
 };
 
@@ -257,6 +263,16 @@ int tw_pg_outbox_record(struct tw_store *s, int64_t id, int64_t task_id,
                         const struct tw_delivery_attempt *a, int64_t next_at, struct tw_err *err);
 int tw_pg_delivery_list(struct tw_store *s, int64_t task_id, size_t limit,
                         struct tw_delivery_attempt **out, size_t *n, struct tw_err *err);
+int tw_pg_node_beat(struct tw_store *s, const struct tw_node *n, struct tw_err *err);
+int tw_pg_node_remove(struct tw_store *s, const char *id, struct tw_err *err);
+int tw_pg_node_list(struct tw_store *s, int64_t before, struct tw_node **out, size_t *n,
+                    struct tw_err *err);
+int tw_pg_key_check(struct tw_store *s, const char *fingerprint, struct tw_err *err);
+int tw_pg_tasks_changed(struct tw_store *s, int64_t since, int64_t **ids, size_t *n,
+                        struct tw_err *err);
+int tw_pg_watch(struct tw_store *s, struct tw_store_watch **out, struct tw_err *err);
+/* Connect to dsn as the store does (store_pg.c); err names store.dsn, never the password. */
+int tw_pg_connect(const char *dsn, PGconn **out, struct tw_err *err);
 int tw_pg_begin(struct tw_store *s, struct tw_err *err);
 int tw_pg_commit(struct tw_store *s, struct tw_err *err);
 void tw_pg_rollback(struct tw_store *s);

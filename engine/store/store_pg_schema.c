@@ -170,6 +170,41 @@ static const char step_6[] =
     " compression = coalesce(target_json::jsonb ->> 'compression', 'none'),"
     " since = target_json::jsonb ->> 'since';";
 
+/*
+ * Several nodes (docs/cluster.md): heartbeats, the key fingerprint, the index of the periodic
+ * safety re-read, and the trigger that tells every node's listener (channel tw_tasks, payload
+ * "<id> <insert|update|delete>") a task changed. An update notifies only when what the wheel
+ * depends on changed, so a run's progress writes wake no node.
+ */
+static const char step_7[] =
+    "CREATE TABLE nodes ("
+    " id text PRIMARY KEY,"
+    " started bigint NOT NULL,"
+    " heartbeat bigint NOT NULL,"
+    " in_flight bigint NOT NULL DEFAULT 0,"
+    " version text NOT NULL"
+    ");"
+    "CREATE TABLE cluster_meta ("
+    " name text PRIMARY KEY,"
+    " value text NOT NULL"
+    ");"
+    "CREATE INDEX tasks_last_modified ON tasks(last_modified);"
+    "CREATE FUNCTION tw_tasks_notify() RETURNS trigger LANGUAGE plpgsql AS $f$ BEGIN"
+    " IF TG_OP = 'DELETE' THEN"
+    "  PERFORM pg_notify('tw_tasks', OLD.id::text || ' delete');"
+    " ELSE"
+    "  PERFORM pg_notify('tw_tasks', NEW.id::text || ' ' || lower(TG_OP));"
+    " END IF;"
+    " RETURN NULL;"
+    " END $f$;"
+    "CREATE TRIGGER tasks_notify AFTER INSERT OR DELETE ON tasks"
+    " FOR EACH ROW EXECUTE FUNCTION tw_tasks_notify();"
+    "CREATE TRIGGER tasks_notify_update AFTER UPDATE ON tasks FOR EACH ROW"
+    " WHEN (OLD.state IS DISTINCT FROM NEW.state OR OLD.once_at IS DISTINCT FROM NEW.once_at"
+    " OR OLD.repeat IS DISTINCT FROM NEW.repeat OR OLD.chain IS DISTINCT FROM NEW.chain"
+    " OR OLD.trigger_json IS DISTINCT FROM NEW.trigger_json)"
+    " EXECUTE FUNCTION tw_tasks_notify();";
+
 const struct tw_pg_migration tw_pg_migrations[] = {
     { "initial schema", step_1 },
     { "indexes for segment use, state counts and idempotency pruning", step_2 },
@@ -177,6 +212,7 @@ const struct tw_pg_migration tw_pg_migrations[] = {
     { "result file identity, retention index and the health probe row", step_4 },
     { "webhooks: task targets, chain secrets, the delivery outbox and attempts", step_5 },
     { "a run's target settings in columns (export_format, compression, since)", step_6 },
+    { "cluster: nodes, the key fingerprint, tasks by last_modified, change notifications", step_7 },
 };
 
 const int tw_pg_migration_count = (int)(sizeof(tw_pg_migrations) / sizeof(tw_pg_migrations[0]));

@@ -164,4 +164,16 @@ const char *const tw_pg_sql[TW_PG_COUNT] = {
     [TW_PG_ATTEMPT_LIST] =
         "SELECT uuid, event, attempt, time, status, error, duration_ms FROM webhook_attempts "
         "WHERE task_id = $1 ORDER BY id DESC LIMIT $2",
+
+    [TW_PG_NODE_BEAT] = "INSERT INTO nodes (id, started, heartbeat, in_flight, version) "
+                        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (id) DO UPDATE SET "
+                        "heartbeat = excluded.heartbeat, in_flight = excluded.in_flight, "
+                        "started = excluded.started, version = excluded.version",
+    [TW_PG_NODE_REMOVE] = "DELETE FROM nodes WHERE id = $1",
+    [TW_PG_NODE_LIST] =
+        "SELECT id, started, heartbeat, in_flight, version FROM nodes WHERE heartbeat >= $1 ORDER BY id",
+    [TW_PG_META_GET] = "SELECT value FROM cluster_meta WHERE name = $1",
+    [TW_PG_META_PUT] = "INSERT INTO cluster_meta (name, value) VALUES ($1, $2) "
+                       "ON CONFLICT (name) DO NOTHING",
+    [TW_PG_TASKS_CHANGED] = "SELECT id FROM tasks WHERE last_modified >= $1 ORDER BY id",
 };

@@ -204,6 +204,26 @@ static const char migration_6[] =
     " compression = coalesce(json_extract(target_json, '$.compression'), 'none'),"
     " since = json_extract(target_json, '$.since');";
 
+static const char migration_7[] =
+    /*
+     * Several nodes (docs/cluster.md): the nodes' heartbeats, the fingerprint of the
+     * cluster's server key, and the index the periodic safety re-read of changed tasks uses.
+     * SQLite is one node, but keeps the same tables so GET /cluster/nodes and the key check
+     * behave the same and `store copy` carries the key's fingerprint over.
+     */
+    "CREATE TABLE nodes ("
+    " id TEXT PRIMARY KEY,"
+    " started INTEGER NOT NULL,"
+    " heartbeat INTEGER NOT NULL,"
+    " in_flight INTEGER NOT NULL DEFAULT 0,"
+    " version TEXT NOT NULL"
+    ");"
+    "CREATE TABLE cluster_meta ("
+    " name TEXT PRIMARY KEY,"
+    " value TEXT NOT NULL"
+    ");"
+    "CREATE INDEX tasks_last_modified ON tasks(last_modified);";
+
 const struct tw_store_migration tw_store_migrations[] = {
     { "initial schema", migration_1 },
     { "indexes for segment use, state counts and idempotency pruning", migration_2 },
@@ -211,6 +231,7 @@ const struct tw_store_migration tw_store_migrations[] = {
     { "result file identity, retention index and the health probe row", migration_4 },
     { "webhooks: task targets, chain secrets, the delivery outbox and attempts", migration_5 },
     { "a run's target settings in columns (export_format, compression, since)", migration_6 },
+    { "cluster: nodes, the key fingerprint, and tasks by last_modified", migration_7 },
 };
 
 const int tw_store_migration_count = (int)(sizeof(tw_store_migrations) /

@@ -52,6 +52,12 @@
 #define tw_store_note_pruned tw_sqlite_note_pruned
 #define tw_store_check_file tw_sqlite_check_file
 #define tw_store_health tw_sqlite_health
+#define tw_store_node_beat tw_sqlite_node_beat
+#define tw_store_node_remove tw_sqlite_node_remove
+#define tw_store_node_list tw_sqlite_node_list
+#define tw_store_key_check tw_sqlite_key_check
+#define tw_store_tasks_changed tw_sqlite_tasks_changed
+#define tw_store_watch_open tw_sqlite_watch
 #define tw_store_webhook_set tw_sqlite_webhook_set
 #define tw_store_webhook_get tw_sqlite_webhook_get
 #define tw_store_webhook_secret_add tw_sqlite_webhook_secret_add
