@@ -132,7 +132,7 @@ struct tw_sched_probe {
 struct tw_sched {
     struct tw_sched_deps d;          /* as given */
     struct tw_wheel *wheel;          /* every armed entry's timer */
-    struct event *tick;              /* the one libevent timer driving the wheel */
+    struct tw_sched_tick *tick;      /* the one timer driving the wheel (sched_tick.c) */
     struct event *grace;             /* shutdown grace, then interrupt */
     struct event *later;             /* zero-delay: on_drained outside the caller's stack */
     struct event *pump_more;         /* zero-delay: the rest of a pump, after the loop's I/O */
@@ -141,7 +141,7 @@ struct tw_sched {
     struct tw_squeue queue;          /* due entries, fair across chains */
     struct tw_sched_waiter *waiters; /* held executes, rarely more than a few */
     struct tw_sched_probe *probe;    /* set only during tw_sched_execute's own pump */
-    int64_t wall_minus_mono_ms;      /* the offset arms were computed with */
+    int64_t wall_minus_mono_us;      /* the offset arms were computed with */
     bool stopping;                   /* tw_sched_shutdown was called: start nothing */
     bool drained;                    /* on_drained was called */
     tw_sched_drained_fn *on_drained;
@@ -167,6 +167,16 @@ void tw_sched_notify(struct tw_sched *s, int64_t task_id);
 void tw_sched_notify_why(struct tw_sched *s, int64_t task_id, const struct tw_err *why);
 /* If stopping and nothing runs any more: answer waiters and schedule on_drained. */
 void tw_sched_check_drained(struct tw_sched *s);
+
+/* sched_tick.c: a one-shot timer precise to the microsecond (libevent's are 0-4 ms late) */
+struct event_base;
+struct tw_sched_tick;
+/* A timer that calls cb(arg) from the loop once its deadline is reached; NULL: no memory. */
+struct tw_sched_tick *tw_sched_tick_new(struct event_base *base, void (*cb)(void *arg), void *arg);
+/* (Re)set it for deadline_ms on tw_clock_mono_ms's scale; the past means at once. */
+void tw_sched_tick_at(struct tw_sched_tick *k, uint64_t deadline_ms);
+void tw_sched_tick_stop(struct tw_sched_tick *k);
+void tw_sched_tick_free(struct tw_sched_tick *k); /* NULL is a no-op */
 
 /* sched_run.c */
 void tw_sched_pump(struct tw_sched *s);
