@@ -16,6 +16,7 @@
 #include "sched/sched_int.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -29,8 +30,9 @@
 
 struct tw_sched_tick {
     struct event *ev;
-    int fd;            /* the timerfd, -1 with the libevent fallback */
-    uint64_t armed_ms; /* deadline the timerfd is set for; 0: not armed */
+    int fd;     /* the timerfd, -1 with the libevent fallback */
+    bool armed; /* the timerfd is set, for armed_ms */
+    uint64_t armed_ms;
     void (*cb)(void *arg);
     void *arg;
 };
@@ -43,7 +45,7 @@ static void on_fd(evutil_socket_t fd, short what, void *arg)
     (void)what;
     if (read(fd, &expirations, sizeof(expirations)) < 0 && errno == EAGAIN)
         return; /* re-set since it fired: not due any more */
-    k->armed_ms = 0;
+    k->armed = false;
     k->cb(k->arg);
 }
 
@@ -93,15 +95,15 @@ void tw_sched_tick_at(struct tw_sched_tick *k, uint64_t deadline_ms)
         return;
     }
 #ifdef __linux__
-    if (deadline_ms == k->armed_ms)
+    if (k->armed && deadline_ms == k->armed_ms)
         return;
     {
         struct itimerspec its = {
             { 0, 0 }, { (time_t)(delay_ns / 1000000000u), (long)(delay_ns % 1000000000u) }
         };
 
-        if (timerfd_settime(k->fd, 0, &its, NULL) == 0)
-            k->armed_ms = deadline_ms;
+        k->armed = timerfd_settime(k->fd, 0, &its, NULL) == 0;
+        k->armed_ms = deadline_ms;
     }
 #endif
 }
@@ -117,7 +119,7 @@ void tw_sched_tick_stop(struct tw_sched_tick *k)
         struct itimerspec off = { { 0, 0 }, { 0, 0 } };
 
         (void)timerfd_settime(k->fd, 0, &off, NULL);
-        k->armed_ms = 0;
+        k->armed = false;
     }
 #endif
 }
