@@ -129,6 +129,22 @@ struct tw_sched_probe {
     struct tw_err err; /* why, when failed */
 };
 
+/* A run claimed in the open batch whose job waits for the batch's commit (sched_batch.c). */
+struct tw_sched_claimed {
+    struct tw_sched_task *t;
+    struct tw_task task; /* the fresh copy start() read; owned */
+    int64_t now;         /* the run's start, UTC seconds */
+    bool forced;         /* execute or recovered */
+};
+
+#define TW_SCHED_BATCH_MAX 16 /* claims per transaction; a pump slice is fewer */
+
+struct tw_sched_batch {
+    bool open; /* a store transaction is open for the slice's claims */
+    unsigned n;
+    struct tw_sched_claimed runs[TW_SCHED_BATCH_MAX];
+};
+
 struct tw_sched {
     struct tw_sched_deps d;          /* as given */
     struct tw_wheel *wheel;          /* every armed entry's timer */
@@ -146,7 +162,8 @@ struct tw_sched {
     bool drained;                    /* on_drained was called */
     tw_sched_drained_fn *on_drained;
     void *drained_arg;
-    struct tw_sched_stats st; /* counters; tasks/armed/queued/running computed on demand */
+    struct tw_sched_stats st;    /* counters; tasks/armed/queued/running computed on demand */
+    struct tw_sched_batch batch; /* the pump slice's claims (sched_batch.c) */
 };
 
 struct tw_sched_task *tw_sched_entry_get(const struct tw_sched *s, int64_t id);
@@ -180,6 +197,23 @@ void tw_sched_tick_free(struct tw_sched_tick *k); /* NULL is a no-op */
 
 /* sched_run.c */
 void tw_sched_pump(struct tw_sched *s);
+/* Hand the job of t's claimed run (task: the fresh copy, borrowed) to a worker, and log it. */
+void tw_sched_launch_claimed(struct tw_sched *s, struct tw_sched_task *t,
+                             const struct tw_task *task, int64_t now, bool forced);
+/* t's claim was not committed after all (rc, err: why): as a start the store refused. */
+void tw_sched_claim_lost(struct tw_sched *s, struct tw_sched_task *t, const struct tw_task *task,
+                         int rc, const struct tw_err *err);
+
+/* sched_batch.c: one store transaction for the claims of a pump slice */
+/* Open the slice's transaction (when it cannot be opened, each claim commits alone). */
+void tw_sched_batch_begin(struct tw_sched *s);
+/* Whether a worker is free for one more run, counting the claims waiting for the commit. */
+bool tw_sched_batch_room(const struct tw_sched *s);
+/* Keep t's claimed run for the commit; takes *task (left empty). false: no batch, launch now. */
+bool tw_sched_batch_defer(struct tw_sched *s, struct tw_sched_task *t, struct tw_task *task,
+                          int64_t now, bool forced);
+/* Commit, then hand out the jobs (or, when the commit failed, undo the starts). */
+void tw_sched_batch_end(struct tw_sched *s);
 void tw_sched_on_run_end(void *ctx, const struct tw_run_result *res);
 void tw_sched_on_progress(void *ctx, int64_t task_id, const struct tw_run_counts *c);
 /* Record task id (left INPROGRESS by a previous process) as interrupted and due now. */
