@@ -18,6 +18,16 @@ int64_t tw_clock_wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int64_t tw_clock_wall_us(void)
+{
+    struct timespec ts;
+
+    if (fake)
+        return fake_wall_ms * 1000;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int64_t tw_clock_wall_s(void)
 {
     int64_t ms = tw_clock_wall_ms();

@@ -13,6 +13,9 @@ int64_t tw_clock_wall_s(void);
 /* Wall-clock time in milliseconds since the Unix epoch. */
 int64_t tw_clock_wall_ms(void);
 
+/* Wall-clock time in microseconds since the Unix epoch. */
+int64_t tw_clock_wall_us(void);
+
 /* Monotonic time in milliseconds (arbitrary origin); never goes back. */
 uint64_t tw_clock_mono_ms(void);
 

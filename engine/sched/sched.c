@@ -4,7 +4,7 @@
  *
  * Time: trigger.once is wall-clock UTC seconds, the wheel runs on the monotonic ms clock. An
  * entry is armed at once_at * 1000 - (wall_ms - mono_ms), with the offset measured when the
- * scheduler starts. The libevent timer never sleeps more than CHECK_EVERY_MS, and each time it
+ * scheduler starts. The timer (sched_tick.c) never sleeps more than CHECK_EVERY_MS, and each time it
  * fires the offset is measured again: if the wall clock jumped (NTP step, manual change) by
  * more than a second, every armed entry is re-armed with the new offset, so tasks still run at
  * their wall-clock time. That walk is O(tasks) but happens only on a jump.
@@ -79,16 +79,24 @@ void tw_sched_entry_drop(struct tw_sched *s, struct tw_sched_task *t)
     tw_free(t);
 }
 
-static int64_t clock_offset_ms(void)
+/* Wall minus monotonic time, in microseconds: arms computed with whole milliseconds were up to
+ * 1 ms early or late, and an early one found its task not yet due and ran it a turn later. */
+static int64_t clock_offset_us(void)
 {
-    return tw_clock_wall_ms() - (int64_t)tw_clock_mono_ms();
+    return tw_clock_wall_us() - (int64_t)(tw_clock_mono_ns() / 1000u);
+}
+
+/* The wheel's millisecond for once_at (UTC seconds): the first one not before it. */
+static uint64_t wheel_ms(int64_t once_at, int64_t wall_minus_mono_us)
+{
+    int64_t at_us = once_at * 1000000 - wall_minus_mono_us;
+
+    return at_us > 0 ? (uint64_t)((at_us + 999) / 1000) : 0;
 }
 
 static void arm_at(struct tw_sched *s, struct tw_sched_task *t)
 {
-    int64_t at = t->once_at * 1000 - s->wall_minus_mono_ms;
-
-    tw_wheel_arm(s->wheel, &t->timer, at > 0 ? (uint64_t)at : 0);
+    tw_wheel_arm(s->wheel, &t->timer, wheel_ms(t->once_at, s->wall_minus_mono_us));
 }
 
 /* Re-arm the libevent timer to the wheel's next deadline (at most CHECK_EVERY_MS away). */
@@ -96,24 +104,18 @@ static void schedule_tick(struct tw_sched *s)
 {
     uint64_t deadline = tw_wheel_next_deadline(s->wheel);
     uint64_t now = tw_clock_mono_ms();
-    uint64_t delay = deadline > now ? deadline - now : 0;
-    struct timeval tv;
 
     if (s->stopping)
         return;
-    if (delay > CHECK_EVERY_MS)
-        delay = CHECK_EVERY_MS;
-    tv.tv_sec = (time_t)(delay / 1000);
-    tv.tv_usec = (suseconds_t)(delay % 1000) * 1000;
-    evtimer_add(s->tick, &tv);
+    if (deadline > now + CHECK_EVERY_MS)
+        deadline = now + CHECK_EVERY_MS;
+    tw_sched_tick_at(s->tick, deadline);
 }
 
 void tw_sched_arm(struct tw_sched *s, struct tw_sched_task *t, int64_t once_at)
 {
-    int64_t at = once_at * 1000 - clock_offset_ms();
-
     t->once_at = once_at;
-    tw_wheel_arm(s->wheel, &t->timer, at > 0 ? (uint64_t)at : 0);
+    tw_wheel_arm(s->wheel, &t->timer, wheel_ms(once_at, clock_offset_us()));
     schedule_tick(s);
 }
 
@@ -127,8 +129,8 @@ static void rearm_one(struct tw_hnode *h, void *arg)
 
 static void check_clock(struct tw_sched *s)
 {
-    int64_t off = clock_offset_ms();
-    int64_t jump = off - s->wall_minus_mono_ms;
+    int64_t off = clock_offset_us();
+    int64_t jump = (off - s->wall_minus_mono_us) / 1000;
 
     if (jump < CLOCK_JUMP_MS && jump > -CLOCK_JUMP_MS)
         return;
@@ -136,16 +138,14 @@ static void check_clock(struct tw_sched *s)
             "the wall clock moved by %lld ms: re-arming %zu "
             "tasks",
             (long long)jump, s->tasks.n);
-    s->wall_minus_mono_ms = off;
+    s->wall_minus_mono_us = off;
     tw_imap_each(&s->tasks, rearm_one, s);
 }
 
-static void on_tick(evutil_socket_t fd, short what, void *arg)
+static void on_tick(void *arg)
 {
     struct tw_sched *s = arg;
 
-    (void)fd;
-    (void)what;
     if (s->stopping)
         return;
     check_clock(s);
@@ -287,9 +287,9 @@ int tw_sched_create(const struct tw_sched_deps *d, struct tw_sched **out, struct
     s->d = *d;
     tw_sched_stats_init(s);
     ro.ctx = s;
-    s->wall_minus_mono_ms = clock_offset_ms();
+    s->wall_minus_mono_us = clock_offset_us();
     s->wheel = tw_wheel_create(tw_clock_mono_ms());
-    s->tick = evtimer_new(d->base, on_tick, s);
+    s->tick = tw_sched_tick_new(d->base, on_tick, s);
     s->grace = evtimer_new(d->base, on_grace, s);
     s->later = evtimer_new(d->base, on_later, s);
     s->pump_more = evtimer_new(d->base, on_pump_more, s);
@@ -332,14 +332,14 @@ void tw_sched_destroy(struct tw_sched *s)
 
     if (s == NULL)
         return;
+    tw_sched_ends_flush(s); /* ends still waiting are recorded, not lost */
     tw_runner_destroy(s->runner);
     tw_squeue_fini(&s->queue);
     if (s->tasks.buckets != NULL)
         tw_imap_each(&s->tasks, free_entry, NULL);
     tw_imap_fini(&s->tasks);
     tw_wheel_destroy(s->wheel);
-    if (s->tick != NULL)
-        event_free(s->tick);
+    tw_sched_tick_free(s->tick);
     if (s->grace != NULL)
         event_free(s->grace);
     if (s->later != NULL)
@@ -378,7 +378,8 @@ void tw_sched_shutdown(struct tw_sched *s, uint32_t grace_s, tw_sched_drained_fn
         s->stopping = true;
         s->on_drained = on_drained;
         s->drained_arg = arg;
-        evtimer_del(s->tick);
+        tw_sched_tick_stop(s->tick);
+        tw_sched_ends_flush(s); /* before anything can count as drained */
         tw_logf(TW_LOG_INFO, "sched.stop", "stopping: %u runs still going, grace %u s",
                 tw_runner_active(s->runner), grace_s);
     }

@@ -129,10 +129,26 @@ struct tw_sched_probe {
     struct tw_err err; /* why, when failed */
 };
 
+/* A run claimed in the open batch whose job waits for the batch's commit (sched_batch.c). */
+struct tw_sched_claimed {
+    struct tw_sched_task *t;
+    struct tw_task task; /* the fresh copy start() read; owned */
+    int64_t now;         /* the run's start, UTC seconds */
+    bool forced;         /* execute or recovered */
+};
+
+#define TW_SCHED_BATCH_MAX 16 /* claims per transaction; a pump slice is fewer */
+
+struct tw_sched_batch {
+    bool open; /* a store transaction is open for the slice's claims */
+    unsigned n;
+    struct tw_sched_claimed runs[TW_SCHED_BATCH_MAX];
+};
+
 struct tw_sched {
     struct tw_sched_deps d;          /* as given */
     struct tw_wheel *wheel;          /* every armed entry's timer */
-    struct event *tick;              /* the one libevent timer driving the wheel */
+    struct tw_sched_tick *tick;      /* the one timer driving the wheel (sched_tick.c) */
     struct event *grace;             /* shutdown grace, then interrupt */
     struct event *later;             /* zero-delay: on_drained outside the caller's stack */
     struct event *pump_more;         /* zero-delay: the rest of a pump, after the loop's I/O */
@@ -141,12 +157,16 @@ struct tw_sched {
     struct tw_squeue queue;          /* due entries, fair across chains */
     struct tw_sched_waiter *waiters; /* held executes, rarely more than a few */
     struct tw_sched_probe *probe;    /* set only during tw_sched_execute's own pump */
-    int64_t wall_minus_mono_ms;      /* the offset arms were computed with */
+    int64_t wall_minus_mono_us;      /* the offset arms were computed with */
     bool stopping;                   /* tw_sched_shutdown was called: start nothing */
     bool drained;                    /* on_drained was called */
     tw_sched_drained_fn *on_drained;
     void *drained_arg;
-    struct tw_sched_stats st; /* counters; tasks/armed/queued/running computed on demand */
+    struct tw_sched_stats st;    /* counters; tasks/armed/queued/running computed on demand */
+    struct tw_sched_batch batch; /* the pump slice's claims (sched_batch.c) */
+    struct tw_sched_ended *ends; /* run ends waiting to be recorded, oldest first (sched_ends.c) */
+    struct tw_sched_ended **ends_tail;
+    struct event *end_more; /* zero-delay: record them once the starts are out */
 };
 
 struct tw_sched_task *tw_sched_entry_get(const struct tw_sched *s, int64_t id);
@@ -168,8 +188,44 @@ void tw_sched_notify_why(struct tw_sched *s, int64_t task_id, const struct tw_er
 /* If stopping and nothing runs any more: answer waiters and schedule on_drained. */
 void tw_sched_check_drained(struct tw_sched *s);
 
+/* sched_tick.c: a one-shot timer precise to the microsecond (libevent's are 0-4 ms late) */
+struct event_base;
+struct tw_sched_tick;
+/* A timer that calls cb(arg) from the loop once its deadline is reached; NULL: no memory. */
+struct tw_sched_tick *tw_sched_tick_new(struct event_base *base, void (*cb)(void *arg), void *arg);
+/* (Re)set it for deadline_ms on tw_clock_mono_ms's scale; the past means at once. */
+void tw_sched_tick_at(struct tw_sched_tick *k, uint64_t deadline_ms);
+void tw_sched_tick_stop(struct tw_sched_tick *k);
+void tw_sched_tick_free(struct tw_sched_tick *k); /* NULL is a no-op */
+
 /* sched_run.c */
 void tw_sched_pump(struct tw_sched *s);
+/* Hand the job of t's claimed run (task: the fresh copy, borrowed) to a worker, and log it. */
+void tw_sched_launch_claimed(struct tw_sched *s, struct tw_sched_task *t,
+                             const struct tw_task *task, int64_t now, bool forced);
+/* t's claim was not committed after all (rc, err: why): as a start the store refused. */
+void tw_sched_claim_lost(struct tw_sched *s, struct tw_sched_task *t, const struct tw_task *task,
+                         int rc, const struct tw_err *err);
+
+/* Record the end of a run as the runner reported it (tw_sched_on_run_end, or later: sched_ends.c). */
+void tw_sched_run_ended(struct tw_sched *s, const struct tw_run_result *res);
+
+/* sched_ends.c: run ends wait while a burst of starts is under way */
+/* Keep a copy of res to record later; false: record it now (nothing to wait for, or no memory). */
+bool tw_sched_ends_defer(struct tw_sched *s, const struct tw_run_result *res);
+/* Record every end kept, in the order they came (shutdown, destroy). */
+void tw_sched_ends_flush(struct tw_sched *s);
+
+/* sched_batch.c: one store transaction for the claims of a pump slice */
+/* Open the slice's transaction (when it cannot be opened, each claim commits alone). */
+void tw_sched_batch_begin(struct tw_sched *s);
+/* Whether a worker is free for one more run, counting the claims waiting for the commit. */
+bool tw_sched_batch_room(const struct tw_sched *s);
+/* Keep t's claimed run for the commit; takes *task (left empty). false: no batch, launch now. */
+bool tw_sched_batch_defer(struct tw_sched *s, struct tw_sched_task *t, struct tw_task *task,
+                          int64_t now, bool forced);
+/* Commit, then hand out the jobs (or, when the commit failed, undo the starts). */
+void tw_sched_batch_end(struct tw_sched *s);
 void tw_sched_on_run_end(void *ctx, const struct tw_run_result *res);
 void tw_sched_on_progress(void *ctx, int64_t task_id, const struct tw_run_counts *c);
 /* Record task id (left INPROGRESS by a previous process) as interrupted and due now. */

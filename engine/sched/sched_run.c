@@ -307,12 +307,27 @@ static void start(struct tw_sched *s, struct tw_sched_task *t)
         goto out;
     }
     s->st.started++;
-    if (launch(s, &task, now, &err) != TW_OK)
-        fail_without_worker(s, t, &task, err.msg);
-    else
-        tw_sched_note_start(s, t, &task, forced);
+    if (!tw_sched_batch_defer(s, t, &task, now, forced)) /* else launched after the commit */
+        tw_sched_launch_claimed(s, t, &task, now, forced);
 out:
     tw_task_fini(&task);
+}
+
+void tw_sched_launch_claimed(struct tw_sched *s, struct tw_sched_task *t,
+                             const struct tw_task *task, int64_t now, bool forced)
+{
+    struct tw_err err;
+
+    if (launch(s, task, now, &err) != TW_OK)
+        fail_without_worker(s, t, task, err.msg);
+    else
+        tw_sched_note_start(s, t, task, forced);
+}
+
+void tw_sched_claim_lost(struct tw_sched *s, struct tw_sched_task *t, const struct tw_task *task,
+                         int rc, const struct tw_err *err)
+{
+    not_started(s, t, task, rc, err);
 }
 
 /* Run tw_sched_pump from the loop, after the I/O that is ready by then. */
@@ -335,17 +350,20 @@ void tw_sched_pump(struct tw_sched *s)
     int64_t chain;
     int n;
 
-    for (n = 0; !s->stopping && tw_runner_has_room(s->runner); n++) {
+    if (s->queue.queued > 0 && !s->stopping && tw_runner_has_room(s->runner))
+        tw_sched_batch_begin(s); /* the slice's claims commit together (sched_batch.c) */
+    for (n = 0; !s->stopping && tw_runner_has_room(s->runner) && tw_sched_batch_room(s); n++) {
         if (n == PUMP_SLICE) {
             if (s->queue.queued > 0)
                 pump_soon(s);
-            return;
+            break;
         }
         item = tw_squeue_pop(&s->queue, &chain);
         if (item == NULL)
             break;
         start(s, TW_CONTAINER_OF(item, struct tw_sched_task, qlink));
     }
+    tw_sched_batch_end(s);
 }
 
 static void end_interrupted(struct tw_sched *s, int64_t id, int64_t now)
@@ -471,9 +489,16 @@ static void end_finished(struct tw_sched *s, struct tw_sched_task *t,
 void tw_sched_on_run_end(void *ctx, const struct tw_run_result *res)
 {
     struct tw_sched *s = ctx;
-    struct tw_sched_task *t = tw_sched_entry_get(s, res->task_id);
 
     tw_squeue_run_end(&s->queue, res->chain);
+    if (!tw_sched_ends_defer(s, res)) /* else recorded once the burst's starts are out */
+        tw_sched_run_ended(s, res);
+}
+
+void tw_sched_run_ended(struct tw_sched *s, const struct tw_run_result *res)
+{
+    struct tw_sched_task *t = tw_sched_entry_get(s, res->task_id);
+
     if (res->end == TW_RUN_FAILED)
         tw_logf(TW_LOG_WARN, "run.failed", "task %lld: %s", (long long)res->task_id, res->msg);
     if (t == NULL) {
