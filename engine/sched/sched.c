@@ -332,7 +332,6 @@ void tw_sched_destroy(struct tw_sched *s)
 
     if (s == NULL)
         return;
-    tw_sched_ends_flush(s); /* ends still waiting are recorded, not lost */
     tw_runner_destroy(s->runner);
     tw_squeue_fini(&s->queue);
     if (s->tasks.buckets != NULL)
@@ -379,7 +378,6 @@ void tw_sched_shutdown(struct tw_sched *s, uint32_t grace_s, tw_sched_drained_fn
         s->on_drained = on_drained;
         s->drained_arg = arg;
         tw_sched_tick_stop(s->tick);
-        tw_sched_ends_flush(s); /* before anything can count as drained */
         tw_logf(TW_LOG_INFO, "sched.stop", "stopping: %u runs still going, grace %u s",
                 tw_runner_active(s->runner), grace_s);
     }

@@ -164,9 +164,6 @@ struct tw_sched {
     void *drained_arg;
     struct tw_sched_stats st;    /* counters; tasks/armed/queued/running computed on demand */
     struct tw_sched_batch batch; /* the pump slice's claims (sched_batch.c) */
-    struct tw_sched_ended *ends; /* run ends waiting to be recorded, oldest first (sched_ends.c) */
-    struct tw_sched_ended **ends_tail;
-    struct event *end_more; /* zero-delay: record them once the starts are out */
 };
 
 struct tw_sched_task *tw_sched_entry_get(const struct tw_sched *s, int64_t id);
@@ -206,15 +203,6 @@ void tw_sched_launch_claimed(struct tw_sched *s, struct tw_sched_task *t,
 /* t's claim was not committed after all (rc, err: why): as a start the store refused. */
 void tw_sched_claim_lost(struct tw_sched *s, struct tw_sched_task *t, const struct tw_task *task,
                          int rc, const struct tw_err *err);
-
-/* Record the end of a run as the runner reported it (tw_sched_on_run_end, or later: sched_ends.c). */
-void tw_sched_run_ended(struct tw_sched *s, const struct tw_run_result *res);
-
-/* sched_ends.c: run ends wait while a burst of starts is under way */
-/* Keep a copy of res to record later; false: record it now (nothing to wait for, or no memory). */
-bool tw_sched_ends_defer(struct tw_sched *s, const struct tw_run_result *res);
-/* Record every end kept, in the order they came (shutdown, destroy). */
-void tw_sched_ends_flush(struct tw_sched *s);
 
 /* sched_batch.c: one store transaction for the claims of a pump slice */
 /* Open the slice's transaction (when it cannot be opened, each claim commits alone). */

@@ -489,16 +489,9 @@ static void end_finished(struct tw_sched *s, struct tw_sched_task *t,
 void tw_sched_on_run_end(void *ctx, const struct tw_run_result *res)
 {
     struct tw_sched *s = ctx;
-
-    tw_squeue_run_end(&s->queue, res->chain);
-    if (!tw_sched_ends_defer(s, res)) /* else recorded once the burst's starts are out */
-        tw_sched_run_ended(s, res);
-}
-
-void tw_sched_run_ended(struct tw_sched *s, const struct tw_run_result *res)
-{
     struct tw_sched_task *t = tw_sched_entry_get(s, res->task_id);
 
+    tw_squeue_run_end(&s->queue, res->chain);
     if (res->end == TW_RUN_FAILED)
         tw_logf(TW_LOG_WARN, "run.failed", "task %lld: %s", (long long)res->task_id, res->msg);
     if (t == NULL) {
