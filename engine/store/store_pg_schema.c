@@ -170,6 +170,13 @@ static const char step_6[] =
     " compression = coalesce(target_json::jsonb ->> 'compression', 'none'),"
     " since = target_json::jsonb ->> 'since';";
 
+/* Run claims, leases and fencing: see migration_7 in store_schema.c. */
+static const char step_7[] = "ALTER TABLE tasks ADD COLUMN run_node text;"
+                             "ALTER TABLE tasks ADD COLUMN lease_until bigint NOT NULL DEFAULT 0;"
+                             "ALTER TABLE tasks ADD COLUMN attempt bigint NOT NULL DEFAULT 0;"
+                             "CREATE INDEX tasks_running ON tasks(chain, lease_until) "
+                             "WHERE state = 1;";
+
 const struct tw_pg_migration tw_pg_migrations[] = {
     { "initial schema", step_1 },
     { "indexes for segment use, state counts and idempotency pruning", step_2 },
@@ -177,6 +184,7 @@ const struct tw_pg_migration tw_pg_migrations[] = {
     { "result file identity, retention index and the health probe row", step_4 },
     { "webhooks: task targets, chain secrets, the delivery outbox and attempts", step_5 },
     { "a run's target settings in columns (export_format, compression, since)", step_6 },
+    { "run claims: node, lease and attempt of a running task", step_7 },
 };
 
 const int tw_pg_migration_count = (int)(sizeof(tw_pg_migrations) / sizeof(tw_pg_migrations[0]));
