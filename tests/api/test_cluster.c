@@ -125,13 +125,13 @@ static long long create(int node, long chain, time_t due, const char *repeat)
     return id;
 }
 
-/* X-Total-Count of GET /tasks?state=S&chain=C. */
+/* X-Total-Count of GET /tasks?status=S&chain=C. */
 static long long count_state(int node, const char *state, long chain)
 {
     char path[128], total[32];
     struct tw_resp r;
 
-    snprintf(path, sizeof(path), "/tasks?state=%s&chain=%ld&limit=1", state, chain);
+    snprintf(path, sizeof(path), "/tasks?status=%s&chain=%ld&limit=1", state, chain);
     tw_http(&nodes[node], "GET", path, tok, NULL, NULL, &r);
     cr_assert_eq(r.status, 200, "%s", r.body);
     cr_assert(tw_resp_header(&r, "X-Total-Count", total, sizeof(total)));
