@@ -210,7 +210,7 @@ struct tw_run_claim {
 
 /*
  * READY/DONE/ERROR -> INPROGRESS if the task is not INPROGRESS, (once_at != 0) its
- * trigger.once is still c->once_at, and (max_in_chain != 0) its chain has fewer INPROGRESS
+ * trigger.once is still c->once_at and it is READY or repeating (still due), and (max_in_chain != 0) its chain has fewer INPROGRESS
  * runs than that: records run_node, lease_until, attempt + 1 (returned in *attempt), logs
  * "OLD -> INPROGRESS". A lost claim is TW_ECONFLICT (err->field "state" or "once"), a full
  * chain TW_ELIMIT; TW_ENOTFOUND if gone.

@@ -85,13 +85,16 @@ const char *const tw_pg_sql[TW_PG_COUNT] = {
     /*
      * store_pg_claim.c. The claim is one statement: a second node's UPDATE of the same row
      * waits for the first, then re-checks state <> 1 on the new row and matches nothing.
-     * o.state is the state before, for the "OLD -> INPROGRESS" log entry.
+     * o.state is the state before, for the "OLD -> INPROGRESS" log entry. "Still due for that
+     * once": the trigger still says once, and the task is READY or repeats (a one-off task
+     * that another node has just run is DONE with the same once).
      */
     [TW_PG_RUN_CLAIM] =
         "UPDATE tasks t SET state = 1, last_run_date = $2::bigint, last_modified = $2::bigint, "
         "version = t.version + 1, run_node = $3, lease_until = $4::bigint, "
         "attempt = t.attempt + 1 FROM (SELECT state FROM tasks WHERE id = $1) o "
-        "WHERE t.id = $1 AND t.state <> 1 AND ($5::bigint = 0 OR t.once_at = $5::bigint) "
+        "WHERE t.id = $1 AND t.state <> 1 AND ($5::bigint = 0 OR (t.once_at = $5::bigint "
+        "AND (t.state = 0 OR t.repeat <> ''))) "
         "RETURNING t.attempt, o.state",
     [TW_PG_RUN_ATTEMPT] = "SELECT attempt, state FROM tasks WHERE id = $1",
     /* serialises the claims of one chain cluster-wide while max_runs_per_chain is counted */

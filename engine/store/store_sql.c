@@ -85,7 +85,8 @@ const char *const tw_store_sql[TW_STMT_COUNT] = {
     [TW_STMT_RUN_CLAIM] = "UPDATE tasks SET state = 1, last_run_date = ?2, last_modified = ?2, "
                           "version = version + 1, run_node = ?3, lease_until = ?4, "
                           "attempt = attempt + 1 "
-                          "WHERE id = ?1 AND state <> 1 AND (?5 = 0 OR once_at = ?5) "
+                          "WHERE id = ?1 AND state <> 1 AND (?5 = 0 OR (once_at = ?5 "
+                          "AND (state = 0 OR repeat <> ''))) "
                           "RETURNING attempt",
     [TW_STMT_RUN_ATTEMPT] = "SELECT attempt, state FROM tasks WHERE id = ?1",
     [TW_STMT_CHAIN_RUNNING] = "SELECT count(*) FROM tasks WHERE chain = ?1 AND state = 1",

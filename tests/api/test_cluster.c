@@ -236,7 +236,12 @@ Test(cluster, thousand_tasks_run_exactly_once_on_three_nodes)
         t = tw_task_get(&nodes[i % MAX_NODES], tok, ids[i]);
         cr_assert_str_eq(state_of(t), "DONE", "task %lld", ids[i]);
         cr_assert_eq(tw_task_log_count(t, "READY -> INPROGRESS"), 1, "task %lld", ids[i]);
-        cr_assert_eq(tw_task_log_count(t, "INPROGRESS -> DONE"), 1, "task %lld", ids[i]);
+        if (tw_task_log_count(t, "INPROGRESS -> DONE") != 1) {
+            char *dump = json_dumps(t, JSON_COMPACT);
+
+            cr_assert_fail("task %lld recorded %zu ends: %s", ids[i],
+                           tw_task_log_count(t, "INPROGRESS -> DONE"), dump);
+        }
         json_decref(t);
     }
     for (i = 0; i < MAX_NODES; i++) {

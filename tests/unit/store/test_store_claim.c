@@ -115,7 +115,7 @@ Test(store_claim, a_moved_occurrence_is_not_claimed)
     cr_assert_eq(t.version, 1, "a lost claim changes nothing");
     tw_task_fini(&t);
     cr_assert_eq(count_logs(id, "READY -> INPROGRESS"), 0);
-    /* 0: a forced run (execute, rescue) claims whatever the trigger says */
+    /* 0: a forced run (execute, rescue) claims whatever the trigger or state says */
     cr_assert_eq(claim(id, "node-a", 0, 90000, 0, &a, &err), TW_OK, "%s", err.msg);
 }
 
@@ -204,4 +204,20 @@ Test(store_claim, rescue_then_the_stale_writes_are_fenced)
     tw_task_fini(&t);
     cr_assert_eq(count_logs(id, "READY -> INPROGRESS"), 2);
     cr_assert_eq(count_logs(id, "INPROGRESS -> DONE"), 1, "the run is recorded once");
+}
+
+Test(store_claim, a_one_off_task_run_elsewhere_is_not_claimed_again)
+{
+    struct tw_err err = { 0 };
+    int64_t id = fx_insert(fx.s, 1, "users");
+    int64_t once = once_of(id), a = 0, b = 0;
+    struct tw_run_outcome o;
+
+    cr_assert_eq(claim(id, "node-a", once, 90000, 0, &a, &err), TW_OK, "%s", err.msg);
+    o = done_outcome(a);
+    cr_assert_eq(tw_store_run_finish(fx.s, id, &o, &err), TW_OK, "%s", err.msg);
+    /* node-b's wheel fired for the same occurrence after node-a's run ended */
+    cr_assert_eq(claim(id, "node-b", once, 90000, 0, &b, &err), TW_ECONFLICT);
+    cr_assert_str_eq(err.field, "once");
+    cr_assert_eq(count_logs(id, "DONE -> INPROGRESS"), 0);
 }
