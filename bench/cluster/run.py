@@ -15,7 +15,7 @@ node and all its descendants (workers, spares, spawner) and of the postmaster an
 taken when the tasks fall due and when the last one is DONE.
 
 Rescue: 2 nodes (lease 4, heartbeat 1) with the tests' testrun plugin (chain 9121: a 10 s run);
-each time, the node running the task is killed with SIGKILL 1 s into the run, and the time until
+each time, the node running the task (tasks.run_node) is killed with SIGKILL 1 s into the run, and the time until
 the other node has logged "interrupted: lease of node ... expired" is measured (polled every
 50 ms); the killed node is started again for the next kill.
 
@@ -116,9 +116,13 @@ class Node:
                     'lua_dir: "%s/lua"\nlog: { level: warn }\n'
                     'store: { driver: postgresql, dsn: "%s" }\n'
                     'auth: { key_file: "%s/server.key" }\n'
-                    'cluster: { node_id: "%s", heartbeat: 1, lease: 4 }\n%s'
-                    % (self.dir, plugins, ROOT, dsn, work, self.name, extra))
+                    'cluster: { node_id: "%s", heartbeat: 1, lease: 4 }\n'
+                    'source: { path: "%s/retail.db" }\n%s'
+                    % (self.dir, plugins, ROOT, dsn, work, self.name, work, extra))
         self.proc = None
+        if not os.path.exists(os.path.join(work, "retail.db")):  # one small source for all
+            sh([build + "/engine/taskwheel", "seed", "-c", self.config, "--rows", "10",
+                "--chains", "1"], stdout=subprocess.DEVNULL)
         self.start()
 
     def start(self):
@@ -126,7 +130,7 @@ class Node:
         if os.path.exists(ready):
             os.unlink(ready)
         self.log = open(os.path.join(self.dir, "serve.log"), "ab")
-        self.proc = subprocess.Popen([self.build + "/taskwheel", "serve", "-c", self.config,
+        self.proc = subprocess.Popen([self.build + "/engine/taskwheel", "serve", "-c", self.config,
                                       "--ready-file", ready], stdout=self.log, stderr=self.log)
         for _ in range(1500):
             if os.path.exists(ready) and open(ready).read().strip():
@@ -147,7 +151,7 @@ class Node:
         self.proc = None
 
     def token(self, chains):
-        args = [self.build + "/taskwheel", "token", "create", "--level", "write"]
+        args = [self.build + "/engine/taskwheel", "token", "create", "--level", "write"]
         for c in chains:
             args += ["--chain", str(c)]
         out = subprocess.run(args + ["-c", self.config], check=True, capture_output=True,
@@ -250,12 +254,10 @@ def rescues(args, pg):
         other.stop()
         other.start()
         runner = None
-        for _ in range(600):
-            for nd in nodes:
-                kids = [p for p, (pp, _, comm) in proc_tree().items()
-                        if pp == nd.proc.pid and comm == "tw-worker"]
-                if kids:
-                    runner = nd
+        for _ in range(600):  # the node whose claim holds the task (schema step 7: run_node)
+            owner = pg.psql("SELECT run_node FROM tasks WHERE id = %d AND state = 1" % tid,
+                            "resc").strip()
+            runner = next((nd for nd in nodes if nd.name == owner), None)
             if runner:
                 break
             time.sleep(0.05)
