@@ -99,6 +99,7 @@ enum tw_sched_flag {
     TW_SF_EXECUTE = 1u << 1,   /* the queued/running instance is a POST /execute */
     TW_SF_DELETED = 1u << 2,   /* deleted while running: free when the run ends */
     TW_SF_RECOVERED = 1u << 3, /* interrupted by the previous process: run it whatever once */
+    TW_SF_FENCED = 1u << 4,    /* the run lost its claim (sched_lease.c): write nothing of it */
 };
 
 /*

@@ -210,6 +210,7 @@ static void fail_without_worker(struct tw_sched *s, struct tw_sched_task *t,
     tw_logf(TW_LOG_WARN, "run.failed", "task %lld: %s", (long long)task->id, msg);
     t->flags &= ~(uint32_t)(TW_SF_RUNNING | TW_SF_EXECUTE);
     tw_squeue_run_end(&s->queue, t->chain);
+    tw_sched_lease_del(s, task->id);
     s->st.failed++;
     record_end(s, t, task, &o);
     tw_err_set(&why, TW_EIO, "no worker could run it: %s", msg);
@@ -562,6 +563,29 @@ static void end_finished(struct tw_sched *s, struct tw_sched_task *t,
     tw_task_fini(&task);
 }
 
+/*
+ * The end of a run that lost its claim while it ran (sched_lease.c, progress): nothing is
+ * written; a result file its worker published before the cancel is removed; the entry is
+ * re-read a heartbeat later (start() then drops it, re-arms it, or waits for the other node).
+ */
+static void end_fenced(struct tw_sched *s, struct tw_sched_task *t, const struct tw_run_result *res)
+{
+    struct tw_run_outcome o;
+    struct tw_task task;
+    struct tw_err err;
+
+    memset(&o, 0, sizeof(o));
+    memset(&task, 0, sizeof(task));
+    o.result_path = res->end == TW_RUN_DONE ? res->result_path : NULL;
+    if (o.result_path != NULL && tw_store_task_get(s->d.store, res->task_id, &task, &err) == TW_OK)
+        discard_result(&task, &o);
+    tw_task_fini(&task);
+    if (s->stopping)
+        tw_sched_entry_drop(s, t);
+    else
+        tw_sched_arm(s, t, tw_clock_wall_s() + poll_s(s));
+}
+
 /* The runner's done callback: every started run ends here exactly once. */
 void tw_sched_on_run_end(void *ctx, const struct tw_run_result *res)
 {
@@ -576,9 +600,15 @@ void tw_sched_on_run_end(void *ctx, const struct tw_run_result *res)
     if (t == NULL) {
         tw_logf(TW_LOG_ERROR, "sched.lost", "task %lld ended but has no entry",
                 (long long)res->task_id);
-    } else if (res->end == TW_RUN_CANCELLED || (t->flags & TW_SF_DELETED)) {
+    } else if (t->flags & TW_SF_DELETED) {
         t->flags = 0;
         tw_sched_entry_drop(s, t); /* deleted: nothing of this run is written */
+    } else if (t->flags & TW_SF_FENCED) {
+        t->flags = 0;
+        end_fenced(s, t, res); /* another node runs it now: write nothing, re-read it later */
+    } else if (res->end == TW_RUN_CANCELLED) {
+        t->flags = 0;
+        tw_sched_entry_drop(s, t);
     } else if (res->end == TW_RUN_INTERRUPTED) {
         t->flags = 0;
         if (interrupted_runs_again(s, res->task_id, res->end_time))
@@ -602,14 +632,14 @@ void tw_sched_on_progress(void *ctx, int64_t task_id, const struct tw_run_counts
     struct tw_err err;
     int rc;
 
-    if (t != NULL && (t->flags & TW_SF_DELETED))
+    if (t != NULL && (t->flags & (TW_SF_DELETED | TW_SF_FENCED)))
         return; /* fenced or deleted: nothing more of this run is written */
     rc = tw_store_run_progress(s->d.store, task_id, tw_clock_wall_s(), c->total, c->errors,
                                c->skips, c->success, t != NULL ? t->attempt : 0, &err);
     if (rc == TW_ECONFLICT && strcmp(err.field, "attempt") == 0) {
         tw_sched_fenced(s, task_id, t != NULL ? t->attempt : 0, "progress", &err);
         if (t != NULL)
-            t->flags |= TW_SF_DELETED; /* the end writes nothing and drops the entry */
+            t->flags |= TW_SF_FENCED; /* the end writes nothing (tw_sched_on_run_end) */
         (void)tw_runner_cancel(s->runner, task_id);
     } else if (rc != TW_OK)
         tw_logf(TW_LOG_WARN, "sched.progress", "task %lld: cannot record progress: %s",
