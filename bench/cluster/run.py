@@ -194,7 +194,7 @@ def one_round(args, pg, rnd, n_nodes):
     nodes = [Node(args.work, args.build, args.build + "/plugins", 0, pg.dsn(db))]
     tok = nodes[0].token([1])
     c = nodes[0].conn()
-    due = int(time.time()) + 4 + args.n // 300 + n_nodes
+    due = int(time.time()) + 4 + args.n // 100 + n_nodes  # room to create them under load
     for _ in range(args.n):
         create(c, tok, 1, due)
     for i in range(1, n_nodes):
