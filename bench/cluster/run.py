@@ -220,7 +220,7 @@ def one_round(args, pg, rnd, n_nodes):
     twice = pg.psql("SELECT count(*) FROM tasks WHERE attempt <> 1 OR state <> 2", db).strip()
     for nd in nodes:
         nd.stop()
-    pg.psql("DROP DATABASE %s" % db)
+    pg.psql("DROP DATABASE %s WITH (FORCE)" % db)  # a backend may still be exiting
     return {"nodes": n_nodes, "wall": wall, "rps": args.n / wall, "cpu": cpu, "pg": pgcpu,
             "started": started, "lost": lost, "not_once": int(twice)}
 
