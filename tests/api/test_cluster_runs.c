@@ -58,7 +58,7 @@ static void teardown(void)
     tw_pgpeer_fini(&pg);
 }
 
-TestSuite(cluster, .init = setup, .fini = teardown, .timeout = 600);
+TestSuite(cluster_runs, .init = setup, .fini = teardown, .timeout = 600);
 
 static double now_s(void)
 {
@@ -213,7 +213,7 @@ static double wait_log(int node, long long id, const char *suffix, int timeout_s
     return 0;
 }
 
-Test(cluster, thousand_tasks_run_exactly_once_on_three_nodes)
+Test(cluster_runs, thousand_tasks_run_exactly_once_on_three_nodes)
 {
     long long ids[1000], started = 0, per[MAX_NODES];
     time_t due = time(NULL) + 10;
@@ -255,7 +255,7 @@ Test(cluster, thousand_tasks_run_exactly_once_on_three_nodes)
     cr_assert_eq(started, 1000, "every run started once across the nodes");
 }
 
-Test(cluster, repeating_task_fires_once_per_occurrence)
+Test(cluster_runs, repeating_task_fires_once_per_occurrence)
 {
     char body[128], when[32], path[64];
     struct tw_resp r;
@@ -301,7 +301,7 @@ Test(cluster, repeating_task_fires_once_per_occurrence)
     json_decref(t);
 }
 
-Test(cluster, kill_9_of_the_running_node_is_rescued)
+Test(cluster_runs, kill_9_of_the_running_node_is_rescued)
 {
     double killed, rescued;
     char msg[128];
@@ -357,7 +357,7 @@ static int result_files(const char *dir)
     return n;
 }
 
-Test(cluster, a_paused_node_is_fenced_when_it_wakes)
+Test(cluster_runs, a_paused_node_is_fenced_when_it_wakes)
 {
     char msg[128], dir[512];
     long long id;
@@ -395,7 +395,7 @@ Test(cluster, a_paused_node_is_fenced_when_it_wakes)
     json_decref(t);
 }
 
-Test(cluster, max_runs_per_chain_holds_across_nodes)
+Test(cluster_runs, max_runs_per_chain_holds_across_nodes)
 {
     long long ids[6];
     time_t due = time(NULL) + 4;
