@@ -253,6 +253,15 @@ static void render_sched(struct out *o, const struct tw_sched_stats *st)
     family(o, "taskwheel_runs_finished_total", "counter", "Runs that ended, by result.");
     sample_u(o, "taskwheel_runs_finished_total", "result", "done", st->done);
     sample_u(o, "taskwheel_runs_finished_total", "result", "error", st->failed);
+    family(o, "taskwheel_runs_fenced_total", "counter",
+           "Writes of this node's runs refused because another claim took the task (run.fenced).");
+    sample_u(o, "taskwheel_runs_fenced_total", NULL, NULL, st->fenced);
+    family(o, "taskwheel_runs_rescued_total", "counter",
+           "Runs whose lease lapsed that this node put back to READY.");
+    sample_u(o, "taskwheel_runs_rescued_total", NULL, NULL, st->rescued);
+    family(o, "taskwheel_run_claims_lost_total", "counter",
+           "Run starts lost to another node or to max_runs_per_chain across the cluster.");
+    sample_u(o, "taskwheel_run_claims_lost_total", NULL, NULL, st->claims_lost);
     family(o, "taskwheel_run_duration_seconds", "histogram",
            "Wall time of runs that ended done or error in a worker.");
     histogram(o, "taskwheel_run_duration_seconds", NULL, NULL, &st->run_s);

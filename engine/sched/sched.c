@@ -190,6 +190,8 @@ static int rebuild_one(void *ctx, const struct tw_task_brief *b)
     struct tw_sched_task *t;
     int64_t *grown;
 
+    if (b->state == TW_STATE_INPROGRESS && tw_sched_clustered(rb->s))
+        return TW_OK; /* another node's run, or ours from a previous life: see sched_lease.c */
     if (b->state == TW_STATE_INPROGRESS) {
         if (rb->n_stale == rb->cap_stale) {
             rb->cap_stale = rb->cap_stale ? rb->cap_stale * 2 : 16;
@@ -302,6 +304,8 @@ int tw_sched_create(const struct tw_sched_deps *d, struct tw_sched **out, struct
     ret = tw_runner_create(&ro, &s->runner, err);
     if (ret == TW_OK)
         ret = rebuild(s, err);
+    if (ret == TW_OK)
+        ret = tw_sched_lease_init(s, err);
     if (ret != TW_OK)
         goto fail;
     tw_logf(TW_LOG_INFO, "sched.ready",
@@ -333,6 +337,7 @@ void tw_sched_destroy(struct tw_sched *s)
     if (s == NULL)
         return;
     tw_runner_destroy(s->runner);
+    tw_sched_lease_fini(s);
     tw_squeue_fini(&s->queue);
     if (s->tasks.buckets != NULL)
         tw_imap_each(&s->tasks, free_entry, NULL);

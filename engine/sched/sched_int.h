@@ -99,11 +99,12 @@ enum tw_sched_flag {
     TW_SF_EXECUTE = 1u << 1,   /* the queued/running instance is a POST /execute */
     TW_SF_DELETED = 1u << 2,   /* deleted while running: free when the run ends */
     TW_SF_RECOVERED = 1u << 3, /* interrupted by the previous process: run it whatever once */
+    TW_SF_FENCED = 1u << 4,    /* the run lost its claim (sched_lease.c): write nothing of it */
 };
 
 /*
  * One per task that is armed, queued or running; nothing for a finished one-off task.
- * 32 (timer) + 16 (queue link) + 16 (map node) + 8 + 8 + 8 = 88 bytes.
+ * 32 (timer) + 16 (queue link) + 16 (map node) + 8 + 8 + 8 + 8 = 96 bytes.
  */
 struct tw_sched_task {
     struct tw_timer timer; /* armed at trigger.once, on the wheel's monotonic ms scale */
@@ -111,6 +112,7 @@ struct tw_sched_task {
     struct tw_hnode h;     /* key = task id; in s->tasks */
     int64_t chain;         /* the task's chain, for the fair queue */
     int64_t once_at;       /* UTC seconds the timer is armed for */
+    int64_t attempt;       /* the store's attempt of the run this node claimed (while running) */
     uint32_t flags;        /* enum tw_sched_flag */
 };
 
@@ -158,8 +160,11 @@ struct tw_sched {
     struct tw_sched_waiter *waiters; /* held executes, rarely more than a few */
     struct tw_sched_probe *probe;    /* set only during tw_sched_execute's own pump */
     int64_t wall_minus_mono_us;      /* the offset arms were computed with */
-    bool stopping;                   /* tw_sched_shutdown was called: start nothing */
-    bool drained;                    /* on_drained was called */
+    struct event *lease_tick; /* every cluster.heartbeat: renew leases, rescue (sched_lease.c) */
+    int64_t *run_ids;         /* tasks this node claimed and runs now (for renewal) */
+    size_t n_runs, cap_runs;
+    bool stopping; /* tw_sched_shutdown was called: start nothing */
+    bool drained;  /* on_drained was called */
     tw_sched_drained_fn *on_drained;
     void *drained_arg;
     struct tw_sched_stats st;    /* counters; tasks/armed/queued/running computed on demand */
@@ -245,5 +250,21 @@ void tw_sched_note_start(struct tw_sched *s, const struct tw_sched_task *t,
 /* A run launched in a worker ended DONE or ERROR (res->end DONE or FAILED). */
 void tw_sched_note_end(struct tw_sched *s, const struct tw_task *task,
                        const struct tw_run_result *res);
+
+/* ---- leases (sched_lease.c, docs/cluster.md "Leases, fencing and rescue") ---- */
+
+/* Start the heartbeat timer and run its first pass (rescues lapsed leases at start). */
+int tw_sched_lease_init(struct tw_sched *s, struct tw_err *err);
+void tw_sched_lease_fini(struct tw_sched *s);
+/* Remember / forget a run this node claimed, for the renewal statement. */
+int tw_sched_lease_add(struct tw_sched *s, int64_t id);
+void tw_sched_lease_del(struct tw_sched *s, int64_t id);
+/* The lease deadline of a claim made now, ms since the epoch. */
+int64_t tw_sched_lease_until(const struct tw_sched *s);
+/* Is the store shared by several nodes (PostgreSQL)? Then INPROGRESS at start is not ours. */
+bool tw_sched_clustered(const struct tw_sched *s);
+/* A write of a run was refused by its attempt: log run.fenced and count it. */
+void tw_sched_fenced(struct tw_sched *s, int64_t id, int64_t attempt, const char *what,
+                     const struct tw_err *why);
 
 #endif /* TW_SCHED_SCHED_INT_H */

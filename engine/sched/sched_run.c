@@ -4,9 +4,13 @@
  * interrupted run).
  *
  * Exactly once: an entry popped from the queue is marked running before anything else, so no
- * second copy can be queued; the store's run_start refuses a task that is already INPROGRESS;
- * and the task is re-read from the store just before the start, so a trigger moved or a task
- * finished since it was armed is noticed (re-armed or dropped instead of run).
+ * second copy can be queued; the task is re-read from the store just before the start, so a
+ * trigger moved or a task finished since it was armed is noticed (re-armed or dropped instead
+ * of run); and the start is the store's conditional claim (tw_store_run_claim): still due for
+ * that trigger.once, not INPROGRESS, its chain under max_runs_per_chain across every node
+ * sharing the store. A node that loses the claim skips the run and re-reads the task. Every
+ * later write of the run carries the claim's attempt; a refused one is logged run.fenced and
+ * the run's output is discarded (docs/cluster.md "Leases, fencing and rescue").
  *
  * After every run of a repeating task, trigger.once advances to tw_occur_next_tz(once, repeat,
  * anchor, now, trigger.timezone) -- strictly after now, so missed occurrences run once --
@@ -94,6 +98,33 @@ static int finish_with_hook(struct tw_sched *s, const struct tw_task *task,
     return rc;
 }
 
+/* Seconds after which a task running on another node is re-read: one heartbeat. */
+static int64_t poll_s(const struct tw_sched *s)
+{
+    return s->d.cfg->cluster_heartbeat_s > 0 ? s->d.cfg->cluster_heartbeat_s : 1;
+}
+
+/*
+ * A fenced run's result file is not the task's result: remove it, unless it sits at the path
+ * the store records (a results_dir shared by several nodes, where the rename already replaced
+ * the published file; the store's result_ino then refuses to serve it, docs/cluster.md).
+ */
+static void discard_result(const struct tw_task *task, const struct tw_run_outcome *o)
+{
+    if (o->result_path == NULL)
+        return;
+    if (task->result_path != NULL && strcmp(task->result_path, o->result_path) == 0) {
+        tw_logf(TW_LOG_WARN, "run.fenced",
+                "task %lld: the fenced run renamed its file over the published result %s "
+                "(results_dir shared by nodes?)",
+                (long long)task->id, o->result_path);
+        return;
+    }
+    if (unlink(o->result_path) != 0)
+        tw_logf(TW_LOG_WARN, "run.fenced", "task %lld: cannot remove %s", (long long)task->id,
+                o->result_path);
+}
+
 /*
  * Write the end of a run (o->state, msg, counts, result already filled) with the advanced
  * trigger of a repeating task, then re-arm or drop the entry. task is the fresh copy.
@@ -106,7 +137,9 @@ static void record_end(struct tw_sched *s, struct tw_sched_task *t, const struct
     json_t *root = NULL; /* the trigger, parsed once for its zone and its next "once" */
     char *trigger = NULL;
     struct tw_err err;
+    int rc;
 
+    o->attempt = t->attempt;
     if (tw_repeat_parse(task->repeat, &rep, NULL) == TW_OK && rep != TW_REPEAT_NONE) {
         root = json_loads(task->trigger_json, 0, NULL);
         next = tw_occur_next_tz(task->once_at, rep, (unsigned)task->anchor_day, o->time,
@@ -119,7 +152,13 @@ static void record_end(struct tw_sched *s, struct tw_sched_task *t, const struct
         o->next_once_at = trigger != NULL ? next : 0;
         o->next_trigger_json = trigger;
     }
-    if (finish_with_hook(s, task, o, &err) != TW_OK) {
+    rc = finish_with_hook(s, task, o, &err);
+    if (rc == TW_ECONFLICT && strcmp(err.field, "attempt") == 0) {
+        tw_sched_fenced(s, task->id, t->attempt, "the end of the run", &err);
+        discard_result(task, o);
+        /* another node runs it now; a repeating task is re-read later (not_started) */
+        next = rep != TW_REPEAT_NONE ? tw_clock_wall_s() + poll_s(s) : TW_OCCUR_NEVER;
+    } else if (rc != TW_OK) {
         tw_logf(TW_LOG_ERROR, "sched.finish",
                 "task %lld: cannot record the end of its run "
                 "(%s): %s",
@@ -171,6 +210,7 @@ static void fail_without_worker(struct tw_sched *s, struct tw_sched_task *t,
     tw_logf(TW_LOG_WARN, "run.failed", "task %lld: %s", (long long)task->id, msg);
     t->flags &= ~(uint32_t)(TW_SF_RUNNING | TW_SF_EXECUTE);
     tw_squeue_run_end(&s->queue, t->chain);
+    tw_sched_lease_del(s, task->id);
     s->st.failed++;
     record_end(s, t, task, &o);
     tw_err_set(&why, TW_EIO, "no worker could run it: %s", msg);
@@ -264,6 +304,9 @@ static void not_started(struct tw_sched *s, struct tw_sched_task *t, const struc
     if (retry || (rc == TW_OK && tw_sched_schedulable(task) && task->state != TW_STATE_INPROGRESS &&
                   !s->stopping))
         tw_sched_arm(s, t, retry ? tw_clock_wall_s() + 1 : task->once_at);
+    else if (rc == TW_OK && task->state == TW_STATE_INPROGRESS && task->repeat != NULL &&
+             task->repeat[0] != '\0' && !s->stopping && tw_sched_clustered(s))
+        tw_sched_arm(s, t, tw_clock_wall_s() + poll_s(s)); /* running on another node */
     else
         tw_sched_entry_drop(s, t);
     if (retry)
@@ -275,6 +318,50 @@ static void not_started(struct tw_sched *s, struct tw_sched_task *t, const struc
         report_not_started(s, id, TW_ENOTFOUND, err);
     else
         tw_sched_notify(s, id);
+}
+
+/* The conditional claim of the run (tw_store_run_claim); sets t->attempt. */
+static int claim(struct tw_sched *s, struct tw_sched_task *t, const struct tw_task *task,
+                 bool forced, int64_t now, struct tw_err *err)
+{
+    struct tw_run_claim c;
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    c.node = s->d.cfg->cluster_node_id != NULL ? s->d.cfg->cluster_node_id : "";
+    c.chain = task->chain;
+    c.once_at = forced ? 0 : task->once_at;
+    c.now = now;
+    c.lease_until = tw_sched_lease_until(s);
+    c.max_in_chain = s->d.cfg->max_runs_per_chain;
+    rc = tw_store_run_claim(s->d.store, task->id, &c, &t->attempt, err);
+    if (rc == TW_OK && tw_sched_lease_add(s, task->id) != TW_OK)
+        tw_logf(TW_LOG_ERROR, "sched.lease", "task %lld: out of memory: its lease is not renewed",
+                (long long)task->id);
+    return rc;
+}
+
+/*
+ * Another node won the claim (or the chain is at max_runs_per_chain across the cluster): skip
+ * the run silently. A full chain is tried again in a second (the fair queue of this node then
+ * picks another chain first); a lost claim re-reads the task and arms it as it now is.
+ */
+static void claim_lost(struct tw_sched *s, struct tw_sched_task *t, struct tw_task *task, int rc)
+{
+    struct tw_err err;
+
+    s->st.claims_lost++;
+    if (rc == TW_ELIMIT && !(t->flags & TW_SF_EXECUTE)) {
+        t->flags &= ~(uint32_t)TW_SF_RUNNING;
+        tw_squeue_run_end(&s->queue, t->chain);
+        tw_sched_arm(s, t, tw_clock_wall_s() + 1);
+        return;
+    }
+    tw_task_fini(task);
+    memset(task, 0, sizeof(*task));
+    tw_err_clear(&err);
+    rc = tw_store_task_get(s->d.store, t->h.key, task, &err);
+    not_started(s, t, task, rc == TW_OK ? TW_OK : rc, &err);
 }
 
 /*
@@ -301,12 +388,15 @@ static void start(struct tw_sched *s, struct tw_sched_task *t)
         goto out;
     }
     if (rc == TW_OK)
-        rc = tw_store_run_start(s->d.store, task.id, now, &err);
+        rc = claim(s, t, &task, forced, now, &err);
+    if (rc == TW_ELIMIT || rc == TW_ECONFLICT) {
+        claim_lost(s, t, &task, rc);
+        goto out;
+    }
     if (rc != TW_OK) {
         not_started(s, t, &task, rc, &err);
         goto out;
     }
-    s->st.started++;
     if (!tw_sched_batch_defer(s, t, &task, now, forced)) /* else launched after the commit */
         tw_sched_launch_claimed(s, t, &task, now, forced);
 out:
@@ -318,6 +408,7 @@ void tw_sched_launch_claimed(struct tw_sched *s, struct tw_sched_task *t,
 {
     struct tw_err err;
 
+    s->st.started++; /* here, not at the claim: a batch whose commit fails started nothing */
     if (launch(s, task, now, &err) != TW_OK)
         fail_without_worker(s, t, task, err.msg);
     else
@@ -327,6 +418,8 @@ void tw_sched_launch_claimed(struct tw_sched *s, struct tw_sched_task *t,
 void tw_sched_claim_lost(struct tw_sched *s, struct tw_sched_task *t, const struct tw_task *task,
                          int rc, const struct tw_err *err)
 {
+    /* The batch's commit failed: the claim never happened, so its lease is not ours to renew. */
+    tw_sched_lease_del(s, task->id);
     not_started(s, t, task, rc, err);
 }
 
@@ -366,16 +459,21 @@ void tw_sched_pump(struct tw_sched *s)
     tw_sched_batch_end(s);
 }
 
-static void end_interrupted(struct tw_sched *s, int64_t id, int64_t now)
+static void end_interrupted(struct tw_sched *s, int64_t id, int64_t attempt, int64_t now)
 {
     struct tw_run_outcome o;
     struct tw_err err;
+    int rc;
 
     memset(&o, 0, sizeof(o));
     o.state = TW_STATE_READY;
     o.time = now;
     o.msg = MSG_INTERRUPTED;
-    if (tw_store_run_finish(s->d.store, id, &o, &err) != TW_OK)
+    o.attempt = attempt;
+    rc = tw_store_run_finish(s->d.store, id, &o, &err);
+    if (rc == TW_ECONFLICT && strcmp(err.field, "attempt") == 0)
+        tw_sched_fenced(s, id, attempt, "the interruption of the run", &err);
+    else if (rc != TW_OK)
         tw_logf(TW_LOG_ERROR, "sched.finish", "task %lld: cannot record its interrupted run: %s",
                 (long long)id, err.msg);
 }
@@ -485,25 +583,56 @@ static void end_finished(struct tw_sched *s, struct tw_sched_task *t,
     tw_task_fini(&task);
 }
 
+/*
+ * The end of a run that lost its claim while it ran (sched_lease.c, progress): nothing is
+ * written; a result file its worker published before the cancel is removed; the entry is
+ * re-read a heartbeat later (start() then drops it, re-arms it, or waits for the other node).
+ */
+static void end_fenced(struct tw_sched *s, struct tw_sched_task *t, const struct tw_run_result *res)
+{
+    struct tw_run_outcome o;
+    struct tw_task task;
+    struct tw_err err;
+
+    memset(&o, 0, sizeof(o));
+    memset(&task, 0, sizeof(task));
+    o.result_path = res->end == TW_RUN_DONE ? res->result_path : NULL;
+    if (o.result_path != NULL && tw_store_task_get(s->d.store, res->task_id, &task, &err) == TW_OK)
+        discard_result(&task, &o);
+    tw_task_fini(&task);
+    if (s->stopping)
+        tw_sched_entry_drop(s, t);
+    else
+        tw_sched_arm(s, t, tw_clock_wall_s() + poll_s(s));
+}
+
 /* The runner's done callback: every started run ends here exactly once. */
 void tw_sched_on_run_end(void *ctx, const struct tw_run_result *res)
 {
     struct tw_sched *s = ctx;
     struct tw_sched_task *t = tw_sched_entry_get(s, res->task_id);
+    int64_t attempt = t != NULL ? t->attempt : 0;
 
+    tw_sched_lease_del(s, res->task_id);
     tw_squeue_run_end(&s->queue, res->chain);
     if (res->end == TW_RUN_FAILED)
         tw_logf(TW_LOG_WARN, "run.failed", "task %lld: %s", (long long)res->task_id, res->msg);
     if (t == NULL) {
         tw_logf(TW_LOG_ERROR, "sched.lost", "task %lld ended but has no entry",
                 (long long)res->task_id);
-    } else if (res->end == TW_RUN_CANCELLED || (t->flags & TW_SF_DELETED)) {
+    } else if (t->flags & TW_SF_DELETED) {
         t->flags = 0;
         tw_sched_entry_drop(s, t); /* deleted: nothing of this run is written */
+    } else if (t->flags & TW_SF_FENCED) {
+        t->flags = 0;
+        end_fenced(s, t, res); /* another node runs it now: write nothing, re-read it later */
+    } else if (res->end == TW_RUN_CANCELLED) {
+        t->flags = 0;
+        tw_sched_entry_drop(s, t);
     } else if (res->end == TW_RUN_INTERRUPTED) {
         t->flags = 0;
         if (interrupted_runs_again(s, res->task_id, res->end_time))
-            end_interrupted(s, res->task_id, res->end_time);
+            end_interrupted(s, res->task_id, attempt, res->end_time);
         tw_sched_entry_drop(s, t); /* READY (or INPROGRESS, see above): the next start runs it */
     } else {
         t->flags = 0;
@@ -519,10 +648,20 @@ void tw_sched_on_run_end(void *ctx, const struct tw_run_result *res)
 void tw_sched_on_progress(void *ctx, int64_t task_id, const struct tw_run_counts *c)
 {
     struct tw_sched *s = ctx;
+    struct tw_sched_task *t = tw_sched_entry_get(s, task_id);
     struct tw_err err;
+    int rc;
 
-    if (tw_store_run_progress(s->d.store, task_id, tw_clock_wall_s(), c->total, c->errors, c->skips,
-                              c->success, &err) != TW_OK)
+    if (t != NULL && (t->flags & (TW_SF_DELETED | TW_SF_FENCED)))
+        return; /* fenced or deleted: nothing more of this run is written */
+    rc = tw_store_run_progress(s->d.store, task_id, tw_clock_wall_s(), c->total, c->errors,
+                               c->skips, c->success, t != NULL ? t->attempt : 0, &err);
+    if (rc == TW_ECONFLICT && strcmp(err.field, "attempt") == 0) {
+        tw_sched_fenced(s, task_id, t != NULL ? t->attempt : 0, "progress", &err);
+        if (t != NULL)
+            t->flags |= TW_SF_FENCED; /* the end writes nothing (tw_sched_on_run_end) */
+        (void)tw_runner_cancel(s->runner, task_id);
+    } else if (rc != TW_OK)
         tw_logf(TW_LOG_WARN, "sched.progress", "task %lld: cannot record progress: %s",
                 (long long)task_id, err.msg);
 }
@@ -533,7 +672,7 @@ int tw_sched_recover(struct tw_sched *s, int64_t id, int64_t chain, struct tw_er
     struct tw_sched_task *t;
     int64_t now = tw_clock_wall_s();
 
-    end_interrupted(s, id, now);
+    end_interrupted(s, id, 0, now);
     if (tw_run_paths(s->d.cfg->results_dir, chain, id, dir, sizeof(dir), tmp, sizeof(tmp)) == TW_OK)
         (void)unlink(tmp);
     tw_logf(TW_LOG_INFO, "sched.recover",

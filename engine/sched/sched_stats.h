@@ -16,14 +16,17 @@ struct tw_sched;
 #define TW_SCHED_MAX_INDEXES 32 /* export indexes with their own records counter */
 
 struct tw_sched_stats {
-    size_t tasks;       /* entries: armed, queued or running */
-    size_t armed;       /* waiting for their time in the wheel */
-    size_t queued;      /* due, waiting for a worker */
-    unsigned running;   /* workers busy */
-    uint64_t started;   /* runs started since creation */
-    uint64_t done;      /* runs that ended DONE */
-    uint64_t failed;    /* runs that ended ERROR (including ones never forked) */
-    uint64_t recovered; /* INPROGRESS tasks recovered at creation */
+    size_t tasks;         /* entries: armed, queued or running */
+    size_t armed;         /* waiting for their time in the wheel */
+    size_t queued;        /* due, waiting for a worker */
+    unsigned running;     /* workers busy */
+    uint64_t started;     /* runs started since creation */
+    uint64_t done;        /* runs that ended DONE */
+    uint64_t failed;      /* runs that ended ERROR (including ones never forked) */
+    uint64_t recovered;   /* INPROGRESS tasks recovered at creation */
+    uint64_t rescued;     /* runs of lapsed leases put back to READY by this node */
+    uint64_t fenced;      /* writes of this node's runs refused by attempt (run.fenced) */
+    uint64_t claims_lost; /* starts another node (or the chain cap) won */
     /* The worker pool (tw_runner_get_stats): processes cloned, retired, jobs handed over. */
     uint64_t worker_processes_started; /* pooled worker processes cloned */
     uint64_t workers_retired;          /* replaced after workers_max_runs or workers_max_rss */

@@ -101,10 +101,35 @@ int tw_store_run_start(struct tw_store *s, int64_t id, int64_t now, struct tw_er
     return DRV(s)->run_start(s, id, now, err);
 }
 
-int tw_store_run_progress(struct tw_store *s, int64_t id, int64_t now, int64_t total,
-                          int64_t errors, int64_t skips, int64_t success, struct tw_err *err)
+int tw_store_run_claim(struct tw_store *s, int64_t id, const struct tw_run_claim *c,
+                       int64_t *attempt, struct tw_err *err)
 {
-    return DRV(s)->run_progress(s, id, now, total, errors, skips, success, err);
+    return DRV(s)->run_claim(s, id, c, attempt, err);
+}
+
+int tw_store_run_renew(struct tw_store *s, const char *node, const int64_t *ids, size_t n,
+                       int64_t lease_until, bool *renewed, struct tw_err *err)
+{
+    return DRV(s)->run_renew(s, node, ids, n, lease_until, renewed, err);
+}
+
+int tw_store_runs_stale(struct tw_store *s, int64_t now_ms, uint32_t limit,
+                        struct tw_stale_run **out, size_t *n, struct tw_err *err)
+{
+    return DRV(s)->runs_stale(s, now_ms, limit, out, n, err);
+}
+
+int tw_store_run_rescue(struct tw_store *s, int64_t id, int64_t attempt, int64_t now_ms,
+                        const char *msg, struct tw_err *err)
+{
+    return DRV(s)->run_rescue(s, id, attempt, now_ms, msg, err);
+}
+
+int tw_store_run_progress(struct tw_store *s, int64_t id, int64_t now, int64_t total,
+                          int64_t errors, int64_t skips, int64_t success, int64_t attempt,
+                          struct tw_err *err)
+{
+    return DRV(s)->run_progress(s, id, now, total, errors, skips, success, attempt, err);
 }
 
 int tw_store_run_finish(struct tw_store *s, int64_t id, const struct tw_run_outcome *o,

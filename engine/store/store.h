@@ -193,9 +193,66 @@ int tw_store_log_add(struct tw_store *s, int64_t task_id, int64_t time, const ch
  */
 int tw_store_run_start(struct tw_store *s, int64_t id, int64_t now, struct tw_err *err);
 
-/* Create or update in place the single "progress" log entry of the running task. */
+/*
+ * Exactly-once runs across nodes sharing one store (docs/cluster.md "Leases, fencing and
+ * rescue"). A run is started by a conditional claim; while it lasts its node renews the lease;
+ * every later write of the run carries the claim's attempt and is refused (TW_ECONFLICT with
+ * err->field "attempt": the run was fenced) once another claim took the task.
+ */
+struct tw_run_claim {
+    const char *node;      /* cluster.node_id of the claiming node */
+    int64_t chain;         /* the task's chain */
+    int64_t once_at;       /* the occurrence claimed: trigger.once must still be it; 0: any */
+    int64_t now;           /* start of the run, seconds */
+    int64_t lease_until;   /* lease deadline, ms since the epoch */
+    uint32_t max_in_chain; /* max_runs_per_chain across the whole store; 0: no cap */
+};
+
+/*
+ * READY/DONE/ERROR -> INPROGRESS if the task is not INPROGRESS, (once_at != 0) its
+ * trigger.once is still c->once_at and it is READY or repeating (still due), and (max_in_chain != 0) its chain has fewer INPROGRESS
+ * runs than that: records run_node, lease_until, attempt + 1 (returned in *attempt), logs
+ * "OLD -> INPROGRESS". A lost claim is TW_ECONFLICT (err->field "state" or "once"), a full
+ * chain TW_ELIMIT; TW_ENOTFOUND if gone.
+ */
+int tw_store_run_claim(struct tw_store *s, int64_t id, const struct tw_run_claim *c,
+                       int64_t *attempt, struct tw_err *err);
+
+/*
+ * Push to lease_until (ms) the leases of node's running tasks among ids[n], in one statement;
+ * renewed[i] (n entries, caller's) tells whether ids[i] was: false means the task is no
+ * longer INPROGRESS under node's claim (rescued, claimed again elsewhere, gone).
+ */
+int tw_store_run_renew(struct tw_store *s, const char *node, const int64_t *ids, size_t n,
+                       int64_t lease_until, bool *renewed, struct tw_err *err);
+
+/* An INPROGRESS run whose lease ended before now (tw_store_runs_stale). */
+struct tw_stale_run {
+    int64_t id;
+    int64_t chain;
+    int64_t attempt;
+    char node[128]; /* run_node of the lapsed claim */
+};
+
+/* Up to limit runs whose lease (> 0) ended before now_ms, oldest first; caller tw_free()s. */
+int tw_store_runs_stale(struct tw_store *s, int64_t now_ms, uint32_t limit,
+                        struct tw_stale_run **out, size_t *n, struct tw_err *err);
+
+/*
+ * INPROGRESS -> READY for a run whose lease expired: only if the task is still at attempt and
+ * its lease still ended before now_ms (else TW_ECONFLICT: renewed or rescued meanwhile). Logs
+ * "INPROGRESS -> READY" then msg, removes the progress entry, clears the claim.
+ */
+int tw_store_run_rescue(struct tw_store *s, int64_t id, int64_t attempt, int64_t now_ms,
+                        const char *msg, struct tw_err *err);
+
+/*
+ * Create or update in place the single "progress" log entry of the running task; attempt > 0
+ * must be the task's current attempt (else TW_ECONFLICT, field "attempt").
+ */
 int tw_store_run_progress(struct tw_store *s, int64_t id, int64_t now, int64_t total,
-                          int64_t errors, int64_t skips, int64_t success, struct tw_err *err);
+                          int64_t errors, int64_t skips, int64_t success, int64_t attempt,
+                          struct tw_err *err);
 
 struct tw_run_outcome {
     int state;       /* TW_STATE_DONE or TW_STATE_ERROR (or READY when interrupted) */
@@ -213,6 +270,7 @@ struct tw_run_outcome {
      * becomes since_at (the run's start) for since_key (see tw_store_since_get). */
     const char *since_key;
     int64_t since_at;
+    int64_t attempt; /* > 0: the claim's attempt; the end is refused (fenced) if it changed */
 };
 
 /*

@@ -41,8 +41,16 @@ struct tw_store_driver {
     int (*log_add)(struct tw_store *s, int64_t task_id, int64_t time, const char *msg,
                    struct tw_err *err);
     int (*run_start)(struct tw_store *s, int64_t id, int64_t now, struct tw_err *err);
+    int (*run_claim)(struct tw_store *s, int64_t id, const struct tw_run_claim *c, int64_t *attempt,
+                     struct tw_err *err);
+    int (*run_renew)(struct tw_store *s, const char *node, const int64_t *ids, size_t n,
+                     int64_t lease_until, bool *renewed, struct tw_err *err);
+    int (*runs_stale)(struct tw_store *s, int64_t now_ms, uint32_t limit, struct tw_stale_run **out,
+                      size_t *n, struct tw_err *err);
+    int (*run_rescue)(struct tw_store *s, int64_t id, int64_t attempt, int64_t now_ms,
+                      const char *msg, struct tw_err *err);
     int (*run_progress)(struct tw_store *s, int64_t id, int64_t now, int64_t total, int64_t errors,
-                        int64_t skips, int64_t success, struct tw_err *err);
+                        int64_t skips, int64_t success, int64_t attempt, struct tw_err *err);
     int (*run_finish)(struct tw_store *s, int64_t id, const struct tw_run_outcome *o,
                       struct tw_err *err);
     int (*since_get)(struct tw_store *s, int64_t id, int64_t *at, char **key, struct tw_err *err);

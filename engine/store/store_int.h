@@ -53,6 +53,12 @@ enum tw_stmt {
     TW_STMT_RUN_START,
     TW_STMT_RUN_FINISH,
     TW_STMT_RESULT_EXPIRE,
+    TW_STMT_RUN_CLAIM,
+    TW_STMT_RUN_ATTEMPT,
+    TW_STMT_CHAIN_RUNNING,
+    TW_STMT_RUN_RENEW,
+    TW_STMT_RUNS_STALE,
+    TW_STMT_RUN_RESCUE,
     /* idempotency */
     TW_STMT_IDEM_INSERT,
     TW_STMT_IDEM_PRUNE,
@@ -176,6 +182,12 @@ extern const char *const tw_store_sql[TW_STMT_COUNT];
  * builds a version-1 database with it.
  */
 int tw_store_migrate(sqlite3 *db, int target, struct tw_err *err);
+
+/*
+ * store_claim.c: TW_OK when attempt is 0 or the task is INPROGRESS at that attempt, else
+ * TW_ECONFLICT with field "attempt" (the run was fenced); TW_ENOTFOUND if the task is gone.
+ */
+int tw_store_run_fence(struct tw_store *s, int64_t id, int64_t attempt, struct tw_err *err);
 
 /* The cached statement id (never NULL after a successful open). */
 sqlite3_stmt *tw_store_stmt(struct tw_store *s, enum tw_stmt id);

@@ -52,6 +52,13 @@ enum tw_pg_stmt {
     TW_PG_RUN_START,
     TW_PG_RUN_FINISH,
     TW_PG_RESULT_EXPIRE,
+    TW_PG_RUN_CLAIM,
+    TW_PG_RUN_ATTEMPT,
+    TW_PG_CHAIN_LOCK,
+    TW_PG_CHAIN_RUNNING,
+    TW_PG_RUN_RENEW,
+    TW_PG_RUNS_STALE,
+    TW_PG_RUN_RESCUE,
     TW_PG_RESULT_BYTES,
     TW_PG_RESULTS_EXPIRING,
     TW_PG_SINCE_SAVE,
@@ -205,8 +212,18 @@ int tw_pg_log_list(struct tw_store *s, int64_t task_id, uint32_t limit, uint32_t
 int tw_pg_log_add(struct tw_store *s, int64_t task_id, int64_t time, const char *msg,
                   struct tw_err *err);
 int tw_pg_run_start(struct tw_store *s, int64_t id, int64_t now, struct tw_err *err);
+/* store_pg_claim.c: as tw_store_run_fence (store_int.h) for the PostgreSQL store. */
+int tw_pg_run_fence(struct tw_pg_store *p, int64_t id, int64_t attempt, struct tw_err *err);
+int tw_pg_run_claim(struct tw_store *s, int64_t id, const struct tw_run_claim *c, int64_t *attempt,
+                    struct tw_err *err);
+int tw_pg_run_renew(struct tw_store *s, const char *node, const int64_t *ids, size_t n,
+                    int64_t lease_until, bool *renewed, struct tw_err *err);
+int tw_pg_runs_stale(struct tw_store *s, int64_t now_ms, uint32_t limit, struct tw_stale_run **out,
+                     size_t *n, struct tw_err *err);
+int tw_pg_run_rescue(struct tw_store *s, int64_t id, int64_t attempt, int64_t now_ms,
+                     const char *msg, struct tw_err *err);
 int tw_pg_run_progress(struct tw_store *s, int64_t id, int64_t now, int64_t total, int64_t errors,
-                       int64_t skips, int64_t success, struct tw_err *err);
+                       int64_t skips, int64_t success, int64_t attempt, struct tw_err *err);
 int tw_pg_run_finish(struct tw_store *s, int64_t id, const struct tw_run_outcome *o,
                      struct tw_err *err);
 int tw_pg_since_get(struct tw_store *s, int64_t id, int64_t *at, char **key, struct tw_err *err);

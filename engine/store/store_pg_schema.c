@@ -205,6 +205,13 @@ static const char step_7[] =
     " OR OLD.trigger_json IS DISTINCT FROM NEW.trigger_json)"
     " EXECUTE FUNCTION tw_tasks_notify();";
 
+/* Run claims, leases and fencing: see migration_8 in store_schema.c. */
+static const char step_8[] = "ALTER TABLE tasks ADD COLUMN run_node text;"
+                             "ALTER TABLE tasks ADD COLUMN lease_until bigint NOT NULL DEFAULT 0;"
+                             "ALTER TABLE tasks ADD COLUMN attempt bigint NOT NULL DEFAULT 0;"
+                             "CREATE INDEX tasks_running ON tasks(chain, lease_until) "
+                             "WHERE state = 1;";
+
 const struct tw_pg_migration tw_pg_migrations[] = {
     { "initial schema", step_1 },
     { "indexes for segment use, state counts and idempotency pruning", step_2 },
@@ -213,6 +220,7 @@ const struct tw_pg_migration tw_pg_migrations[] = {
     { "webhooks: task targets, chain secrets, the delivery outbox and attempts", step_5 },
     { "a run's target settings in columns (export_format, compression, since)", step_6 },
     { "cluster: nodes, the key fingerprint, tasks by last_modified, change notifications", step_7 },
+    { "run claims: node, lease and attempt of a running task", step_8 },
 };
 
 const int tw_pg_migration_count = (int)(sizeof(tw_pg_migrations) / sizeof(tw_pg_migrations[0]));

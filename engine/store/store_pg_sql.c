@@ -78,9 +78,37 @@ const char *const tw_pg_sql[TW_PG_COUNT] = {
         "result_expired = CASE WHEN $4::text IS NULL THEN result_expired ELSE 0 END, "
         "once_at = CASE WHEN $8::bigint = 0 THEN once_at ELSE $8::bigint END, "
         "trigger_json = coalesce($9::text, trigger_json), "
-        "result_ino = CASE WHEN $4::text IS NULL THEN result_ino ELSE $10::bigint END "
+        "result_ino = CASE WHEN $4::text IS NULL THEN result_ino ELSE $10::bigint END, "
+        "lease_until = 0 "
         "WHERE id = $1",
     [TW_PG_RESULT_EXPIRE] = "UPDATE tasks SET result_expired = 1 WHERE id = $1",
+    /*
+     * store_pg_claim.c. The claim is one statement: a second node's UPDATE of the same row
+     * waits for the first, then re-checks state <> 1 on the new row and matches nothing.
+     * o.state is the state before, for the "OLD -> INPROGRESS" log entry. "Still due for that
+     * once": the trigger still says once, and the task is READY or repeats (a one-off task
+     * that another node has just run is DONE with the same once).
+     */
+    [TW_PG_RUN_CLAIM] =
+        "UPDATE tasks t SET state = 1, last_run_date = $2::bigint, last_modified = $2::bigint, "
+        "version = t.version + 1, run_node = $3, lease_until = $4::bigint, "
+        "attempt = t.attempt + 1 FROM (SELECT state FROM tasks WHERE id = $1) o "
+        "WHERE t.id = $1 AND t.state <> 1 AND ($5::bigint = 0 OR (t.once_at = $5::bigint "
+        "AND (t.state = 0 OR t.repeat <> ''))) "
+        "RETURNING t.attempt, o.state",
+    [TW_PG_RUN_ATTEMPT] = "SELECT attempt, state FROM tasks WHERE id = $1",
+    /* serialises the claims of one chain cluster-wide while max_runs_per_chain is counted */
+    [TW_PG_CHAIN_LOCK] = "SELECT pg_advisory_xact_lock(7407, hashint8($1::bigint))",
+    [TW_PG_CHAIN_RUNNING] = "SELECT count(*) FROM tasks WHERE chain = $1 AND state = 1",
+    [TW_PG_RUN_RENEW] = "UPDATE tasks SET lease_until = $2::bigint WHERE run_node = $1 "
+                        "AND state = 1 AND id = ANY($3::bigint[]) RETURNING id",
+    [TW_PG_RUNS_STALE] = "SELECT id, chain, attempt, coalesce(run_node, '') FROM tasks "
+                         "WHERE state = 1 AND lease_until > 0 AND lease_until < $1::bigint "
+                         "ORDER BY lease_until LIMIT $2",
+    [TW_PG_RUN_RESCUE] =
+        "UPDATE tasks SET state = 0, last_modified = $3::bigint, version = version + 1, "
+        "lease_until = 0 WHERE id = $1 AND state = 1 AND attempt = $2::bigint "
+        "AND lease_until > 0 AND lease_until < $4::bigint",
     [TW_PG_RESULT_BYTES] = "SELECT count(*), coalesce(sum(result_size), 0) FROM tasks "
                            "WHERE result_path IS NOT NULL AND result_expired = 0",
     [TW_PG_RESULTS_EXPIRING] =

@@ -585,7 +585,7 @@ int tw_pg_run_start(struct tw_store *s, int64_t id, int64_t now, struct tw_err *
 }
 
 int tw_pg_run_progress(struct tw_store *s, int64_t id, int64_t now, int64_t total, int64_t errors,
-                       int64_t skips, int64_t success, struct tw_err *err)
+                       int64_t skips, int64_t success, int64_t attempt, struct tw_err *err)
 {
     struct tw_pg_store *p = TW_PG(s);
     const int64_t c[4] = { total, errors, skips, success };
@@ -597,7 +597,9 @@ int tw_pg_run_progress(struct tw_store *s, int64_t id, int64_t now, int64_t tota
     ret = tw_pg_op_begin(p, err);
     if (ret != TW_OK)
         return ret;
-    ret = check_running(p, id, true, &state, err);
+    ret = tw_pg_run_fence(p, id, attempt, err);
+    if (ret == TW_OK)
+        ret = check_running(p, id, true, &state, err);
     if (ret == TW_OK) {
         tw_pg_i64(&a, id);
         tw_pg_i64(&a, now);
@@ -650,7 +652,9 @@ int tw_pg_run_finish(struct tw_store *s, int64_t id, const struct tw_run_outcome
     ret = tw_pg_op_begin(p, err);
     if (ret != TW_OK)
         return ret;
-    ret = check_running(p, id, true, &state, err);
+    ret = tw_pg_run_fence(p, id, o->attempt, err);
+    if (ret == TW_OK)
+        ret = check_running(p, id, true, &state, err);
     if (ret == TW_OK) {
         tw_pg_i64(&a, id);
         ret = tw_pg_run(p, TW_PG_LOG_PROGRESS_DELETE, &a, NULL, NULL, "finish run", err);

@@ -177,7 +177,8 @@ int tw_store_run_start(struct tw_store *s, int64_t id, int64_t now, struct tw_er
 }
 
 int tw_store_run_progress(struct tw_store *s, int64_t id, int64_t now, int64_t total,
-                          int64_t errors, int64_t skips, int64_t success, struct tw_err *err)
+                          int64_t errors, int64_t skips, int64_t success, int64_t attempt,
+                          struct tw_err *err)
 {
     sqlite3_stmt *q = tw_store_stmt(s, TW_STMT_LOG_PROGRESS_UPDATE);
     struct tw_store_counts c = { total, errors, skips, success };
@@ -187,7 +188,9 @@ int tw_store_run_progress(struct tw_store *s, int64_t id, int64_t now, int64_t t
     ret = tw_store_op_begin(s, err);
     if (ret != TW_OK)
         return ret;
-    ret = check_running(s, id, true, &state, err);
+    ret = tw_store_run_fence(s, id, attempt, err);
+    if (ret == TW_OK)
+        ret = check_running(s, id, true, &state, err);
     if (ret == TW_OK) {
         sqlite3_bind_int64(q, 1, id);
         sqlite3_bind_int64(q, 2, now);
@@ -248,7 +251,9 @@ int tw_store_run_finish(struct tw_store *s, int64_t id, const struct tw_run_outc
     ret = tw_store_op_begin(s, err);
     if (ret != TW_OK)
         return ret;
-    ret = check_running(s, id, true, &state, err);
+    ret = tw_store_run_fence(s, id, o->attempt, err);
+    if (ret == TW_OK)
+        ret = check_running(s, id, true, &state, err);
     if (ret == TW_OK) {
         sqlite3_bind_int64(q, 1, id);
         ret = tw_store_step(s, q, "finish run", err);

@@ -224,6 +224,19 @@ static const char migration_7[] =
     ");"
     "CREATE INDEX tasks_last_modified ON tasks(last_modified);";
 
+static const char migration_8[] =
+    /*
+     * Exactly-once runs (docs/cluster.md "Leases, fencing and rescue"): the node that claimed
+     * the running task, the lease deadline it renews (ms since the epoch; 0 when not running)
+     * and the attempt number, +1 per claim, that every later write of the run must carry.
+     * The partial index counts a chain's INPROGRESS runs for the claim's max_runs_per_chain
+     * test and lists the runs whose lease expired without scanning the table.
+     */
+    "ALTER TABLE tasks ADD COLUMN run_node TEXT;"
+    "ALTER TABLE tasks ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE tasks ADD COLUMN attempt INTEGER NOT NULL DEFAULT 0;"
+    "CREATE INDEX tasks_running ON tasks(chain, lease_until) WHERE state = 1;";
+
 const struct tw_store_migration tw_store_migrations[] = {
     { "initial schema", migration_1 },
     { "indexes for segment use, state counts and idempotency pruning", migration_2 },
@@ -232,6 +245,7 @@ const struct tw_store_migration tw_store_migrations[] = {
     { "webhooks: task targets, chain secrets, the delivery outbox and attempts", migration_5 },
     { "a run's target settings in columns (export_format, compression, since)", migration_6 },
     { "cluster: nodes, the key fingerprint, and tasks by last_modified", migration_7 },
+    { "run claims: node, lease and attempt of a running task", migration_8 },
 };
 
 const int tw_store_migration_count = (int)(sizeof(tw_store_migrations) /

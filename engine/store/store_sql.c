@@ -77,9 +77,27 @@ const char *const tw_store_sql[TW_STMT_COUNT] = {
         "result_expired = CASE WHEN ?4 IS NULL THEN result_expired ELSE 0 END, "
         "once_at = CASE WHEN ?8 = 0 THEN once_at ELSE ?8 END, "
         "trigger_json = coalesce(?9, trigger_json), "
-        "result_ino = CASE WHEN ?4 IS NULL THEN result_ino ELSE ?10 END "
+        "result_ino = CASE WHEN ?4 IS NULL THEN result_ino ELSE ?10 END, "
+        "lease_until = 0 "
         "WHERE id = ?1",
     [TW_STMT_RESULT_EXPIRE] = "UPDATE tasks SET result_expired = 1 WHERE id = ?1",
+    /* store_claim.c: the conditional claim, leases and rescue (schema step 7) */
+    [TW_STMT_RUN_CLAIM] = "UPDATE tasks SET state = 1, last_run_date = ?2, last_modified = ?2, "
+                          "version = version + 1, run_node = ?3, lease_until = ?4, "
+                          "attempt = attempt + 1 "
+                          "WHERE id = ?1 AND state <> 1 AND (?5 = 0 OR (once_at = ?5 "
+                          "AND (state = 0 OR repeat <> ''))) "
+                          "RETURNING attempt",
+    [TW_STMT_RUN_ATTEMPT] = "SELECT attempt, state FROM tasks WHERE id = ?1",
+    [TW_STMT_CHAIN_RUNNING] = "SELECT count(*) FROM tasks WHERE chain = ?1 AND state = 1",
+    [TW_STMT_RUN_RENEW] = "UPDATE tasks SET lease_until = ?2 WHERE run_node = ?1 AND state = 1 "
+                          "AND id IN (SELECT value FROM json_each(?3)) RETURNING id",
+    [TW_STMT_RUNS_STALE] = "SELECT id, chain, attempt, coalesce(run_node, '') FROM tasks "
+                           "WHERE state = 1 AND lease_until > 0 AND lease_until < ?1 "
+                           "ORDER BY lease_until LIMIT ?2",
+    [TW_STMT_RUN_RESCUE] = "UPDATE tasks SET state = 0, last_modified = ?3, version = version + 1, "
+                           "lease_until = 0 WHERE id = ?1 AND state = 1 AND attempt = ?2 "
+                           "AND lease_until > 0 AND lease_until < ?4",
 
     [TW_STMT_IDEM_INSERT] =
         "INSERT INTO idempotency (caller, idem_key, body_sha256, task_id, created) "

@@ -22,6 +22,10 @@
 #define tw_store_log_add tw_sqlite_log_add
 #define tw_store_run_start tw_sqlite_run_start
 #define tw_store_run_progress tw_sqlite_run_progress
+#define tw_store_run_claim tw_sqlite_run_claim
+#define tw_store_run_renew tw_sqlite_run_renew
+#define tw_store_runs_stale tw_sqlite_runs_stale
+#define tw_store_run_rescue tw_sqlite_run_rescue
 #define tw_store_run_finish tw_sqlite_run_finish
 #define tw_store_since_get tw_sqlite_since_get
 #define tw_store_result_expire tw_sqlite_result_expire

@@ -15,6 +15,7 @@
  *         that takes at least 4 s to write, so a test can stop the store mid-upload
  *   9009  40000 records, sleeping 1.5 ms after every 10th (at least 1.5 s per 10000 records,
  *         the engine's progress step, so a run shows several progress updates)
+ *   9121  sleeps 1 s before each of 10 records (a long run for the cluster rescue tests)
  *   other 3 records
  */
 #include <signal.h>
@@ -59,10 +60,11 @@ static int tr_open(const struct tw_host *host, struct tw_query *q, void **out, s
     c->host = host;
     c->chain = chain;
     c->rows = chain == 9002                    ? 5
+              : chain == 9121                  ? 10
               : chain == 9007                  ? 200000
               : chain == 9008 || chain == 9009 ? 40000
                                                : 3;
-    c->slow = chain == 9002;
+    c->slow = chain == 9002 || chain == 9121;
     c->trickle = chain == 9009;
     *out = c;
     return TW_PLUGIN_OK;

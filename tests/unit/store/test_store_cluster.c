@@ -172,7 +172,7 @@ Test(store_cluster, the_listener_hears_committed_changes_or_is_not_supported)
     drain(w, &ids, &n);
     cr_assert_eq(n, 2);
     cr_assert_eq(ids[1], id);
-    cr_assert_eq(tw_store_run_progress(fx.s, id, 1002, 5, 0, 0, 5, &err), TW_OK, "%s", err.msg);
+    cr_assert_eq(tw_store_run_progress(fx.s, id, 1002, 5, 0, 0, 5, 0, &err), TW_OK, "%s", err.msg);
     {
         struct tw_run_outcome o;
 

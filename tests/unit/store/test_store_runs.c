@@ -80,12 +80,13 @@ Test(store_runs, progress_is_one_entry_updated_in_place)
     struct tw_err err = { 0 };
     int64_t id = fx_insert(fx.s, 1, "users");
 
-    cr_assert_eq(tw_store_run_progress(fx.s, id, 3000, 1, 0, 0, 1, &err), TW_ECONFLICT);
+    cr_assert_eq(tw_store_run_progress(fx.s, id, 3000, 1, 0, 0, 1, 0, &err), TW_ECONFLICT);
     cr_assert_str_eq(err.msg, "task is not INPROGRESS (it is READY)");
-    cr_assert_eq(tw_store_run_progress(fx.s, 999, 3000, 1, 0, 0, 1, &err), TW_ENOTFOUND);
+    cr_assert_eq(tw_store_run_progress(fx.s, 999, 3000, 1, 0, 0, 1, 0, &err), TW_ENOTFOUND);
     cr_assert_eq(tw_store_run_start(fx.s, id, 3000, &err), TW_OK);
-    cr_assert_eq(tw_store_run_progress(fx.s, id, 3001, 10, 1, 2, 7, &err), TW_OK, "%s", err.msg);
-    cr_assert_eq(tw_store_run_progress(fx.s, id, 3002, 20, 1, 3, 16, &err), TW_OK, "%s", err.msg);
+    cr_assert_eq(tw_store_run_progress(fx.s, id, 3001, 10, 1, 2, 7, 0, &err), TW_OK, "%s", err.msg);
+    cr_assert_eq(tw_store_run_progress(fx.s, id, 3002, 20, 1, 3, 16, 0, &err), TW_OK, "%s",
+                 err.msg);
     cr_assert_eq(fx_version(fx.s, id), 4);
     load_logs(id);
     cr_assert_eq(n_logs, 2);
@@ -125,7 +126,7 @@ Test(store_runs, finish_logs_outcome_on_top_and_stores_result)
     cr_assert_eq(tw_store_run_finish(fx.s, id, &o, &err), TW_ECONFLICT, "not running");
     cr_assert_eq(tw_store_run_finish(fx.s, 999, &o, &err), TW_ENOTFOUND);
     cr_assert_eq(tw_store_run_start(fx.s, id, 3000, &err), TW_OK);
-    cr_assert_eq(tw_store_run_progress(fx.s, id, 3001, 5, 0, 0, 5, &err), TW_OK);
+    cr_assert_eq(tw_store_run_progress(fx.s, id, 3001, 5, 0, 0, 5, 0, &err), TW_OK);
     cr_assert_eq(tw_store_run_finish(fx.s, id, &o, &err), TW_OK, "%s", err.msg);
 
     load_logs(id);
