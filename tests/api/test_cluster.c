@@ -12,9 +12,8 @@
  * - a pg_ctl restart while the nodes serve: only 503 `unavailable`, the listeners reconnect
  *   (a change made afterwards still reaches every wheel), nothing lost.
  *
- * There is no cluster-wide claim in this branch yet, so several nodes may each run one
- * occurrence: where a run matters the tests ask for "at least one run" (to be tightened to
- * "exactly one" with the conditional claim).
+ * With the conditional claim (test_cluster_runs.c) exactly one node runs each occurrence, so
+ * where a run matters the tests ask for exactly one.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -301,7 +300,7 @@ Test(cluster, created_changed_deleted_on_three_nodes_reaches_every_wheel)
     wait_armed(&c, 1, t0, ms);
     print_delays("create on node-a", ms);
 
-    /* changed on B to run in 3 s: it runs (at least once: no cluster-wide claim yet) */
+    /* changed on B to run in 3 s: it runs, on exactly one node */
     utc_in(3, once, sizeof(once));
     snprintf(path, sizeof(path), "/tasks/%lld", id);
     snprintf(body, sizeof(body), "{\"trigger\": {\"once\": \"%s\"}}", once);
@@ -310,7 +309,7 @@ Test(cluster, created_changed_deleted_on_three_nodes_reaches_every_wheel)
     tw_resp_fini(&r);
     /* the nodes have no source database: the run ends in ERROR, which is a run all the same */
     task = tw_wait_state(&c.node[2], c.tok, id, "ERROR", 60);
-    cr_assert_geq(tw_task_log_count(task, "READY -> INPROGRESS"), 1);
+    cr_assert_eq(tw_task_log_count(task, "READY -> INPROGRESS"), 1);
     json_decref(task);
     /* done and not repeating: no wheel keeps it */
     t0 = now_ms();
