@@ -13,9 +13,9 @@
  * which neither waits for nor blocks the writer or readers. The loop's next write transaction
  * restarts the WAL from its start once everything is copied back (SQLite does that itself; with
  * synchronous=NORMAL that costs it one small fsync of the WAL header). Should the thread fall
- * behind -- a steady stream of writes, which it never catches up with alone, or a slow disk --
- * a commit that finds CKPT_INLINE_PAGES in the WAL waits for the thread's checkpoint to end and
- * checkpoints inline, as SQLite would have, so the WAL stays bounded. Durability is unchanged: a commit is as durable as before (synchronous=NORMAL), and
+ * behind -- a reader keeping old pages alive, a slow disk -- a commit that finds
+ * CKPT_INLINE_PAGES in the WAL checkpoints inline, as SQLite would have, so the WAL stays
+ * bounded. Durability is unchanged: a commit is as durable as before (synchronous=NORMAL), and
  * a checkpoint only moves committed pages.
  *
  * Forks: the server forks workers (a fallback path of the runner) while this thread may be
@@ -93,14 +93,9 @@ static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
 {
     struct tw_store_ckpt *c = arg;
 
-    if (pages >= CKPT_INLINE_PAGES) {
-        /* wait for the thread's checkpoint, if any: a PASSIVE one beside it would only answer
-         * busy, and under a steady stream of writes the thread never catches up alone */
-        pthread_mutex_lock(&fork_lock);
-        (void)sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        pthread_mutex_unlock(&fork_lock);
-        return SQLITE_OK;
-    }
+    if (pages >= CKPT_INLINE_PAGES)
+        return sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL),
+               SQLITE_OK;
     if (pages >= CKPT_PAGES) {
         pthread_mutex_lock(&c->mu);
         c->want = true;

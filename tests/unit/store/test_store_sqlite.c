@@ -2,8 +2,6 @@
  * store_sqlite.c: opening, connection settings, migrations (upgrade in place, refusal of a
  * newer database), persistence across reopen, transactions and the IN-list statement cache.
  */
-#include <sys/stat.h>
-
 #include <sqlite3.h>
 
 #include "store/store_int.h"
@@ -270,31 +268,4 @@ Test(store_sqlite, open_out_of_memory)
     tw_mem_fail_after(0);
     cr_assert_eq(ret, TW_ENOMEM);
     cr_assert_null(s);
-}
-
-/*
- * store_checkpoint.c: a file store checkpoints from its thread, and a steady stream of commits
- * (which that thread never catches up with alone) still keeps the WAL file bounded: past 8,000
- * pages a commit checkpoints inline, so the WAL restarts well below what 10,000 separate commits
- * would otherwise write (two pages or more each). Every row is there after a reopen.
- */
-Test(store_sqlite, wal_stays_bounded_under_a_steady_stream_of_commits)
-{
-    char wal[160];
-    struct stat st;
-    int64_t page = pragma_int(fx.s->db, "PRAGMA page_size");
-    int i;
-
-    cr_assert_not_null(fx.s->ckpt, "a file store has its checkpoint thread");
-    for (i = 0; i < 10000; i++) /* each commit writes the task's page and its index pages */
-        fx_insert(fx.s, 1 + i % 50, "users");
-    snprintf(wal, sizeof(wal), "%s-wal", fx.path);
-    cr_assert_eq(stat(wal, &st), 0);
-    cr_assert_lt(st.st_size, (int64_t)(2 * 8000) * (page + 24), "WAL is %lld bytes",
-                 (long long)st.st_size);
-    fx_reopen(&fx);
-    cr_assert_eq(count_tasks(), 10000);
-    cr_assert_eq(pragma_int(fx.s->db, "SELECT count(*) FROM pragma_integrity_check WHERE "
-                                      "integrity_check <> 'ok'"),
-                 0);
 }
