@@ -153,18 +153,9 @@ struct tw_store {
         int64_t chain; /* 0: empty slot */
         int64_t n;
     } quota_seen[16];
-    sqlite3_stmt *quota_dv;     /* PRAGMA data_version, prepared on first use; owned */
-    int64_t quota_dv_value;     /* its answer when quota_seen was last valid */
-    struct tw_store_ckpt *ckpt; /* store_checkpoint.c: the checkpoint thread, or NULL */
+    sqlite3_stmt *quota_dv; /* PRAGMA data_version, prepared on first use; owned */
+    int64_t quota_dv_value; /* its answer when quota_seen was last valid */
 };
-
-/*
- * store_checkpoint.c: checkpoint the WAL from a thread with its own connection to path instead
- * of in the loop's commits. Without one (no file, no thread) SQLite's automatic checkpoint
- * stays. Stop before closing s->db.
- */
-void tw_store_ckpt_start(struct tw_store *s, const char *path);
-void tw_store_ckpt_stop(struct tw_store *s);
 
 /* One migration step: a SQL script run in one transaction, then user_version = its index+1. */
 struct tw_store_migration {

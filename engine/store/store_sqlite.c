@@ -396,7 +396,6 @@ int tw_store_open_sqlite(const char *path, struct tw_store **out, struct tw_err 
             goto fail;
         }
     }
-    tw_store_ckpt_start(s, path);
     *out = s;
     return TW_OK;
 fail:
@@ -410,7 +409,6 @@ void tw_store_close(struct tw_store *s)
 
     if (s == NULL)
         return;
-    tw_store_ckpt_stop(s);
     for (i = 0; i < TW_STMT_COUNT; i++)
         sqlite3_finalize(s->stmts[i]);
     sqlite3_finalize(s->quota_dv);
