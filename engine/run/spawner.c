@@ -30,6 +30,9 @@
  * cached thread id is the spawner's; that is harmless in a single-threaded child (only
  * recursive and robust mutexes look at it, and both compare against the same stale value).
  * The spawner never has more than one thread, so no lock can be held across the clone.
+ * The server itself must have no other thread running when it forks the spawner (at start):
+ * a WAL checkpoint thread once did, and a worker cloned from the spawner deadlocked on an
+ * allocator lock that thread held at the fork (seen under ASan; docs/scheduling.md).
  */
 #include "run/run_int.h"
 
