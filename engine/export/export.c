@@ -289,6 +289,11 @@ static int finish_upload(struct run *run, struct tw_err *err)
         return tw_err_set(err, TW_EINTERNAL, "results: %s: %llu bytes written but %llu uploaded",
                           run->where, (unsigned long long)run->stats->size,
                           (unsigned long long)sent);
+    if (sent > TW_S3_MAX_COPY) /* the server could not copy it to the result's key */
+        return tw_err_set(err, TW_ELIMIT,
+                          "results: %s: %llu bytes: a result on S3 is at most 5 GiB, the largest "
+                          "object one CopyObject can publish (docs/storage.md)",
+                          run->where, (unsigned long long)sent);
     return TW_OK;
 }
 
