@@ -482,43 +482,42 @@ Test(s3_results, the_result_is_copied_to_its_key_only_once_its_end_is_recorded)
 /* The store's attempt of task id moves on, as when another node rescued its run. */
 static void bump_attempt(long long id)
 {
-    char db[600], sql[200];
+    char db[600];
     sqlite3 *h;
 
     snprintf(db, sizeof(db), "%s/var/taskwheel.db", srv.dir);
     cr_assert_eq(access(db, F_OK), 0, "no store at %s", db);
     cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
     sqlite3_busy_timeout(h, 10000);
-    /* the lease of the "other node" stays valid for an hour: this server does not run it */
-    snprintf(sql, sizeof(sql),
-             "UPDATE tasks SET attempt = attempt + 1, lease_until = %lld WHERE id = %lld",
-             (long long)(time(NULL) + 3600) * 1000, id);
-    cr_assert_eq(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK, "%s", sqlite3_errmsg(h));
-    cr_assert_eq(sqlite3_changes(h), 1);
+    cr_assert_eq(
+        sqlite3_exec(h, "UPDATE tasks SET attempt = attempt + 1 WHERE state = 1", NULL, NULL, NULL),
+        SQLITE_OK, "%s", sqlite3_errmsg(h));
+    cr_assert_eq(sqlite3_changes(h), 1, "task %lld is not running", id);
     sqlite3_close(h);
 }
 
+/*
+ * The server wakes, its run's progress is refused at the old attempt (fenced), and the end the
+ * worker reported is not recorded: the staged object is deleted and nothing is copied to the
+ * key. (This single node later rescues the task when the lease it kept renewing lapses and runs
+ * it again under a newer attempt; only the fenced attempt's objects are checked.)
+ */
 Test(s3_results, a_fenced_run_leaves_no_object_and_no_staged_object)
 {
     long long id = create(9008, "csv");
-    char prefix[64], key[256];
-    int objects = -1, uploads = -1;
-    json_t *t;
+    char prefix[64], key[256], staged[300];
+    int i;
 
     snprintf(prefix, sizeof(prefix), PREFIX "9008/%lld/", id);
     key_of(9008, id, "TestRun_Export-1.csv", key, sizeof(key));
+    snprintf(staged, sizeof(staged), "%s.partial-1", key);
     run_with_server_paused(id, prefix);
     bump_attempt(id);
     cr_assert_eq(kill(srv.pid, SIGCONT), 0);
-    /* the end is refused at the old attempt: its staged object is deleted, nothing copied */
-    wait_objects(prefix, 0);
-    listing(prefix, &objects, &uploads);
-    cr_assert_eq(uploads, 0, "%d uploads in flight after a fenced end", uploads);
+    for (i = 0; i < 600 && object_exists(staged); i++)
+        sleep_ms(100);
+    cr_assert(!object_exists(staged), "the fenced run's %s is left", staged);
     cr_assert(!object_exists(key), "a fenced run published %s", key);
-    t = tw_task_get(&srv, tok, id);
-    cr_assert(json_is_null(json_object_get(t, "result")) || json_object_get(t, "result") == NULL,
-              "a fenced run recorded a result");
-    json_decref(t);
 }
 
 Test(s3_results, a_new_file_name_deletes_the_old_object_and_delete_removes_the_last)
