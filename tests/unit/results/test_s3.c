@@ -240,6 +240,86 @@ Test(s3, delete_removes_and_a_missing_object_is_fine)
     }
 }
 
+static bool exists(const char *key)
+{
+    const char *args[] = { "get.js", peer.endpoint, "us-east-1", peer.bucket, key, NULL };
+    char got[200];
+
+    return tw_s3peer_node(AKID, SECRET, got, sizeof(got), args) == 0;
+}
+
+Test(s3, copy_puts_the_staged_bytes_under_the_key_on_the_store_side)
+{
+    struct tw_s3_conf c = conf_for(&peer);
+    size_t len = TW_S3_MIN_PART + 12345; /* a multipart object is copied whole too */
+    char *data = pattern(len);
+    char got[200], want[200], sha[65];
+    struct tw_err err;
+    unsigned parts;
+
+    upload(&c, "1764/12/r.csv", "old\n", 4, 4, &parts);
+    upload(&c, "1764/12/r.csv.partial-3", data, len, 65536, &parts);
+    cr_assert_gt(parts, 0);
+    cr_assert_eq(tw_s3_copy(&c, "1764/12/r.csv.partial-3", "1764/12/r.csv", len, &err), TW_OK, "%s",
+                 err.msg);
+    tw_sha256_hex(data, len, sha);
+    snprintf(want, sizeof(want), "%zu %s", len, sha);
+    sdk_get("taskwheel/1764/12/r.csv", got, sizeof(got));
+    cr_assert_str_eq(got, want, "the copy did not replace the object");
+    sdk_get("taskwheel/1764/12/r.csv.partial-3", got, sizeof(got));
+    cr_assert_str_eq(got, want, "a copy leaves its source");
+    free(data);
+}
+
+Test(s3, copy_of_a_missing_object_names_the_store_error)
+{
+    struct tw_s3_conf c = conf_for(&peer);
+    struct tw_err err;
+
+    tw_err_clear(&err);
+    cr_assert_neq(tw_s3_copy(&c, "1764/13/none.partial-1", "1764/13/none", 10, &err), TW_OK);
+    cr_assert_not_null(strstr(err.msg, "NoSuchKey"), "%s", err.msg);
+    cr_assert(!exists("taskwheel/1764/13/none"));
+}
+
+Test(s3, copy_above_five_gib_is_refused_without_a_request)
+{
+    struct tw_s3_conf c = conf_for(&peer);
+    struct tw_err err;
+
+    tw_err_clear(&err);
+    cr_assert_eq(tw_s3_copy(&c, "1764/14/big.partial-1", "1764/14/big", TW_S3_MAX_COPY + 1, &err),
+                 TW_ELIMIT);
+    cr_assert_not_null(strstr(err.msg, "at most 5 GiB"), "%s", err.msg);
+}
+
+Test(s3, delete_staged_removes_only_older_staged_objects_of_that_key)
+{
+    struct tw_s3_conf c = conf_for(&peer);
+    static const char *const keep[] = { "1764/15/r.csv", "1764/15/r.csv.partial-4",
+                                        "1764/15/r.csv.partial-5", "1764/15/r.csv.partial-x",
+                                        "1764/15/r.csv.gz.partial-1" };
+    static const char *const gone[] = { "1764/15/r.csv.partial-1", "1764/15/r.csv.partial-3" };
+    char full[128];
+    struct tw_err err;
+    unsigned parts, n = 0;
+
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
+        upload(&c, keep[i], "k\n", 2, 2, &parts);
+    for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++)
+        upload(&c, gone[i], "g\n", 2, 2, &parts);
+    cr_assert_eq(tw_s3_delete_staged(&c, "1764/15/r.csv", 4, &n, &err), TW_OK, "%s", err.msg);
+    cr_assert_eq(n, 2);
+    for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+        snprintf(full, sizeof(full), "taskwheel/%s", keep[i]);
+        cr_assert(exists(full), "%s was deleted", full);
+    }
+    for (size_t i = 0; i < sizeof(gone) / sizeof(gone[0]); i++) {
+        snprintf(full, sizeof(full), "taskwheel/%s", gone[i]);
+        cr_assert(!exists(full), "%s is left", full);
+    }
+}
+
 Test(s3, unknown_bucket_names_the_store_error)
 {
     struct tw_s3_conf c = conf_for(&peer);
