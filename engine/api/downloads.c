@@ -89,12 +89,6 @@ void tw_api_task_download_url(struct tw_req *r)
         tw_reply_error(r, 409, "result_expired", NULL,
                        "the result %s was removed after %u days of retention; run the task again",
                        t.result, cfg->results_retention_days);
-    } else if (tw_results_on_s3(cfg) && tw_results_promoting(t.id)) {
-        /* the end is recorded but its object is still being copied to the key (results.h) */
-        tw_add_header(r, "Retry-After", "1");
-        tw_reply_error(r, 503, "unavailable", NULL,
-                       "the result %s of task %" PRId64 " is being published; retry in a second",
-                       t.result, t.id);
     } else if (tw_results_on_s3(cfg)) {
         if (presign_s3(r, &t, now, url, sizeof(url)))
             tw_reply_json(r, 200,

@@ -281,11 +281,9 @@ int tw_client_call(struct tw_client *c, const char *method, const char *path, co
 
     for (tries = 0;; tries++) {
         rc = call_once(c, method, path, body, headers, timeout_s, r, err);
-        /* rate_limited is answered before the request does anything: safe to send again; so
-         * is a GET answered 503 with Retry-After (a result still being published to S3). */
-        if (rc != TW_OK ||
-            (r->status != 429 && !(r->status == 503 && strcmp(method, "GET") == 0)) ||
-            tries == RETRIES_429 || r->retry_after < 0 || r->retry_after > RETRY_AFTER_MAX_S)
+        /* rate_limited is answered before the request does anything: safe to send again. */
+        if (rc != TW_OK || r->status != 429 || tries == RETRIES_429 || r->retry_after < 0 ||
+            r->retry_after > RETRY_AFTER_MAX_S)
             return rc;
         tw_client_resp_fini(r);
         sleep((unsigned)(r->retry_after > 0 ? r->retry_after : 1));

@@ -36,9 +36,7 @@ struct run {
     bool marked;             /* its multipart upload's marker is written (results.h) */
     bool marked_id;          /* ... with the upload id */
     uint64_t sent;           /* bytes given to the upload */
-    char key[4400];          /* its staged object's key <result key>.partial-<attempt> */
-    char result_key[4352];   /* the result's key (without prefix), where the server copies it */
-    bool committed;          /* the staged object exists (deleted again if the run fails) */
+    char key[4352];          /* its object key (without prefix) */
     char where[4700];        /* "s3://bucket/prefix/key", for messages */
     struct tw_out out;
     void *cursor;
@@ -92,10 +90,8 @@ static int put_s3(void *ctx, const void *p, size_t n, struct tw_err *err)
 }
 
 /*
- * results.storage s3: abort what an earlier run of this task left in flight and delete the
- * staged objects of runs before the previous one (docs/storage.md: the previous run's may still
- * be being copied to the key by its server), then start the upload of this run's staged object
- * and point the stream at it.
+ * results.storage s3: abort what an earlier run of this task left in flight, then start the
+ * upload of the result's object and point the stream at it.
  */
 static int open_upload(struct run *run, struct tw_err *err)
 {
@@ -104,24 +100,13 @@ static int open_upload(struct run *run, struct tw_err *err)
     struct tw_err serr;
     int ret;
 
-    unsigned stale = 0;
-
-    ret = tw_results_key(job->chain, job->task_id, run->stats->file, run->result_key,
-                         sizeof(run->result_key), err);
-    if (ret == TW_OK)
-        ret = tw_results_staged_key(run->result_key, job->attempt, run->key, sizeof(run->key), err);
+    ret = tw_results_key(job->chain, job->task_id, run->stats->file, run->key, sizeof(run->key),
+                         err);
     if (ret != TW_OK)
         return ret;
     tw_err_clear(&serr);
     if (tw_results_settle(c, job->out_dir, &serr) != TW_OK)
         tw_log(TW_LOG_WARN, "results.upload_abort_failed", "reason", serr.msg, NULL);
-    tw_err_clear(&serr);
-    if (job->attempt > 1 &&
-        tw_s3_delete_staged(c, run->result_key, job->attempt - 1, &stale, &serr) != TW_OK)
-        tw_log(TW_LOG_WARN, "results.stale_delete_failed", "reason", serr.msg, NULL);
-    else if (stale > 0)
-        tw_log(TW_LOG_INFO, "results.stale_deleted", "bucket", c->bucket, "key", run->result_key,
-               "reason", "staged objects of earlier runs that ended without promoting them", NULL);
     snprintf(run->where, sizeof(run->where), "s3://%s/%s%s", c->bucket, c->prefix, run->key);
     ret = tw_s3_upload_open(c, run->key, &run->up, err);
     if (ret == TW_OK)
@@ -267,10 +252,7 @@ static int pump(struct run *run, struct tw_err *err)
     }
 }
 
-/*
- * Complete the staged object. It becomes the result only once the server recorded the run's
- * end at this attempt and copied it to the result's key (results.h).
- */
+/* Complete the object: only then is it the result (the caller records size and SHA-256). */
 static int finish_upload(struct run *run, struct tw_err *err)
 {
     uint64_t sent = 0;
@@ -281,7 +263,6 @@ static int finish_upload(struct run *run, struct tw_err *err)
         settle_failed_upload(run, err);
         return ret;
     }
-    run->committed = true;
     if (run->marked)
         tw_results_marker_remove(run->job->out_dir);
     run->marked = run->marked_id = false;
@@ -289,11 +270,6 @@ static int finish_upload(struct run *run, struct tw_err *err)
         return tw_err_set(err, TW_EINTERNAL, "results: %s: %llu bytes written but %llu uploaded",
                           run->where, (unsigned long long)run->stats->size,
                           (unsigned long long)sent);
-    if (sent > TW_S3_MAX_COPY) /* the server could not copy it to the result's key */
-        return tw_err_set(err, TW_ELIMIT,
-                          "results: %s: %llu bytes: a result on S3 is at most 5 GiB, the largest "
-                          "object one CopyObject can publish (docs/storage.md)",
-                          run->where, (unsigned long long)sent);
     return TW_OK;
 }
 
@@ -367,12 +343,6 @@ int tw_export_run(const struct tw_export_job *job, struct tw_export_stats *stats
         tw_s3_upload_abort(run.up);
         run.up = NULL;
         settle_failed_upload(&run, err);
-    }
-    if (ret != TW_OK && run.committed) { /* failed after the upload: its object goes */
-        struct tw_err derr;
-
-        if (tw_s3_delete(job->s3, run.key, &derr) != TW_OK)
-            tw_log(TW_LOG_WARN, "results.delete_failed", "key", run.key, "reason", derr.msg, NULL);
     }
     cleanup(&run);
     if (ret != TW_OK) {

@@ -239,7 +239,6 @@ struct tw_export_job {
      * marker of a multipart upload in flight (results/results.h). NULL: a local file.
      */
     const struct tw_s3_conf *s3;
-    int64_t attempt;        /* with s3: the upload goes to <key>.partial-<attempt> (results.h) */
     struct tw_query *query; /* pushdown conditions or NULL; its chain and run start
                                        are overwritten with this job's, and afterwards it
                                        records which conditions the plugin applied */

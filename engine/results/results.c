@@ -92,60 +92,7 @@ struct batch {
     char **keys;
     size_t n;
     char why[32];
-    bool promote;    /* keys[0] is a staged object to copy to keys[1], then delete */
-    uint64_t size;   /* ... of this many bytes */
-    int64_t task_id; /* ... the result of this task (tw_results_promoting) */
 };
-
-/*
- * The tasks whose staged result is being copied to its key, in this process: a short list
- * (one entry per run that ended in the last request's time), so a linear search is enough.
- */
-static pthread_mutex_t promoting_lock = PTHREAD_MUTEX_INITIALIZER;
-static int64_t *promoting;
-static size_t n_promoting, cap_promoting;
-
-static int promoting_add(int64_t task_id)
-{
-    int rc = TW_OK;
-
-    pthread_mutex_lock(&promoting_lock);
-    if (n_promoting == cap_promoting) {
-        size_t cap = cap_promoting ? cap_promoting * 2 : 16;
-        int64_t *grown = tw_realloc(promoting, cap * sizeof(*grown));
-
-        if (grown == NULL)
-            rc = TW_ENOMEM;
-        else
-            promoting = grown, cap_promoting = cap;
-    }
-    if (rc == TW_OK)
-        promoting[n_promoting++] = task_id;
-    pthread_mutex_unlock(&promoting_lock);
-    return rc;
-}
-
-static void promoting_del(int64_t task_id)
-{
-    pthread_mutex_lock(&promoting_lock);
-    for (size_t i = 0; i < n_promoting; i++)
-        if (promoting[i] == task_id) {
-            promoting[i] = promoting[--n_promoting];
-            break;
-        }
-    pthread_mutex_unlock(&promoting_lock);
-}
-
-bool tw_results_promoting(int64_t task_id)
-{
-    bool found = false;
-
-    pthread_mutex_lock(&promoting_lock);
-    for (size_t i = 0; i < n_promoting && !found; i++)
-        found = promoting[i] == task_id;
-    pthread_mutex_unlock(&promoting_lock);
-    return found;
-}
 
 static void batch_free(struct batch *b)
 {
@@ -159,35 +106,12 @@ static void batch_free(struct batch *b)
     tw_free(b);
 }
 
-/*
- * Copy the staged object to the result's key: the first step of a promote batch. False when
- * the copy failed; the staged object is then kept (an operator may still copy it by hand; a
- * later run of the task deletes it, export.c).
- */
-static bool promote(struct batch *b)
-{
-    struct tw_err err;
-    bool ok;
-
-    tw_err_clear(&err);
-    ok = tw_s3_copy(&b->c, b->keys[0], b->keys[1], b->size, &err) == TW_OK;
-    if (!ok)
-        tw_log(TW_LOG_ERROR, "results.promote_failed", "bucket", b->c.bucket, "key", b->keys[1],
-               "staged", b->keys[0], "reason", err.msg, NULL);
-    else
-        tw_log(TW_LOG_INFO, "results.promoted", "bucket", b->c.bucket, "key", b->keys[1], NULL);
-    return ok;
-}
-
 static void *delete_batch(void *arg)
 {
     struct batch *b = arg;
-    size_t n = b->n;
     struct tw_err err;
 
-    if (b->promote)
-        n = promote(b) ? 1 : 0; /* then only the staged object is deleted */
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < b->n; i++) {
         tw_err_clear(&err);
         if (tw_s3_delete(&b->c, b->keys[i], &err) == TW_OK)
             tw_log(TW_LOG_INFO, "results.deleted", "bucket", b->c.bucket, "key", b->keys[i], "why",
@@ -196,16 +120,12 @@ static void *delete_batch(void *arg)
             tw_log(TW_LOG_WARN, "results.delete_failed", "bucket", b->c.bucket, "key", b->keys[i],
                    "why", b->why, "reason", err.msg, NULL);
     }
-    /* Downloads wait until here: then the key holds what the store records (or nothing, the
-     * copy failed) and no staged object of the run is left behind (docs/storage.md). */
-    if (b->promote)
-        promoting_del(b->task_id);
     batch_free(b);
     return NULL;
 }
 
-static int start_batch(const struct tw_s3_conf *c, const char *const *keys, size_t n,
-                       const char *why, const struct batch *promote_of, struct tw_err *err)
+int tw_results_delete_later(const struct tw_s3_conf *c, const char *const *keys, size_t n,
+                            const char *why, struct tw_err *err)
 {
     const char *src[7] = { c->endpoint,     c->region,        c->bucket,
                            c->prefix,       c->access_key_id, c->secret_access_key,
@@ -235,20 +155,11 @@ static int start_batch(const struct tw_s3_conf *c, const char *const *keys, size
         if ((b->keys[b->n] = tw_strdup(keys[b->n])) == NULL)
             goto nomem;
     snprintf(b->why, sizeof(b->why), "%s", why);
-    if (promote_of != NULL) {
-        b->promote = true;
-        b->size = promote_of->size;
-        b->task_id = promote_of->task_id;
-        if (promoting_add(b->task_id) != TW_OK)
-            goto nomem;
-    }
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     rc = pthread_create(&th, &attr, delete_batch, b);
     pthread_attr_destroy(&attr);
     if (rc != 0) {
-        if (b->promote)
-            promoting_del(b->task_id);
         batch_free(b);
         return tw_err_set(err, TW_EIO, "results: cannot start a thread to delete objects (%s)",
                           strerror(rc));
@@ -257,55 +168,6 @@ static int start_batch(const struct tw_s3_conf *c, const char *const *keys, size
 nomem:
     batch_free(b);
     return tw_err_set(err, TW_ENOMEM, "results: out of memory deleting objects");
-}
-
-int tw_results_delete_later(const struct tw_s3_conf *c, const char *const *keys, size_t n,
-                            const char *why, struct tw_err *err)
-{
-    return start_batch(c, keys, n, why, NULL, err);
-}
-
-int tw_results_staged_key(const char *key, int64_t attempt, char *out, size_t cap,
-                          struct tw_err *err)
-{
-    int n = snprintf(out, cap, "%s" TW_S3_STAGE_SUFFIX "%" PRId64, key, attempt);
-
-    if (n < 0 || (size_t)n >= cap)
-        return tw_err_set(err, TW_EINVAL, "results: object key for %s too long", key);
-    return TW_OK;
-}
-
-int tw_results_promote_later(const struct tw_s3_conf *c, int64_t chain, int64_t task_id,
-                             const char *file, int64_t attempt, uint64_t size, struct tw_err *err)
-{
-    char key[4352], staged[4400];
-    const char *keys[2] = { staged, key };
-    struct batch of;
-    int rc = tw_results_key(chain, task_id, file, key, sizeof(key), err);
-
-    if (rc == TW_OK)
-        rc = tw_results_staged_key(key, attempt, staged, sizeof(staged), err);
-    if (rc != TW_OK)
-        return rc;
-    memset(&of, 0, sizeof(of));
-    of.size = size;
-    of.task_id = task_id;
-    return start_batch(c, keys, 2, "promoted", &of, err);
-}
-
-int tw_results_discard_staged_later(const struct tw_s3_conf *c, int64_t chain, int64_t task_id,
-                                    const char *file, int64_t attempt, const char *why,
-                                    struct tw_err *err)
-{
-    char key[4352], staged[4400];
-    const char *keys[1] = { staged };
-    int rc = tw_results_key(chain, task_id, file, key, sizeof(key), err);
-
-    if (rc == TW_OK)
-        rc = tw_results_staged_key(key, attempt, staged, sizeof(staged), err);
-    if (rc != TW_OK)
-        return rc;
-    return start_batch(c, keys, 1, why, NULL, err);
 }
 
 /* ---------------------------------------------------------------- upload markers */

@@ -10,11 +10,6 @@
  *           deleted results off the event loop (tw_results_delete_later).
  *
  * The object of a result is <prefix><chain>/<task id>/<file>; the prefix is added by s3.c.
- * A worker uploads to the staged key <key>.partial-<attempt> (the attempt of its run's claim,
- * docs/cluster.md); only once the store accepted the run's end at that attempt does the server
- * copy it to the key and delete it (tw_results_promote_later). A fenced or failed run's staged
- * object is deleted (tw_results_discard_staged_later); one nobody could delete is deleted by a
- * later run of the task (tw_s3_delete_staged, export.c). docs/storage.md has the order.
  */
 #ifndef TW_RESULTS_RESULTS_H
 #define TW_RESULTS_RESULTS_H
@@ -72,26 +67,5 @@ int tw_results_marker_write(const char *dir, const char *key, const char *upload
                             struct tw_err *err);
 void tw_results_marker_remove(const char *dir);
 int tw_results_settle(const struct tw_s3_conf *c, const char *dir, struct tw_err *err);
-
-/* "<key>.partial-<attempt>" into out. TW_EINVAL when it does not fit. */
-int tw_results_staged_key(const char *key, int64_t attempt, char *out, size_t cap,
-                          struct tw_err *err);
-
-/*
- * After the store accepted the end of run attempt of task task_id with the result file (size
- * bytes): on a detached thread, copy its staged object to the result's key (tw_s3_copy), then
- * delete the staged object, logging "results.promoted" or "results.promote_failed".
- * tw_results_promoting(task_id) is true from this call until the copy is done (or failed), so
- * the API offers no download of a key that does not yet hold the recorded object. c's strings
- * are copied. TW_EINVAL (bad name), TW_ENOMEM / TW_EIO (no thread): nothing was started.
- */
-int tw_results_promote_later(const struct tw_s3_conf *c, int64_t chain, int64_t task_id,
-                             const char *file, int64_t attempt, uint64_t size, struct tw_err *err);
-bool tw_results_promoting(int64_t task_id);
-
-/* Delete the staged object of run attempt of task_id on a detached thread (a fenced end). */
-int tw_results_discard_staged_later(const struct tw_s3_conf *c, int64_t chain, int64_t task_id,
-                                    const char *file, int64_t attempt, const char *why,
-                                    struct tw_err *err);
 
 #endif

@@ -1,7 +1,6 @@
 /* S3 client (see s3.h): SigV4-signed requests over libcurl easy handles, with retries. */
 #include "results/s3.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,8 +224,7 @@ struct call {
     size_t n_query;
     const char *body;
     size_t body_len;
-    const char *what;        /* "PUT taskwheel/1764/7/x.csv", for messages */
-    const char *copy_source; /* CopyObject: the signed x-amz-copy-source header, else NULL */
+    const char *what; /* "PUT taskwheel/1764/7/x.csv", for messages */
 };
 
 static int append_query(struct tw_buf *url, const struct tw_sigv4_pair *q, size_t n)
@@ -252,7 +250,7 @@ static int attempt(const struct call *c, const struct where *w, struct answer *a
     struct curl_slist *hdrs = NULL;
     struct body body = { c->body != NULL ? c->body : "", c->body_len, 0 };
     struct tw_buf url;
-    struct tw_sigv4_pair h[5];
+    struct tw_sigv4_pair h[4];
     size_t nh = 0;
     time_t now = time(NULL);
     CURL *curl;
@@ -266,8 +264,6 @@ static int attempt(const struct call *c, const struct where *w, struct answer *a
     h[nh++] = (struct tw_sigv4_pair){ "x-amz-date", date };
     if (c->conf->session_token != NULL && c->conf->session_token[0] != '\0')
         h[nh++] = (struct tw_sigv4_pair){ "x-amz-security-token", c->conf->session_token };
-    if (c->copy_source != NULL)
-        h[nh++] = (struct tw_sigv4_pair){ "x-amz-copy-source", c->copy_source };
     {
         struct tw_sigv4_request req = { c->method, w->path, c->query, c->n_query, h, nh, payload };
 
@@ -434,7 +430,7 @@ int tw_s3_upload_open(const struct tw_s3_conf *c, const char *key, struct tw_s3_
 static int create_multipart(struct tw_s3_upload *u)
 {
     const struct tw_sigv4_pair q[] = { { "uploads", "" } };
-    struct call c = { u->conf, "POST", u->key, q, 1, NULL, 0, u->what, NULL };
+    struct call c = { u->conf, "POST", u->key, q, 1, NULL, 0, u->what };
     struct answer a;
     int rc;
 
@@ -451,7 +447,7 @@ static int send_part(struct tw_s3_upload *u)
 {
     char num[16];
     struct tw_sigv4_pair q[2] = { { "partNumber", num }, { "uploadId", u->upload_id } };
-    struct call c = { u->conf, "PUT", u->key, q, 2, u->buf, u->len, u->what, NULL };
+    struct call c = { u->conf, "PUT", u->key, q, 2, u->buf, u->len, u->what };
     struct answer a;
     int rc;
 
@@ -520,7 +516,7 @@ static void upload_free(struct tw_s3_upload *u)
 static void abort_multipart(struct tw_s3_upload *u)
 {
     const struct tw_sigv4_pair q[] = { { "uploadId", u->upload_id } };
-    struct call c = { u->conf, "DELETE", u->key, q, 1, NULL, 0, u->what, NULL };
+    struct call c = { u->conf, "DELETE", u->key, q, 1, NULL, 0, u->what };
     struct answer a;
     struct tw_err ignored;
 
@@ -550,7 +546,7 @@ static int complete_multipart(struct tw_s3_upload *u)
         return tw_err_set(&u->err, TW_ENOMEM, "s3: out of memory");
     }
     {
-        struct call c = { u->conf, "POST", u->key, q, 1, xml.data, xml.len, u->what, NULL };
+        struct call c = { u->conf, "POST", u->key, q, 1, xml.data, xml.len, u->what };
 
         answer_init(&a);
         rc = perform(&c, &a, &u->err);
@@ -568,7 +564,7 @@ int tw_s3_upload_commit(struct tw_s3_upload *u, uint64_t *bytes, struct tw_err *
     int rc = u->err.code;
 
     if (rc == TW_OK && u->upload_id[0] == '\0') {
-        struct call c = { u->conf, "PUT", u->key, NULL, 0, u->buf, u->len, u->what, NULL };
+        struct call c = { u->conf, "PUT", u->key, NULL, 0, u->buf, u->len, u->what };
         struct answer a;
 
         answer_init(&a);
@@ -601,7 +597,7 @@ void tw_s3_upload_abort(struct tw_s3_upload *u)
 int tw_s3_delete(const struct tw_s3_conf *c, const char *key, struct tw_err *err)
 {
     char what[600];
-    struct call call = { c, "DELETE", key, NULL, 0, NULL, 0, what, NULL };
+    struct call call = { c, "DELETE", key, NULL, 0, NULL, 0, what };
     struct answer a;
     int rc;
 
@@ -624,7 +620,7 @@ int tw_s3_abort_upload(const struct tw_s3_conf *c, const char *key, const char *
 {
     const struct tw_sigv4_pair q[] = { { "uploadId", upload_id } };
     char what[600];
-    struct call call = { c, "DELETE", key, q, 1, NULL, 0, what, NULL };
+    struct call call = { c, "DELETE", key, q, 1, NULL, 0, what };
     struct answer a;
     int rc;
 
@@ -643,7 +639,7 @@ int tw_s3_abort_key_uploads(const struct tw_s3_conf *c, const char *key, unsigne
 {
     char what[600], full[2048], k[2048], id[1024];
     struct tw_sigv4_pair q[2] = { { "prefix", full }, { "uploads", "" } };
-    struct call call = { c, "GET", NULL, q, 2, NULL, 0, what, NULL };
+    struct call call = { c, "GET", NULL, q, 2, NULL, 0, what };
     struct answer a;
     const char *p;
     int rc;
@@ -669,96 +665,6 @@ int tw_s3_abort_key_uploads(const struct tw_s3_conf *c, const char *key, unsigne
         rc = tw_s3_abort_upload(c, key, id, err);
         if (rc == TW_OK)
             (*aborted)++;
-    }
-    tw_buf_fini(&a.text);
-    return rc;
-}
-
-int tw_s3_copy(const struct tw_s3_conf *c, const char *from, const char *to, uint64_t size,
-               struct tw_err *err)
-{
-    const char *pre = c->prefix != NULL ? c->prefix : "";
-    char what[1200], src[4700], enc[4700 * 3 + 1];
-    struct call call = { c, "PUT", to, NULL, 0, NULL, 0, what, enc };
-    struct answer a;
-    int rc;
-
-    snprintf(what, sizeof(what), "copy of %s%s to %s%s", pre, from, pre, to);
-    if (size > TW_S3_MAX_COPY)
-        return tw_err_set(err, TW_ELIMIT,
-                          "S3 %s: the object has %llu bytes; a single CopyObject copies at most "
-                          "5 GiB (docs/storage.md)",
-                          what, (unsigned long long)size);
-    if (snprintf(src, sizeof(src), "/%s/%s%s", c->bucket, pre, from) >= (int)sizeof(src) ||
-        tw_sigv4_encode(src, 1, enc, sizeof(enc)) < 0)
-        return tw_err_set(err, TW_EINVAL, "S3 %s: the key is too long", what);
-    answer_init(&a);
-    rc = perform(&call, &a, err);
-    /* S3 may answer 200 and still fail the copy: the error is then the answer's body. */
-    if (rc == TW_OK && a.text.data != NULL && strstr(a.text.data, "<Error>") != NULL) {
-        a.status = 500;
-        rc = answer_error(&a, what, err);
-    }
-    tw_buf_fini(&a.text);
-    return rc;
-}
-
-/* The attempt n of "<key>.partial-<n>" when k is exactly that for some n >= 0, else -1. */
-static int64_t staged_attempt(const char *k, const char *full)
-{
-    size_t fl = strlen(full);
-    const char *p;
-    char *end;
-    long long n;
-
-    if (strncmp(k, full, fl) != 0 ||
-        strncmp(k + fl, TW_S3_STAGE_SUFFIX, strlen(TW_S3_STAGE_SUFFIX)) != 0)
-        return -1;
-    p = k + fl + strlen(TW_S3_STAGE_SUFFIX);
-    if (*p < '0' || *p > '9')
-        return -1;
-    errno = 0;
-    n = strtoll(p, &end, 10);
-    return *end == '\0' && errno == 0 ? (int64_t)n : -1;
-}
-
-int tw_s3_delete_staged(const struct tw_s3_conf *c, const char *key, int64_t below,
-                        unsigned *deleted, struct tw_err *err)
-{
-    const char *pre = c->prefix != NULL ? c->prefix : "";
-    char what[2200], full[2048], look[2100], k[2200];
-    struct tw_sigv4_pair q[2] = { { "list-type", "2" }, { "prefix", look } };
-    struct call call = { c, "GET", NULL, q, 2, NULL, 0, what, NULL };
-    struct answer a;
-    const char *p;
-    int rc;
-
-    *deleted = 0;
-    snprintf(full, sizeof(full), "%s%s", pre, key);
-    snprintf(look, sizeof(look), "%s" TW_S3_STAGE_SUFFIX, full);
-    snprintf(what, sizeof(what), "listing of the staged objects of %s", full);
-    answer_init(&a);
-    rc = perform(&call, &a, err);
-    /* A result has a handful of staged objects at most: one page of 1000 is all of them. */
-    for (p = a.text.data; rc == TW_OK && p != NULL && (p = strstr(p, "<Contents>")) != NULL;
-         p += 10) {
-        const char *end = strstr(p, "</Contents>");
-        char one[4096];
-        size_t len = end != NULL ? (size_t)(end - p) : 0;
-        int64_t n;
-
-        if (end == NULL || len >= sizeof(one))
-            break;
-        memcpy(one, p, len);
-        one[len] = '\0';
-        if (!xml_text(one, "Key", k, sizeof(k)) || strlen(k) <= strlen(pre))
-            continue;
-        n = staged_attempt(k, full);
-        if (n < 0 || n >= below)
-            continue;
-        rc = tw_s3_delete(c, k + strlen(pre), err);
-        if (rc == TW_OK)
-            (*deleted)++;
     }
     tw_buf_fini(&a.text);
     return rc;

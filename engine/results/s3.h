@@ -21,8 +21,6 @@
 
 #define TW_S3_TRIES 5                            /* attempts per request */
 #define TW_S3_MIN_PART ((size_t)5 * 1024 * 1024) /* S3's smallest part but the last */
-#define TW_S3_MAX_COPY ((uint64_t)5 << 30)       /* S3's largest single CopyObject */
-#define TW_S3_STAGE_SUFFIX ".partial-"           /* staged objects: <key>.partial-<attempt> */
 
 /* Borrowed strings; the caller keeps them alive as long as the client uses the struct. */
 struct tw_s3_conf {
@@ -86,21 +84,5 @@ int tw_s3_abort_key_uploads(const struct tw_s3_conf *c, const char *key, unsigne
 
 /* Delete key (prefix added); a missing object is success, as S3 says. */
 int tw_s3_delete(const struct tw_s3_conf *c, const char *key, struct tw_err *err);
-
-/*
- * Server-side copy of the object from to the key to (prefixes added): CopyObject, one PUT with
- * x-amz-copy-source, no bytes through this process. size is the object's: above
- * TW_S3_MAX_COPY it answers TW_ELIMIT without a request (UploadPartCopy is not implemented).
- * A 200 answer carrying an <Error> body is an error, as S3 documents.
- */
-int tw_s3_copy(const struct tw_s3_conf *c, const char *from, const char *to, uint64_t size,
-               struct tw_err *err);
-
-/*
- * Delete the staged objects "<key>.partial-<n>" (prefix added) with n < below, found with
- * ListObjectsV2; *deleted gets how many. Other keys sharing the prefix are left alone.
- */
-int tw_s3_delete_staged(const struct tw_s3_conf *c, const char *key, int64_t below,
-                        unsigned *deleted, struct tw_err *err);
 
 #endif

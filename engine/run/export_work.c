@@ -133,7 +133,6 @@ static int export_work(const struct tw_run_job *job, struct tw_run_report *rep, 
     ej.run_start = job->run_start;
     ej.since = job->since;
     ej.since_from = job->since_from;
-    ej.attempt = job->attempt;
     ej.writer = writer;
     ej.writer_arg = writer == &lua_ops ? &lua_arg : NULL;
     ej.gzip = job->gzip;

@@ -24,7 +24,6 @@ struct job_head {
     int32_t gzip;          /* 0 or 1 */
     int64_t task_id, chain, run_start;
     int64_t since, since_from;
-    int64_t attempt;
 };
 
 /* The job's string fields in wire order. */
@@ -53,7 +52,6 @@ int tw_job_send(int fd, const struct tw_run_job *job)
     h.run_start = j.run_start;
     h.since = j.since;
     h.since_from = j.since_from;
-    h.attempt = j.attempt;
     h.gzip = j.gzip ? 1 : 0;
     iov[0].iov_base = &h;
     iov[0].iov_len = sizeof(h);
@@ -116,7 +114,6 @@ char *tw_job_recv(int fd, struct tw_run_job *job)
     job->run_start = h.run_start;
     job->since = h.since != 0;
     job->since_from = h.since_from;
-    job->attempt = h.attempt;
     job->gzip = h.gzip == 1;
     for (i = 0; i < JOB_NSTR; i++) {
         size_t len = h.len[i] > 0 ? (size_t)h.len[i] : 0;

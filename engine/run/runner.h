@@ -51,8 +51,6 @@ struct tw_run_job {
     const char *tmp_path;      /* result_dir/.partial: the only file written before the rename */
     bool since;                /* target.since (docs/reference.md §13): export only changes in */
     int64_t since_from;        /* [since_from, run_start); INT64_MIN: from the beginning */
-    int64_t attempt;           /* the store's attempt of this run's claim (fencing); results on
-                                  S3 are staged under <key>.partial-<attempt> (docs/storage.md) */
 };
 
 /* Record counts of a run (docs/reference.md §7.3). */

@@ -127,11 +127,10 @@ static void discard_result(const struct tw_task *task, const struct tw_run_outco
 
 /*
  * Write the end of a run (o->state, msg, counts, result already filled) with the advanced
- * trigger of a repeating task, then re-arm or drop the entry (t may be gone on return). task
- * is the fresh copy. TW_OK when the store accepted the end at the run's attempt.
+ * trigger of a repeating task, then re-arm or drop the entry. task is the fresh copy.
  */
-static int record_end(struct tw_sched *s, struct tw_sched_task *t, const struct tw_task *task,
-                      struct tw_run_outcome *o)
+static void record_end(struct tw_sched *s, struct tw_sched_task *t, const struct tw_task *task,
+                       struct tw_run_outcome *o)
 {
     enum tw_repeat rep = TW_REPEAT_NONE;
     int64_t next = TW_OCCUR_NEVER;
@@ -156,8 +155,7 @@ static int record_end(struct tw_sched *s, struct tw_sched_task *t, const struct 
     rc = finish_with_hook(s, task, o, &err);
     if (rc == TW_ECONFLICT && strcmp(err.field, "attempt") == 0) {
         tw_sched_fenced(s, task->id, t->attempt, "the end of the run", &err);
-        if (!tw_results_on_s3(s->d.cfg)) /* on S3: the staged object goes (end_finished) */
-            discard_result(task, o);
+        discard_result(task, o);
         /* another node runs it now; a repeating task is re-read later (not_started) */
         next = rep != TW_REPEAT_NONE ? tw_clock_wall_s() + poll_s(s) : TW_OCCUR_NEVER;
     } else if (rc != TW_OK) {
@@ -178,7 +176,6 @@ static int record_end(struct tw_sched *s, struct tw_sched_task *t, const struct 
         tw_sched_entry_drop(s, t);
     json_decref(root);
     tw_free(trigger);
-    return rc;
 }
 
 /*
@@ -253,8 +250,7 @@ static int resolve(struct tw_sched *s, const struct tw_task *task, const json_t 
 }
 
 /* Build the job and fork its worker. TW_OK, or an error with a sentence for the task's log. */
-static int launch(struct tw_sched *s, const struct tw_task *task, int64_t attempt, int64_t now,
-                  struct tw_err *err)
+static int launch(struct tw_sched *s, const struct tw_task *task, int64_t now, struct tw_err *err)
 {
     char dir[4096], tmp[4096 + 16];
     json_t *trigger = NULL;
@@ -286,7 +282,6 @@ static int launch(struct tw_sched *s, const struct tw_task *task, int64_t attemp
         job.tmp_path = tmp;
         job.since = win.since;
         job.since_from = win.from;
-        job.attempt = attempt;
         ret = tw_runner_start(s->runner, &job, err);
         tw_sched_window_fini(&win);
     }
@@ -414,7 +409,7 @@ void tw_sched_launch_claimed(struct tw_sched *s, struct tw_sched_task *t,
     struct tw_err err;
 
     s->st.started++; /* here, not at the claim: a batch whose commit fails started nothing */
-    if (launch(s, task, t->attempt, now, &err) != TW_OK)
+    if (launch(s, task, now, &err) != TW_OK)
         fail_without_worker(s, t, task, err.msg);
     else
         tw_sched_note_start(s, t, task, forced);
@@ -535,40 +530,9 @@ static void delete_replaced(struct tw_sched *s, const struct tw_task *task,
                 err.msg);
 }
 
-/*
- * results.storage s3, the staged object of a run that uploaded one (results.h): once the
- * store accepted a DONE end at the run's attempt, copy it to the result's key off the loop
- * (downloads wait for the copy, tw_results_promoting); any other end (ERROR, fenced, not
- * recorded) deletes it, so it never becomes a result.
- */
-static void settle_staged(struct tw_sched *s, const struct tw_task *task,
-                          const struct tw_run_result *res, int64_t attempt, bool accepted)
-{
-    struct tw_s3_conf c;
-    struct tw_err err;
-    int rc;
-
-    if (!tw_results_on_s3(s->d.cfg) || res->end != TW_RUN_DONE || res->result_name == NULL)
-        return;
-    rc = tw_results_s3_conf(s->d.cfg, &c, &err);
-    if (rc == TW_OK && accepted)
-        rc = tw_results_promote_later(&c, task->chain, task->id, res->result_name, attempt,
-                                      (uint64_t)res->result_size, &err);
-    else if (rc == TW_OK)
-        rc = tw_results_discard_staged_later(&c, task->chain, task->id, res->result_name, attempt,
-                                             "run not recorded", &err);
-    if (rc != TW_OK)
-        tw_logf(accepted ? TW_LOG_ERROR : TW_LOG_WARN,
-                accepted ? "results.promote_failed" : "results.delete_failed", "task %lld: %s",
-                (long long)task->id, err.msg);
-}
-
 static void end_finished(struct tw_sched *s, struct tw_sched_task *t,
                          const struct tw_run_result *res)
 {
-    int64_t attempt = t->attempt; /* record_end may drop t */
-    int rc;
-
     struct tw_run_outcome o;
     struct tw_sched_window win;
     struct tw_task task;
@@ -613,10 +577,8 @@ static void end_finished(struct tw_sched *s, struct tw_sched_task *t,
     else
         s->st.failed++;
     tw_sched_note_end(s, &task, res);
-    rc = record_end(s, t, &task, &o);
-    settle_staged(s, &task, res, attempt, rc == TW_OK);
-    if (rc == TW_OK)
-        delete_replaced(s, &task, res);
+    record_end(s, t, &task, &o);
+    delete_replaced(s, &task, res);
     tw_sched_window_fini(&win);
     tw_task_fini(&task);
 }
@@ -635,15 +597,8 @@ static void end_fenced(struct tw_sched *s, struct tw_sched_task *t, const struct
     memset(&o, 0, sizeof(o));
     memset(&task, 0, sizeof(task));
     o.result_path = res->end == TW_RUN_DONE ? res->result_path : NULL;
-    if (tw_results_on_s3(s->d.cfg)) {
-        task.id = res->task_id; /* the staged object's key needs only the ids */
-        task.chain = res->chain;
-        settle_staged(s, &task, res, t->attempt, false);
-        memset(&task, 0, sizeof(task));
-    } else if (o.result_path != NULL &&
-               tw_store_task_get(s->d.store, res->task_id, &task, &err) == TW_OK) {
+    if (o.result_path != NULL && tw_store_task_get(s->d.store, res->task_id, &task, &err) == TW_OK)
         discard_result(&task, &o);
-    }
     tw_task_fini(&task);
     if (s->stopping)
         tw_sched_entry_drop(s, t);

@@ -173,12 +173,6 @@ static void download_url(long long id, struct dl *d)
 
     snprintf(path, sizeof(path), "/tasks/%lld/download_url", id);
     tw_http(&srv, "GET", path, tok, NULL, NULL, &r);
-    /* 503 while the server still copies the staged object to the result's key */
-    for (int i = 0; i < 600 && r.status == 503; i++) {
-        tw_resp_fini(&r);
-        sleep_ms(100);
-        tw_http(&srv, "GET", path, tok, NULL, NULL, &r);
-    }
     cr_assert_eq(r.status, 200, "download_url: %ld %s", r.status, r.body);
     snprintf(d->url, sizeof(d->url), "%s", json_string_value(json_object_get(r.json, "url")));
     snprintf(d->sha256, sizeof(d->sha256), "%s",
@@ -405,119 +399,16 @@ Test(s3_results, store_stopped_mid_upload_is_error_and_the_next_run_succeeds)
     cr_assert_str_eq(again.sha256, first.sha256);
     snprintf(prefix, sizeof(prefix), PREFIX "9008/%lld/", id);
     listing(prefix, &objects, &uploads);
-    cr_assert_eq(objects, 1, "%d objects: a staged object is left after ERROR", objects);
+    cr_assert_eq(objects, 1);
     cr_assert_eq(uploads, 1, "the killed store kept the upload in flight (%d)", uploads);
 
     t = run(id, "DONE", 300); /* aborts the orphan first, then uploads anew */
     json_decref(t);
     check_download(id, &last);
     listing(prefix, &objects, &uploads);
-    cr_assert_eq(objects, 1, "%d objects: a staged object is left after DONE", objects);
+    cr_assert_eq(objects, 1);
     cr_assert_eq(uploads, 0, "an orphan multipart upload is left");
     cr_assert_eq(tw_s3peer_uploads(&peer), 0);
-}
-
-/*
- * Start a run of id and stop the server (SIGSTOP) while its worker uploads; return once the
- * worker's staged object "<key>.partial-<attempt>" is complete in the bucket. The worker keeps
- * running while its server is stopped, as a worker of a paused cluster node does.
- */
-static void run_with_server_paused(long long id, const char *prefix)
-{
-    int objects = -1, uploads = -1;
-    json_t *t;
-
-    execute(id);
-    t = tw_wait_state(&srv, tok, id, "INPROGRESS", 60);
-    json_decref(t);
-    cr_assert_eq(kill(srv.pid, SIGSTOP), 0);
-    for (int i = 0; i < 3000; i++) {
-        listing(prefix, &objects, &uploads);
-        if (objects == 1 && uploads == 0)
-            break;
-        sleep_ms(100);
-    }
-    cr_assert_eq(objects, 1, "the staged object never appeared (%d objects)", objects);
-    cr_assert_eq(uploads, 0);
-}
-
-/* True when key names an object the AWS SDK can read. */
-static bool object_exists(const char *key)
-{
-    const char *args[] = { "get.js", peer.endpoint, "us-east-1", peer.bucket, key, NULL };
-    char got[200];
-
-    return tw_s3peer_node(AKID, SECRET, got, sizeof(got), args) == 0;
-}
-
-Test(s3_results, the_result_is_copied_to_its_key_only_once_its_end_is_recorded)
-{
-    long long id = create(9008, "csv");
-    char prefix[64], key[256], staged[300], got[200], want[200];
-    struct dl d;
-    size_t before = ends(id);
-    json_t *t;
-
-    snprintf(prefix, sizeof(prefix), PREFIX "9008/%lld/", id);
-    key_of(9008, id, "TestRun_Export-1.csv", key, sizeof(key));
-    snprintf(staged, sizeof(staged), "%s.partial-1", key);
-    run_with_server_paused(id, prefix);
-    /* the worker is done, its server has not recorded the end: only the staged object */
-    cr_assert(object_exists(staged), "no %s", staged);
-    cr_assert(!object_exists(key), "%s exists before the end of its run was recorded", key);
-    sdk_get(staged, want, sizeof(want));
-    cr_assert_eq(kill(srv.pid, SIGCONT), 0);
-
-    t = wait_end(id, before, "DONE", 300);
-    json_decref(t);
-    check_download(id, &d); /* offered once the copy is done */
-    snprintf(got, sizeof(got), "%lld %s", d.size, d.sha256);
-    cr_assert_str_eq(got, want, "the store records another object than the staged one");
-    sdk_get(key, got, sizeof(got));
-    cr_assert_str_eq(got, want);
-    wait_objects(prefix, 1); /* the staged object is deleted */
-    cr_assert(!object_exists(staged), "%s is left after DONE", staged);
-}
-
-/* The store's attempt of task id moves on, as when another node rescued its run. */
-static void bump_attempt(long long id)
-{
-    char db[600];
-    sqlite3 *h;
-
-    snprintf(db, sizeof(db), "%s/var/taskwheel.db", srv.dir);
-    cr_assert_eq(access(db, F_OK), 0, "no store at %s", db);
-    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-    sqlite3_busy_timeout(h, 10000);
-    cr_assert_eq(
-        sqlite3_exec(h, "UPDATE tasks SET attempt = attempt + 1 WHERE state = 1", NULL, NULL, NULL),
-        SQLITE_OK, "%s", sqlite3_errmsg(h));
-    cr_assert_eq(sqlite3_changes(h), 1, "task %lld is not running", id);
-    sqlite3_close(h);
-}
-
-/*
- * The server wakes, its run's progress is refused at the old attempt (fenced), and the end the
- * worker reported is not recorded: the staged object is deleted and nothing is copied to the
- * key. (This single node later rescues the task when the lease it kept renewing lapses and runs
- * it again under a newer attempt; only the fenced attempt's objects are checked.)
- */
-Test(s3_results, a_fenced_run_leaves_no_object_and_no_staged_object)
-{
-    long long id = create(9008, "csv");
-    char prefix[64], key[256], staged[300];
-    int i;
-
-    snprintf(prefix, sizeof(prefix), PREFIX "9008/%lld/", id);
-    key_of(9008, id, "TestRun_Export-1.csv", key, sizeof(key));
-    snprintf(staged, sizeof(staged), "%s.partial-1", key);
-    run_with_server_paused(id, prefix);
-    bump_attempt(id);
-    cr_assert_eq(kill(srv.pid, SIGCONT), 0);
-    for (i = 0; i < 600 && object_exists(staged); i++)
-        sleep_ms(100);
-    cr_assert(!object_exists(staged), "the fenced run's %s is left", staged);
-    cr_assert(!object_exists(key), "a fenced run published %s", key);
 }
 
 Test(s3_results, a_new_file_name_deletes_the_old_object_and_delete_removes_the_last)
