@@ -10,10 +10,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/mem.h"
 
 #define MARKER ".s3-upload"
+#define SEALED ".s3-sealed"
 
 bool tw_results_on_s3(const struct tw_config *cfg)
 {
@@ -87,12 +89,42 @@ int tw_results_key_of_path(const char *path, char *out, size_t cap, struct tw_er
 
 /* One batch, owned by its thread: the configuration's strings and the keys are copies. */
 struct batch {
-    struct tw_s3_conf c;
-    char *strings[7]; /* endpoint, region, bucket, prefix, key id, secret, token */
+    struct tw_s3_conf_copy cc;
     char **keys;
     size_t n;
     char why[32];
 };
+
+int tw_results_conf_copy(struct tw_s3_conf_copy *out, const struct tw_s3_conf *c)
+{
+    const char *src[7] = { c->endpoint,     c->region,        c->bucket,
+                           c->prefix,       c->access_key_id, c->secret_access_key,
+                           c->session_token };
+
+    memset(out, 0, sizeof(*out));
+    out->c = *c;
+    for (size_t i = 0; i < 7; i++)
+        if ((out->strings[i] = tw_strdup(src[i] != NULL ? src[i] : "")) == NULL) {
+            tw_results_conf_copy_fini(out);
+            return TW_ENOMEM;
+        }
+    out->c.endpoint = out->strings[0];
+    out->c.region = out->strings[1];
+    out->c.bucket = out->strings[2];
+    out->c.prefix = out->strings[3];
+    out->c.access_key_id = out->strings[4];
+    out->c.secret_access_key = out->strings[5];
+    out->c.session_token = out->strings[6];
+    return TW_OK;
+}
+
+void tw_results_conf_copy_fini(struct tw_s3_conf_copy *cp)
+{
+    for (size_t i = 0; i < sizeof(cp->strings) / sizeof(cp->strings[0]); i++) {
+        tw_free(cp->strings[i]);
+        cp->strings[i] = NULL;
+    }
+}
 
 static void batch_free(struct batch *b)
 {
@@ -101,8 +133,7 @@ static void batch_free(struct batch *b)
     for (size_t i = 0; i < b->n; i++)
         tw_free(b->keys[i]);
     tw_free(b->keys);
-    for (size_t i = 0; i < sizeof(b->strings) / sizeof(b->strings[0]); i++)
-        tw_free(b->strings[i]);
+    tw_results_conf_copy_fini(&b->cc);
     tw_free(b);
 }
 
@@ -113,11 +144,11 @@ static void *delete_batch(void *arg)
 
     for (size_t i = 0; i < b->n; i++) {
         tw_err_clear(&err);
-        if (tw_s3_delete(&b->c, b->keys[i], &err) == TW_OK)
-            tw_log(TW_LOG_INFO, "results.deleted", "bucket", b->c.bucket, "key", b->keys[i], "why",
+        if (tw_s3_delete(&b->cc.c, b->keys[i], &err) == TW_OK)
+            tw_log(TW_LOG_INFO, "results.deleted", "bucket", b->cc.c.bucket, "key", b->keys[i], "why",
                    b->why, NULL);
         else
-            tw_log(TW_LOG_WARN, "results.delete_failed", "bucket", b->c.bucket, "key", b->keys[i],
+            tw_log(TW_LOG_WARN, "results.delete_failed", "bucket", b->cc.c.bucket, "key", b->keys[i],
                    "why", b->why, "reason", err.msg, NULL);
     }
     batch_free(b);
@@ -127,9 +158,6 @@ static void *delete_batch(void *arg)
 int tw_results_delete_later(const struct tw_s3_conf *c, const char *const *keys, size_t n,
                             const char *why, struct tw_err *err)
 {
-    const char *src[7] = { c->endpoint,     c->region,        c->bucket,
-                           c->prefix,       c->access_key_id, c->secret_access_key,
-                           c->session_token };
     struct batch *b;
     pthread_attr_t attr;
     pthread_t th;
@@ -140,17 +168,8 @@ int tw_results_delete_later(const struct tw_s3_conf *c, const char *const *keys,
     b = tw_calloc(1, sizeof(*b));
     if (b == NULL || (b->keys = tw_calloc(n, sizeof(*b->keys))) == NULL)
         goto nomem;
-    b->c = *c;
-    for (size_t i = 0; i < 7; i++)
-        if ((b->strings[i] = tw_strdup(src[i] != NULL ? src[i] : "")) == NULL)
-            goto nomem;
-    b->c.endpoint = b->strings[0];
-    b->c.region = b->strings[1];
-    b->c.bucket = b->strings[2];
-    b->c.prefix = b->strings[3];
-    b->c.access_key_id = b->strings[4];
-    b->c.secret_access_key = b->strings[5];
-    b->c.session_token = b->strings[6];
+    if (tw_results_conf_copy(&b->cc, c) != TW_OK)
+        goto nomem;
     for (; b->n < n; b->n++)
         if ((b->keys[b->n] = tw_strdup(keys[b->n])) == NULL)
             goto nomem;
@@ -222,6 +241,7 @@ int tw_results_settle(const struct tw_s3_conf *c, const char *dir, struct tw_err
     id[strcspn(id, "\n")] = '\0';
     if (key[0] == '\0') {
         (void)unlink(path); /* torn: the worker died writing it before any request */
+        tw_results_sealed_remove(dir);
         return TW_OK;
     }
     rc = id[0] != '\0' ? tw_s3_abort_upload(c, key, id, err) : TW_OK;
@@ -231,8 +251,92 @@ int tw_results_settle(const struct tw_s3_conf *c, const char *dir, struct tw_err
     if (rc != TW_OK)
         return rc; /* the marker stays for the next try */
     (void)unlink(path);
+    tw_results_sealed_remove(dir); /* what it said is aborted: it can never be published */
     if (id[0] != '\0' || n > 0)
         tw_log(TW_LOG_INFO, "results.upload_aborted", "bucket", c->bucket, "key", key, "reason",
                "an earlier run's incomplete multipart upload", NULL);
     return TW_OK;
+}
+
+/* ---------------------------------------------------------------- sealed uploads */
+
+static int sealed_path(const char *dir, char *out, size_t cap)
+{
+    int n = snprintf(out, cap, "%s/" SEALED, dir);
+
+    return n < 0 || (size_t)n >= cap ? -1 : 0;
+}
+
+int tw_results_sealed_write(const char *dir, const char *key, const struct tw_s3_sealed *s,
+                            struct tw_err *err)
+{
+    char path[4200], tmp[4210];
+    FILE *f;
+    bool ok;
+
+    if (sealed_path(dir, path, sizeof(path)) != 0)
+        return tw_err_set(err, TW_EINVAL, "results: directory name too long");
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    f = fopen(tmp, "we");
+    if (f == NULL)
+        return tw_err_set(err, TW_EIO, "results: cannot write %s (%s)", tmp, strerror(errno));
+    ok = fprintf(f, "%s\n%s\n", key, s->upload_id) > 0 &&
+         fwrite(s->body, 1, s->body_len, f) == s->body_len;
+    ok = fclose(f) == 0 && ok;
+    /* renamed whole: the server never reads half a parts list */
+    if (!ok || rename(tmp, path) != 0) {
+        (void)unlink(tmp);
+        return tw_err_set(err, TW_EIO, "results: cannot write %s", path);
+    }
+    return TW_OK;
+}
+
+int tw_results_sealed_read(const char *dir, char *key, size_t key_cap, struct tw_s3_sealed *out,
+                           struct tw_err *err)
+{
+    char path[4200];
+    struct tw_buf text;
+    char chunk[8192];
+    const char *nl1, *nl2;
+    size_t n;
+    FILE *f;
+    int rc = TW_OK;
+
+    memset(out, 0, sizeof(*out));
+    if (sealed_path(dir, path, sizeof(path)) != 0)
+        return tw_err_set(err, TW_EINVAL, "results: directory name too long");
+    f = fopen(path, "re");
+    if (f == NULL)
+        return tw_err_set(err, errno == ENOENT ? TW_ENOTFOUND : TW_EIO,
+                          "results: the worker left no sealed upload in %s (%s)", dir,
+                          strerror(errno));
+    tw_buf_init(&text, (size_t)64 * 1024 * 1024);
+    while (rc == TW_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        rc = tw_buf_append(&text, chunk, n);
+    if (ferror(f))
+        rc = TW_EIO;
+    fclose(f);
+    nl1 = rc == TW_OK && text.data != NULL ? strchr(text.data, '\n') : NULL;
+    nl2 = nl1 != NULL ? strchr(nl1 + 1, '\n') : NULL;
+    if (nl2 == NULL || nl2[1] == '\0' || (size_t)(nl1 - text.data) >= key_cap ||
+        (size_t)(nl2 - nl1 - 1) >= sizeof(out->upload_id) ||
+        (out->body = tw_strdup(nl2 + 1)) == NULL) {
+        tw_buf_fini(&text);
+        return tw_err_set(err, TW_EIO, "results: %s is unreadable or torn", path);
+    }
+    memcpy(key, text.data, (size_t)(nl1 - text.data));
+    key[nl1 - text.data] = '\0';
+    memcpy(out->upload_id, nl1 + 1, (size_t)(nl2 - nl1 - 1));
+    out->upload_id[nl2 - nl1 - 1] = '\0';
+    out->body_len = strlen(out->body);
+    tw_buf_fini(&text);
+    return TW_OK;
+}
+
+void tw_results_sealed_remove(const char *dir)
+{
+    char path[4200];
+
+    if (sealed_path(dir, path, sizeof(path)) == 0)
+        (void)unlink(path);
 }

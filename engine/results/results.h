@@ -45,6 +45,16 @@ int tw_results_key(int64_t chain, int64_t task_id, const char *file, char *out, 
  */
 int tw_results_key_of_path(const char *path, char *out, size_t cap, struct tw_err *err);
 
+/* A copy of an S3 configuration owning its strings, for a thread that outlives the caller's. */
+struct tw_s3_conf_copy {
+    struct tw_s3_conf c;
+    char *strings[7]; /* endpoint, region, bucket, prefix, key id, secret, token */
+};
+
+/* TW_ENOMEM (nothing to free) or TW_OK; tw_results_conf_copy_fini frees the strings. */
+int tw_results_conf_copy(struct tw_s3_conf_copy *out, const struct tw_s3_conf *c);
+void tw_results_conf_copy_fini(struct tw_s3_conf_copy *cp);
+
 /*
  * Delete keys (borrowed; copied) from the bucket on a detached thread, with the client's
  * retries, logging "results.deleted" or "results.delete_failed" (with the store's error) per
@@ -67,5 +77,18 @@ int tw_results_marker_write(const char *dir, const char *key, const char *upload
                             struct tw_err *err);
 void tw_results_marker_remove(const char *dir);
 int tw_results_settle(const struct tw_s3_conf *c, const char *dir, struct tw_err *err);
+
+/*
+ * A sealed upload (s3.h, tw_s3_upload_seal), <dir>/.s3-sealed: "key\nupload id\n" and the
+ * CompleteMultipartUpload body. The worker writes it (whole, by rename) beside the marker
+ * once its result is uploaded; the server reads it to publish the result (publish.h) and
+ * removes it with the marker. tw_results_settle removes it too: what it names is aborted.
+ * read: TW_ENOTFOUND when there is none; out->body is the caller's (tw_s3_sealed_fini).
+ */
+int tw_results_sealed_write(const char *dir, const char *key, const struct tw_s3_sealed *s,
+                            struct tw_err *err);
+int tw_results_sealed_read(const char *dir, char *key, size_t key_cap, struct tw_s3_sealed *out,
+                           struct tw_err *err);
+void tw_results_sealed_remove(const char *dir);
 
 #endif

@@ -1,6 +1,8 @@
 /* S3 client (see s3.h): SigV4-signed requests over libcurl easy handles, with retries. */
 #include "results/s3.h"
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +12,7 @@
 #include <curl/curl.h>
 
 #include "core/buf.h"
+#include "core/clock.h"
 #include "core/crypto.h"
 #include "core/mem.h"
 #include "core/sigv4.h"
@@ -225,7 +228,32 @@ struct call {
     const char *body;
     size_t body_len;
     const char *what; /* "PUT taskwheel/1764/7/x.csv", for messages */
+    const tw_s3_deadline *deadline; /* NULL: none (s3.h) */
 };
+
+static bool deadline_passed(const tw_s3_deadline *d)
+{
+    return d != NULL && tw_clock_wall_ms() >= atomic_load(d);
+}
+
+/* libcurl's progress callback: a non-zero answer abandons the transfer. */
+static int on_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return deadline_passed(arg) ? 1 : 0;
+}
+
+static int deadline_error(const struct call *c, struct tw_err *err)
+{
+    return tw_err_set(err, TW_ECONFLICT,
+                      "S3 %s: not done: its deadline passed (the run's lease ends; "
+                      "docs/storage.md)",
+                      c->what);
+}
 
 static int append_query(struct tw_buf *url, const struct tw_sigv4_pair *q, size_t n)
 {
@@ -327,6 +355,11 @@ static int attempt(const struct call *c, const struct where *w, struct answer *a
         /* 64 KiB (the default) costs a third of the throughput against a local store */
         curl_easy_setopt(curl, CURLOPT_UPLOAD_BUFFERSIZE, 1024L * 1024L);
     }
+    if (c->deadline != NULL) {
+        curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+        curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, (void *)c->deadline);
+    }
     if (strcmp(c->method, "PUT") != 0)
         curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, c->method);
     if (strcmp(c->method, "HEAD") == 0)
@@ -366,7 +399,15 @@ static int perform(const struct call *c, struct answer *a, struct tw_err *err)
             nanosleep(&ts, NULL);
             wait = wait * 2 > BACKOFF_CAP_MS ? BACKOFF_CAP_MS : wait * 2;
         }
+        if (deadline_passed(c->deadline)) {
+            rc = deadline_error(c, err);
+            break;
+        }
         rc = attempt(c, &w, a, err);
+        if (rc == TW_EIO && deadline_passed(c->deadline)) {
+            rc = deadline_error(c, err); /* abandoned by on_progress */
+            break;
+        }
         if (rc == TW_OK && a->status >= 200 && a->status < 300)
             break;
         if (rc == TW_OK)
@@ -430,7 +471,7 @@ int tw_s3_upload_open(const struct tw_s3_conf *c, const char *key, struct tw_s3_
 static int create_multipart(struct tw_s3_upload *u)
 {
     const struct tw_sigv4_pair q[] = { { "uploads", "" } };
-    struct call c = { u->conf, "POST", u->key, q, 1, NULL, 0, u->what };
+    struct call c = { u->conf, "POST", u->key, q, 1, NULL, 0, u->what, NULL };
     struct answer a;
     int rc;
 
@@ -447,7 +488,7 @@ static int send_part(struct tw_s3_upload *u)
 {
     char num[16];
     struct tw_sigv4_pair q[2] = { { "partNumber", num }, { "uploadId", u->upload_id } };
-    struct call c = { u->conf, "PUT", u->key, q, 2, u->buf, u->len, u->what };
+    struct call c = { u->conf, "PUT", u->key, q, 2, u->buf, u->len, u->what, NULL };
     struct answer a;
     int rc;
 
@@ -516,7 +557,7 @@ static void upload_free(struct tw_s3_upload *u)
 static void abort_multipart(struct tw_s3_upload *u)
 {
     const struct tw_sigv4_pair q[] = { { "uploadId", u->upload_id } };
-    struct call c = { u->conf, "DELETE", u->key, q, 1, NULL, 0, u->what };
+    struct call c = { u->conf, "DELETE", u->key, q, 1, NULL, 0, u->what, NULL };
     struct answer a;
     struct tw_err ignored;
 
@@ -527,34 +568,50 @@ static void abort_multipart(struct tw_s3_upload *u)
     tw_buf_fini(&a.text);
 }
 
-static int complete_multipart(struct tw_s3_upload *u)
+/* The CompleteMultipartUpload body naming u's parts, into xml (initialised here). */
+static int parts_body(struct tw_s3_upload *u, struct tw_buf *xml)
 {
-    const struct tw_sigv4_pair q[] = { { "uploadId", u->upload_id } };
-    struct tw_buf xml;
-    struct answer a;
-    int rc = TW_OK;
+    int rc;
 
-    tw_buf_init(&xml, (size_t)MAX_PARTS * 256);
-    rc = tw_buf_puts(&xml, "<CompleteMultipartUpload>");
+    tw_buf_init(xml, (size_t)MAX_PARTS * 256);
+    rc = tw_buf_puts(xml, "<CompleteMultipartUpload>");
     for (unsigned i = 0; rc == TW_OK && i < u->n_parts; i++)
-        rc = tw_buf_printf(&xml, "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>", i + 1,
+        rc = tw_buf_printf(xml, "<Part><PartNumber>%u</PartNumber><ETag>%s</ETag></Part>", i + 1,
                            u->etags[i]);
     if (rc == TW_OK)
-        rc = tw_buf_puts(&xml, "</CompleteMultipartUpload>");
+        rc = tw_buf_puts(xml, "</CompleteMultipartUpload>");
     if (rc != TW_OK) {
-        tw_buf_fini(&xml);
+        tw_buf_fini(xml);
         return tw_err_set(&u->err, TW_ENOMEM, "s3: out of memory");
     }
-    {
-        struct call c = { u->conf, "POST", u->key, q, 1, xml.data, xml.len, u->what };
+    return TW_OK;
+}
 
-        answer_init(&a);
-        rc = perform(&c, &a, &u->err);
-    }
+static int complete(const struct tw_s3_conf *conf, const char *key, const char *upload_id,
+                    const char *body, size_t len, const char *what,
+                    const tw_s3_deadline *deadline, struct tw_err *err)
+{
+    const struct tw_sigv4_pair q[] = { { "uploadId", upload_id } };
+    struct call c = { conf, "POST", key, q, 1, body, len, what, deadline };
+    struct answer a;
+    int rc;
+
+    answer_init(&a);
+    rc = perform(&c, &a, err);
     /* CompleteMultipartUpload may answer 200 with an <Error> body (S3 documents this). */
     if (rc == TW_OK && a.text.data != NULL && strstr(a.text.data, "<Error>") != NULL)
-        rc = answer_error(&(struct answer){ .status = 500, .text = a.text }, u->what, &u->err);
+        rc = answer_error(&(struct answer){ .status = 500, .text = a.text }, what, err);
     tw_buf_fini(&a.text);
+    return rc;
+}
+
+static int complete_multipart(struct tw_s3_upload *u)
+{
+    struct tw_buf xml;
+    int rc = parts_body(u, &xml);
+
+    if (rc == TW_OK)
+        rc = complete(u->conf, u->key, u->upload_id, xml.data, xml.len, u->what, NULL, &u->err);
     tw_buf_fini(&xml);
     return rc;
 }
@@ -564,7 +621,7 @@ int tw_s3_upload_commit(struct tw_s3_upload *u, uint64_t *bytes, struct tw_err *
     int rc = u->err.code;
 
     if (rc == TW_OK && u->upload_id[0] == '\0') {
-        struct call c = { u->conf, "PUT", u->key, NULL, 0, u->buf, u->len, u->what };
+        struct call c = { u->conf, "PUT", u->key, NULL, 0, u->buf, u->len, u->what, NULL };
         struct answer a;
 
         answer_init(&a);
@@ -586,6 +643,54 @@ int tw_s3_upload_commit(struct tw_s3_upload *u, uint64_t *bytes, struct tw_err *
     return rc;
 }
 
+int tw_s3_upload_seal(struct tw_s3_upload *u, uint64_t *bytes, struct tw_s3_sealed *out,
+                      struct tw_err *err)
+{
+    struct tw_buf xml;
+    int rc = u->err.code;
+
+    memset(out, 0, sizeof(*out));
+    if (rc == TW_OK && u->upload_id[0] == '\0')
+        rc = create_multipart(u);
+    if (rc == TW_OK)
+        rc = send_part(u);
+    if (rc == TW_OK)
+        rc = parts_body(u, &xml);
+    if (rc == TW_OK) {
+        /* the buffer becomes the caller's: tw_buf keeps it NUL-terminated */
+        out->body = xml.data;
+        out->body_len = xml.len;
+        snprintf(out->upload_id, sizeof(out->upload_id), "%s", u->upload_id);
+        if (bytes != NULL)
+            *bytes = u->bytes;
+    } else {
+        if (err != NULL)
+            *err = u->err;
+        abort_multipart(u);
+    }
+    upload_free(u);
+    return rc;
+}
+
+void tw_s3_sealed_fini(struct tw_s3_sealed *s)
+{
+    tw_free(s->body);
+    s->body = NULL;
+    s->body_len = 0;
+}
+
+int tw_s3_upload_complete(const struct tw_s3_conf *c, const char *key, const char *upload_id,
+                          const char *body, size_t len, const tw_s3_deadline *deadline,
+                          struct tw_err *err)
+{
+    char what[600];
+
+    snprintf(what, sizeof(what), "completion of %s%s", c->prefix != NULL ? c->prefix : "", key);
+    if (upload_id == NULL || upload_id[0] == '\0' || body == NULL || len == 0)
+        return tw_err_set(err, TW_EINVAL, "S3 %s: no upload id or no parts", what);
+    return complete(c, key, upload_id, body, len, what, deadline, err);
+}
+
 void tw_s3_upload_abort(struct tw_s3_upload *u)
 {
     if (u == NULL)
@@ -597,7 +702,7 @@ void tw_s3_upload_abort(struct tw_s3_upload *u)
 int tw_s3_delete(const struct tw_s3_conf *c, const char *key, struct tw_err *err)
 {
     char what[600];
-    struct call call = { c, "DELETE", key, NULL, 0, NULL, 0, what };
+    struct call call = { c, "DELETE", key, NULL, 0, NULL, 0, what, NULL };
     struct answer a;
     int rc;
 
@@ -620,7 +725,7 @@ int tw_s3_abort_upload(const struct tw_s3_conf *c, const char *key, const char *
 {
     const struct tw_sigv4_pair q[] = { { "uploadId", upload_id } };
     char what[600];
-    struct call call = { c, "DELETE", key, q, 1, NULL, 0, what };
+    struct call call = { c, "DELETE", key, q, 1, NULL, 0, what, NULL };
     struct answer a;
     int rc;
 
@@ -639,7 +744,7 @@ int tw_s3_abort_key_uploads(const struct tw_s3_conf *c, const char *key, unsigne
 {
     char what[600], full[2048], k[2048], id[1024];
     struct tw_sigv4_pair q[2] = { { "prefix", full }, { "uploads", "" } };
-    struct call call = { c, "GET", NULL, q, 2, NULL, 0, what };
+    struct call call = { c, "GET", NULL, q, 2, NULL, 0, what, NULL };
     struct answer a;
     const char *p;
     int rc;

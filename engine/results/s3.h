@@ -13,6 +13,7 @@
 #ifndef TW_RESULTS_S3_H
 #define TW_RESULTS_S3_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -58,6 +59,41 @@ int tw_s3_upload_write(struct tw_s3_upload *u, const void *data, size_t len, str
  * aborted, so no orphan parts stay. Frees u either way.
  */
 int tw_s3_upload_commit(struct tw_s3_upload *u, uint64_t *bytes, struct tw_err *err);
+/*
+ * A deadline in wall-clock ms since the epoch that another thread may move (atomic_store):
+ * a request is not sent once it passed and a transfer in progress is abandoned when it
+ * passes, with TW_ECONFLICT. It bounds when a completion may still reach the store: the
+ * end of the run's lease, less a margin (docs/storage.md "Publishing a result").
+ */
+typedef _Atomic int64_t tw_s3_deadline;
+
+/* An upload sealed by tw_s3_upload_seal: what completes it later. */
+struct tw_s3_sealed {
+    char upload_id[512];
+    char *body; /* the CompleteMultipartUpload document, NUL-terminated; owned */
+    size_t body_len;
+};
+
+/*
+ * Finish the upload without publishing it: send what is staged as its last part (creating
+ * the multipart upload first if it never reached part_size: a sealed object is always a
+ * multipart upload, invisible until completed) and fill *out with what completes it, so that
+ * another process may publish it later, once it checked it still may (tw_s3_upload_complete).
+ * On failure the multipart upload is aborted. Frees u either way; tw_s3_sealed_fini(out).
+ */
+int tw_s3_upload_seal(struct tw_s3_upload *u, uint64_t *bytes, struct tw_s3_sealed *out,
+                      struct tw_err *err);
+void tw_s3_sealed_fini(struct tw_s3_sealed *s);
+
+/*
+ * CompleteMultipartUpload of upload_id of key (prefix added) with body (its parts): the
+ * moment the object appears, whole, under its key. deadline NULL: none. The 200 answer that
+ * carries an <Error> is an error, as S3 documents.
+ */
+int tw_s3_upload_complete(const struct tw_s3_conf *c, const char *key, const char *upload_id,
+                          const char *body, size_t len, const tw_s3_deadline *deadline,
+                          struct tw_err *err);
+
 /* Abandon the upload (AbortMultipartUpload if one was started) and free u. NULL is fine. */
 void tw_s3_upload_abort(struct tw_s3_upload *u);
 /* Parts sent so far (for tests and logs). */

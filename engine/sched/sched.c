@@ -302,6 +302,8 @@ int tw_sched_create(const struct tw_sched_deps *d, struct tw_sched **out, struct
         goto fail;
     }
     ret = tw_runner_create(&ro, &s->runner, err);
+    if (ret == TW_OK) /* after the runner forked its spawner: its threads start later */
+        ret = tw_publisher_new(d->base, &s->publisher, err);
     if (ret == TW_OK)
         ret = rebuild(s, err);
     if (ret == TW_OK)
@@ -337,6 +339,7 @@ void tw_sched_destroy(struct tw_sched *s)
     if (s == NULL)
         return;
     tw_runner_destroy(s->runner);
+    tw_publisher_free(s->publisher);
     tw_sched_lease_fini(s);
     tw_squeue_fini(&s->queue);
     if (s->tasks.buckets != NULL)
@@ -364,7 +367,8 @@ void tw_sched_check_drained(struct tw_sched *s)
 {
     struct timeval now = { 0, 0 };
 
-    if (!s->stopping || s->drained || tw_runner_active(s->runner) > 0)
+    if (!s->stopping || s->drained || tw_runner_active(s->runner) > 0 ||
+        tw_publisher_inflight(s->publisher) > 0)
         return;
     s->drained = true;
     evtimer_del(s->grace);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "core/list.h"
+#include "results/publish.h"
 #include "run/runner.h"
 #include "sched/sched.h"
 #include "sched/wheel.h"
@@ -114,6 +115,7 @@ struct tw_sched_task {
     int64_t once_at;       /* UTC seconds the timer is armed for */
     int64_t attempt;       /* the store's attempt of the run this node claimed (while running) */
     uint32_t flags;        /* enum tw_sched_flag */
+    struct tw_publish *publish; /* its result being published (sched_publish.c), else NULL */
 };
 
 /* A held POST /execute waiting for the end of its run. */
@@ -155,6 +157,7 @@ struct tw_sched {
     struct event *later;             /* zero-delay: on_drained outside the caller's stack */
     struct event *pump_more;         /* zero-delay: the rest of a pump, after the loop's I/O */
     struct tw_runner *runner;        /* the worker pool */
+    struct tw_publisher *publisher;  /* completes S3 results off the loop (sched_publish.c) */
     struct tw_imap tasks;            /* struct tw_sched_task by task id */
     struct tw_squeue queue;          /* due entries, fair across chains */
     struct tw_sched_waiter *waiters; /* held executes, rarely more than a few */
@@ -187,6 +190,24 @@ bool tw_sched_schedulable(const struct tw_task *t);
 void tw_sched_notify(struct tw_sched *s, int64_t task_id);
 /* The same for a run that could not start: why says why (borrowed). */
 void tw_sched_notify_why(struct tw_sched *s, int64_t task_id, const struct tw_err *why);
+/*
+ * The end of a run as the runner reported it, or after its publication (sched_publish.c):
+ * write it (or not: deleted, fenced, cancelled), release its lease and chain slot, answer a
+ * held execute. t may be NULL (no entry: logged).
+ */
+void tw_sched_run_ended(struct tw_sched *s, struct tw_sched_task *t,
+                        const struct tw_run_result *res);
+/*
+ * A DONE run on S3 whose upload is sealed: check its claim and start its publication, whose
+ * end calls tw_sched_run_ended; true when the end is taken care of that way (or already
+ * recorded as an error). False: handle the end now (not S3, not DONE, deleted, fenced — a
+ * failed check sets TW_SF_FENCED and aborts the upload).
+ */
+bool tw_sched_publish_begin(struct tw_sched *s, struct tw_sched_task *t,
+                            const struct tw_run_result *res);
+/* The lease of run id was renewed to lease_until_ms (0: refused): move its publication's deadline. */
+void tw_sched_publish_extend(struct tw_sched *s, int64_t id, int64_t lease_until_ms);
+int64_t tw_sched_publish_deadline(const struct tw_sched *s, int64_t lease_until_ms);
 /* If stopping and nothing runs any more: answer waiters and schedule on_drained. */
 void tw_sched_check_drained(struct tw_sched *s);
 

@@ -83,13 +83,14 @@ static void lost_run(struct tw_sched *s, int64_t id)
     tw_sched_fenced(s, id, t != NULL ? t->attempt : 0, "lease renewal", &why);
     if (t != NULL)
         t->flags |= TW_SF_FENCED; /* the end writes nothing (tw_sched_on_run_end) */
+    tw_sched_publish_extend(s, id, 0); /* a publication in flight must not complete */
     (void)tw_runner_cancel(s->runner, id);
 }
 
 static void renew(struct tw_sched *s)
 {
     bool *renewed;
-    int64_t *ids;
+    int64_t *ids, until;
     size_t i, n = s->n_runs;
     struct tw_err err;
 
@@ -102,14 +103,17 @@ static void renew(struct tw_sched *s)
         goto out;
     }
     memcpy(ids, s->run_ids, n * sizeof(*ids));
-    if (tw_store_run_renew(s->d.store, s->d.cfg->cluster_node_id, ids, n, tw_sched_lease_until(s),
-                           renewed, &err) != TW_OK) {
+    until = tw_sched_lease_until(s);
+    if (tw_store_run_renew(s->d.store, s->d.cfg->cluster_node_id, ids, n, until, renewed, &err) !=
+        TW_OK) {
         tw_logf(TW_LOG_WARN, "sched.lease", "cannot renew the leases of %zu runs: %s", n, err.msg);
         goto out;
     }
     for (i = 0; i < n; i++)
         if (!renewed[i])
             lost_run(s, ids[i]);
+        else
+            tw_sched_publish_extend(s, ids[i], until);
 out:
     tw_free(ids);
     tw_free(renewed);

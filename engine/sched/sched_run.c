@@ -611,6 +611,15 @@ void tw_sched_on_run_end(void *ctx, const struct tw_run_result *res)
 {
     struct tw_sched *s = ctx;
     struct tw_sched_task *t = tw_sched_entry_get(s, res->task_id);
+
+    if (t != NULL && tw_sched_publish_begin(s, t, res))
+        return; /* recorded once its result is published (sched_publish.c) */
+    tw_sched_run_ended(s, t, res);
+}
+
+void tw_sched_run_ended(struct tw_sched *s, struct tw_sched_task *t,
+                        const struct tw_run_result *res)
+{
     int64_t attempt = t != NULL ? t->attempt : 0;
 
     tw_sched_lease_del(s, res->task_id);
