@@ -11,6 +11,7 @@
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -409,6 +410,123 @@ Test(s3_results, store_stopped_mid_upload_is_error_and_the_next_run_succeeds)
     cr_assert_eq(objects, 1);
     cr_assert_eq(uploads, 0, "an orphan multipart upload is left");
     cr_assert_eq(tw_s3peer_uploads(&peer), 0);
+}
+
+/* The run's result directory on the server: where the worker leaves its sealed upload. */
+static void sealed_path(long long chain, long long id, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/var/results/%lld/%lld/.s3-sealed", srv.dir, chain, id);
+}
+
+/* True when key names an object the AWS SDK can read. */
+static bool object_exists(const char *key)
+{
+    const char *args[] = { "get.js", peer.endpoint, "us-east-1", peer.bucket, key, NULL };
+    char got[200];
+
+    return tw_s3peer_node(AKID, SECRET, got, sizeof(got), args) == 0;
+}
+
+/*
+ * Start a run of id and stop its server (SIGSTOP) while the worker uploads; return once the
+ * worker sealed its upload. The worker goes on while its server is stopped, as a worker of
+ * a paused cluster node does.
+ */
+static void run_with_server_paused(long long id, const char *sealed)
+{
+    json_t *t;
+    int i;
+
+    execute(id);
+    t = tw_wait_state(&srv, tok, id, "INPROGRESS", 60);
+    json_decref(t);
+    cr_assert_eq(kill(srv.pid, SIGSTOP), 0);
+    for (i = 0; i < 3000 && access(sealed, F_OK) != 0; i++)
+        sleep_ms(100);
+    cr_assert_eq(access(sealed, F_OK), 0, "the worker never sealed its upload (%s)", sealed);
+}
+
+Test(s3_results, the_result_appears_under_its_key_only_when_the_server_publishes_it)
+{
+    long long id = create(9008, "csv");
+    char prefix[64], key[256], sealed[600];
+    int objects = -1, uploads = -1;
+    struct dl d;
+    size_t before = ends(id);
+    json_t *t;
+
+    snprintf(prefix, sizeof(prefix), PREFIX "9008/%lld/", id);
+    key_of(9008, id, "TestRun_Export-1.csv", key, sizeof(key));
+    sealed_path(9008, id, sealed, sizeof(sealed));
+    run_with_server_paused(id, sealed);
+    /* the worker is done, its server has neither checked the claim nor recorded the end */
+    listing(prefix, &objects, &uploads);
+    cr_assert_eq(objects, 0, "an object is visible before its run was checked");
+    cr_assert_eq(uploads, 1, "the sealed upload is in flight");
+    cr_assert(!object_exists(key));
+    cr_assert_eq(kill(srv.pid, SIGCONT), 0);
+
+    t = wait_end(id, before, "DONE", 300);
+    json_decref(t);
+    /* DONE means published: the first download_url after DONE serves the recorded object */
+    check_download(id, &d);
+    listing(prefix, &objects, &uploads);
+    cr_assert_eq(objects, 1);
+    cr_assert_eq(uploads, 0, "the upload is completed, not left in flight");
+    cr_assert_neq(access(sealed, F_OK), 0, "%s is left after DONE", sealed);
+}
+
+/* The store's attempt of task id moves on, as when another node rescued its run. */
+static void bump_attempt(long long id)
+{
+    char db[600];
+    sqlite3 *h;
+
+    snprintf(db, sizeof(db), "%s/var/taskwheel.db", srv.dir);
+    cr_assert_eq(access(db, F_OK), 0, "no store at %s", db);
+    cr_assert_eq(sqlite3_open_v2(db, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    sqlite3_busy_timeout(h, 10000);
+    cr_assert_eq(
+        sqlite3_exec(h, "UPDATE tasks SET attempt = attempt + 1 WHERE state = 1", NULL, NULL, NULL),
+        SQLITE_OK, "%s", sqlite3_errmsg(h));
+    cr_assert_eq(sqlite3_changes(h), 1, "task %lld is not running", id);
+    sqlite3_close(h);
+}
+
+/*
+ * The server wakes and finds its run's claim taken (another attempt): the sealed upload is
+ * aborted, nothing appears under the key, the end is not recorded, the fence is counted.
+ * (This single node rescues the task later, when the lease it renewed lapses, and runs it
+ * again under a newer attempt; only the fenced attempt is checked here.)
+ */
+Test(s3_results, a_fenced_run_publishes_nothing)
+{
+    long long id = create(9008, "csv");
+    char prefix[64], key[256], sealed[600];
+    int objects = -1, uploads = -1, i;
+    struct tw_resp r;
+
+    snprintf(prefix, sizeof(prefix), PREFIX "9008/%lld/", id);
+    key_of(9008, id, "TestRun_Export-1.csv", key, sizeof(key));
+    sealed_path(9008, id, sealed, sizeof(sealed));
+    run_with_server_paused(id, sealed);
+    bump_attempt(id);
+    cr_assert_eq(kill(srv.pid, SIGCONT), 0);
+    for (i = 0; i < 600; i++) {
+        listing(prefix, &objects, &uploads);
+        if (uploads == 0 && access(sealed, F_OK) != 0)
+            break;
+        sleep_ms(100);
+    }
+    cr_assert_eq(uploads, 0, "the fenced run's upload is left in flight");
+    cr_assert_eq(objects, 0, "a fenced run published its result");
+    cr_assert(!object_exists(key));
+    cr_assert_neq(access(sealed, F_OK), 0, "%s is left", sealed);
+    tw_http(&srv, "GET", "/metrics", tok, NULL, NULL, &r);
+    cr_assert_eq(r.status, 200, "%ld", r.status);
+    cr_assert_null(strstr(r.body, "taskwheel_runs_fenced_total 0\n"), "no fence counted");
+    cr_assert_not_null(strstr(r.body, "taskwheel_runs_fenced_total"), "%s", r.body);
+    tw_resp_fini(&r);
 }
 
 Test(s3_results, a_new_file_name_deletes_the_old_object_and_delete_removes_the_last)
