@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "core/mem.h"
+#include "pgdsn.h" /* plugins/sql/pgdsn: connect with the password kept out of messages */
 #include "seed/seed_int.h"
 
 #define MAX_COLS 20
@@ -80,40 +81,11 @@ struct pg_run {
 
 /* ---- messages ---- */
 
-/* Replace every occurrence of the dsn's password in msg by "***"; newlines become spaces. */
-static void clean(char *msg, const char *dsn)
-{
-    PQconninfoOption *opts = PQconninfoParse(dsn, NULL), *o;
-    size_t n = strlen(msg);
-    char *at;
-
-    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-        msg[--n] = '\0';
-    for (at = msg; *at; at++)
-        if (*at == '\n' || *at == '\t')
-            *at = ' ';
-    for (o = opts; o != NULL && o->keyword != NULL; o++) {
-        size_t plen;
-
-        if (strcmp(o->keyword, "password") != 0 || o->val == NULL || o->val[0] == '\0')
-            continue;
-        plen = strlen(o->val);
-        while ((at = strstr(msg, o->val)) != NULL) {
-            memmove(at + 3, at + plen, strlen(at + plen) + 1);
-            memcpy(at, "***", 3);
-            if (plen < 3)
-                break;
-        }
-    }
-    PQconninfoFree(opts);
-}
-
 static int pg_error(struct pg_run *r, const char *what, const char *msg)
 {
     char buf[512];
 
-    snprintf(buf, sizeof(buf), "%s", msg && *msg ? msg : PQerrorMessage(r->conn));
-    clean(buf, r->dsn);
+    tw_pgdsn_reason(r->dsn, msg && *msg ? msg : PQerrorMessage(r->conn), true, buf, sizeof(buf));
     return tw_err_set(r->c.err, TW_ESOURCE, "seeding the PostgreSQL source (source.dsn): %s: %s",
                       what, buf);
 }
@@ -301,32 +273,21 @@ static int seed_all(struct pg_run *r, const struct tw_seed_opts *o)
 /* Connect to dsn (application_name name); NULL with err set (naming source.dsn) on failure. */
 static PGconn *connect_dsn(const char *dsn, const char *name, struct tw_err *err)
 {
-    static const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
-    const char *vals[] = { "10", name, dsn, NULL };
-    PQconninfoOption *opts;
     PGconn *conn;
-    char *perr = NULL;
     char buf[512];
 
-    opts = PQconninfoParse(dsn, &perr);
-    if (opts == NULL) {
+    switch (tw_pgdsn_connect(dsn, "10", name, &conn, buf, sizeof(buf))) {
+    case TW_PGDSN_OK: return conn;
+    case TW_PGDSN_UNPARSABLE:
         /* what libpq quotes from an unparsable string may be the password: not shown */
         tw_err_set(err, TW_EINVAL,
                    "source.dsn: not a valid PostgreSQL connection string (libpq could not "
                    "parse it)");
-        PQfreemem(perr);
         return NULL;
-    }
-    PQconninfoFree(opts);
-    conn = PQconnectdbParams(keys, vals, 1);
-    if (conn == NULL || PQstatus(conn) != CONNECTION_OK) {
-        snprintf(buf, sizeof(buf), "%s", conn ? PQerrorMessage(conn) : "out of memory");
-        clean(buf, dsn);
+    default:
         tw_err_set(err, TW_EIO, "source.dsn: cannot connect to PostgreSQL: %s", buf);
-        PQfinish(conn);
         return NULL;
     }
-    return conn;
 }
 
 int tw_seed_pg_probe(const char *dsn, char *warn, size_t cap, struct tw_err *err)

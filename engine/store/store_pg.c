@@ -11,6 +11,7 @@
 
 #include "core/clock.h"
 #include "core/mem.h"
+#include "pgdsn.h" /* plugins/sql/pgdsn: connect with the password kept out of messages */
 
 #define PROBE_EVERY_MS 1000 /* as the SQLite store: the health probe writes at most this often */
 #define RECONNECT_EVERY_MS 1000 /* while PostgreSQL is away, one reconnect attempt a second */
@@ -407,88 +408,21 @@ void tw_pg_rollback(struct tw_store *s)
 /* ---- open and close ---- */
 
 /*
- * Replace every occurrence of the dsn's password in msg by "***": libpq's messages quote
- * parts of a connection string it cannot parse, and the password must never reach a log.
+ * Parse dsn and connect; *out gets the connection, or NULL and err says why, naming store.dsn
+ * and libpq's reason with the dsn's password masked (plugins/sql/pgdsn/pgdsn.h).
  */
-static void scrub(char *msg, const char *password)
-{
-    size_t plen = password != NULL ? strlen(password) : 0;
-    char *at;
-
-    if (plen == 0)
-        return;
-    while ((at = strstr(msg, password)) != NULL) {
-        memmove(at + 3, at + plen, strlen(at + plen) + 1);
-        memcpy(at, "***", 3);
-        if (plen < 3)
-            break; /* "***" could contain a one- or two-letter password again */
-    }
-}
-
-/* The password the dsn gives (caller frees), or NULL. */
-static char *dsn_password(const char *dsn)
-{
-    PQconninfoOption *opts = PQconninfoParse(dsn, NULL), *o;
-    char *pw = NULL;
-
-    for (o = opts; o != NULL && o->keyword != NULL; o++)
-        if (strcmp(o->keyword, "password") == 0 && o->val != NULL && o->val[0] != '\0')
-            pw = tw_strndup(o->val, strlen(o->val));
-    PQconninfoFree(opts);
-    return pw;
-}
-
-/* A message naming store.dsn, never its password; any quoted fragment of an unparsable dsn
- * is masked too, since then the password cannot be told apart. */
-static int dsn_error(const char *dsn, const char *msg, bool parsed, struct tw_err *err)
-{
-    char buf[512];
-    char *pw = dsn_password(dsn);
-    char *q;
-
-    snprintf(buf, sizeof(buf), "%s", msg);
-    scrub(buf, pw);
-    if (!parsed) {
-        for (q = strchr(buf, '"'); q != NULL; q = strchr(q, '"')) {
-            char *end = strchr(q + 1, '"');
-
-            if (end == NULL)
-                break;
-            memmove(q + 1 + 3, end, strlen(end) + 1);
-            memcpy(q + 1, "...", 3);
-            q = q + 1 + 3 + 1;
-        }
-    }
-    tw_free(pw);
-    return tw_err_set(err, TW_ESTORE, "store.dsn: %s%s",
-                      parsed ? "cannot connect to PostgreSQL: "
-                             : "not a valid PostgreSQL connection string: ",
-                      buf);
-}
-
-/* Parse dsn and connect; *out gets the connection, or err says why (naming store.dsn). */
 static int connect_dsn(const char *dsn, PGconn **out, struct tw_err *err)
 {
-    /* defaults first: the dsn (expanded from dbname) overrides them */
-    static const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
-    const char *vals[] = { "5", "taskwheel", dsn, NULL };
-    PQconninfoOption *opts;
-    char *perr = NULL;
-    char msg[512];
-    int ret;
+    char reason[512];
 
-    *out = NULL;
-    opts = PQconninfoParse(dsn, &perr);
-    if (opts == NULL) {
-        ret = dsn_error(dsn, perr != NULL ? perr : "out of memory", false, err);
-        PQfreemem(perr);
-        return ret;
+    switch (tw_pgdsn_connect(dsn, "5", "taskwheel", out, reason, sizeof(reason))) {
+    case TW_PGDSN_OK: return TW_OK;
+    case TW_PGDSN_UNPARSABLE:
+        return tw_err_set(err, TW_ESTORE, "store.dsn: not a valid PostgreSQL connection string: %s",
+                          reason);
+    default: /* out of memory too, as before: the store is as unusable either way */
+        return tw_err_set(err, TW_ESTORE, "store.dsn: cannot connect to PostgreSQL: %s", reason);
     }
-    PQconninfoFree(opts);
-    *out = PQconnectdbParams(keys, vals, 1);
-    if (*out == NULL || PQstatus(*out) != CONNECTION_OK)
-        return dsn_error(dsn, pg_msg(*out, msg, sizeof(msg)), true, err);
-    return TW_OK;
 }
 
 int tw_pg_connect(const char *dsn, PGconn **out, struct tw_err *err)

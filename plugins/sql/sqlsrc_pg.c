@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pgdsn.h"
 #include "sqlsrc.h"
 
 /* Type oids (pg_type.h is a server header; these are fixed for all time). */
@@ -61,63 +62,14 @@ struct pg_cursor {
 
 /* ---- messages: libpq's reason, one line, the dsn's password masked ---- */
 
-static void one_line(char *s)
-{
-    size_t n = strlen(s);
-
-    while (n > 0 && (s[n - 1] == '\n' || s[n - 1] == ' '))
-        s[--n] = '\0';
-    for (; *s != '\0'; s++)
-        if (*s == '\n' || *s == '\r' || *s == '\t')
-            *s = ' ';
-}
-
-/* Replace every occurrence of password in msg by "***". */
-static void scrub(char *msg, const char *password)
-{
-    size_t plen = password != NULL ? strlen(password) : 0;
-    char *at;
-
-    if (plen == 0)
-        return;
-    while ((at = strstr(msg, password)) != NULL) {
-        memmove(at + 3, at + plen, strlen(at + plen) + 1);
-        memcpy(at, "***", 3);
-        if (plen < 3)
-            break; /* "***" could contain a one- or two-letter password again */
-    }
-}
-
-/* Mask every "quoted" fragment: what libpq quotes from an unparsable dsn may be the password. */
-static void mask_quoted(char *buf)
-{
-    char *q, *end;
-
-    for (q = strchr(buf, '"'); q != NULL; q = strchr(q, '"')) {
-        end = strchr(q + 1, '"');
-        if (end == NULL)
-            break;
-        memmove(q + 1 + 3, end, strlen(end) + 1);
-        memcpy(q + 1, "...", 3);
-        q = q + 1 + 3 + 1;
-    }
-}
-
-/* err = "source.dsn: <what>: <msg>", msg scrubbed of the dsn's password. Returns ESOURCE. */
+/* err = "source.dsn: <what>: <msg>", msg one line with the dsn's password masked (pgdsn.h).
+ * Returns ESOURCE. */
 static int dsn_error(const struct tw_host *h, const char *dsn, const char *what, const char *msg,
                      int parsed, struct tw_err *err)
 {
-    PQconninfoOption *opts = PQconninfoParse(dsn, NULL), *o;
     char buf[512];
 
-    snprintf(buf, sizeof(buf), "%s", msg != NULL && msg[0] != '\0' ? msg : "no reason given");
-    one_line(buf);
-    for (o = opts; o != NULL && o->keyword != NULL; o++)
-        if (strcmp(o->keyword, "password") == 0 && o->val != NULL)
-            scrub(buf, o->val);
-    PQconninfoFree(opts);
-    if (!parsed)
-        mask_quoted(buf);
+    tw_pgdsn_reason(dsn, msg, parsed != 0, buf, sizeof(buf));
     return h->err_set(err, TW_PLUGIN_ESOURCE, "source.dsn: %s: %s", what, buf);
 }
 
@@ -131,29 +83,22 @@ static int conn_error(const struct pg_cursor *c, const char *what, const char *m
 
 static int pg_connect(struct pg_cursor *c, struct tw_err *err)
 {
-    /* defaults first: the dsn (expanded from dbname) overrides them */
-    static const char *const keys[] = { "connect_timeout", "application_name", "dbname", NULL };
     const char *dsn = c->host->source(c->host);
-    const char *vals[] = { "10", "taskwheel-export", dsn, NULL };
-    PQconninfoOption *opts;
     PGresult *res;
-    char *perr = NULL;
+    char reason[512];
     int ret;
 
-    opts = PQconninfoParse(dsn, &perr);
-    if (opts == NULL) {
-        ret = dsn_error(c->host, dsn, "not a valid PostgreSQL connection string",
-                        perr != NULL ? perr : "out of memory", 0, err);
-        PQfreemem(perr);
-        return ret;
-    }
-    PQconninfoFree(opts);
-    c->conn = PQconnectdbParams(keys, vals, 1);
-    if (c->conn == NULL)
+    switch (tw_pgdsn_connect(dsn, "10", "taskwheel-export", &c->conn, reason, sizeof(reason))) {
+    case TW_PGDSN_OK: break;
+    case TW_PGDSN_UNPARSABLE:
+        return c->host->err_set(err, TW_PLUGIN_ESOURCE,
+                                "source.dsn: not a valid PostgreSQL connection string: %s", reason);
+    case TW_PGDSN_NOMEM:
         return c->host->err_set(err, TW_PLUGIN_ENOMEM, "out of memory connecting to the source");
-    if (PQstatus(c->conn) != CONNECTION_OK)
-        return dsn_error(c->host, dsn, "cannot connect to PostgreSQL", PQerrorMessage(c->conn), 1,
-                         err);
+    default:
+        return c->host->err_set(err, TW_PLUGIN_ESOURCE,
+                                "source.dsn: cannot connect to PostgreSQL: %s", reason);
+    }
     /*
      * UTC: a `timestamp` (without time zone) column then reads and compares as UTC, like the
      * timestamptz parameters it meets. Read-only: an export never writes its source.

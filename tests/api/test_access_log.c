@@ -5,9 +5,8 @@
  * in any line: no token secret, password, session key, download signature or query string.
  * log.level is honoured (warn: no access lines).
  *
- * The harness does not keep the server's stderr, so this file starts the server itself, as
- * tests/harness/harness.c's tw_srv_init/tw_srv_start do, with stderr redirected; the rest
- * (requests, CLI, stop) goes through the harness.
+ * The server's output goes to a file (tw_srv_start_logged), which the tests read back; the
+ * rest (requests, CLI, stop) goes through the harness as usual.
  */
 #include <criterion/criterion.h>
 #include <fcntl.h>
@@ -21,70 +20,13 @@
 
 #include "harness.h"
 
-/* Like tw_srv_init, with log.level/format of our choice and stderr into <dir>/server.log. */
+/* Like tw_srv_init, with log.level/format of our choice and output into <dir>/server.log. */
 static void start_logged(struct tw_srv *s, const char *log_yaml, char *log_path, size_t len)
 {
-    char ready[320];
-    struct timespec ts = { 0, 20 * 1000 * 1000 };
-    FILE *f;
-    int i, status, fd;
-
-    memset(s, 0, sizeof(*s));
-    snprintf(s->dir, sizeof(s->dir), "/tmp/twtest.XXXXXX");
-    cr_assert_not_null(mkdtemp(s->dir));
-    snprintf(s->config, sizeof(s->config), "%s/config.yaml", s->dir);
+    tw_srv_prepare(s, NULL, log_yaml);
     snprintf(log_path, len, "%s/server.log", s->dir);
-    f = fopen(s->config, "w");
-    cr_assert_not_null(f);
-    fprintf(f,
-            "listen: \"127.0.0.1:0\"\ndata_dir: \"%s/var\"\nplugins_dir: \"%s/plugins\"\n"
-            "lua_dir: \"%s/lua\"\n%s",
-            s->dir, TW_BUILD_DIR, TW_SOURCE_DIR, log_yaml);
-    fclose(f);
-    snprintf(ready, sizeof(ready), "%s/ready", s->dir);
-    s->pid = fork();
-    cr_assert(s->pid != -1);
-    if (s->pid == 0) {
-        fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
-        if (fd == -1 || dup2(fd, 2) == -1)
-            _exit(126);
-        execl(TW_BINARY, TW_BINARY, "serve", "-c", s->config, "--ready-file", ready, (char *)NULL);
-        _exit(127);
-    }
-    for (i = 0; i < 1500; i++) {
-        f = fopen(ready, "r");
-        if (f != NULL) {
-            bool ok = fscanf(f, "%u", &s->port) == 1;
-
-            fclose(f);
-            if (ok)
-                break;
-        }
-        if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
-            s->pid = 0;
-            cr_assert_fail("taskwheel serve exited during start-up (status %d)", status);
-        }
-        nanosleep(&ts, NULL);
-    }
-    cr_assert(s->port != 0, "taskwheel serve did not become ready");
-    snprintf(s->base_url, sizeof(s->base_url), "http://127.0.0.1:%u", s->port);
-}
-
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf;
-    long n;
-
-    cr_assert_not_null(f, "cannot read %s", path);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = calloc(1, (size_t)n + 1);
-    cr_assert_not_null(buf);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    return buf;
+    if (!tw_srv_start_logged(s, log_path))
+        cr_assert_fail("taskwheel serve exited during start-up: %s", tw_slurp(log_path, NULL));
 }
 
 /* Request ids seen in responses, with the route their log line must show. */
@@ -203,7 +145,7 @@ Test(access_log, json_lines_ids_and_no_secrets, .timeout = 120)
     tw_resp_fini(&r);
 
     cr_assert_eq(tw_srv_stop(&s, SIGTERM), 0);
-    log = slurp(log_path);
+    log = tw_slurp(log_path, NULL);
 
     /* nothing secret, anywhere in the log */
     cr_assert_null(strstr(log, secret), "the token secret is logged");
@@ -276,7 +218,7 @@ Test(access_log, level_and_logfmt, .timeout = 60)
     tw_http(&s, "GET", "/healthz", NULL, NULL, NULL, &r);
     tw_resp_fini(&r);
     cr_assert_eq(tw_srv_stop(&s, SIGTERM), 0);
-    log = slurp(log_path);
+    log = tw_slurp(log_path, NULL);
     cr_assert_null(strstr(log, "http.request"), "info lines at level warn: %s", log);
     free(log);
     tw_srv_fini(&s, true);
@@ -286,7 +228,7 @@ Test(access_log, level_and_logfmt, .timeout = 60)
     cr_assert_eq(r.status, 401);
     tw_resp_fini(&r);
     cr_assert_eq(tw_srv_stop(&s, SIGTERM), 0);
-    log = slurp(log_path);
+    log = tw_slurp(log_path, NULL);
     cr_assert_not_null(strstr(log, "event=http.request "), "%s", log);
     cr_assert_not_null(strstr(log, " method=GET route=/tasks/{id} status=401 "), "%s", log);
     cr_assert_null(strstr(log, "x=1"), "%s", log);

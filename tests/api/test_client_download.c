@@ -32,25 +32,6 @@ static void teardown(void)
 
 TestSuite(client_download, .init = setup, .fini = teardown, .timeout = 300);
 
-static char *read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf;
-    long n;
-
-    cr_assert_not_null(f, "%s", path);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = malloc((size_t)n + 1);
-    cr_assert_not_null(buf);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return buf;
-}
-
 static void sha256_hex(const char *p, size_t n, char out[65])
 {
     unsigned char d[32];
@@ -100,7 +81,7 @@ Test(client_download, verify_resume_and_refuse_a_tampered_file)
     cr_assert_eq(c.code, 0, "%s%s", c.out, c.err);
     cr_assert(strstr(c.out, "verified") != NULL && strstr(c.out, sha) != NULL, "%s", c.out);
     tw_cmd_fini(&c);
-    data = read_all(file, &len);
+    data = tw_slurp(file, &len);
     cr_assert_eq((long long)len, size);
     sha256_hex(data, len, got);
     cr_assert_str_eq(got, sha);
@@ -113,7 +94,7 @@ Test(client_download, verify_resume_and_refuse_a_tampered_file)
     cr_assert_eq(c.code, 0, "%s%s", c.out, c.err);
     cr_assert(strstr(c.out, "resumed at byte 10") != NULL, "%s", c.out);
     tw_cmd_fini(&c);
-    data = read_all(file, &len);
+    data = tw_slurp(file, &len);
     cr_assert_eq((long long)len, size);
     sha256_hex(data, len, got);
     cr_assert_str_eq(got, sha);
@@ -137,7 +118,7 @@ Test(client_download, verify_resume_and_refuse_a_tampered_file)
     cr_assert(strstr(c.err, sha) != NULL, "%s", c.err);
     cr_assert_eq(twc_lines(c.err), 1, "%s", c.err);
     tw_cmd_fini(&c);
-    data = read_all(file, &len);
+    data = tw_slurp(file, &len);
     cr_assert_eq((long long)len, size);
     cr_assert_eq(data[12], 'X');
     free(data);
@@ -158,7 +139,7 @@ Test(client_download, verify_resume_and_refuse_a_tampered_file)
     cr_assert_eq(c.code, 1, "%s%s", c.out, c.err);
     cr_assert(strstr(c.err, "more than the") != NULL, "%s", c.err);
     tw_cmd_fini(&c);
-    data = read_all(file, &len);
+    data = tw_slurp(file, &len);
     cr_assert_gt((long long)len, size);
     cr_assert(strstr(data, "trailing bytes") != NULL);
     free(data);

@@ -27,30 +27,20 @@
 
 #include "harness.h"
 #include "oapi_record.h"
-#include "pgpeer.h"
+#include "pgnodes.h"
 
 #define NODES 3
 
-static struct tw_pgpeer pg;
-static char keydir[64];
+static struct tw_pgnodes fx; /* the PostgreSQL store, the key directory, the nodes */
 
 static void setup(void)
 {
-    char why[1024];
-
-    cr_assert_eq(tw_pgpeer_start(&pg, why, sizeof(why)), 0, "PostgreSQL: %s", why);
-    snprintf(keydir, sizeof(keydir), "/tmp/twkey.XXXXXX");
-    cr_assert_not_null(mkdtemp(keydir));
+    tw_pgnodes_init(&fx);
 }
 
 static void teardown(void)
 {
-    char cmd[128];
-
-    tw_pgpeer_fini(&pg);
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", keydir);
-    if (system(cmd) != 0)
-        cr_log_warn("could not remove %s", keydir);
+    tw_pgnodes_fini(&fx);
 }
 
 TestSuite(cluster, .init = setup, .fini = teardown, .timeout = 300);
@@ -70,122 +60,50 @@ static void nap_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-static char *slurp(const char *path)
+/*
+ * Run argv (argv[0] is TW_BINARY) to its end with stdout into out_log and stderr apart into
+ * err_log (libpq's notices go there); its exit status.
+ */
+static int run_logged(const char *const *argv, const char *out_log, const char *err_log)
 {
-    FILE *f = fopen(path, "r");
-    char *buf;
-    long n;
+    pid_t pid = fork();
+    int st;
 
-    cr_assert_not_null(f, "cannot read %s", path);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = calloc(1, (size_t)n + 1);
-    cr_assert_not_null(buf);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    return buf;
-}
-
-/* A node's directory: PostgreSQL store, the shared key file (or key), node id name. */
-static void make_node(struct tw_srv *s, const char *name, const char *key)
-{
-    FILE *f;
-
-    memset(s, 0, sizeof(*s));
-    snprintf(s->dir, sizeof(s->dir), "/tmp/twtest.XXXXXX");
-    cr_assert_not_null(mkdtemp(s->dir));
-    snprintf(s->config, sizeof(s->config), "%s/config.yaml", s->dir);
-    f = fopen(s->config, "w");
-    cr_assert_not_null(f);
-    fprintf(f,
-            "listen: \"127.0.0.1:0\"\ndata_dir: \"%s/var\"\nplugins_dir: \"%s/plugins\"\n"
-            "lua_dir: \"%s/lua\"\nlog: { level: info }\n"
-            "store: { driver: postgresql, dsn: \"%s\" }\n"
-            "auth: { key_file: \"%s\" }\n"
-            "cluster: { node_id: \"%s\", heartbeat: 1, lease: 4 }\n",
-            s->dir, TW_BUILD_DIR, TW_SOURCE_DIR, pg.dsn, key, name);
-    fclose(f);
-}
-
-/* Run `taskwheel CMD -c CONFIG [...]` with stdout and stderr into log; no wait. */
-static pid_t spawn(struct tw_srv *s, const char *cmd, const char *arg, const char *log)
-{
-    char ready[320];
-    pid_t pid;
-
-    snprintf(ready, sizeof(ready), "%s/ready", s->dir);
-    unlink(ready);
-    pid = fork();
     cr_assert(pid != -1);
     if (pid == 0) {
-        char err_log[340];
-        int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), efd = fd;
+        int fd = open(out_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        int efd = open(err_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
-        /* serve: one log; a command: stderr apart (libpq's notices go there), in log.err */
-        snprintf(err_log, sizeof(err_log), "%s.err", log);
-        if (strcmp(cmd, "serve") != 0)
-            efd = open(err_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
         if (fd == -1 || efd == -1 || dup2(fd, 1) == -1 || dup2(efd, 2) == -1)
             _exit(126);
-        if (strcmp(cmd, "serve") == 0)
-            execl(TW_BINARY, TW_BINARY, cmd, "-c", s->config, "--ready-file", ready, (char *)NULL);
-        else
-            execl(TW_BINARY, TW_BINARY, cmd, "-c", s->config, arg, (char *)NULL);
+        execv(TW_BINARY, (char *const *)argv);
         _exit(127);
     }
-    return pid;
+    cr_assert_eq(waitpid(pid, &st, 0), pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* Start serve; false when it exited during start-up (its output in log). */
-static bool start(struct tw_srv *s, const char *log)
-{
-    char ready[320];
-    int i, status;
-
-    snprintf(ready, sizeof(ready), "%s/ready", s->dir);
-    tw_oapi_start(); /* responses are checked against docs/openapi.yaml; before the fork */
-    s->pid = spawn(s, "serve", NULL, log);
-    for (i = 0; i < 1500 && s->port == 0; i++) {
-        FILE *f = fopen(ready, "r");
-
-        if (f != NULL) {
-            if (fscanf(f, "%u", &s->port) != 1)
-                s->port = 0;
-            fclose(f);
-        }
-        if (s->port == 0 && waitpid(s->pid, &status, WNOHANG) == s->pid) {
-            s->pid = 0;
-            return false;
-        }
-        nap_ms(20);
-    }
-    cr_assert(s->port != 0, "taskwheel serve did not become ready");
-    snprintf(s->base_url, sizeof(s->base_url), "http://127.0.0.1:%u", s->port);
-    return true;
-}
-
+/* The fixture's nodes as this file's tests use them, with a token to write on chain 1. */
 struct cluster {
-    struct tw_srv node[NODES];
-    char log[NODES][320];
-    char *tok; /* write on chain 1 */
+    struct tw_srv *node;
+    char (*log)[320];
+    char *tok;
 };
 
 static void cluster_start(struct cluster *c)
 {
     static const char *const chain1[] = { "1", NULL };
     static const char *const names[NODES] = { "node-a", "node-b", "node-c" };
-    char key[128];
     int i;
 
-    snprintf(key, sizeof(key), "%s/server.key", keydir);
-    for (i = 0; i < NODES; i++) {
-        make_node(&c->node[i], names[i], key);
-        snprintf(c->log[i], sizeof(c->log[i]), "%s/server.log", c->node[i].dir);
-    }
+    c->node = fx.node;
+    c->log = fx.log;
+    for (i = 0; i < NODES; i++)
+        tw_pgnodes_prepare(&fx, i, names[i], NULL, NULL, NULL);
     c->tok = tw_srv_token(&c->node[0], "write", chain1); /* creates the shared key */
     for (i = 0; i < NODES; i++)
-        cr_assert(start(&c->node[i], c->log[i]), "node %d did not start: %s", i, slurp(c->log[i]));
+        cr_assert(tw_pgnodes_start(&fx, i), "node %d did not start: %s", i,
+                  tw_slurp(c->log[i], NULL));
 }
 
 static void cluster_stop(struct cluster *c)
@@ -335,16 +253,17 @@ Test(cluster, created_changed_deleted_on_three_nodes_reaches_every_wheel)
     cluster_stop(&c);
 }
 
-/* Run `taskwheel nodes -c CONFIG [arg]` to its end; its output (caller frees) and status. */
+/* Run `taskwheel nodes -c CONFIG [arg]` to its end (stderr in dir/nodes.out.err); its output
+ * (caller frees) and status. */
 static char *nodes_cli(struct tw_srv *s, const char *arg, int *status)
 {
-    char log[320];
-    int st;
+    const char *argv[] = { TW_BINARY, "nodes", "-c", s->config, arg, NULL };
+    char log[320], err_log[340];
 
     snprintf(log, sizeof(log), "%s/nodes.out", s->dir);
-    cr_assert_eq(waitpid(spawn(s, "nodes", arg, log), &st, 0) > 0, 1);
-    *status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    return slurp(log);
+    snprintf(err_log, sizeof(err_log), "%s.err", log);
+    *status = run_logged(argv, log, err_log);
+    return tw_slurp(log, NULL);
 }
 
 Test(cluster, nodes_are_listed_by_the_api_and_the_cli)
@@ -415,7 +334,7 @@ Test(cluster, nodes_are_listed_by_the_api_and_the_cli)
         char err_log[340];
 
         snprintf(err_log, sizeof(err_log), "%s/nodes.out.err", c.node[2].dir);
-        out = slurp(err_log);
+        out = tw_slurp(err_log, NULL);
         cr_assert(strstr(out, "usage: taskwheel nodes") != NULL, "%s", out);
         free(out);
     }
@@ -432,22 +351,19 @@ Test(cluster, nodes_are_listed_by_the_api_and_the_cli)
 Test(cluster, a_node_with_another_key_refuses_to_start)
 {
     static const char *const chain1[] = { "1", NULL };
-    char key[128], other[160], log[320];
-    struct tw_srv a, b;
+    struct tw_srv *a = &fx.node[0], *b = &fx.node[1];
+    char other[160];
     char *tok, *text;
 
-    snprintf(key, sizeof(key), "%s/server.key", keydir);
-    make_node(&a, "node-a", key);
-    snprintf(log, sizeof(log), "%s/server.log", a.dir);
-    tok = tw_srv_token(&a, "write", chain1); /* records the key's fingerprint */
-    cr_assert(start(&a, log), "%s", slurp(log));
+    tw_pgnodes_prepare(&fx, 0, "node-a", NULL, NULL, NULL);
+    tok = tw_srv_token(a, "write", chain1); /* records the key's fingerprint */
+    cr_assert(tw_pgnodes_start(&fx, 0), "%s", tw_slurp(fx.log[0], NULL));
 
     /* its own key file (created on first use): refused, naming the file */
-    snprintf(other, sizeof(other), "%s/other.key", keydir);
-    make_node(&b, "node-b", other);
-    snprintf(log, sizeof(log), "%s/server.log", b.dir);
-    cr_assert_not(start(&b, log), "a node with another key started");
-    text = slurp(log);
+    snprintf(other, sizeof(other), "%s/other.key", fx.keydir);
+    tw_pgnodes_prepare(&fx, 1, "node-b", other, NULL, NULL);
+    cr_assert_not(tw_pgnodes_start(&fx, 1), "a node with another key started");
+    text = tw_slurp(fx.log[1], NULL);
     cr_assert(strstr(text, "does not match the cluster's") != NULL, "%s", text);
     cr_assert(strstr(text, other) != NULL, "the key file is not named: %s", text);
     cr_assert(strstr(text, "auth.key_file") != NULL, "%s", text);
@@ -457,13 +373,13 @@ Test(cluster, a_node_with_another_key_refuses_to_start)
     {
         struct tw_resp r;
 
-        tw_http(&a, "GET", "/tasks", tok, NULL, NULL, &r);
+        tw_http(a, "GET", "/tasks", tok, NULL, NULL, &r);
         cr_assert_eq(r.status, 200, "%ld %s", r.status, r.body);
         tw_resp_fini(&r);
     }
     free(tok);
-    tw_srv_fini(&b, false);
-    tw_srv_fini(&a, true);
+    tw_srv_fini(b, false);
+    tw_srv_fini(a, true);
 }
 
 /* A status a request may answer while PostgreSQL restarts: its own success or 503. */
@@ -495,7 +411,7 @@ Test(cluster, postgresql_restart_answers_503_and_the_listeners_reconnect)
     cr_assert(restarter != -1);
     if (restarter == 0) {
         nap_ms(300);
-        _exit(tw_pgpeer_restart(&pg, why, sizeof(why)) == 0 ? 0 : 1);
+        _exit(tw_pgpeer_restart(&fx.pg, why, sizeof(why)) == 0 ? 0 : 1);
     }
     for (round = 0; round < 60 && n_ids < sizeof(ids) / sizeof(ids[0]); round++) {
         for (k = 0; k < NODES; k++) {
@@ -561,7 +477,7 @@ Test(cluster, postgresql_restart_answers_503_and_the_listeners_reconnect)
     (void)id;
     for (k = 0; k < NODES; k++) {
         cr_assert_eq(tw_srv_stop(&c.node[k], SIGTERM), 0);
-        text = slurp(c.log[k]);
+        text = tw_slurp(c.log[k], NULL);
         cr_assert(strstr(text, "change listener reconnected") != NULL, "node %d: %s", k, text);
         free(text);
     }
@@ -570,45 +486,34 @@ Test(cluster, postgresql_restart_answers_503_and_the_listeners_reconnect)
 
 Test(cluster, store_copy_refuses_a_target_with_another_key)
 {
-    char key[128], other[160], sqlite_cfg[320], log[320], errlog[340];
-    struct tw_srv pgnode;
+    struct tw_srv *pgnode = &fx.node[0];
+    char other[160], sqlite_cfg[320], log[320], errlog[340];
     FILE *f;
-    pid_t pid;
     int st;
     char *text;
 
-    snprintf(key, sizeof(key), "%s/server.key", keydir);
-    snprintf(other, sizeof(other), "%s/other.key", keydir);
-    make_node(&pgnode, "node-a", other);
+    snprintf(other, sizeof(other), "%s/other.key", fx.keydir);
+    tw_pgnodes_prepare(&fx, 0, "node-a", other, NULL, NULL);
     /* a SQLite node's configuration with the cluster key; the target reads another key */
-    snprintf(sqlite_cfg, sizeof(sqlite_cfg), "%s/sqlite.yaml", pgnode.dir);
+    snprintf(sqlite_cfg, sizeof(sqlite_cfg), "%s/sqlite.yaml", pgnode->dir);
     f = fopen(sqlite_cfg, "w");
     cr_assert_not_null(f);
     fprintf(f, "data_dir: \"%s/var\"\nplugins_dir: \"%s/plugins\"\nauth: { key_file: \"%s\" }\n",
-            pgnode.dir, TW_BUILD_DIR, key);
+            pgnode->dir, TW_BUILD_DIR, fx.key);
     fclose(f);
-    f = fopen(key, "w"); /* a key file holds the 32 key bytes */
+    f = fopen(fx.key, "w"); /* a key file holds the 32 key bytes */
     cr_assert_not_null(f);
     fputs("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", f);
     fclose(f);
-    snprintf(log, sizeof(log), "%s/copy.out", pgnode.dir);
-    snprintf(errlog, sizeof(errlog), "%s/copy.out.err", pgnode.dir);
+    snprintf(log, sizeof(log), "%s/copy.out", pgnode->dir);
+    snprintf(errlog, sizeof(errlog), "%s/copy.out.err", pgnode->dir);
     for (int round = 0; round < 2; round++) {
-        pid = fork();
-        cr_assert(pid != -1);
-        if (pid == 0) {
-            int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-            int efd = open(errlog, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        const char *argv[] = { TW_BINARY,  "store", "copy",         "--from",
+                               sqlite_cfg, "--to",  pgnode->config, NULL };
 
-            if (fd == -1 || efd == -1 || dup2(fd, 1) == -1 || dup2(efd, 2) == -1)
-                _exit(126);
-            execl(TW_BINARY, TW_BINARY, "store", "copy", "--from", sqlite_cfg, "--to",
-                  pgnode.config, (char *)NULL);
-            _exit(127);
-        }
-        cr_assert_eq(waitpid(pid, &st, 0), pid);
-        cr_assert(WIFEXITED(st) && WEXITSTATUS(st) == 2, "store copy: status %d", st);
-        text = slurp(errlog);
+        st = run_logged(argv, log, errlog);
+        cr_assert_eq(st, 2, "store copy: status %d", st);
+        text = tw_slurp(errlog, NULL);
         /* first the target's key file is missing, then (created below) it differs */
         cr_assert(strstr(text, other) != NULL && strstr(text, "auth.key_file") != NULL, "%s", text);
         free(text);
@@ -617,7 +522,7 @@ Test(cluster, store_copy_refuses_a_target_with_another_key)
         fputs("BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB", f);
         fclose(f);
     }
-    tw_srv_fini(&pgnode, false);
+    tw_srv_fini(pgnode, false);
 }
 
 Test(cluster, a_sqlite_node_lists_itself)

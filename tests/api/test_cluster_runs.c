@@ -26,38 +26,24 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "pgpeer.h"
+#include "pgnodes.h"
 
-#define MAX_NODES 3
+#define MAX_NODES TW_PGNODES_MAX
 
-static struct tw_pgpeer pg;
-static struct tw_srv nodes[MAX_NODES];
-static char keydir[64];
+static struct tw_pgnodes fx; /* the PostgreSQL store, the key directory, the nodes */
+static struct tw_srv *const nodes = fx.node;
 static char *tok;
 
 static void setup(void)
 {
-    char why[1024];
-
-    cr_assert_eq(tw_pgpeer_start(&pg, why, sizeof(why)), 0, "PostgreSQL: %s", why);
-    snprintf(keydir, sizeof(keydir), "/tmp/twcluster.XXXXXX");
-    cr_assert_not_null(mkdtemp(keydir));
+    tw_pgnodes_init(&fx);
 }
 
 static void teardown(void)
 {
-    char path[128];
-    int i;
-
-    for (i = 0; i < MAX_NODES; i++)
-        if (nodes[i].dir[0] != '\0')
-            tw_srv_fini(&nodes[i], false);
     free(tok);
     tok = NULL;
-    snprintf(path, sizeof(path), "%s/server.key", keydir);
-    unlink(path);
-    rmdir(keydir);
-    tw_pgpeer_fini(&pg);
+    tw_pgnodes_fini(&fx);
 }
 
 TestSuite(cluster_runs, .init = setup, .fini = teardown, .timeout = 600);
@@ -77,17 +63,13 @@ static void sleep_ms(long ms)
     nanosleep(&ts, NULL);
 }
 
-/* Node i on the shared store, with the shared server key; extra YAML may be "". */
+/* Node i (node-i) on the shared store with the testrun plugin; extra YAML may be "". */
 static void start_node(int i, const char *extra)
 {
-    char yaml[2048];
+    char name[16];
 
-    snprintf(yaml, sizeof(yaml),
-             "store: { driver: postgresql, dsn: \"%s\" }\n"
-             "auth: { key_file: \"%s/server.key\" }\n"
-             "cluster: { node_id: \"node-%d\", heartbeat: 1, lease: 4 }\n%s",
-             pg.dsn, keydir, i, extra);
-    tw_srv_init_dirs(&nodes[i], TW_RUNPLUGINS_DIR, NULL, yaml);
+    snprintf(name, sizeof(name), "node-%d", i);
+    tw_pgnodes_up(&fx, i, name, TW_RUNPLUGINS_DIR, extra);
 }
 
 static void token(void)
@@ -299,6 +281,23 @@ Test(cluster_runs, repeating_task_fires_once_per_occurrence)
     json_decref(t);
 }
 
+/*
+ * Two nodes, a 10 s export (chain 9121) due in 3 s, 1.5 s into its run: its id; *x is the node
+ * running it (the other one is 1 - *x).
+ */
+static long long long_run_under_way(int *x)
+{
+    long long id;
+
+    start_node(0, "");
+    token();
+    id = create(0, 9121, time(NULL) + 3, NULL);
+    start_node(1, "");
+    *x = runner_node(2);
+    sleep_ms(1500);
+    return id;
+}
+
 Test(cluster_runs, kill_9_of_the_running_node_is_rescued)
 {
     double killed, rescued;
@@ -307,13 +306,8 @@ Test(cluster_runs, kill_9_of_the_running_node_is_rescued)
     json_t *t;
     int x, other;
 
-    start_node(0, "");
-    token();
-    id = create(0, 9121, time(NULL) + 3, NULL);
-    start_node(1, "");
-    x = runner_node(2);
+    id = long_run_under_way(&x);
     other = 1 - x;
-    sleep_ms(1500);
     tw_srv_stop(&nodes[x], SIGKILL);
     killed = now_s();
     snprintf(msg, sizeof(msg), "interrupted: lease of node node-%d expired", x);
@@ -362,13 +356,8 @@ Test(cluster_runs, a_paused_node_is_fenced_when_it_wakes)
     json_t *t;
     int x, other;
 
-    start_node(0, "");
-    token();
-    id = create(0, 9121, time(NULL) + 3, NULL);
-    start_node(1, "");
-    x = runner_node(2);
+    id = long_run_under_way(&x);
     other = 1 - x;
-    sleep_ms(1500);
     cr_assert_eq(kill(nodes[x].pid, SIGSTOP), 0);
     snprintf(msg, sizeof(msg), "interrupted: lease of node node-%d expired", x);
     wait_log(other, id, msg, 30);
@@ -444,7 +433,7 @@ Test(cluster_runs, postgresql_restart_while_exports_run)
     restarter = fork();
     cr_assert(restarter != -1);
     if (restarter == 0)
-        _exit(tw_pgpeer_restart(&pg, why, sizeof(why)) == 0 ? 0 : 1);
+        _exit(tw_pgpeer_restart(&fx.pg, why, sizeof(why)) == 0 ? 0 : 1);
     for (k = 0; waitpid(restarter, &status, WNOHANG) == 0; k++) {
         snprintf(path, sizeof(path), "/tasks/%lld", ids[k % n]);
         tw_http(&nodes[k % 2], "GET", path, tok, NULL, NULL, &r);

@@ -36,25 +36,6 @@ static struct tw_pgpeer pg;
 static struct tw_srv lite, pgs;
 static char *tok_lite, *tok_pg;
 
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "r");
-    char *buf;
-    long n;
-
-    cr_assert_not_null(f, "cannot read %s", path);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = calloc(1, (size_t)n + 1);
-    cr_assert_not_null(buf);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    if (len != NULL)
-        *len = (size_t)n;
-    return buf;
-}
-
 static void psql(const char *sql)
 {
     char why[1024];
@@ -373,7 +354,7 @@ Test(pg_source, incremental_windows_export_the_same_changes)
 Test(pg_source, embedded_schema_is_the_sql_file)
 {
     size_t len;
-    char *file = slurp(TW_SOURCE_DIR "/plugins/sql/source_schema_pg.sql", &len);
+    char *file = tw_slurp(TW_SOURCE_DIR "/plugins/sql/source_schema_pg.sql", &len);
 
     cr_assert_eq(strlen(tw_seed_schema_pg_sql), len,
                  "engine/seed/seed_schema_pg.inc is stale: regenerate it");
@@ -389,90 +370,34 @@ static bool contains(const char *hay, const char *needle)
     return hay != NULL && strstr(hay, needle) != NULL;
 }
 
-/* Start serve with stderr into log (as test_pg_store.c does); waits for the ready file. */
-static pid_t start_logged(struct tw_srv *s, const char *log)
-{
-    char ready[320];
-    pid_t pid;
-    int i, status;
-
-    snprintf(ready, sizeof(ready), "%s/ready", s->dir);
-    pid = fork();
-    cr_assert(pid != -1);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-
-        if (fd == -1 || dup2(fd, 1) == -1 || dup2(fd, 2) == -1)
-            _exit(126);
-        execl(TW_BINARY, TW_BINARY, "serve", "-c", s->config, "--ready-file", ready, (char *)NULL);
-        _exit(127);
-    }
-    for (i = 0; i < 1500 && s->port == 0; i++) {
-        FILE *f = fopen(ready, "r");
-
-        if (f != NULL) {
-            if (fscanf(f, "%u", &s->port) != 1)
-                s->port = 0;
-            fclose(f);
-        }
-        cr_assert_neq(waitpid(pid, &status, WNOHANG), pid, "serve exited: %s", slurp(log, NULL));
-        usleep(20 * 1000);
-    }
-    cr_assert(s->port != 0, "taskwheel serve did not become ready");
-    snprintf(s->base_url, sizeof(s->base_url), "http://127.0.0.1:%u", s->port);
-    return pid;
-}
-
 /* A server whose source.dsn is dsn: an export ends ERROR naming source.dsn and reason. */
 static void bad_dsn(const char *dsn, const char *reason)
 {
     static const char *const chains[] = { "1764", NULL };
     static const char *const check[] = { "check-config", NULL };
-    char yaml[700], log[320], *out = NULL, *text, *tok;
+    char yaml[700], log[320], check_log[320], *out = NULL, *text, *tok;
     struct tw_srv s;
     json_t *task;
     long long id;
     const char *msg;
-    pid_t pid;
-    int status;
 
-    memset(&s, 0, sizeof(s));
-    snprintf(s.dir, sizeof(s.dir), "/tmp/twtest.XXXXXX");
-    cr_assert_not_null(mkdtemp(s.dir));
-    snprintf(s.config, sizeof(s.config), "%s/config.yaml", s.dir);
-    snprintf(log, sizeof(log), "%s/server.log", s.dir);
     snprintf(yaml, sizeof(yaml),
-             "listen: \"127.0.0.1:0\"\ndata_dir: \"%s/var\"\nplugins_dir: \"%s/plugins\"\n"
-             "lua_dir: \"%s/lua\"\nlog: { level: debug }\n"
-             "source: { driver: postgresql, dsn: \"%s\" }\n",
-             s.dir, TW_BUILD_DIR, TW_SOURCE_DIR, dsn);
-    {
-        FILE *f = fopen(s.config, "w");
-
-        cr_assert_not_null(f);
-        fputs(yaml, f);
-        fclose(f);
-    }
+             "log: { level: debug }\nsource: { driver: postgresql, dsn: \"%s\" }\n", dsn);
+    tw_srv_prepare(&s, NULL, yaml);
+    snprintf(log, sizeof(log), "%s/server.log", s.dir);
+    snprintf(check_log, sizeof(check_log), "%s/check.log", s.dir);
     /* check-config names the key and the reason; its output never shows the password */
     cr_assert_neq(tw_srv_cli(&s, NULL, &out, check), 0, "check-config accepted %s", dsn);
     free(out);
-    {
-        char cmd[700];
-        FILE *p;
-
-        snprintf(cmd, sizeof(cmd), "%s check-config -c %s 2>&1", TW_BINARY, s.config);
-        p = popen(cmd, "r");
-        cr_assert_not_null(p);
-        out = calloc(1, 8192);
-        cr_assert_not_null(out);
-        cr_assert_gt(fread(out, 1, 8191, p), 0);
-        pclose(p);
-    }
+    cr_assert_neq(tw_srv_cli_logged(&s, check_log, check), 0, "check-config accepted %s", dsn);
+    out = tw_slurp(check_log, NULL);
+    cr_assert_gt(strlen(out), 0);
     cr_assert(contains(out, "source.dsn") && contains(out, reason), "check-config said: %s", out);
     cr_assert(!contains(out, PASSWORD), "check-config shows the password: %s", out);
     free(out);
 
-    pid = start_logged(&s, log);
+    if (!tw_srv_start_logged(&s, log))
+        cr_assert_fail("serve exited: %s", tw_slurp(log, NULL));
     tok = tw_srv_token(&s, "write", chains);
     id = create(&s, tok, body("wallet-ledger", "csv", NULL, NULL));
     execute(&s, tok, id, "ERROR");
@@ -485,12 +410,10 @@ static void bad_dsn(const char *dsn, const char *reason)
     free(text);
     json_decref(task);
     free(tok);
-    kill(pid, SIGTERM);
-    waitpid(pid, &status, 0);
-    text = slurp(log, NULL);
+    tw_srv_stop(&s, SIGTERM);
+    text = tw_slurp(log, NULL);
     cr_assert(!contains(text, PASSWORD), "the server log shows the password");
     free(text);
-    s.pid = 0;
     tw_srv_fini(&s, false);
 }
 

@@ -10,12 +10,10 @@
  * does; requests and the CLI go through the harness.
  */
 #include <criterion/criterion.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,97 +38,27 @@ static void teardown(void)
 
 TestSuite(pg_store, .init = setup, .fini = teardown, .timeout = 300);
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *buf;
-    long n;
-
-    cr_assert_not_null(f, "cannot read %s", path);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    buf = calloc(1, (size_t)n + 1);
-    cr_assert_not_null(buf);
-    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    return buf;
-}
-
 /* A server directory whose config uses store_yaml; nothing started. */
 static void make_dir(struct tw_srv *s, const char *store_yaml)
 {
-    FILE *f;
+    char yaml[700];
 
-    memset(s, 0, sizeof(*s));
-    snprintf(s->dir, sizeof(s->dir), "/tmp/twtest.XXXXXX");
-    cr_assert_not_null(mkdtemp(s->dir));
-    snprintf(s->config, sizeof(s->config), "%s/config.yaml", s->dir);
-    f = fopen(s->config, "w");
-    cr_assert_not_null(f);
-    fprintf(f,
-            "listen: \"127.0.0.1:0\"\ndata_dir: \"%s/var\"\nplugins_dir: \"%s/plugins\"\n"
-            "lua_dir: \"%s/lua\"\nlog: { level: info }\n%s\n",
-            s->dir, TW_BUILD_DIR, TW_SOURCE_DIR, store_yaml);
-    fclose(f);
+    snprintf(yaml, sizeof(yaml), "log: { level: info }\n%s\n", store_yaml);
+    tw_srv_prepare(s, NULL, yaml);
 }
 
-/* Run `taskwheel CMD -c CONFIG [--ready-file R]` with stdout and stderr into log; no wait. */
-static pid_t spawn(struct tw_srv *s, const char *cmd, const char *log)
-{
-    char ready[320];
-    pid_t pid;
-
-    snprintf(ready, sizeof(ready), "%s/ready", s->dir);
-    pid = fork();
-    cr_assert(pid != -1);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-
-        if (fd == -1 || dup2(fd, 1) == -1 || dup2(fd, 2) == -1)
-            _exit(126);
-        if (strcmp(cmd, "serve") == 0)
-            execl(TW_BINARY, TW_BINARY, cmd, "-c", s->config, "--ready-file", ready, (char *)NULL);
-        else
-            execl(TW_BINARY, TW_BINARY, cmd, "-c", s->config, (char *)NULL);
-        _exit(127);
-    }
-    return pid;
-}
-
-/* Run cmd to its end; its exit status. */
+/* Run cmd to its end, its output appended to log; its exit status. */
 static int run(struct tw_srv *s, const char *cmd, const char *log)
 {
-    int status;
+    const char *const args[] = { cmd, NULL };
 
-    cr_assert_eq(waitpid(spawn(s, cmd, log), &status, 0) > 0, 1);
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    return tw_srv_cli_logged(s, log, args);
 }
 
 static void start(struct tw_srv *s, const char *log)
 {
-    struct timespec ts = { 0, 20 * 1000 * 1000 };
-    char ready[320];
-    int i, status;
-
-    snprintf(ready, sizeof(ready), "%s/ready", s->dir);
-    s->pid = spawn(s, "serve", log);
-    for (i = 0; i < 1500 && s->port == 0; i++) {
-        FILE *f = fopen(ready, "r");
-
-        if (f != NULL) {
-            if (fscanf(f, "%u", &s->port) != 1)
-                s->port = 0;
-            fclose(f);
-        }
-        if (s->port == 0 && waitpid(s->pid, &status, WNOHANG) == s->pid) {
-            s->pid = 0;
-            cr_assert_fail("taskwheel serve exited during start-up: %s", slurp(log));
-        }
-        nanosleep(&ts, NULL);
-    }
-    cr_assert(s->port != 0, "taskwheel serve did not become ready");
-    snprintf(s->base_url, sizeof(s->base_url), "http://127.0.0.1:%u", s->port);
+    if (!tw_srv_start_logged(s, log))
+        cr_assert_fail("taskwheel serve exited during start-up: %s", tw_slurp(log, NULL));
 }
 
 /* serve and check-config both refuse dsn, naming store.dsn and libpq's reason `reason`. */
@@ -147,7 +75,7 @@ static void refused(const char *dsn, const char *reason)
     cr_assert_eq(run(&s, "serve", log), 1, "serve started with dsn %s", dsn);
     cr_assert_eq(run(&s, "check-config", log), 2, "check-config accepted dsn %s", dsn);
     cr_assert_eq(run(&s, "migrate", log), 1, "migrate accepted dsn %s", dsn);
-    text = slurp(log);
+    text = tw_slurp(log, NULL);
     /* the error line of each command ("taskwheel...: ...") names the key and the reason */
     for (const char *p = text; *p != '\0'; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : "") {
         size_t len = strcspn(p, "\n");
@@ -265,7 +193,7 @@ Test(pg_store, restart_answers_503_then_recovers_without_losing_anything)
     free(body);
 
     cr_assert_eq(tw_srv_stop(&s, SIGTERM), 0);
-    text = slurp(log);
+    text = tw_slurp(log, NULL);
     cr_assert(strstr(text, PASSWORD) == NULL, "the password is in the server log: %s", text);
     free(text);
     free(tok);

@@ -155,20 +155,32 @@ static bool read_port(const char *path, unsigned *port)
     return ok;
 }
 
-void tw_srv_start(struct tw_srv *s)
+/*
+ * Fork and exec serve with --ready-file, its stdout and stderr appended to log_path (inherited
+ * when NULL), and wait up to 30 s (sanitizer builds start slowly) for its port. Returns true
+ * when ready; false when it exited during start-up (s->pid 0, the exit status in *status).
+ */
+static bool start_serve(struct tw_srv *s, const char *log_path, int *status)
 {
     char ready[320];
     struct timespec ts = { 0, 20 * 1000 * 1000 };
     pid_t parent;
-    int i, status;
+    int i;
 
     snprintf(ready, sizeof(ready), "%s/ready", s->dir);
     unlink(ready);
+    s->port = 0;
     tw_oapi_start(); /* before the fork: the server must not inherit the validator's pipes */
     parent = getpid();
     s->pid = fork();
     cr_assert(s->pid != -1);
     if (s->pid == 0) {
+        if (log_path != NULL) {
+            int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+            if (fd == -1 || dup2(fd, 1) == -1 || dup2(fd, 2) == -1)
+                _exit(126);
+        }
         child_drop_privileges(s);
         /*
          * A test process that dies mid-test (a ctest timeout, an interrupted run) takes its
@@ -180,17 +192,71 @@ void tw_srv_start(struct tw_srv *s)
         execl(TW_BINARY, TW_BINARY, "serve", "-c", s->config, "--ready-file", ready, (char *)NULL);
         _exit(127);
     }
-    for (i = 0; i < 1500; i++) { /* up to 30 s: sanitizer builds start slowly */
+    for (i = 0; i < 1500; i++) {
         if (read_port(ready, &s->port))
             break;
-        if (waitpid(s->pid, &status, WNOHANG) == s->pid) {
+        if (waitpid(s->pid, status, WNOHANG) == s->pid) {
             s->pid = 0;
-            cr_assert_fail("taskwheel serve exited during start-up (status %d)", status);
+            s->port = 0;
+            return false;
         }
         nanosleep(&ts, NULL);
     }
     cr_assert(s->port != 0, "taskwheel serve did not become ready");
     snprintf(s->base_url, sizeof(s->base_url), "http://127.0.0.1:%u", s->port);
+    return true;
+}
+
+void tw_srv_start(struct tw_srv *s)
+{
+    int status = 0;
+
+    if (!start_serve(s, NULL, &status))
+        cr_assert_fail("taskwheel serve exited during start-up (status %d)", status);
+}
+
+bool tw_srv_start_logged(struct tw_srv *s, const char *log_path)
+{
+    int status = 0;
+
+    return start_serve(s, log_path, &status);
+}
+
+void tw_srv_prepare(struct tw_srv *s, const char *plugins_dir, const char *yaml)
+{
+    FILE *f;
+
+    memset(s, 0, sizeof(*s));
+    snprintf(s->dir, sizeof(s->dir), "/tmp/twtest.XXXXXX");
+    cr_assert_not_null(mkdtemp(s->dir));
+    snprintf(s->config, sizeof(s->config), "%s/config.yaml", s->dir);
+    f = fopen(s->config, "w");
+    cr_assert_not_null(f, "cannot write %s", s->config);
+    fprintf(f,
+            "listen: \"127.0.0.1:0\"\ndata_dir: \"%s/var\"\nplugins_dir: \"%s\"\n"
+            "lua_dir: \"%s/lua\"\n%s",
+            s->dir, plugins_dir != NULL ? plugins_dir : TW_BUILD_DIR "/plugins", TW_SOURCE_DIR,
+            yaml);
+    fclose(f);
+}
+
+char *tw_slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "r");
+    char *buf;
+    long n;
+
+    cr_assert_not_null(f, "cannot read %s", path);
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    buf = calloc(1, (size_t)n + 1);
+    cr_assert_not_null(buf);
+    cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    if (len != NULL)
+        *len = (size_t)n;
+    return buf;
 }
 
 int tw_srv_stop(struct tw_srv *s, int sig)
@@ -213,23 +279,20 @@ void tw_srv_fini(struct tw_srv *s, bool check_exit)
     char cmd[400];
     int rc = tw_srv_stop(s, SIGTERM);
 
-    if (getenv("TW_KEEP_TMP") == NULL) {
+    if (s->dir[0] != '\0' && getenv("TW_KEEP_TMP") == NULL) {
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", s->dir);
         if (system(cmd) != 0)
             cr_log_warn("could not remove %s", s->dir);
     }
+    s->dir[0] = '\0'; /* removed: a second fini must not remove a directory made since */
     if (check_exit)
         cr_expect_eq(rc, 0, "taskwheel serve exited with %d (a sanitizer report?)", rc);
 }
 
-int tw_srv_cli(struct tw_srv *s, const char *stdin_text, char **out, const char *const *args)
+/* argv (32 slots) = TW_BINARY, args (at most 27 of them), -c CONFIG, NULL. */
+static void cli_argv(const struct tw_srv *s, const char *const *args, const char **argv)
 {
-    const char *argv[32];
-    int in[2], outp[2];
-    size_t n = 0, cap = 0, len = 0;
-    char *buf = NULL;
-    pid_t pid;
-    int status;
+    size_t n = 0;
 
     argv[n++] = TW_BINARY;
     while (*args != NULL && n < 28)
@@ -237,6 +300,18 @@ int tw_srv_cli(struct tw_srv *s, const char *stdin_text, char **out, const char 
     argv[n++] = "-c";
     argv[n++] = s->config;
     argv[n] = NULL;
+}
+
+int tw_srv_cli(struct tw_srv *s, const char *stdin_text, char **out, const char *const *args)
+{
+    const char *argv[32];
+    int in[2], outp[2];
+    size_t cap = 0, len = 0;
+    char *buf = NULL;
+    pid_t pid;
+    int status;
+
+    cli_argv(s, args, argv);
     cr_assert(pipe(in) == 0 && pipe(outp) == 0);
     pid = fork();
     cr_assert(pid != -1);
@@ -274,6 +349,28 @@ int tw_srv_cli(struct tw_srv *s, const char *stdin_text, char **out, const char 
         *out = buf;
     else
         free(buf);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int tw_srv_cli_logged(struct tw_srv *s, const char *log_path, const char *const *args)
+{
+    const char *argv[32];
+    pid_t pid;
+    int status;
+
+    cli_argv(s, args, argv);
+    pid = fork();
+    cr_assert(pid != -1);
+    if (pid == 0) {
+        int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+        if (fd == -1 || dup2(fd, 1) == -1 || dup2(fd, 2) == -1)
+            _exit(126);
+        child_drop_privileges(s);
+        execv(TW_BINARY, (char *const *)argv);
+        _exit(127);
+    }
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
     return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 

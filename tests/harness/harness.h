@@ -51,12 +51,27 @@ void tw_srv_init_dirs(struct tw_srv *s, const char *plugins_dir, const char *lua
  */
 void tw_srv_init_unprivileged(struct tw_srv *s, const char *extra_yaml);
 
+/*
+ * A new temporary directory whose config.yaml holds listen (127.0.0.1:0), data_dir,
+ * plugins_dir (NULL: the build's production plugins) and the shipped lua_dir, then yaml as
+ * given (log: and the rest are the caller's). Nothing is started: tw_srv_start or
+ * tw_srv_start_logged; tw_srv_fini removes it.
+ */
+void tw_srv_prepare(struct tw_srv *s, const char *plugins_dir, const char *yaml);
+
 /* The run-behaviour fixture plugin "testrun" (tests/runplugin/README.md) lives here alone. */
 #define TW_RUNPLUGINS_DIR TW_BUILD_DIR "/tests/runplugins"
 void tw_srv_start(struct tw_srv *s);
+/*
+ * Start serve as tw_srv_start does, with its stdout and stderr appended to log_path (for tests
+ * that read the server's own words). Returns false when it exited during start-up (s->pid 0,
+ * what it said in log_path); asserts when it does not become ready within 30 s.
+ */
+bool tw_srv_start_logged(struct tw_srv *s, const char *log_path);
 /* Send sig (SIGTERM normally) and wait; returns the exit status (or 128+signal). */
 int tw_srv_stop(struct tw_srv *s, int sig);
-/* Stop (if running) and remove the directory. Asserts a clean exit when check_exit. */
+/* Stop (if running) and remove the directory (once: s->dir is emptied). Asserts a clean exit
+ * when check_exit. */
 void tw_srv_fini(struct tw_srv *s, bool check_exit);
 
 /*
@@ -64,6 +79,9 @@ void tw_srv_fini(struct tw_srv *s, bool check_exit);
  * on stdin; stdout into *out (caller frees, may be NULL). Returns the exit code.
  */
 int tw_srv_cli(struct tw_srv *s, const char *stdin_text, char **out, const char *const *args);
+
+/* Run `taskwheel ARGS... -c CONFIG` with stdout and stderr appended to log_path; its exit code. */
+int tw_srv_cli_logged(struct tw_srv *s, const char *log_path, const char *const *args);
 
 /* A new token "id:secret" for chain with level ("read"/"write"); caller frees. */
 char *tw_srv_token(struct tw_srv *s, const char *level, const char *const *chains);
@@ -106,6 +124,10 @@ char *tw_task_body(long chain, const char *extra_fields);
  * or -1, and *nice (may be NULL) that one's nice value.
  */
 int tw_children(pid_t parent, const char *comm, pid_t *one, int *nice);
+
+/* The whole file at path, NUL-terminated (caller frees); its length into *len (may be NULL).
+ * Asserts it can be read. */
+char *tw_slurp(const char *path, size_t *len);
 
 /* Unpack a whole gzip stream into *out (malloc'd, caller frees); asserts it is one complete
  * stream with nothing after it. */
