@@ -71,8 +71,8 @@ static void *publish_main(void *arg)
     if (j->rc == TW_OK && j->p == NULL) {
         abort_sealed(j, key, sealed.upload_id);
     } else if (j->rc == TW_OK) {
-        j->rc = tw_s3_upload_complete(&j->cc.c, key, sealed.upload_id, sealed.body,
-                                      sealed.body_len, &j->deadline, &j->err);
+        j->rc = tw_s3_upload_complete(&j->cc.c, key, sealed.upload_id, sealed.body, sealed.body_len,
+                                      &j->deadline, &j->err);
         if (j->rc == TW_OK) {
             tw_results_sealed_remove(j->dir);
             tw_results_marker_remove(j->dir);

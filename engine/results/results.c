@@ -145,11 +145,11 @@ static void *delete_batch(void *arg)
     for (size_t i = 0; i < b->n; i++) {
         tw_err_clear(&err);
         if (tw_s3_delete(&b->cc.c, b->keys[i], &err) == TW_OK)
-            tw_log(TW_LOG_INFO, "results.deleted", "bucket", b->cc.c.bucket, "key", b->keys[i], "why",
-                   b->why, NULL);
+            tw_log(TW_LOG_INFO, "results.deleted", "bucket", b->cc.c.bucket, "key", b->keys[i],
+                   "why", b->why, NULL);
         else
-            tw_log(TW_LOG_WARN, "results.delete_failed", "bucket", b->cc.c.bucket, "key", b->keys[i],
-                   "why", b->why, "reason", err.msg, NULL);
+            tw_log(TW_LOG_WARN, "results.delete_failed", "bucket", b->cc.c.bucket, "key",
+                   b->keys[i], "why", b->why, "reason", err.msg, NULL);
     }
     batch_free(b);
     return NULL;
@@ -331,6 +331,13 @@ int tw_results_sealed_read(const char *dir, char *key, size_t key_cap, struct tw
     out->body_len = strlen(out->body);
     tw_buf_fini(&text);
     return TW_OK;
+}
+
+bool tw_results_sealed_exists(const char *dir)
+{
+    char path[4200];
+
+    return sealed_path(dir, path, sizeof(path)) == 0 && access(path, F_OK) == 0;
 }
 
 void tw_results_sealed_remove(const char *dir)

@@ -90,5 +90,6 @@ int tw_results_sealed_write(const char *dir, const char *key, const struct tw_s3
 int tw_results_sealed_read(const char *dir, char *key, size_t key_cap, struct tw_s3_sealed *out,
                            struct tw_err *err);
 void tw_results_sealed_remove(const char *dir);
+bool tw_results_sealed_exists(const char *dir);
 
 #endif

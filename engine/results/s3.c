@@ -227,7 +227,7 @@ struct call {
     size_t n_query;
     const char *body;
     size_t body_len;
-    const char *what; /* "PUT taskwheel/1764/7/x.csv", for messages */
+    const char *what;               /* "PUT taskwheel/1764/7/x.csv", for messages */
     const tw_s3_deadline *deadline; /* NULL: none (s3.h) */
 };
 
@@ -588,8 +588,8 @@ static int parts_body(struct tw_s3_upload *u, struct tw_buf *xml)
 }
 
 static int complete(const struct tw_s3_conf *conf, const char *key, const char *upload_id,
-                    const char *body, size_t len, const char *what,
-                    const tw_s3_deadline *deadline, struct tw_err *err)
+                    const char *body, size_t len, const char *what, const tw_s3_deadline *deadline,
+                    struct tw_err *err)
 {
     const struct tw_sigv4_pair q[] = { { "uploadId", upload_id } };
     struct call c = { conf, "POST", key, q, 1, body, len, what, deadline };

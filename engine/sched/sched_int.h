@@ -201,7 +201,7 @@ void tw_sched_run_ended(struct tw_sched *s, struct tw_sched_task *t,
  * A DONE run on S3 whose upload is sealed: check its claim and start its publication, whose
  * end calls tw_sched_run_ended; true when the end is taken care of that way (or already
  * recorded as an error). False: handle the end now (not S3, not DONE, deleted, fenced — a
- * failed check sets TW_SF_FENCED and aborts the upload).
+ * failed check sets TW_SF_FENCED); a sealed upload that is not to be published is aborted.
  */
 bool tw_sched_publish_begin(struct tw_sched *s, struct tw_sched_task *t,
                             const struct tw_run_result *res);

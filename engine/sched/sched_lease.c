@@ -82,7 +82,7 @@ static void lost_run(struct tw_sched *s, int64_t id)
     tw_err_set(&why, TW_ECONFLICT, "the lease was not renewed: the task was rescued meanwhile");
     tw_sched_fenced(s, id, t != NULL ? t->attempt : 0, "lease renewal", &why);
     if (t != NULL)
-        t->flags |= TW_SF_FENCED; /* the end writes nothing (tw_sched_on_run_end) */
+        t->flags |= TW_SF_FENCED;      /* the end writes nothing (tw_sched_on_run_end) */
     tw_sched_publish_extend(s, id, 0); /* a publication in flight must not complete */
     (void)tw_runner_cancel(s->runner, id);
 }

@@ -71,8 +71,8 @@ static void on_published(void *arg, int rc, const char *msg)
     if (t != NULL)
         t->publish = NULL;
     if (rc != TW_OK) {
-        tw_logf(TW_LOG_ERROR, "results.publish_failed", "task %lld: %s",
-                (long long)p->res.task_id, msg);
+        tw_logf(TW_LOG_ERROR, "results.publish_failed", "task %lld: %s", (long long)p->res.task_id,
+                msg);
         snprintf(p->msg, sizeof(p->msg), "the result could not be published: %s", msg);
         p->res.end = TW_RUN_FAILED;
         p->res.result_name = p->res.result_path = p->res.result_sha256 = NULL;
@@ -123,8 +123,8 @@ static int claim_held(struct tw_sched *s, const struct tw_sched_task *t,
     if (rc != TW_OK)
         return rc;
     *until = tw_sched_lease_until(s);
-    return tw_store_run_renew(s->d.store, s->d.cfg->cluster_node_id, &res->task_id, 1, *until,
-                              held, err);
+    return tw_store_run_renew(s->d.store, s->d.cfg->cluster_node_id, &res->task_id, 1, *until, held,
+                              err);
 }
 
 /* Abort the sealed upload in dir off the loop, logging when that cannot even start. */
@@ -149,8 +149,7 @@ bool tw_sched_publish_begin(struct tw_sched *s, struct tw_sched_task *t,
     bool held = false;
     int rc;
 
-    if (res->end != TW_RUN_DONE || !tw_results_on_s3(s->d.cfg) ||
-        (t->flags & (TW_SF_DELETED | TW_SF_FENCED)) != 0)
+    if (!tw_results_on_s3(s->d.cfg))
         return false;
     tw_err_clear(&err);
     rc = tw_results_s3_conf(s->d.cfg, &c, &err);
@@ -158,9 +157,18 @@ bool tw_sched_publish_begin(struct tw_sched *s, struct tw_sched_task *t,
         rc = tw_run_paths(s->d.cfg->results_dir, res->chain, res->task_id, dir, sizeof(dir), tmp,
                           sizeof(tmp));
     if (rc != TW_OK) {
-        tw_logf(TW_LOG_ERROR, "results.publish_failed", "task %lld: %s", (long long)res->task_id,
-                err.msg[0] != '\0' ? err.msg : "its result directory name is too long");
+        if (res->end == TW_RUN_DONE)
+            tw_logf(TW_LOG_ERROR, "results.publish_failed", "task %lld: %s",
+                    (long long)res->task_id,
+                    err.msg[0] != '\0' ? err.msg : "its result directory name is too long");
         return false; /* cannot happen once a run uploaded; recorded as the worker said */
+    }
+    if (res->end != TW_RUN_DONE || (t->flags & (TW_SF_DELETED | TW_SF_FENCED)) != 0) {
+        /* not to be published: a run cancelled (fenced, deleted) or interrupted right after
+         * its worker sealed the upload leaves it in flight otherwise */
+        if (tw_results_sealed_exists(dir))
+            discard(s, &c, dir, res->task_id);
+        return false;
     }
     rc = claim_held(s, t, res, &until, &held, &err);
     if (rc == TW_OK && !held) {

@@ -286,8 +286,8 @@ Test(s3, a_sealed_upload_is_invisible_until_another_client_completes_it)
     cr_assert(!exists("taskwheel/1764/20/big.csv"), "a sealed upload is visible");
     cr_assert_eq(tw_s3peer_uploads(&peer), 2);
 
-    cr_assert_eq(tw_s3_upload_complete(&other, "1764/20/small.csv", a.upload_id, a.body,
-                                       a.body_len, NULL, &err),
+    cr_assert_eq(tw_s3_upload_complete(&other, "1764/20/small.csv", a.upload_id, a.body, a.body_len,
+                                       NULL, &err),
                  TW_OK, "%s", err.msg);
     tw_sha256_hex(small, strlen(small), sha);
     snprintf(want, sizeof(want), "%zu %s", strlen(small), sha);
@@ -317,16 +317,16 @@ Test(s3, a_completion_past_its_deadline_is_not_sent)
 
     seal(&c, "1764/21/r.csv", "a,b\n", 4, &a);
     tw_err_clear(&err);
-    cr_assert_eq(tw_s3_upload_complete(&c, "1764/21/r.csv", a.upload_id, a.body, a.body_len,
-                                       &past, &err),
-                 TW_ECONFLICT);
+    cr_assert_eq(
+        tw_s3_upload_complete(&c, "1764/21/r.csv", a.upload_id, a.body, a.body_len, &past, &err),
+        TW_ECONFLICT);
     cr_assert_not_null(strstr(err.msg, "deadline passed"), "%s", err.msg);
     cr_assert(!exists("taskwheel/1764/21/r.csv"), "published past its deadline");
     cr_assert_eq(tw_s3peer_uploads(&peer), 1, "the upload is still there to abort or complete");
     /* moved on (a renewed lease): it goes through */
-    cr_assert_eq(tw_s3_upload_complete(&c, "1764/21/r.csv", a.upload_id, a.body, a.body_len,
-                                       &later, &err),
-                 TW_OK, "%s", err.msg);
+    cr_assert_eq(
+        tw_s3_upload_complete(&c, "1764/21/r.csv", a.upload_id, a.body, a.body_len, &later, &err),
+        TW_OK, "%s", err.msg);
     cr_assert(exists("taskwheel/1764/21/r.csv"));
     tw_s3_sealed_fini(&a);
 }
@@ -338,12 +338,11 @@ Test(s3, completing_an_aborted_upload_names_the_store_error)
     struct tw_err err;
 
     seal(&c, "1764/22/r.csv", "a,b\n", 4, &a);
-    cr_assert_eq(tw_s3_abort_upload(&c, "1764/22/r.csv", a.upload_id, &err), TW_OK, "%s",
-                 err.msg);
+    cr_assert_eq(tw_s3_abort_upload(&c, "1764/22/r.csv", a.upload_id, &err), TW_OK, "%s", err.msg);
     tw_err_clear(&err);
-    cr_assert_neq(tw_s3_upload_complete(&c, "1764/22/r.csv", a.upload_id, a.body, a.body_len,
-                                        NULL, &err),
-                  TW_OK);
+    cr_assert_neq(
+        tw_s3_upload_complete(&c, "1764/22/r.csv", a.upload_id, a.body, a.body_len, NULL, &err),
+        TW_OK);
     /* S3 says 404 NoSuchUpload; s3rver a 500 (retried, then final): either is an error */
     cr_assert_not_null(strstr(err.msg, "S3 completion of taskwheel/1764/22/r.csv: "), "%s",
                        err.msg);
