@@ -59,7 +59,9 @@ void tw_results_conf_copy_fini(struct tw_s3_conf_copy *cp);
  * Delete keys (borrowed; copied) from the bucket on a detached thread, with the client's
  * retries, logging "results.deleted" or "results.delete_failed" (with the store's error) per
  * key; why names the cause in the log ("replaced", "expired", "task deleted"). The event loop
- * never waits on the store. TW_ENOMEM / TW_EIO when the thread could not be started.
+ * never waits on the store: in the server its results helper deletes them (publish.h, no
+ * thread in the server); elsewhere a detached thread. TW_ENOMEM / TW_EIO when neither could
+ * be asked.
  */
 int tw_results_delete_later(const struct tw_s3_conf *c, const char *const *keys, size_t n,
                             const char *why, struct tw_err *err);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "core/proc.h"
 #include "run/runner.h"
 
 #define TW_RUN_FRAME_MAGIC 0x74777266u /* "twrf" */
@@ -70,9 +71,6 @@ struct tw_worker_kind {
  */
 void tw_worker_main(int fd, pid_t parent, const struct tw_run_job *job,
                     const struct tw_worker_kind *kind) __attribute__((noreturn));
-
-/* Every signal handler back to SIG_DFL and nothing blocked (a fresh child of the server). */
-void tw_proc_reset_signals(void);
 
 /*
  * Run inc nice levels lower than now (capped at 19); 0 does nothing. Best effort: a process

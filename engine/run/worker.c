@@ -46,22 +46,6 @@
 #define EXIT_NO_REPORT 70 /* EX_SOFTWARE: the work function returned 0 but said nothing */
 #define PROGRESS_EVERY_MS 1000
 
-void tw_proc_reset_signals(void)
-{
-    struct sigaction sa;
-    sigset_t none;
-    int sig;
-
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    for (sig = 1; sig < NSIG; sig++)
-        if (sig != SIGKILL && sig != SIGSTOP)
-            (void)sigaction(sig, &sa, NULL); /* EINVAL for the RT signals glibc reserves */
-    sigemptyset(&none);
-    (void)sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
 void tw_proc_lower_priority(int inc)
 {
     int now;

@@ -22,6 +22,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/mem.h"
+#include "results/results.h"
 #include "sched/sched_int.h"
 
 #define CHECK_EVERY_MS 60000 /* longest sleep of the wheel timer: clock-jump check period */
@@ -262,6 +263,15 @@ static void on_pump_more(evutil_socket_t fd, short what, void *arg)
     tw_sched_pump(arg);
 }
 
+/* results.storage s3: the helper that publishes results and deletes objects (publish.h). */
+static int start_publisher(struct tw_sched *s, struct tw_err *err)
+{
+    struct tw_s3_conf c;
+    int ret = tw_results_s3_conf(s->d.cfg, &c, err);
+
+    return ret == TW_OK ? tw_publisher_new(s->d.base, &c, &s->publisher, err) : ret;
+}
+
 int tw_sched_create(const struct tw_sched_deps *d, struct tw_sched **out, struct tw_err *err)
 {
     struct tw_runner_opts ro = {
@@ -302,8 +312,8 @@ int tw_sched_create(const struct tw_sched_deps *d, struct tw_sched **out, struct
         goto fail;
     }
     ret = tw_runner_create(&ro, &s->runner, err);
-    if (ret == TW_OK) /* after the runner forked its spawner: its threads start later */
-        ret = tw_publisher_new(d->base, &s->publisher, err);
+    if (ret == TW_OK && tw_results_on_s3(d->cfg)) /* a fork, while single-threaded */
+        ret = start_publisher(s, err);
     if (ret == TW_OK)
         ret = rebuild(s, err);
     if (ret == TW_OK)

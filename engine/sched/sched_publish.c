@@ -128,12 +128,11 @@ static int claim_held(struct tw_sched *s, const struct tw_sched_task *t,
 }
 
 /* Abort the sealed upload in dir off the loop, logging when that cannot even start. */
-static void discard(struct tw_sched *s, const struct tw_s3_conf *c, const char *dir, int64_t id)
+static void discard(struct tw_sched *s, const char *dir, int64_t id)
 {
     struct tw_err err;
 
-    (void)s;
-    if (tw_publish_discard(c, dir, &err) != TW_OK)
+    if (tw_publish_discard(s->publisher, dir, &err) != TW_OK)
         tw_logf(TW_LOG_WARN, "results.upload_abort_failed", "task %lld: %s", (long long)id,
                 err.msg);
 }
@@ -142,20 +141,17 @@ bool tw_sched_publish_begin(struct tw_sched *s, struct tw_sched_task *t,
                             const struct tw_run_result *res)
 {
     char dir[4096], tmp[4096 + 16];
-    struct tw_s3_conf c;
     struct pending *p;
     struct tw_err err;
     int64_t until = 0;
     bool held = false;
     int rc;
 
-    if (!tw_results_on_s3(s->d.cfg))
+    if (s->publisher == NULL) /* results.storage local */
         return false;
     tw_err_clear(&err);
-    rc = tw_results_s3_conf(s->d.cfg, &c, &err);
-    if (rc == TW_OK)
-        rc = tw_run_paths(s->d.cfg->results_dir, res->chain, res->task_id, dir, sizeof(dir), tmp,
-                          sizeof(tmp));
+    rc = tw_run_paths(s->d.cfg->results_dir, res->chain, res->task_id, dir, sizeof(dir), tmp,
+                      sizeof(tmp));
     if (rc != TW_OK) {
         if (res->end == TW_RUN_DONE)
             tw_logf(TW_LOG_ERROR, "results.publish_failed", "task %lld: %s",
@@ -167,7 +163,7 @@ bool tw_sched_publish_begin(struct tw_sched *s, struct tw_sched_task *t,
         /* not to be published: a run cancelled (fenced, deleted) or interrupted right after
          * its worker sealed the upload leaves it in flight otherwise */
         if (tw_results_sealed_exists(dir))
-            discard(s, &c, dir, res->task_id);
+            discard(s, dir, res->task_id);
         return false;
     }
     rc = claim_held(s, t, res, &until, &held, &err);
@@ -175,19 +171,19 @@ bool tw_sched_publish_begin(struct tw_sched *s, struct tw_sched_task *t,
         tw_err_set(&err, TW_ECONFLICT, "the run no longer holds its claim");
         tw_sched_fenced(s, res->task_id, t->attempt, "the publication of its result", &err);
         t->flags |= TW_SF_FENCED; /* tw_sched_run_ended writes nothing of it */
-        discard(s, &c, dir, res->task_id);
+        discard(s, dir, res->task_id);
         return false;
     }
     p = pending_new(s, res);
     if (rc == TW_OK && p == NULL)
         rc = tw_err_set(&err, TW_ENOMEM, "out of memory");
     if (rc == TW_OK)
-        rc = tw_publish_start(s->publisher, &c, dir, tw_sched_publish_deadline(s, until),
-                              on_published, p, &t->publish, &err);
+        rc = tw_publish_start(s->publisher, dir, tw_sched_publish_deadline(s, until), on_published,
+                              p, &t->publish, &err);
     if (rc == TW_OK)
         return true;
     /* Not published: the end is recorded as an error now (the store may refuse it too). */
-    discard(s, &c, dir, res->task_id);
+    discard(s, dir, res->task_id);
     if (p == NULL) {
         tw_logf(TW_LOG_ERROR, "results.publish_failed", "task %lld: %s", (long long)res->task_id,
                 err.msg);
@@ -202,6 +198,6 @@ void tw_sched_publish_extend(struct tw_sched *s, int64_t id, int64_t lease_until
     struct tw_sched_task *t = tw_sched_entry_get(s, id);
 
     if (t != NULL && t->publish != NULL)
-        tw_publish_extend(t->publish,
+        tw_publish_extend(s->publisher, t->publish,
                           lease_until_ms > 0 ? tw_sched_publish_deadline(s, lease_until_ms) : 0);
 }
