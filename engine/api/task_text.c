@@ -148,6 +148,10 @@ static void put_time(struct out *o, int64_t t)
     PUT_LIT(o, "\"");
 }
 
+/* A member after an object's first: ,"key": and its value, key a string literal. */
+#define PUT_INT_MEMBER(o, key, v) (PUT_LIT((o), ",\"" key "\":"), put_int((o), (v)))
+#define PUT_TIME_MEMBER(o, key, t) (PUT_LIT((o), ",\"" key "\":"), put_time((o), (t)))
+
 static uint32_t hash(const char *s, size_t n)
 {
     uint32_t h = 2166136261u;
@@ -221,17 +225,12 @@ static bool put_log(struct out *o, const struct tw_task_log *l)
     PUT_LIT(o, "{\"msg\":");
     if (!put_str(o, l->msg ? l->msg : ""))
         return false;
-    PUT_LIT(o, ",\"time\":");
-    put_time(o, l->time);
+    PUT_TIME_MEMBER(o, "time", l->time);
     if (l->has_counts) {
-        PUT_LIT(o, ",\"total\":");
-        put_int(o, l->total);
-        PUT_LIT(o, ",\"errors\":");
-        put_int(o, l->errors);
-        PUT_LIT(o, ",\"skips\":");
-        put_int(o, l->skips);
-        PUT_LIT(o, ",\"success\":");
-        put_int(o, l->success);
+        PUT_INT_MEMBER(o, "total", l->total);
+        PUT_INT_MEMBER(o, "errors", l->errors);
+        PUT_INT_MEMBER(o, "skips", l->skips);
+        PUT_INT_MEMBER(o, "success", l->success);
     }
     PUT_LIT(o, "}");
     return true;
@@ -245,20 +244,16 @@ static bool put_task(struct out *o, struct tw_json_memo *m, const struct tw_task
 
     PUT_LIT(o, "{\"id\":");
     put_int(o, t->id);
-    PUT_LIT(o, ",\"chain\":");
-    put_int(o, t->chain);
+    PUT_INT_MEMBER(o, "chain", t->chain);
     PUT_LIT(o, ",\"desc\":");
     if (!put_str(o, t->desc ? t->desc : ""))
         return false;
     PUT_LIT(o, ",\"state\":{\"code\":");
     if (!put_str(o, tw_task_state_name(t->state)))
         return false;
-    PUT_LIT(o, ",\"last_run_date\":");
-    put_time(o, t->last_run_date);
-    PUT_LIT(o, ",\"last_modified\":");
-    put_time(o, t->last_modified);
-    PUT_LIT(o, ",\"created_date\":");
-    put_time(o, t->created_date);
+    PUT_TIME_MEMBER(o, "last_run_date", t->last_run_date);
+    PUT_TIME_MEMBER(o, "last_modified", t->last_modified);
+    PUT_TIME_MEMBER(o, "created_date", t->created_date);
     PUT_LIT(o, "},\"trigger\":");
     if (!(trigger ? put_json(o, trigger) : put_stored(o, m, t->trigger_json)))
         return false;
@@ -275,8 +270,7 @@ static bool put_task(struct out *o, struct tw_json_memo *m, const struct tw_task
     PUT_LIT(o, "],\"debug\":");
     if (!put_str(o, t->debug ? t->debug : ""))
         return false;
-    PUT_LIT(o, ",\"version\":");
-    put_int(o, t->version);
+    PUT_INT_MEMBER(o, "version", t->version);
     PUT_LIT(o, ",\"result\":");
     if (t->result == NULL)
         PUT_LIT(o, "null");

@@ -87,6 +87,25 @@ static char *answers(struct tw_srv *s, const char *tok, const long long *ids, si
     return all;
 }
 
+/* Run `taskwheel store copy --from from --to to`, its output appended to log; its exit status. */
+static int store_copy(const char *from, const char *to, const char *log)
+{
+    pid_t pid = fork();
+    int status;
+
+    cr_assert(pid != -1);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+            _exit(126);
+        execl(TW_BINARY, TW_BINARY, "store", "copy", "--from", from, "--to", to, (char *)NULL);
+        _exit(127);
+    }
+    cr_assert_eq(waitpid(pid, &status, 0), pid);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 Test(pg_copy, every_answer_is_the_same_after_copying_into_postgresql)
 {
     static const char *const chains[] = { CHAIN, NULL };
@@ -97,7 +116,6 @@ Test(pg_copy, every_answer_is_the_same_after_copying_into_postgresql)
     struct tw_resp r;
     struct tw_srv s;
     int status;
-    pid_t pid;
     FILE *f;
 
     tw_srv_init(&s, NULL);
@@ -133,35 +151,12 @@ Test(pg_copy, every_answer_is_the_same_after_copying_into_postgresql)
     fputs(yaml, f);
     fclose(f);
     snprintf(out, sizeof(out), "%s/copy.out", s.dir);
-    pid = fork();
-    cr_assert(pid != -1);
-    if (pid == 0) {
-        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-
-        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-            _exit(126);
-        execl(TW_BINARY, TW_BINARY, "store", "copy", "--from", s.config, "--to", pgcfg,
-              (char *)NULL);
-        _exit(127);
-    }
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "store copy failed (status %d)",
-              status);
+    status = store_copy(s.config, pgcfg, out);
+    cr_assert_eq(status, 0, "store copy failed (status %d)", status);
 
     /* a second copy into the now full target is refused, changing nothing */
-    pid = fork();
-    cr_assert(pid != -1);
-    if (pid == 0) {
-        int fd = open("/dev/null", O_WRONLY);
-
-        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-            _exit(126);
-        execl(TW_BINARY, TW_BINARY, "store", "copy", "--from", s.config, "--to", pgcfg,
-              (char *)NULL);
-        _exit(127);
-    }
-    cr_assert_eq(waitpid(pid, &status, 0), pid);
-    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "second copy: status %d", status);
+    status = store_copy(s.config, pgcfg, "/dev/null");
+    cr_assert_eq(status, 1, "second copy: status %d", status);
 
     snprintf(s.config, sizeof(s.config), "%s", pgcfg);
     tw_srv_start(&s);
