@@ -62,6 +62,22 @@ static void forget_deleted(struct tw_sched *s, const struct tw_run_result *res)
                 err.msg);
 }
 
+/* The run's end as an error: its result was not published (and its upload aborted). */
+static void end_unpublished(struct tw_sched *s, struct tw_sched_task *t,
+                            const struct tw_run_result *res, const char *why)
+{
+    struct tw_run_result failed = *res;
+    char msg[sizeof(((struct tw_err *)0)->msg) + 64];
+
+    tw_logf(TW_LOG_ERROR, "results.publish_failed", "task %lld: %s", (long long)res->task_id, why);
+    snprintf(msg, sizeof(msg), "the result could not be published: %s", why);
+    failed.end = TW_RUN_FAILED;
+    failed.msg = msg;
+    failed.result_name = failed.result_path = failed.result_sha256 = NULL;
+    failed.result_size = 0;
+    tw_sched_run_ended(s, t, &failed);
+}
+
 static void on_published(void *arg, int rc, const char *msg)
 {
     struct pending *p = arg;
@@ -71,16 +87,12 @@ static void on_published(void *arg, int rc, const char *msg)
     if (t != NULL)
         t->publish = NULL;
     if (rc != TW_OK) {
-        tw_logf(TW_LOG_ERROR, "results.publish_failed", "task %lld: %s", (long long)p->res.task_id,
-                msg);
-        snprintf(p->msg, sizeof(p->msg), "the result could not be published: %s", msg);
-        p->res.end = TW_RUN_FAILED;
-        p->res.result_name = p->res.result_path = p->res.result_sha256 = NULL;
-        p->res.result_size = 0;
+        end_unpublished(s, t, &p->res, msg);
+    } else {
+        if (t != NULL && (t->flags & TW_SF_DELETED) != 0)
+            forget_deleted(s, &p->res); /* the delete's own removal may have come first */
+        tw_sched_run_ended(s, t, &p->res);
     }
-    if (rc == TW_OK && t != NULL && (t->flags & TW_SF_DELETED) != 0)
-        forget_deleted(s, &p->res); /* the delete's own removal may have come first */
-    tw_sched_run_ended(s, t, &p->res);
     tw_free(p);
 }
 
@@ -182,14 +194,10 @@ bool tw_sched_publish_begin(struct tw_sched *s, struct tw_sched_task *t,
                               p, &t->publish, &err);
     if (rc == TW_OK)
         return true;
-    /* Not published: the end is recorded as an error now (the store may refuse it too). */
+    /* Not published: recorded as an error now (a store that is down refuses that too). */
+    tw_free(p);
     discard(s, dir, res->task_id);
-    if (p == NULL) {
-        tw_logf(TW_LOG_ERROR, "results.publish_failed", "task %lld: %s", (long long)res->task_id,
-                err.msg);
-        return false;
-    }
-    on_published(p, rc, err.msg);
+    end_unpublished(s, t, res, err.msg);
     return true;
 }
 
