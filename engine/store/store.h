@@ -440,7 +440,7 @@ void tw_store_get_upkeep_stats(const struct tw_store *s, struct tw_store_upkeep_
  */
 void tw_store_wal_defer(struct tw_store *s, uint32_t hard_pages);
 /* Pages in the WAL not yet checkpointed, as of the last commit or checkpoint (counted while
- * deferred; 0 before). */
+ * deferred; 0 otherwise). */
 uint32_t tw_store_wal_pages(const struct tw_store *s);
 /*
  * A PASSIVE checkpoint now (never waits for a reader or writer; copies what it can), and when

@@ -46,7 +46,8 @@ static int on_wal_commit(void *arg, sqlite3 *db, const char *name, int pages)
 void tw_store_wal_defer(struct tw_store *s, uint32_t hard_pages)
 {
     s->wal_hard = hard_pages;
-    if (hard_pages == 0)                         /* back to SQLite's own */
+    s->wal_pages = 0;    /* counted again from the next commit, or not at all */
+    if (hard_pages == 0) /* back to SQLite's own */
         sqlite3_wal_autocheckpoint(s->db, 1000); /* SQLite's default */
     else
         sqlite3_wal_hook(s->db, on_wal_commit, s); /* replaces the automatic checkpoint's */
