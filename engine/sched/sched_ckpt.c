@@ -7,10 +7,12 @@
  * bench_sched_lateness 1000 10 100, usually the commit of a slice of run starts, whose eight
  * jobs waited for it. The scheduler knows when the next runs are due, so it checkpoints when
  * nothing is: a one-shot check CKPT_QUIET_MS after a pump (starts, or a run's end, or an API
- * change), which checkpoints if no due run waits and the wheel has nothing due within
- * CKPT_CLEAR_MS, and otherwise looks again CKPT_RETRY_MS later. Under a load with no such gap the WAL would only grow, so past
- * CKPT_SOON_PAGES the check checkpoints anyway (still in its own event, never inside a slice's
- * commit), and past CKPT_HARD_PAGES the store's commits do it themselves.
+ * change) that finds CKPT_MIN_PAGES or more in the WAL checkpoints if no due run waits and the
+ * wheel has nothing due within CKPT_CLEAR_MS, and otherwise looks again CKPT_RETRY_MS later.
+ * Under a load with no such gap the WAL would only grow, so past CKPT_SOON_PAGES the check
+ * checkpoints anyway (still in its own event, never inside a slice's commit), and past
+ * CKPT_HARD_PAGES the store's commits do it themselves. Fewer than CKPT_MIN_PAGES wait for the
+ * next pump: a checkpoint for the last few ends of a burst is three fsyncs for little.
  *
  * No thread: the server forks its workers and must stay single-threaded (engine/run/spawner.c,
  * docs/scheduling.md "Run start within 20 ms" item 2). On PostgreSQL all of this is a no-op.
