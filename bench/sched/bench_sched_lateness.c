@@ -15,6 +15,9 @@
  *
  *   bench_sched_lateness [n] [seconds] [workers] [worker_nice]
  *
+ * With TW_BENCH_KEEP set in the environment the temporary directory (store, server.log) is
+ * kept and its path printed.
+ *
  * The worker appends "<id> <lateness_ms>" to a file opened by path (the worker's inherited
  * fds are closed by design), O_APPEND lines below PIPE_BUF, so lines never interleave.
  */
@@ -246,6 +249,8 @@ int main(int argc, char **argv)
                       b.n_probe);
     tw_store_close(st);
     event_base_free(b.base);
+    if (getenv("TW_BENCH_KEEP") != NULL) /* to read server.log's run.started lines afterwards */
+        return printf("kept %s\n", dir), 0;
     snprintf(path, sizeof(path), "rm -rf '%s'", dir);
     return system(path) == 0 ? 0 : 1;
 }

@@ -318,6 +318,8 @@ int tw_sched_create(const struct tw_sched_deps *d, struct tw_sched **out, struct
         ret = rebuild(s, err);
     if (ret == TW_OK)
         ret = tw_sched_lease_init(s, err);
+    if (ret == TW_OK && tw_sched_ckpt_init(s) != TW_OK)
+        ret = tw_err_set(err, TW_ENOMEM, "scheduler: out of memory");
     if (ret != TW_OK)
         goto fail;
     tw_logf(TW_LOG_INFO, "sched.ready",
@@ -351,6 +353,7 @@ void tw_sched_destroy(struct tw_sched *s)
     tw_runner_destroy(s->runner);
     tw_publisher_free(s->publisher);
     tw_sched_lease_fini(s);
+    tw_sched_ckpt_fini(s);
     tw_squeue_fini(&s->queue);
     if (s->tasks.buckets != NULL)
         tw_imap_each(&s->tasks, free_entry, NULL);

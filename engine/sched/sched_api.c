@@ -28,6 +28,7 @@ void tw_sched_task_changed(struct tw_sched *s, int64_t task_id)
     struct tw_err err;
     int rc;
 
+    tw_sched_ckpt_soon(s); /* the API wrote the store */
     if (t != NULL && (t->flags & TW_SF_RUNNING))
         return; /* the end of the run re-reads the task */
     memset(&task, 0, sizeof(task));

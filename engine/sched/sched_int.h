@@ -172,6 +172,7 @@ struct tw_sched {
     void *drained_arg;
     struct tw_sched_stats st;    /* counters; tasks/armed/queued/running computed on demand */
     struct tw_sched_batch batch; /* the pump slice's claims (sched_batch.c) */
+    struct event *ckpt; /* one-shot: checkpoint the store's WAL when quiet (sched_ckpt.c) */
 };
 
 struct tw_sched_task *tw_sched_entry_get(const struct tw_sched *s, int64_t id);
@@ -244,6 +245,14 @@ void tw_sched_on_run_end(void *ctx, const struct tw_run_result *res);
 void tw_sched_on_progress(void *ctx, int64_t task_id, const struct tw_run_counts *c);
 /* Record task id (left INPROGRESS by a previous process) as interrupted and due now. */
 int tw_sched_recover(struct tw_sched *s, int64_t id, int64_t chain, struct tw_err *err);
+
+/* sched_ckpt.c: the store's WAL checkpoints between bursts of starts */
+/* Take the checkpoints over from the store (SQLite's automatic one off). TW_OK or TW_ENOMEM. */
+int tw_sched_ckpt_init(struct tw_sched *s);
+/* Give them back to the store and free the event (NULL event: a no-op). */
+void tw_sched_ckpt_fini(struct tw_sched *s);
+/* The store was written: look for a quiet moment to checkpoint, soon. */
+void tw_sched_ckpt_soon(struct tw_sched *s);
 
 /* The target.since window of a task's run (sched_since.c). */
 struct tw_sched_window {

@@ -457,6 +457,7 @@ void tw_sched_pump(struct tw_sched *s)
         start(s, TW_CONTAINER_OF(item, struct tw_sched_task, qlink));
     }
     tw_sched_batch_end(s);
+    tw_sched_ckpt_soon(s); /* the WAL's checkpoint waits for a quiet moment (sched_ckpt.c) */
 }
 
 static void end_interrupted(struct tw_sched *s, int64_t id, int64_t attempt, int64_t now)

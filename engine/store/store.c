@@ -270,6 +270,22 @@ void tw_store_get_upkeep_stats(const struct tw_store *s, struct tw_store_upkeep_
     DRV(s)->get_upkeep_stats(s, out);
 }
 
+void tw_store_wal_defer(struct tw_store *s, uint32_t hard_pages)
+{
+    if (DRV(s)->wal_defer != NULL)
+        DRV(s)->wal_defer(s, hard_pages);
+}
+
+uint32_t tw_store_wal_pages(const struct tw_store *s)
+{
+    return DRV(s)->wal_pages != NULL ? DRV(s)->wal_pages(s) : 0;
+}
+
+int tw_store_wal_checkpoint(struct tw_store *s, struct tw_err *err)
+{
+    return DRV(s)->wal_checkpoint != NULL ? DRV(s)->wal_checkpoint(s, err) : TW_OK;
+}
+
 int tw_store_results_expiring(struct tw_store *s, int64_t before, uint32_t limit,
                               struct tw_store_expiring **out, size_t *n, struct tw_err *err)
 {

@@ -420,12 +420,34 @@ struct tw_store_limits {
 struct tw_store_upkeep_stats {
     uint64_t results_pruned; /* result files removed by retention */
     uint64_t result_bytes_pruned;
-    uint64_t logs_trimmed; /* log entries removed by logs_keep */
+    uint64_t logs_trimmed;           /* log entries removed by logs_keep */
+    uint64_t wal_checkpoints;        /* tw_store_wal_checkpoint calls that checkpointed */
+    uint64_t wal_checkpoints_forced; /* commits past the deferred WAL's hard limit (below) */
 };
 
 /* Limits apply to later calls; all zero (the state after open) means none. */
 void tw_store_set_limits(struct tw_store *s, const struct tw_store_limits *l);
 void tw_store_get_upkeep_stats(const struct tw_store *s, struct tw_store_upkeep_stats *out);
+
+/*
+ * WAL checkpoints chosen by the caller (SQLite; a no-op on PostgreSQL, whose server does its
+ * own). SQLite by default checkpoints inside whichever commit takes the WAL past 1,000 pages:
+ * three fsyncs (4-9 ms) in the middle of the scheduler's burst of run starts. After
+ * tw_store_wal_defer the store's commits checkpoint only once the WAL holds hard_pages or more
+ * (so it stays bounded whatever the caller does); below that, the caller runs
+ * tw_store_wal_checkpoint when it is idle. The server's scheduler does (docs/scheduling.md).
+ * hard_pages 0 gives the checkpoints back to SQLite.
+ */
+void tw_store_wal_defer(struct tw_store *s, uint32_t hard_pages);
+/* Pages in the WAL not yet checkpointed, as of the last commit or checkpoint (counted while
+ * deferred; 0 otherwise). */
+uint32_t tw_store_wal_pages(const struct tw_store *s);
+/*
+ * A PASSIVE checkpoint now (never waits for a reader or writer; copies what it can), and when
+ * it copied everything, one small commit that starts the WAL over now rather than in the next
+ * caller's commit. TW_OK, or TW_ECONFLICT inside a transaction, or TW_ESTORE with a sentence.
+ */
+int tw_store_wal_checkpoint(struct tw_store *s, struct tw_err *err);
 
 /* A result due for retention: the caller removes the file, then tw_store_result_expire. */
 struct tw_store_expiring {

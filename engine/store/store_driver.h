@@ -85,6 +85,10 @@ struct tw_store_driver {
     int (*sessions_revoke)(struct tw_store *s, const char *name, int64_t *n, struct tw_err *err);
     void (*set_limits)(struct tw_store *s, const struct tw_store_limits *l);
     void (*get_upkeep_stats)(const struct tw_store *s, struct tw_store_upkeep_stats *out);
+    /* NULL (PostgreSQL): no WAL of ours; defer and checkpoint are no-ops, wal_pages is 0 */
+    void (*wal_defer)(struct tw_store *s, uint32_t hard_pages);
+    uint32_t (*wal_pages)(const struct tw_store *s);
+    int (*wal_checkpoint)(struct tw_store *s, struct tw_err *err);
     int (*results_expiring)(struct tw_store *s, int64_t before, uint32_t limit,
                             struct tw_store_expiring **out, size_t *n, struct tw_err *err);
     void (*note_pruned)(struct tw_store *s, int64_t bytes);

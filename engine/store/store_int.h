@@ -155,6 +155,9 @@ struct tw_store {
     } quota_seen[16];
     sqlite3_stmt *quota_dv; /* PRAGMA data_version, prepared on first use; owned */
     int64_t quota_dv_value; /* its answer when quota_seen was last valid */
+    /* store_wal.c: checkpoints chosen by the caller (tw_store_wal_defer) */
+    uint32_t wal_hard;  /* 0: SQLite's automatic checkpoint; else the commits' own limit */
+    uint32_t wal_pages; /* pages in the WAL not yet checkpointed, by the WAL hook */
 };
 
 /* One migration step: a SQL script run in one transaction, then user_version = its index+1. */

@@ -524,7 +524,7 @@ int tw_pg_health(struct tw_store *s, struct tw_err *err)
         return TW_OK;
     }
     p->probe_ms = now;
-    tw_pg_i64(&a, tw_clock_wall_s());
+    tw_pg_i64(&a, tw_clock_wall_ms()); /* store_health.at: ms, as the SQLite store writes it */
     ret = tw_pg_run(p, TW_PG_HEALTH_PROBE, &a, NULL, NULL, "health probe", err);
     p->probe_ret = ret;
     if (ret != TW_OK) {
@@ -578,6 +578,7 @@ const struct tw_store_driver tw_pg_driver = {
     .sessions_revoke = tw_pg_sessions_revoke,
     .set_limits = tw_pg_set_limits,
     .get_upkeep_stats = tw_pg_get_upkeep_stats,
+    /* .wal_defer, .wal_pages, .wal_checkpoint: NULL, the PostgreSQL server checkpoints itself */
     .results_expiring = tw_pg_results_expiring,
     .note_pruned = tw_pg_note_pruned,
     .check_file = tw_pg_check_file,

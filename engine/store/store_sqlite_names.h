@@ -52,6 +52,9 @@
 #define tw_store_sessions_revoke tw_sqlite_sessions_revoke
 #define tw_store_set_limits tw_sqlite_set_limits
 #define tw_store_get_upkeep_stats tw_sqlite_get_upkeep_stats
+#define tw_store_wal_defer tw_sqlite_wal_defer
+#define tw_store_wal_pages tw_sqlite_wal_pages
+#define tw_store_wal_checkpoint tw_sqlite_wal_checkpoint
 #define tw_store_results_expiring tw_sqlite_results_expiring
 #define tw_store_note_pruned tw_sqlite_note_pruned
 #define tw_store_check_file tw_sqlite_check_file

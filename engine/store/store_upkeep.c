@@ -243,7 +243,7 @@ static int probe(struct tw_store *s, struct tw_err *err)
 
     if (ret != TW_OK)
         return ret;
-    sqlite3_bind_int64(q, 1, tw_clock_wall_s());
+    sqlite3_bind_int64(q, 1, tw_clock_wall_ms()); /* ms: see store_wal.c, restart_now */
     ret = tw_store_step(s, q, "health probe", err);
     tw_store_done(q);
     return tw_store_op_end(s, ret < 0 ? ret : TW_OK, err);

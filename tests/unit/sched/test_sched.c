@@ -497,3 +497,43 @@ Test(sched, shutdown_when_idle_drains_at_once)
     tw_sched_shutdown(sched, 30, on_drained, &drained);
     loop_until(is_drained, 500);
 }
+
+static int64_t n_inserted;
+
+/* Every run ended, and the WAL holds less than a checkpoint's worth (sched_ckpt.c: 128). */
+static bool all_done_and_checkpointed(void)
+{
+    struct tw_store_upkeep_stats u;
+    struct tw_sched_stats st;
+
+    tw_sched_get_stats(sched, &st);
+    tw_store_get_upkeep_stats(store, &u);
+    return (int64_t)(st.done + st.failed) == n_inserted && u.wal_checkpoints > 0 &&
+           tw_store_wal_pages(store) < 128;
+}
+
+/*
+ * The scheduler checkpoints the store's WAL itself, between bursts (sched_ckpt.c): SQLite's
+ * automatic checkpoint is off while it runs, no commit had to force one, and once the runs
+ * are over the WAL is checkpointed; after the scheduler is gone SQLite's own is back.
+ */
+Test(sched, checkpoints_the_wal_when_idle)
+{
+    struct tw_store_upkeep_stats u;
+    int i;
+
+    cfg.workers = 4;
+    n_inserted = 60;
+    for (i = 0; i < n_inserted; i++)
+        insert(1 + i % 6, tw_clock_wall_s() - 5, "", TW_STATE_READY);
+    make_sched(work_good);
+    loop_until(all_done_and_checkpointed, 20000);
+    tw_store_get_upkeep_stats(store, &u);
+    cr_assert_eq(u.wal_checkpoints_forced, 0, "a commit had to checkpoint");
+    tw_sched_destroy(sched);
+    sched = NULL;
+    cr_assert_eq(tw_store_wal_pages(store) < 128, true);
+    for (i = 0; i < 3; i++)
+        insert(1, tw_clock_wall_s() + 3600, "", TW_STATE_READY);
+    cr_assert_eq(tw_store_wal_pages(store), 0, "given back: the store counts no pages");
+}

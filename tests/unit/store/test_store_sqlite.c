@@ -1,8 +1,10 @@
 /*
  * store_sqlite.c: opening, connection settings, migrations (upgrade in place, refusal of a
- * newer database), persistence across reopen, transactions and the IN-list statement cache.
+ * newer database), persistence across reopen, transactions and the IN-list statement cache;
+ * store_wal.c: checkpoints deferred to the caller.
  */
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "store/store_int.h"
 #include "core/mem.h"
@@ -268,4 +270,99 @@ Test(store_sqlite, open_out_of_memory)
     tw_mem_fail_after(0);
     cr_assert_eq(ret, TW_ENOMEM);
     cr_assert_null(s);
+}
+
+/* ---- deferred WAL checkpoints (store_wal.c) ---- */
+
+/* Frames in the WAL of path, as another connection sees it after a no-op PASSIVE check. */
+static int wal_frames(const char *path)
+{
+    sqlite3 *db = NULL;
+    int log = -1, ckpt = -1;
+
+    cr_assert_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    /* PASSIVE from this connection copies nothing new once the store has checkpointed */
+    cr_assert_eq(sqlite3_wal_checkpoint_v2(db, "main", SQLITE_CHECKPOINT_PASSIVE, &log, &ckpt),
+                 SQLITE_OK);
+    sqlite3_close(db);
+    return log;
+}
+
+static int64_t wal_bytes(const char *path)
+{
+    char wal[160];
+    struct stat st;
+
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    cr_assert_eq(stat(wal, &st), 0);
+    return (int64_t)st.st_size;
+}
+
+/* Commits until the store counts at least pages WAL pages (each insert is one commit). */
+static void write_pages(uint32_t pages)
+{
+    int i;
+
+    for (i = 0; i < 100000 && tw_store_wal_pages(fx.s) < pages; i++)
+        fx_insert(fx.s, 1 + i % 50, "users");
+    cr_assert_geq(tw_store_wal_pages(fx.s), pages);
+}
+
+Test(store_sqlite, wal_defer_leaves_checkpoints_to_the_caller)
+{
+    struct tw_store_upkeep_stats st;
+    struct tw_err err = { 0 };
+
+    cr_assert_eq(pragma_int(fx.s->db, "PRAGMA wal_autocheckpoint"), 1000, "SQLite's default");
+    tw_store_wal_defer(fx.s, 8000);
+    cr_assert_eq(pragma_int(fx.s->db, "PRAGMA wal_autocheckpoint"), 0, "automatic one off");
+    write_pages(1500); /* past SQLite's 1,000: it would have checkpointed by now */
+    tw_store_get_upkeep_stats(fx.s, &st);
+    cr_assert_eq(st.wal_checkpoints + st.wal_checkpoints_forced, 0);
+    cr_assert_geq(wal_bytes(fx.path), 1500 * pragma_int(fx.s->db, "PRAGMA page_size"),
+                  "the WAL grew past 1,000 pages: SQLite did not restart it");
+
+    cr_assert_eq(tw_store_wal_checkpoint(fx.s, &err), TW_OK, "%s", err.msg);
+    tw_store_get_upkeep_stats(fx.s, &st);
+    cr_assert_eq(st.wal_checkpoints, 1);
+    /* and the WAL started over at once (the health row's rewrite), not in the next commit */
+    cr_assert_lt(tw_store_wal_pages(fx.s), 10, "%u pages", tw_store_wal_pages(fx.s));
+    cr_assert_lt(wal_frames(fx.path), 10);
+    cr_assert_geq(count_tasks(), 100, "every row is still there");
+}
+
+Test(store_sqlite, wal_defer_past_hard_limit_checkpoints_in_the_commit)
+{
+    struct tw_store_upkeep_stats st;
+
+    tw_store_wal_defer(fx.s, 40);
+    write_pages(30);
+    for (int i = 0; i < 200; i++) {
+        fx_insert(fx.s, 3, "users");
+        cr_assert_lt(tw_store_wal_pages(fx.s), 40, "commit %d left %u pages", i,
+                     tw_store_wal_pages(fx.s));
+    }
+    tw_store_get_upkeep_stats(fx.s, &st);
+    cr_assert_gt(st.wal_checkpoints_forced, 0);
+    cr_assert_eq(st.wal_checkpoints, 0);
+}
+
+Test(store_sqlite, wal_defer_zero_gives_checkpoints_back)
+{
+    tw_store_wal_defer(fx.s, 8000);
+    tw_store_wal_defer(fx.s, 0);
+    cr_assert_eq(pragma_int(fx.s->db, "PRAGMA wal_autocheckpoint"), 1000);
+}
+
+Test(store_sqlite, wal_checkpoint_refused_inside_a_transaction)
+{
+    struct tw_err err = { 0 };
+
+    tw_store_wal_defer(fx.s, 8000);
+    cr_assert_eq(tw_store_begin(fx.s, &err), TW_OK);
+    fx_insert(fx.s, 1, "users");
+    cr_assert_eq(tw_store_wal_checkpoint(fx.s, &err), TW_ECONFLICT);
+    cr_assert(strstr(err.msg, "inside a transaction") != NULL, "%s", err.msg);
+    cr_assert_eq(tw_store_commit(fx.s, &err), TW_OK, "%s", err.msg);
+    cr_assert_eq(tw_store_wal_checkpoint(fx.s, &err), TW_OK, "%s", err.msg);
 }
