@@ -118,20 +118,7 @@ static void cluster_stop(struct cluster *c)
 /* A gauge or counter of a node's /metrics; -1 when the request fails. */
 static long long metric(struct tw_srv *s, const char *name)
 {
-    struct tw_resp r;
-    long long v = -1;
-    char *p;
-    size_t n = strlen(name);
-
-    tw_http(s, "GET", "/metrics", NULL, NULL, NULL, &r);
-    if (r.status == 200)
-        for (p = r.body; p != NULL && *p != '\0'; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
-            if (strncmp(p, name, n) == 0 && p[n] == ' ') {
-                v = atoll(p + n + 1);
-                break;
-            }
-    tw_resp_fini(&r);
-    return v;
+    return tw_metric(s, NULL, name);
 }
 
 /*

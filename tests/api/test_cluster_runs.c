@@ -123,22 +123,11 @@ static long long count_state(int node, const char *state, long chain)
     return atoll(total);
 }
 
-/* A counter of node's /metrics without labels; -1 when the node is not running. */
+/* A counter of node's /metrics without labels (asserts it is there). */
 static long long metric(int node, const char *name)
 {
-    struct tw_resp r;
-    long long v = -1;
-    char *p;
-    size_t n = strlen(name);
+    long long v = tw_metric(&nodes[node], tok, name);
 
-    tw_http(&nodes[node], "GET", "/metrics", tok, NULL, NULL, &r);
-    cr_assert_eq(r.status, 200, "%s", r.body);
-    for (p = r.body; (p = strstr(p, name)) != NULL; p += n)
-        if ((p == r.body || p[-1] == '\n') && p[n] == ' ') {
-            v = atoll(p + n + 1);
-            break;
-        }
-    tw_resp_fini(&r);
     cr_assert(v >= 0, "metric %s missing", name);
     return v;
 }

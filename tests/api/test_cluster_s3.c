@@ -110,18 +110,8 @@ static int runner_node(void)
 /* A counter of node k's /metrics without labels. */
 static long long metric(int k, const char *name)
 {
-    struct tw_resp r;
-    long long v = -1;
-    size_t n = strlen(name);
+    long long v = tw_metric(&c.node[k], tok, name);
 
-    tw_http(&c.node[k], "GET", "/metrics", tok, NULL, NULL, &r);
-    cr_assert_eq(r.status, 200, "%s", r.body);
-    for (char *p = r.body; (p = strstr(p, name)) != NULL; p += n)
-        if ((p == r.body || p[-1] == '\n') && p[n] == ' ') {
-            v = atoll(p + n + 1);
-            break;
-        }
-    tw_resp_fini(&r);
     cr_assert(v >= 0, "metric %s missing", name);
     return v;
 }

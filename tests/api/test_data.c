@@ -258,19 +258,7 @@ Test(data, resumed_download_never_splices_two_results, .timeout = 120)
 
 static long long metric(const char *name)
 {
-    struct tw_resp r;
-    const char *p;
-    long long v = -1;
-    char key[128];
-
-    tw_http(&srv, "GET", "/metrics", tok, NULL, NULL, &r);
-    cr_assert_eq(r.status, 200);
-    snprintf(key, sizeof(key), "\n%s ", name);
-    p = strstr(r.body, key);
-    if (p != NULL)
-        v = strtoll(p + strlen(key), NULL, 10);
-    tw_resp_fini(&r);
-    return v;
+    return tw_metric(&srv, tok, name);
 }
 
 Test(data, retention_prunes_at_start_and_says_result_expired, .timeout = 120)

@@ -560,6 +560,24 @@ size_t tw_task_log_count(const json_t *task, const char *msg)
     return n;
 }
 
+long long tw_metric(struct tw_srv *s, const char *token, const char *name)
+{
+    struct tw_resp r;
+    long long v = -1;
+    size_t n = strlen(name);
+
+    tw_http(s, "GET", "/metrics", token, NULL, NULL, &r);
+    if (r.status == 200)
+        for (const char *p = r.body; p != NULL && *p != '\0';
+             p = strchr(p, '\n') != NULL ? strchr(p, '\n') + 1 : NULL)
+            if (strncmp(p, name, n) == 0 && p[n] == ' ') {
+                v = atoll(p + n + 1);
+                break;
+            }
+    tw_resp_fini(&r);
+    return v;
+}
+
 char *tw_task_body(long chain, const char *extra_fields)
 {
     char *b = malloc(2048);

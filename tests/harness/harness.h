@@ -113,6 +113,9 @@ json_t *tw_task_get(struct tw_srv *s, const char *token, long long id);
 
 /* Log entries of task whose msg equals msg exactly. */
 size_t tw_task_log_count(const json_t *task, const char *msg);
+/* The value of an unlabelled sample of s's /metrics (token may be NULL); -1 when the sample is
+ * missing or the request failed. */
+long long tw_metric(struct tw_srv *s, const char *token, const char *name);
 
 /* A valid create body for chain (index/format/once given, or defaults). Caller frees. */
 char *tw_task_body(long chain, const char *extra_fields);
