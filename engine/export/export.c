@@ -253,9 +253,9 @@ static int pump(struct run *run, struct tw_err *err)
 }
 
 /*
- * Complete the object: only then is it the result (the caller records size and SHA-256). A
- * sealed upload is finished but not completed: its marker stays with the sealed file beside
- * it, and the server completes it (results/publish.h) or aborts it.
+ * Seal the upload: every part sent, none of it visible yet. Its marker stays, with the sealed
+ * file beside it, and the server completes it (results/publish.h) or aborts it; the caller
+ * records size and SHA-256.
  */
 static int finish_upload(struct run *run, struct tw_err *err)
 {
@@ -264,14 +264,13 @@ static int finish_upload(struct run *run, struct tw_err *err)
     uint64_t sent = 0;
     int ret;
 
-    if (run->job->seal && !run->marked) { /* sealing creates a multipart upload now */
+    if (!run->marked) { /* sealing creates a multipart upload now */
         run->marked = true;
         if (tw_results_marker_write(run->job->out_dir, run->key, "", &merr) != TW_OK)
             tw_log(TW_LOG_WARN, "results.marker_failed", "reason", merr.msg, NULL);
     }
-    ret = run->job->seal ? tw_s3_upload_seal(run->up, &sent, &sealed, err)
-                         : tw_s3_upload_commit(run->up, &sent, err);
-    run->up = NULL; /* freed by seal or commit, which aborted a failed multipart upload */
+    ret = tw_s3_upload_seal(run->up, &sent, &sealed, err);
+    run->up = NULL; /* freed by seal, which aborted a failed multipart upload */
     if (ret != TW_OK) {
         settle_failed_upload(run, err);
         return ret;
@@ -280,25 +279,21 @@ static int finish_upload(struct run *run, struct tw_err *err)
         ret = tw_err_set(err, TW_EINTERNAL, "results: %s: %llu bytes written but %llu uploaded",
                          run->where, (unsigned long long)run->stats->size,
                          (unsigned long long)sent);
-    if (run->job->seal) {
-        if (ret == TW_OK)
-            ret = tw_results_marker_write(run->job->out_dir, run->key, sealed.upload_id, err);
-        if (ret == TW_OK)
-            ret = tw_results_sealed_write(run->job->out_dir, run->key, &sealed, err);
-        if (ret != TW_OK) { /* the server could not publish it: abort it now */
-            (void)tw_s3_abort_upload(run->job->s3, run->key, sealed.upload_id, &merr);
-            tw_results_sealed_remove(run->job->out_dir);
-            tw_results_marker_remove(run->job->out_dir);
-        }
-        tw_s3_sealed_fini(&sealed);
-    } else if (run->marked) {
+    if (ret == TW_OK)
+        ret = tw_results_marker_write(run->job->out_dir, run->key, sealed.upload_id, err);
+    if (ret == TW_OK)
+        ret = tw_results_sealed_write(run->job->out_dir, run->key, &sealed, err);
+    if (ret != TW_OK) { /* the server could not publish it: abort it now */
+        (void)tw_s3_abort_upload(run->job->s3, run->key, sealed.upload_id, &merr);
+        tw_results_sealed_remove(run->job->out_dir);
         tw_results_marker_remove(run->job->out_dir);
     }
+    tw_s3_sealed_fini(&sealed);
     run->marked = run->marked_id = false;
     return ret;
 }
 
-/* Close the writer and the stream, sync and rename (or complete the upload). */
+/* Close the writer and the stream, sync and rename (or seal the upload). */
 static int finish(struct run *run, struct tw_err *err)
 {
     int ret;

@@ -235,17 +235,12 @@ struct tw_export_job {
                                        NULL: a unique name (see tw_result_open) */
     /*
      * results.storage s3: stream the result to the object <chain>/<task_id>/<file> of this
-     * bucket (prefix added by s3.c) instead of a file in out_dir; out_dir then only holds the
-     * marker of a multipart upload in flight (results/results.h). NULL: a local file.
+     * bucket (prefix added by s3.c) instead of a file in out_dir, and seal the upload rather
+     * than complete it: the object stays invisible, and out_dir holds the marker of the upload
+     * and what completes it (tw_results_sealed_write), for the server to publish once it checked
+     * that the run still holds its claim (results/publish.h). NULL: a local file.
      */
     const struct tw_s3_conf *s3;
-    /*
-     * With s3: seal the upload instead of completing it (the object stays invisible), and
-     * leave what completes it in out_dir (tw_results_sealed_write) with the marker, for the
-     * server to publish once it checked that the run still holds its claim
-     * (results/publish.h). The server's runs set it; a caller without a server does not.
-     */
-    bool seal;
     struct tw_query *query; /* pushdown conditions or NULL; its chain and run start
                                        are overwritten with this job's, and afterwards it
                                        records which conditions the plugin applied */

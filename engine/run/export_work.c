@@ -142,7 +142,6 @@ static int export_work(const struct tw_run_job *job, struct tw_run_report *rep, 
         if (tw_results_s3_conf(w->cfg, &s3, &err) != TW_OK)
             return tw_run_report_error(rep, &counts, "%s", err.msg);
         ej.s3 = &s3;
-        ej.seal = true; /* the server publishes it after checking the claim (publish.h) */
     }
     ej.progress = on_progress;
     ej.progress_ctx = rep;
