@@ -102,6 +102,8 @@ static int open_upload(struct run *run, struct tw_err *err)
 
     ret = tw_results_key(job->chain, job->task_id, run->stats->file, run->key, sizeof(run->key),
                          err);
+    if (ret == TW_OK) /* for the upload's marker and sealed file (results.h) */
+        ret = tw_result_dir_make(job->out_dir, err);
     if (ret != TW_OK)
         return ret;
     tw_err_clear(&serr);

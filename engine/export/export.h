@@ -185,6 +185,11 @@ struct tw_result {
 int tw_result_name(char *out, size_t size, const char *label, int64_t task_id, const char *ext,
                    struct tw_err *err);
 /*
+ * Create dir and its missing parents (0750). The export makes its task's directory as it opens
+ * its output (a result file, or an S3 upload's marker and sealed file); the worker does not.
+ */
+int tw_result_dir_make(const char *dir, struct tw_err *err);
+/*
  * Create dir (and parents, 0750) if needed and open a temp file in it for name: tmp when not
  * NULL (the runner's per-task ".partial", which it removes when a run is cancelled or dies; a
  * file or link of that name is removed first and a new file created, so a planted symbolic

@@ -34,8 +34,11 @@ int tw_result_name(char *out, size_t size, const char *label, int64_t task_id, c
     return TW_OK;
 }
 
-/* mkdir -p with 0750; an existing directory is fine. */
-static int make_dirs(const char *dir, struct tw_err *err)
+/*
+ * mkdir -p with 0750; an existing directory is fine. The whole path first: a task's results
+ * directory's parents exist after its chain's first run, so one call is the usual cost.
+ */
+int tw_result_dir_make(const char *dir, struct tw_err *err)
 {
     char path[4096];
     size_t n = strlen(dir);
@@ -43,6 +46,8 @@ static int make_dirs(const char *dir, struct tw_err *err)
 
     if (n == 0 || n >= sizeof(path))
         return tw_err_set(err, TW_EINVAL, "results: bad directory \"%s\"", dir);
+    if (mkdir(dir, 0750) == 0 || errno == EEXIST)
+        return TW_OK;
     memcpy(path, dir, n + 1);
     for (i = 1; i <= n; i++) {
         if (path[i] != '/' && path[i] != '\0')
@@ -133,7 +138,7 @@ int tw_result_open(struct tw_result *res, const char *dir, const char *name, con
         res->tmp[0] = '\0';
         return tw_err_set(err, TW_EINVAL, "results: temporary file %s is not in %s", tmp, dir);
     }
-    ret = make_dirs(dir, err);
+    ret = tw_result_dir_make(dir, err);
     if (ret == TW_OK) {
         res->dfd = open_dir(dir, err);
         ret = res->dfd == -1 ? TW_EIO : TW_OK;

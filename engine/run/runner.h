@@ -68,7 +68,8 @@ struct tw_run_counts {
  * as it likes (sent at most once a second). job and rep are borrowed; ctx is the pool's
  * work_ctx. The return value becomes the exit status when no final report was sent (0 is
  * mapped to 70): the run then ends "worker exited with status N without a result".
- * The worker's result directory already exists when it is called.
+ * It creates job->result_dir itself before it writes there (the export does as it opens its
+ * result, tw_result_dir_make); the worker makes no directory of its own per run.
  */
 typedef int tw_work_fn(const struct tw_run_job *job, struct tw_run_report *rep, void *ctx);
 

@@ -34,7 +34,6 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -100,29 +99,6 @@ static int arrange_fds(int report_fd, int job_fd)
             (void)dup2(null_fd, i);
     if (null_fd > 2)
         (void)close(null_fd);
-    return 0;
-}
-
-/* mkdir -p, mode 0750 for the parts it creates. Returns 0 or -1 with errno. */
-static int make_dirs(const char *path)
-{
-    char buf[4096];
-    size_t len = strlen(path);
-    size_t i;
-
-    if (len == 0 || len >= sizeof(buf)) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(buf, path, len + 1);
-    for (i = 1; i <= len; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        buf[i] = '\0';
-        if (mkdir(buf, 0750) == -1 && errno != EEXIST)
-            return -1;
-        buf[i] = path[i];
-    }
     return 0;
 }
 
@@ -270,20 +246,13 @@ static void worker_run(const struct tw_run_job *job, const struct tw_worker_kind
                        bool reusable)
 {
     struct tw_run_report rep;
-    struct tw_run_counts none;
     int status;
     int rc;
 
     (void)prctl(PR_SET_NAME, "tw-worker"); /* what ps -o comm and top show */
     memset(&rep, 0, sizeof(rep));
-    memset(&none, 0, sizeof(none));
     rep.fd = REPORT_FD;
     rep.reusable = reusable;
-    if (make_dirs(job->result_dir) == -1) {
-        tw_run_report_error(&rep, &none, "cannot create result directory %s: %s", job->result_dir,
-                            strerror(errno));
-        return;
-    }
     rc = kind->work(job, &rep, kind->work_ctx);
     if (rep.finals > 0)
         return;

@@ -22,6 +22,7 @@
 
 #include "core/clock.h"
 #include "core/mem.h"
+#include "export/export.h"
 #include "harness.h"
 #include "run/runner.h"
 
@@ -157,6 +158,14 @@ static int write_file(const char *path, const char *text)
     return fclose(f) == 0 ? 0 : -1;
 }
 
+/* What the export does before it writes: <results>/<chain>/<id> and its parents. */
+static int make_result_dir(const char *result_dir)
+{
+    struct tw_err err;
+
+    return tw_result_dir_make(result_dir, &err) == TW_OK ? 0 : -1;
+}
+
 static int work_good(const struct tw_run_job *job, struct tw_run_report *rep, void *ctx)
 {
     struct tw_run_counts c = { 0, 0, 0, 0 };
@@ -168,7 +177,7 @@ static int work_good(const struct tw_run_job *job, struct tw_run_report *rep, vo
         c.total = c.success = i + 1;
         tw_run_report_progress(rep, &c);
     }
-    if (write_file(job->tmp_path, "id\r\n1\r\n2\r\n") != 0)
+    if (make_result_dir(job->result_dir) != 0 || write_file(job->tmp_path, "id\r\n1\r\n2\r\n") != 0)
         return tw_run_report_error(rep, &c, "cannot write %s", job->tmp_path), 0;
     snprintf(final, sizeof(final), "%s/User_Export-%lld.csv", job->result_dir,
              (long long)job->task_id);
@@ -295,7 +304,12 @@ static int work_pid(const struct tw_run_job *job, struct tw_run_report *rep, voi
     FILE *f;
 
     (void)ctx;
-    snprintf(path, sizeof(path), "%s/../../ran-%lld", job->result_dir, (long long)job->task_id);
+    /* result_dir/../../ran-<id>, by name: result_dir itself was never made */
+    snprintf(path, sizeof(path), "%s", job->result_dir);
+    for (int up = 0; up < 2 && strrchr(path, '/') != NULL; up++)
+        *strrchr(path, '/') = '\0';
+    snprintf(path + strlen(path), sizeof(path) - strlen(path), "/ran-%lld",
+             (long long)job->task_id);
     f = fopen(path, "a");
     if (f == NULL || fputs("ran\n", f) == EOF || fclose(f) != 0)
         return tw_run_report_error(rep, &c, "cannot write %s", path), 0;
@@ -378,6 +392,15 @@ Test(runner, error_report_is_the_message)
     cr_assert_eq(got.counts.success, 0);
     cr_assert_eq(got.counts.skips, 0);
     cr_assert_eq(got.counts.errors, 3);
+    {
+        char rdir[256], tmp[300];
+        struct stat st;
+
+        /* the worker makes no directory for the work function: the export makes its own */
+        tw_run_paths(dir, 7, 1, rdir, sizeof(rdir), tmp, sizeof(tmp));
+        cr_assert_eq(stat(rdir, &st), -1);
+        cr_assert_eq(errno, ENOENT);
+    }
 }
 
 Test(runner, crash_names_the_signal)
