@@ -288,7 +288,7 @@ static int work_echo(const struct tw_run_job *job, struct tw_run_report *rep, vo
 }
 
 /*
- * Appends a line to <results>/../ran-<id> (so a test can count how often the job ran), and
+ * Appends a line to <dir>/ran-<id> (so a test can count how often the job ran), and
  * reports the worker's pid and whether a global it sets was already set by an earlier run.
  */
 static int work_pid(const struct tw_run_job *job, struct tw_run_report *rep, void *ctx)
@@ -299,12 +299,8 @@ static int work_pid(const struct tw_run_job *job, struct tw_run_report *rep, voi
     FILE *f;
 
     (void)ctx;
-    /* result_dir/../../ran-<id>, by name: result_dir itself was never made */
-    snprintf(path, sizeof(path), "%s", job->result_dir);
-    for (int up = 0; up < 2 && strrchr(path, '/') != NULL; up++)
-        *strrchr(path, '/') = '\0';
-    snprintf(path + strlen(path), sizeof(path) - strlen(path), "/ran-%lld",
-             (long long)job->task_id);
+    /* dir was set before the runner forked its spawner, so every worker has it */
+    snprintf(path, sizeof(path), "%s/ran-%lld", dir, (long long)job->task_id);
     f = fopen(path, "a");
     if (f == NULL || fputs("ran\n", f) == EOF || fclose(f) != 0)
         return tw_run_report_error(rep, &c, "cannot write %s", path), 0;
